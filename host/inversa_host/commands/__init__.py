@@ -1,0 +1,1 @@
+"""Subcommands of ``inversa``: one module each, found automatically by cli.py."""

@@ -1,0 +1,78 @@
+"""Pytest plugin: every test module in tests/mpy also runs inside MicroPython.
+
+pytest collects ``tests/mpy/test_*.py`` as usual (the CPython run) and this
+plugin adds one more item per test function, ``test_name[mpy]``, marked
+``mpy``, whose outcome comes from running the same module inside the
+MicroPython WebAssembly interpreter.  Each module runs once, in a fresh
+interpreter holding the firmware at /lib, the ``machine`` stand-in, the
+MicroPython-compatible simulated world and the tests/mpy helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+MPY_TESTS = Path(__file__).parent / "mpy"
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if (
+        file_path.suffix == ".py"
+        and file_path.name.startswith("test_")
+        and file_path.parent == MPY_TESTS
+    ):
+        return MpyModule.from_parent(parent, path=file_path)
+    return None
+
+
+class MpyModule(pytest.File):
+    def collect(self):
+        tree = ast.parse(self.path.read_text(encoding="utf-8"))
+        names = [
+            n.name
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+        ]
+        self._names = names
+        self._results: dict[str, tuple[str, str]] | None = None
+        for name in names:
+            item = MpyItem.from_parent(self, name=f"{name}[mpy]", func=name)
+            item.add_marker(pytest.mark.mpy)
+            yield item
+
+    def results(self) -> dict[str, tuple[str, str]]:
+        if self._results is None:
+            from mpy_harness import run_module
+
+            self._results = run_module(self.path, self._names)
+        return self._results
+
+
+class MpyItem(pytest.Item):
+    def __init__(self, *, func: str, **kw):
+        super().__init__(**kw)
+        self.func = func
+
+    def runtest(self) -> None:
+        parent = self.parent
+        assert isinstance(parent, MpyModule)
+        outcome, detail = parent.results().get(self.func, ("FAIL", "no result reported"))
+        if outcome == "SKIP":
+            pytest.skip(detail)
+        if outcome != "PASS":
+            raise MpyFailure(detail)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, MpyFailure):
+            return "inside MicroPython:\n" + str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.func} (MicroPython)"
+
+
+class MpyFailure(Exception):
+    pass
