@@ -1,0 +1,46 @@
+# Reason codes: why a command or profile was refused.  One table for the
+# controller, the link (refusals on the wire) and the host (messages shown to
+# a person).  0 means accepted.  Codes are part of the protocol: append only.
+
+from inversa.compat import const
+
+OK = const(0)
+BAD_FRAME = const(1)  # CRC, length or framing error
+UNKNOWN_COMMAND = const(2)
+BAD_ARGUMENT = const(3)  # wrong length or type of a field
+OUT_OF_RANGE = const(4)  # a value past a hard limit
+WRONG_STATE = const(5)  # not allowed in the current session state
+NEEDS_LOCAL_ACTION = const(6)  # motion needs the hold-to-run button on the table
+NOT_BENCH_MODE = const(7)  # sensor injection only when booted in bench mode
+FAULT_LATCHED = const(8)  # clear the fault (and e-stop) locally first
+CONTRAINDICATED = const(9)  # the profile carries a contraindication flag
+PROFILE_INVALID = const(10)
+DAILY_LIMIT = const(11)  # daily inverted time used up
+STORAGE_ERROR = const(12)  # could not persist to the board's flash
+BUSY = const(13)  # try again shortly
+UNSUPPORTED_VERSION = const(14)  # protocol version mismatch
+NOT_CALIBRATED = const(15)  # IMU mount calibration missing
+
+# Human text for the host; kept on the board too (small) for the REPL.
+TEXT = {
+    OK: "accepted",
+    BAD_FRAME: "bad frame (CRC, length or framing)",
+    UNKNOWN_COMMAND: "unknown command",
+    BAD_ARGUMENT: "bad argument (length or type)",
+    OUT_OF_RANGE: "value outside the hard limits",
+    WRONG_STATE: "not allowed in the current state",
+    NEEDS_LOCAL_ACTION: "press and hold the button on the table to start motion",
+    NOT_BENCH_MODE: "sensor injection needs the board booted in bench mode",
+    FAULT_LATCHED: "a fault is latched: clear it at the table (release e-stop, press stop)",
+    CONTRAINDICATED: "the profile has a contraindication flag: inversion is not allowed",
+    PROFILE_INVALID: "the profile is invalid",
+    DAILY_LIMIT: "the daily inverted-time limit is used up",
+    STORAGE_ERROR: "could not write to the board's flash",
+    BUSY: "busy, try again",
+    UNSUPPORTED_VERSION: "protocol version not supported",
+    NOT_CALIBRATED: "the IMU is not calibrated: run the calibration first",
+}
+
+
+def text(code):
+    return TEXT.get(code, "reason %d" % code)
