@@ -1,0 +1,95 @@
+"""Scenario files: parsed when right, refused with file, line and reason when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inversa_host.sim.scenario import ScenarioError, parse_scenario
+
+GOOD = """\
+[scenario]
+name = "t"
+duration_s = 60
+table = "motorized"
+
+[person]
+resting_hr_bpm = 70
+
+[profile]
+max_angle_deg = 25
+
+[[events]]
+t_s = 1
+action = "hold_down"
+
+[[events]]
+t_s = 30
+action = "hr_ramp"
+delta_bpm = 20
+over_s = 15
+
+[expect]
+final_state = "DONE"
+alarms_include = []
+"""
+
+
+def test_good_scenario_parses() -> None:
+    sc = parse_scenario(GOOD, "good.toml")
+    assert sc.name == "t" and sc.duration_s == 60.0 and sc.motorized
+    assert [e.action for e in sc.events] == ["hold_down", "hr_ramp"]
+    assert sc.events[1].args == {"delta_bpm": 20.0, "over_s": 15.0}
+    assert sc.profile == {"max_angle_deg": 25}
+    assert sc.person["resting_hr_bpm"] == 70.0
+
+
+def _error(text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, Path("bad.toml"))
+    return e.value
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "words"),
+    [
+        ("resting_hr_bpm = 70", "resting_hr = 70", "resting_hr", "unknown key"),
+        ("resting_hr_bpm = 70", 'resting_hr_bpm = "fast"', "resting_hr_bpm", "must be a number"),
+        ('action = "hold_down"', 'action = "jump"', 'action = "jump"', "unknown action"),
+        ("delta_bpm = 20", "delta_bpm = 20\nangle_deg = 3", "angle_deg = 3", "takes no"),
+        ('table = "motorized"', 'table = "hover"', "table = ", "motorized"),
+        ("t_s = 30", "t_s = 0.5", "t_s = 0.5", "time order"),
+        ("t_s = 30", "t_s = 600", "t_s = 600", "within"),
+        ("duration_s = 60", "duration_s = true", "duration_s", "must be a number"),
+    ],
+)
+def test_bad_scenario_names_line_and_problem(old: str, new: str, needle: str, words: str) -> None:
+    text = GOOD.replace(old, new, 1)
+    err = _error(text)
+    assert err.line == _line_of(text, needle)
+    assert words in err.message
+    assert str(err).startswith(f"bad.toml:{err.line}: ")
+
+
+def test_missing_required_argument_points_at_event() -> None:
+    text = GOOD.replace("over_s = 15\n", "")
+    err = _error(text)
+    assert "needs 'over_s'" in err.message
+    assert err.line == _line_of(text, "[[events]]") + 4  # the second [[events]] header
+
+
+def test_toml_syntax_error_has_line() -> None:
+    text = GOOD.replace("max_angle_deg = 25", "max_angle_deg = = 25")
+    err = _error(text)
+    assert err.line == _line_of(text, "max_angle_deg")
+    assert "not valid TOML" in err.message
+
+
+def test_unknown_section_refused() -> None:
+    err = _error(GOOD + "\n[weather]\nrain = true\n")
+    assert "unknown section [weather]" in err.message
