@@ -1,0 +1,157 @@
+# Builds the board's hardware objects (machine.Pin/I2C/PWM/ADC/UART) from a
+# BoardConfig: the only firmware module that touches `machine`.  Outputs are
+# created in their safe state first (motor off, brake engaged, buzzer quiet)
+# before anything else, so a boot that fails later leaves the table safe.
+#
+# Usage:
+#     from inversa.board.config import load_config
+#     from inversa.board.build import build_board, verify_board, driver_class
+#     cfg = load_config()                  # ValueError: bad /board.json
+#     board = build_board(cfg)             # or build_board(cfg, machine_module)
+#     verify_board(board)                  # ValueError: configured device absent
+#     IMU = driver_class(board.imu_driver) # e.g. inversa.drivers.mpu6050.MPU6050
+#     imu = IMU(board.i2c, board.imu_addr)
+#
+# Board attributes: cfg, i2c, uart (None unless link = "uart"), imu_addr,
+# hr_addr, imu_driver / hr_driver / motor_driver / brake_driver /
+# buzzer_driver ((module, class) or None), inputs (dict of the IN signals),
+# and one attribute per signal: estop_a ... power_ok (Pin, pulled up),
+# motor_a, motor_b (PWM for hbridge, Pin for relay, None for manual),
+# motor_en, brake, led (Pin), buzzer (PWM or None), pulse_adc, motor_is
+# (ADC or None).
+
+from inversa.board.boards import (
+    BRAKE_DRIVER,
+    BUZZER_DRIVER,
+    HR_DRIVERS,
+    IMU_DRIVERS,
+    IN,
+    MOTOR_DRIVERS,
+    SIGNALS,
+)
+from inversa.board.config import check_fitted
+
+MOTOR_PWM_HZ = 20000  # above hearing, within the BTS7960's 25 kHz
+BUZZER_HZ = 2700  # typical piezo resonance: loudest per volt
+
+
+def _spec(spec):
+    return None if spec is None else (spec[0], spec[1])
+
+
+class Board:
+    """The hardware objects of one board (see the header for the attributes).
+    Built by build_board(); the constructor does the work so that every
+    attribute is set in one place."""
+
+    def __init__(self, cfg, machine):
+        d = cfg.board_def
+        pins = d["pins"]
+        no_pull = d["no_pull"]
+        Pin = machine.Pin
+        self.cfg = cfg
+
+        # 1. Outputs, safe first: motor off, brake engaged (unpowered), quiet.
+        self.motor_en = Pin(pins["motor_en"], Pin.OUT, value=0)
+        self.brake = Pin(pins["brake"], Pin.OUT, value=0)
+        self.motor_a = None
+        self.motor_b = None
+        if cfg.motor == "hbridge":
+            pwm_a = machine.PWM(Pin(pins["motor_a"], Pin.OUT, value=0), freq=MOTOR_PWM_HZ)
+            pwm_b = machine.PWM(Pin(pins["motor_b"], Pin.OUT, value=0), freq=MOTOR_PWM_HZ)
+            pwm_a.duty_u16(0)
+            pwm_b.duty_u16(0)
+            self.motor_a = pwm_a
+            self.motor_b = pwm_b
+        elif cfg.motor == "relay":
+            self.motor_a = Pin(pins["motor_a"], Pin.OUT, value=0)
+            self.motor_b = Pin(pins["motor_b"], Pin.OUT, value=0)
+        self.buzzer = None
+        if cfg.buzzer:
+            pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT, value=0), freq=BUZZER_HZ)
+            pwm.duty_u16(0)
+            self.buzzer = pwm
+        self.led = Pin(pins["led"], Pin.OUT, value=0)
+
+        # 2. Inputs: NC contacts to GND, pulled up (externally; internally
+        #    too where the chip can), so an open circuit reads 1.
+        self.inputs = {}
+        for name, kind in SIGNALS:
+            if kind != IN:
+                continue
+            gpio = pins[name]
+            if gpio in no_pull:
+                p = Pin(gpio, Pin.IN)
+            else:
+                p = Pin(gpio, Pin.IN, Pin.PULL_UP)
+            self.inputs[name] = p
+        self.estop_a = self.inputs["estop_a"]
+        self.estop_b = self.inputs["estop_b"]
+        self.home_sw = self.inputs["home_sw"]
+        self.end_sw = self.inputs["end_sw"]
+        self.btn_up = self.inputs["btn_up"]
+        self.btn_down = self.inputs["btn_down"]
+        self.btn_start = self.inputs["btn_start"]
+        self.btn_stop = self.inputs["btn_stop"]
+        self.contactor_fb = self.inputs["contactor_fb"]
+        self.power_ok = self.inputs["power_ok"]
+
+        # 3. Analog inputs.
+        self.pulse_adc = None
+        if cfg.hr == "pulse_adc":
+            self.pulse_adc = machine.ADC(Pin(pins["pulse_adc"]))
+        self.motor_is = None
+        if cfg.motor == "hbridge":
+            self.motor_is = machine.ADC(Pin(pins["motor_is"]))
+
+        # 4. Buses.
+        bus, sda, scl = d["i2c"]
+        self.i2c = machine.I2C(bus, sda=Pin(sda), scl=Pin(scl), freq=cfg.i2c_freq)
+        self.uart = None
+        if cfg.link == "uart":
+            uid, tx, rx = d["uart"]
+            self.uart = machine.UART(uid, baudrate=115200, tx=Pin(tx), rx=Pin(rx))
+        self.imu_addr = cfg.imu_addr
+        self.hr_addr = cfg.hr_addr
+
+        # 5. Which drivers (names only; imported by driver_class when used).
+        self.imu_driver = _spec(IMU_DRIVERS[cfg.imu])
+        self.hr_driver = _spec(HR_DRIVERS[cfg.hr])
+        self.motor_driver = _spec(MOTOR_DRIVERS[cfg.motor])
+        self.brake_driver = _spec(BRAKE_DRIVER) if cfg.brake else None
+        self.buzzer_driver = _spec(BUZZER_DRIVER) if cfg.buzzer else None
+
+
+def build_board(cfg, machine=None):
+    """Create every hardware object the config calls for; return a Board."""
+    if machine is None:
+        import machine  # only ever on the board
+    return Board(cfg, machine)
+
+
+def scan_i2c(board):
+    """Addresses answering on the board's I2C bus ([] if the bus errors)."""
+    try:
+        return board.i2c.scan()
+    except OSError:
+        return []
+
+
+def verify_board(board):
+    """Raise ValueError naming every configured I2C device that is absent."""
+    check_fitted(board.cfg, scan_i2c(board))
+
+
+def driver_class(spec):
+    """Import a driver class from a (module, class) pair; ValueError if absent."""
+    module, cls = spec
+    try:
+        mod = __import__(module, None, None, (cls,))
+    except ImportError:
+        raise ValueError(
+            "driver module %s is not on the board; run `inversa deploy`" % module
+        ) from None
+    obj = getattr(mod, cls, None)
+    if obj is None:
+        raise ValueError("driver %s has no class %s" % (module, cls))
+    return obj
