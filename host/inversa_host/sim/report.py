@@ -1,0 +1,143 @@
+"""Session report: a PNG plot and a short Markdown + HTML summary a person can read.
+
+Usage::
+
+    paths = write_report(trace, summary, checks, out_dir, title="beginner")
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from .expect import Check
+from .trace import SessionSummary, SessionTrace
+
+_PRIORITY_COLOURS = {1: "#f2d15c", 2: "#f08c3a", 3: "#d62728"}  # low, medium, high
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    png: Path
+    markdown: Path
+    html: Path
+
+
+def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_a, ax_h, ax_s) = plt.subplots(
+        3, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]}
+    )
+    t = trace.t_s
+    if trace.true_angle_deg:
+        ax_a.plot(t, trace.true_angle_deg, color="#bbbbbb", lw=3, label="true angle (sim)")
+    ax_a.plot(t, trace.angle_deg, color="#1f77b4", lw=1.2, label="measured angle")
+    ax_a.plot(t, trace.target_deg, color="#2ca02c", lw=1, ls="--", label="target")
+    ax_a.axhline(0, color="black", lw=0.6)
+    ax_a.axhline(trace.loading_deg, color="#888888", lw=0.6, ls=":")
+    ax_a.set_ylabel("inversion angle (deg)\n0 = horizontal, 90 = head down")
+    ax_a.legend(loc="upper right", fontsize=8)
+    ax_a.grid(alpha=0.3)
+
+    if trace.true_hr_bpm:
+        ax_h.plot(t, trace.true_hr_bpm, color="#bbbbbb", lw=3, label="true heart rate (sim)")
+    hr = [h if h > 0 else float("nan") for h in trace.hr_bpm]
+    ax_h.plot(t, hr, color="#d62728", lw=1.2, label="measured heart rate")
+    ax_h.set_ylabel("heart rate (bpm)")
+    ax_h.legend(loc="upper right", fontsize=8)
+    ax_h.grid(alpha=0.3)
+
+    # State band, coloured by alarm priority.
+    start = 0
+    for i in range(1, len(t) + 1):
+        if i == len(t) or trace.alarm_priority[i] != trace.alarm_priority[start]:
+            pr = trace.alarm_priority[start]
+            if pr:
+                ax_s.axvspan(
+                    t[start], t[i - 1], color=_PRIORITY_COLOURS.get(pr, "#999999"), alpha=0.8
+                )
+            start = i
+    state_ids = {name: n for n, name in enumerate(dict.fromkeys(trace.state))}
+    ax_s.step(t, [state_ids[s] for s in trace.state], where="post", color="black", lw=1)
+    ax_s.set_yticks(list(state_ids.values()), list(state_ids.keys()), fontsize=7)
+    ax_s.set_xlabel("time (s)")
+    ax_s.set_title("state (band: alarm priority — yellow low, orange medium, red high)", fontsize=8)
+    for ev in trace.events:
+        if ev.kind == "alarm_raised":
+            for ax in (ax_a, ax_h):
+                ax.axvline(ev.t_s, color="#d62728", lw=0.6, alpha=0.6)
+            ax_a.annotate(
+                ev.name, (ev.t_s, ax_a.get_ylim()[1]), fontsize=7, rotation=90, va="top", ha="right"
+            )
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summary_lines(summary: SessionSummary) -> list[tuple[str, str]]:
+    def fmt(v: float | None, unit: str) -> str:
+        return "—" if v is None else f"{v:.1f} {unit}"
+
+    return [
+        ("duration", fmt(summary.duration_s, "s")),
+        ("deepest angle", fmt(summary.deepest_deg, "deg")),
+        ("time inverted (angle > 0)", fmt(summary.time_inverted_s, "s")),
+        ("return, deepest to horizontal", fmt(summary.return_s, "s")),
+        (
+            "heart rate range",
+            f"{fmt(summary.hr_min_bpm, 'bpm')} to {fmt(summary.hr_max_bpm, 'bpm')}",
+        ),
+        ("alarms", ", ".join(summary.alarms) or "none"),
+        ("faults", ", ".join(summary.faults) or "none"),
+        ("final state", f"{summary.final_state} at {summary.final_angle_deg:.1f} deg"),
+    ]
+
+
+def write_report(
+    trace: SessionTrace,
+    summary: SessionSummary,
+    checks: list[Check],
+    out_dir: Path,
+    title: str,
+    description: str = "",
+) -> ReportPaths:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / "session.png"
+    plot_session(trace, png, title)
+    verdict = "PASS" if all(c.ok for c in checks) else "FAIL"
+
+    md = [f"# {title}", ""]
+    if description:
+        md += [description, ""]
+    md += ["| | |", "|---|---|"]
+    md += [f"| {k} | {v} |" for k, v in summary_lines(summary)]
+    md += ["", f"## Expectations: {verdict}", ""]
+    md += [f"- {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in checks] or ["- none"]
+    md += ["", f"![session plot]({png.name})", ""]
+    md_path = out_dir / "summary.md"
+    md_path.write_text("\n".join(md), encoding="utf-8")
+
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in summary_lines(summary)
+    )
+    items = "".join(
+        f"<li class={'ok' if c.ok else 'fail'}>{'✔' if c.ok else '✘'} "
+        f"<b>{html.escape(c.name)}</b>: {html.escape(c.detail)}</li>"
+        for c in checks
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}th{{text-align:left;padding-right:1em}}
+.ok{{color:#2a7a2a}}.fail{{color:#b00020;font-weight:bold}}img{{max-width:100%}}</style></head><body>
+<h1>{html.escape(title)}</h1><p>{html.escape(description)}</p><table>{rows}</table>
+<h2>Expectations: <span class={"ok" if verdict == "PASS" else "fail"}>{verdict}</span></h2><ul>{items}</ul>
+<img src="{png.name}" alt="angle, heart rate and alarms over time"></body></html>"""
+    html_path = out_dir / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return ReportPaths(png=png, markdown=md_path, html=html_path)
