@@ -1,0 +1,51 @@
+# CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, not reflected, no final xor.
+# Check value: crc16(b"123456789") == 0x29B1 (pinned by tests on both sides,
+# because several different CRCs are all called "CRC-16").
+#
+# The board uses a 256-entry table (512 bytes, built once at import) and
+# allocates nothing.  CPython's binascii.crc_hqx computes the same CRC in C,
+# so the host uses it (MicroPython has no crc_hqx; its crc32 returns a value
+# above 2**30, which allocates on every call).
+#
+# Usage:
+#     c = crc16(buf, 0, n)            # over buf[0:n]
+#     c = crc16(buf, n, m, c)         # continue over buf[n:m]
+
+from array import array
+
+from inversa.compat import const
+
+CHECK_VALUE = const(0x29B1)
+_INIT = const(0xFFFF)
+
+
+def _make_table():
+    t = array("H", [0] * 256)
+    for i in range(256):
+        c = i << 8
+        for _ in range(8):
+            c = ((c << 1) ^ 0x1021) if c & 0x8000 else (c << 1)
+        t[i] = c & 0xFFFF
+    return t
+
+
+_TABLE = _make_table()
+
+
+def crc16_table(buf, start, end, crc=_INIT):
+    t = _TABLE
+    for i in range(start, end):
+        crc = ((crc << 8) & 0xFF00) ^ t[(crc >> 8) ^ buf[i]]
+    return crc
+
+
+try:
+    from binascii import crc_hqx as _crc_hqx  # pyright: ignore[reportAttributeAccessIssue]
+
+    def crc16(buf, start, end, crc=_INIT):
+        if start == 0 and end == len(buf):
+            return _crc_hqx(buf, crc)
+        return _crc_hqx(memoryview(buf)[start:end], crc)
+
+except ImportError:  # MicroPython
+    crc16 = crc16_table

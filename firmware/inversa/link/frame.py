@@ -1,0 +1,204 @@
+# Frames: header (version, type, flags, seq), payload, CRC-16, COBS-stuffed,
+# 0x00-delimited.  FrameWriter builds and sends frames from preallocated
+# buffers (nothing allocated per frame); FrameReader reassembles frames from a
+# byte stream one byte at a time and survives garbage, REPL text, truncated
+# and over-long frames, counting each kind of error.  encode_frame and
+# parse_body are the allocating versions for the host and for tests.
+#
+# Usage (board):
+#     w = FrameWriter(port)
+#     struct.pack_into(fmt, w.body, HEADER_LEN, ...)
+#     w.send(MSG_TELEMETRY, TELEMETRY_LEN)       # False: port full, dropped
+#
+#     r = FrameReader()
+#     i = 0
+#     while i < n:
+#         i = r.feed(buf, i, n)
+#         if r.ready:
+#             handle(r.msg_type, r.seq, r.body, HEADER_LEN, r.payload_len)
+
+import struct
+
+from inversa.compat import const
+from inversa.link.cobs import decode as cobs_decode
+from inversa.link.cobs import encode_into, max_encoded_len
+from inversa.link.crc import crc16
+from inversa.link.messages import CRC_LEN, HEADER_FMT, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
+
+_MIN_BODY = const(7)  # HEADER_LEN + CRC_LEN
+
+
+class FrameWriter:
+    def __init__(self, port, flags=0):
+        self.port = port
+        self.flags = flags
+        self.seq = 0
+        self.body = bytearray(MAX_BODY)
+        self._wire = bytearray(max_encoded_len(MAX_BODY) + 2)
+        self.sent = 0
+        self.dropped = 0  # port had no room: the frame was not sent
+        self._resync = True  # lead with a delimiter: the line may hold junk
+
+    def send(self, msg_type, payload_len):
+        """Send body[HEADER_LEN:HEADER_LEN + payload_len] as one frame; False if dropped.
+
+        The sequence number advances only when a frame leaves, so a gap seen by
+        the host means loss in transit; drops at the source are counted here."""
+        body = self.body
+        struct.pack_into(HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
+        n = HEADER_LEN + payload_len
+        c = crc16(body, 0, n)
+        body[n] = c & 0xFF
+        body[n + 1] = c >> 8
+        n += CRC_LEN
+        w = self._wire
+        o = 0
+        if self._resync:
+            w[0] = 0
+            o = 1
+        m = encode_into(body, 0, n, w, o)
+        w[m] = 0
+        m += 1
+        r = self.port.write(w, m)
+        if r == m:
+            self.seq = (self.seq + 1) & 0xFFFF
+            self.sent += 1
+            self._resync = False
+            return True
+        if r > 0:  # partial: the receiver will drop it; start the next one clean
+            self.seq = (self.seq + 1) & 0xFFFF
+            self._resync = True
+        self.dropped += 1
+        return False
+
+
+class FrameReader:
+    def __init__(self, max_body=MAX_BODY):
+        self.body = bytearray(max_body)
+        self.ready = False  # a valid frame is in body
+        self.version = 0
+        self.msg_type = 0
+        self.flags = 0
+        self.seq = 0
+        self.payload_len = 0
+        self.frames = 0
+        self.crc_errors = 0
+        self.framing_errors = 0  # truncated COBS block
+        self.too_long = 0
+        self.too_short = 0
+        self._in = 0  # stuffed bytes since the last delimiter
+        self._n = 0  # decoded bytes
+        self._left = 0  # data bytes left in the current COBS block
+        self._zero = False  # a 0x00 is owed before the next block
+        self._skip = False  # discarding until the next delimiter
+
+    def errors(self):
+        return self.crc_errors + self.framing_errors + self.too_long + self.too_short
+
+    def feed(self, buf, start, end):
+        """Consume buf[start:end] up to and including one complete valid frame.
+
+        Returns the index after the last byte consumed; `ready` says whether a
+        frame is waiting in `body` (valid until the next call)."""
+        self.ready = False
+        body = self.body
+        cap = len(body)
+        n = self._n
+        left = self._left
+        i = start
+        while i < end:
+            b = buf[i]
+            i += 1
+            if b == 0:
+                if self._skip:
+                    self._skip = False
+                elif self._in == 0:
+                    pass  # idle delimiter: resync or keep-alive
+                elif left != 0:
+                    self.framing_errors += 1
+                elif n < _MIN_BODY:
+                    self.too_short += 1
+                elif crc16(body, 0, n - CRC_LEN) != (body[n - 2] | (body[n - 1] << 8)):
+                    self.crc_errors += 1
+                else:
+                    self.version = body[0]
+                    self.msg_type = body[1]
+                    self.flags = body[2]
+                    self.seq = body[3] | (body[4] << 8)
+                    self.payload_len = n - _MIN_BODY
+                    self.frames += 1
+                    self.ready = True
+                self._in = 0
+                self._zero = False
+                self._n = 0
+                self._left = 0
+                if self.ready:
+                    return i
+                n = 0
+                left = 0
+                continue
+            if self._skip:
+                continue
+            self._in += 1
+            if left == 0:  # a COBS code byte
+                if self._zero:
+                    if n >= cap:
+                        self._overflow()
+                        n = 0
+                        continue
+                    body[n] = 0
+                    n += 1
+                left = b - 1
+                self._zero = b != 0xFF
+            else:
+                if n >= cap:
+                    self._overflow()
+                    n = 0
+                    left = 0
+                    continue
+                body[n] = b
+                n += 1
+                left -= 1
+        self._n = n
+        self._left = left
+        return i
+
+    def _overflow(self):
+        self.too_long += 1
+        self._skip = True
+        self._in = 0
+        self._zero = False
+        self._left = 0
+
+
+def encode_frame(msg_type, seq, payload=b"", flags=0, version=PROTOCOL_VERSION):
+    """One complete wire frame (stuffed, with a trailing delimiter), as bytes."""
+    if len(payload) > MAX_BODY - _MIN_BODY:
+        raise ValueError("payload too long: %d bytes" % len(payload))
+    body = bytearray(struct.pack(HEADER_FMT, version, msg_type, flags, seq & 0xFFFF))
+    body += payload
+    c = crc16(body, 0, len(body))
+    body.append(c & 0xFF)
+    body.append(c >> 8)
+    out = bytearray(max_encoded_len(len(body)) + 1)
+    m = encode_into(body, 0, len(body), out, 0)
+    out[m] = 0
+    return bytes(out[: m + 1])
+
+
+def parse_body(body):
+    """Check an unstuffed frame: (version, type, flags, seq, payload) or None."""
+    n = len(body)
+    if n < _MIN_BODY or n > MAX_BODY:
+        return None
+    if crc16(body, 0, n - CRC_LEN) != (body[n - 2] | (body[n - 1] << 8)):
+        return None
+    return body[0], body[1], body[2], body[3] | (body[4] << 8), body[HEADER_LEN : n - CRC_LEN]
+
+
+def decode_frame(stuffed):
+    """Unstuff and check one frame (without its delimiter); see parse_body."""
+    body = cobs_decode(stuffed)
+    if body is None:
+        return None
+    return parse_body(body)
