@@ -1,0 +1,356 @@
+# Alarms as data: one declarative rule per alarm (IEC 60601-1-8 priority,
+# debounce, clear delay, latching, escalation, the action it asks for and the
+# fault bit it sets), and one small engine that turns a bitmask of raw
+# conditions into active alarms.  The most severe action of the active alarms
+# wins (ordered actions, as in PX4's failsafe framework); each latch kind has
+# an explicit clear condition (as in pvp's alarm rules).
+#
+# The controller computes the raw condition of every alarm each period as one
+# bit (bit i = alarm id i) and calls update(); the engine does the timing.
+# Fast path: when no condition changed and no timer is due, update() is one
+# comparison, so the 100 Hz step stays cheap.  Nothing here allocates.
+#
+# Usage:
+#     al = Alarms(events)
+#     action = al.update(t_ms, cond_bits)   # ACT_* of the most severe alarm
+#     al.active, al.priority, al.loud, al.faults
+#     al.end_session(t_ms)                  # drop session-latched alarms
+#     still = al.clear_latched(t_ms)        # bits whose condition is still there
+
+from array import array
+
+from inversa.compat import const, ticks_add, ticks_diff
+from inversa.control import limits as L
+from inversa.events import EV_ALARM_CLEARED, EV_ALARM_RAISED, EV_FAULT
+
+# Priorities (IEC 60601-1-8).
+P_NONE = const(0)
+P_LOW = const(1)
+P_MEDIUM = const(2)
+P_HIGH = const(3)
+PRIORITY_NAMES = ("none", "low", "medium", "high")
+
+# Actions, ordered: a larger number is more severe and wins.
+ACT_NONE = const(0)
+ACT_WARN = const(1)  # buzzer/LED only
+ACT_NO_DEEPER = const(2)  # stop deeper motion at once, back under the limit (manual: lock)
+ACT_RETURN = const(3)  # end the session: gradual return (manual: coached)
+ACT_OPEN_LOOP = const(4)  # angle untrusted: slow, bounded, open-loop return home
+ACT_CUTOFF = const(5)  # motor enable off, brake on, latched
+ACTION_NAMES = ("none", "warn", "no-deeper", "return", "open-loop", "cutoff")
+
+# Latch kinds.
+L_NONE = const(0)  # clears by itself once the condition is gone for clear_ms
+L_SESSION = const(1)  # holds until the session ends (the return is not undone)
+L_CLEAR = const(2)  # holds until cleared locally with the condition gone
+
+# Fault bits (ControlOutputs.fault_bits): what kind of thing went wrong.
+F_ESTOP = const(0x001)
+F_TILT = const(0x002)
+F_MOTOR = const(0x004)
+F_SWITCH = const(0x008)
+F_SELFTEST = const(0x010)
+F_HR_SENSOR = const(0x020)
+F_REBOOT = const(0x040)
+F_HOST = const(0x080)
+F_PROFILE = const(0x100)  # set by the controller: stored profile missing/corrupt
+FAULT_NAMES = (  # by bit position
+    "estop",
+    "tilt-sensor",
+    "motor",
+    "limit-switch",
+    "self-test",
+    "hr-sensor",
+    "reboot",
+    "host",
+    "profile",
+)
+
+# Alarm ids (bit positions of ControlOutputs.alarm_bits).
+A_ESTOP = const(0)
+A_SELFTEST = const(1)
+A_TILT = const(2)
+A_END_SWITCH = const(3)
+A_HOME_TIMEOUT = const(4)
+A_STALL = const(5)
+A_RUNON = const(6)
+A_UNCOMMANDED = const(7)
+A_TRACKING = const(8)
+A_RUNAWAY = const(9)
+A_OVER_LIMIT = const(10)
+A_TIME_LIMIT = const(11)
+A_HR_HIGH = const(12)
+A_HR_LOW = const(13)
+A_HR_RISE = const(14)
+A_HR_DROP = const(15)
+A_HR_LOST = const(16)
+A_LEASE = const(17)
+A_REBOOT = const(18)
+A_TOO_FAST = const(19)
+A_RISE_FAST = const(20)
+A_HOLD_OVER = const(21)
+A_NO_BASELINE = const(22)
+A_DAILY = const(23)
+N_ALARMS = const(24)
+
+ALARM_NAMES = (
+    "estop",
+    "self-test",
+    "tilt-sensor",
+    "end-switch",
+    "home-timeout",
+    "motor-stall",
+    "motor-run-on",
+    "uncommanded-motion",
+    "tracking-error",
+    "runaway",
+    "over-limit",
+    "time-limit",
+    "hr-high",
+    "hr-low",
+    "hr-rise",
+    "hr-drop",
+    "hr-lost",
+    "host-lease",
+    "reboot-recovery",
+    "too-fast",
+    "rising-too-fast",
+    "hold-over",
+    "no-baseline",
+    "daily-limit",
+)
+
+_ESC = const(30000)  # escalate one priority step every 30 s while active
+_HR_ESC = const(60000)
+
+# The rule table, one row per alarm id (in id order):
+#   priority, debounce_ms, clear_ms, latch, escalate_ms, action, fault_bit
+_COLS = const(7)
+RULES = (
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_ESTOP
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_SELFTEST,  # A_SELFTEST
+    P_HIGH, L.TILT_DEBOUNCE_MS, 0, L_CLEAR, _ESC, ACT_OPEN_LOOP, F_TILT,  # A_TILT
+    P_HIGH, L.SWITCH_DEBOUNCE_MS, 0, L_CLEAR, _ESC, ACT_OPEN_LOOP, F_SWITCH,  # A_END_SWITCH
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_SWITCH,  # A_HOME_TIMEOUT
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_MOTOR,  # A_STALL (judged per window)
+    P_HIGH, 300, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_MOTOR,  # A_RUNON
+    P_HIGH, 100, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_MOTOR,  # A_UNCOMMANDED
+    P_HIGH, L.TRACK_ERR_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_MOTOR,  # A_TRACKING
+    P_HIGH, 100, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_MOTOR,  # A_RUNAWAY
+    P_HIGH, L.LIMIT_DEBOUNCE_MS, 500, L_NONE, _ESC, ACT_NO_DEEPER, 0,  # A_OVER_LIMIT
+    P_MEDIUM, 0, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_TIME_LIMIT
+    P_MEDIUM, L.HR_DEBOUNCE_MS, 0, L_SESSION, _HR_ESC, ACT_RETURN, 0,  # A_HR_HIGH
+    P_MEDIUM, L.HR_DEBOUNCE_MS, 0, L_SESSION, _HR_ESC, ACT_RETURN, 0,  # A_HR_LOW
+    P_MEDIUM, L.HR_DELTA_DEBOUNCE_MS, 0, L_SESSION, _HR_ESC, ACT_RETURN, 0,  # A_HR_RISE
+    P_MEDIUM, L.HR_DELTA_DEBOUNCE_MS, 0, L_SESSION, _HR_ESC, ACT_RETURN, 0,  # A_HR_DROP
+    P_MEDIUM, L.HR_LOST_MS, 0, L_SESSION, _HR_ESC, ACT_RETURN, F_HR_SENSOR,  # A_HR_LOST
+    P_MEDIUM, 100, 0, L_SESSION, _ESC, ACT_RETURN, F_HOST,  # A_LEASE
+    P_MEDIUM, 0, 0, L_SESSION, 0, ACT_RETURN, F_REBOOT,  # A_REBOOT
+    P_MEDIUM, 200, 1000, L_NONE, 0, ACT_WARN, 0,  # A_TOO_FAST
+    P_LOW, 300, 1000, L_NONE, 0, ACT_WARN, 0,  # A_RISE_FAST
+    P_LOW, 0, 1000, L_NONE, _ESC, ACT_WARN, 0,  # A_HOLD_OVER
+    P_LOW, 0, 1000, L_NONE, 0, ACT_WARN, F_HR_SENSOR,  # A_NO_BASELINE
+    P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
+)  # fmt: skip
+
+
+def check_rules(rules, n):
+    """Raise ValueError if the table is malformed (run once at construction)."""
+    if len(rules) != n * _COLS:
+        raise ValueError("alarm rule table: %d values for %d alarms" % (len(rules), n))
+    for i in range(n):
+        r = i * _COLS
+        if not P_LOW <= rules[r] <= P_HIGH:
+            raise ValueError("alarm %d: priority must be 1..3" % i)
+        if rules[r + 1] < 0 or rules[r + 2] < 0 or rules[r + 4] < 0:
+            raise ValueError("alarm %d: times must be >= 0" % i)
+        if not L_NONE <= rules[r + 3] <= L_CLEAR:
+            raise ValueError("alarm %d: bad latch kind" % i)
+        if not ACT_NONE <= rules[r + 5] <= ACT_CUTOFF:
+            raise ValueError("alarm %d: bad action" % i)
+    if n > 29:
+        raise ValueError("at most 29 alarms fit a small int bitmask")
+
+
+# Annunciation patterns (ControlOutputs.buzzer_pattern / led_pattern), played
+# by inversa.drivers.buzzer: silent, then one per priority, then "loud" for a
+# high-priority alarm that has escalated (nobody has reacted).
+PAT_NONE = const(0)
+PAT_LOW = const(1)
+PAT_MEDIUM = const(2)
+PAT_HIGH = const(3)
+PAT_LOUD = const(4)
+LED_OFF = const(0)
+LED_IDLE = const(1)  # steady: ready, nothing happening
+LED_SESSION = const(2)  # slow blink: a session is running
+LED_LOW = const(3)
+LED_MEDIUM = const(4)
+LED_HIGH = const(5)  # fast blink
+
+
+class Alarms:
+    def __init__(self, events, rules=RULES, n=N_ALARMS):
+        check_rules(rules, n)
+        self._events = events
+        self._rules = rules
+        self._n = n
+        self._t_on = array("i", [0] * n)  # condition first seen (debounce)
+        self._t_off = array("i", [0] * n)  # condition gone (clear delay)
+        self._t_raised = array("i", [0] * n)  # activation (escalation)
+        self._level = array("i", [0] * n)  # effective priority (may exceed 3: loud)
+        self._cond = 0  # raw conditions seen last update
+        self._pending = 0  # condition true, debounce running
+        self._clearing = 0  # active, non-latched, condition gone, clear delay running
+        self._timed = False  # a debounce, clear delay or escalation is running
+        self._next_ms = 0  # earliest time a timer is due
+        self.active = 0  # active alarm bits
+        self.priority = P_NONE  # highest effective priority (capped at P_HIGH)
+        self.loud = False  # a high-priority alarm has escalated further
+        self.action = ACT_NONE
+        self.faults = 0  # fault bits of active alarms
+        self.faults_seen = 0  # fault bits ever raised since the last clear
+        self.raised_total = 0
+
+    def update(self, t_ms, cond):
+        if cond == self._cond and (not self._timed or ticks_diff(t_ms, self._next_ms) < 0):
+            return self.action
+        self._evaluate(t_ms, cond)
+        return self.action
+
+    def _evaluate(self, t_ms, cond):
+        rules = self._rules
+        t_on = self._t_on
+        ev = self._events
+        changed = cond ^ self._cond
+        self._cond = cond
+        active = self.active
+        pending = self._pending
+        clearing = self._clearing
+        timed = False
+        next_ms = 0
+        prio = 0
+        loud = False
+        action = ACT_NONE
+        faults = 0
+        x = cond | active | pending
+        i = 0
+        while x:
+            if x & 1:
+                b = 1 << i
+                r = i * _COLS
+                c = cond & b
+                if not active & b:
+                    if c:
+                        if not pending & b or changed & b:
+                            pending |= b
+                            t_on[i] = t_ms
+                        due = ticks_add(t_on[i], rules[r + 1])
+                        if ticks_diff(t_ms, due) >= 0:
+                            pending &= ~b
+                            active |= b
+                            self._t_raised[i] = t_ms
+                            self._level[i] = rules[r]
+                            self.raised_total += 1
+                            ev.push(t_ms, EV_ALARM_RAISED, i, rules[r])
+                            fb = rules[r + 6]
+                            if fb:
+                                self.faults_seen |= fb
+                                ev.push(t_ms, EV_FAULT, fb, i)
+                        else:
+                            if not timed or ticks_diff(due, next_ms) < 0:
+                                next_ms = due
+                            timed = True
+                    else:
+                        pending &= ~b
+                if active & b:
+                    if c:
+                        clearing &= ~b
+                    elif rules[r + 3] == L_NONE:
+                        if not clearing & b:
+                            clearing |= b
+                            self._t_off[i] = t_ms
+                        due = ticks_add(self._t_off[i], rules[r + 2])
+                        if ticks_diff(t_ms, due) >= 0:
+                            active &= ~b
+                            clearing &= ~b
+                            ev.push(t_ms, EV_ALARM_CLEARED, i, self._level[i])
+                        else:
+                            if not timed or ticks_diff(due, next_ms) < 0:
+                                next_ms = due
+                            timed = True
+                if active & b:
+                    lvl = rules[r]
+                    esc = rules[r + 4]
+                    if esc:
+                        steps = ticks_diff(t_ms, self._t_raised[i]) // esc
+                        if steps > 0:
+                            lvl += steps if steps < 2 else 2
+                        if lvl <= P_HIGH:
+                            due = ticks_add(self._t_raised[i], (steps + 1) * esc)
+                            if not timed or ticks_diff(due, next_ms) < 0:
+                                next_ms = due
+                            timed = True
+                        if lvl != self._level[i]:
+                            self._level[i] = lvl
+                            ev.push(t_ms, EV_ALARM_RAISED, i, lvl if lvl < P_HIGH else P_HIGH)
+                    if lvl > P_HIGH:
+                        loud = True
+                        lvl = P_HIGH
+                    if lvl > prio:
+                        prio = lvl
+                    if rules[r + 5] > action:
+                        action = rules[r + 5]
+                    faults |= rules[r + 6]
+            x >>= 1
+            i += 1
+        self.active = active
+        self._pending = pending
+        self._clearing = clearing
+        self._timed = timed
+        self._next_ms = next_ms
+        self.priority = prio
+        self.loud = loud
+        self.action = action
+        self.faults = faults
+
+    def _drop(self, t_ms, mask):
+        # Deactivate the alarms in mask and recompute the summary.
+        i = 0
+        x = mask & self.active
+        while x:
+            if x & 1:
+                self._events.push(t_ms, EV_ALARM_CLEARED, i, self._level[i])
+            x >>= 1
+            i += 1
+        self.active &= ~mask
+        self._clearing &= ~mask
+        self._evaluate(t_ms, self._cond)
+
+    def latched_mask(self, kind):
+        """Bits of the alarms whose latch kind is `kind`."""
+        m = 0
+        r = 3
+        for i in range(self._n):
+            if self._rules[r] == kind:
+                m |= 1 << i
+            r += _COLS
+        return m
+
+    def end_session(self, t_ms):
+        """The session is over (person at the loading position): drop session latches."""
+        self._drop(t_ms, self.active & self.latched_mask(L_SESSION))
+
+    def clear_latched(self, t_ms, mask=-1):
+        """Drop latched alarms (within mask) whose condition is gone; return the
+        active bits (within mask) that could not be cleared."""
+        m = self.active & mask & ~self._cond & ~self.latched_mask(L_NONE)
+        if m:
+            self._drop(t_ms, m)
+        self.faults_seen = self.faults
+        return self.active & mask & ~self.latched_mask(L_NONE)
+
+    def level(self, alarm_id):
+        """Effective priority of an active alarm (above P_HIGH = escalated), else 0."""
+        if self.active & (1 << alarm_id):
+            return self._level[alarm_id]
+        return 0

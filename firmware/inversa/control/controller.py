@@ -1,0 +1,841 @@
+# The session state machine: what keeps a person safe on the table.
+#
+# One step per 10 ms period: read the inputs, compute the raw condition of
+# every alarm (one bit each), let the rule table (alarms.py) debounce, latch
+# and escalate them, react to the most severe action, run the state, then
+# compute the motor command (trajectory + closed-loop tracking, speed- and
+# acceleration-limited, deeper motion removed at once whenever it is not
+# allowed) and fill the outputs.  The step allocates nothing and never raises:
+# an internal error puts the outputs in the safe state (motor off, brake on),
+# latches FAULT and makes self_check() fail so the watchdog resets the board
+# (whose boot then recovers the session by a gradual return).
+#
+# States and transitions: see states.py and docs/SAFETY.md.
+#
+# Usage:
+#     ctrl = Controller(clock, events, profile)              # table type from profile
+#     ctrl = Controller(clock, events, profile, table_type=MANUAL, has_brake=True)
+#     ctrl.step(inp, out)                   # every 10 ms
+#     ok = ctrl.self_check(out)             # feed the watchdog only if True
+#     code = ctrl.request_start()           # host commands return reason codes
+#     code = ctrl.request_return(); code = ctrl.set_profile(p); code = ctrl.clear_faults()
+
+from inversa import reasons
+from inversa.compat import ticks_diff
+from inversa.control import limits as L
+from inversa.control import states as S
+from inversa.control.alarms import (
+    A_DAILY,
+    A_END_SWITCH,
+    A_ESTOP,
+    A_HOLD_OVER,
+    A_HOME_TIMEOUT,
+    A_HR_DROP,
+    A_HR_HIGH,
+    A_HR_LOST,
+    A_HR_LOW,
+    A_HR_RISE,
+    A_LEASE,
+    A_NO_BASELINE,
+    A_OVER_LIMIT,
+    A_REBOOT,
+    A_RISE_FAST,
+    A_SELFTEST,
+    A_TILT,
+    A_TIME_LIMIT,
+    A_TOO_FAST,
+    ACT_CUTOFF,
+    ACT_NO_DEEPER,
+    ACT_OPEN_LOOP,
+    ACT_RETURN,
+    F_PROFILE,
+    L_CLEAR,
+    LED_HIGH,
+    LED_IDLE,
+    LED_LOW,
+    LED_SESSION,
+    PAT_LOUD,
+    Alarms,
+)
+from inversa.control.motion import MotionMonitor, Trajectory
+from inversa.control.profile import HR_OFF, check
+from inversa.events import EV_BOOT, EV_FAULT, EV_PROFILE, EV_STATE
+
+_B_ESTOP = 1 << A_ESTOP
+_B_SELFTEST = 1 << A_SELFTEST
+_B_TILT = 1 << A_TILT
+_B_END = 1 << A_END_SWITCH
+_B_HOME_TIMEOUT = 1 << A_HOME_TIMEOUT
+_B_OVER = 1 << A_OVER_LIMIT
+_B_TIME = 1 << A_TIME_LIMIT
+_B_HR_HIGH = 1 << A_HR_HIGH
+_B_HR_LOW = 1 << A_HR_LOW
+_B_HR_RISE = 1 << A_HR_RISE
+_B_HR_DROP = 1 << A_HR_DROP
+_B_HR_LOST = 1 << A_HR_LOST
+_B_LEASE = 1 << A_LEASE
+_B_REBOOT = 1 << A_REBOOT
+_B_TOO_FAST = 1 << A_TOO_FAST
+_B_RISE_FAST = 1 << A_RISE_FAST
+_B_HOLD_OVER = 1 << A_HOLD_OVER
+_B_NO_BASELINE = 1 << A_NO_BASELINE
+_B_DAILY = 1 << A_DAILY
+
+_HB = L.HORIZONTAL_BAND_CDEG
+_DONE_MS = 5000  # DONE is shown this long, then IDLE
+_MAX_DT_MS = 100  # a longer gap (debugger, flash write) counts as 100 ms
+
+# Where a start comes from.
+_NO_START = 0
+_LOCAL_START = 1
+_HOST_START = 2
+
+# Open-loop phases.
+_OL_UP = 0  # slow, up towards the estimated horizontal
+_OL_REST = 1  # rest at the estimated horizontal
+_OL_HOME = 2  # up to the home switch
+
+
+class Controller:
+    def __init__(
+        self,
+        clock,
+        events,
+        profile,
+        table_type=None,
+        has_brake=True,
+        daily_used_ms=0,
+        profile_status=0,
+        reset_cause=0,
+    ):
+        profile.validate()
+        self._clock = clock
+        self._events = events
+        self.profile = profile.copy()
+        if table_type is not None:
+            if table_type not in (S.MOTORIZED, S.MANUAL):
+                raise ValueError("table_type must be MOTORIZED (0) or MANUAL (1)")
+            self.profile.table_type = table_type  # the hardware decides
+        self._manual = self.profile.table_type == S.MANUAL
+        self._has_brake = has_brake
+        self._reset_cause = reset_cause
+        self._alarms = Alarms(events)
+        self._clear_mask = self._alarms.latched_mask(L_CLEAR)
+        self._cutoff_mask = 0
+        for i in range(len(self._alarms._rules) // 7):
+            if self._alarms._rules[i * 7 + 5] == ACT_CUTOFF:
+                self._cutoff_mask |= 1 << i
+        self._traj = Trajectory()
+        self._mon = MotionMonitor()
+        t = clock.ticks_ms()
+        self._t_prev = t
+        self.state = S.SELFTEST
+        self._t_state = t
+        self.steps = 0
+        self.step_errors = 0  # exceptions caught in step (a bug): FAULT + no watchdog feed
+        self.dt_clamped = 0  # periods that arrived more than 100 ms late
+        self._checked_steps = -1
+        self.daily_used_ms = daily_used_ms
+        self._profile_fault = F_PROFILE if profile_status else 0
+        if profile_status:
+            events.push(t, EV_FAULT, F_PROFILE, profile_status)
+        self._mon.reset(t, 0)
+        # last inputs seen (for the host-command methods, which run between steps)
+        self._tilt_ok = False
+        self._angle = 0
+        self._estop = True
+        self._home = False
+        self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
+        self._start_prev = False
+        self._stop_prev = False
+        self._start_req = _NO_START
+        self._return_req = False
+        self._cmd = 0
+        self._moving = False
+        self._enable = False
+        self._selftest_fail = False
+        self._recovering = False
+        self._session = False
+        self._host_session = False
+        self._session_reset(t, 0)
+        self._ol_t0 = t
+        self._ol_phase = _OL_UP
+        self._ol_bound_ms = L.OPEN_LOOP_MAX_MS
+        self._ol_est_k = 0
+        self._ol_t_phase = t
+        self._goal = 0
+        self._hi_cdps = 0
+        self._lo_cdps = 0
+
+    # -- session bookkeeping ----------------------------------------------
+    def _session_reset(self, t, angle):
+        p = self.profile
+        self._deepest = angle if angle > 0 else 0
+        self._inverted_ms = 0
+        self._hold_ms = 0
+        self._rest_ms = 0
+        self._base_sum = 0
+        self._base_n = 0
+        self.baseline_bpm = 0
+        self._eff_limit = (
+            p.max_angle_cdeg if p.max_angle_cdeg < L.MAX_ANGLE_CDEG else L.MAX_ANGLE_CDEG
+        )
+        lim = p.hold_ms + p.return_ms + L.TIME_GRACE_MS
+        self._time_limit_ms = lim if lim < L.MAX_INVERTED_MS else L.MAX_INVERTED_MS
+        self._ret_cdps = L.MIN_RETURN_CDPS
+        self._ret_start = 0
+        self._t_ret = t
+        self._hold_ref = angle
+        self._still_ms = 0
+
+    def _session_begin(self, t, angle, source):
+        self._session_reset(t, angle)
+        self._session = True
+        self._host_session = source == _HOST_START
+
+    def _session_end(self, t):
+        self._session = False
+        self._host_session = False
+        self._recovering = False
+        self._alarms.end_session(t)
+
+    def _set_state(self, t, new):
+        old = self.state
+        if new == old:
+            return
+        self.state = new
+        self._t_state = t
+        self._events.push(t, EV_STATE, new, old)
+
+    # -- host commands (between steps; these may allocate) -----------------
+    def _start_refusal(self):
+        if self.state != S.IDLE and self.state != S.DONE:
+            return reasons.WRONG_STATE
+        if self._alarms.active & self._clear_mask:
+            return reasons.FAULT_LATCHED
+        if self.profile.contraindicated():
+            return reasons.CONTRAINDICATED
+        if self.daily_used_ms >= self.profile.daily_ms:
+            return reasons.DAILY_LIMIT
+        if not self._tilt_ok:
+            return reasons.WRONG_STATE
+        if not self._manual and not self._at_loading(self._angle, self._home):
+            return reasons.WRONG_STATE
+        return reasons.OK
+
+    def request_start(self):
+        """Arm a session (baseline, then READY); motion still needs the local
+        hold-to-run button on a motorized table."""
+        code = self._start_refusal()
+        if code == reasons.OK:
+            self._start_req = _HOST_START
+        return code
+
+    def request_return(self):
+        """Stop and bring the person back up gradually (a no-op if already
+        returning or idle)."""
+        st = self.state
+        if st == S.FAULT or st == S.ESTOP:
+            return reasons.FAULT_LATCHED
+        self._return_req = True
+        return reasons.OK
+
+    def set_profile(self, profile):
+        """Validate and adopt profile; refused (nothing changes) while a
+        session runs or when the profile is invalid."""
+        code, _why = check(profile)
+        if code:
+            return code
+        if self._session or self.state not in (S.IDLE, S.DONE, S.SELFTEST):
+            return reasons.WRONG_STATE
+        p = profile.copy()
+        p.table_type = self.profile.table_type  # the hardware decides
+        self.profile = p
+        self._profile_fault = 0
+        self._session_reset(self._clock.ticks_ms(), 0)
+        self._events.push(self._clock.ticks_ms(), EV_PROFILE, p.user_id, p.crc())
+        return reasons.OK
+
+    def clear_faults(self):
+        """Host request to clear latched faults.  Faults that cut the motor
+        (and the e-stop) are cleared only at the table (release the e-stop,
+        press stop); others only once their condition is gone."""
+        if self._alarms.active & self._cutoff_mask:
+            return reasons.FAULT_LATCHED
+        return self._clear(self._clock.ticks_ms())
+
+    def _clear(self, t):
+        if self._estop:
+            return reasons.FAULT_LATCHED
+        still = self._alarms.clear_latched(t, self._clear_mask)
+        if still:
+            return reasons.FAULT_LATCHED
+        st = self.state
+        if st == S.FAULT or st == S.ESTOP:
+            if self._manual or self._at_loading(self._angle, self._home):
+                self._session_end(t)
+                self._set_state(t, S.IDLE)
+            elif self._tilt_ok:
+                self._traj.reset(self._angle)
+                self._begin_return(t, self._angle)
+        return reasons.OK
+
+    # -- helpers -----------------------------------------------------------
+    def _at_loading(self, angle, home):
+        if home:
+            return True
+        if self._manual:
+            return angle <= self.profile.loading_cdeg + L.LOADING_TOL_CDEG
+        d = angle - self.profile.loading_cdeg
+        return -L.LOADING_TOL_CDEG <= d <= L.LOADING_TOL_CDEG
+
+    def _begin_return(self, t, angle):
+        # Every return lasts at least return_ms (>= 30 s) from where it starts:
+        # the speed comes from the shallower of the measured angle and the setpoint.
+        if not self._session:
+            self._session_begin(t, angle, _NO_START)
+        sp = self._traj.pos_mcdeg // 1000
+        start = angle if angle < sp or self._manual else sp
+        if start <= _HB:
+            self._begin_rest(t)
+            return
+        v = start * 1000 // self.profile.return_ms
+        if v < L.MIN_RETURN_CDPS:
+            v = L.MIN_RETURN_CDPS
+        elif v > L.MAX_RATE_CDPS:
+            v = L.MAX_RATE_CDPS
+        self._ret_cdps = v
+        self._ret_start = start
+        self._t_ret = t
+        if not self._manual:
+            self._traj.set_goal(0, v)
+        self._set_state(t, S.RETURN)
+
+    def _begin_rest(self, t):
+        self._rest_ms = 0
+        if not self._manual:
+            # Rest at horizontal, or where we are if already head-up.
+            sp = self._traj.pos_mcdeg // 1000
+            self._traj.set_goal(sp if sp < 0 else 0, self._ret_cdps if self._ret_cdps > 50 else 50)
+        self._set_state(t, S.REST)
+
+    def _begin_open_loop(self, t, home):
+        if home:
+            self._set_state(t, S.FAULT)
+            return
+        if not self._session:
+            self._session_begin(t, self._last_good_angle, _NO_START)
+        est = self._last_good_angle
+        if self.state == S.RETURN or self.state == S.REST or self.state == S.RISE:
+            v = self._ret_cdps  # keep the return's speed (>= 30 s rule)
+        else:
+            v = est * 1000 // self.profile.return_ms
+        if v > L.OPEN_LOOP_CDPS:
+            v = L.OPEN_LOOP_CDPS
+        if v < L.MIN_RETURN_CDPS * 5:
+            v = L.MIN_RETURN_CDPS * 5
+        self._ret_cdps = v
+        self._ol_est_k = est * 1000
+        self._ol_phase = _OL_UP if est > 0 else _OL_HOME
+        self._ol_t0 = t
+        self._ol_t_phase = t
+        # Bound: the slow leg, the rest, the leg home at full open-loop speed,
+        # plus a margin; never above the hard bound.
+        up = est if est > 0 else 0
+        home_leg = 0 - L.MIN_LOADING_CDEG
+        b = (
+            up * 1000 // v
+            + self.profile.rest_ms
+            + home_leg * 1000 // L.OPEN_LOOP_CDPS
+            + L.OPEN_LOOP_MARGIN_MS
+        )
+        self._ol_bound_ms = b if b < L.OPEN_LOOP_MAX_MS else L.OPEN_LOOP_MAX_MS
+        self._set_state(t, S.OPEN_LOOP)
+
+    # -- the step ------------------------------------------------------------
+    def step(self, inp, out):
+        try:
+            self._step(inp, out)
+        except Exception:  # a bug: never let it reach the loop
+            self.step_errors += 1
+            self.state = S.FAULT
+            self._cmd = 0
+            out.state = S.FAULT
+            out.motor_cmd_cdps = 0
+            out.motor_enable = False
+            out.brake_on = True
+            out.alarm_priority = 3
+            out.buzzer_pattern = PAT_LOUD
+            out.led_pattern = LED_HIGH
+
+    def self_check(self, out):
+        """True if the last step ran and its outputs obey the invariants; the
+        loop feeds the watchdog only then."""
+        ok = self.steps != self._checked_steps and self.step_errors == 0
+        self._checked_steps = self.steps
+        c = out.motor_cmd_cdps
+        if c > L.MAX_RATE_CDPS or c < -L.MAX_RATE_CDPS:
+            ok = False
+        if c and not out.motor_enable:
+            ok = False
+        if c > 0 and not self._tilt_ok:
+            ok = False
+        if out.target_angle_cdeg > L.MAX_ANGLE_CDEG:
+            ok = False
+        if not 0 <= out.state < S.N_STATES:
+            ok = False
+        return ok
+
+    def _step(self, inp, out):
+        t = self._clock.ticks_ms()
+        dt = ticks_diff(t, self._t_prev)
+        self._t_prev = t
+        if dt < 0:
+            dt = 0
+        elif dt > _MAX_DT_MS:
+            dt = _MAX_DT_MS
+            self.dt_clamped += 1
+        self.steps += 1
+        angle = inp.angle_cdeg
+        tilt_ok = inp.tilt_ok
+        home = inp.home_switch
+        self._tilt_ok = tilt_ok
+        self._angle = angle
+        self._estop = inp.estop_pressed
+        self._home = home
+        if tilt_ok:
+            self._last_good_angle = angle
+            if self._session:
+                if angle > self._deepest:
+                    self._deepest = angle
+                if angle > _HB:
+                    self._inverted_ms += dt
+                    self.daily_used_ms += dt
+        start_edge = inp.start_pressed and not self._start_prev
+        stop_edge = inp.stop_pressed and not self._stop_prev
+        self._start_prev = inp.start_pressed
+        self._stop_prev = inp.stop_pressed
+        st = self.state
+
+        # 1. raw conditions -> alarms -> the most severe action
+        cond = self._conditions(inp, t, dt, st, angle, tilt_ok, home)
+        al = self._alarms
+        act = al.update(t, cond)
+
+        # 2. react to the action (from any state)
+        if act >= ACT_RETURN:
+            if act == ACT_CUTOFF:
+                if al.active & _B_ESTOP:
+                    self._set_state(t, S.ESTOP)
+                elif st != S.ESTOP:
+                    self._set_state(t, S.FAULT)
+            elif act == ACT_OPEN_LOOP:
+                if st != S.OPEN_LOOP and st != S.FAULT and st != S.ESTOP:
+                    if self._manual:
+                        self._set_state(t, S.FAULT)
+                    else:
+                        self._begin_open_loop(t, home)
+            elif st == S.BASELINE or st == S.READY:
+                self._session_end(t)
+                self._set_state(t, S.IDLE)
+            elif st == S.DESCENT or st == S.HOLD:
+                self._begin_return(t, angle)
+            st = self.state
+
+        # 3. the state itself
+        if st == S.HOLD:
+            self._run_hold(t, dt, inp, angle, act, stop_edge)
+        elif st == S.DESCENT:
+            self._run_descent(t, dt, inp, angle, act, stop_edge)
+        elif st == S.RETURN:
+            if self._manual:
+                if angle <= _HB:
+                    self._begin_rest(t)
+            elif self._traj.at_goal and angle <= _HB:
+                self._begin_rest(t)
+        elif st == S.REST:
+            self._rest_ms += dt
+            if self._rest_ms >= self.profile.rest_ms:
+                self._set_state(t, S.RISE)
+                if not self._manual:
+                    self._traj.set_goal(self.profile.loading_cdeg, self.profile.rise_cdps)
+            elif self._manual and self._at_loading(angle, home):
+                self._finish(t)
+        elif st == S.RISE:
+            if self._at_loading(angle, home) and (self._manual or self._traj.at_goal or home):
+                self._finish(t)
+        elif st == S.IDLE or st == S.DONE:
+            self._run_idle(t, inp, angle, tilt_ok, home, start_edge)
+        elif st == S.BASELINE or st == S.READY:
+            self._run_armed(t, inp, angle, stop_edge)
+        elif st == S.OPEN_LOOP:
+            if home:
+                self._set_state(t, S.FAULT)
+        elif st == S.FAULT or st == S.ESTOP:
+            if stop_edge:
+                self._clear(t)
+        elif st == S.SELFTEST:
+            self._run_selftest(t, angle, tilt_ok, home, inp)
+        if self._return_req:
+            self._return_req = False
+            st = self.state
+            if st == S.DESCENT or st == S.HOLD:
+                self._begin_return(t, angle)
+            elif st == S.BASELINE or st == S.READY:
+                self._session_end(t)
+                self._set_state(t, S.IDLE)
+
+        # 4. motion and outputs
+        if self._manual:
+            self._outputs_manual(t, out, angle)
+        else:
+            self._motor(t, dt, angle, tilt_ok, home, inp.end_switch, act)
+            self._outputs_motor(out)
+        out.state = self.state
+        out.alarm_bits = al.active
+        out.alarm_priority = al.priority
+        out.alarm_loud = al.loud
+        out.fault_bits = al.faults | self._profile_fault
+        out.action = act
+        out.deepest_cdeg = self._deepest
+        out.inverted_ms = self._inverted_ms
+        out.hold_ms = self._hold_ms
+        out.baseline_bpm = self.baseline_bpm
+        out.daily_ms = self.daily_used_ms
+        p = al.priority
+        out.buzzer_pattern = PAT_LOUD if al.loud else p
+        if p:
+            out.led_pattern = LED_LOW + p - 1
+        elif self._session:
+            out.led_pattern = LED_SESSION
+        else:
+            out.led_pattern = LED_IDLE
+
+    # -- conditions (one bit per alarm) -------------------------------------
+    def _conditions(self, inp, t, dt, st, angle, tilt_ok, home):
+        cond = _B_ESTOP if inp.estop_pressed else 0
+        if home and inp.end_switch:
+            cond |= _B_SELFTEST  # both limits at once: wiring fault
+        if st == S.SELFTEST:
+            if self._selftest_fail:
+                cond |= _B_SELFTEST
+            return cond  # the estimators are still starting
+        p = self.profile
+        if not tilt_ok or (home and angle > p.loading_cdeg + L.HOME_DISAGREE_CDEG):
+            cond |= _B_TILT
+        elif self._alarms.active & _B_OVER:
+            if angle > self._eff_limit - L.LIMIT_HYST_CDEG:
+                cond |= _B_OVER
+        elif angle > self._eff_limit + L.LIMIT_TOL_CDEG:
+            cond |= _B_OVER
+        if inp.end_switch:
+            cond |= _B_END
+        if st == S.OPEN_LOOP and ticks_diff(t, self._ol_t0) > self._ol_bound_ms:
+            cond |= _B_HOME_TIMEOUT
+        manual = self._manual
+        if not manual and tilt_ok and st != S.OPEN_LOOP:
+            cond |= self._mon.check(
+                t,
+                dt,
+                self._cmd,
+                angle,
+                inp.rate_cdps,
+                self._traj.pos_mcdeg // 1000,
+                self._enable,
+            )
+        if not self._session:
+            return cond
+        if self._inverted_ms > self._time_limit_ms:
+            cond |= _B_TIME
+        if self._recovering:
+            cond |= _B_REBOOT
+        active_phase = st == S.DESCENT or st == S.HOLD
+        if self.daily_used_ms >= p.daily_ms and active_phase:
+            cond |= _B_DAILY
+        if (
+            self._host_session
+            and not inp.host_lease_ok
+            and (active_phase or st == S.BASELINE or st == S.READY)
+        ):
+            cond |= _B_LEASE
+        if p.hr_mode != HR_OFF and st >= S.BASELINE and st <= S.REST:
+            if inp.hr_ok and inp.hr_bpm > 0:
+                bpm = inp.hr_bpm
+                if bpm > p.hr_high_bpm:
+                    cond |= _B_HR_HIGH
+                elif bpm < p.hr_low_bpm:
+                    cond |= _B_HR_LOW
+                base = self.baseline_bpm
+                if base:
+                    if bpm > base + p.hr_rise_bpm:
+                        cond |= _B_HR_RISE
+                    elif bpm < base - p.hr_drop_bpm:
+                        cond |= _B_HR_DROP
+            elif angle > _HB and st >= S.DESCENT:
+                cond |= _B_HR_LOST
+            if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
+                cond |= _B_NO_BASELINE
+        if manual and tilt_ok:
+            r = inp.rate_cdps
+            if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
+                p.rise_cdps + L.MANUAL_SPEED_TOL_CDPS
+            ):
+                cond |= _B_TOO_FAST
+            if st == S.RETURN:
+                if r < -(self._ret_cdps + L.COACH_TOL_CDPS):
+                    cond |= _B_RISE_FAST
+            elif st == S.REST:
+                if angle < -2 * _HB:
+                    cond |= _B_RISE_FAST
+            elif active_phase and self._hold_ms >= p.hold_ms:
+                cond |= _B_HOLD_OVER
+        return cond
+
+    # -- states ----------------------------------------------------------------
+    def _run_selftest(self, t, angle, tilt_ok, home, inp):
+        if ticks_diff(t, self._t_state) < L.SELFTEST_MS:
+            return
+        if home and inp.end_switch:
+            self._selftest_fail = True
+            self._set_state(t, S.FAULT)
+            self._events.push(t, EV_BOOT, self._reset_cause, 0)
+            return
+        if not tilt_ok:
+            # Angle unknown: the tilt alarm (now unmasked) decides what to do.
+            self._events.push(t, EV_BOOT, self._reset_cause, 0 if home else 1)
+            self._set_state(t, S.IDLE)
+            return
+        if self._at_loading(angle, home) or (self._manual and angle <= _HB):
+            self._events.push(t, EV_BOOT, self._reset_cause, 0)
+            self._traj.reset(angle)
+            self._set_state(t, S.IDLE)
+            return
+        # Not at the loading position: the board restarted mid-session.
+        self._events.push(t, EV_BOOT, self._reset_cause, 1)
+        self._traj.reset(angle)
+        self._session_begin(t, angle, _NO_START)
+        self._recovering = True
+        self._begin_return(t, angle)
+
+    def _run_idle(self, t, inp, angle, tilt_ok, home, start_edge):
+        if self.state == S.DONE and ticks_diff(t, self._t_state) >= _DONE_MS:
+            self._set_state(t, S.IDLE)
+        src = self._start_req
+        self._start_req = _NO_START
+        if start_edge and self._start_refusal() == reasons.OK:
+            src = _LOCAL_START
+        if self._manual and tilt_ok and angle > _HB:
+            # The person tilted the table: monitor it as a session.
+            self._session_begin(t, angle, src)
+            self._set_state(t, S.DESCENT)
+            return
+        if not self._manual:
+            self._traj.reset(angle)
+        if src != _NO_START:
+            self._session_begin(t, angle, src)
+            self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
+
+    def _run_armed(self, t, inp, angle, stop_edge):
+        st = self.state
+        if stop_edge or inp.hold_up:
+            self._session_end(t)
+            self._set_state(t, S.IDLE)
+            return
+        if self._manual and self._tilt_ok and angle > _HB:
+            self._set_state(t, S.DESCENT)  # started before the baseline: no baseline
+            return
+        if st == S.BASELINE:
+            if inp.hr_ok and inp.hr_bpm > 0:
+                self._base_sum += inp.hr_bpm
+                self._base_n += 1
+            el = ticks_diff(t, self._t_state)
+            if el >= L.BASELINE_MS and self._base_n * L.CONTROL_PERIOD_MS * 2 >= L.BASELINE_MS:
+                self.baseline_bpm = self._base_sum // self._base_n
+                self._set_state(t, S.READY)
+            elif el >= L.BASELINE_MAX_MS:
+                self._session_end(t)  # no pulse: refuse to invert
+                self._set_state(t, S.IDLE)
+            return
+        if ticks_diff(t, self._t_state) >= L.READY_TIMEOUT_MS:
+            self._session_end(t)
+            self._set_state(t, S.IDLE)
+            return
+        if not self._manual and inp.hold_down and not inp.hold_up and self._tilt_ok:
+            self._traj.reset(angle)
+            self._traj.set_goal(self._eff_limit, self.profile.descent_cdps)
+            self._set_state(t, S.DESCENT)
+
+    def _run_descent(self, t, dt, inp, angle, act, stop_edge):
+        if stop_edge or inp.hold_up:
+            self._begin_return(t, angle)
+            return
+        if self._manual:
+            r = inp.rate_cdps
+            if angle > _HB and -L.MANUAL_STILL_CDPS < r < L.MANUAL_STILL_CDPS:
+                self._still_ms += dt
+                if self._still_ms >= L.MANUAL_STILL_MS:
+                    self._hold_ref = angle
+                    self._set_state(t, S.HOLD)
+            else:
+                self._still_ms = 0
+                if angle <= _HB and ticks_diff(t, self._t_state) > L.MANUAL_STILL_MS:
+                    self._begin_return(t, angle)  # came back without holding
+            return
+        tr = self._traj
+        if act >= ACT_NO_DEEPER or not inp.hold_down or not self._tilt_ok:
+            tr.stop()
+            if (
+                act >= ACT_NO_DEEPER
+                and tr.goal_mcdeg > (self._eff_limit - L.LIMIT_BACKOFF_CDEG) * 1000
+            ):
+                tr.set_goal(self._eff_limit - L.LIMIT_BACKOFF_CDEG, self.profile.descent_cdps)
+            self._set_state(t, S.HOLD)
+        elif tr.at_goal:
+            self._set_state(t, S.HOLD)
+
+    def _run_hold(self, t, dt, inp, angle, act, stop_edge):
+        if stop_edge or inp.hold_up:
+            self._begin_return(t, angle)
+            return
+        self._hold_ms += dt
+        if self._manual:
+            if angle > self._hold_ref:
+                self._hold_ref = angle
+            if angle < self._hold_ref - 300 and inp.rate_cdps < -L.MANUAL_STILL_CDPS:
+                self._begin_return(t, angle)
+            return
+        if self._hold_ms >= self.profile.hold_ms:
+            self._begin_return(t, angle)
+            return
+        tr = self._traj
+        if act >= ACT_NO_DEEPER:
+            back = self._eff_limit - L.LIMIT_BACKOFF_CDEG
+            if tr.goal_mcdeg > back * 1000:
+                tr.set_goal(back, self.profile.descent_cdps)
+        elif (
+            inp.hold_down
+            and not inp.hold_up
+            and self._tilt_ok
+            and tr.goal_mcdeg < self._eff_limit * 1000
+        ):
+            tr.set_goal(self._eff_limit, self.profile.descent_cdps)
+            self._set_state(t, S.DESCENT)
+
+    def _finish(self, t):
+        self._session_end(t)
+        self._set_state(t, S.DONE)
+
+    # -- motor command (motorized) -----------------------------------------------
+    def _motor(self, t, dt, angle, tilt_ok, home, end_sw, act):
+        st = self.state
+        p = self.profile
+        prev = self._cmd
+        enable = True
+        if st >= S.DESCENT and st <= S.RISE and tilt_ok:
+            tr = self._traj
+            ff = tr.step(dt)
+            err = tr.pos_mcdeg // 1000 - angle
+            cmd = ff + err * L.TRACK_KP_PER_S
+            if tr.at_goal:
+                db = L.TRACK_DEADBAND_CDEG if self._moving else 2 * L.TRACK_DEADBAND_CDEG
+                if -db <= err <= db:
+                    cmd = 0
+            if st == S.RETURN:
+                hi = ff if ff > 0 else 0
+                lo = -self._ret_cdps
+            elif st == S.RISE:
+                hi = 0
+                lo = -p.rise_cdps
+            elif st == S.REST:
+                hi = self._ret_cdps
+                lo = -self._ret_cdps
+            else:
+                hi = p.descent_cdps
+                lo = -p.descent_cdps
+        elif st == S.OPEN_LOOP:
+            cmd = -self._open_loop(t, dt)
+            hi = 0
+            lo = -L.OPEN_LOOP_CDPS
+        else:
+            cmd = 0
+            hi = 0
+            lo = 0
+            enable = False
+        if cmd > hi:
+            cmd = hi
+        elif cmd < lo:
+            cmd = lo
+        # Ramp every change of speed (acceleration limit) ...
+        s = L.MAX_ACCEL_CDPS2 * dt // 1000
+        if s < 1:
+            s = 1
+        if cmd > prev + s:
+            cmd = prev + s
+        elif cmd < prev - s:
+            cmd = prev - s
+        # ... but remove forbidden motion at once: never deeper without a
+        # trusted angle, at or past the limit, at the end switch or when an
+        # alarm says no deeper; never further up than the home switch.
+        if cmd > 0:
+            if not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit:
+                cmd = 0
+        elif cmd < 0 and home:
+            cmd = 0
+        if not enable:
+            cmd = 0
+        self._cmd = cmd
+        self._moving = cmd != 0
+        self._enable = enable
+        self._hi_cdps = hi
+        self._lo_cdps = lo
+
+    def _open_loop(self, t, dt):
+        # Dead reckoning from the last trusted angle: slow to the estimated
+        # horizontal, rest there, then up to the home switch.
+        ph = self._ol_phase
+        if ph == _OL_UP:
+            self._ol_est_k -= self._cmd * -dt if self._cmd < 0 else 0
+            if self._ol_est_k <= 0:
+                self._ol_phase = _OL_REST
+                self._ol_t_phase = t
+                return 0
+            return self._ret_cdps
+        if ph == _OL_REST:
+            if ticks_diff(t, self._ol_t_phase) >= self.profile.rest_ms:
+                self._ol_phase = _OL_HOME
+            return 0
+        return L.OPEN_LOOP_CDPS
+
+    def _outputs_motor(self, out):
+        cmd = self._cmd
+        out.motor_cmd_cdps = cmd
+        out.motor_enable = self._enable
+        out.brake_on = cmd == 0
+        st = self.state
+        if st >= S.DESCENT and st <= S.RISE:
+            out.target_angle_cdeg = self._traj.pos_mcdeg // 1000
+            out.goal_cdeg = self._traj.goal_mcdeg // 1000
+        else:
+            out.target_angle_cdeg = self._angle if self._tilt_ok else 0
+            out.goal_cdeg = out.target_angle_cdeg
+        if out.target_angle_cdeg > self._eff_limit:
+            out.target_angle_cdeg = self._eff_limit
+
+    def _outputs_manual(self, t, out, angle):
+        out.motor_cmd_cdps = 0
+        out.motor_enable = False
+        out.brake_on = self._has_brake and (self._alarms.active & _B_OVER) != 0
+        st = self.state
+        if st == S.RETURN:
+            c = self._ret_start - self._ret_cdps * ticks_diff(t, self._t_ret) // 1000
+            out.target_angle_cdeg = c if c > 0 else 0
+            out.goal_cdeg = 0
+        elif st == S.REST:
+            out.target_angle_cdeg = 0
+            out.goal_cdeg = 0
+        elif st == S.RISE or st == S.DONE or st == S.IDLE:
+            out.target_angle_cdeg = self.profile.loading_cdeg
+            out.goal_cdeg = self.profile.loading_cdeg
+        else:
+            out.target_angle_cdeg = self._eff_limit
+            out.goal_cdeg = self._eff_limit

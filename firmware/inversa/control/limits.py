@@ -1,0 +1,85 @@
+# Hard limits: the envelope that no profile, command or host can leave.
+# Every profile is validated against these (profile.py) and the controller
+# clamps every command to them again at run time (defence in depth).  The
+# handshake reports them to the host (link/messages.py LIMIT_* ids).
+#
+# Units are in the names: cdeg = 0.01 deg (0 = horizontal, +9000 = fully
+# inverted head-down), cdps = 0.01 deg/s, cdps2 = 0.01 deg/s^2, ms, bpm.
+#
+# Usage:
+#     from inversa.control import limits as L
+#     if angle_cdeg > L.MAX_ANGLE_CDEG: ...
+
+from inversa.compat import const
+
+CONTROL_PERIOD_MS = const(10)  # the loop runs at 100 Hz
+
+# --- angles -----------------------------------------------------------------
+MAX_ANGLE_CDEG = const(9000)  # deepest any profile may allow (full inversion)
+MIN_ANGLE_CDEG = const(-8000)  # most head-up position any command may ask for
+MIN_DEPTH_CDEG = const(500)  # a profile's deepest angle is at least 5 deg
+MIN_LOADING_CDEG = const(-8000)  # loading (upright) position range
+MAX_LOADING_CDEG = const(-3000)
+HORIZONTAL_BAND_CDEG = const(500)  # |angle| <= 5 deg counts as "near horizontal"
+LOADING_TOL_CDEG = const(500)  # within 5 deg of the loading angle = "at loading"
+LIMIT_TOL_CDEG = const(50)  # over-limit alarm: angle > limit + 0.5 deg ...
+LIMIT_DEBOUNCE_MS = const(20)  # ... for 3 consecutive 10 ms samples
+LIMIT_HYST_CDEG = const(100)  # cleared only once back 1 deg under the limit
+LIMIT_BACKOFF_CDEG = const(100)  # after a breach the hold target is 1 deg under
+
+# --- motion -----------------------------------------------------------------
+MAX_RATE_CDPS = const(600)  # fastest commanded motion: 6 deg/s
+MIN_RATE_CDPS = const(50)  # slowest descent/rise speed a profile may set
+MAX_ACCEL_CDPS2 = const(300)  # commanded acceleration: 3 deg/s^2 (smooth)
+MIN_RETURN_MS = const(30000)  # deepest -> horizontal takes at least 30 s
+MAX_RETURN_MS = const(180000)
+MIN_RETURN_CDPS = const(10)  # floor so a shallow return still moves (stall check)
+MIN_REST_MS = const(10000)  # rest near horizontal before coming upright
+MAX_REST_MS = const(120000)
+TRACK_KP_PER_S = const(2)  # closed-loop gain: 1 deg error -> 2 deg/s correction
+TRACK_DEADBAND_CDEG = const(30)  # at rest within 0.3 deg: motor off, brake on
+
+# --- time -------------------------------------------------------------------
+MIN_HOLD_MS = const(10000)
+MAX_HOLD_MS = const(600000)  # 10 min (the longest hold used in the trials)
+MAX_INVERTED_MS = const(900000)  # 15 min inverted per session, whatever happens
+TIME_GRACE_MS = const(120000)  # inverted-time alarm at hold + return + grace
+MAX_DAILY_MS = const(1800000)  # a profile's daily allowance is at most 30 min
+MIN_DAILY_MS = const(60000)
+
+# --- heart rate -------------------------------------------------------------
+HR_MIN_BPM = const(40)  # a profile's low alarm may not be set below this
+HR_MAX_BPM = const(170)  # a profile's high alarm may not be set above this
+HR_MIN_SPAN_BPM = const(30)  # high - low at least this
+HR_MIN_DELTA_BPM = const(10)  # rise/drop-from-baseline limits range
+HR_MAX_DELTA_BPM = const(40)
+HR_DEBOUNCE_MS = const(5000)  # absolute limit exceeded for 5 s
+HR_DELTA_DEBOUNCE_MS = const(10000)  # rise/drop sustained for 10 s
+HR_LOST_MS = const(5000)  # no valid pulse for 5 s while inverted
+BASELINE_MS = const(15000)  # resting baseline measured over 15 s at loading
+BASELINE_MAX_MS = const(60000)  # give up (and refuse descent) after 60 s
+READY_TIMEOUT_MS = const(120000)  # armed but no local action for 2 min: disarm
+
+# --- supervision ------------------------------------------------------------
+SELFTEST_MS = const(1000)  # boot: wait for the estimators before deciding
+TILT_DEBOUNCE_MS = const(30)
+SWITCH_DEBOUNCE_MS = const(20)
+HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: lie
+RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway
+STALL_WINDOW_MS = const(2000)
+STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
+RUNON_SETTLE_MS = const(500)  # after the command reaches 0, the table may coast
+RUNON_CDPS = const(100)  # still moving faster than 1 deg/s after that: run-on
+RUNON_WINDOW_MS = const(3000)  # stop-to-still within this is "run-on", later "uncommanded"
+UNCMD_DRIFT_CDEG = const(300)  # moved 3 deg with no command: uncommanded
+TRACK_ERR_CDEG = const(500)  # setpoint - angle beyond 5 deg ...
+TRACK_ERR_MS = const(1000)  # ... for 1 s: motion does not follow command
+OPEN_LOOP_CDPS = const(150)  # tilt failed: 1.5 deg/s up, open loop
+OPEN_LOOP_MAX_MS = const(180000)  # hard bound of an open-loop return
+OPEN_LOOP_MARGIN_MS = const(20000)
+
+# --- manual tables ----------------------------------------------------------
+MANUAL_SPEED_TOL_CDPS = const(50)  # measured speed above profile speed + this
+COACH_TOL_CDPS = const(30)  # rising faster than the coached speed + this
+MANUAL_STILL_CDPS = const(30)  # "holding still" below this
+MANUAL_STILL_MS = const(1000)

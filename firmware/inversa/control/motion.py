@@ -1,0 +1,194 @@
+# Motion: a speed- and acceleration-limited trajectory (the setpoint the table
+# follows), closed-loop tracking, and motion supervision ("motion must follow
+# command": stall, run-on, movement without command, tracking error, runaway).
+#
+# Integer fixed point throughout (see docs/ARCHITECTURE.md): the setpoint is
+# kept in mcdeg (1/1000 cdeg = 1e-5 deg) and its velocity in mcdps so that a
+# slow return (0.1 deg/s = 0.1 cdeg per 10 ms period) still moves smoothly.
+# The trajectory brakes along v = sqrt(2 a d) (time-optimal trapezoid) with an
+# integer square root warm-started from the previous period: 1-2 iterations.
+#
+# Usage:
+#     tr = Trajectory()
+#     tr.reset(angle_cdeg)                 # setpoint := measured angle, at rest
+#     tr.set_goal(goal_cdeg, vmax_cdps)
+#     ff_cdps = tr.step(dt_ms)             # advance; tr.pos_cdeg() is the setpoint
+#     mon = MotionMonitor()
+#     bits = mon.check(t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, moving)
+
+from inversa.compat import ticks_diff
+from inversa.control import limits as L
+from inversa.control.alarms import A_RUNAWAY, A_RUNON, A_STALL, A_TRACKING, A_UNCOMMANDED
+
+_B_RUNAWAY = 1 << A_RUNAWAY
+_B_RUNON = 1 << A_RUNON
+_B_STALL = 1 << A_STALL
+_B_TRACKING = 1 << A_TRACKING
+_B_UNCMD = 1 << A_UNCOMMANDED
+
+
+class Trajectory:
+    def __init__(self, accel_cdps2=L.MAX_ACCEL_CDPS2):
+        if not 100 <= accel_cdps2 <= L.MAX_ACCEL_CDPS2:
+            raise ValueError("accel_cdps2 must be 100..%d" % L.MAX_ACCEL_CDPS2)
+        self.accel_cdps2 = accel_cdps2
+        self.pos_mcdeg = 0
+        self.vel_mcdps = 0
+        self.goal_mcdeg = 0
+        self.vmax_mcdps = 0
+        self._zone_mcdeg = 0  # braking starts inside this distance of the goal
+        self._guess = 1  # isqrt warm start
+        self.at_goal = True
+
+    def reset(self, angle_cdeg):
+        """Setpoint := angle_cdeg, at rest, goal there too."""
+        self.pos_mcdeg = angle_cdeg * 1000
+        self.goal_mcdeg = self.pos_mcdeg
+        self.vel_mcdps = 0
+        self.at_goal = True
+
+    def pos_cdeg(self):
+        return self.pos_mcdeg // 1000
+
+    def vel_cdps(self):
+        v = self.vel_mcdps
+        return v // 1000 if v >= 0 else -(-v // 1000)
+
+    def set_goal(self, goal_cdeg, vmax_cdps):
+        if vmax_cdps > L.MAX_RATE_CDPS:
+            vmax_cdps = L.MAX_RATE_CDPS
+        elif vmax_cdps < 1:
+            vmax_cdps = 1
+        self.goal_mcdeg = goal_cdeg * 1000
+        self.vmax_mcdps = vmax_cdps * 1000
+        self._zone_mcdeg = vmax_cdps * vmax_cdps * 500 // self.accel_cdps2
+        self.at_goal = self.pos_mcdeg == self.goal_mcdeg and self.vel_mcdps == 0
+
+    def stop(self):
+        """Brake to rest at the full acceleration: goal := the stopping point."""
+        v = self.vel_mcdps // 1000
+        d = v * v * 500 // self.accel_cdps2  # v^2 / 2a, in mcdeg
+        if self.vel_mcdps >= 0:
+            self.goal_mcdeg = self.pos_mcdeg + d
+        else:
+            self.goal_mcdeg = self.pos_mcdeg - d
+        self.at_goal = self.pos_mcdeg == self.goal_mcdeg and self.vel_mcdps == 0
+
+    def _isqrt(self, n):
+        if n < 2:
+            return n
+        x = self._guess
+        x = (x + n // x) >> 1  # from any x >= 1 this lands at or above isqrt(n)
+        if x < 1:
+            x = 1
+        while True:
+            y = (x + n // x) >> 1
+            if y >= x:
+                break
+            x = y
+        self._guess = x
+        return x
+
+    def step(self, dt_ms):
+        """Advance one period; return the setpoint velocity in cdps (feed-forward)."""
+        if self.at_goal:
+            return 0
+        a = self.accel_cdps2
+        d = self.goal_mcdeg - self.pos_mcdeg
+        ad = d if d >= 0 else -d
+        if ad > self._zone_mcdeg:
+            vd = self.vmax_mcdps
+        else:
+            vd = self._isqrt(a * ad // 5) * 100  # sqrt(2 a d) in 0.1 cdps -> mcdps
+            if vd > self.vmax_mcdps:
+                vd = self.vmax_mcdps
+        if d < 0:
+            vd = -vd
+        v = self.vel_mcdps
+        dv = a * dt_ms
+        if vd > v + dv:
+            v += dv
+        elif vd < v - dv:
+            v -= dv
+        else:
+            v = vd
+        p = self.pos_mcdeg + v * dt_ms // 1000
+        if (d >= 0 and v >= 0 and p >= self.goal_mcdeg) or (
+            d <= 0 and v <= 0 and p <= self.goal_mcdeg
+        ):
+            self.pos_mcdeg = self.goal_mcdeg
+            self.vel_mcdps = 0
+            self.at_goal = True
+            return 0
+        self.pos_mcdeg = p
+        self.vel_mcdps = v
+        return v // 1000 if v >= 0 else -(-v // 1000)
+
+
+class MotionMonitor:
+    """Motion must follow command (motorized tables, trusted angle only).
+    check() returns the raw condition bits; the alarm rules debounce them."""
+
+    def __init__(self):
+        self.reset(0, 0)
+
+    def reset(self, t_ms, angle_cdeg):
+        self._win_t = t_ms
+        self._win_angle = angle_cdeg
+        self._expect_k = 0  # expected travel in the window, cdeg * 1000
+        self._zero_t = t_ms  # when the command last became 0
+        self._last_move_t = t_ms - L.RUNON_WINDOW_MS
+        self._still_angle = angle_cdeg
+        self._settled = False
+        self._was_zero = True
+
+    def check(self, t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, tracking):
+        bits = 0
+        r = rate_cdps if rate_cdps >= 0 else -rate_cdps
+        if r > L.MAX_RATE_CDPS + L.RUNAWAY_MARGIN_CDPS:
+            bits = _B_RUNAWAY
+        if cmd_cdps:
+            if self._was_zero:
+                self._was_zero = False
+                self._win_t = t_ms
+                self._win_angle = angle_cdeg
+                self._expect_k = 0
+            self._last_move_t = t_ms
+            self._expect_k += cmd_cdps * dt_ms
+            if ticks_diff(t_ms, self._win_t) >= L.STALL_WINDOW_MS:
+                exp = self._expect_k // 1000
+                moved = angle_cdeg - self._win_angle
+                if exp < 0:
+                    exp = -exp
+                    moved = -moved
+                if exp >= L.STALL_MIN_TRAVEL_CDEG and moved * 4 < exp:
+                    bits |= _B_STALL
+                self._win_t = t_ms
+                self._win_angle = angle_cdeg
+                self._expect_k = 0
+            if tracking:
+                e = setpoint_cdeg - angle_cdeg
+                if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
+                    bits |= _B_TRACKING
+        else:
+            if not self._was_zero:
+                self._was_zero = True
+                self._zero_t = t_ms
+                self._settled = False
+            if ticks_diff(t_ms, self._zero_t) >= L.RUNON_SETTLE_MS:
+                if not self._settled:
+                    self._settled = True
+                    self._still_angle = angle_cdeg
+                if r > L.RUNON_CDPS:
+                    if ticks_diff(t_ms, self._last_move_t) < L.RUNON_WINDOW_MS:
+                        bits |= _B_RUNON
+                    else:
+                        bits |= _B_UNCMD
+                d = angle_cdeg - self._still_angle
+                if d > L.UNCMD_DRIFT_CDEG or d < -L.UNCMD_DRIFT_CDEG:
+                    bits |= _B_UNCMD
+            if tracking:
+                e = setpoint_cdeg - angle_cdeg
+                if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
+                    bits |= _B_TRACKING
+        return bits

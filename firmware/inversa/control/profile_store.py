@@ -1,0 +1,75 @@
+# Keeps the active profile on the board's flash, with a checksum (the
+# profile's own CRC-16, see profile.py).  A missing or corrupt file gives the
+# safe beginner profile and says so (status, message); the controller turns a
+# non-OK status into the F_PROFILE fault bit and an event.  Writes go to a
+# temporary file first and are renamed into place, so a power cut mid-write
+# leaves the old profile (or none), never a half-written one that passes.
+#
+# Usage:
+#     store = ProfileStore("/profile.bin")     # the path is injected
+#     profile, status = store.load()           # status: STORE_OK/MISSING/CORRUPT
+#     if status: print(store.message)
+#     code = store.save(profile)               # 0 or reasons.STORAGE_ERROR
+
+import os
+
+from inversa import reasons
+from inversa.compat import const
+from inversa.control.profile import PROFILE_LEN, Profile, beginner_profile
+
+STORE_OK = const(0)
+STORE_MISSING = const(1)
+STORE_CORRUPT = const(2)
+STORE_NAMES = ("ok", "missing", "corrupt")
+
+
+class ProfileStore:
+    def __init__(self, path="/profile.bin"):
+        if not path:
+            raise ValueError("profile path must not be empty")
+        self.path = path
+        self.status = STORE_OK
+        self.message = ""
+
+    def load(self):
+        """(profile, status): the stored profile, or the beginner profile if
+        the file is missing or fails its checks (message says which)."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read(PROFILE_LEN + 1)
+        except OSError:
+            self.status = STORE_MISSING
+            self.message = "no stored profile: using the beginner profile"
+            return beginner_profile(), self.status
+        try:
+            p = Profile.from_bytes(data)
+        except ValueError as e:
+            self.status = STORE_CORRUPT
+            self.message = "stored profile rejected (%s): using the beginner profile" % e
+            return beginner_profile(), self.status
+        self.status = STORE_OK
+        self.message = ""
+        return p, self.status
+
+    def save(self, profile):
+        """Persist profile (validated first); 0, or reasons.STORAGE_ERROR /
+        PROFILE_INVALID with self.message saying why.  Changes nothing on error."""
+        try:
+            data = profile.to_bytes()
+        except (ValueError, AttributeError) as e:
+            self.message = "not saved: %s" % e
+            return reasons.PROFILE_INVALID
+        tmp = self.path + ".tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            try:
+                os.rename(tmp, self.path)
+            except OSError:  # FAT will not rename over an existing file
+                os.remove(self.path)
+                os.rename(tmp, self.path)
+        except OSError as e:
+            self.message = "could not write %s: %s" % (self.path, e)
+            return reasons.STORAGE_ERROR
+        self.message = ""
+        return 0
