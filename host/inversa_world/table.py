@@ -12,11 +12,11 @@
 # the pivot (h > 0) makes the table less stable the deeper it goes. This is
 # the imbalance a manual table's user feels and a motor must hold.
 #
-# Motor: a gear motor through a reduction; the driver's signed duty (-1..1,
-# positive = deeper) sets a no-load speed; torque falls linearly with speed
-# (DC motor line) and is capped by the stall torque.  Worm gears do not
-# back-drive, so a motorized table holds when the motor is off; the brake
-# holds any table.
+# Motor: a gear motor through a self-locking worm reduction; the driver's
+# signed duty (-1..1, positive = deeper) sets the no-load speed, and the load
+# torque moves the speed along the DC-motor line (stall torque = zero speed).
+# Worm gears do not back-drive, so a motorized table holds when the motor is
+# off; the brake holds any table.
 #
 # Usage:
 #     t = TableModel(TableParams(), PersonBody(mass_kg=80))
@@ -28,6 +28,7 @@ import math
 
 _G = 9.81
 _DEG = math.pi / 180.0
+_MOTOR_TAU_S = 0.15  # gear motor speed-up time constant
 
 
 class TableParams:
@@ -100,55 +101,26 @@ class TableModel:
         b = self.person
         return b.mass_kg * _G * (b.com_along_m * math.cos(th) + b.com_above_m * math.sin(th))
 
-    def _motor_torque_nm(self):
-        if not self.p.motorized or not self.power_ok:
-            return 0.0, False
+    def _motor_duty(self):
+        if not self.p.motorized or not self.power_ok or self.motor_stalled:
+            return 0.0
         duty = self.motor_duty if self.motor_enabled else 0.0
         if self.motor_runon_duty is not None:
             duty = self.motor_runon_duty  # welded relay / shorted driver
-        if duty == 0.0 or self.motor_stalled:
-            return 0.0, False
         if duty > 1.0:
-            duty = 1.0
-        elif duty < -1.0:
-            duty = -1.0
-        # DC motor line through the gearbox: full torque at standstill,
-        # zero at the no-load speed for this duty.
-        no_load = duty * self.p.motor_no_load_dps
-        frac = 1.0 - self.rate_dps / no_load if no_load != 0.0 else 0.0
-        if frac < 0.0:
-            frac = 0.0
-        torque = self.p.motor_stall_nm * frac * (1.0 if duty > 0 else -1.0)
-        return torque, True
+            return 1.0
+        if duty < -1.0:
+            return -1.0
+        return duty
 
     def step(self, dt_s):
         p = self.p
-        motor_nm, driving = self._motor_torque_nm()
-        load_nm = self.gravity_torque_nm() + self.person_torque_nm
-        held = False
-        if self.brake_on and abs(load_nm + motor_nm) <= p.brake_holding_nm:
-            held = True
-        elif p.motorized and p.self_locking and not driving:
-            # A worm gear does not back-drive: the table stays put.
-            held = True
-        if held:
-            self.accel_dps2 = -self.rate_dps / dt_s if dt_s > 0 else 0.0
-            self.rate_dps = 0.0
+        old = self.rate_dps
+        if p.motorized and p.self_locking:
+            self._step_geared(dt_s)
         else:
-            net = load_nm + motor_nm - p.viscous_nms_per_dps * self.rate_dps
-            # Coulomb friction opposes motion (or holds a table about to move).
-            if self.rate_dps > 0.0:
-                net -= p.coulomb_nm
-            elif self.rate_dps < 0.0:
-                net += p.coulomb_nm
-            elif abs(net) <= p.coulomb_nm:
-                net = 0.0
-            else:
-                net -= p.coulomb_nm if net > 0 else -p.coulomb_nm
-            acc = net / self._inertia / _DEG  # deg/s^2
-            old = self.rate_dps
-            self.rate_dps = old + acc * dt_s
-            self.accel_dps2 = acc
+            self._step_free(dt_s)
+        self.accel_dps2 = (self.rate_dps - old) / dt_s if dt_s > 0 else 0.0
         self.angle_deg += self.rate_dps * dt_s
         # Mechanical stops.
         if self.angle_deg <= p.loading_deg:
@@ -159,6 +131,46 @@ class TableModel:
             self.angle_deg = p.deepest_stop_deg
             if self.rate_dps > 0.0:
                 self.rate_dps = 0.0
+
+    def _step_geared(self, dt_s):
+        # A self-locking (worm) gear: the load cannot back-drive it, so the
+        # table moves only as the motor turns.  Speed approaches the DC-motor
+        # line's speed for this duty and load, with the drive's mechanical
+        # time constant.
+        p = self.p
+        duty = self._motor_duty()
+        if duty == 0.0 or (self.brake_on and self.power_ok and not self.motor_runon_duty):
+            self.rate_dps = 0.0
+            return
+        load = self.gravity_torque_nm() + self.person_torque_nm
+        # Load along the motion helps it, against the motion slows it.
+        along = load if duty > 0 else -load
+        speed = abs(duty) * p.motor_no_load_dps * (1.0 + along / p.motor_stall_nm)
+        if speed < 0.0:
+            speed = 0.0
+        target = speed if duty > 0 else -speed
+        k = dt_s / (_MOTOR_TAU_S + dt_s)
+        self.rate_dps += (target - self.rate_dps) * k
+
+    def _step_free(self, dt_s):
+        # A table that turns freely about the pivot (manual tables): gravity,
+        # the person's own torque, friction, and the brake.
+        p = self.p
+        load_nm = self.gravity_torque_nm() + self.person_torque_nm
+        if self.brake_on and abs(load_nm) <= p.brake_holding_nm:
+            self.rate_dps = 0.0
+            return
+        net = load_nm - p.viscous_nms_per_dps * self.rate_dps
+        # Coulomb friction opposes motion (or holds a table about to move).
+        if self.rate_dps > 0.0:
+            net -= p.coulomb_nm
+        elif self.rate_dps < 0.0:
+            net += p.coulomb_nm
+        elif abs(net) <= p.coulomb_nm:
+            net = 0.0
+        else:
+            net -= p.coulomb_nm if net > 0 else -p.coulomb_nm
+        self.rate_dps += net / self._inertia / _DEG * dt_s
 
     @property
     def home_switch(self):
