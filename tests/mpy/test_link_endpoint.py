@@ -203,15 +203,18 @@ def test_events_are_drained_in_order():
     for i in range(6):
         events.push(100 + i, EV_STATE, i + 1, i)
     run(clock, ep, inp, out, 20)
+    assert len(events) == 6  # nobody listening: the events wait
+    port.feed_rx(encode_frame(M.MSG_HOST_HEARTBEAT, 1))
+    run(clock, ep, inp, out, 20)
     evs = [struct.unpack(M.EVENT_FMT, f[3]) for f in frames(port) if f[0] == M.MSG_EVENT]
     assert evs == [(100 + i, EV_STATE, i + 1, i) for i in range(6)]
 
 
 def test_event_waits_when_the_port_is_full():
     clock, port, events, _ctrl, ep, inp, out = make(hz=0)
+    port.feed_rx(encode_frame(M.MSG_HOST_HEARTBEAT, 1))
     ep.service(inp, out)
     frames(port)
-    port.connected = True
     port._tx_count = len(port._tx)  # the host stopped reading: no room at all
     events.push(1, EV_STATE, 2, 1)
     run(clock, ep, inp, out, 50)

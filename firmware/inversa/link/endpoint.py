@@ -4,7 +4,8 @@
 # lease (inp.host_lease_ok), and sends the handshake, queued events, telemetry
 # at the configured rate and a heartbeat.  Nothing here blocks or allocates in
 # the steady state; a full port drops frames and counts them.  Events are not
-# dropped for a full port: the record waits and is sent on a later period.
+# dropped for a full port, nor sent while no host holds the lease: they wait
+# in the EventLog (whose overflow is counted) and go out on a later period.
 #
 # Usage:
 #     ep = LinkEndpoint(port, clock, events, ctrl, board="pico", limits=((1, 9000),))
@@ -129,7 +130,8 @@ class LinkEndpoint:
         inp.host_lease_ok = lease
         if self._hello_due and self._send_hello():
             self._hello_due = False
-        self._send_events()
+        if lease:  # with no host listening, events wait in the ring (overflow is counted)
+            self._send_events()
         if self._tele_period_ms and ticks_diff(now, self._tele_next) >= 0:
             self._send_telemetry(now, inp, out, loop_us, loop_max_us, overruns)
             self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
@@ -346,13 +348,20 @@ class LinkEndpoint:
     def _profile(self):
         return getattr(self.ctrl, "profile", None)
 
+    def _profile_crc(self, p):
+        # control/profile.py names it crc(); older stand-ins crc16().
+        if p is None:
+            return 0
+        f = getattr(p, "crc", None) or getattr(p, "crc16", None)
+        return f() & 0xFFFF if f is not None else 0
+
     def _send_profile(self):
         w = self.writer
         p = self._profile()
         data = p.to_bytes() if p is not None else b""
         if len(data) + 2 > M.MAX_PAYLOAD:
             return False
-        crc = p.crc16() if p is not None else 0
+        crc = self._profile_crc(p)
         struct.pack_into(M.PROFILE_HEAD_FMT, w.body, _HDR, crc)
         o = _HDR + 2
         w.body[o : o + len(data)] = data
@@ -361,8 +370,7 @@ class LinkEndpoint:
     def _send_hello(self):
         w = self.writer
         body = w.body
-        p = self._profile()
-        crc = p.crc16() if p is not None else 0
+        crc = self._profile_crc(self._profile())
         struct.pack_into(
             M.HELLO_HEAD_FMT,
             body,

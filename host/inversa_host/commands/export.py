@@ -1,0 +1,82 @@
+"""``inversa export``: a session's samples, events or commands as CSV or JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from inversa_host.link.cliopts import add_db
+from inversa_host.link.names import event_text
+from inversa_host.store import HOST_EVENT_NAMES, Store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a session as CSV or JSON Lines")
+    p.add_argument("session", help="session id, or 'latest'")
+    add_db(p)
+    p.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    p.add_argument("--what", choices=("samples", "events", "commands"), default="samples")
+    p.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    p.set_defaults(func=run)
+
+
+def _rows(store: Store, sid: int, what: str) -> Iterator[dict[str, Any]]:
+    if what == "samples":
+        for r in store.samples(sid):
+            r.pop("rowid", None)
+            yield r
+    elif what == "events":
+        for r in store.events(sid):
+            if r["source"] == "host":
+                r["text"] = HOST_EVENT_NAMES.get(r["kind"], str(r["kind"]))
+            else:
+                r["text"] = event_text(r["kind"], r["code"], r["value"])
+            yield r
+    else:
+        yield from store.commands(sid)
+
+
+def write(rows: Iterator[dict[str, Any]], fmt: str, out: IO[str]) -> int:
+    n = 0
+    writer: csv.DictWriter[str] | None = None
+    for r in rows:
+        if fmt == "jsonl":
+            out.write(json.dumps(r) + "\n")
+        else:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(r))
+                writer.writeheader()
+            writer.writerow(r)
+        n += 1
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.db).exists():
+        print(f"no session store at {args.db}", file=sys.stderr)
+        return 1
+    with Store(args.db) as store:
+        if args.session == "latest":
+            sid = store.latest_session_id()
+            if sid is None:
+                print("no sessions recorded yet", file=sys.stderr)
+                return 1
+        else:
+            try:
+                sid = int(args.session)
+                store.session(sid)
+            except (ValueError, KeyError):
+                print(f"no session {args.session!r} (see `inversa sessions`)", file=sys.stderr)
+                return 1
+        if args.output == "-":
+            n = write(_rows(store, sid, args.what), args.format, sys.stdout)
+        else:
+            with open(args.output, "w", newline="", encoding="utf-8") as f:
+                n = write(_rows(store, sid, args.what), args.format, f)
+            print(f"{n} {args.what} of session {sid} written to {args.output}", file=sys.stderr)
+    return 0

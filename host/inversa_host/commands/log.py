@@ -1,0 +1,84 @@
+"""``inversa log``: record a board (or the virtual board) into the session store."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from inversa.link.messages import MAX_TELEMETRY_HZ
+from inversa_host.link.cliopts import add_db, add_port, host_port
+from inversa_host.logger import Logger
+from inversa_host.store import Store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "log",
+        help="record telemetry, events and commands to the session store",
+        description="Record a session.  Survives unplug/replug (same session); a kill -9 "
+        "loses at most the last 0.5 s.  Ctrl-C ends the session.",
+    )
+    add_port(p)
+    add_db(p)
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--quiet", action="store_true", help="no live status line")
+    p.add_argument(
+        "--telemetry-hz", type=int, default=None, help=f"ask the board for 0..{MAX_TELEMETRY_HZ} Hz"
+    )
+    p.add_argument(
+        "--resume-window",
+        type=float,
+        default=120.0,
+        help="continue the board's unfinished session if its last data is this recent (s)",
+    )
+    p.add_argument(
+        "--plotjuggler",
+        type=host_port,
+        default=None,
+        metavar="[HOST:]PORT",
+        help="also send telemetry as JSON over UDP (PlotJuggler's UDP server, e.g. 9870)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.telemetry_hz is not None and not 0 <= args.telemetry_hz <= MAX_TELEMETRY_HZ:
+        print(f"--telemetry-hz must be 0..{MAX_TELEMETRY_HZ}", file=sys.stderr)
+        return 2
+    tty = sys.stdout.isatty()
+
+    def status(line: str) -> None:
+        if tty:
+            print("\r\x1b[2K" + line, end="", flush=True)
+        else:
+            print(line, flush=True)
+
+    with Store(args.db) as store:
+        logger = Logger(
+            store,
+            args.port,
+            status=None if args.quiet else status,
+            status_interval_s=0.25 if tty else 1.0,
+            plotjuggler=args.plotjuggler,
+            resume_window_s=args.resume_window,
+            baudrate=args.baud,
+            telemetry_hz=args.telemetry_hz,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: logger.stop_event.set())
+        try:
+            sid = logger.run(args.duration)
+        except KeyboardInterrupt:
+            sid = logger.session_id
+        if tty and not args.quiet:
+            print()
+        c = logger.counters()
+        if sid is None:
+            print("no data received: is the board connected and running the firmware?")
+            return 1
+        print(
+            f"session {sid} recorded in {args.db}: {c['frames']} frames, "
+            f"{c['lost_frames']} lost in {c['gap_events']} gaps, {c['crc_errors']} CRC errors, "
+            f"{c['reconnects']} reconnects"
+        )
+    return 0

@@ -1,0 +1,155 @@
+"""``inversa monitor``: a live view of a board, or of a session being recorded.
+
+``--port`` talks to the board directly; ``--db`` follows the newest session
+in the store while ``inversa log`` records it (a serial port has one reader).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from inversa.link import messages as M
+from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.cliopts import add_port
+from inversa_host.link.codec import EVENT, TELEMETRY
+from inversa_host.link.names import bit_names, event_text, state_name
+from inversa_host.link.ports import resolve
+from inversa_host.store import Store
+
+_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="live view of a board or of a recording session")
+    add_port(p)
+    p.add_argument("--db", default=None, help="follow the newest session in this store instead")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--interval", type=float, default=0.2, help="refresh period (s)")
+    p.set_defaults(func=run)
+
+
+def angle_bar(angle_cdeg: int, width: int = 40) -> str:
+    """-90..+90 deg as a bar; '|' marks horizontal."""
+    pos = round((max(-9000, min(9000, angle_cdeg)) + 9000) * (width - 1) / 18000)
+    mid = (width - 1) // 2
+    cells = ["-"] * width
+    cells[mid] = "|"
+    cells[pos] = "#"
+    return "head-up [" + "".join(cells) + "] head-down"
+
+
+def render(
+    values: tuple[int, ...] | None, events: list[str], counters: dict[str, int], link: str
+) -> str:
+    lines = [f"Inversa monitor  ({link})"]
+    if values is None:
+        lines.append("waiting for telemetry ...")
+    else:
+        v = {k: values[i] for k, i in _T.items()}
+        io = v["io_bits"]
+        lines += [
+            f"state    {state_name(v['state']):<12} action {v['action']}",
+            f"angle    {v['angle_cdeg'] / 100:+7.2f} deg   target {v['target_angle_cdeg'] / 100:+7.2f} deg"
+            f"   deepest {v['deepest_cdeg'] / 100:+7.2f} deg",
+            f"         {angle_bar(v['angle_cdeg'])}",
+            f"rate     {v['rate_cdps'] / 100:+6.2f} deg/s   motor {v['motor_cmd_cdps'] / 100:+6.2f} deg/s"
+            f"   {'ENABLED' if io & M.IO_MOTOR_ENABLE else 'off'}   brake {'on' if io & M.IO_BRAKE_ON else 'off'}",
+            "heart    "
+            + (
+                f"{v['hr_bpm']} bpm  quality {v['hr_quality_pct']}%"
+                if v["hr_bpm"]
+                else "-- (no pulse)"
+            )
+            + ("" if io & M.IO_HR_OK else "  [not valid]"),
+            f"inverted {v['inverted_ms'] / 1000:.1f} s",
+            f"alarms   {PRIORITY[min(3, v['alarm_priority'])]}: "
+            + (", ".join(bit_names(v["alarm_bits"], "alarm")) or "none"),
+            "faults   " + (", ".join(bit_names(v["fault_bits"], "fault")) or "none"),
+            f"sensors  tilt {'ok' if io & M.IO_TILT_OK else 'FAILED'}   e-stop "
+            f"{'PRESSED' if io & M.IO_ESTOP else 'released'}   host lease {'ok' if io & M.IO_HOST_LEASE else 'no'}",
+            f"loop     {v['loop_us']} us (max {v['loop_max_us']})  overruns {v['overruns']}"
+            f"  board tx drops {v['tx_drops']}  rx errors {v['rx_errors']}",
+        ]
+    lines.append(
+        f"link     frames {counters.get('frames', 0)}  lost {counters.get('lost_frames', 0)}"
+        f"  crc errors {counters.get('crc_errors', 0)}"
+    )
+    lines.append("events:")
+    lines += [f"  {e}" for e in events[-6:]] or ["  (none)"]
+    return "\n".join(lines)
+
+
+def _show(text: str, tty: bool) -> None:
+    if tty:
+        sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
+    else:
+        sys.stdout.write(text + "\n\n")
+    sys.stdout.flush()
+
+
+def _follow_db(args: argparse.Namespace, tty: bool) -> int:
+    if not Path(args.db).exists():
+        print(f"no session store at {args.db}", file=sys.stderr)
+        return 1
+    end = None if args.duration is None else time.monotonic() + args.duration
+    with Store(args.db) as store:
+        sid = store.latest_session_id()
+        if sid is None:
+            print("no sessions recorded yet", file=sys.stderr)
+            return 1
+        last = None
+        while end is None or time.monotonic() < end:
+            for row in store.samples(sid, after_rowid=last["rowid"] if last else 0):
+                last = row
+            values = tuple(last[k] for k in M.TELEMETRY_FIELDS) if last else None
+            evs = [
+                event_text(e["kind"], e["code"], e["value"])
+                for e in store.events(sid)
+                if e["source"] == "board"
+            ]
+            s = store.session(sid)
+            _show(render(values, evs, s.counters, f"session {sid} in {args.db}"), tty)
+            time.sleep(args.interval)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    tty = sys.stdout.isatty()
+    if args.db:
+        return _follow_db(args, tty)
+    try:
+        client = LinkClient.open(resolve(args.port), args.baud)
+    except Exception as e:
+        print(f"cannot open the board: {e}", file=sys.stderr)
+        return 1
+    end = None if args.duration is None else time.monotonic() + args.duration
+    values: tuple[int, ...] | None = None
+    events: deque[str] = deque(maxlen=20)
+    next_draw = 0.0
+    with client:
+        try:
+            while end is None or time.monotonic() < end:
+                for f in client.poll(0.05):
+                    if f.msg_type == M.MSG_TELEMETRY and len(f.payload) >= TELEMETRY.size:
+                        values = TELEMETRY.unpack_from(f.payload, 0)
+                    elif f.msg_type == M.MSG_EVENT and len(f.payload) >= EVENT.size:
+                        _, kind, code, value = EVENT.unpack_from(f.payload, 0)
+                        events.append(event_text(kind, code, value))
+                if time.monotonic() >= next_draw:
+                    next_draw = time.monotonic() + args.interval
+                    d = client.decoder
+                    counters = {
+                        "frames": d.frames,
+                        "lost_frames": d.lost_frames,
+                        "crc_errors": d.crc_errors,
+                    }
+                    _show(render(values, list(events), counters, args.port), tty)
+        except LinkError as e:
+            print(f"link lost: {e}", file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,55 @@
+"""``inversa sessions``: recorded sessions with duration, depth, alarms and link health."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from inversa_host.link.cliopts import add_db
+from inversa_host.store import Store
+
+PRIORITY = ("-", "low", "medium", "high")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sessions", help="list recorded sessions")
+    add_db(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.db).exists():
+        print(f"no session store at {args.db} (record one with `inversa log`)")
+        return 1
+    with Store(args.db) as store:
+        sessions = store.sessions()
+    if args.json:
+        out = []
+        for s in sessions:
+            d = dict(s.__dict__)
+            d["duration_s"] = round(s.duration_s, 3)
+            out.append(d)
+        print(json.dumps(out, indent=2))
+        return 0
+    if not sessions:
+        print("no sessions recorded yet")
+        return 0
+    print(
+        f"{'id':>4}  {'started':<19}  {'duration':>8}  {'deepest':>8}  {'alarms':>6}  "
+        f"{'worst':<6}  {'faults':>6}  {'samples':>7}  {'lost':>5}  {'crc':>4}  board"
+    )
+    for s in sessions:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started))
+        dur = f"{int(s.duration_s // 60)}:{int(s.duration_s % 60):02d}"
+        deep = "-" if s.deepest_cdeg is None else f"{s.deepest_cdeg / 100:+.1f}°"
+        open_ = "" if s.ended else "  (open)"
+        print(
+            f"{s.id:>4}  {started:<19}  {dur:>8}  {deep:>8}  {s.alarms:>6}  "
+            f"{PRIORITY[min(3, s.max_alarm_priority)]:<6}  {s.faults:>6}  {s.samples:>7}  "
+            f"{s.counters['lost_frames']:>5}  {s.counters['crc_errors']:>4}  "
+            f"{s.board or '?'}{open_}"
+        )
+    return 0

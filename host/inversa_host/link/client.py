@@ -1,0 +1,214 @@
+"""LinkClient: the host end of the link.
+
+It decodes what the board sends, keeps the host lease alive with heartbeats
+(every 0.5 s), and sends commands that are acknowledged or refused with a
+reason code, retrying with the same sequence number (the board answers a
+retry without executing it twice).
+
+Usage::
+
+    with LinkClient.open("socket://127.0.0.1:5555") as link:
+        hello = link.info()
+        r = link.command(CMD_RETURN)
+        if not r.ok:
+            print(r.text)
+        for frame in link.poll(0.1): ...
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import serial
+
+from inversa import reasons
+from inversa.link import messages as M
+
+from .codec import ACK, Frame, Hello, StreamDecoder, encode_frame, parse_hello
+from .ports import open_port
+
+
+class LinkError(RuntimeError):
+    """The port failed (unplugged, closed) or the board did not answer."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    cmd: int
+    seq: int
+    reason: int | None  # None: no answer after every retry
+    attempts: int
+    host_t: float
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == reasons.OK
+
+    @property
+    def text(self) -> str:
+        if self.reason is None:
+            return f"no answer from the board after {self.attempts} attempts"
+        return str(reasons.text(self.reason))
+
+
+class LinkClient:
+    def __init__(
+        self,
+        port: serial.Serial,
+        heartbeat_s: float = M.HOST_HEARTBEAT_MS / 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.port = port
+        self.decoder = StreamDecoder()
+        self.heartbeat_s = heartbeat_s
+        self._clock = clock
+        self._seq = random.randrange(0x10000)  # a restarted host must not look like a retry
+        self._next_hb = 0.0
+        self._backlog: list[Frame] = []
+        self._acks: dict[int, tuple[int, int]] = {}
+        self.hello: Hello | None = None
+        self.profile: tuple[int, bytes] | None = None
+        self.on_command: Callable[[CommandResult, bytes], None] | None = None
+
+    @classmethod
+    def open(cls, url: str, baudrate: int = 115200) -> LinkClient:
+        try:
+            return cls(open_port(url, baudrate))  # all URL handlers implement in_waiting
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise LinkError(f"cannot open {url}: {e}") from e
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except (serial.SerialException, OSError):
+            pass
+
+    def __enter__(self) -> LinkClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- bytes ---------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFFFF
+        return self._seq
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+        except (serial.SerialException, OSError) as e:
+            raise LinkError(f"write failed: {e}") from e
+
+    def send(self, msg_type: int, payload: bytes = b"", seq: int | None = None) -> int:
+        """Send one frame; return its sequence number."""
+        if seq is None:
+            seq = self._next_seq()
+        # A leading delimiter: whatever junk is on the line ends before our frame.
+        self._write(b"\x00" + encode_frame(msg_type, seq, payload))
+        return seq
+
+    def heartbeat(self) -> None:
+        self.send(M.MSG_HOST_HEARTBEAT)
+        self._next_hb = self._clock() + self.heartbeat_s
+
+    def _read(self, timeout: float) -> list[Frame]:
+        try:
+            waiting = self.port.in_waiting
+            if waiting:
+                data = self.port.read(waiting)
+            else:
+                self.port.timeout = timeout
+                data = self.port.read(1)
+                if data and self.port.in_waiting:
+                    data += self.port.read(self.port.in_waiting)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+            # pyserial's socket:// raises SerialException when the peer goes;
+            # some versions fail with TypeError/AttributeError on a closed socket.
+            raise LinkError(f"read failed: {e}") from e
+        if not data:
+            return []
+        frames = self.decoder.feed(data)
+        for f in frames:
+            if f.msg_type == M.MSG_ACK and len(f.payload) >= ACK.size:
+                cmd_seq, cmd, reason = ACK.unpack_from(f.payload, 0)
+                self._acks[cmd_seq] = (cmd, reason)
+            elif f.msg_type == M.MSG_HELLO:
+                try:
+                    self.hello = parse_hello(f.payload, f.flags)
+                except ValueError:
+                    self.decoder.framing_errors += 1
+            elif f.msg_type == M.MSG_PROFILE and len(f.payload) >= 2:
+                self.profile = (f.payload[0] | f.payload[1] << 8, f.payload[2:])
+        return frames
+
+    def poll(self, timeout: float = 0.05) -> list[Frame]:
+        """Frames received since the last call (heartbeats sent when due)."""
+        if self._clock() >= self._next_hb:
+            self.heartbeat()
+        frames = self._read(timeout)
+        if self._backlog:
+            frames = self._backlog + frames
+            self._backlog = []
+        return frames
+
+    # -- commands ------------------------------------------------------------
+    def command(
+        self, cmd: int, payload: bytes = b"", timeout: float = 0.3, retries: int = 3
+    ) -> CommandResult:
+        """Send a command and wait for its ACK, retrying with the same sequence number."""
+        seq = self._next_seq()
+        attempts = 0
+        reason: int | None = None
+        for _ in range(retries + 1):
+            attempts += 1
+            self.send(cmd, payload, seq)
+            deadline = self._clock() + timeout
+            while self._clock() < deadline:
+                if self._clock() >= self._next_hb:
+                    self.heartbeat()
+                self._backlog.extend(self._read(min(0.02, max(0.0, deadline - self._clock()))))
+                got = self._acks.pop(seq, None)
+                if got is not None and got[0] == cmd:
+                    reason = got[1]
+                    break
+            if reason is not None:
+                break
+        result = CommandResult(cmd, seq, reason, attempts, time.time())
+        if self.on_command is not None:
+            self.on_command(result, payload)
+        return result
+
+    def info(self, timeout: float = 0.3, retries: int = 3) -> Hello:
+        r = self.command(M.CMD_INFO, timeout=timeout, retries=retries)
+        if not r.ok or self.hello is None:
+            raise LinkError(f"no handshake from the board: {r.text}")
+        return self.hello
+
+    def get_profile(self) -> tuple[int, bytes]:
+        self.profile = None
+        r = self.command(M.CMD_GET_PROFILE)
+        if not r.ok or self.profile is None:
+            raise LinkError(f"could not read the profile: {r.text}")
+        return self.profile
+
+    def set_profile(self, data: bytes) -> CommandResult:
+        return self.command(M.CMD_SET_PROFILE, data)
+
+    def set_telemetry_rate(self, hz: int) -> CommandResult:
+        if not 0 <= hz <= M.MAX_TELEMETRY_HZ:
+            raise ValueError(f"telemetry rate must be 0..{M.MAX_TELEMETRY_HZ} Hz, not {hz}")
+        return self.command(M.CMD_SET_TELEMETRY_RATE, bytes([hz]))
+
+    def inject(self, msg_type: int, count: int, samples: bytes) -> None:
+        """Bench mode: stream raw sensor samples (not acknowledged unless refused)."""
+        self.send(msg_type, bytes([count]) + samples)

@@ -1,0 +1,92 @@
+"""Opening the board's serial port, and finding boards by USB VID/PID.
+
+Any pyserial URL works: a device path (``/dev/ttyACM0``, ``COM3``),
+``socket://host:port`` (the virtual board), ``rfc2217://host:port`` (a serial
+server) or ``loop://``.  ``auto`` picks the one connected board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import serial
+from serial.tools import list_ports
+
+# USB (vendor, product) -> what it usually is.  None = any product of the vendor.
+KNOWN_USB: dict[tuple[int, int | None], str] = {
+    (0x2E8A, 0x0005): "Raspberry Pi Pico / Pico 2 (MicroPython)",
+    (0x2E8A, None): "Raspberry Pi RP2 board",
+    (0x303A, None): "Espressif ESP32 (native USB)",
+    (0x10C4, 0xEA60): "ESP32 dev board (CP210x USB-UART)",
+    (0x1A86, 0x7523): "ESP32 dev board (CH340 USB-UART)",
+    (0x1A86, 0x55D4): "ESP32 dev board (CH9102 USB-UART)",
+    (0x0403, 0x6001): "FTDI USB-UART (UART link)",
+}
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    device: str
+    description: str
+    vid: int | None
+    pid: int | None
+    serial_number: str | None
+    board: str | None  # what KNOWN_USB says, None if not a known board
+
+
+def identify(vid: int | None, pid: int | None) -> str | None:
+    if vid is None:
+        return None
+    return KNOWN_USB.get((vid, pid)) or KNOWN_USB.get((vid, None))
+
+
+def list_serial_ports() -> list[PortInfo]:
+    out = []
+    for p in list_ports.comports():
+        out.append(
+            PortInfo(
+                device=p.device,
+                description=p.description or "",
+                vid=p.vid,
+                pid=p.pid,
+                serial_number=p.serial_number,
+                board=identify(p.vid, p.pid),
+            )
+        )
+    return sorted(out, key=lambda p: (p.board is None, p.device))
+
+
+def find_boards(serial_number: str | None = None) -> list[PortInfo]:
+    """Connected ports that look like a supported board (optionally one serial number)."""
+    return [
+        p
+        for p in list_serial_ports()
+        if p.board is not None and (serial_number is None or p.serial_number == serial_number)
+    ]
+
+
+class NoBoardFound(RuntimeError):
+    pass
+
+
+def resolve(url: str, serial_number: str | None = None) -> str:
+    """Turn ``auto`` into a device path; anything else is returned as is."""
+    if url != "auto":
+        return url
+    boards = find_boards(serial_number)
+    if not boards:
+        raise NoBoardFound(
+            "no board found: plug it in, or give --port (a device path or socket://host:port); "
+            "`inversa devices` lists the serial ports"
+        )
+    if len(boards) > 1:
+        names = ", ".join(b.device for b in boards)
+        raise NoBoardFound(f"several boards found ({names}): choose one with --port")
+    return boards[0].device
+
+
+def open_port(url: str, baudrate: int = 115200, timeout: float = 0.02) -> serial.Serial:
+    """Open any pyserial URL (see module doc) with a short read timeout."""
+    port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
+    return cast(serial.Serial, port)  # every URL handler has the Serial API (in_waiting, ...)
