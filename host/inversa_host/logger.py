@@ -110,6 +110,7 @@ class Logger:
         self._connected_at = 0.0
         self._link_up = False
         self._was_up = False
+        self._last_seq: int | None = None
         self._next_status = 0.0
         self._udp: socket.socket | None = None
         self._pj = plotjuggler
@@ -127,6 +128,7 @@ class Logger:
 
     def _fold(self) -> None:
         if self.client is not None:
+            self._last_seq = self.client.decoder.last_seq
             for k, v in _decoder_counters(self.client.decoder).items():
                 self._base[k] += v
 
@@ -138,6 +140,7 @@ class Logger:
         except Exception:
             return False
         client.on_command = self._on_command
+        client.decoder.last_seq = self._last_seq  # frames lost while unplugged count as gaps
         self.client = client
         self._connected_at = time.monotonic()
         self._link_up = False  # until the first frame arrives

@@ -107,7 +107,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._tail = b""
         self._skipping = False
-        self._last_seq: int | None = None
+        self.last_seq: int | None = None  # carried over a reconnect by the logger
         self.frames = 0
         self.bytes = 0
         self.crc_errors = 0
@@ -167,7 +167,7 @@ class StreamDecoder:
                 self.foreign_version = body[0]
                 continue
             seq = body[3] | (body[4] << 8)
-            last = self._last_seq
+            last = self.last_seq
             if last is not None:
                 gap = (seq - last - 1) & 0xFFFF
                 if gap:
@@ -176,7 +176,7 @@ class StreamDecoder:
                         self.gap_events += 1
                     else:
                         self.seq_resets += 1
-            self._last_seq = seq
+            self.last_seq = seq
             self.frames += 1
             append(Frame(body[1], seq, body[2], body[5 : n - 2]))
         return out
