@@ -50,8 +50,8 @@ def board_stream(seconds: float, telemetry_hz: int) -> tuple[bytes, int]:
     return data, b.endpoint.writer.sent
 
 
-def uart_load(seconds: float = 120.0) -> dict[str, float]:
-    res = {}
+def uart_load(seconds: float = 120.0) -> dict[int, dict[str, float]]:
+    res: dict[int, dict[str, float]] = {}
     for hz in (M.DEFAULT_TELEMETRY_HZ, M.MAX_TELEMETRY_HZ):
         data, frames = board_stream(seconds, hz)
         bps = len(data) / seconds

@@ -118,7 +118,7 @@ def test_logger_killed_loses_at_most_the_last_second_and_resumes(tmp_path):
         try:
             time.sleep(2.5)
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=10)
+            _out, err = proc.communicate(timeout=10)
         finally:
             if proc.poll() is None:
                 proc.kill()
