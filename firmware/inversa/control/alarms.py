@@ -337,8 +337,12 @@ class Alarms:
         return m
 
     def end_session(self, t_ms):
-        """The session is over (person at the loading position): drop session latches."""
-        self._drop(t_ms, self.active & self.latched_mask(L_SESSION))
+        """The session is over (person at the loading position): drop session
+        latches.  A condition still present is raised again from scratch."""
+        m = self.latched_mask(L_SESSION)
+        self._cond &= ~m
+        self._pending &= ~m
+        self._drop(t_ms, self.active & m)
 
     def clear_latched(self, t_ms, mask=-1):
         """Drop latched alarms (within mask) whose condition is gone; return the

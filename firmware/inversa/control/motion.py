@@ -25,6 +25,7 @@ _B_RUNON = 1 << A_RUNON
 _B_STALL = 1 << A_STALL
 _B_TRACKING = 1 << A_TRACKING
 _B_UNCMD = 1 << A_UNCOMMANDED
+_AGAINST_CMD_CDPS = 50  # a firm command: the plant's lag cannot explain the opposite
 
 
 class Trajectory:
@@ -154,6 +155,11 @@ class MotionMonitor:
                 self._win_angle = angle_cdeg
                 self._expect_k = 0
             self._last_move_t = t_ms
+            # Moving against the command: the motor does not obey (run-on).
+            if (cmd_cdps <= -_AGAINST_CMD_CDPS and rate_cdps >= L.RUNON_CDPS) or (
+                cmd_cdps >= _AGAINST_CMD_CDPS and rate_cdps <= -L.RUNON_CDPS
+            ):
+                bits |= _B_RUNON
             self._expect_k += cmd_cdps * dt_ms
             if ticks_diff(t_ms, self._win_t) >= L.STALL_WINDOW_MS:
                 exp = self._expect_k // 1000

@@ -1,0 +1,103 @@
+# The fixed-rate loop: deadline scheduling (each period's deadline is the
+# previous one plus the period, so jitter does not accumulate), overrun
+# counting, a watchdog fed only when the step reports it checked itself, and
+# a deterministic point for garbage collection (in the slack after the step,
+# every gc_every periods, never in the middle of one).  Clock, watchdog, sleep
+# and gc are injected so the loop runs in virtual time in tests.
+#
+# Usage (board):
+#     import gc, time
+#     sch = Scheduler(SystemClock(), 10000, loop_step, wdt, time.sleep_us, gc.collect)
+#     sch.run()                    # loop_step() returns ctrl.self_check(out)
+# Usage (test):
+#     sch = Scheduler(fake_clock, 10000, step, fake_wdt, fake_clock.sleep_us)
+#     sch.run(1000)
+
+from inversa.compat import ticks_add, ticks_diff
+
+
+class Scheduler:
+    def __init__(
+        self,
+        clock,
+        period_us,
+        step,
+        watchdog=None,
+        sleep_us=None,
+        gc_collect=None,
+        gc_every=50,
+        gc_budget_us=2000,
+        max_late_periods=50,
+    ):
+        if period_us < 1000:
+            raise ValueError("period_us must be >= 1000")
+        if gc_every < 1:
+            raise ValueError("gc_every must be >= 1")
+        self._clock = clock
+        self.period_us = period_us
+        self._step = step
+        self._wdt = watchdog
+        self._sleep_us = sleep_us
+        self._gc = gc_collect
+        self._gc_every = gc_every
+        self._gc_budget = gc_budget_us
+        self._max_late = max_late_periods
+        self._deadline = clock.ticks_us()
+        self.periods = 0
+        self.overruns = 0  # periods whose work ended after the period's end
+        self.missed = 0  # whole periods skipped because the loop was late
+        self.unhealthy = 0  # periods whose step did not check out (no feed)
+        self.feeds = 0
+        self.gc_runs = 0
+        self.gc_deferred = 0
+        self.work_us = 0
+        self.work_max_us = 0
+        self._late_run = 0  # consecutive overrunning periods
+        self._since_gc = 0
+
+    def run_once(self):
+        clock = self._clock
+        wait = ticks_diff(self._deadline, clock.ticks_us())
+        if wait > 0 and self._sleep_us is not None:
+            self._sleep_us(wait)
+        t0 = clock.ticks_us()
+        late = ticks_diff(t0, self._deadline)
+        if late >= self.period_us:  # whole periods lost: count, re-anchor, no burst
+            self.missed += late // self.period_us
+            self._deadline = t0
+        ok = self._step()
+        t1 = clock.ticks_us()
+        work = ticks_diff(t1, t0)
+        self.work_us = work
+        if work > self.work_max_us:
+            self.work_max_us = work
+        end = ticks_add(self._deadline, self.period_us)
+        if ticks_diff(t1, end) > 0:
+            self.overruns += 1
+            self._late_run += 1
+        else:
+            self._late_run = 0
+        self.periods += 1
+        # The watchdog is fed only after the step checked itself and the loop
+        # keeps its rate; otherwise the hardware resets the board.
+        if ok and self._late_run < self._max_late:
+            if self._wdt is not None:
+                self._wdt.feed()
+            self.feeds += 1
+        else:
+            self.unhealthy += 1
+        self._deadline = end
+        self._since_gc += 1
+        if self._gc is not None and self._since_gc >= self._gc_every:
+            if ticks_diff(end, clock.ticks_us()) >= self._gc_budget:
+                self._gc()
+                self.gc_runs += 1
+                self._since_gc = 0
+            else:
+                self.gc_deferred += 1
+
+    def run(self, n=-1):
+        while n != 0:
+            self.run_once()
+            if n > 0:
+                n -= 1

@@ -1,0 +1,36 @@
+# Fail-safe brake/lock: unpowered = braking.  The output energises the coil
+# to RELEASE the brake, so a reset, a crash or a power cut engages it.  On a
+# manual table the "brake" must be a one-way lock (it stops deeper motion but
+# never prevents the person from coming up): see docs/SAFETY.md.
+#
+# Usage:
+#     br = Brake(Pin(19, Pin.OUT, value=0))     # engaged from the start
+#     br.set(out.brake_on)                      # every period
+
+from inversa.compat import const
+
+_RELEASE = const(1)  # pin level that energises the coil (releases the brake)
+
+
+class Brake:
+    def __init__(self, pin, release_level=_RELEASE):
+        if release_level not in (0, 1):
+            raise ValueError("release_level must be 0 or 1")
+        self._pin = pin
+        self._rel = release_level
+        self.engaged = True
+        self.engage()
+
+    def engage(self):
+        self._pin.value(1 - self._rel)
+        self.engaged = True
+
+    def release(self):
+        self._pin.value(self._rel)
+        self.engaged = False
+
+    def set(self, brake_on):
+        if brake_on:
+            self.engage()
+        else:
+            self.release()

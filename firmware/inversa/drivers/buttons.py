@@ -1,0 +1,116 @@
+# Local inputs: debounced buttons, hold-to-run, limit switches and a
+# supervised two-channel e-stop.  Every field input is a normally closed
+# contact to GND with a pull-up (board/boards.py), so a pressed button, a
+# switch at its limit, an open contact and a BROKEN WIRE all read 1: the
+# failure of a wire looks like the safe-side state, never like "fine".
+#
+# The e-stop asserts on the first sample either channel opens (no debounce on
+# the safe side) and releases only when both channels have been closed for
+# release_ms.  Channels that disagree for longer than discrepancy_ms (a welded
+# contact block or a broken wire) latch `fault`, which keeps the e-stop
+# pressed until both channels have been seen open together and closed again.
+#
+# Usage:
+#     panel = Panel(EStop(pin_a, pin_b), Button(up), Button(down), Button(start),
+#                   Button(stop), Button(home, debounce_ms=10), Button(end, debounce_ms=10))
+#     panel.update(t_ms, inp)        # fills ControlInputs every period
+
+from inversa.compat import ticks_diff
+
+
+class Button:
+    def __init__(self, pin, pressed_level=1, debounce_ms=20):
+        if debounce_ms < 0:
+            raise ValueError("debounce_ms must be >= 0")
+        self._pin = pin
+        self._level = pressed_level
+        self._db = debounce_ms
+        self._raw = True  # until proven otherwise, assume pressed / at limit
+        self._t = 0
+        self.pressed = True
+        self._first = True
+
+    def update(self, t_ms):
+        raw = self._pin.value() == self._level
+        if self._first:
+            self._first = False
+            self._raw = raw
+            self._t = t_ms
+        elif raw != self._raw:
+            self._raw = raw
+            self._t = t_ms
+        if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
+            self.pressed = raw
+        return self.pressed
+
+
+class EStop:
+    def __init__(self, pin_a, pin_b=None, pressed_level=1, release_ms=50, discrepancy_ms=200):
+        self._a = pin_a
+        self._b = pin_b
+        self._level = pressed_level
+        self._release = release_ms
+        self._disc = discrepancy_ms
+        self.pressed = True  # pressed until both channels prove closed
+        self.fault = False  # channels disagreed too long (latched)
+        self._t_closed = 0
+        self._closed = False
+        self._t_disagree = 0
+        self._disagree = False
+        self._seen_both_open = False
+
+    def update(self, t_ms):
+        a_open = self._a.value() == self._level
+        b_open = a_open if self._b is None else self._b.value() == self._level
+        if a_open != b_open:
+            if not self._disagree:
+                self._disagree = True
+                self._t_disagree = t_ms
+            elif ticks_diff(t_ms, self._t_disagree) >= self._disc:
+                self.fault = True
+                self._seen_both_open = False
+        else:
+            self._disagree = False
+        if a_open and b_open and self.fault:
+            self._seen_both_open = True
+        if a_open or b_open:
+            self.pressed = True  # at once: the safe side needs no debounce
+            self._closed = False
+            return True
+        if not self._closed:
+            self._closed = True
+            self._t_closed = t_ms
+        if self.fault:
+            if not self._seen_both_open:
+                return True
+            self.fault = False
+        if self.pressed and ticks_diff(t_ms, self._t_closed) >= self._release:
+            self.pressed = False
+        return self.pressed
+
+
+class Panel:
+    """All local inputs into ControlInputs.  Both hold-to-run buttons at once
+    means neither (an ambiguous request moves nothing)."""
+
+    def __init__(self, estop, up, down, start, stop, home=None, end=None):
+        self.estop = estop
+        self.up = up
+        self.down = down
+        self.start = start
+        self.stop = stop
+        self.home = home
+        self.end = end
+
+    def update(self, t_ms, inp):
+        inp.estop_pressed = self.estop.update(t_ms)
+        u = self.up.update(t_ms)
+        d = self.down.update(t_ms)
+        inp.hold_up = u and not d
+        inp.hold_down = d and not u
+        inp.start_pressed = self.start.update(t_ms)
+        inp.stop_pressed = self.stop.update(t_ms)
+        if self.home is not None:
+            inp.home_switch = self.home.update(t_ms)
+        if self.end is not None:
+            inp.end_switch = self.end.update(t_ms)

@@ -1,0 +1,66 @@
+# BTS7960-class H-bridge: two PWM inputs (RPWM = deeper, LPWM = upright) and
+# the enable pins (R_EN + L_EN tied together).  The controller closes the
+# loop on the measured angle, so the speed command maps linearly onto duty.
+# Only one side is ever driven: the other is zeroed first.  Disabled means
+# both PWMs at 0 and the enable pin low (the bridge's outputs float, the
+# fail-safe brake holds the table).
+#
+# Usage:
+#     hb = HBridge(PWM(Pin(16)), PWM(Pin(17)), Pin(18, Pin.OUT), full_scale_cdps=600)
+#     hb.drive(out.motor_cmd_cdps, out.motor_enable)     # every period
+#     hb.stop()
+
+from inversa.compat import const
+
+_DUTY_MAX = const(65535)
+
+
+class HBridge:
+    def __init__(self, pwm_deeper, pwm_up, en_pin=None, full_scale_cdps=600, min_duty_u16=0):
+        if full_scale_cdps < 1 or full_scale_cdps > 1000:
+            raise ValueError("full_scale_cdps must be 1..1000")
+        if not 0 <= min_duty_u16 < _DUTY_MAX:
+            raise ValueError("min_duty_u16 must be 0..65534")
+        self._a = pwm_deeper
+        self._b = pwm_up
+        self._en = en_pin
+        self._fs = full_scale_cdps
+        self._min = min_duty_u16
+        self.duty_u16 = 0
+        self.direction = 0  # +1 deeper, -1 up, 0 stopped
+        self.stop()
+
+    def stop(self):
+        self._a.duty_u16(0)
+        self._b.duty_u16(0)
+        if self._en is not None:
+            self._en.value(0)
+        self.duty_u16 = 0
+        self.direction = 0
+
+    def drive(self, cmd_cdps, enable):
+        if not enable:
+            self.stop()
+            return
+        if self._en is not None:
+            self._en.value(1)
+        mag = cmd_cdps if cmd_cdps >= 0 else -cmd_cdps
+        if mag == 0:
+            self._a.duty_u16(0)
+            self._b.duty_u16(0)
+            self.duty_u16 = 0
+            self.direction = 0
+            return
+        if mag > self._fs:
+            mag = self._fs
+        # Deadband compensation: the first counts of duty do not turn the motor.
+        duty = self._min + mag * (_DUTY_MAX - self._min) // self._fs
+        if cmd_cdps > 0:
+            self._b.duty_u16(0)
+            self._a.duty_u16(duty)
+            self.direction = 1
+        else:
+            self._a.duty_u16(0)
+            self._b.duty_u16(duty)
+            self.direction = -1
+        self.duty_u16 = duty

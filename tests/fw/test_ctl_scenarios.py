@@ -1,0 +1,529 @@
+"""Scenario tests in virtual time: at least one per hazard row of DESIGN.md §3.
+
+Each test drives the real controller against the kinematic plant in
+tests/fw/ctl_plant.py and fails if the safety behaviour breaks.  Names are
+referenced from docs/SAFETY.md.
+"""
+
+from __future__ import annotations
+
+from ctl_plant import PERIOD_MS, Rig
+
+from inversa import reasons
+from inversa.control import alarms as A
+from inversa.control import limits as L
+from inversa.control import states as S
+from inversa.control.profile import C_GLAUCOMA, HR_OFF, Profile
+from inversa.control.scheduler import Scheduler
+from inversa.events import EV_BOOT, EV_STATE
+
+
+def bit(alarm_id: int) -> int:
+    return 1 << alarm_id
+
+
+def to_hold(rig: Rig) -> None:
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.out.state == S.HOLD, 120000)
+
+
+# --- over-inversion -----------------------------------------------------------
+
+
+def test_over_limit_breach_stops_descent_in_the_same_period_and_backs_off():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=120000))
+    rig.start_motorized_session()
+    offset = [0]
+
+    def sensor(r: Rig) -> None:
+        if r.plant.angle_cdeg >= 2600:
+            offset[0] = 500  # the measured angle jumps past the limit while descending
+        r.inp.angle_cdeg += offset[0]
+
+    rig.sensor_override = sensor
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_OVER_LIMIT), 60000)
+    # The period that raised the debounced alarm already commands no deeper motion.
+    assert rig.out.motor_cmd_cdps <= 0
+    assert rig.out.action >= A.ACT_NO_DEEPER
+    assert rig.out.alarm_priority == A.P_HIGH
+    rig.inp.hold_down = False  # the person lets go of the button
+    rig.record()
+    rig.run_ms(10000)
+    assert rig.trace is not None
+    # No deeper command for as long as the over-limit alarm is active.
+    assert all(row[4] <= 0 for row in rig.trace if row[7] & bit(A.A_OVER_LIMIT))
+    # Brought back under the limit (as measured), alarm cleared with hysteresis.
+    assert rig.inp.angle_cdeg < 3000
+    assert rig.out.alarm_bits & bit(A.A_OVER_LIMIT) == 0
+    assert rig.out.target_angle_cdeg <= 3000 - L.LIMIT_BACKOFF_CDEG
+
+
+def test_manual_table_too_deep_raises_high_alarm_and_locks():
+    rig = Rig(Profile(max_angle_cdeg=2000, table_type=S.MANUAL), has_brake=True)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200  # the person tilts back past the limit
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_OVER_LIMIT), 60000)
+    assert rig.out.alarm_priority == A.P_HIGH
+    assert rig.out.brake_on  # the one-way lock engages in the same period
+    assert rig.out.motor_cmd_cdps == 0 and not rig.out.motor_enable
+    at_alarm = rig.plant.angle_cdeg
+    rig.run_ms(1000)
+    assert rig.plant.angle_cdeg <= at_alarm + 30  # stopped by the lock (plant lag only)
+
+
+def test_profile_limit_can_never_exceed_hard_limit():
+    for bad in (L.MAX_ANGLE_CDEG + 1, 12000):
+        rig = Rig()
+        rig.boot()
+        p = Profile(max_angle_cdeg=bad)
+        assert rig.ctrl.set_profile(p) == reasons.OUT_OF_RANGE
+        assert rig.ctrl.profile.max_angle_cdeg == Profile().max_angle_cdeg
+
+
+# --- too-fast motion ----------------------------------------------------------
+
+
+def test_commanded_motion_is_speed_and_acceleration_limited_through_a_session():
+    prof = Profile(max_angle_cdeg=6000, hold_ms=10000, descent_cdps=500, rise_cdps=400)
+    rig = Rig(prof)
+    rig.record()
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.out.state == S.DONE, 400000)
+    assert rig.trace is not None
+    step = L.MAX_ACCEL_CDPS2 * PERIOD_MS // 1000
+    prev = 0
+    for _t, _st, _ang, target, cmd, _en, _br, _al, _act in rig.trace:
+        assert -prof.descent_cdps <= cmd <= prof.descent_cdps
+        assert abs(cmd - prev) <= step or cmd == 0
+        assert target <= prof.max_angle_cdeg
+        prev = cmd
+
+
+def test_manual_table_moving_too_fast_warns():
+    rig = Rig(Profile(max_angle_cdeg=4000, descent_cdps=200, table_type=S.MANUAL))
+    rig.boot()
+    rig.plant.manual_vel_cdps = 500  # far above the profile's 2 deg/s
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TOO_FAST), 3000)
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+    assert rig.out.buzzer_pattern >= A.PAT_MEDIUM
+
+
+# --- rising too fast ------------------------------------------------------------
+
+
+def test_return_takes_at_least_30_s_then_rests_near_horizontal_before_rising():
+    prof = Profile(max_angle_cdeg=6000, hold_ms=10000, descent_cdps=600, rest_ms=20000)
+    rig = Rig(prof)
+    rig.record()
+    to_hold(rig)
+    rig.run_until(lambda r: r.out.state == S.RETURN, 60000)
+    t_ret = rig.t_ms
+    deepest = rig.out.deepest_cdeg
+    assert deepest >= 5900
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t_ret >= L.MIN_RETURN_MS
+    rig.run_until(lambda r: r.out.state == S.RISE, 200000)
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+    assert rig.trace is not None
+    rest_rows = [row for row in rig.trace if row[1] == S.REST]
+    assert len(rest_rows) * PERIOD_MS >= prof.rest_ms
+    assert all(abs(row[2]) <= L.HORIZONTAL_BAND_CDEG for row in rest_rows)
+    assert abs(rig.plant.angle_cdeg - prof.loading_cdeg) <= L.LOADING_TOL_CDEG
+
+
+def test_manual_table_coaches_a_slow_return():
+    prof = Profile(max_angle_cdeg=4000, hold_ms=10000, table_type=S.MANUAL, hr_mode=HR_OFF)
+    rig = Rig(prof)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200
+    rig.run_until(lambda r: r.plant.angle_cdeg >= 3500, 60000)
+    rig.plant.manual_vel_cdps = 0
+    rig.run_until(lambda r: r.out.state == S.HOLD, 10000)
+    rig.plant.manual_vel_cdps = -500  # comes up at 5 deg/s: far too fast
+    rig.run_until(lambda r: r.out.state == S.RETURN, 5000)
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_RISE_FAST), 3000)
+    assert rig.out.buzzer_pattern >= A.PAT_LOW
+    # The coached angle falls no faster than a 30 s return from where the return began.
+    assert rig.out.target_angle_cdeg > 0
+
+
+# --- trapped inverted -------------------------------------------------------------
+
+
+def test_time_limit_brings_the_person_up_even_if_the_hold_never_ends():
+    prof = Profile(max_angle_cdeg=3000, hold_ms=60000, hr_mode=HR_OFF)
+    rig = Rig(prof)
+    rig.start_motorized_session()
+    # Keep pressing deeper: the person never lets the hold timer run (descent/hold toggling).
+    rig.hook = lambda r: setattr(r.inp, "hold_down", (r.t_ms // 5000) % 2 == 0)
+    rig.run_until(lambda r: r.out.state == S.RETURN, 900000)
+    assert rig.out.inverted_ms <= prof.hold_ms + prof.return_ms + L.TIME_GRACE_MS + 1000
+    rig.hook = None
+    rig.inp.hold_down = False
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+
+
+def test_reboot_mid_session_is_detected_and_recovered_by_gradual_return():
+    prof = Profile(max_angle_cdeg=6000)
+    rig = Rig(prof, angle_cdeg=5000, reset_cause=3)  # the watchdog reset us at 50 deg
+    rig.boot()
+    assert rig.out.state == S.RETURN
+    rig.run_ms(PERIOD_MS)
+    assert rig.out.alarm_bits & bit(A.A_REBOOT)
+    boots = rig.events_of(EV_BOOT)
+    assert boots == [(boots[0][0], 3, 1)]
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t0 >= L.MIN_RETURN_MS
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+    assert rig.out.alarm_bits & bit(A.A_REBOOT) == 0
+
+
+def test_manual_table_trapped_inverted_escalates_to_loud_alarm():
+    prof = Profile(max_angle_cdeg=3000, hold_ms=10000, table_type=S.MANUAL, hr_mode=HR_OFF)
+    rig = Rig(prof)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200
+    rig.run_until(lambda r: r.plant.angle_cdeg >= 2500, 60000)
+    rig.plant.manual_vel_cdps = 0  # the person stays (cannot get up)
+    limit = prof.hold_ms + prof.return_ms + L.TIME_GRACE_MS
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TIME_LIMIT), limit + 30000)
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+    rig.run_until(lambda r: r.out.alarm_loud, 120000)
+    assert rig.out.buzzer_pattern == A.PAT_LOUD
+
+
+# --- physiological distress ------------------------------------------------------
+
+
+def test_heart_rate_above_limit_starts_gradual_return():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000, hr_high_bpm=140))
+    to_hold(rig)
+    rig.inp.hr_bpm = 150
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_DEBOUNCE_MS + 1000)
+    assert rig.out.alarm_bits & bit(A.A_HR_HIGH)
+    assert rig.out.alarm_priority == A.P_MEDIUM
+
+
+def test_heart_rate_drop_from_baseline_starts_return():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000, hr_drop_bpm=20))
+    to_hold(rig)
+    assert rig.out.baseline_bpm == 70
+    rig.inp.hr_bpm = 48  # 22 below baseline, above the absolute low limit
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_DELTA_DEBOUNCE_MS + 1000)
+    assert rig.out.alarm_bits & bit(A.A_HR_DROP)
+
+
+def test_heart_rate_rise_from_baseline_starts_return():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000, hr_rise_bpm=20))
+    to_hold(rig)
+    rig.inp.hr_bpm = 95
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_DELTA_DEBOUNCE_MS + 1000)
+    assert rig.out.alarm_bits & bit(A.A_HR_RISE)
+
+
+def test_lost_pulse_while_inverted_starts_return():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    to_hold(rig)
+    rig.inp.hr_ok = False
+    rig.inp.hr_bpm = 0
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_LOST_MS + 1000)
+    assert rig.out.alarm_bits & bit(A.A_HR_LOST)
+    assert rig.out.fault_bits & A.F_HR_SENSOR
+
+
+def test_no_pulse_at_baseline_refuses_descent():
+    rig = Rig(Profile())
+    rig.boot()
+    rig.inp.hr_ok = False
+    rig.inp.hr_bpm = 0
+    assert rig.ctrl.request_start() == reasons.OK
+    rig.inp.hold_down = True
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_NO_BASELINE), 30000)
+    rig.run_until(lambda r: r.out.state == S.IDLE, L.BASELINE_MAX_MS)
+    assert rig.plant.angle_cdeg == Profile().loading_cdeg  # never moved
+
+
+# --- tilt sensor failure -----------------------------------------------------------
+
+
+def test_tilt_failure_while_inverted_returns_open_loop_to_home_never_deeper():
+    prof = Profile(max_angle_cdeg=4000, hold_ms=300000, rest_ms=10000)
+    rig = Rig(prof)
+    to_hold(rig)
+    rig.record()
+    rig.inp.tilt_ok = False
+    frozen = rig.inp.angle_cdeg
+
+    def stuck(r: Rig) -> None:
+        r.inp.tilt_ok = False
+        r.inp.angle_cdeg = frozen  # a stuck sensor
+
+    rig.sensor_override = stuck
+    rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 1000)
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS)
+    assert rig.t_ms - t0 <= L.OPEN_LOOP_MAX_MS
+    assert rig.inp.home_switch
+    assert rig.out.alarm_bits & bit(A.A_TILT) and rig.out.fault_bits & A.F_TILT
+    assert not rig.out.motor_enable and rig.out.brake_on
+    assert rig.trace is not None
+    assert all(row[4] <= 0 for row in rig.trace)  # never a deeper command
+    # Slow: from 40 deg to horizontal took at least the minimum return time.
+    t_horizontal = next(row[0] for row in rig.trace if row[2] <= 0)
+    assert t_horizontal - rig.trace[0][0] >= L.MIN_RETURN_MS
+
+
+def test_home_switch_disagreeing_with_angle_is_a_tilt_fault():
+    rig = Rig(Profile())
+    rig.boot()
+
+    def lying(r: Rig) -> None:
+        r.inp.angle_cdeg = 2000  # says 20 deg while the home switch is closed
+
+    rig.sensor_override = lying
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TILT), 1000)
+    rig.run_ms(100)
+    assert rig.out.state == S.FAULT  # already home: nothing to move
+    assert rig.ctrl.request_start() != reasons.OK
+
+
+def test_open_loop_return_is_time_bounded_then_cut_off():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    to_hold(rig)
+    rig.plant.home_cdeg = -9000  # the home switch is broken: never closes
+
+    def lost(r: Rig) -> None:
+        r.inp.tilt_ok = False
+        r.inp.home_switch = False
+
+    rig.sensor_override = lost
+    rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 1000)
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_HOME_TIMEOUT), L.OPEN_LOOP_MAX_MS + 1000)
+    assert rig.t_ms - t0 <= L.OPEN_LOOP_MAX_MS + 100
+    assert rig.out.state == S.FAULT and not rig.out.motor_enable and rig.out.brake_on
+
+
+# --- motor run-on / runaway ----------------------------------------------------------
+
+
+_MOTOR_ALARMS = (
+    bit(A.A_STALL) | bit(A.A_RUNON) | bit(A.A_UNCOMMANDED) | bit(A.A_TRACKING) | bit(A.A_RUNAWAY)
+)
+
+
+def _fault_during_hold(fault: str, alarms: int, within_ms: int, cdps: int = 300) -> Rig:
+    rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
+    to_hold(rig)
+    rig.run_ms(2000)
+    rig.plant.fault = fault
+    rig.plant.fault_cdps = cdps
+    rig.run_until(lambda r: r.out.alarm_bits & alarms, within_ms)
+    rig.run_ms(PERIOD_MS)
+    assert rig.out.state == S.FAULT
+    assert not rig.out.motor_enable and rig.out.brake_on and rig.out.motor_cmd_cdps == 0
+    assert rig.out.alarm_priority == A.P_HIGH and rig.out.fault_bits & A.F_MOTOR
+    return rig
+
+
+def test_table_moving_without_command_is_cut_off():
+    # Drifting deeper while the controller holds (and then pulls up): the
+    # table moves against (or without) its command.
+    _fault_during_hold("drift", bit(A.A_UNCOMMANDED) | bit(A.A_RUNON), 3000, cdps=150)
+
+
+def test_table_moving_while_idle_is_cut_off():
+    rig = Rig(Profile())
+    rig.boot()
+    rig.plant.fault = "drift"
+    rig.plant.fault_cdps = 150
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_UNCOMMANDED), 5000)
+    rig.run_ms(PERIOD_MS)
+    assert rig.out.state == S.FAULT and rig.out.brake_on and not rig.out.motor_enable
+
+
+def test_runaway_overspeed_is_cut_off():
+    rig = _fault_during_hold("runaway", _MOTOR_ALARMS, 1000, cdps=L.MAX_RATE_CDPS + 300)
+    assert rig.out.alarm_bits & bit(A.A_RUNAWAY)
+
+
+def test_motor_that_does_not_stop_is_cut_off():
+    rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.plant.angle_cdeg > 0, 60000)
+    rig.plant.fault = "runon"  # keeps moving at 3 deg/s whatever the command
+    rig.inp.hold_down = False  # the person lets go: the table must stop
+    rig.run_until(lambda r: r.out.state == S.FAULT, 3000)
+    assert rig.out.alarm_bits & (bit(A.A_RUNON) | bit(A.A_TRACKING) | bit(A.A_UNCOMMANDED))
+    assert not rig.out.motor_enable and rig.out.brake_on
+
+
+def test_stalled_motor_is_cut_off():
+    rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
+    rig.start_motorized_session()
+    rig.run_ms(1000)
+    rig.plant.fault = "stall"
+    rig.run_until(lambda r: r.out.state == S.FAULT, 2 * L.STALL_WINDOW_MS + 1000)
+    assert rig.out.alarm_bits & (bit(A.A_STALL) | bit(A.A_TRACKING))
+    assert not rig.out.motor_enable
+
+
+def test_reversed_motor_wiring_is_cut_off():
+    rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
+    rig.plant.fault = "reverse"
+    rig.plant.home_cdeg = -9000
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
+    assert rig.out.fault_bits & A.F_MOTOR
+
+
+# --- host misbehaviour ----------------------------------------------------------------
+
+
+def test_bad_profile_and_badly_timed_commands_are_refused_and_change_nothing():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    rig.boot()
+    before = rig.ctrl.profile.to_bytes()
+    assert rig.ctrl.set_profile(Profile(hold_ms=5)) == reasons.OUT_OF_RANGE
+    assert rig.ctrl.set_profile(Profile(hr_low_bpm=100, hr_high_bpm=110)) == reasons.PROFILE_INVALID
+    assert rig.ctrl.set_profile("junk") == reasons.BAD_ARGUMENT  # type: ignore[arg-type]
+    assert rig.ctrl.profile.to_bytes() == before
+    to_hold(rig)
+    assert rig.ctrl.set_profile(Profile(max_angle_cdeg=2000)) == reasons.WRONG_STATE
+    assert rig.ctrl.request_start() == reasons.WRONG_STATE
+    assert rig.ctrl.profile.to_bytes() == before
+    assert rig.out.state == S.HOLD
+
+
+def test_host_session_returns_when_the_lease_expires():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    to_hold(rig)
+    rig.inp.host_lease_ok = False
+    rig.run_until(lambda r: r.out.state == S.RETURN, 1000)
+    assert rig.out.alarm_bits & bit(A.A_LEASE) and rig.out.fault_bits & A.F_HOST
+
+
+def test_locally_started_session_ignores_the_host_lease():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    rig.boot()
+    rig.inp.host_lease_ok = False
+    rig.inp.start_pressed = True
+    rig.run_ms(50)
+    rig.inp.start_pressed = False
+    rig.run_until(lambda r: r.out.state == S.READY, 30000)
+    rig.inp.hold_down = True
+    rig.run_until(lambda r: r.out.state == S.HOLD, 60000)
+    rig.run_ms(5000)
+    assert rig.out.state == S.HOLD
+
+
+def test_contraindicated_profile_cannot_start():
+    rig = Rig(Profile(contra_flags=C_GLAUCOMA))
+    rig.boot()
+    assert rig.ctrl.request_start() == reasons.CONTRAINDICATED
+    rig.inp.start_pressed = True
+    rig.run_ms(1000)
+    assert rig.out.state == S.IDLE
+
+
+def test_daily_limit_refuses_a_new_session():
+    rig = Rig(Profile(daily_ms=60000), daily_used_ms=60000)
+    rig.boot()
+    assert rig.ctrl.request_start() == reasons.DAILY_LIMIT
+
+
+# --- firmware hang -------------------------------------------------------------------------
+
+
+class _UsClock:
+    def __init__(self) -> None:
+        self.us = 0
+
+    def ticks_us(self) -> int:
+        return self.us & 0x3FFFFFFF
+
+    def sleep_us(self, us: int) -> None:
+        self.us += us
+
+
+class _Wdt:
+    def __init__(self) -> None:
+        self.feeds = 0
+
+    def feed(self) -> None:
+        self.feeds += 1
+
+
+def test_watchdog_is_not_fed_when_the_step_fails_its_self_check():
+    rig = Rig(Profile())
+    clk = _UsClock()
+    wdt = _Wdt()
+
+    def loop_step() -> bool:
+        clk.us += 300
+        rig.period()
+        return rig.ctrl.self_check(rig.out)
+
+    sch = Scheduler(clk, 10000, loop_step, wdt, clk.sleep_us)
+    sch.run(300)
+    assert wdt.feeds == 300
+    # A bug inside the step (here: a corrupt input) must not escape, must put
+    # the outputs in the safe state, and must stop the watchdog feeding.
+    rig.sensor_override = lambda r: setattr(r.inp, "angle_cdeg", None)
+    sch.run(5)
+    assert wdt.feeds == 300 and sch.unhealthy == 5
+    assert rig.ctrl.step_errors > 0
+    assert not rig.out.motor_enable and rig.out.brake_on and rig.out.motor_cmd_cdps == 0
+
+
+def test_watchdog_starves_when_the_loop_cannot_keep_its_rate():
+    clk = _UsClock()
+    wdt = _Wdt()
+
+    def slow_step() -> bool:
+        clk.us += 25000  # every period takes 2.5 periods
+        return True
+
+    sch = Scheduler(clk, 10000, slow_step, wdt, clk.sleep_us, max_late_periods=20)
+    sch.run(100)
+    assert sch.overruns == 100 and sch.missed > 0
+    assert wdt.feeds < 20
+
+
+# --- unintended motion -----------------------------------------------------------------------
+
+
+def test_host_start_alone_never_moves_the_table():
+    rig = Rig(Profile(max_angle_cdeg=3000))
+    rig.boot()
+    assert rig.ctrl.request_start() == reasons.OK
+    rig.record()
+    rig.run_ms(100000)  # baseline, READY, then the arming times out
+    assert rig.trace is not None
+    assert all(row[4] == 0 and not row[5] for row in rig.trace)
+    assert rig.plant.angle_cdeg == Profile().loading_cdeg
+    assert rig.out.state in (S.READY, S.IDLE)
+
+
+def test_estop_cuts_and_latches_and_only_a_local_clear_resumes_a_gradual_return():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    to_hold(rig)
+    rig.inp.estop_pressed = True
+    rig.run_ms(PERIOD_MS)
+    assert rig.out.state == S.ESTOP
+    assert not rig.out.motor_enable and rig.out.brake_on and rig.out.motor_cmd_cdps == 0
+    assert rig.out.fault_bits & A.F_ESTOP and rig.out.alarm_priority == A.P_HIGH
+    rig.inp.estop_pressed = False
+    rig.run_ms(2000)
+    assert rig.out.state == S.ESTOP  # released: still latched
+    assert rig.ctrl.clear_faults() == reasons.FAULT_LATCHED  # not from the host
+    assert rig.ctrl.request_start() != reasons.OK
+    assert rig.ctrl.request_return() == reasons.FAULT_LATCHED
+    rig.inp.stop_pressed = True  # local clear at the table
+    rig.run_ms(50)
+    rig.inp.stop_pressed = False
+    assert rig.out.state == S.RETURN
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+    states = [code for _t, code, _old in rig.events_of(EV_STATE)]
+    assert S.ESTOP in states and states[-1] == S.DONE
