@@ -373,7 +373,9 @@ def test_a_controller_exception_becomes_a_refusal():
 def test_bad_configuration_is_refused():
     clock = VirtualClock()
     raises(ValueError, LinkEndpoint, MemoryPort(), clock, EventLog(4), Ctrl(), telemetry_hz=99)
-    raises(ValueError, LinkEndpoint, MemoryPort(), clock, EventLog(4), Ctrl(), uid=b"x")
+    raises(ValueError, LinkEndpoint, MemoryPort(), clock, EventLog(4), Ctrl(), uid=b"123456789")
+    ep = LinkEndpoint(MemoryPort(), clock, EventLog(4), Ctrl(), uid=b"\x01\x02\x03\x04\x05\x06")
+    assert ep.uid == b"\x01\x02\x03\x04\x05\x06\x00\x00"  # an ESP32's 6-byte id, padded
 
 
 def test_service_does_not_allocate_in_the_steady_state():

@@ -67,14 +67,14 @@ class LinkEndpoint:
     ):
         if not 0 <= telemetry_hz <= M.MAX_TELEMETRY_HZ:
             raise ValueError("telemetry_hz must be 0..%d" % M.MAX_TELEMETRY_HZ)
-        if len(uid) != 8:
-            raise ValueError("uid must be 8 bytes")
+        if len(uid) > 8:
+            raise ValueError("uid must be at most 8 bytes (machine.unique_id())")
         self.port = port
         self.clock = clock
         self.events = events
         self.ctrl = ctrl
         self.board = board
-        self.uid = bytes(uid)
+        self.uid = bytes(uid) + bytes(8 - len(uid))  # ESP32 ids are 6 bytes: pad
         self.limits = tuple(limits)
         self.bench = bool(bench)
         self.inject = inject
