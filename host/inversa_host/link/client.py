@@ -27,8 +27,9 @@ import serial
 
 from inversa import reasons
 from inversa.link import messages as M
+from inversa.link.frame import encode_frame
 
-from .codec import ACK, Frame, Hello, StreamDecoder, encode_frame, parse_hello
+from .codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from .ports import open_port
 
 
