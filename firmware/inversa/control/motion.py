@@ -100,8 +100,13 @@ class Trajectory:
         if ad > self._zone_mcdeg:
             vd = self.vmax_mcdps
         else:
-            vd = self._isqrt(a * ad // 5) * 100  # sqrt(2 a d) in 0.1 cdps -> mcdps
-            if vd > self.vmax_mcdps:
+            # Fastest speed that can still stop within d when the speed drops
+            # by a*dt per period: v^2/2a + v*dt/2 <= d, in 0.1 cdps units.
+            h = a * dt_ms // 200
+            vd = (self._isqrt(a * ad // 5 + h * h) - h) * 100
+            if vd < 0:
+                vd = 0
+            elif vd > self.vmax_mcdps:
                 vd = self.vmax_mcdps
         if d < 0:
             vd = -vd
@@ -117,10 +122,14 @@ class Trajectory:
         if (d >= 0 and v >= 0 and p >= self.goal_mcdeg) or (
             d <= 0 and v <= 0 and p <= self.goal_mcdeg
         ):
+            # Landing on the goal: stay there and let the speed ramp down to 0
+            # at the acceleration limit over the next period(s).
             self.pos_mcdeg = self.goal_mcdeg
-            self.vel_mcdps = 0
-            self.at_goal = True
-            return 0
+            self.vel_mcdps = v
+            if v == 0:
+                self.at_goal = True
+                return 0
+            return v // 1000 if v >= 0 else -(-v // 1000)
         self.pos_mcdeg = p
         self.vel_mcdps = v
         return v // 1000 if v >= 0 else -(-v // 1000)

@@ -240,10 +240,4 @@ def check(p):
             reasons.PROFILE_INVALID,
             "hr_high_bpm must be at least %d above hr_low_bpm" % L.HR_MIN_SPAN_BPM,
         )
-    if p.hold_ms + p.return_ms + L.TIME_GRACE_MS > L.MAX_INVERTED_MS:
-        return (
-            reasons.OUT_OF_RANGE,
-            "hold_ms + return_ms must leave %d s under the %d s inverted-time limit"
-            % (L.TIME_GRACE_MS // 1000, L.MAX_INVERTED_MS // 1000),
-        )
     return 0, ""

@@ -1,0 +1,110 @@
+# The fixed-rate loop in virtual time: deadlines, overruns, watchdog feeding,
+# the garbage-collection point.  CPython and MicroPython.
+from inversa.control.scheduler import Scheduler
+from mpyunit import assert_no_alloc, raises
+
+
+class _Clock:
+    def __init__(self, t=0):
+        self.us = t
+
+    def ticks_us(self):
+        return self.us
+
+    def sleep_us(self, us):
+        self.us = (self.us + us) & 0x3FFFFFFF
+
+
+class _Wdt:
+    def __init__(self):
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1
+
+
+def test_fixed_rate_without_drift():
+    clk = _Clock()
+    starts = []
+
+    def step():
+        starts.append(clk.us)
+        clk.us += 1234  # work
+        return True
+
+    wdt = _Wdt()
+    sch = Scheduler(clk, 10000, step, wdt, clk.sleep_us)
+    sch.run(100)
+    assert starts[0] == 0 and starts[-1] == 990000
+    assert all(s % 10000 == 0 for s in starts)
+    assert sch.overruns == 0 and sch.missed == 0 and wdt.feeds == 100
+    assert sch.work_max_us == 1234
+
+
+def test_watchdog_fed_only_when_the_step_checks_out():
+    clk = _Clock()
+    ok = [True]
+
+    def step():
+        clk.us += 100
+        return ok[0]
+
+    wdt = _Wdt()
+    sch = Scheduler(clk, 10000, step, wdt, clk.sleep_us)
+    sch.run(10)
+    ok[0] = False
+    sch.run(10)
+    assert wdt.feeds == 10 and sch.unhealthy == 10
+
+
+def test_overrun_counted_and_late_periods_not_burst():
+    clk = _Clock()
+    work = [100]
+
+    def step():
+        clk.us += work[0]
+        return True
+
+    sch = Scheduler(clk, 10000, step, None, clk.sleep_us)
+    sch.run(5)
+    work[0] = 35000  # one long period (a flash write, say)
+    sch.run(1)
+    work[0] = 100
+    before = clk.us
+    sch.run(3)
+    assert sch.overruns == 1 and sch.missed == 2
+    assert clk.us - before < 30000  # no catch-up burst of back-to-back steps
+
+
+def test_gc_runs_in_the_slack_at_a_fixed_cadence():
+    clk = _Clock()
+    calls = []
+
+    def step():
+        clk.us += 1000
+        return True
+
+    def gc():
+        calls.append(clk.us)
+        clk.us += 500
+
+    sch = Scheduler(clk, 10000, step, None, clk.sleep_us, gc, gc_every=10, gc_budget_us=2000)
+    sch.run(100)
+    assert sch.gc_runs == 10 and len(calls) == 10
+    assert all(c % 10000 == 1000 for c in calls)  # right after a step, never inside one
+
+
+def test_bad_configuration_is_refused():
+    raises(ValueError, Scheduler, _Clock(), 10, lambda: True)
+    raises(ValueError, Scheduler, _Clock(), 10000, lambda: True, None, None, None, 0)
+
+
+def test_run_once_allocates_nothing():
+    clk = _Clock()
+
+    def step():
+        clk.us += 500
+        return True
+
+    sch = Scheduler(clk, 10000, step, _Wdt(), clk.sleep_us)
+    assert_no_alloc(sch.run_once)
