@@ -23,10 +23,18 @@ _TICKS_MAX = const((1 << 30) - 1)
 _TICKS_HALF = const(1 << 29)
 
 
-def ticks_add(ticks, delta):
-    return (ticks + delta) & _TICKS_MAX
+if IS_MICROPYTHON:
+    # The C versions: the pure-Python ones below make a big int (a heap
+    # allocation) when an intermediate passes 2**30, i.e. near the wrap.
+    import time
 
+    ticks_add = time.ticks_add  # pyright: ignore
+    ticks_diff = time.ticks_diff  # pyright: ignore
+else:
 
-def ticks_diff(end, start):
-    # Signed difference end - start, correct across one wrap.
-    return ((end - start + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+    def ticks_add(ticks, delta):
+        return (ticks + delta) & _TICKS_MAX
+
+    def ticks_diff(end, start):
+        # Signed difference end - start, correct across one wrap.
+        return ((end - start + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF

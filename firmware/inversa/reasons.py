@@ -20,6 +20,7 @@ STORAGE_ERROR = const(12)  # could not persist to the board's flash
 BUSY = const(13)  # try again shortly
 UNSUPPORTED_VERSION = const(14)  # protocol version mismatch
 NOT_CALIBRATED = const(15)  # IMU mount calibration missing
+INTERNAL_ERROR = const(16)  # a command handler failed (a bug); counted on the board
 
 # Human text for the host; kept on the board too (small) for the REPL.
 TEXT = {
@@ -39,6 +40,7 @@ TEXT = {
     BUSY: "busy, try again",
     UNSUPPORTED_VERSION: "protocol version not supported",
     NOT_CALIBRATED: "the IMU is not calibrated: run the calibration first",
+    INTERNAL_ERROR: "internal error on the board (please report it)",
 }
 
 

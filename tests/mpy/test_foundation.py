@@ -50,3 +50,28 @@ def test_raises_helper_reports_wrong_outcome():
 
     err = raises(AssertionError, raises, ValueError, fine)
     assert "ValueError" in str(err)
+
+
+def test_virtual_clock_reading_does_not_allocate_after_long_runs():
+    clock = VirtualClock(start_ms=TICKS_PERIOD - 10)
+    for _ in range(3):
+        clock.advance_ms(600000)  # 30 minutes: past both wraps
+    assert_no_alloc(clock.ticks_ms)
+    assert_no_alloc(clock.ticks_us)
+
+
+def test_ticks_arithmetic_near_wrap_does_not_allocate():
+    near = TICKS_PERIOD - 2
+
+    def both():
+        ticks_diff(ticks_add(near, 5), near)
+
+    assert_no_alloc(both)
+
+
+def test_virtual_clock_us_and_ms_agree():
+    clock = VirtualClock(start_ms=0)
+    for _ in range(2500):
+        clock.advance_us(400)
+    assert clock.ticks_ms() == 1000
+    assert clock.ticks_us() == 1000000

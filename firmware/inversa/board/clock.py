@@ -9,7 +9,7 @@
 
 import time
 
-from inversa.compat import TICKS_PERIOD, ticks_add
+from inversa.compat import TICKS_PERIOD
 
 
 class SystemClock:
@@ -24,22 +24,32 @@ class SystemClock:
 
 class VirtualClock:
     """A clock that moves only when told to.  Give it a start near the wrap
-    (TICKS_PERIOD - 5000) to make wrap-around bugs show up in a test."""
+    (TICKS_PERIOD - 5000) to make wrap-around bugs show up in a test.
+    Both counters are kept wrapped, so reading them never makes a big int
+    (which would allocate on MicroPython)."""
 
     def __init__(self, start_ms=0):
-        self._us = (start_ms % TICKS_PERIOD) * 1000
+        self._ms = start_ms % TICKS_PERIOD
+        self._us = (start_ms * 1000) % TICKS_PERIOD
+        self._sub_us = 0  # microseconds not yet a whole millisecond
 
     def ticks_ms(self):
-        return (self._us // 1000) % TICKS_PERIOD
+        return self._ms
 
     def ticks_us(self):
-        return self._us % TICKS_PERIOD
-
-    def advance_ms(self, ms):
-        self._us += ms * 1000
+        return self._us
 
     def advance_us(self, us):
-        self._us += us
+        # Plain modulo: any step size works (ticks_add refuses > 2**29).
+        self._us = (self._us + us) % TICKS_PERIOD
+        total = self._sub_us + us
+        self._ms = (self._ms + total // 1000) % TICKS_PERIOD
+        self._sub_us = total % 1000
+
+    def advance_ms(self, ms):
+        self.advance_us(ms * 1000)
 
     def set_ms(self, t_ms):
-        self._us = ticks_add(0, t_ms) * 1000
+        self._ms = t_ms % TICKS_PERIOD
+        self._us = (t_ms * 1000) % TICKS_PERIOD
+        self._sub_us = 0

@@ -132,7 +132,10 @@ class UART:
         self.incoming = bytearray()
         self.txbuf = txbuf
 
-    def write(self, buf):
+    def write(self, buf, n=None):
+        # MicroPython streams also take write(buf, n): the first n bytes.
+        if n is not None:
+            buf = memoryview(buf)[:n]
         self.sent.extend(buf)
         return len(buf)
 
