@@ -78,13 +78,17 @@ def _find_interpreter() -> Path:
 class MicroPythonVM:
     """One MicroPython interpreter in a Node child process."""
 
-    def __init__(self, heap_bytes: int = 4 * 1024 * 1024) -> None:
+    def __init__(self, heap_bytes: int = 4 * 1024 * 1024, raw_output: bool = False) -> None:
         node = shutil.which("node")
         if node is None:
             raise VMUnavailable("node is not on PATH; install Node.js 20 (apt-get install nodejs)")
         env = dict(os.environ)
         env["INVERSA_MPY_MJS"] = str(_find_interpreter())
         env["INVERSA_MPY_HEAP"] = str(heap_bytes)
+        # raw_output keeps MicroPython's output byte for byte (the REPL ops
+        # need it: prompts have no newline); exec() returns the same text.
+        if raw_output:
+            env["INVERSA_MPY_RAW_OUT"] = "1"
         self._proc = subprocess.Popen(
             [node, str(_HERE / "runner.mjs")],
             stdin=subprocess.PIPE,
@@ -145,6 +149,21 @@ class MicroPythonVM:
         self.put_tree(firmware_dir() / "inversa", "/lib/inversa")
         if with_mpylib:
             self.put_tree(mpylib_dir(), "/lib")
+
+    # -- REPL (virtual board; needs raw_output=True) ------------------------
+    def repl_init(self, hook: str = "") -> bytes:
+        """Start the REPL (after a simulated soft reset running ``hook``); return its banner."""
+        rep = self._request(op="repl_init", hook=hook)
+        if not rep["ok"]:
+            raise MicroPythonError(rep.get("error", ""))
+        return base64.b64decode(rep["b64"])
+
+    def repl_input(self, data: bytes) -> tuple[bytes, int, bool]:
+        """Type ``data`` at the REPL: (output bytes, soft resets, hard reset requested)."""
+        rep = self._request(op="repl_input", b64=base64.b64encode(data).decode())
+        if not rep["ok"]:
+            raise MicroPythonError(rep.get("error", ""))
+        return base64.b64decode(rep["b64"]), int(rep["soft_resets"]), bool(rep["hard_reset"])
 
     def close(self) -> None:
         if self._proc.poll() is None:

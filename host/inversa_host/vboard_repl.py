@@ -1,0 +1,442 @@
+"""The virtual board's REPL: a MicroPython interpreter behind ``socket://``.
+
+The MicroPython WebAssembly interpreter (see :mod:`inversa_host.vm`) serves
+MicroPython's REPL, raw REPL included, on a localhost TCP port, so the real
+tools work against it exactly as against a board on a serial port::
+
+    mpremote connect socket://127.0.0.1:PORT fs ls
+    mpremote connect socket://127.0.0.1:PORT cp main.py :main.py
+    mpremote connect socket://127.0.0.1:PORT exec "import inversa"
+    inversa deploy --port socket://127.0.0.1:PORT --board pico
+
+What a board does and the interpreter does not, and how it is modelled here:
+
+* **Raw-paste mode**: the interpreter's event-driven REPL would block in it,
+  so the server answers mpremote's raw-paste request with "not supported"
+  (``R\\x00``), as older boards do; mpremote then uses the plain raw REPL.
+* **Soft reset** (Ctrl-D, ``SystemExit``): modules and globals are cleared,
+  the virtual hardware is re-attached and ``/boot.py`` runs.  ``main.py`` is
+  not run: its endless control loop would block the interpreter.
+* **Hard reset** (``machine.reset()``): the connection drops, as USB does.
+  If an ``app`` factory was given, the board then "runs its application":
+  the connection speaks the link protocol of the firmware rig the factory
+  returns (a CPython firmware stepped every 10 ms, e.g. the link engineer's
+  ``FakeBoard`` or the simulator's virtual board).  Otherwise the board comes
+  back at the friendly REPL.  ``stop_app()`` returns to the REPL.
+* **Hardware**: the VM's ``machine`` stand-in plus :class:`VirtualHardware`:
+  input levels per GPIO (a NC contact that is closed reads 0) and register
+  maps for I2C devices (IDs for the doctor), re-applied after every reset.
+* ``mpremote mount`` needs the board to call back into the host filesystem
+  while code runs: not supported here.
+
+Usage::
+
+    hw = VirtualHardware.healthy("pico")
+    with VirtualBoard(hardware=hw) as vb:
+        subprocess.run(["mpremote", "connect", vb.url, "fs", "ls"])
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from inversa.board.boards import get_board
+
+from .vm import MicroPythonVM, mpylib_dir
+
+RAW_PASTE_REQUEST = b"\x05A\x01"
+RAW_PASTE_REFUSED = b"R\x00"
+_HW_PATH = "/tmp/vboard_hw.json"
+
+# Run inside MicroPython after every (soft) reset: forget the modules loaded
+# from the filesystem and the globals, give OS errors a board's errno values
+# (the WebAssembly port has Emscripten's: ENOENT is 44 there, 2 on a board,
+# and mpremote relies on 2), re-attach the virtual hardware, run /boot.py.
+_RESET_HOOK = """
+def __vb_reset():
+    import sys
+    for k in list(sys.modules):
+        if hasattr(sys.modules[k], "__file__"):
+            del sys.modules[k]
+    g = globals()
+    for k in list(g):
+        if k != "__name__":
+            del g[k]
+__vb_reset()
+def __vb_errno():
+    import builtins, os
+    emscripten_to_board = {44: 2, 20: 17, 54: 20, 31: 21, 55: 39, 2: 13, 28: 22, 8: 9, 51: 28}
+    def wrap(fn):
+        def call(*args):
+            try:
+                return fn(*args)
+            except OSError as e:
+                if e.args and isinstance(e.args[0], int):
+                    raise OSError(emscripten_to_board.get(e.args[0], e.args[0]))
+                raise
+        return call
+    for name in ("stat", "listdir", "ilistdir", "mkdir", "rmdir", "remove", "unlink",
+                 "rename", "chdir", "statvfs"):
+        if hasattr(os, name):
+            setattr(os, name, wrap(getattr(os, name)))
+    builtins.open = wrap(builtins.open)
+__vb_errno()
+def __vb_hardware():
+    import json, machine, vboard
+    try:
+        with open("__HW_PATH__") as f:
+            hw = json.load(f)
+    except OSError:
+        hw = {"inputs": {}, "i2c": []}
+    levels = {}
+    for k in hw["inputs"]:
+        levels[int(k)] = hw["inputs"][k]
+    Base = machine.Pin
+    class Pin(Base):
+        def __init__(self, id, mode=-1, pull=-1, value=None):
+            Base.__init__(self, id, mode, pull, value)
+            if mode == Base.IN and id in levels:
+                self._value = levels[id]
+    machine.Pin = Pin
+    class Regs:
+        def __init__(self, regs):
+            self.regs = regs
+        def readfrom_mem_into(self, memaddr, buf):
+            for i in range(len(buf)):
+                buf[i] = self.regs.get(memaddr + i, 0)
+        def writeto_mem(self, memaddr, buf):
+            for i in range(len(buf)):
+                self.regs[memaddr + i] = buf[i]
+    for bus, addr, regs in hw["i2c"]:
+        m = {}
+        for k in regs:
+            m[int(k)] = regs[k]
+        machine.I2C.attach(bus, addr, Regs(m))
+    def reset():
+        vboard.hard_reset()
+        raise SystemExit
+    machine.reset = reset
+__vb_hardware()
+del __vb_errno, __vb_hardware
+try:
+    with open("/boot.py") as __f:
+        exec(__f.read())
+    del __f
+except OSError:
+    pass
+import gc
+gc.collect()
+del gc
+""".replace("__HW_PATH__", _HW_PATH)
+
+# Identity registers the doctor reads: (who-am-I register, expected value).
+ID_REGISTERS = {
+    "mpu6050": (0x75, 0x68),
+    "lsm6dsox": (0x0F, 0x6C),
+    "max30102": (0xFF, 0x15),
+}
+
+
+@dataclass
+class VirtualHardware:
+    """What is wired to the virtual board: input levels and I2C devices."""
+
+    inputs: dict[int, int] = field(default_factory=dict)  # GPIO -> level (0 = NC closed)
+    i2c: list[tuple[int, int, dict[int, int]]] = field(default_factory=list)
+
+    @classmethod
+    def healthy(
+        cls, board: str = "pico", imu: str = "mpu6050", hr: str | None = "max30102"
+    ) -> VirtualHardware:
+        """Every NC loop closed (e-stop released, off both limits, supply on
+        mains, contactor on) and the named sensors answering on I2C."""
+        from inversa.board.boards import HR_DRIVERS, IMU_DRIVERS
+
+        d = get_board(board)
+        names = (
+            "estop_a",
+            "estop_b",
+            "home_sw",
+            "end_sw",
+            "btn_up",
+            "btn_down",
+            "btn_start",
+            "btn_stop",
+            "contactor_fb",
+            "power_ok",
+        )
+        inputs = {d["pins"][n]: 0 for n in names}
+        # A table resting at its loading position sits on the home switch.
+        inputs[d["pins"]["home_sw"]] = 1
+        devices: list[tuple[int, int, dict[int, int]]] = []
+        bus = d["i2c"][0]
+        reg, value = ID_REGISTERS[imu]
+        devices.append((bus, IMU_DRIVERS[imu][2], {reg: value}))
+        if hr is not None and hr in ID_REGISTERS:
+            spec = HR_DRIVERS[hr]
+            assert spec is not None
+            reg, value = ID_REGISTERS[hr]
+            devices.append((bus, spec[2], {reg: value}))
+        return cls(inputs, devices)
+
+    def set_input(self, board: str, signal: str, level: int) -> VirtualHardware:
+        self.inputs[get_board(board)["pins"][signal]] = level
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "inputs": {str(k): v for k, v in self.inputs.items()},
+                "i2c": [[b, a, {str(r): v for r, v in regs.items()}] for b, a, regs in self.i2c],
+            }
+        )
+
+
+class AppRig(Protocol):
+    """What an ``app`` factory returns: a firmware stepped every period whose
+    link port (a MemoryPort) is bridged to the socket."""
+
+    @property
+    def port(self) -> object: ...
+
+    def step(self) -> None: ...
+
+
+class VirtualBoard:
+    """One MicroPython interpreter serving its REPL on a localhost TCP port."""
+
+    def __init__(
+        self,
+        hardware: VirtualHardware | None = None,
+        app: Callable[[VirtualBoard], AppRig] | None = None,
+        host: str = "127.0.0.1",
+        tcp_port: int = 0,
+        period_s: float = 0.01,
+    ) -> None:
+        self.vm = MicroPythonVM(raw_output=True)
+        self.lock = threading.RLock()  # held around every use of the VM
+        self.app = app
+        self.period_s = period_s
+        self.hard_resets = 0
+        self.soft_resets = 0
+        self.connections = 0
+        self.error: BaseException | None = None
+        self._rig: AppRig | None = None
+        self._client: socket.socket | None = None
+        self._held = b""  # a possible raw-paste request split across reads
+        self._out = b""
+        self._running = False
+        self._thread: threading.Thread | None = None
+        # The machine stand-in is the board's "chip"; the filesystem starts empty.
+        self.vm.put_tree(mpylib_dir(), "/lib")
+        self.set_hardware(hardware or VirtualHardware())
+        self.vm.repl_init(_RESET_HOOK)
+        self._listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listen.bind((host, tcp_port))
+        self._listen.listen(1)
+        self._listen.setblocking(False)
+        self.address: tuple[str, int] = self._listen.getsockname()
+
+    @property
+    def url(self) -> str:
+        return f"socket://{self.address[0]}:{self.address[1]}"
+
+    @property
+    def running_app(self) -> bool:
+        return self._rig is not None
+
+    def set_hardware(self, hardware: VirtualHardware) -> None:
+        """Change what is wired; takes effect at the next reset (as on a board)."""
+        with self.lock:
+            self.hardware = hardware
+            self.vm.write_file(_HW_PATH, hardware.to_json())
+
+    def exec(self, code: str) -> str:
+        """Run code in the board's interpreter directly (tests: inspect the board)."""
+        with self.lock:
+            return self.vm.exec(code)
+
+    def read_file(self, path: str) -> bytes:
+        """A file from the board's filesystem (tests)."""
+        out = self.exec(
+            f"import binascii\nwith open({path!r}, 'rb') as f:\n print(binascii.hexlify(f.read()).decode())"
+        )
+        return bytes.fromhex(out.strip())
+
+    def stop_app(self) -> None:
+        """Back to the REPL (as a board booted with main.py skipped)."""
+        with self.lock:
+            self._rig = None
+            self._drop()
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> VirtualBoard:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="vboard", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._drop()
+        self._listen.close()
+        self.vm.close()
+
+    def __enter__(self) -> VirtualBoard:
+        return self.start() if not self._running else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- server ----------------------------------------------------------
+    def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+        self._client = None
+        self._held = b""
+        self._out = b""
+        if self._rig is not None:
+            self._set_port_connected(False)
+
+    def _set_port_connected(self, value: bool) -> None:
+        if self._rig is not None and hasattr(self._rig.port, "connected"):
+            self._rig.port.connected = value  # type: ignore[attr-defined]
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self._listen.accept()
+        except (BlockingIOError, OSError):
+            return
+        if self._client is not None:
+            conn.close()  # one host at a time, like a serial port
+            return
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client = conn
+        self.connections += 1
+        self._set_port_connected(True)
+
+    def _recv(self) -> bytes | None:
+        """Bytes from the host; None when it closed the connection."""
+        c = self._client
+        if c is None:
+            return b""
+        data = b""
+        try:
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    return None
+                data += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            return None
+        return data
+
+    def _send_pending(self) -> None:
+        c = self._client
+        if c is None or not self._out:
+            return
+        try:
+            n = c.send(self._out)
+            self._out = self._out[n:]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._drop()
+
+    def _repl_feed(self, data: bytes) -> None:
+        data = self._held + data
+        self._held = b""
+        while data:
+            i = data.find(b"\x05")
+            if i < 0:
+                chunk, data = data, b""
+            elif data[i : i + 3] == RAW_PASTE_REQUEST:
+                self._type(data[:i])
+                if self._client is None:
+                    return
+                self._out += RAW_PASTE_REFUSED
+                data = data[i + 3 :]
+                continue
+            elif len(data) - i < 3 and RAW_PASTE_REQUEST.startswith(data[i:]):
+                chunk, self._held, data = data[:i], data[i:], b""
+            else:
+                chunk, data = data[: i + 1], data[i + 1 :]
+            self._type(chunk)
+            if self._client is None:
+                return
+
+    def _type(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        out, soft, hard = self.vm.repl_input(chunk)
+        self.soft_resets += soft
+        self._out += out
+        if hard:
+            self.hard_resets += 1
+            self._send_pending()
+            self._drop()  # USB goes away while the chip reboots
+            if self.app is not None:
+                self._rig = self.app(self)
+
+    def _service(self) -> None:
+        if self._client is None:
+            self._accept()
+        data = self._recv()
+        if data is None:
+            self._drop()
+            return
+        rig = self._rig
+        if rig is None:
+            if data:
+                self._repl_feed(data)
+        else:
+            port = rig.port
+            if data:
+                port.feed_rx(data)  # type: ignore[attr-defined]
+            rig.step()
+            self._out += port.take_tx()  # type: ignore[attr-defined]
+        self._send_pending()
+
+    def _run(self) -> None:
+        try:
+            next_t = time.monotonic()
+            while self._running:
+                with self.lock:
+                    self._service()
+                if self._rig is not None:
+                    next_t += self.period_s
+                    delay = next_t - time.monotonic()
+                    if delay < -1.0:
+                        next_t = time.monotonic()
+                    elif delay > 0:
+                        time.sleep(delay)
+                else:
+                    next_t = time.monotonic()
+                    waits = [s for s in (self._client, self._listen) if s is not None]
+                    select.select(waits, [], [], 0.02)
+        except BaseException as e:  # surfaced to tests through .error
+            self.error = e
+            raise
