@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
@@ -74,6 +74,45 @@ def status_line(values: tuple[int, ...] | None, counters: dict[str, int], connec
         parts.append("FAULTS: " + ", ".join(faults))
     parts += [link, health]
     return " | ".join(parts)
+
+
+class StoredFrames(NamedTuple):
+    last_values: tuple[int, ...] | None  # the newest telemetry among the frames
+    boots: int  # EV_BOOT events among them (board reboots)
+    hello_seen: bool
+
+
+def store_frames(
+    store: Store,
+    session_id: int,
+    host_t: float,
+    frames: list[Frame],
+    on_telemetry: Callable[[float, tuple[int, ...]], None] | None = None,
+) -> StoredFrames:
+    """Record decoded frames (telemetry, events) into a session: the one path
+    from the wire to the store, shared by the logger and the simulator."""
+    rows = []
+    last: tuple[int, ...] | None = None
+    boots = 0
+    hello = False
+    for f in frames:
+        t = f.msg_type
+        if t == M.MSG_TELEMETRY and len(f.payload) >= TELEMETRY.size:
+            values = TELEMETRY.unpack_from(f.payload, 0)
+            rows.append((session_id, host_t, f.seq, *values))
+            last = values
+            if on_telemetry is not None:
+                on_telemetry(host_t, values)
+        elif t == M.MSG_EVENT and len(f.payload) >= EVENT.size:
+            t_ms, kind, code, value = EVENT.unpack_from(f.payload, 0)
+            store.add_event(session_id, host_t, f.seq, t_ms, kind, code, value)
+            if kind == ev.EV_BOOT:
+                boots += 1
+        elif t == M.MSG_HELLO:
+            hello = True
+    if rows:
+        store.add_samples(rows)
+    return StoredFrames(last, boots, hello)
 
 
 class Logger:
@@ -241,28 +280,17 @@ class Logger:
     def _record(self, host_t: float, frames: list[Frame]) -> None:
         sid = self.session_id
         assert sid is not None
-        rows = []
-        for f in frames:
-            t = f.msg_type
-            if t == M.MSG_TELEMETRY and len(f.payload) >= TELEMETRY.size:
-                values = TELEMETRY.unpack_from(f.payload, 0)
-                rows.append((sid, host_t, f.seq, *values))
-                self.last_values = values
-                self._forward(host_t, values)
-            elif t == M.MSG_EVENT and len(f.payload) >= EVENT.size:
-                t_ms, kind, code, value = EVENT.unpack_from(f.payload, 0)
-                self.store.add_event(sid, host_t, f.seq, t_ms, kind, code, value)
-                if kind == ev.EV_BOOT:
-                    self._base["board_reboots"] += 1
-            elif (
-                t == M.MSG_HELLO
-                and self.client is not None
-                and self.client.hello is not None
-                and self.client.hello is not self.hello
-            ):
-                self._on_hello(self.client.hello)
-        if rows:
-            self.store.add_samples(rows)
+        stored = store_frames(self.store, sid, host_t, frames, on_telemetry=self._forward)
+        if stored.last_values is not None:
+            self.last_values = stored.last_values
+        self._base["board_reboots"] += stored.boots
+        if (
+            stored.hello_seen
+            and self.client is not None
+            and self.client.hello is not None
+            and self.client.hello is not self.hello
+        ):
+            self._on_hello(self.client.hello)
 
     def _forward(self, host_t: float, values: tuple[int, ...]) -> None:
         if self._udp is None or self._pj is None:
