@@ -1,0 +1,81 @@
+"""``inversa deploy``: compile, copy what changed, configure, reset, confirm."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from inversa.board.boards import HR_DRIVERS, IMU_DRIVERS, MOTOR_DRIVERS, board_names
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "deploy",
+        help="put the firmware and the board config on a board",
+        description=(
+            "Compile the firmware with mpy-cross for the board, copy the files that "
+            "changed, write /board.json, reset and confirm the link handshake. "
+            "Never deploy with a person on the table: it stops the running firmware."
+        ),
+    )
+    p.add_argument("--port", required=True, help="serial device or URL (socket://host:port)")
+    p.add_argument("--board", choices=board_names(), help="board (detected when omitted)")
+    p.add_argument("--config", type=Path, help="board config JSON to write (see hardware/)")
+    p.add_argument("--imu", choices=sorted(IMU_DRIVERS))
+    p.add_argument("--hr", choices=sorted(HR_DRIVERS))
+    p.add_argument("--motor", choices=sorted(MOTOR_DRIVERS), help="none = manual table")
+    p.add_argument("--brake", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--buzzer", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--link", choices=("usb", "uart"))
+    p.add_argument("--bench", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--no-confirm", action="store_true", help="skip the link handshake")
+    p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
+    p.set_defaults(func=run)
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    if args.config is not None:
+        try:
+            loaded = json.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"deploy: cannot read {args.config}: {e}") from e
+        if not isinstance(loaded, dict):
+            raise SystemExit(f"deploy: {args.config} must hold a JSON object")
+        values.update(loaded)
+    for key in ("imu", "hr", "motor", "brake", "buzzer", "link", "bench"):
+        v = getattr(args, key)
+        if v is not None:
+            values[key] = v
+    return values or None
+
+
+def run(args: argparse.Namespace) -> int:
+    from inversa_host.deploy import DeployError, deploy
+
+    overrides = overrides_from(args)
+    if overrides is not None and "board" in overrides:
+        if args.board is None:
+            args.board = overrides["board"]
+        elif overrides["board"] != args.board:
+            print(
+                f"deploy: --board {args.board} but the config names {overrides['board']}",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        report = deploy(
+            args.port,
+            args.board,
+            overrides,
+            confirm=not args.no_confirm,
+            confirm_timeout_s=args.timeout,
+        )
+    except (DeployError, ValueError) as e:
+        print(f"deploy failed: {e}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0 if report.ok else 1

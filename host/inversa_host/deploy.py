@@ -1,0 +1,436 @@
+"""Put the firmware on a board: compile, copy what changed, configure, reset, confirm.
+
+Steps (each reported):
+
+1. compile every firmware module with mpy-cross for the board's architecture
+   (``main.py``/``boot.py`` stay source);
+2. connect to the board's raw REPL with mpremote (this stops a running
+   application: never deploy with a person on the table);
+3. hash the files already on the board (sha256, on the board) and copy only
+   those that differ; remove stale files under ``/lib/inversa`` (a stale
+   ``.py`` would shadow the new ``.mpy``);
+4. write ``/board.json`` (validated by the firmware's own config code) when
+   it changed;
+5. check on the board that the deployed firmware imports, reports the
+   expected version and accepts the config;
+6. hard-reset the board and confirm over the link: the handshake must report
+   the same firmware version and board, and the profile checksum it announces
+   must match the profile the board sends.
+
+Board filesystem layout: ``/main.py``, ``/boot.py`` (if the firmware has
+them), ``/lib/inversa/**.mpy``, ``/board.json``.
+
+Usage::
+
+    report = deploy("/dev/ttyACM0", board="pico", config={"imu": "mpu6050", ...})
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from inversa import VERSION
+from inversa.board.boards import board_names, get_board
+from inversa.board.config import CONFIG_PATH, BoardConfig, validate
+
+from .mpybuild import compile_tree
+from .vm import firmware_dir
+
+LIB_DIR = "/lib/inversa"
+SOURCE_FILES = ("main.py", "boot.py")  # run by name on the board: stay source
+
+# Hardware named when neither --config nor a valid config on the board says
+# otherwise: the reference build in hardware/README.md.
+DEFAULT_HARDWARE = {"imu": "mpu6050", "hr": "max30102", "motor": "hbridge"}
+
+# Runs on the board: "<path> <sha256 hex>" per file under the given roots.
+_HASH_SCRIPT = """
+import os
+try:
+    import hashlib, binascii
+except ImportError:
+    hashlib = None
+def __h(p):
+    if hashlib is None:
+        return "-"
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        while True:
+            b = f.read(512)
+            if not b:
+                break
+            h.update(b)
+    return binascii.hexlify(h.digest()).decode()
+def __walk(d):
+    try:
+        entries = list(os.ilistdir(d))
+    except OSError:
+        return
+    for e in entries:
+        p = d + "/" + e[0]
+        if e[1] & 0x4000:
+            __walk(p)
+        else:
+            print(p, __h(p))
+__walk(%r)
+for p in %r:
+    try:
+        os.stat(p)
+    except OSError:
+        continue
+    print(p, __h(p))
+"""
+
+_MKDIRS_SCRIPT = """
+import os
+for d in %r:
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+"""
+
+_VERIFY_SCRIPT = """
+import sys
+for k in list(sys.modules):
+    if k.startswith("inversa"):
+        del sys.modules[k]
+import inversa
+print("version", inversa.VERSION)
+from inversa.board.config import load_config
+try:
+    cfg = load_config(%r)
+    print("config ok", cfg.board)
+except ValueError as e:
+    print("config error", e)
+"""
+
+_DETECT_SCRIPT = "import sys\nprint(getattr(sys.implementation, '_machine', ''))"
+
+
+class DeployError(RuntimeError):
+    """Deploying stopped; the message says what to check."""
+
+
+class BoardSession(Protocol):
+    """The raw-REPL operations deploy and doctor need (mpremote underneath)."""
+
+    def exec(self, code: str) -> str: ...
+    def write_file(self, path: str, data: bytes) -> None: ...
+    def reset(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class MpremoteSession:
+    """A board's raw REPL through mpremote's transport (serial, socket://, rfc2217://)."""
+
+    def __init__(self, url: str) -> None:
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        self._error = TransportError
+        try:
+            self.t = SerialTransport(url, baudrate=115200)
+        except TransportError as e:
+            raise DeployError(
+                f"cannot open {url}: {e}; check the cable and that no other program "
+                "(a serial monitor, `inversa log`) holds the port"
+            ) from e
+        try:
+            self.t.enter_raw_repl(soft_reset=True)
+        except TransportError as e:
+            self.t.close()
+            raise DeployError(
+                f"no MicroPython REPL on {url}: {e}; is MicroPython flashed "
+                "(see hardware/README.md) and the application interruptible?"
+            ) from e
+
+    def exec(self, code: str) -> str:
+        try:
+            out = self.t.exec(code)
+        except self._error as e:
+            raise DeployError(f"the board raised: {e}") from e
+        return out.decode("utf-8", "replace")
+
+    def write_file(self, path: str, data: bytes) -> None:
+        try:
+            self.t.fs_writefile(path, data, chunk_size=1024)
+        except self._error as e:
+            raise DeployError(f"writing {path} failed: {e}") from e
+
+    def reset(self) -> None:
+        """Hard reset; the connection is gone afterwards."""
+        try:
+            self.t.exec_raw_no_follow("import machine\nmachine.reset()")
+        except Exception:  # the board may drop the line before answering
+            pass
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.t.close()
+        except Exception:
+            pass
+
+
+@dataclass
+class LinkCheck:
+    status: str  # "ok", "failed" or "skipped"
+    detail: str
+    fw_version: str = ""
+    board: str = ""
+    profile_crc: int | None = None
+
+
+@dataclass
+class DeployReport:
+    board: str
+    arch: str
+    copied: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    config_written: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    board_version: str = ""
+    link: LinkCheck | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.link is None or self.link.status != "failed"
+
+    def summary(self) -> str:
+        lines = [
+            f"board {self.board} ({self.arch}): {len(self.copied)} copied, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} stale removed",
+            f"config {CONFIG_PATH}: {'written' if self.config_written else 'unchanged'} "
+            + json.dumps(self.config, sort_keys=True),
+            f"on the board: firmware {self.board_version} imports and accepts the config",
+        ]
+        if self.link is not None:
+            lines.append(f"link handshake: {self.link.status}: {self.link.detail}")
+        return "\n".join(lines)
+
+
+def build_image(board: str, out_dir: Path, root: Path | None = None) -> dict[str, bytes]:
+    """Compile the firmware for ``board``: {board path: bytes}."""
+    arch = get_board(board)["arch"]
+    root = root or firmware_dir()
+    results = compile_tree(root, out_dir, arch)
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise DeployError(
+            "mpy-cross failed: " + "; ".join(f"{r.source.name}: {r.error}" for r in bad)
+        )
+    image: dict[str, bytes] = {}
+    for r in results:
+        assert r.output is not None
+        rel = r.output.relative_to(out_dir).as_posix()
+        image["/lib/" + rel] = r.output.read_bytes()
+    for name in SOURCE_FILES:
+        src = root / name
+        if src.is_file():
+            image["/" + name] = src.read_bytes()
+    return image
+
+
+def parse_hashes(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        parts = line.strip().split(" ")
+        if len(parts) == 2 and parts[0].startswith("/"):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def plan_copy(
+    image: dict[str, bytes], on_board: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
+    """(to copy, unchanged, stale) given the image and the board's hashes."""
+    copy, same = [], []
+    for path in sorted(image):
+        if on_board.get(path) == hashlib.sha256(image[path]).hexdigest():
+            same.append(path)
+        else:
+            copy.append(path)
+    stale = sorted(p for p in on_board if p.startswith(LIB_DIR + "/") and p not in image)
+    return copy, same, stale
+
+
+def parent_dirs(paths: list[str]) -> list[str]:
+    dirs: set[str] = set()
+    for p in paths:
+        parts = p.split("/")[1:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/" + "/".join(parts[:i]))
+    return sorted(dirs, key=lambda d: (d.count("/"), d))
+
+
+def detect_board(session: BoardSession) -> str | None:
+    """Board name from MicroPython's machine string, None if not recognised."""
+    text = session.exec(_DETECT_SCRIPT).strip().lower()
+    if "rp2350" in text:
+        return "pico2"
+    if "rp2040" in text:
+        return "pico"
+    if "esp32" in text and "s2" not in text and "s3" not in text and "c3" not in text:
+        return "esp32"
+    return None
+
+
+def config_json(cfg: BoardConfig) -> bytes:
+    return (json.dumps(cfg.to_dict(), sort_keys=True, indent=1) + "\n").encode()
+
+
+def choose_config(
+    board: str, overrides: dict[str, Any] | None, on_board_text: str | None
+) -> BoardConfig:
+    """The config to write: explicit settings win; else the board's own valid
+    config for this board; else the reference hardware."""
+    if overrides is not None:
+        values = dict(DEFAULT_HARDWARE)
+        values.update(overrides)
+        values["board"] = board
+        return validate(values, "deploy config")
+    if on_board_text:
+        try:
+            values = json.loads(on_board_text)
+            if isinstance(values, dict) and values.get("board") == board:
+                return validate(values, CONFIG_PATH + " on the board")
+        except ValueError:
+            pass  # replaced below by a valid one
+    return validate(dict(DEFAULT_HARDWARE, board=board), "deploy config")
+
+
+def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCheck:
+    """The handshake after reset: same version and board, a consistent profile CRC.
+
+    All use of the link client is here, so a change in it touches one function."""
+    try:
+        from .link.client import LinkClient, LinkError
+    except ImportError:
+        return LinkCheck("skipped", "no link client")
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with LinkClient.open(url) as link:
+                hello = link.info(timeout=0.5, retries=2)
+                crc, _data = link.get_profile()
+        except LinkError as e:
+            last = str(e)
+            time.sleep(0.3)  # the board is still booting / enumerating
+            continue
+        problems = []
+        if hello.fw_version != VERSION:
+            problems.append(f"firmware {hello.fw_version}, expected {VERSION}")
+        if hello.board != expect_board:
+            problems.append(f"board {hello.board!r}, expected {expect_board!r}")
+        if hello.profile_crc != crc:
+            problems.append(
+                f"handshake profile CRC 0x{hello.profile_crc:04x} but the profile "
+                f"sent has 0x{crc:04x}"
+            )
+        detail = (
+            f"firmware {hello.fw_version}, board {hello.board}, "
+            f"profile CRC 0x{hello.profile_crc:04x}"
+        )
+        if problems:
+            return LinkCheck(
+                "failed",
+                "; ".join(problems),
+                hello.fw_version,
+                hello.board,
+                hello.profile_crc,
+            )
+        return LinkCheck("ok", detail, hello.fw_version, hello.board, hello.profile_crc)
+    return LinkCheck(
+        "failed",
+        f"no handshake within {timeout_s:.0f} s ({last}); the firmware did not start: "
+        "connect with `mpremote connect PORT repl` and read the boot error",
+    )
+
+
+def deploy(
+    url: str,
+    board: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    confirm: bool = True,
+    confirm_timeout_s: float = 10.0,
+    session_factory: Callable[[str], BoardSession] = MpremoteSession,
+    log: Callable[[str], None] = print,
+    firmware_root: Path | None = None,
+) -> DeployReport:
+    """Deploy the firmware in this checkout to the board at ``url``."""
+    if board is not None and board not in board_names():
+        raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
+    session = session_factory(url)
+    try:
+        if board is None:
+            board = detect_board(session)
+            if board is None:
+                raise DeployError(
+                    "could not tell which board this is; pass --board " + "|".join(board_names())
+                )
+            log(f"detected board: {board}")
+        arch = get_board(board)["arch"]
+        with tempfile.TemporaryDirectory() as tmp:
+            log(f"compiling the firmware with mpy-cross -march={arch}")
+            image = build_image(board, Path(tmp), firmware_root)
+        report = DeployReport(board, arch)
+
+        on_board = parse_hashes(
+            session.exec(_HASH_SCRIPT % (LIB_DIR, (*(f"/{n}" for n in SOURCE_FILES), CONFIG_PATH)))
+        )
+        current_cfg = None
+        if CONFIG_PATH in on_board:
+            current_cfg = session.exec(f"print(open({CONFIG_PATH!r}).read())").strip()
+        cfg = choose_config(board, overrides, current_cfg)
+        image_cfg = config_json(cfg)
+        report.config = cfg.to_dict()
+
+        copy, same, stale = plan_copy(image, on_board)
+        report.unchanged = same
+        session.exec(_MKDIRS_SCRIPT % (parent_dirs(copy),))
+        for path in copy:
+            log(f"copy {path} ({len(image[path])} bytes)")
+            session.write_file(path, image[path])
+        report.copied = copy
+        for path in stale:
+            log(f"remove stale {path}")
+            session.exec(f"import os\nos.remove({path!r})")
+        report.removed = stale
+        if on_board.get(CONFIG_PATH) != hashlib.sha256(image_cfg).hexdigest():
+            log(f"write {CONFIG_PATH}")
+            session.write_file(CONFIG_PATH, image_cfg)
+            report.config_written = True
+
+        out = session.exec(_VERIFY_SCRIPT % (CONFIG_PATH,))
+        version = ""
+        for line in out.splitlines():
+            if line.startswith("version "):
+                version = line[len("version ") :].strip()
+            elif line.startswith("config error"):
+                raise DeployError(f"the board refuses its config: {line[len('config error') :]}")
+        if version != VERSION:
+            raise DeployError(
+                f"the board's firmware reports version {version!r}, expected {VERSION!r}: "
+                f"the copy did not take; board said: {out.strip()[:300]}"
+            )
+        report.board_version = version
+        log("reset")
+        session.reset()
+    finally:
+        session.close()
+    if confirm:
+        log("waiting for the handshake over the link")
+        report.link = confirm_link(url, board, confirm_timeout_s)
+    return report
