@@ -1,0 +1,368 @@
+"""Check a connected board: firmware, config, sensors, e-stop loop, limits, calibration.
+
+The doctor stops the running firmware (raw REPL), runs a probe on the board
+that uses the deployed firmware's own config and board-building code, then
+resets the board.  Every check that does not pass says what to check.
+Run it with the table empty and at its loading position.
+
+Usage::
+
+    checks = doctor("/dev/ttyACM0")
+    for c in checks:
+        print(c.line())
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from inversa import VERSION
+from inversa.board.boards import get_board
+
+from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link
+
+# Identity registers from the datasheets: kind -> (register, expected value).
+ID_REGISTERS = {
+    "mpu6050": (0x75, 0x68),  # WHO_AM_I
+    "lsm6dsox": (0x0F, 0x6C),  # WHO_AM_I
+    "max30102": (0xFF, 0x15),  # PART_ID
+}
+_MARK = "@@DOCTOR "
+CALIBRATION_PATH = "/calibration.bin"  # inversa.sense.calibration's file on the board
+
+_PROBE = """
+import json
+r = {}
+try:
+    import inversa
+    r["version"] = inversa.VERSION
+except ImportError as e:
+    r["version"] = None
+cfg = None
+try:
+    from inversa.board.config import load_config
+    cfg = load_config("/board.json")
+    r["config"] = cfg.to_dict()
+except ImportError as e:
+    r["config_error"] = "firmware missing: " + str(e)
+except ValueError as e:
+    r["config_error"] = str(e)
+if cfg is not None:
+    from inversa.board.build import build_board, scan_i2c
+    b = build_board(cfg)
+    r["scan"] = scan_i2c(b)
+    ids = {}
+    for kind, addr, reg in ((cfg.imu, cfg.imu_addr, %(imu_reg)r), (cfg.hr, cfg.hr_addr, %(hr_reg)r)):
+        if addr is None or reg is None:
+            continue
+        try:
+            ids[kind] = b.i2c.readfrom_mem(addr, reg, 1)[0]
+        except OSError:
+            ids[kind] = None
+    r["ids"] = ids
+    r["inputs"] = dict((k, b.inputs[k].value()) for k in b.inputs)
+    try:
+        from inversa.sense.calibration import Calibration
+        import os
+        try:
+            os.stat(%(cal_path)r)
+            present = True
+        except OSError:
+            present = False
+        c = Calibration.load(%(cal_path)r)
+        if c is not None:
+            r["calibration"] = "ok: %%d position(s), zero %%d cdeg" %% (c.positions, c.zero_cdeg)
+        elif present:
+            r["calibration"] = "%(cal_path)s is corrupt (format or CRC)"
+        else:
+            r["calibration"] = "not calibrated: no %(cal_path)s"
+    except ImportError:
+        r["calibration"] = None
+print(%(mark)r + json.dumps(r))
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok", "warn", "fail", "skip"
+    detail: str
+    hint: str = ""
+
+    def line(self) -> str:
+        text = f"[{self.status.upper():4}] {self.name}: {self.detail}"
+        if self.hint:
+            text += f"\n       check: {self.hint}"
+        return text
+
+
+def probe_script(imu: str | None = None, hr: str | None = None) -> str:
+    """The probe, given the sensor kinds (their ID registers)."""
+    imu_reg = ID_REGISTERS[imu][0] if imu in ID_REGISTERS else None
+    hr_reg = ID_REGISTERS[hr][0] if hr in ID_REGISTERS else None
+    return _PROBE % {
+        "imu_reg": imu_reg,
+        "hr_reg": hr_reg,
+        "mark": _MARK,
+        "cal_path": CALIBRATION_PATH,
+    }
+
+
+def parse_probe(out: str) -> dict[str, Any]:
+    for line in out.splitlines():
+        if line.startswith(_MARK):
+            return json.loads(line[len(_MARK) :])
+    raise DeployError(f"the board's probe printed no result: {out.strip()[:300]}")
+
+
+def _gpio(board: str, signal: str) -> str:
+    return f"GPIO{get_board(board)['pins'][signal]}"
+
+
+def evaluate(r: dict[str, Any]) -> list[Check]:
+    """Turn the probe's findings into checks, each with what to check."""
+    checks: list[Check] = []
+    v = r.get("version")
+    if v is None:
+        checks.append(
+            Check("firmware", "fail", "no Inversa firmware on the board", "run `inversa deploy`")
+        )
+        return checks
+    if v != VERSION:
+        checks.append(
+            Check(
+                "firmware",
+                "warn",
+                f"version {v}, this host has {VERSION}",
+                "run `inversa deploy` to bring the board up to date",
+            )
+        )
+    else:
+        checks.append(Check("firmware", "ok", f"version {v}"))
+    if "config" not in r:
+        checks.append(
+            Check(
+                "config",
+                "fail",
+                r.get("config_error", "no config"),
+                "write /board.json with `inversa deploy --board ...` (see hardware/README.md)",
+            )
+        )
+        return checks
+    cfg = r["config"]
+    board = cfg["board"]
+    checks.append(
+        Check(
+            "config",
+            "ok",
+            f"{board}, IMU {cfg['imu']}, HR {cfg['hr']}, motor {cfg['motor']}, "
+            f"brake {'yes' if cfg['brake'] else 'no'}",
+        )
+    )
+    bus, sda, scl = get_board(board)["i2c"]
+    bus_text = f"I2C{bus} SDA GPIO{sda} / SCL GPIO{scl}"
+    scan = r.get("scan", [])
+    ids = r.get("ids", {})
+    sensors = [("IMU", cfg["imu"], cfg["imu_addr"])]
+    if cfg.get("hr_addr") is not None:
+        sensors.append(("heart-rate sensor", cfg["hr"], cfg["hr_addr"]))
+    for label, kind, addr in sensors:
+        name = f"{label} {kind}"
+        if cfg.get("bench"):
+            checks.append(Check(name, "skip", "bench mode: fed over the link"))
+            continue
+        if addr not in scan:
+            found = ", ".join(f"0x{a:02x}" for a in scan) or "nothing"
+            checks.append(
+                Check(
+                    name,
+                    "fail",
+                    f"no answer at 0x{addr:02x} (bus scan found {found})",
+                    f"3V3 and GND at the sensor, SDA/SCL not swapped ({bus_text}), "
+                    "pull-ups fitted, cable under 1 m or a bus extender",
+                )
+            )
+            continue
+        reg, expected = ID_REGISTERS.get(kind, (None, None))
+        got = ids.get(kind)
+        if reg is None:
+            checks.append(Check(name, "ok", f"answers at 0x{addr:02x}"))
+        elif got != expected:
+            got_text = "a read error" if got is None else f"0x{got:02x}"
+            checks.append(
+                Check(
+                    name,
+                    "fail",
+                    f"ID register 0x{reg:02x} gave {got_text}, expected 0x{expected:02x}",
+                    "the part fitted is not the one configured (a clone or a different "
+                    "chip at the same address): fit the listed part or fix 'imu'/'hr' "
+                    "in /board.json",
+                )
+            )
+        else:
+            checks.append(Check(name, "ok", f"ID 0x{got:02x} at 0x{addr:02x}"))
+    if cfg["hr"] == "pulse_adc":
+        checks.append(Check("heart-rate sensor pulse_adc", "skip", "analog: no ID to read"))
+
+    inputs = r.get("inputs", {})
+    a, b = inputs.get("estop_a"), inputs.get("estop_b")
+    pins_ab = f"{_gpio(board, 'estop_a')}/{_gpio(board, 'estop_b')}"
+    if a == 0 and b == 0:
+        checks.append(Check("e-stop loop", "ok", "both channels closed (released)"))
+    elif a == 1 and b == 1:
+        checks.append(
+            Check(
+                "e-stop loop",
+                "fail",
+                "both channels open: e-stop pressed or its cable unplugged",
+                f"release the e-stop (twist to unlatch); else the e-stop cable and "
+                f"the NC blocks 2 and 3 ({pins_ab})",
+            )
+        )
+    else:
+        open_ch = "A" if a == 1 else "B"
+        checks.append(
+            Check(
+                "e-stop loop",
+                "fail",
+                f"channels disagree (A={a}, B={b}): channel {open_ch} is open",
+                f"a broken wire or a failed contact block on channel {open_ch} "
+                f"({pins_ab}); the firmware treats this as pressed",
+            )
+        )
+    if cfg["motor"] != "none":
+        fb = inputs.get("contactor_fb")
+        if fb == 0:
+            checks.append(Check("motor contactor", "ok", "energised (motor power available)"))
+        else:
+            checks.append(
+                Check(
+                    "motor contactor",
+                    "warn" if a == 1 or b == 1 else "fail",
+                    "de-energised: no motor power",
+                    "press RESET after releasing the e-stop; if it stays off: the "
+                    "contactor coil supply, the overtravel switch, e-stop NC block 1, "
+                    f"the auxiliary contact wire ({_gpio(board, 'contactor_fb')})",
+                )
+            )
+    home, end = inputs.get("home_sw"), inputs.get("end_sw")
+    if home == 1 and end == 1:
+        checks.append(
+            Check(
+                "limit switches",
+                "fail",
+                "home and end both open: the table cannot be at both",
+                "the limit-switch cable and its common GND "
+                f"({_gpio(board, 'home_sw')}, {_gpio(board, 'end_sw')})",
+            )
+        )
+    elif end == 1:
+        checks.append(
+            Check(
+                "limit switches",
+                "fail",
+                "end (deepest) switch open with the table at rest",
+                "bring the table to its loading position; else the end switch, its NC "
+                f"contact and wire ({_gpio(board, 'end_sw')})",
+            )
+        )
+    elif home == 0:
+        checks.append(
+            Check(
+                "limit switches",
+                "warn",
+                "not on the home switch: the doctor expects the loading position",
+                "move the table to its loading position; if it is there, adjust the "
+                f"home switch cam or check its wire ({_gpio(board, 'home_sw')})",
+            )
+        )
+    else:
+        checks.append(Check("limit switches", "ok", "on home, end switch closed"))
+    stuck = [n for n in ("btn_up", "btn_down", "btn_start", "btn_stop") if inputs.get(n) == 1]
+    if stuck:
+        checks.append(
+            Check(
+                "buttons",
+                "fail",
+                "reading pressed/open at rest: " + ", ".join(stuck),
+                "release them; else the pendant cable and its NC contacts ("
+                + ", ".join(_gpio(board, n) for n in stuck)
+                + ")",
+            )
+        )
+    else:
+        checks.append(Check("buttons", "ok", "all released"))
+    if inputs.get("power_ok") == 1:
+        checks.append(
+            Check(
+                "supply",
+                "warn",
+                "running on battery (or the DC-OK wire is open)",
+                f"mains and the PSU's DC-OK output ({_gpio(board, 'power_ok')})",
+            )
+        )
+    else:
+        checks.append(Check("supply", "ok", "mains present"))
+    cal = r.get("calibration")
+    if cal is None:
+        checks.append(
+            Check(
+                "IMU calibration",
+                "skip",
+                "this firmware has no inversa.sense.calibration module",
+            )
+        )
+    elif cal == "ok" or (isinstance(cal, str) and cal.startswith("ok")):
+        checks.append(Check("IMU calibration", "ok", cal))
+    else:
+        checks.append(
+            Check(
+                "IMU calibration",
+                "fail",
+                str(cal),
+                "calibrate with the table horizontal (docs/SENSING.md); the firmware "
+                "refuses to move deeper without it",
+            )
+        )
+    return checks
+
+
+def doctor(
+    url: str,
+    *,
+    reset: bool = True,
+    handshake: bool = False,
+    session_factory: Callable[[str], BoardSession] = MpremoteSession,
+) -> list[Check]:
+    """Run every check on the board at ``url``."""
+    session = session_factory(url)
+    try:
+        cfg_kinds = session.exec(
+            "try:\n import json\n c = json.load(open('/board.json'))\n"
+            " print(c.get('imu', ''), c.get('hr', ''))\nexcept Exception:\n print('- -')"
+        ).split()
+        imu, hr = [*cfg_kinds, "-", "-"][:2]
+        findings = parse_probe(session.exec(probe_script(imu, hr)))
+        if reset:
+            session.reset()
+    finally:
+        session.close()
+    checks = evaluate(findings)
+    if handshake and reset and "config" in findings:
+        link = confirm_link(url, findings["config"]["board"])
+        status = {"ok": "ok", "skipped": "skip"}.get(link.status, "fail")
+        checks.append(
+            Check(
+                "link handshake",
+                status,
+                link.detail,
+                ""
+                if status != "fail"
+                else "the firmware does not start: read the boot error "
+                "with `mpremote connect PORT repl`",
+            )
+        )
+    return checks
