@@ -1,0 +1,208 @@
+"""inversa deploy: the copy plan, the config choice, and end to end against the
+virtual board (MicroPython VM behind socket://, mpremote's raw REPL)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from inversa import VERSION
+from inversa_host import deploy as D
+from inversa_host.deploy import DeployError, choose_config, deploy, parent_dirs, plan_copy
+from inversa_host.link.fakeboard import FakeBoard
+from inversa_host.vboard_repl import VirtualBoard, VirtualHardware
+
+
+def sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def test_plan_copies_only_changed_and_finds_stale_files():
+    image = {"/lib/inversa/a.mpy": b"A", "/lib/inversa/b.mpy": b"B", "/main.py": b"M"}
+    on_board = {
+        "/lib/inversa/a.mpy": sha(b"A"),  # same
+        "/lib/inversa/b.mpy": sha(b"old"),  # changed
+        "/lib/inversa/gone.py": sha(b"x"),  # stale: would shadow a .mpy
+        "/board.json": sha(b"{}"),  # not firmware: never removed
+    }
+    copy, same, stale = plan_copy(image, on_board)
+    assert copy == ["/lib/inversa/b.mpy", "/main.py"]
+    assert same == ["/lib/inversa/a.mpy"]
+    assert stale == ["/lib/inversa/gone.py"]
+
+
+def test_board_without_hashlib_gets_everything_copied():
+    image = {"/lib/inversa/a.mpy": b"A"}
+    copy, same, _ = plan_copy(image, {"/lib/inversa/a.mpy": "-"})
+    assert copy == ["/lib/inversa/a.mpy"] and same == []
+
+
+def test_parent_dirs_are_created_top_down():
+    dirs = parent_dirs(["/lib/inversa/board/x.mpy", "/lib/inversa/y.mpy", "/main.py"])
+    assert dirs == ["/lib", "/lib/inversa", "/lib/inversa/board"]
+
+
+def test_parse_hashes_ignores_noise():
+    text = "junk\n/lib/inversa/a.mpy 00ff\n/board.json abc\n  \n"
+    assert D.parse_hashes(text) == {"/lib/inversa/a.mpy": "00ff", "/board.json": "abc"}
+
+
+def test_config_choice():
+    # explicit settings win over the board's own config
+    cfg = choose_config("pico", {"motor": "none", "hr": "none"}, '{"board": "pico"}')
+    assert cfg.motor == "none" and cfg.imu == "mpu6050" and cfg.board == "pico"
+    # the board's valid config for the same board is kept
+    own = '{"board": "esp32", "imu": "lsm6dsox", "hr": "pulse_adc", "motor": "relay"}'
+    cfg = choose_config("esp32", None, own)
+    assert cfg.imu == "lsm6dsox" and cfg.motor == "relay"
+    # a config for another board, or a corrupt one, gives the reference hardware
+    assert choose_config("pico", None, own).imu == "mpu6050"
+    assert choose_config("pico", None, "{nonsense").motor == "hbridge"
+    # bad explicit settings are refused with the firmware's own message
+    with pytest.raises(ValueError, match="stepper"):
+        choose_config("pico", {"motor": "stepper"}, None)
+
+
+def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
+    seen = []
+    real = D.compile_tree
+
+    def spy(root, out, arch, sources=None):
+        seen.append(arch)
+        return real(root, out, arch, sources)
+
+    monkeypatch.setattr(D, "compile_tree", spy)
+    fw = tmp_path / "fw"
+    (fw / "inversa" / "board").mkdir(parents=True)
+    (fw / "inversa" / "__init__.py").write_text("VERSION = '1'\n")
+    (fw / "inversa" / "board" / "x.py").write_text("X = 1\n")
+    (fw / "main.py").write_text("import inversa\n")
+    image = D.build_image("esp32", tmp_path / "out", fw)
+    assert seen == ["xtensawin"]
+    assert sorted(image) == ["/lib/inversa/__init__.mpy", "/lib/inversa/board/x.mpy", "/main.py"]
+    assert image["/main.py"] == b"import inversa\n"  # main.py stays source
+    assert image["/lib/inversa/__init__.mpy"][:2] == b"M\x06"  # .mpy v6 bytecode
+    D.build_image("pico2", tmp_path / "out2", fw)
+    assert seen[-1] == "armv7emsp"
+
+
+def test_build_image_reports_compile_errors(tmp_path):
+    fw = tmp_path / "fw"
+    (fw / "inversa").mkdir(parents=True)
+    (fw / "inversa" / "bad.py").write_text("def f(:\n")
+    with pytest.raises(DeployError, match=r"bad\.py"):
+        D.build_image("pico", tmp_path / "out", fw)
+
+
+def test_unknown_board_refused_before_connecting():
+    def no_connect(url: str):
+        raise AssertionError("must not connect")
+
+    with pytest.raises(DeployError, match="pico2"):
+        deploy("socket://x:1", "uno", session_factory=no_connect)
+
+
+# -- end to end against the virtual board --------------------------------
+
+
+def _app(vb: VirtualBoard) -> FakeBoard:
+    # After the hard reset the board runs its application: a CPython firmware
+    # rig serving the link, naming the board its deployed config names.
+    rig = FakeBoard()
+    rig.endpoint.board = json.loads(vb.read_file("/board.json"))["board"]
+    return rig
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    vb = VirtualBoard(hardware=VirtualHardware.healthy("pico"), app=_app).start()
+    logs: list[str] = []
+    report = deploy(vb.url, "pico", None, log=logs.append)
+    yield vb, report, logs
+    vb.close()
+
+
+def test_first_deploy_copies_everything_and_confirms_the_handshake(deployed):
+    vb, report, logs = deployed
+    n_modules = len(list((Path(D.firmware_dir()) / "inversa").rglob("*.py")))
+    assert len([p for p in report.copied if p.startswith("/lib/inversa/")]) == n_modules
+    assert report.unchanged == [] and report.config_written
+    assert report.board_version == VERSION
+    assert report.link is not None and report.link.status == "ok", report.link
+    assert report.link.fw_version == VERSION and report.link.board == "pico"
+    assert "reset" in logs and vb.hard_resets == 1
+    on_board = json.loads(vb.read_file("/board.json"))
+    assert on_board["board"] == "pico" and on_board["imu"] == "mpu6050"
+    # the modules on the board are compiled bytecode
+    mpy = vb.read_file("/lib/inversa/board/config.mpy")
+    assert mpy[:2] == b"M\x06"
+
+
+def test_second_deploy_copies_nothing_and_removes_stale_files(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    vb.exec("f = open('/lib/inversa/stale_module.py', 'w'); f.write('X = 1'); f.close()")
+    report = deploy(vb.url, "pico", None, log=lambda s: None)
+    assert report.copied == []
+    assert report.removed == ["/lib/inversa/stale_module.py"]
+    assert not report.config_written  # same config: not rewritten
+    assert report.link is not None and report.link.status == "ok"
+    assert "stale_module.py" not in vb.exec("import os; print(os.listdir('/lib/inversa'))")
+
+
+def test_changed_config_is_written_and_changed_module_copied(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    vb.exec("f = open('/lib/inversa/compat.mpy', 'wb'); f.write(b'garbage'); f.close()")
+    report = deploy(vb.url, "pico", {"brake": True}, confirm=False, log=lambda s: None)
+    assert report.copied == ["/lib/inversa/compat.mpy"]
+    assert report.config_written and report.link is None
+    assert json.loads(vb.read_file("/board.json"))["brake"] is True
+
+
+def test_handshake_from_another_board_fails_the_deploy(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    # the config says esp32 but the board is told it is a pico: the running
+    # firmware then names esp32 and the handshake check must catch it
+    vb.exec("f = open('/board.json', 'w'); f.write('{\"board\": \"esp32\"}'); f.close()")
+
+    def liar(vb2: VirtualBoard) -> FakeBoard:
+        rig = FakeBoard()
+        rig.endpoint.board = "esp32"
+        return rig
+
+    vb.app = liar
+    try:
+        report = deploy(vb.url, "pico", None, log=lambda s: None)
+    finally:
+        vb.app = _app
+    assert report.link is not None and report.link.status == "failed"
+    assert "expected 'pico'" in report.link.detail and not report.ok
+
+
+def test_virtual_board_cannot_be_detected_so_board_is_required(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    with pytest.raises(DeployError, match="--board"):
+        deploy(vb.url, None, None, log=lambda s: None)
+
+
+def test_no_application_after_reset_means_failed_confirmation(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    vb.app = None
+    try:
+        report = deploy(vb.url, "pico", None, confirm_timeout_s=1.0, log=lambda s: None)
+    finally:
+        vb.app = _app
+    assert report.link is not None and report.link.status == "failed"
+    assert "no handshake" in report.link.detail and not report.ok
+
+
+def test_unreachable_port_says_what_to_check():
+    with pytest.raises(DeployError, match="cannot open"):
+        deploy("socket://127.0.0.1:9", "pico", None, log=lambda s: None)
