@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inversa import VERSION
-from inversa.board.boards import get_board
+from inversa.board.boards import ACTIVE_LEVEL, get_board
 
 from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link
 
@@ -281,14 +281,19 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
         )
     else:
         checks.append(Check("limit switches", "ok", "on home, end switch closed"))
-    stuck = [n for n in ("btn_up", "btn_down", "btn_start", "btn_stop") if inputs.get(n) == 1]
+    stuck = [
+        n
+        for n in ("btn_up", "btn_down", "btn_start", "btn_stop")
+        if inputs.get(n) == ACTIVE_LEVEL[n]
+    ]
     if stuck:
         checks.append(
             Check(
                 "buttons",
                 "fail",
                 "reading pressed/open at rest: " + ", ".join(stuck),
-                "release them; else the pendant cable and its NC contacts ("
+                "release them; else a pinched pendant cable (UP/DOWN/START are NO: "
+                "reading pressed means a short to GND) or STOP's NC contact ("
                 + ", ".join(_gpio(board, n) for n in stuck)
                 + ")",
             )

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
-from inversa.board.boards import get_board
+from inversa.board.boards import ACTIVE_LEVEL, get_board
 
 from .vm import MicroPythonVM, mpylib_dir
 
@@ -173,9 +173,12 @@ class VirtualHardware:
             "contactor_fb",
             "power_ok",
         )
-        inputs = {d["pins"][n]: 0 for n in names}
-        # A table resting at its loading position sits on the home switch.
-        inputs[d["pins"]["home_sw"]] = 1
+        # Every input at its inactive level (NC loops closed, NO buttons
+        # released, mains present), the contactor on, and the table resting
+        # at its loading position, on the home switch.
+        inputs = {d["pins"][n]: 1 - ACTIVE_LEVEL[n] for n in names}
+        inputs[d["pins"]["home_sw"]] = ACTIVE_LEVEL["home_sw"]
+        inputs[d["pins"]["contactor_fb"]] = ACTIVE_LEVEL["contactor_fb"]  # motor power on
         devices: list[tuple[int, int, dict[int, int]]] = []
         bus = d["i2c"][0]
         reg, value = ID_REGISTERS[imu]

@@ -30,10 +30,10 @@ INPUTS_OK = {
     "estop_b": 0,
     "home_sw": 1,
     "end_sw": 0,
-    "btn_up": 0,
-    "btn_down": 0,
-    "btn_start": 0,
-    "btn_stop": 0,
+    "btn_up": 1,  # NO buttons: 1 = released
+    "btn_down": 1,
+    "btn_start": 1,
+    "btn_stop": 0,  # NC: 0 = closed, not pressed
     "contactor_fb": 0,
     "power_ok": 0,
 }
@@ -125,8 +125,10 @@ def test_limit_switch_faults():
 
 
 def test_stuck_button_and_battery_supply():
-    c = by_name(evaluate(findings(btn_down=1)))["buttons"]
+    c = by_name(evaluate(findings(btn_down=0)))["buttons"]  # NO contact shorted
     assert c.status == "fail" and "btn_down" in c.detail and "GPIO9" in c.hint
+    c = by_name(evaluate(findings(btn_stop=1)))["buttons"]  # NC contact open
+    assert c.status == "fail" and "btn_stop" in c.detail
     assert by_name(evaluate(findings(power_ok=1)))["supply"].status == "warn"
 
 

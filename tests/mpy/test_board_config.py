@@ -232,3 +232,14 @@ def test_driver_class_imports_by_name_or_says_what_is_missing():
     msg = str(raises(ValueError, driver_class, ("inversa.drivers.nosuch", "X")))
     assert "inversa.drivers.nosuch" in msg and "deploy" in msg
     assert "Nope" in str(raises(ValueError, driver_class, ("inversa.events", "Nope")))
+
+
+def test_motion_buttons_are_normally_open_safety_inputs_normally_closed():
+    # A broken wire reads 1: it must never mean "move" and always mean "stop".
+    lv = boards.ACTIVE_LEVEL
+    for name in ("btn_up", "btn_down", "btn_start"):
+        assert lv[name] == 0, name
+    for name in ("estop_a", "estop_b", "home_sw", "end_sw", "btn_stop", "power_ok"):
+        assert lv[name] == 1, name
+    for name, kind in boards.SIGNALS:
+        assert (name in lv) == (kind == boards.IN), name

@@ -9,9 +9,13 @@
 #     b["pins"]["estop_a"]         # -> 2 (GPIO number)
 #     b["i2c"]                     # -> (bus id, sda, scl)
 #
-# Field inputs (e-stop, limits, buttons, feedbacks) are all wired as normally
-# closed contacts to GND with an external 4.7k pull-up: an open contact, a
-# broken wire or an unplugged connector reads 1 = "not normal", never "fine".
+# Field inputs are contacts to GND with an external 4.7k pull-up.  Safety
+# inputs (e-stop, limits, STOP) are normally closed: an open contact, a broken
+# wire or an unplugged connector reads 1 = "stop", never "fine".  Buttons that
+# ask for motion (UP, DOWN, START) are normally open, so a broken wire can
+# never ask for motion: they read 0 when pressed.  ACTIVE_LEVEL says which
+# level means pressed / at limit / active for every input; pass it to the
+# drivers (e.g. buttons.Button(pin, pressed_level=ACTIVE_LEVEL["btn_down"])).
 
 from inversa.compat import const
 
@@ -27,10 +31,10 @@ SIGNALS = (
     ("estop_b", IN),  # e-stop channel B (NC contact block 3)
     ("home_sw", IN),  # home / loading-position limit switch, NC
     ("end_sw", IN),  # deepest-angle limit switch, NC
-    ("btn_up", IN),  # hold-to-run: towards upright
-    ("btn_down", IN),  # hold-to-run: deeper
-    ("btn_start", IN),
-    ("btn_stop", IN),
+    ("btn_up", IN),  # hold-to-run towards upright, NO
+    ("btn_down", IN),  # hold-to-run deeper, NO
+    ("btn_start", IN),  # NO
+    ("btn_stop", IN),  # NC
     ("contactor_fb", IN),  # motor contactor auxiliary contact: 0 = motor power on
     ("power_ok", IN),  # supply DC-OK: 0 = mains present, 1 = running on battery
     ("motor_a", PWM),  # BTS7960 RPWM (deeper) / relay module IN1 (deeper)
@@ -42,6 +46,20 @@ SIGNALS = (
     ("pulse_adc", ADC),  # analog pulse sensor (when hr = pulse_adc)
     ("motor_is", ADC),  # BTS7960 IS current-sense (divided to 3.3 V)
 )
+
+# The input level that means pressed / at limit / active.
+ACTIVE_LEVEL = {
+    "estop_a": 1,
+    "estop_b": 1,
+    "home_sw": 1,
+    "end_sw": 1,
+    "btn_up": 0,
+    "btn_down": 0,
+    "btn_start": 0,
+    "btn_stop": 1,
+    "contactor_fb": 0,  # auxiliary NO contact closes when the contactor is on
+    "power_ok": 1,  # DC-OK opto off = mains gone, running on battery
+}
 
 _PICO_PINS = {
     "estop_a": 2,

@@ -15,12 +15,14 @@
 # Board attributes: cfg, i2c, uart (None unless link = "uart"), imu_addr,
 # hr_addr, imu_driver / hr_driver / motor_driver / brake_driver /
 # buzzer_driver ((module, class) or None), inputs (dict of the IN signals),
+# active_level (signal -> the level meaning pressed / at limit / active),
 # and one attribute per signal: estop_a ... power_ok (Pin, pulled up),
 # motor_a, motor_b (PWM for hbridge, Pin for relay, None for manual),
 # motor_en, brake, led (Pin), buzzer (PWM or None), pulse_adc, motor_is
 # (ADC or None).
 
 from inversa.board.boards import (
+    ACTIVE_LEVEL,
     BRAKE_DRIVER,
     BUZZER_DRIVER,
     HR_DRIVERS,
@@ -73,8 +75,10 @@ class Board:
             self.buzzer = pwm
         self.led = Pin(pins["led"], Pin.OUT, value=0)
 
-        # 2. Inputs: NC contacts to GND, pulled up (externally; internally
-        #    too where the chip can), so an open circuit reads 1.
+        # 2. Inputs: contacts to GND, pulled up (externally; internally too
+        #    where the chip can), so an open circuit reads 1; which level is
+        #    "active" per input is boards.ACTIVE_LEVEL (board.active_level).
+        self.active_level = ACTIVE_LEVEL
         self.inputs = {}
         for name, kind in SIGNALS:
             if kind != IN:
