@@ -49,7 +49,6 @@ def _pm() -> Any:
 
 def load_profile(path: str) -> Any:
     """Read a JSON/TOML profile file; ValueError with a plain message if anything is wrong."""
-    pm = _pm()
     f = Path(path)
     try:
         text = f.read_text(encoding="utf-8")
@@ -70,7 +69,14 @@ def load_profile(path: str) -> Any:
         ) from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a table of fields")
-    data = dict(data)
+    return profile_from_dict(data, path)
+
+
+def profile_from_dict(fields: dict[str, Any], where: str) -> Any:
+    """A validated Profile from a table of fields (units in the names) plus an
+    optional list of contraindication names; ValueError says what is wrong."""
+    pm = _pm()
+    data = dict(fields)
     names = data.pop("contraindications", None)
     if names is not None:
         flags = 0
@@ -83,10 +89,14 @@ def load_profile(path: str) -> Any:
         data["contra_flags"] = data.get("contra_flags", 0) | flags
     unknown = sorted(set(data) - set(pm.FIELDS))
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(pm.FIELDS)}")
+        raise ValueError(
+            f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(pm.FIELDS)}"
+        )
     for k, v in data.items():
         if not isinstance(v, int) or isinstance(v, bool):
-            raise ValueError(f"{k} must be a whole number (units are in the name), got {v!r}")
+            raise ValueError(
+                f"{where}: {k} must be a whole number (units are in the name), got {v!r}"
+            )
     p = pm.Profile(**data)
     p.validate()
     return p

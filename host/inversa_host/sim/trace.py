@@ -31,6 +31,7 @@ class SessionTrace:
     motor_cmd_dps: list[float] = field(default_factory=list)
     events: list[TraceEvent] = field(default_factory=list)
     loading_deg: float = -65.0
+    board_t0_ms: int = 0  # the board's ticks_ms at t_s = 0
 
     def __len__(self) -> int:
         return len(self.t_s)

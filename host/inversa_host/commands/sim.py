@@ -1,0 +1,142 @@
+"""``inversa sim``: run a scenario against the real firmware in a simulated world.
+
+By default in virtual time (as fast as the PC goes) with the firmware in
+CPython; ``--vm`` runs the firmware (and the world) inside the MicroPython
+interpreter, ``--realtime`` paces the session at wall-clock speed with a live
+status line.  Telemetry goes through the real link decoder into the session
+store, and a report (PNG plot, Markdown and HTML summary) is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from inversa_host.link.cliopts import add_db
+from inversa_host.link.names import bit_names, state_name
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="run a simulated session (scenario) end to end and write a report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default="beginner",
+        help="a scenario file or a library name (default: beginner; --list shows them)",
+    )
+    p.add_argument("--list", action="store_true", help="list the scenario library and exit")
+    p.add_argument("--all", action="store_true", help="run every scenario in the library")
+    p.add_argument("--vm", action="store_true", help="run the firmware inside MicroPython")
+    p.add_argument("--realtime", action="store_true", help="pace the session at wall-clock speed")
+    p.add_argument("--out", default="out/sim", help="report directory (default: out/sim)")
+    add_db(p)
+    p.set_defaults(func=run)
+
+
+def _bar(frac: float, width: int = 30) -> str:
+    n = round(frac * width)
+    return "[" + "#" * n + "." * (width - n) + f"] {frac * 100:5.1f}%"
+
+
+class _Progress:
+    def __init__(self, name: str, live: bool) -> None:
+        self.name = name
+        self.live = live and sys.stdout.isatty()
+        self._last = -1
+
+    def __call__(self, frac: float, values: dict[str, int] | None) -> None:
+        status = ""
+        if values is not None:
+            alarms = ",".join(bit_names(values["alarm_bits"], "alarm")) or "-"
+            hr = f"{values['hr_bpm']} bpm" if values["hr_bpm"] else "-- bpm"
+            status = (
+                f" {state_name(values['state']):<9} {values['angle_cdeg'] / 100:6.1f} deg"
+                f"  {hr:>7}  alarms: {alarms}"
+            )
+        if self.live:
+            width = shutil.get_terminal_size((100, 20)).columns
+            line = f"\r{self.name:<14} {_bar(frac)}{status}"
+            print(line[: width - 1].ljust(width - 1), end="", flush=True)
+        else:
+            step = int(frac * 10)
+            if step != self._last:  # a line each 10 % when not on a terminal
+                self._last = step
+                print(f"{self.name:<14} {_bar(frac)}{status}", flush=True)
+
+    def done(self) -> None:
+        if self.live:
+            print()
+
+
+def run(args: argparse.Namespace) -> int:
+    from inversa_host.sim.report import summary_lines, write_report
+    from inversa_host.sim.runner import run_scenario
+    from inversa_host.sim.scenario import ScenarioError, find_scenario, library, load_scenario
+    from inversa_host.store import Store
+
+    if args.list:
+        for path in library():
+            sc = load_scenario(path)
+            print(f"{path.stem:<22} {sc.table:<9} {sc.duration_s:5.0f} s  {sc.description}")
+        return 0
+    try:
+        paths = library() if args.all else [find_scenario(args.scenario)]
+        scenarios = [load_scenario(p) for p in paths]
+    except ScenarioError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    failed = []
+    with Store(args.db) as store:
+        for sc in scenarios:
+            progress = _Progress(sc.name, live=True)
+            try:
+                result = run_scenario(
+                    sc, store, vm=args.vm, realtime=args.realtime, progress=progress
+                )
+            except ValueError as e:  # a profile the firmware refuses, and the like
+                progress.done()
+                print(f"error: {sc.path}: {e}", file=sys.stderr)
+                return 2
+            progress.done()
+            out_dir = Path(args.out) / sc.name
+            paths_out = write_report(
+                result.trace,
+                result.summary,
+                result.checks,
+                out_dir,
+                title=f"{sc.name}: simulated session {result.session_id}",
+                description=sc.description,
+            )
+            where = "MicroPython VM" if args.vm else "CPython"
+            print(
+                f"\n{sc.name} — {sc.duration_s:.0f} s simulated in {result.wall_s:.2f} s "
+                f"({where}), session {result.session_id} in {args.db}"
+            )
+            for k, v in summary_lines(result.summary):
+                print(f"  {k:<31} {v}")
+            c = result.counters
+            print(
+                f"  {'link':<31} {c['frames']} frames, {c['lost_frames']} lost, "
+                f"{c['crc_errors']} CRC errors"
+            )
+            verdict = "PASS" if result.passed else "FAIL"
+            print(f"  expectations: {verdict}")
+            for check in result.checks:
+                mark = "ok  " if check.ok else "FAIL"
+                print(f"    {mark} {check.name}: {check.detail}")
+            print(f"  report: {paths_out.html}  (plot: {paths_out.png})")
+            if not result.passed:
+                failed.append(sc.name)
+    if len(scenarios) > 1:
+        print(f"\n{len(scenarios) - len(failed)}/{len(scenarios)} scenarios passed")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,265 @@
+"""Run a scenario: the simulated session (in CPython or inside MicroPython),
+its telemetry through the real link decoder into the session store, then
+the trace, the summary and the checks against the scenario's expectations.
+
+Usage::
+
+    with Store("inversa.db") as store:
+        result = run_scenario(load_scenario(path), store, progress=print_bar)
+    result.checks, result.summary, result.session_id
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inversa import events as ev
+from inversa.link import messages as M
+from inversa_host.link.codec import StreamDecoder, parse_hello
+from inversa_host.link.names import alarm_name, fault_name, state_name
+from inversa_host.logger import store_frames
+from inversa_host.store import Store
+
+from .expect import Check, check_expectations
+from .scenario import Scenario
+from .trace import SessionSummary, SessionTrace, TraceEvent, summarize
+
+CHUNK_MS = 1000
+
+
+class Engine(Protocol):
+    """Where the simulated session runs (CPython or the MicroPython VM)."""
+
+    def run_for(self, ms: int) -> tuple[bytes, list[tuple[int, int, int]], bool]: ...
+
+    def close(self) -> None: ...
+
+
+def build_spec(sc: Scenario) -> dict[str, Any]:
+    """The SimSession spec (plain values only: it may cross into MicroPython)."""
+    from inversa_host.commands.profile import profile_from_dict
+
+    person = dict(sc.person)
+    # The table's loading stop and the profile's loading angle are one fact.
+    table_params: dict[str, Any] = {"loading_deg": float(sc.table_opts.get("loading_deg", -60.0))}
+    if "motor_no_load_dps" in sc.table_opts:
+        table_params["motor_no_load_dps"] = float(sc.table_opts["motor_no_load_dps"])
+    profile = dict(sc.profile)
+    profile.setdefault("loading_cdeg", round(table_params["loading_deg"] * 100))
+    profile.setdefault("table_type", 0 if sc.motorized else 1)
+    prof = profile_from_dict(profile, f"{sc.path} [profile]")
+    return {
+        "table": sc.table,
+        "board": "pico",
+        "imu": sc.table_opts.get("imu", "mpu6050"),
+        "hr": sc.table_opts.get("hr_sensor", "max30102"),
+        "brake": bool(sc.table_opts.get("brake_fitted", True)),
+        "duration_ms": round(sc.duration_s * 1000),
+        "seed": sc.seed,
+        "host_connected": sc.host_connected,
+        "telemetry_hz": 20,
+        "person": person,
+        "table_params": table_params,
+        "profile": bytes(prof.to_bytes()),
+        "events": [(round(e.t_s * 1000), e.action, dict(e.args)) for e in sc.events],
+    }
+
+
+class CPythonEngine:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from inversa_world.session import SimSession
+
+        self._dir = tempfile.TemporaryDirectory(prefix="inversa-sim-")
+        self.session = SimSession(spec, self._dir.name)
+
+    def run_for(self, ms: int) -> tuple[bytes, list[tuple[int, int, int]], bool]:
+        s = self.session
+        s.run_for(ms)
+        return s.take_tx(), s.take_truth(), s.finished
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
+class VMEngine:
+    """The same session inside the MicroPython WebAssembly interpreter."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from inversa_host.vm import MicroPythonVM, repo_root
+
+        self.vm = MicroPythonVM(heap_bytes=8 * 1024 * 1024)
+        self.vm.install_firmware()
+        self.vm.put_tree(repo_root() / "host" / "inversa_world", "/lib/inversa_world")
+        self.vm.exec("import os\ntry:\n    os.mkdir('/flash')\nexcept OSError:\n    pass")
+        self.vm.exec(
+            "from inversa_world.session import SimSession\n"
+            f"__s = SimSession({spec!r}, '/flash')\n"
+            "import binascii\n"
+        )
+
+    def run_for(self, ms: int) -> tuple[bytes, list[tuple[int, int, int]], bool]:
+        out = self.vm.exec(
+            f"__s.run_for({int(ms)})\n"
+            "print(binascii.b2a_base64(__s.take_tx()).decode().strip())\n"
+            "print(repr(__s.take_truth()))\n"
+            "print(__s.finished)\n"
+        )
+        lines = out.splitlines()
+        tx = base64.b64decode(lines[-3]) if lines[-3] else b""
+        truth = ast.literal_eval(lines[-2])
+        return tx, truth, lines[-1].strip() == "True"
+
+    def close(self) -> None:
+        self.vm.close()
+
+
+@dataclass
+class SimResult:
+    scenario: Scenario
+    session_id: int
+    trace: SessionTrace
+    summary: SessionSummary
+    checks: list[Check]
+    wall_s: float
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def run_scenario(
+    sc: Scenario,
+    store: Store,
+    *,
+    vm: bool = False,
+    realtime: bool = False,
+    progress: Callable[[float, dict[str, int] | None], None] | None = None,
+) -> SimResult:
+    spec = build_spec(sc)
+    t0 = time.perf_counter()
+    engine: Engine = VMEngine(spec) if vm else CPythonEngine(spec)
+    decoder = StreamDecoder()
+    sid = store.begin_session(port=f"sim://{sc.name}{'?vm' if vm else ''}")
+    wall_start = time.time()
+    truth: list[tuple[int, int, int]] = []
+    last_values: tuple[int, ...] | None = None
+    virtual_ms = 0
+    boots = 0
+    chunk = 100 if realtime else CHUNK_MS
+    try:
+        done = False
+        while not done:
+            tx, tr, done = engine.run_for(chunk)
+            virtual_ms += chunk
+            truth.extend(tr)
+            frames = decoder.feed(tx)
+            for f in frames:
+                if f.msg_type == M.MSG_HELLO:
+                    hello = parse_hello(f.payload, f.flags)
+                    dev = store.upsert_device(
+                        hello.uid, hello.board, hello.fw_version, hello.protocol, hello.limits
+                    )
+                    store.set_session_device(
+                        sid, dev, hello.board, hello.fw_version, hello.profile_crc, hello.bench
+                    )
+            # Host time is the session's own (virtual) time from the start.
+            stored = store_frames(store, sid, wall_start + virtual_ms / 1000.0, frames)
+            boots += stored.boots
+            if stored.last_values is not None:
+                last_values = stored.last_values
+            store.maybe_flush()
+            if progress is not None:
+                progress(min(1.0, virtual_ms / (sc.duration_s * 1000)), _values(last_values))
+            if realtime:
+                lag = t0 + virtual_ms / 1000.0 - time.perf_counter()
+                if lag > 0:
+                    time.sleep(lag)
+    finally:
+        engine.close()
+    counters = {
+        "frames": decoder.frames,
+        "lost_frames": decoder.lost_frames,
+        "gap_events": decoder.gap_events,
+        "crc_errors": decoder.crc_errors,
+        "framing_errors": decoder.framing_errors,
+        "version_errors": decoder.version_errors,
+        "board_reboots": max(0, boots - 1),
+    }
+    store.update_session(sid, last_data=wall_start + virtual_ms / 1000.0, **counters)
+    store.end_session(sid, ended=wall_start + virtual_ms / 1000.0)
+    store.flush()
+    wall = time.perf_counter() - t0
+    trace = trace_from_store(store, sid)
+    _attach_truth(trace, truth)
+    trace.loading_deg = spec["table_params"].get("loading_deg", -65.0)
+    checks = check_expectations(trace, sc.expect)
+    return SimResult(sc, sid, trace, summarize(trace), checks, wall, counters)
+
+
+def _values(values: tuple[int, ...] | None) -> dict[str, int] | None:
+    if values is None:
+        return None
+    return dict(zip(M.TELEMETRY_FIELDS, values, strict=True))
+
+
+def trace_from_store(store: Store, session_id: int) -> SessionTrace:
+    """The session as recorded: samples and board events (the board's clock)."""
+    tr = SessionTrace()
+    t_first: int | None = None
+    last_t = 0
+    wraps = 0
+    for row in store.samples(session_id):
+        t_ms = int(row["t_ms"]) + wraps * (1 << 30)
+        if t_ms < last_t - (1 << 29):  # ticks_ms wrapped
+            wraps += 1
+            t_ms += 1 << 30
+        last_t = t_ms
+        if t_first is None:
+            t_first = t_ms
+        tr.t_s.append((t_ms - t_first) / 1000.0)
+        tr.angle_deg.append(row["angle_cdeg"] / 100.0)
+        tr.target_deg.append(row["target_angle_cdeg"] / 100.0)
+        tr.rate_dps.append(row["rate_cdps"] / 100.0)
+        tr.hr_bpm.append(float(row["hr_bpm"]))
+        tr.state.append(state_name(int(row["state"])))
+        tr.alarm_priority.append(int(row["alarm_priority"]))
+        tr.motor_cmd_dps.append(row["motor_cmd_cdps"] / 100.0)
+    base = t_first or 0
+    tr.board_t0_ms = base
+    for e in store.events(session_id):
+        if e["t_ms"] is None:
+            continue
+        t_s = (int(e["t_ms"]) - base) / 1000.0
+        kind, code, value = int(e["kind"]), int(e["code"]), int(e["value"])
+        if kind == ev.EV_ALARM_RAISED:
+            tr.events.append(TraceEvent(t_s, "alarm_raised", alarm_name(code)))
+        elif kind == ev.EV_ALARM_CLEARED:
+            tr.events.append(TraceEvent(t_s, "alarm_cleared", alarm_name(code)))
+        elif kind == ev.EV_STATE:
+            tr.events.append(TraceEvent(t_s, "state", state_name(code), state_name(value)))
+        elif kind == ev.EV_FAULT:
+            tr.events.append(TraceEvent(t_s, "fault", fault_name(code), str(value)))
+        elif kind == ev.EV_BOOT:
+            tr.events.append(TraceEvent(t_s, "boot", "boot", str(code)))
+    return tr
+
+
+def _attach_truth(trace: SessionTrace, truth: list[tuple[int, int, int]]) -> None:
+    """Ground truth (simulator only), resampled onto the telemetry's times."""
+    if not truth or not trace.t_s:
+        return
+    # Truth samples carry the board's own ticks_ms, like the telemetry.
+    j = 0
+    for t in trace.t_s:
+        tt = t + trace.board_t0_ms / 1000.0
+        while j + 1 < len(truth) and truth[j + 1][0] / 1000.0 <= tt:
+            j += 1
+        trace.true_angle_deg.append(truth[j][1] / 100.0)
+        trace.true_hr_bpm.append(truth[j][2] / 10.0)
