@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,18 +117,29 @@ def _app(vb: VirtualBoard) -> FakeBoard:
     return rig
 
 
+_SNAPSHOT: list[Path] = []
+
+
+def deploy_snapshot(*args, **kw):
+    """deploy() from a frozen copy of the firmware (the tree may change meanwhile)."""
+    return deploy(*args, firmware_root=_SNAPSHOT[0], **kw)
+
+
 @pytest.fixture(scope="module")
-def deployed():
+def deployed(tmp_path_factory):
+    snap = tmp_path_factory.mktemp("fw") / "firmware"
+    shutil.copytree(D.firmware_dir(), snap, ignore=shutil.ignore_patterns("__pycache__"))
+    _SNAPSHOT[:] = [snap]
     vb = VirtualBoard(hardware=VirtualHardware.healthy("pico"), app=_app).start()
     logs: list[str] = []
-    report = deploy(vb.url, "pico", None, log=logs.append)
+    report = deploy_snapshot(vb.url, "pico", None, log=logs.append)
     yield vb, report, logs
     vb.close()
 
 
 def test_first_deploy_copies_everything_and_confirms_the_handshake(deployed):
     vb, report, logs = deployed
-    n_modules = len(list((Path(D.firmware_dir()) / "inversa").rglob("*.py")))
+    n_modules = len(list((_SNAPSHOT[0] / "inversa").rglob("*.py")))
     assert len([p for p in report.copied if p.startswith("/lib/inversa/")]) == n_modules
     assert report.unchanged == [] and report.config_written
     assert report.board_version == VERSION
@@ -145,7 +157,7 @@ def test_second_deploy_copies_nothing_and_removes_stale_files(deployed):
     vb, _, _ = deployed
     vb.stop_app()
     vb.exec("f = open('/lib/inversa/stale_module.py', 'w'); f.write('X = 1'); f.close()")
-    report = deploy(vb.url, "pico", None, log=lambda s: None)
+    report = deploy_snapshot(vb.url, "pico", None, log=lambda s: None)
     assert report.copied == []
     assert report.removed == ["/lib/inversa/stale_module.py"]
     assert not report.config_written  # same config: not rewritten
@@ -157,7 +169,7 @@ def test_changed_config_is_written_and_changed_module_copied(deployed):
     vb, _, _ = deployed
     vb.stop_app()
     vb.exec("f = open('/lib/inversa/compat.mpy', 'wb'); f.write(b'garbage'); f.close()")
-    report = deploy(vb.url, "pico", {"brake": True}, confirm=False, log=lambda s: None)
+    report = deploy_snapshot(vb.url, "pico", {"brake": True}, confirm=False, log=lambda s: None)
     assert report.copied == ["/lib/inversa/compat.mpy"]
     assert report.config_written and report.link is None
     assert json.loads(vb.read_file("/board.json"))["brake"] is True
@@ -177,7 +189,7 @@ def test_handshake_from_another_board_fails_the_deploy(deployed):
 
     vb.app = liar
     try:
-        report = deploy(vb.url, "pico", None, log=lambda s: None)
+        report = deploy_snapshot(vb.url, "pico", None, log=lambda s: None)
     finally:
         vb.app = _app
     assert report.link is not None and report.link.status == "failed"
@@ -188,7 +200,7 @@ def test_virtual_board_cannot_be_detected_so_board_is_required(deployed):
     vb, _, _ = deployed
     vb.stop_app()
     with pytest.raises(DeployError, match="--board"):
-        deploy(vb.url, None, None, log=lambda s: None)
+        deploy_snapshot(vb.url, None, None, log=lambda s: None)
 
 
 def test_no_application_after_reset_means_failed_confirmation(deployed):
@@ -196,7 +208,7 @@ def test_no_application_after_reset_means_failed_confirmation(deployed):
     vb.stop_app()
     vb.app = None
     try:
-        report = deploy(vb.url, "pico", None, confirm_timeout_s=1.0, log=lambda s: None)
+        report = deploy_snapshot(vb.url, "pico", None, confirm_timeout_s=1.0, log=lambda s: None)
     finally:
         vb.app = _app
     assert report.link is not None and report.link.status == "failed"
