@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,26 @@ def test_no_application_after_reset_means_failed_confirmation(deployed):
 def test_unreachable_port_says_what_to_check():
     with pytest.raises(DeployError, match="cannot open"):
         deploy("socket://127.0.0.1:9", "pico", None, log=lambda s: None)
+
+
+def test_mpremote_itself_can_cp_exec_and_ls_on_the_virtual_board(tmp_path):
+    src = tmp_path / "hello.py"
+    src.write_text("GREETING = 'hi from the virtual board'\n")
+    with VirtualBoard() as vb:
+
+        def mpremote(*args: str) -> str:
+            proc = subprocess.run(
+                [sys.executable, "-m", "mpremote", "connect", vb.url, *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert proc.returncode == 0, proc.stderr
+            return proc.stdout
+
+        mpremote("cp", str(src), ":hello.py")
+        assert "hello.py" in mpremote("fs", "ls", ":")
+        assert "Up to date" in mpremote("cp", str(src), ":hello.py")  # hash compare
+        out = mpremote("exec", "import hello; print(hello.GREETING)")
+        assert "hi from the virtual board" in out
+        assert vb.read_file("/hello.py") == src.read_bytes()
