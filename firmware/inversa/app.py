@@ -177,16 +177,21 @@ def build_actuators(board):
 
 
 def build_panel(board):
+    # Each input's "active" level comes from the wiring (boards.ACTIVE_LEVEL):
+    # e-stop, stop and limit switches are normally closed (a broken wire
+    # reads as stop), the motion buttons normally open (a broken wire can
+    # never ask for motion).
     from inversa.drivers.buttons import Button, EStop, Panel
 
+    lvl = board.active_level
     return Panel(
-        EStop(board.estop_a, board.estop_b),
-        Button(board.btn_up),
-        Button(board.btn_down),
-        Button(board.btn_start),
-        Button(board.btn_stop),
-        Button(board.home_sw, debounce_ms=10),
-        Button(board.end_sw, debounce_ms=10),
+        EStop(board.estop_a, board.estop_b, pressed_level=lvl["estop_a"]),
+        Button(board.btn_up, pressed_level=lvl["btn_up"]),
+        Button(board.btn_down, pressed_level=lvl["btn_down"]),
+        Button(board.btn_start, pressed_level=lvl["btn_start"]),
+        Button(board.btn_stop, pressed_level=lvl["btn_stop"]),
+        Button(board.home_sw, pressed_level=lvl["home_sw"], debounce_ms=10),
+        Button(board.end_sw, pressed_level=lvl["end_sw"], debounce_ms=10),
     )
 
 
@@ -277,8 +282,9 @@ def build_app(
 
 def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
     """Boot on the board: config, hardware, app, then the fixed-rate loop."""
-    import machine
     import time
+
+    import machine
 
     from inversa.board.build import build_board, verify_board
     from inversa.board.clock import SystemClock

@@ -134,6 +134,9 @@ class SimSession:
             "simulated board",
         )
         self.pins = self.cfg.board_def["pins"]
+        from inversa.board.boards import ACTIVE_LEVEL
+
+        self._active = ACTIVE_LEVEL
 
         # --- the person's hands and the table's switches ------------------
         self.estop = False
@@ -304,24 +307,25 @@ class SimSession:
             self._host_send(M.MSG_HOST_HEARTBEAT, b"")
 
     # -- wiring between the world and the board's pins ---------------------
+    def _set_input(self, name, active):
+        # The level that means "active" comes from the wiring (boards.ACTIVE_LEVEL).
+        level = self._active[name]
+        self.machine.pins[self.pins[name]].set_level(level if active else 1 - level)
+
     def _drive_inputs(self):
-        pins = self.machine.pins
-        p = self.pins
         t = self.t_ms
         table = self.table
-        # Field inputs are normally closed contacts: 1 = open (pressed, at
-        # the limit, or a broken wire).
-        estop_open = 1 if (self.estop or self.estop_wire_broken) else 0
-        pins[p["estop_a"]].set_level(estop_open)
-        pins[p["estop_b"]].set_level(estop_open)
-        pins[p["btn_down"]].set_level(1 if self.holding_down else 0)
-        pins[p["btn_up"]].set_level(1 if self.holding_up else 0)
-        pins[p["btn_start"]].set_level(1 if t < self._press_start_until else 0)
-        pins[p["btn_stop"]].set_level(1 if t < self._press_stop_until else 0)
-        pins[p["home_sw"]].set_level(1 if table.home_switch else 0)
-        pins[p["end_sw"]].set_level(1 if table.end_switch else 0)
-        pins[p["contactor_fb"]].set_level(1 if self.estop else 0)
-        pins[p["power_ok"]].set_level(0)
+        estop_open = self.estop or self.estop_wire_broken
+        self._set_input("estop_a", estop_open)
+        self._set_input("estop_b", estop_open)
+        self._set_input("btn_down", self.holding_down)
+        self._set_input("btn_up", self.holding_up)
+        self._set_input("btn_start", t < self._press_start_until)
+        self._set_input("btn_stop", t < self._press_stop_until)
+        self._set_input("home_sw", table.home_switch)
+        self._set_input("end_sw", table.end_switch)
+        self._set_input("contactor_fb", not self.estop)  # closed while motor power is on
+        self._set_input("power_ok", False)  # on mains
 
     def _read_outputs(self):
         m = self.machine

@@ -104,9 +104,13 @@ class TableModel:
     def _motor_duty(self):
         if not self.p.motorized or not self.power_ok or self.motor_stalled:
             return 0.0
-        duty = self.motor_duty if self.motor_enabled else 0.0
+        if not self.motor_enabled:
+            # The enable line also drops the motor contactor (hardware/README.md):
+            # cutting it stops even a driver whose output is stuck.
+            return 0.0
+        duty = self.motor_duty
         if self.motor_runon_duty is not None:
-            duty = self.motor_runon_duty  # welded relay / shorted driver
+            duty = self.motor_runon_duty  # stuck driver output / welded direction relay
         if duty > 1.0:
             return 1.0
         if duty < -1.0:
@@ -139,7 +143,7 @@ class TableModel:
         # time constant.
         p = self.p
         duty = self._motor_duty()
-        if duty == 0.0 or (self.brake_on and self.power_ok and not self.motor_runon_duty):
+        if duty == 0.0 or (self.brake_on and self.motor_runon_duty is None):
             self.rate_dps = 0.0
             return
         load = self.gravity_torque_nm() + self.person_torque_nm

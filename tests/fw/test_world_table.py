@@ -47,14 +47,18 @@ def test_motor_disabled_means_no_drive() -> None:
     assert t.angle_deg == 0.0
 
 
-def test_runon_fault_drives_without_command_and_estop_power_cut_stops_it() -> None:
+def test_runon_drives_without_command_until_enable_or_power_is_cut() -> None:
     t = TableModel(TableParams(), PersonBody(), angle_deg=0.0)
-    t.brake_on, t.motor_enabled, t.motor_duty = False, False, 0.0
+    t.brake_on, t.motor_enabled, t.motor_duty = False, True, 0.0
     t.motor_runon_duty = 0.5
     _run(t, 2.0)
     assert t.angle_deg > 4.0
-    t.power_ok = False
+    t.motor_enabled = False  # the enable line drops the motor contactor
     a = t.angle_deg
+    _run(t, 2.0)
+    assert t.angle_deg == pytest.approx(a, abs=0.1)
+    t.motor_enabled = True
+    t.power_ok = False  # e-stop contactor
     _run(t, 2.0)
     assert t.angle_deg == pytest.approx(a, abs=0.1)
 

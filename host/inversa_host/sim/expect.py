@@ -41,6 +41,9 @@ def check_expectations(trace: SessionTrace, expect: dict[str, Any]) -> list[Chec
         elif key == "alarms_include":
             missing = [a for a in want if a not in s.alarms]
             checks.append(Check(key, not missing, f"raised {s.alarms}; missing {missing}"))
+        elif key == "alarms_include_any":
+            hit = [a for a in want if a in s.alarms]
+            checks.append(Check(key, bool(hit), f"raised {s.alarms}; want one of {want}"))
         elif key == "alarms_exclude":
             present = [a for a in want if a in s.alarms]
             checks.append(Check(key, not present, f"raised {s.alarms}; unwanted {present}"))

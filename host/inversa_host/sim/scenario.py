@@ -113,6 +113,7 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "final_state": (str, False),
         "final_state_any": (list, False),
         "alarms_include": (list, False),
+        "alarms_include_any": (list, False),
         "alarms_exclude": (list, False),
         "faults_include": (list, False),
         "states_include": (list, False),
