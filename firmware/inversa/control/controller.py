@@ -733,7 +733,15 @@ class Controller:
         enable = True
         if st >= S.DESCENT and st <= S.RISE and tilt_ok:
             tr = self._traj
-            ff = tr.step(dt)
+            # The setpoint waits for a table that lags (a loaded motor runs a
+            # little slow): its lead is bounded, so only a table that does not
+            # follow at all (stall, wrong direction) builds a tracking error.
+            lead = tr.pos_mcdeg // 1000 - angle
+            v = tr.vel_mcdps
+            if (v > 0 and lead > L.TRACK_LEAD_CDEG) or (v < 0 and lead < -L.TRACK_LEAD_CDEG):
+                ff = tr.step(0)
+            else:
+                ff = tr.step(dt)
             err = tr.pos_mcdeg // 1000 - angle
             cmd = ff + err * L.TRACK_KP_PER_S
             if tr.at_goal:
@@ -761,6 +769,8 @@ class Controller:
             hi = 0
             lo = 0
             enable = False
+        if hi > p.descent_cdps:
+            hi = p.descent_cdps  # deeper is never faster than the profile allows
         if cmd > hi:
             cmd = hi
         elif cmd < lo:

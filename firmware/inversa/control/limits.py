@@ -37,6 +37,7 @@ MIN_RETURN_CDPS = const(10)  # floor so a shallow return still moves (stall chec
 MIN_REST_MS = const(10000)  # rest near horizontal before coming upright
 MAX_REST_MS = const(120000)
 TRACK_KP_PER_S = const(2)  # closed-loop gain: 1 deg error -> 2 deg/s correction
+TRACK_LEAD_CDEG = const(200)  # the setpoint never runs more than 2 deg ahead
 TRACK_DEADBAND_CDEG = const(30)  # at rest within 0.3 deg: motor off, brake on
 
 # --- time -------------------------------------------------------------------
