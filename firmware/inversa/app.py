@@ -19,6 +19,8 @@
 
 import gc
 
+from inversa import reasons as R
+from inversa.compat import const
 from inversa.control.io import ControlInputs, ControlOutputs
 from inversa.events import EventLog
 
@@ -195,6 +197,94 @@ def build_panel(board):
     )
 
 
+# Bench mode (board.json "bench": true): the sensors are fed over the link
+# (INJECT_IMU / INJECT_PPG) by a simulated world on the PC (`inversa bench`).
+# Samples are the configured chips' raw counts at their drivers' default
+# ranges, already in the bed frame (x towards the head, z up from the bed, y
+# the pivot): the stored mount calibration belongs to the real IMU, so an
+# identity calibration is used instead.
+_BENCH_IMU_SCALE = {  # accel mg num, den; gyro mdps num, den (as the drivers)
+    "mpu6050": (250, 4096, 1000, 131),
+    "lsm6dsox": (61, 1000, 875, 100),
+}
+_BENCH_PPG = {  # period_us, polarity, contact_min, full_scale (as the drivers)
+    "max30102": (10000, -1, 8192, 0x3FFFF),
+    "pulse_adc": (10000, 1, 1024, 65535),
+}
+
+
+_INJECT_IMU = const(0x30)  # messages.INJECT_IMU
+
+
+def _i16(b, o):
+    v = b[o] | (b[o + 1] << 8)
+    return v - 0x10000 if v & 0x8000 else v
+
+
+class BenchInjector:
+    """Decodes injected samples in place (no struct tuples: allocation-free)
+    and pushes them into the injected drivers.  `inject` is the link's
+    callable; a frame with any out-of-range sample changes nothing."""
+
+    def __init__(self, imu, ppg):
+        self.imu = imu
+        self.ppg = ppg
+        self.imu_samples = 0
+        self.ppg_samples = 0
+
+    def inject(self, msg_type, buf, off, count):
+        if msg_type == _INJECT_IMU:
+            imu = self.imu
+            for i in range(count):
+                o = off + 12 * i
+                imu.push(
+                    _i16(buf, o),
+                    _i16(buf, o + 2),
+                    _i16(buf, o + 4),
+                    _i16(buf, o + 6),
+                    _i16(buf, o + 8),
+                    _i16(buf, o + 10),
+                )
+            self.imu_samples += count
+            return R.OK
+        ppg = self.ppg
+        if ppg is None:
+            return R.UNKNOWN_COMMAND  # no heart-rate sensor configured
+        for i in range(count):  # +-2**29: a small int on every port
+            top = buf[off + 4 * i + 3]
+            if 0x1F < top < 0xE0:
+                return R.OUT_OF_RANGE
+        for i in range(count):
+            o = off + 4 * i
+            top = buf[o + 3]
+            if top & 0x80:
+                top -= 256
+            ppg.push(buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (top << 24))
+        self.ppg_samples += count
+        return R.OK
+
+
+def build_bench_sensors(cfg, clock):
+    """(front end, inject callable) for a board booted in bench mode."""
+    from inversa.drivers.injected import InjectedIMU, InjectedPPG
+    from inversa.sense.calibration import Calibration
+    from inversa.sense.frontend import SensorFrontEnd
+
+    an, ad, gn, gd = _BENCH_IMU_SCALE[cfg.imu]
+    imu = InjectedIMU()
+    imu.accel_mg_num = an
+    imu.accel_mg_den = ad
+    imu.gyro_mdps_num = gn
+    imu.gyro_mdps_den = gd
+    ppg = None
+    spec = _BENCH_PPG.get(cfg.hr)
+    if spec is not None:
+        ppg = InjectedPPG(period_us=spec[0], polarity=spec[1], contact_min=spec[2])
+        ppg.full_scale = spec[3]
+    injector = BenchInjector(imu, ppg)
+    return SensorFrontEnd(clock, imu, ppg, Calibration()), injector.inject
+
+
 def build_app(
     cfg,
     board,
@@ -219,6 +309,8 @@ def build_app(
 
     if events is None:
         events = EventLog(64)
+    if sensors is None and cfg.bench:
+        sensors, inject = build_bench_sensors(cfg, clock)
     if sensors is None:
         sensors = build_sensors(board, clock, storage_dir)
     motor, brake, buzzer = build_actuators(board)

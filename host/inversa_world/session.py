@@ -40,6 +40,9 @@ DEFAULT_SPEC = {
     "duration_ms": 240000,
     "seed": 1,
     "host_connected": False,
+    # False: no virtual host at all (no heartbeats, host_* events send
+    # nothing); a real host on the port (`inversa vboard`) does that.
+    "virtual_host": True,
     "telemetry_hz": 20,
     "person": {},  # PersonBody / HeartModel / ManualTilter keyword arguments
     "table_params": {},  # TableParams keyword arguments
@@ -148,6 +151,7 @@ class SimSession:
 
         # --- the virtual host ----------------------------------------------
         self.host_connected = bool(_spec_value(spec, "host_connected"))
+        self.virtual_host = bool(_spec_value(spec, "virtual_host"))
         self.host_silent = False
         self._host_seq = 0
         self._host_next_hb = 0
@@ -296,6 +300,8 @@ class SimSession:
 
     # -- the virtual host ------------------------------------------------------
     def _host_send(self, msg_type, payload):
+        if not self.virtual_host:
+            return
         self._host_seq = (self._host_seq + 1) & 0xFFFF
         self.port.feed_rx(encode_frame(msg_type, self._host_seq, payload))
 

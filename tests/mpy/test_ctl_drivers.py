@@ -116,7 +116,7 @@ def test_buzzer_plays_bursts_and_never_goes_silent_on_unknown_pattern():
 def test_button_debounce():
     p = _Pin(0)
     b = Button(p, debounce_ms=20)
-    assert b.update(0)  # reads as pressed until proven released (safe side)
+    assert not b.update(0)  # boot: the first reading is the state
     assert not b.update(20)
     p.v = 1
     assert not b.update(30)
@@ -126,6 +126,15 @@ def test_button_debounce():
     b.update(40)
     assert not b.update(50)
     assert b.update(60)
+
+
+def test_button_first_reading_is_the_state_without_a_false_edge():
+    # A released start button must not look pressed at boot (that would be a
+    # start request), and a switch already at its limit must read so at once.
+    released = Button(_Pin(1), pressed_level=0, debounce_ms=20)
+    assert not released.update(0)
+    at_limit = Button(_Pin(1), pressed_level=1, debounce_ms=20)
+    assert at_limit.update(0)
 
 
 def test_estop_broken_wire_reads_pressed_and_release_needs_both_channels():

@@ -513,6 +513,12 @@ class Controller:
 
     # -- conditions (one bit per alarm) -------------------------------------
     def _conditions(self, inp, t, dt, st, angle, tilt_ok, home):
+        if st == S.SELFTEST and ticks_diff(t, self._t_state) < L.SELFTEST_MS:
+            # The first second after boot: debounce windows and estimators are
+            # still settling (inputs read "pressed" until proven otherwise).
+            # The outputs are safe throughout; at its end the self-test sees
+            # the settled inputs, and a pressed e-stop then latches as usual.
+            return _B_SELFTEST if self._selftest_fail else 0
         cond = _B_ESTOP if inp.estop_pressed else 0
         if home and inp.end_switch:
             cond |= _B_SELFTEST  # both limits at once: wiring fault

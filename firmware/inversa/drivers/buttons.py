@@ -33,9 +33,13 @@ class Button:
     def update(self, t_ms):
         raw = self._pin.value() == self._level
         if self._first:
+            # Boot: the first reading is the state (there is no earlier edge
+            # to debounce), so a released start button cannot look like a
+            # press and a switch at its limit reads so at once.
             self._first = False
             self._raw = raw
             self._t = t_ms
+            self.pressed = raw
         elif raw != self._raw:
             self._raw = raw
             self._t = t_ms
