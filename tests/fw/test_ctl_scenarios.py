@@ -179,6 +179,37 @@ def test_reboot_mid_session_is_detected_and_recovered_by_gradual_return():
     assert rig.out.alarm_bits & bit(A.A_REBOOT) == 0
 
 
+def test_reboot_mid_session_with_a_slow_estimator_still_recovers():
+    # Found by the simulator: after a reset the tilt estimator may trust the
+    # angle only just after the self-test's first second.  The board must
+    # wait for it (bounded) and then recover, never sit idle at depth.
+    prof = Profile(max_angle_cdeg=6000)
+    rig = Rig(prof, angle_cdeg=2500, reset_cause=1)
+
+    def late_tilt(r: Rig) -> None:
+        r.inp.tilt_ok = r.t_ms >= L.SELFTEST_MS + 20
+
+    rig.sensor_override = late_tilt
+    rig.run_until(lambda r: r.out.state != S.SELFTEST, L.SELFTEST_MAX_MS + 100)
+    assert rig.out.state == S.RETURN
+    rig.sensor_override = None
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t0 >= L.MIN_RETURN_MS
+
+
+def test_idle_but_inverted_motorized_table_brings_the_person_up():
+    prof = Profile(max_angle_cdeg=6000)
+    rig = Rig(prof)
+    rig.boot()
+    assert rig.out.state == S.IDLE
+    rig.plant.angle_k = 3000 * 1000  # the table is found inverted while idle
+    rig.run_until(lambda r: r.out.state == S.RETURN, 1000)
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t0 >= L.MIN_RETURN_MS
+
+
 def test_manual_table_trapped_inverted_escalates_to_loud_alarm():
     prof = Profile(max_angle_cdeg=3000, hold_ms=10000, table_type=S.MANUAL, hr_mode=HR_OFF)
     rig = Rig(prof)

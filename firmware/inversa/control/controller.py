@@ -299,7 +299,10 @@ class Controller:
         if start <= _HB:
             self._begin_rest(t)
             return
-        v = start * 1000 // self.profile.return_ms
+        # Planned a margin longer than the profile's time: the table lags its
+        # setpoint and the angle is measured with noise, and the person must
+        # never get less than return_ms.
+        v = start * 1000 // (self.profile.return_ms + L.RETURN_MARGIN_MS)
         if v < L.MIN_RETURN_CDPS:
             v = L.MIN_RETURN_CDPS
         elif v > L.MAX_RATE_CDPS:
@@ -607,6 +610,8 @@ class Controller:
             self._events.push(t, EV_BOOT, self._reset_cause, 0)
             return
         if not tilt_ok:
+            if ticks_diff(t, self._t_state) < L.SELFTEST_MAX_MS:
+                return  # the estimator may need a moment longer after a reset
             # Angle unknown: the tilt alarm (now unmasked) decides what to do.
             self._events.push(t, EV_BOOT, self._reset_cause, 0 if home else 1)
             self._set_state(t, S.IDLE)
@@ -637,6 +642,13 @@ class Controller:
             return
         if not self._manual:
             self._traj.reset(angle)
+            if tilt_ok and angle > _HB and not self._at_loading(angle, home):
+                # Idle but inverted (e.g. a cleared fault, or a boot that saw
+                # the angle late): nobody may be left hanging; bring them up.
+                self._session_begin(t, angle, _NO_START)
+                self._recovering = True
+                self._begin_return(t, angle)
+                return
         if src != _NO_START:
             self._session_begin(t, angle, src)
             self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)

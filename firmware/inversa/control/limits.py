@@ -32,6 +32,7 @@ MAX_RATE_CDPS = const(600)  # fastest commanded motion: 6 deg/s
 MIN_RATE_CDPS = const(50)  # slowest descent/rise speed a profile may set
 MAX_ACCEL_CDPS2 = const(300)  # commanded acceleration: 3 deg/s^2 (smooth)
 MIN_RETURN_MS = const(30000)  # deepest -> horizontal takes at least 30 s
+RETURN_MARGIN_MS = const(1500)  # returns are planned this much longer (lag, noise)
 MAX_RETURN_MS = const(180000)
 MIN_RETURN_CDPS = const(10)  # floor so a shallow return still moves (stall check)
 MIN_REST_MS = const(10000)  # rest near horizontal before coming upright
@@ -63,6 +64,7 @@ READY_TIMEOUT_MS = const(120000)  # armed but no local action for 2 min: disarm
 
 # --- supervision ------------------------------------------------------------
 SELFTEST_MS = const(1000)  # boot: wait for the estimators before deciding
+SELFTEST_MAX_MS = const(5000)  # ... and for a trusted angle at most this long
 TILT_DEBOUNCE_MS = const(30)
 SWITCH_DEBOUNCE_MS = const(20)
 HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: lie

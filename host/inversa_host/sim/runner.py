@@ -215,6 +215,7 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
     t_first: int | None = None
     last_t = 0
     wraps = 0
+    prev_bits = 0
     for row in store.samples(session_id):
         t_ms = int(row["t_ms"]) + wraps * (1 << 30)
         if t_ms < last_t - (1 << 29):  # ticks_ms wrapped
@@ -231,6 +232,15 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
         tr.state.append(state_name(int(row["state"])))
         tr.alarm_priority.append(int(row["alarm_priority"]))
         tr.motor_cmd_dps.append(row["motor_cmd_cdps"] / 100.0)
+        bits = int(row["alarm_bits"])
+        new = bits & ~prev_bits
+        prev_bits = bits
+        bit = 0
+        while new:
+            if new & 1:
+                tr.events.append(TraceEvent(tr.t_s[-1], "alarm_seen", alarm_name(bit), "telemetry"))
+            new >>= 1
+            bit += 1
     base = t_first or 0
     tr.board_t0_ms = base
     for e in store.events(session_id):

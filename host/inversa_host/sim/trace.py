@@ -37,9 +37,11 @@ class SessionTrace:
         return len(self.t_s)
 
     def alarms_raised(self) -> list[str]:
+        """Alarms raised, from the board's events and from the alarm bits in
+        telemetry (events wait on the board while no host holds the lease)."""
         seen: list[str] = []
         for ev in self.events:
-            if ev.kind == "alarm_raised" and ev.name not in seen:
+            if ev.kind in ("alarm_raised", "alarm_seen") and ev.name not in seen:
                 seen.append(ev.name)
         return seen
 
