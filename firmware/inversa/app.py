@@ -221,13 +221,73 @@ def _i16(b, o):
     return v - 0x10000 if v & 0x8000 else v
 
 
+class _JitterIMU:
+    """A short jitter buffer in front of an InjectedIMU: samples that arrive
+    together over a jittery link are handed out one per read (one per control
+    period) instead of overwriting each other.  Full: the oldest goes, so the
+    added latency stays bounded (depth periods)."""
+
+    def __init__(self, imu, depth=4):
+        from array import array
+
+        self.imu = imu
+        self._ring = array("i", [0] * (6 * depth))
+        self._depth = depth
+        self._head = 0
+        self._count = 0
+        self.drops = 0
+
+    def push(self, ax, ay, az, gx, gy, gz):
+        d = self._depth
+        if self._count == d:
+            self._head = (self._head + 1) % d
+            self._count -= 1
+            self.drops += 1
+        i = 6 * ((self._head + self._count) % d)
+        r = self._ring
+        r[i] = ax
+        r[i + 1] = ay
+        r[i + 2] = az
+        r[i + 3] = gx
+        r[i + 4] = gy
+        r[i + 5] = gz
+        self._count += 1
+
+    def release(self):
+        """Move the oldest buffered sample into the IMU (once per period)."""
+        if self._count:
+            i = 6 * self._head
+            r = self._ring
+            self.imu.push(r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5])
+            self._head = (self._head + 1) % self._depth
+            self._count -= 1
+
+
+class _BenchFrontEnd:
+    """The sensor front end of a bench-mode board: releases one buffered IMU
+    sample per period, then polls as usual."""
+
+    def __init__(self, fe, jitter):
+        self.fe = fe
+        self.jitter = jitter
+        self.tilt = fe.tilt
+        self.hr = fe.hr
+
+    def poll(self):
+        self.jitter.release()
+        self.fe.poll()
+
+    def fill(self, inp):
+        self.fe.fill(inp)
+
+
 class BenchInjector:
     """Decodes injected samples in place (no struct tuples: allocation-free)
     and pushes them into the injected drivers.  `inject` is the link's
     callable; a frame with any out-of-range sample changes nothing."""
 
     def __init__(self, imu, ppg):
-        self.imu = imu
+        self.imu = imu  # anything with push(ax, ay, az, gx, gy, gz)
         self.ppg = ppg
         self.imu_samples = 0
         self.ppg_samples = 0
@@ -281,8 +341,10 @@ def build_bench_sensors(cfg, clock):
     if spec is not None:
         ppg = InjectedPPG(period_us=spec[0], polarity=spec[1], contact_min=spec[2])
         ppg.full_scale = spec[3]
-    injector = BenchInjector(imu, ppg)
-    return SensorFrontEnd(clock, imu, ppg, Calibration()), injector.inject
+    jitter = _JitterIMU(imu)
+    injector = BenchInjector(jitter, ppg)
+    fe = SensorFrontEnd(clock, imu, ppg, Calibration())
+    return _BenchFrontEnd(fe, jitter), injector.inject
 
 
 def build_app(

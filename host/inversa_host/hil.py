@@ -1,0 +1,646 @@
+"""Hardware in the loop: a board booted in bench mode, fed by a simulated world.
+
+The world (table physics, the person, the heart, the IMU and PPG sensor
+models of :mod:`inversa_world`) runs here on the PC, in real time (or
+``speed`` times faster, against a virtual board running as fast).  Every
+10 ms it sends the board the raw IMU sample (``INJECT_IMU``) and the PPG
+samples (``INJECT_PPG``) that the board's injected drivers expect: the very
+bytes the chip's registers would hold, produced by the real firmware drivers
+reading the world's register-level fakes on a fake bus.  The board's answer,
+its motor command and brake (``motor_cmd_cdps``, ``io_bits`` in telemetry at
+50 Hz), drives the simulated table through the firmware's own H-bridge
+driver, which closes the loop.  Telemetry and events are recorded into the
+session store exactly as ``inversa log`` does, and the session is judged
+against the scenario's expectations.
+
+What a scenario asks for goes where it belongs:
+
+* the person, the heart, motor faults, a lost pulse: the world here;
+* ``host_start`` / ``host_return``: commands over the link (acknowledged,
+  retried without blocking the 10 ms loop);
+* the local actions at the table (buttons, hold-to-run, e-stop, power): a
+  :class:`Panel`.  They never travel over the link (the protocol has no way
+  to press a button, by design: motion starts only from a local action).
+  On a real board an operator does them when prompted
+  (:class:`OperatorPanel`); on the virtual board they are pressed directly
+  (:class:`VirtualPanel`).
+* IMU bus errors and disconnects are shown to the board as silence (no new
+  sample: the board's stuck-data check fires, not its bus-error count): the
+  protocol has no way to inject a read error.  ``host_silent`` and
+  ``hr_fifo_overflow`` cannot be done over the link and are refused.
+
+Usage::
+
+    with Store("inversa.db") as store, LinkClient.open(url) as link:
+        result = HilBench(link, scenario, store, url=url, panel=OperatorPanel(print)).run()
+    result.passed, result.summary, result.tilt_rms_deg
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inversa import reasons
+from inversa.control import states as S
+from inversa.link import messages as M
+
+from .link.client import LinkClient, LinkError
+from .link.codec import ACK, TELEMETRY, Frame, Hello
+from .logger import store_frames
+from .sim.expect import Check, check_expectations
+from .sim.runner import build_spec, trace_from_store
+from .sim.scenario import Scenario
+from .sim.trace import SessionSummary, SessionTrace, summarize
+from .store import Store
+
+PERIOD_MS = 10
+BENCH_TELEMETRY_HZ = M.MAX_TELEMETRY_HZ  # the motor command every 20 ms
+CMD_TIMEOUT_S = 0.3
+CMD_RETRIES = 3
+WARMUP_RESET_PERIODS = 300  # 3 s of samples and still not idle: ask for a reset
+WARMUP_MAX_PERIODS = 3000  # 30 s: give up
+_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_IMU = struct.Struct("<B6h")
+
+WORLD_ACTIONS = (
+    "tilt_to",
+    "relax",
+    "hr_ramp",
+    "vasovagal",
+    "lose_pulse",
+    "restore_pulse",
+    "imu_stuck",
+    "imu_bus_errors",
+    "imu_disconnect",
+    "imu_restore",
+    "motor_stall",
+    "motor_runon",
+    "motor_restore",
+)
+COMMAND_ACTIONS = {"host_start": M.CMD_START, "host_return": M.CMD_RETURN}
+UNSUPPORTED_ACTIONS = {
+    "host_silent": "the bench's sensor stream is host traffic and keeps the host lease alive",
+    "hr_fifo_overflow": "the injected PPG driver's FIFO cannot be overrun over the link "
+    "without corrupting the heart signal",
+}
+APPROXIMATED_ACTIONS = {
+    "imu_bus_errors": "shown to the board as silence (no new IMU sample): the protocol "
+    "cannot inject a bus error",
+    "imu_disconnect": "shown to the board as silence (no new IMU sample)",
+}
+
+
+class HilError(RuntimeError):
+    """The bench cannot run: no board, not in bench mode, a refused profile..."""
+
+
+class NotBenchModeError(HilError):
+    pass
+
+
+class Panel(Protocol):
+    """The local, physical actions at the table (see vboard.PANEL_ACTIONS)."""
+
+    def do(self, action: str) -> None: ...
+
+
+class OperatorPanel:
+    """A real board: the person at the bench does it when told."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+
+    def do(self, action: str) -> None:
+        from .vboard import PANEL_ACTIONS
+
+        self.say(f">>> AT THE BOARD NOW: {PANEL_ACTIONS.get(action, action)}")
+
+
+class VirtualPanel:
+    """The virtual board's panel, pressed directly (vboard.VirtualBoard.press)."""
+
+    def __init__(self, press: Callable[[str], None]) -> None:
+        self.press = press
+
+    def do(self, action: str) -> None:
+        self.press(action)
+
+
+def check_bench_scenario(sc: Scenario) -> list[str]:
+    """Notes on how the bench plays the scenario; HilError if it cannot."""
+    from .vboard import PANEL_ACTIONS
+
+    notes: list[str] = []
+    hr = sc.table_opts.get("hr_sensor", "max30102")
+    if hr not in ("max30102", "none"):
+        raise HilError(
+            f"{sc.path}: the bench simulates a max30102 or no heart-rate sensor, not {hr!r}"
+        )
+    for ev in sc.events:
+        if ev.action in UNSUPPORTED_ACTIONS:
+            raise HilError(
+                f"{sc.path}: event {ev.action} at {ev.t_s:g} s cannot run on the bench: "
+                f"{UNSUPPORTED_ACTIONS[ev.action]}"
+            )
+        if ev.action in APPROXIMATED_ACTIONS:
+            notes.append(f"{ev.action} at {ev.t_s:g} s: {APPROXIMATED_ACTIONS[ev.action]}")
+        elif (
+            ev.action not in WORLD_ACTIONS
+            and ev.action not in COMMAND_ACTIONS
+            and ev.action not in PANEL_ACTIONS
+        ):
+            raise HilError(f"{sc.path}: the bench does not know the action {ev.action!r}")
+    return notes
+
+
+class BenchWorld:
+    """The simulated table, person, heart and sensors, stepped 10 ms at a time.
+
+    The sensors are the world's register-level fakes read by the firmware's
+    own drivers, so ``imu_raw`` and the PPG samples are exactly what those
+    chips would hand a board.  The IMU is modelled as calibrated and mounted
+    in the bed frame (noise, vibration and lever arm kept; offsets and
+    misalignment removed): a bench-mode board uses an identity mount
+    calibration.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from inversa.board.clock import VirtualClock
+        from inversa.drivers.hbridge import HBridge
+        from inversa_world.devices.bus import FakeI2CBus
+        from inversa_world.person import HeartModel, ManualTilter
+        from inversa_world.pins import SimPin, SimPWM
+        from inversa_world.ppg import PPGSynth
+        from inversa_world.table import PersonBody, TableModel, TableParams
+
+        self.spec = spec
+        seed = int(spec["seed"])
+        person = spec["person"]
+        self.motorized = spec["table"] == "motorized"
+        self.brake_fitted = bool(spec["brake"])
+        self.clock = VirtualClock(0)
+        self.t_ms = 0
+        body = {
+            k: person[k]
+            for k in ("mass_kg", "height_m", "com_along_m", "com_above_m")
+            if k in person
+        }
+        tp = dict(spec["table_params"])
+        tp["motorized"] = self.motorized
+        self.table: Any = TableModel(TableParams(**tp), PersonBody(**body))
+        heart_kw: dict[str, Any] = {"seed": seed + 11}
+        for k, kw in (
+            ("resting_hr_bpm", "resting_bpm"),
+            ("hr_inversion_delta_bpm", "inversion_delta_bpm"),
+            ("hr_inversion_tau_s", "inversion_tau_s"),
+        ):
+            if k in person:
+                heart_kw[kw] = person[k]
+        self.heart = HeartModel(**heart_kw)
+        self.tilter = ManualTilter(
+            **{k: person[k] for k in ("descent_dps", "return_dps") if k in person}
+        )
+        self.ppg = PPGSynth(seed=seed + 3, hr_bpm=self.heart.bpm)
+        self.bus = FakeI2CBus(seed=seed)
+        calibrated = {"misalign_deg": 0.0, "drift_dps": 0.0, "offsets": False}
+        if spec["imu"] == "mpu6050":
+            from inversa.drivers.mpu6050 import MPU6050
+            from inversa_world.devices.mpu6050 import FakeMPU6050
+
+            self.imu = self.bus.attach(0x68, FakeMPU6050(self.clock, seed=seed, **calibrated))
+            self.imu_drv: Any = MPU6050(self.bus)
+        else:
+            from inversa.drivers.lsm6dsox import LSM6DSOX
+            from inversa_world.devices.lsm6dsox import FakeLSM6DSOX
+
+            self.imu = self.bus.attach(0x6A, FakeLSM6DSOX(self.clock, seed=seed, **calibrated))
+            self.imu_drv = LSM6DSOX(self.bus)
+        self.hr_sensor: Any = None
+        self.ppg_drv: Any = None
+        if spec["hr"] == "max30102":
+            from inversa.drivers.max30102 import MAX30102
+            from inversa_world.devices.max30102 import FakeMAX30102
+
+            self.hr_sensor = self.bus.attach(
+                0x57, FakeMAX30102(self.clock, seed=seed, source=self.ppg)
+            )
+            self.ppg_drv = MAX30102(self.bus)
+        # The board's motor output, reproduced by the firmware's own driver.
+        self._pwm_a = SimPWM("deeper")
+        self._pwm_b = SimPWM("up")
+        self.motor = HBridge(self._pwm_a, self._pwm_b, SimPin("en"))
+        self.imu_frozen = False  # stuck registers: the same sample again
+        self.imu_silent = False  # bus errors / disconnected: nothing new
+        self.imu.set_truth(self.table.angle_deg, 0.0, 0.0)
+
+    def apply(self, action: str, args: dict[str, float]) -> None:
+        if action == "tilt_to":
+            self.tilter.set_goal(args["angle_deg"], args.get("pace_dps"))
+        elif action == "relax":
+            self.tilter.set_goal(None)
+        elif action == "hr_ramp":
+            self.heart.ramp_to(args["delta_bpm"], args["over_s"])
+        elif action == "vasovagal":
+            self.heart.ramp_to(-35.0, args.get("over_s", 20.0))
+        elif action in ("lose_pulse", "restore_pulse"):
+            if self.hr_sensor is not None:
+                self.hr_sensor.contact = action == "restore_pulse"
+        elif action == "imu_stuck":
+            self.imu_frozen = True
+        elif action in ("imu_bus_errors", "imu_disconnect"):
+            self.imu_silent = True
+        elif action == "imu_restore":
+            self.imu_frozen = False
+            self.imu_silent = False
+        elif action == "motor_stall":
+            self.table.motor_stalled = True
+        elif action == "motor_runon":
+            self.table.motor_runon_duty = args.get("duty", 0.5)
+        elif action == "motor_restore":
+            self.table.motor_stalled = False
+            self.table.motor_runon_duty = None
+        else:
+            raise ValueError(f"not a world action: {action!r}")
+
+    def set_outputs(self, motor_cmd_cdps: int, io_bits: int) -> None:
+        """The board's outputs as its telemetry reports them."""
+        t = self.table
+        # The e-stop contactor cuts motor power, and with it the brake's supply.
+        t.power_ok = not io_bits & M.IO_ESTOP
+        enable = bool(io_bits & M.IO_MOTOR_ENABLE)
+        self.motor.drive(motor_cmd_cdps, enable)
+        if self.motorized:
+            t.motor_enabled = enable
+            t.motor_duty = (self._pwm_a.duty - self._pwm_b.duty) / 65535.0
+        released = not io_bits & M.IO_BRAKE_ON and t.power_ok
+        t.brake_on = self.brake_fitted and not released
+
+    def step(self) -> tuple[tuple[int, ...] | None, list[int]]:
+        """One period: (IMU raw sample to send or None, PPG samples to send)."""
+        dt_s = PERIOD_MS / 1000.0
+        self.clock.advance_ms(PERIOD_MS)
+        self.t_ms += PERIOD_MS
+        t = self.table
+        if not self.motorized:
+            t.person_torque_nm = self.tilter.torque_nm(
+                dt_s, t.angle_deg, t.rate_dps, t.gravity_torque_nm()
+            )
+        t.step(dt_s)
+        self.heart.step(dt_s, t.angle_deg)
+        self.ppg.set_hr(self.heart.bpm)
+        self.imu.set_truth(t.angle_deg, t.rate_dps, t.vibration_g())
+        raw: tuple[int, ...] | None = None
+        if not self.imu_silent:
+            if not self.imu_frozen:
+                self.imu_drv.read()
+            raw = tuple(self.imu_drv.raw)
+        ppg: list[int] = []
+        if self.ppg_drv is not None:
+            n = self.ppg_drv.read_fifo()
+            ppg = list(self.ppg_drv.ir[:n])
+        return raw, ppg
+
+
+@dataclass
+class _Pending:
+    cmd: int
+    seq: int
+    sent_t: float
+    payload: bytes = b""
+    attempts: int = 1
+
+
+@dataclass
+class HilResult:
+    scenario: Scenario
+    session_id: int
+    hello: Hello
+    trace: SessionTrace
+    summary: SessionSummary | None
+    checks: list[Check]
+    counters: dict[str, int] = field(default_factory=dict)
+    tilt_rms_deg: float | None = None  # board angle vs the world's, while tilt ok
+    tilt_max_deg: float | None = None
+    notes: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.summary is not None and all(c.ok for c in self.checks)
+
+
+class HilBench:
+    def __init__(
+        self,
+        client: LinkClient,
+        scenario: Scenario,
+        store: Store,
+        *,
+        url: str,
+        panel: Panel,
+        speed: float = 1.0,
+        duration_s: float | None = None,
+        progress: Callable[[float, tuple[int, ...] | None], None] | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.client = client
+        self.sc = scenario
+        self.store = store
+        self.url = url
+        self.panel = panel
+        self.speed = speed
+        self.duration_s = scenario.duration_s if duration_s is None else duration_s
+        self.progress = progress
+        self.say = say or (lambda _s: None)
+        self.notes = check_bench_scenario(scenario)
+        self.spec = build_spec(scenario)
+        self.world = BenchWorld(self.spec)
+        self.session_id: int | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._answers: dict[int, int | None] = {}  # seq -> reason (None: no answer)
+        self._t0 = 0.0
+        self._k = 0
+        self._motor_cmd = 0
+        self._io_bits = M.IO_BRAKE_ON
+        self.last_values: tuple[int, ...] | None = None
+        self._truth: dict[int, tuple[float, float]] = {}
+        self._tilt_errors: list[float] = []
+        self.counters = {
+            "imu_frames": 0,
+            "ppg_samples": 0,
+            "inject_refused": 0,
+            "late_periods": 0,
+            "commands_unanswered": 0,
+            "board_reboots": 0,
+        }
+
+    # -- setup ---------------------------------------------------------------
+    def _handshake(self) -> Hello:
+        try:
+            hello = self.client.info()
+        except LinkError as e:
+            raise HilError(f"no answer from a board at {self.url}: {e}") from e
+        if not hello.bench:
+            raise NotBenchModeError(
+                f"the board at {self.url} ({hello.board}, firmware {hello.fw_version}) did not "
+                'boot in bench mode: set "bench": true in its board.json '
+                "(inversa deploy --bench) and reset it; a board driving a real table "
+                "must never be fed simulated sensors"
+            )
+        return hello
+
+    # -- non-blocking commands inside the loop -------------------------------------
+    def _command(self, cmd: int, payload: bytes = b"") -> int:
+        seq = self.client.send(cmd, payload)
+        self._pending[seq] = _Pending(cmd, seq, time.monotonic(), payload)
+        return seq
+
+    def _retry_commands(self) -> None:
+        now = time.monotonic()
+        for p in list(self._pending.values()):
+            if now - p.sent_t < CMD_TIMEOUT_S:
+                continue
+            if p.attempts > CMD_RETRIES:
+                del self._pending[p.seq]
+                self.counters["commands_unanswered"] += 1
+                self.store.add_command(
+                    self.session_id, time.time(), p.cmd, p.seq, None, p.attempts, p.payload
+                )
+                self._answers[p.seq] = None
+                self.say(
+                    f"no answer to {M.COMMAND_NAMES.get(p.cmd, p.cmd)} after {p.attempts} tries"
+                )
+                continue
+            self.client.send(p.cmd, p.payload, p.seq)  # same seq: the board answers, never redoes
+            p.sent_t = now
+            p.attempts += 1
+
+    def _on_ack(self, payload: bytes) -> None:
+        seq, cmd, reason = ACK.unpack_from(payload, 0)
+        if cmd in (M.INJECT_IMU, M.INJECT_PPG):
+            self.counters["inject_refused"] += 1
+            if self.counters["inject_refused"] == 1:
+                self.say(f"the board refused injected samples: {reasons.text(reason)}")
+            return
+        p = self._pending.pop(seq, None)
+        if p is None or p.cmd != cmd:
+            return
+        self.store.add_command(
+            self.session_id, time.time(), cmd, seq, reason, p.attempts, p.payload
+        )
+        self._answers[seq] = reason
+        name = M.COMMAND_NAMES.get(cmd, str(cmd))
+        self.say(f"{name}: {'accepted' if reason == reasons.OK else reasons.text(reason)}")
+
+    # -- frames ------------------------------------------------------------------
+    def _handle(self, frames: list[Frame]) -> None:
+        assert self.session_id is not None
+        for f in frames:
+            if f.msg_type in (M.MSG_TELEMETRY, M.MSG_HELLO, M.MSG_HEARTBEAT) and not (
+                f.flags & M.FLAG_BENCH
+            ):
+                raise NotBenchModeError(
+                    "the board left bench mode (it rebooted with bench off?): "
+                    "stopped feeding it simulated sensors"
+                )
+            if f.msg_type == M.MSG_TELEMETRY and len(f.payload) >= TELEMETRY.size:
+                values = TELEMETRY.unpack_from(f.payload, 0)
+                self._motor_cmd = values[_T["motor_cmd_cdps"]]
+                self._io_bits = values[_T["io_bits"]]
+                true_deg = self.world.table.angle_deg
+                self._truth[values[_T["t_ms"]]] = (true_deg, self.world.heart.bpm)
+                if self._io_bits & M.IO_TILT_OK:
+                    self._tilt_errors.append(values[_T["angle_cdeg"]] / 100.0 - true_deg)
+            elif f.msg_type == M.MSG_ACK and len(f.payload) >= ACK.size:
+                self._on_ack(f.payload)
+            elif f.msg_type == M.MSG_HELLO and f.seq == 0:
+                # a reboot: the telemetry rate is back to its default
+                self.say("the board rebooted")
+                self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
+        stored = store_frames(self.store, self.session_id, time.time(), frames)
+        if stored.last_values is not None:
+            self.last_values = stored.last_values
+        self.counters["board_reboots"] += stored.boots
+
+    # -- the loop ----------------------------------------------------------------
+    def _inject(self, raw: tuple[int, ...] | None, ppg: list[int]) -> None:
+        c = self.client
+        if raw is not None:
+            c.send(M.INJECT_IMU, _IMU.pack(1, *raw))
+            self.counters["imu_frames"] += 1
+        for i in range(0, len(ppg), M.INJECT_MAX_PPG):
+            chunk = ppg[i : i + M.INJECT_MAX_PPG]
+            c.send(M.INJECT_PPG, struct.pack(f"<B{len(chunk)}i", len(chunk), *chunk))
+            self.counters["ppg_samples"] += len(chunk)
+
+    def _apply(self, action: str, args: dict[str, float]) -> None:
+        if action in COMMAND_ACTIONS:
+            self._command(COMMAND_ACTIONS[action])
+        elif action in WORLD_ACTIONS:
+            self.world.apply(action, args)
+        else:
+            self.say(f"t={self.world.t_ms / 1000:.1f} s: {action}")
+            self.panel.do(action)
+
+    def run(self) -> HilResult:
+        t_start = time.perf_counter()
+        hello = self._handshake()
+        sid = self.store.begin_session(port=f"bench:{self.url}")
+        self.session_id = sid
+        dev = self.store.upsert_device(
+            hello.uid, hello.board, hello.fw_version, hello.protocol, hello.limits
+        )
+        self.store.set_session_device(
+            sid, dev, hello.board, hello.fw_version, hello.profile_crc, True
+        )
+        self._t0 = time.monotonic()
+        self._k = 0
+        try:
+            self._warm_up()
+            self._scenario()
+        finally:
+            self._finish(sid)
+        return self._result(hello, sid, time.perf_counter() - t_start)
+
+    # One period of the world, its samples to the board, the board's frames
+    # back until the period's deadline (wall clock / speed).
+    def _period(self) -> None:
+        w = self.world
+        w.set_outputs(self._motor_cmd, self._io_bits)
+        raw, ppg = w.step()
+        self._inject(raw, ppg)
+        self._retry_commands()
+        period_s = PERIOD_MS / 1000.0 / self.speed
+        self._k += 1
+        deadline = self._t0 + self._k * period_s
+        while True:
+            left = deadline - time.monotonic()
+            frames = self.client.poll(max(0.0, min(left, 0.005)))
+            if frames:
+                self._handle(frames)
+            if left <= 0:
+                break
+        late = time.monotonic() - deadline
+        if late > period_s:
+            self.counters["late_periods"] += 1
+            if late > 0.5:  # far behind (a stalled PC): do not try to catch up
+                self._t0 += late
+        self.store.maybe_flush()
+
+    def _ready(self) -> bool:
+        v = self.last_values
+        return (
+            v is not None
+            and v[_T["state"]] in (S.IDLE, S.DONE)
+            and bool(v[_T["io_bits"]] & M.IO_TILT_OK)
+        )
+
+    def _warm_up(self) -> None:
+        """Feed the world at rest until the board trusts it and sits idle at the
+        loading position, then give it the scenario's profile."""
+        self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
+        reset_asked = False
+        profile_seq: int | None = None
+        n = 0
+        while True:
+            self._period()
+            n += 1
+            if profile_seq is None and self._ready():
+                profile_seq = self._command(M.CMD_SET_PROFILE, bytes(self.spec["profile"]))
+            if profile_seq is not None and profile_seq not in self._pending:
+                reason = self._answers.get(profile_seq)
+                if reason == reasons.OK:
+                    return
+                if reason is not None:
+                    raise HilError(
+                        f"the board refused the scenario's profile: {reasons.text(reason)}"
+                    )
+                raise HilError("the board did not answer the profile command")
+            if n == WARMUP_RESET_PERIODS and not reset_asked and profile_seq is None:
+                # Booted without sensor data, the board may be returning or
+                # faulted: a reset with the samples flowing starts it clean.
+                reset_asked = True
+                self.say(f"the board is not idle with a trusted angle ({self._board_state()})")
+                self.panel.do("power_reset")
+            if n >= WARMUP_MAX_PERIODS:
+                raise HilError(
+                    "the board never sat idle with a trusted angle "
+                    f"({self._board_state()}): does the scenario's [table] imu match "
+                    "board.json, and was the board reset after the bench started?"
+                )
+
+    def _board_state(self) -> str:
+        from .link.names import bit_names, state_name
+
+        v = self.last_values
+        if v is None:
+            return "no telemetry"
+        alarms = ", ".join(bit_names(v[_T["alarm_bits"]], "alarm")) or "none"
+        tilt = "ok" if v[_T["io_bits"]] & M.IO_TILT_OK else f"faults 0x{v[_T['tilt_faults']]:x}"
+        return f"state {state_name(v[_T['state']])}, tilt {tilt}, alarms {alarms}"
+
+    def _scenario(self) -> None:
+        events = [(round(e.t_s * 1000), e.action, dict(e.args)) for e in self.sc.events]
+        ev_i = 0
+        n_periods = round(self.duration_s * 1000) // PERIOD_MS
+        w = self.world
+        t0_ms = w.t_ms
+        next_progress = 0.0
+        for k in range(n_periods):
+            while ev_i < len(events) and events[ev_i][0] <= w.t_ms - t0_ms:
+                _, action, args = events[ev_i]
+                ev_i += 1
+                self._apply(action, args)
+            self._period()
+            frac = (k + 1) / n_periods
+            if self.progress is not None and frac >= next_progress:
+                next_progress = frac + 0.01
+                self.progress(frac, self.last_values)
+
+    def _finish(self, sid: int) -> None:
+        d = self.client.decoder
+        self.store.update_session(
+            sid,
+            last_data=time.time(),
+            frames=d.frames,
+            lost_frames=d.lost_frames,
+            gap_events=d.gap_events,
+            crc_errors=d.crc_errors,
+            framing_errors=d.framing_errors + d.too_long,
+            version_errors=d.version_errors,
+            board_reboots=self.counters["board_reboots"],
+        )
+        self.store.end_session(sid)
+        self.store.flush()
+
+    def _result(self, hello: Hello, sid: int, wall_s: float) -> HilResult:
+        trace = trace_from_store(self.store, sid)
+        trace.loading_deg = float(self.spec["table_params"].get("loading_deg", -65.0))
+        # The world's truth at each telemetry sample (the plot's dashed lines).
+        base = trace.board_t0_ms
+        for t_s in trace.t_s:
+            truth = self._truth.get(round(t_s * 1000) + base)
+            if truth is None:  # keep the lists aligned with the samples, or empty
+                trace.true_angle_deg.clear()
+                trace.true_hr_bpm.clear()
+                break
+            trace.true_angle_deg.append(truth[0])
+            trace.true_hr_bpm.append(truth[1])
+        errs = self._tilt_errors
+        rms = math.sqrt(sum(e * e for e in errs) / len(errs)) if errs else None
+        worst = max((abs(e) for e in errs), default=None)
+        summary = summarize(trace) if len(trace) else None
+        checks = check_expectations(trace, self.sc.expect) if summary is not None else []
+        counters = dict(self.counters)
+        d = self.client.decoder
+        counters.update(frames=d.frames, lost_frames=d.lost_frames, crc_errors=d.crc_errors)
+        return HilResult(
+            self.sc, sid, hello, trace, summary, checks, counters, rms, worst, self.notes, wall_s
+        )

@@ -1,0 +1,418 @@
+"""The virtual board: the firmware behind a ``socket://`` serial URL.
+
+The real firmware runs, period by period, on a simulated machine; its link
+port is served on a localhost TCP port by the link's
+:class:`~inversa_host.linkserver.LinkServer`, so ``inversa log``,
+``inversa monitor``, ``inversa profile`` (and ``inversa bench``) talk to it
+exactly as to a board on a serial port.
+
+Two kinds of rig behind the port:
+
+* **simulated table** (default): the whole simulated world of ``inversa sim``
+  (:class:`inversa_world.session.SimSession`: table, person, heart, the
+  register-level sensor fakes read by the real drivers) with its internal
+  virtual host switched off (``"virtual_host": False``): the real host on the
+  socket keeps the lease and sends the commands.  A scenario adds its
+  timeline (the person, faults); its ``host_*`` events are dropped (the real
+  host decides).
+* **bench mode** (``bench=True``): the firmware booted with ``"bench": true``:
+  injected sensor drivers fed over the link by ``inversa bench``, the table
+  itself simulated on the host side.  Limit switches read "not at the limit"
+  (jumpered, as on a bench board).
+
+Either rig runs in CPython (default) or inside the MicroPython interpreter
+(``vm=True``; the firmware and the world in the WebAssembly port, stepped in
+chunks, bytes moved in and out through ``exec``).
+
+The local, physical actions at the table (start/stop buttons, hold-to-run,
+e-stop, a power reset) are :meth:`VirtualBoard.press` here: they never come
+over the link.
+
+Usage::
+
+    with VirtualBoard(VBoardConfig(bench=True)) as vb:    # serving at once
+        print(vb.url)                                     # socket://127.0.0.1:PORT
+        vb.press("hold_down")
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+from inversa.link.port import MemoryPort
+
+from .linkserver import LinkServer
+from .sim.scenario import Scenario
+
+PERIOD_MS = 10
+FOREVER_MS = 1_000_000_000  # the rig's own end: 11.6 days (a small int in MicroPython too)
+VM_CHUNK_MS = 50  # periods per exec() round trip into the MicroPython VM
+
+# The local actions at the table (scenario action names), and what they mean.
+PANEL_ACTIONS: dict[str, str] = {
+    "press_start": "press START",
+    "press_stop": "press STOP",
+    "hold_down": "hold the DOWN (deeper) button",
+    "release_down": "release the DOWN button",
+    "hold_up": "hold the UP button",
+    "release_up": "release the UP button",
+    "press_estop": "press the E-STOP",
+    "release_estop": "release (twist) the E-STOP",
+    "break_estop_wire": "break the e-stop wire",
+    "power_reset": "cut and restore the board's power",
+}
+HOST_ACTIONS = ("host_start", "host_return", "host_silent")
+
+# The bench rig: the firmware booted in bench mode on a simulated machine,
+# nothing else.  MicroPython-compatible source, run as is in CPython (exec)
+# and inside the MicroPython VM, so both use the same rig.
+BENCH_RIG_SOURCE = """
+from inversa.board.boards import ACTIVE_LEVEL
+from inversa.board.clock import VirtualClock
+from inversa.board.config import validate
+from inversa.link.port import MemoryPort
+from inversa_world.devices.bus import FakeI2CBus
+from inversa_world.machine_sim import SimMachine
+
+
+class BenchRig:
+    def __init__(self, values, storage_dir):
+        self.cfg = validate(values, "virtual bench board")
+        self.storage_dir = storage_dir
+        self.clock = VirtualClock(0)
+        self.machine = SimMachine(FakeI2CBus(seed=1))
+        self.pins = self.cfg.board_def["pins"]
+        self.t_ms = 0
+        self.estop = False
+        self.estop_wire_broken = False
+        self.holding_down = False
+        self.holding_up = False
+        self._start_until = -1
+        self._stop_until = -1
+        self.events = []
+        self.tx = bytearray()
+        self.boots = 0
+        self.finished = False
+        self._boot(self.machine.PWRON_RESET)
+
+    def _boot(self, cause):
+        from inversa.app import build_app
+        from inversa.board.build import build_board
+
+        self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
+        self.board = build_board(self.cfg, self.machine)
+        self._drive()  # the wiring holds its levels before the firmware looks
+        self.app = build_app(
+            self.cfg, self.board, self.clock, self.storage_dir, self.port,
+            reset_cause=cause, uid=b"VBENCH01",
+        )
+        self.boots += 1
+
+    def _apply(self, action):
+        t = self.t_ms
+        if action == "press_start":
+            self._start_until = t + 300
+        elif action == "press_stop":
+            self._stop_until = t + 300
+        elif action == "hold_down":
+            self.holding_down = True
+        elif action == "release_down":
+            self.holding_down = False
+        elif action == "hold_up":
+            self.holding_up = True
+        elif action == "release_up":
+            self.holding_up = False
+        elif action == "press_estop":
+            self.estop = True
+        elif action == "release_estop":
+            self.estop = False
+        elif action == "break_estop_wire":
+            self.estop_wire_broken = True
+        elif action == "power_reset":
+            self._boot(self.machine.PWRON_RESET)
+        else:
+            raise ValueError("not a panel action: %r" % action)
+
+    def _set(self, name, active):
+        level = ACTIVE_LEVEL[name]
+        self.machine.pins[self.pins[name]].set_level(level if active else 1 - level)
+
+    def step(self):
+        ev = self.events
+        while ev and ev[0][0] <= self.t_ms:
+            self._apply(ev.pop(0)[1])
+        self.clock.advance_ms(10)
+        self.t_ms += 10
+        self._drive()
+        self.app.step()
+        if self.port.tx_pending():
+            self.tx.extend(self.port.take_tx())
+
+    def _drive(self):
+        t = self.t_ms
+        broken = self.estop or self.estop_wire_broken
+        self._set("estop_a", broken)
+        self._set("estop_b", broken)
+        self._set("btn_down", self.holding_down)
+        self._set("btn_up", self.holding_up)
+        self._set("btn_start", t < self._start_until)
+        self._set("btn_stop", t < self._stop_until)
+        self._set("home_sw", False)  # a bench board: limit switches jumpered
+        self._set("end_sw", False)
+        self._set("contactor_fb", not self.estop)
+        self._set("power_ok", False)
+
+    def run_for(self, ms):
+        end = self.t_ms + ms
+        while self.t_ms < end:
+            self.step()
+
+    def take_tx(self):
+        data = bytes(self.tx)
+        self.tx = bytearray()
+        return data
+"""
+
+
+@dataclass
+class VBoardConfig:
+    """What the virtual board is: a simulated table (optionally a scenario's)
+    or a bench-mode board; CPython or MicroPython; its sensors."""
+
+    scenario: Scenario | None = None
+    bench: bool = False
+    vm: bool = False
+    board: str = "pico"
+    table: str = "motorized"  # without a scenario
+    imu: str = "mpu6050"
+    hr: str = "max30102"
+    seed: int = 1
+    notes: list[str] = field(default_factory=list)  # filled: what was left out and why
+
+
+class Rig(Protocol):
+    """Where the firmware runs: one exchange = host bytes in, some periods, board bytes out."""
+
+    def exchange(self, rx: bytes, connected: bool, actions: list[str], ms: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def session_spec(cfg: VBoardConfig) -> dict[str, Any]:
+    """The SimSession spec of a simulated-table virtual board."""
+    if cfg.scenario is not None:
+        from .sim.runner import build_spec
+
+        spec = build_spec(cfg.scenario)
+        events = []
+        for ev in spec["events"]:
+            if ev[1] in HOST_ACTIONS:
+                cfg.notes.append(
+                    f"scenario event {ev[1]} at {ev[0] / 1000:g} s left out: the real host decides"
+                )
+            else:
+                events.append(ev)
+        spec["events"] = events
+    else:
+        from .commands.profile import profile_from_dict
+
+        # The table's loading stop and the profile's loading angle are one fact.
+        profile = profile_from_dict(
+            {"loading_cdeg": -6000, "table_type": 0 if cfg.table == "motorized" else 1},
+            "virtual board profile",
+        )
+        spec = {
+            "table": cfg.table,
+            "board": cfg.board,
+            "imu": cfg.imu,
+            "hr": cfg.hr,
+            "brake": True,
+            "seed": cfg.seed,
+            "telemetry_hz": 20,
+            "person": {},
+            "table_params": {"loading_deg": -60.0},
+            "profile": bytes(profile.to_bytes()),
+            "events": [],
+        }
+    spec["duration_ms"] = FOREVER_MS
+    spec["host_connected"] = False
+    spec["virtual_host"] = False
+    return spec
+
+
+def bench_values(cfg: VBoardConfig) -> dict[str, Any]:
+    """The board.json of a bench-mode virtual board."""
+    return {
+        "board": cfg.board,
+        "imu": cfg.imu,
+        "hr": cfg.hr,
+        "motor": "hbridge" if cfg.table == "motorized" else "none",
+        "brake": True,
+        "buzzer": True,
+        "link": "usb",
+        "bench": True,
+    }
+
+
+class CPythonRig:
+    """The rig in this process: SimSession or BenchRig."""
+
+    def __init__(self, cfg: VBoardConfig) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="inversa-vboard-")
+        self.rig: Any
+        if cfg.bench:
+            ns: dict[str, Any] = {}
+            exec(compile(BENCH_RIG_SOURCE, "<bench rig>", "exec"), ns)
+            self.rig = ns["BenchRig"](bench_values(cfg), self._dir.name)
+        else:
+            from inversa_world.session import SimSession
+
+            self.rig = SimSession(session_spec(cfg), self._dir.name)
+
+    def exchange(self, rx: bytes, connected: bool, actions: list[str], ms: int) -> bytes:
+        r = self.rig
+        for a in actions:
+            r.events.append((r.t_ms, a, {}))  # applied at the next period
+        r.port.connected = connected
+        if rx:
+            r.port.feed_rx(rx)
+        r.run_for(ms)
+        return r.take_tx()
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
+class VMRig:
+    """The rig inside the MicroPython WebAssembly interpreter."""
+
+    def __init__(self, cfg: VBoardConfig) -> None:
+        from .vm import MicroPythonVM, repo_root
+
+        self.vm = MicroPythonVM(heap_bytes=8 * 1024 * 1024)
+        try:
+            self.vm.install_firmware()
+            self.vm.put_tree(repo_root() / "host" / "inversa_world", "/lib/inversa_world")
+            self.vm.exec("import os\ntry:\n    os.mkdir('/flash')\nexcept OSError:\n    pass")
+            if cfg.bench:
+                self.vm.write_file("/lib/inversa_benchrig.py", BENCH_RIG_SOURCE)
+                make = f"from inversa_benchrig import BenchRig\n__r = BenchRig({bench_values(cfg)!r}, '/flash')\n"
+            else:
+                make = f"from inversa_world.session import SimSession\n__r = SimSession({session_spec(cfg)!r}, '/flash')\n"
+            self.vm.exec(make + "import binascii\n")
+        except BaseException:
+            self.vm.close()
+            raise
+
+    def exchange(self, rx: bytes, connected: bool, actions: list[str], ms: int) -> bytes:
+        code = [f"__r.port.connected = {bool(connected)}"]
+        for a in actions:
+            code.append(f"__r.events.append((__r.t_ms, {a!r}, {{}}))")
+        if rx:
+            b64 = base64.b64encode(rx).decode()
+            code.append(f"__r.port.feed_rx(binascii.a2b_base64({b64!r}))")
+        code.append(f"__r.run_for({int(ms)})")
+        code.append("print(binascii.b2a_base64(__r.take_tx()).decode().strip())")
+        out = self.vm.exec("\n".join(code) + "\n")
+        line = out.splitlines()[-1].strip() if out.strip() else ""
+        return base64.b64decode(line) if line else b""
+
+    def close(self) -> None:
+        self.vm.close()
+
+
+class VirtualBoard:
+    """A rig behind a LinkServer: ``url`` is what the host tools open."""
+
+    def __init__(
+        self,
+        cfg: VBoardConfig | None = None,
+        tcp_port: int = 0,
+        speed: float = 1.0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.cfg = cfg if cfg is not None else VBoardConfig()
+        if self.cfg.bench and self.cfg.scenario is not None:
+            raise ValueError(
+                "a bench-mode virtual board has no simulated world of its own: "
+                "give the scenario to `inversa bench` instead"
+            )
+        self.rig: Rig = VMRig(self.cfg) if self.cfg.vm else CPythonRig(self.cfg)
+        self.chunk_ms = VM_CHUNK_MS if self.cfg.vm else PERIOD_MS
+        # The wire: host bytes arrive in its rx ring (LinkServer.feed_rx), board
+        # bytes leave through its tx ring.  The rig's own port may be replaced
+        # by a reboot; the wire stays, as a USB-serial adapter's would.
+        self.wire = MemoryPort(tx_capacity=64 * 1024, rx_capacity=16 * 1024)
+        self._rx = bytearray(16 * 1024)
+        self._actions: list[str] = []
+        self._lock = threading.Lock()
+        self.virtual_ms = 0
+        try:
+            self.server = LinkServer(
+                self.wire,
+                self._step,
+                host=host,
+                tcp_port=tcp_port,
+                period_s=self.chunk_ms / 1000.0,
+                speed=speed,
+            )
+        except BaseException:
+            self.rig.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def connected(self) -> bool:
+        return self.server.connected
+
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the firmware thread, if anything did."""
+        return self.server.error
+
+    def press(self, action: str) -> None:
+        """A local action at the table (PANEL_ACTIONS), applied at the next period."""
+        if action not in PANEL_ACTIONS:
+            raise ValueError(f"unknown panel action {action!r}; one of: {', '.join(PANEL_ACTIONS)}")
+        with self._lock:
+            self._actions.append(action)
+
+    def _step(self) -> None:
+        n = self.wire.readinto(self._rx)
+        with self._lock:
+            actions, self._actions = self._actions, []
+        tx = self.rig.exchange(bytes(self._rx[:n]), self.wire.connected, actions, self.chunk_ms)
+        self.virtual_ms += self.chunk_ms
+        if tx:
+            self.wire.write(tx, len(tx))  # full (host far behind): dropped, as a board would
+
+    def start(self) -> VirtualBoard:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            self.rig.close()
+
+    def __enter__(self) -> VirtualBoard:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
