@@ -367,6 +367,7 @@ class HilBench:
         self._answers: dict[int, int | None] = {}  # seq -> reason (None: no answer)
         self._t0 = 0.0
         self._k = 0
+        self._rebooted = False
         self._motor_cmd = 0
         self._io_bits = M.IO_BRAKE_ON
         self.last_values: tuple[int, ...] | None = None
@@ -463,6 +464,7 @@ class HilBench:
             elif f.msg_type == M.MSG_HELLO and f.seq == 0:
                 # a reboot: the telemetry rate is back to its default
                 self.say("the board rebooted")
+                self._rebooted = True
                 self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
         stored = store_frames(self.store, self.session_id, time.time(), frames)
         if stored.last_values is not None:
@@ -543,35 +545,49 @@ class HilBench:
         )
 
     def _warm_up(self) -> None:
-        """Feed the world at rest until the board trusts it and sits idle at the
-        loading position, then give it the scenario's profile."""
+        """Feed the world at rest; give the board the scenario's profile (its
+        loading angle must match the simulated table's) and wait until it sits
+        idle with a trusted angle.  A board that is busy (booted without
+        sensor data, or mid-session) is asked for one reset, with the samples
+        flowing; the profile it then boots with is the one it stored."""
         self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
+        profile = bytes(self.spec["profile"])
+        profile_seq: int | None = self._command(M.CMD_SET_PROFILE, profile)
+        profile_ok = False
         reset_asked = False
-        profile_seq: int | None = None
         n = 0
         while True:
             self._period()
             n += 1
-            if profile_seq is None and self._ready():
-                profile_seq = self._command(M.CMD_SET_PROFILE, bytes(self.spec["profile"]))
+            if self._rebooted:
+                self._rebooted = False
+                self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
+                if not profile_ok:
+                    profile_seq = self._command(M.CMD_SET_PROFILE, profile)
             if profile_seq is not None and profile_seq not in self._pending:
                 reason = self._answers.get(profile_seq)
+                profile_seq = None
                 if reason == reasons.OK:
-                    return
-                if reason is not None:
+                    profile_ok = True
+                elif reason == reasons.WRONG_STATE and not reset_asked:
+                    reset_asked = True
+                    self.say(f"the board is busy ({self._board_state()}): asking for a reset")
+                    self.panel.do("power_reset")
+                elif reason is None:
+                    raise HilError("the board did not answer the profile command")
+                else:
                     raise HilError(
                         f"the board refused the scenario's profile: {reasons.text(reason)}"
                     )
-                raise HilError("the board did not answer the profile command")
-            if n == WARMUP_RESET_PERIODS and not reset_asked and profile_seq is None:
-                # Booted without sensor data, the board may be returning or
-                # faulted: a reset with the samples flowing starts it clean.
+            if profile_ok and self._ready():
+                return
+            if n == WARMUP_RESET_PERIODS and not reset_asked:
                 reset_asked = True
                 self.say(f"the board is not idle with a trusted angle ({self._board_state()})")
                 self.panel.do("power_reset")
             if n >= WARMUP_MAX_PERIODS:
                 raise HilError(
-                    "the board never sat idle with a trusted angle "
+                    "the board never sat idle with the profile and a trusted angle "
                     f"({self._board_state()}): does the scenario's [table] imu match "
                     "board.json, and was the board reset after the bench started?"
                 )

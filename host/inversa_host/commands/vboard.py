@@ -1,0 +1,166 @@
+"""``inversa vboard``: the firmware behind a socket:// serial URL.
+
+The real firmware runs on a simulated machine, period by period, and its
+link is served on a localhost TCP port: point ``inversa log``, ``monitor``,
+``profile`` or ``bench`` at the printed ``socket://`` URL exactly as at a
+board's serial port.  By default the board sits in the simulated world of
+``inversa sim`` (table, person, heart, sensor fakes), paced in real time;
+``--bench`` boots it in bench mode instead (sensors fed over the link by
+``inversa bench``).  The buttons at the table are typed here: start, stop,
+down, up, release, estop, unlatch, power, help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from inversa_host.vboard import PANEL_ACTIONS, VBoardConfig, VirtualBoard
+
+# Words typed at the virtual table -> panel actions.
+CONSOLE_WORDS: dict[str, tuple[str, ...]] = {
+    "start": ("press_start",),
+    "stop": ("press_stop",),
+    "down": ("hold_down",),
+    "up": ("hold_up",),
+    "release": ("release_down", "release_up"),
+    "estop": ("press_estop",),
+    "unlatch": ("release_estop",),
+    "power": ("power_reset",),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "vboard",
+        help="serve the firmware (simulated board) on a socket:// URL for the host tools",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--scenario",
+        default=None,
+        help="a scenario file or library name: its person, table and timeline "
+        "(default: an idle person on a motorized table, driven from the host)",
+    )
+    p.add_argument(
+        "--tcp-port", type=int, default=0, help="TCP port to listen on (default: a free one)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="virtual seconds per wall second (default 1; above ~3 a host's 0.5 s "
+        "heartbeats no longer hold the 2 s lease)",
+    )
+    p.add_argument("--vm", action="store_true", help="run the firmware inside MicroPython")
+    p.add_argument(
+        "--bench", action="store_true", help="boot in bench mode (sensors fed by `inversa bench`)"
+    )
+    p.add_argument("--table", choices=("motorized", "manual"), default="motorized")
+    p.add_argument("--imu", choices=("mpu6050", "lsm6dsox"), default="mpu6050")
+    p.add_argument("--hr", choices=("max30102", "none"), default="max30102")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--no-console", action="store_true", help="do not read buttons from stdin")
+    p.set_defaults(func=run)
+
+
+def console_actions(line: str) -> tuple[str, ...] | None:
+    """The panel actions a typed line asks for (None: not understood)."""
+    word = line.strip().lower()
+    if word in CONSOLE_WORDS:
+        return CONSOLE_WORDS[word]
+    if word in PANEL_ACTIONS:
+        return (word,)
+    return None
+
+
+def _console(vb: VirtualBoard, stop: threading.Event) -> None:
+    for line in sys.stdin:
+        if stop.is_set():
+            return
+        word = line.strip().lower()
+        if not word:
+            continue
+        if word in ("quit", "exit"):
+            stop.set()
+            return
+        actions = console_actions(word)
+        if actions is None:
+            print(f"buttons: {', '.join(CONSOLE_WORDS)}, quit", flush=True)
+            continue
+        for a in actions:
+            vb.press(a)
+        print(f"  at the table: {'; '.join(PANEL_ACTIONS[a] for a in actions)}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inversa_host.sim.scenario import ScenarioError, find_scenario, load_scenario
+
+    if args.speed <= 0:
+        print("error: --speed must be > 0", file=sys.stderr)
+        return 2
+    if args.bench and args.scenario is not None:
+        print(
+            "error: a bench-mode board has no world of its own: give the scenario to "
+            "`inversa bench --port URL --scenario ...`",
+            file=sys.stderr,
+        )
+        return 2
+    scenario = None
+    if args.scenario is not None:
+        try:
+            scenario = load_scenario(find_scenario(args.scenario))
+        except ScenarioError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    cfg = VBoardConfig(
+        scenario=scenario,
+        bench=args.bench,
+        vm=args.vm,
+        table=args.table,
+        imu=args.imu,
+        hr=args.hr,
+    )
+    try:
+        vb = VirtualBoard(cfg, tcp_port=args.tcp_port, speed=args.speed)
+    except OSError as e:
+        print(f"error: cannot listen on port {args.tcp_port}: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    what = "bench mode (sensors fed over the link)" if args.bench else "simulated table"
+    if scenario is not None:
+        what += f", scenario {scenario.name}"
+    where = "MicroPython VM" if args.vm else "CPython"
+    stop = threading.Event()
+    with vb:
+        print(f"Virtual board: firmware in {where}, {what}, {args.speed:g}x real time")
+        print()
+        print(f"    {vb.url}")
+        print()
+        print(f"  record it:   inversa log --port {vb.url}")
+        if args.bench:
+            print(f"  feed it:     inversa bench --port {vb.url} --scenario beginner")
+        else:
+            print(f"  watch it:    inversa monitor --port {vb.url}")
+        for note in cfg.notes:
+            print(f"  note: {note}")
+        if not args.no_console:
+            print(f"  buttons at the table (type + Enter): {', '.join(CONSOLE_WORDS)}, quit")
+            threading.Thread(target=_console, args=(vb, stop), daemon=True).start()
+        print("  Ctrl-C stops it.", flush=True)
+        end = None if args.duration is None else time.monotonic() + args.duration
+        connected = False
+        while not stop.is_set() and (end is None or time.monotonic() < end):
+            stop.wait(0.2)
+            if vb.error is not None:
+                print(f"error: the firmware thread stopped: {vb.error!r}", file=sys.stderr)
+                return 1
+            if vb.connected != connected:
+                connected = vb.connected
+                print("host connected" if connected else "host disconnected", flush=True)
+    return 0
