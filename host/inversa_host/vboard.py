@@ -314,7 +314,7 @@ class VMRig:
         for a in actions:
             code.append(f"__r.events.append((__r.t_ms, {a!r}, {{}}))")
         if rx:
-            b64 = base64.b64encode(rx).decode()
+            b64 = base64.b64encode(rx)  # bytes: the VM's binascii takes no str
             code.append(f"__r.port.feed_rx(binascii.a2b_base64({b64!r}))")
         code.append(f"__r.run_for({int(ms)})")
         code.append("print(binascii.b2a_base64(__r.take_tx()).decode().strip())")

@@ -141,6 +141,7 @@ def test_bench_ppg_settings_are_the_real_drivers() -> None:
     assert _BENCH_PPG["max30102"] == (drv.period_us, drv.polarity, drv.contact_min, drv.full_scale)
     fe, _ = build_bench_sensors(_cfg(), VirtualClock(0))
     p = fe.fe.ppg
+    assert p is not None
     assert (p.period_us, p.polarity, p.contact_min, p.full_scale) == _BENCH_PPG["max30102"]
     fe_none, _ = build_bench_sensors(_cfg(hr="none"), VirtualClock(0))
     assert fe_none.fe.ppg is None
@@ -265,6 +266,7 @@ def test_world_sensor_faults_look_like_the_chips_would() -> None:
     w.apply("imu_restore", {})
     assert w.step()[0] != frozen[0]
     w.apply("lose_pulse", {})
+    ppg: list[int] = []
     for _ in range(20):
         _, ppg = w.step()
     assert ppg and max(ppg) < _BENCH_PPG["max30102"][2]  # below the contact level

@@ -1,0 +1,241 @@
+"""The virtual board: the firmware (simulated table or bench mode, CPython or
+MicroPython) behind a socket:// URL that the real host tools open.
+
+Socket tests are loopback only, short, and wait on conditions with timeouts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inversa.link import messages as M
+from inversa_host.link.client import LinkClient
+from inversa_host.link.codec import TELEMETRY, Frame
+from inversa_host.sim.scenario import parse_scenario
+from inversa_host.vboard import (
+    PANEL_ACTIONS,
+    CPythonRig,
+    VBoardConfig,
+    VirtualBoard,
+    session_spec,
+)
+from inversa_world.session import SimSession
+
+_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+
+
+def _collect(
+    client: LinkClient, until: Callable[[list[Frame]], bool], timeout_s: float = 5.0
+) -> list[Frame]:
+    frames: list[Frame] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        frames += client.poll(0.05)
+        if until(frames):
+            return frames
+    raise AssertionError(f"condition not met within {timeout_s} s ({len(frames)} frames)")
+
+
+def _telemetry(frames: list[Frame]) -> list[tuple[int, ...]]:
+    return [TELEMETRY.unpack_from(f.payload, 0) for f in frames if f.msg_type == M.MSG_TELEMETRY]
+
+
+# -- behind the socket -----------------------------------------------------------
+
+
+def test_host_tools_talk_to_it_as_to_a_board() -> None:
+    with VirtualBoard() as vb, LinkClient.open(vb.url) as client:
+        assert vb.url.startswith("socket://127.0.0.1:")
+        hello = client.info()
+        assert hello.board == "pico" and not hello.bench
+        assert hello.limits["max_angle_cdeg"] == 9000
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 10)
+        tele = _telemetry(frames)
+        # the simulated table sits at its loading stop, trusted, with our lease
+        assert all(-6100 <= v[_T["angle_cdeg"]] <= -5900 for v in tele[-3:])
+        assert tele[-1][_T["io_bits"]] & M.IO_HOST_LEASE
+        assert all(not f.flags & M.FLAG_BENCH for f in frames)
+        assert client.set_telemetry_rate(50).ok
+        assert vb.error is None
+
+
+def test_bench_mode_board_flags_every_frame() -> None:
+    with VirtualBoard(VBoardConfig(bench=True)) as vb, LinkClient.open(vb.url) as client:
+        assert client.info().bench
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 5)
+        assert frames and all(f.flags & M.FLAG_BENCH for f in frames)
+        # no samples injected yet: the board does not trust an angle
+        assert not _telemetry(frames)[-1][_T["io_bits"]] & M.IO_TILT_OK
+
+
+def test_a_reset_at_the_table_reboots_the_firmware_behind_the_same_url() -> None:
+    with VirtualBoard() as vb, LinkClient.open(vb.url) as client:
+        client.info()
+        _collect(client, lambda fs: len(_telemetry(fs)) >= 2)
+        vb.press("power_reset")
+        # a reboot says HELLO with seq 0, and telemetry goes on on the same connection
+        frames = _collect(
+            client, lambda fs: any(f.msg_type == M.MSG_HELLO and f.seq == 0 for f in fs)
+        )
+        i = next(i for i, f in enumerate(frames) if f.msg_type == M.MSG_HELLO and f.seq == 0)
+        _collect(client, lambda fs: len(_telemetry(fs)) >= 3)
+        assert vb.connected and i >= 0
+
+
+def test_inversa_log_records_a_session_from_it(tmp_path: Path) -> None:
+    from inversa_host.logger import Logger
+    from inversa_host.store import Store
+
+    with VirtualBoard() as vb, Store(tmp_path / "s.db") as store:
+        logger = Logger(store, vb.url)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            logger.step()
+            if logger.session_id is not None and logger.counters()["frames"] >= 30:
+                break
+        logger.close()
+        sid = logger.session_id
+        assert sid is not None
+        rows = list(store.samples(sid))
+        assert len(rows) >= 10
+        s = store.session(sid)
+        assert s.board == "pico"
+
+
+def test_the_speed_option_runs_the_firmware_faster() -> None:
+    with VirtualBoard(speed=5.0) as vb, LinkClient.open(vb.url) as client:
+        client.info()
+        _collect(client, lambda fs: len(_telemetry(fs)) >= 1)
+        t0 = time.monotonic()
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 60)
+        wall_s = time.monotonic() - t0
+        t = [v[_T["t_ms"]] for v in _telemetry(frames)]
+        board_s = (t[-1] - t[0]) / 1000
+        # 60 samples at 20 Hz are 3 s of board time; at 5x about 0.6 s of ours
+        assert board_s >= 2.9
+        assert board_s / wall_s > 2.5, (board_s, wall_s)
+
+
+@pytest.mark.mpy
+@pytest.mark.parametrize("bench", [False, True])
+def test_the_firmware_runs_inside_micropython_behind_the_socket(bench: bool) -> None:
+    with (
+        VirtualBoard(VBoardConfig(vm=True, bench=bench)) as vb,
+        LinkClient.open(vb.url) as client,
+    ):
+        hello = client.info(timeout=1.0)
+        assert hello.bench == bench and hello.board == "pico"
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 5, timeout_s=8.0)
+        if not bench:
+            assert -6100 <= _telemetry(frames)[-1][_T["angle_cdeg"]] <= -5900
+        assert vb.error is None
+
+
+# -- the rig, without a socket ---------------------------------------------------------
+
+
+def test_panel_actions_reach_the_firmwares_inputs() -> None:
+    rig = CPythonRig(VBoardConfig(bench=True))
+    try:
+        app = rig.rig.app
+        rig.exchange(b"", True, [], 200)
+        assert not app.inp.estop_pressed
+        rig.exchange(b"", True, ["press_estop"], 200)
+        assert app.inp.estop_pressed
+        rig.exchange(b"", True, ["release_estop", "hold_down"], 200)
+        assert not app.inp.estop_pressed and app.inp.hold_down
+        rig.exchange(b"", True, ["release_down"], 200)
+        assert not app.inp.hold_down
+    finally:
+        rig.close()
+
+
+def test_simulated_table_rig_takes_the_panel_too() -> None:
+    rig = CPythonRig(VBoardConfig())
+    try:
+        s = rig.rig
+        assert isinstance(s, SimSession)
+        rig.exchange(b"", True, ["hold_down"], 100)
+        assert s.holding_down and s.app.inp.hold_down
+    finally:
+        rig.close()
+
+
+def test_unknown_panel_action_is_refused() -> None:
+    vb = VirtualBoard()
+    try:
+        with pytest.raises(ValueError, match="unknown panel action"):
+            vb.press("fly")
+        assert set(PANEL_ACTIONS) >= {"press_start", "hold_down", "press_estop", "power_reset"}
+    finally:
+        vb.stop()
+
+
+def test_a_bench_board_takes_no_scenario() -> None:
+    sc = parse_scenario('[scenario]\nname = "x"\nduration_s = 5\ntable = "motorized"\n')
+    with pytest.raises(ValueError, match="inversa bench"):
+        VirtualBoard(VBoardConfig(bench=True, scenario=sc))
+
+
+def test_scenario_host_events_are_left_to_the_real_host() -> None:
+    sc = parse_scenario(
+        '[scenario]\nname = "x"\nduration_s = 60\ntable = "motorized"\n'
+        '[[events]]\nt_s = 1\naction = "host_start"\n'
+        '[[events]]\nt_s = 2\naction = "hold_down"\n'
+        '[[events]]\nt_s = 3\naction = "host_silent"\n'
+    )
+    cfg = VBoardConfig(scenario=sc)
+    spec = session_spec(cfg)
+    assert [e[1] for e in spec["events"]] == ["hold_down"]
+    assert len(cfg.notes) == 2 and "host_start" in cfg.notes[0]
+    assert spec["virtual_host"] is False and spec["host_connected"] is False
+    assert spec["duration_ms"] > 10 * 24 * 3600 * 1000  # runs until stopped
+
+
+def _lease_after(spec_extra: dict[str, Any], tmp_path: Path) -> bool:
+    spec = session_spec(VBoardConfig())
+    spec.update(spec_extra)
+    s = SimSession(spec, str(tmp_path))
+    s.run_for(3000)
+    assert s.app.link is not None
+    return s.app.link.lease_ok
+
+
+def test_the_sessions_virtual_host_can_be_switched_off(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    # with its virtual host the session keeps its own lease ...
+    assert _lease_after({"virtual_host": True, "host_connected": True}, tmp_path / "a")
+    # ... without it, nobody on the port means no lease
+    assert not _lease_after({"virtual_host": False, "host_connected": True}, tmp_path / "b")
+
+
+# -- the command ---------------------------------------------------------------
+
+
+def test_vboard_command_prints_the_url_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
+    from inversa_host.cli import main
+
+    assert main(["vboard", "--duration", "0.3", "--no-console"]) == 0
+    out = capsys.readouterr().out
+    assert "socket://127.0.0.1:" in out and "inversa log --port socket://" in out
+
+
+def test_vboard_command_refuses_bench_with_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    from inversa_host.cli import main
+
+    assert main(["vboard", "--bench", "--scenario", "beginner", "--duration", "0.1"]) == 2
+    assert "inversa bench" in capsys.readouterr().err
+
+
+def test_console_words_map_to_panel_actions() -> None:
+    from inversa_host.commands.vboard import console_actions
+
+    assert console_actions("down\n") == ("hold_down",)
+    assert console_actions(" Release ") == ("release_down", "release_up")
+    assert console_actions("press_estop") == ("press_estop",)
+    assert console_actions("jump") is None
