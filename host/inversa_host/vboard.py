@@ -326,8 +326,52 @@ class VMRig:
         self.vm.close()
 
 
+class LinkApp:
+    """A rig and its wire: ``port`` (a MemoryPort: host bytes in its rx ring,
+    board bytes out of its tx ring) and ``step()`` (one exchange).  The shape
+    the LinkServer here and the REPL board's ``app`` factory
+    (:mod:`inversa_host.vboard_repl`, after a hard reset) both bridge to a
+    socket.  The rig's own port may be replaced by a reboot; the wire stays,
+    as a USB-serial adapter's would."""
+
+    def __init__(self, cfg: VBoardConfig | None = None) -> None:
+        self.cfg = cfg if cfg is not None else VBoardConfig()
+        if self.cfg.bench and self.cfg.scenario is not None:
+            raise ValueError(
+                "a bench-mode virtual board has no simulated world of its own: "
+                "give the scenario to `inversa bench` instead"
+            )
+        self.rig: Rig = VMRig(self.cfg) if self.cfg.vm else CPythonRig(self.cfg)
+        self.chunk_ms = VM_CHUNK_MS if self.cfg.vm else PERIOD_MS
+        self.port = MemoryPort(tx_capacity=64 * 1024, rx_capacity=16 * 1024)
+        self._rx = bytearray(16 * 1024)
+        self._actions: list[str] = []
+        self._lock = threading.Lock()
+        self.virtual_ms = 0
+
+    def press(self, action: str) -> None:
+        """A local action at the table (PANEL_ACTIONS), applied at the next period."""
+        if action not in PANEL_ACTIONS:
+            raise ValueError(f"unknown panel action {action!r}; one of: {', '.join(PANEL_ACTIONS)}")
+        with self._lock:
+            self._actions.append(action)
+
+    def step(self) -> None:
+        wire = self.port
+        n = wire.readinto(self._rx)
+        with self._lock:
+            actions, self._actions = self._actions, []
+        tx = self.rig.exchange(bytes(self._rx[:n]), wire.connected, actions, self.chunk_ms)
+        self.virtual_ms += self.chunk_ms
+        if tx:
+            wire.write(tx, len(tx))  # full (host far behind): dropped, as a board would
+
+    def close(self) -> None:
+        self.rig.close()
+
+
 class VirtualBoard:
-    """A rig behind a LinkServer: ``url`` is what the host tools open."""
+    """A LinkApp behind a LinkServer: ``url`` is what the host tools open."""
 
     def __init__(
         self,
@@ -338,33 +382,19 @@ class VirtualBoard:
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
-        self.cfg = cfg if cfg is not None else VBoardConfig()
-        if self.cfg.bench and self.cfg.scenario is not None:
-            raise ValueError(
-                "a bench-mode virtual board has no simulated world of its own: "
-                "give the scenario to `inversa bench` instead"
-            )
-        self.rig: Rig = VMRig(self.cfg) if self.cfg.vm else CPythonRig(self.cfg)
-        self.chunk_ms = VM_CHUNK_MS if self.cfg.vm else PERIOD_MS
-        # The wire: host bytes arrive in its rx ring (LinkServer.feed_rx), board
-        # bytes leave through its tx ring.  The rig's own port may be replaced
-        # by a reboot; the wire stays, as a USB-serial adapter's would.
-        self.wire = MemoryPort(tx_capacity=64 * 1024, rx_capacity=16 * 1024)
-        self._rx = bytearray(16 * 1024)
-        self._actions: list[str] = []
-        self._lock = threading.Lock()
-        self.virtual_ms = 0
+        self.app = LinkApp(cfg)
+        self.cfg = self.app.cfg
         try:
             self.server = LinkServer(
-                self.wire,
-                self._step,
+                self.app.port,
+                self.app.step,
                 host=host,
                 tcp_port=tcp_port,
-                period_s=self.chunk_ms / 1000.0,
+                period_s=self.app.chunk_ms / 1000.0,
                 speed=speed,
             )
         except BaseException:
-            self.rig.close()
+            self.app.close()
             raise
 
     @property
@@ -382,19 +412,7 @@ class VirtualBoard:
 
     def press(self, action: str) -> None:
         """A local action at the table (PANEL_ACTIONS), applied at the next period."""
-        if action not in PANEL_ACTIONS:
-            raise ValueError(f"unknown panel action {action!r}; one of: {', '.join(PANEL_ACTIONS)}")
-        with self._lock:
-            self._actions.append(action)
-
-    def _step(self) -> None:
-        n = self.wire.readinto(self._rx)
-        with self._lock:
-            actions, self._actions = self._actions, []
-        tx = self.rig.exchange(bytes(self._rx[:n]), self.wire.connected, actions, self.chunk_ms)
-        self.virtual_ms += self.chunk_ms
-        if tx:
-            self.wire.write(tx, len(tx))  # full (host far behind): dropped, as a board would
+        self.app.press(action)
 
     def start(self) -> VirtualBoard:
         self.server.start()
@@ -404,7 +422,7 @@ class VirtualBoard:
         try:
             self.server.stop()
         finally:
-            self.rig.close()
+            self.app.close()
 
     def __enter__(self) -> VirtualBoard:
         return self.start()
@@ -416,3 +434,21 @@ class VirtualBoard:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def link_app_for(repl_board: Any) -> LinkApp:
+    """An ``app`` factory for the REPL board (:mod:`inversa_host.vboard_repl`):
+    after ``inversa deploy`` resets it, the firmware runs as ``/board.json``
+    says (bench mode or a simulated table, its sensors and motor)."""
+    import json
+
+    values = json.loads(repl_board.read_file("/board.json"))
+    return LinkApp(
+        VBoardConfig(
+            bench=bool(values.get("bench", False)),
+            board=str(values["board"]),
+            table="manual" if values.get("motor") == "none" else "motorized",
+            imu=str(values["imu"]),
+            hr=str(values["hr"]),
+        )
+    )

@@ -239,3 +239,36 @@ def test_console_words_map_to_panel_actions() -> None:
     assert console_actions(" Release ") == ("release_down", "release_up")
     assert console_actions("press_estop") == ("press_estop",)
     assert console_actions("jump") is None
+
+
+@pytest.mark.mpy
+def test_after_a_hard_reset_the_repl_board_runs_the_firmware_its_board_json_names() -> None:
+    # The REPL board (deploy's side) hands over to this firmware rig when
+    # reset, as a board runs main.py: deploy, reset, then the link speaks.
+    import socket
+
+    from inversa_host.vboard import LinkApp, link_app_for
+    from inversa_host.vboard_repl import VirtualBoard as ReplBoard
+    from inversa_host.vboard_repl import VirtualHardware
+
+    rb = ReplBoard(hardware=VirtualHardware.healthy("pico"), app=link_app_for).start()
+    try:
+        rb.exec(
+            'f = open(\'/board.json\', \'w\'); f.write(\'{"board": "pico", "imu": "lsm6dsox", '
+            '"hr": "none", "motor": "none", "bench": true}\'); f.close()'
+        )
+        host, port = rb.url[len("socket://") :].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"\r\x03\x03import machine\r\nmachine.reset()\r\n")
+            deadline = time.monotonic() + 5.0
+            while rb.hard_resets == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert rb.hard_resets == 1 and rb.running_app
+        app = rb._rig
+        assert isinstance(app, LinkApp)
+        assert app.cfg.bench and app.cfg.imu == "lsm6dsox" and app.cfg.table == "manual"
+        with LinkClient.open(rb.url) as client:
+            hello = client.info(timeout=1.0)
+            assert hello.bench and hello.board == "pico"
+    finally:
+        rb.close()
