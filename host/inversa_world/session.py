@@ -28,6 +28,7 @@ from inversa_world.table import PersonBody, TableModel, TableParams
 
 PERIOD_MS = 10
 TRUTH_EVERY_MS = 100
+HEART_EVERY_MS = 100
 HOST_HEARTBEAT_MS = 500
 CALIBRATION_POSITIONS_DEG = (0, -60, -30, 30, 60)  # level first: its angle is exact
 
@@ -158,6 +159,7 @@ class SimSession:
         self.tx = bytearray()  # firmware -> host, not yet taken
         self.truth = []
         self._truth_next = 0
+        self._heart_next = 0
         self.events = list(_spec_value(spec, "events"))
         self._ev_i = 0
         self.boots = 0
@@ -212,6 +214,7 @@ class SimSession:
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
         self.port.connected = True
         self.board = build_board(self.cfg, self.machine)
+        self._inputs_key = None  # new pin objects: drive every input again
         self.app = build_app(
             self.cfg,
             self.board,
@@ -322,6 +325,18 @@ class SimSession:
         t = self.t_ms
         table = self.table
         estop_open = self.estop or self.estop_wire_broken
+        key = (
+            estop_open,
+            self.holding_down,
+            self.holding_up,
+            t < self._press_start_until,
+            t < self._press_stop_until,
+            table.home_switch,
+            table.end_switch,
+        )
+        if key == self._inputs_key:
+            return  # nothing changed: the pins still hold these levels
+        self._inputs_key = key
         self._set_input("estop_a", estop_open)
         self._set_input("estop_b", estop_open)
         self._set_input("btn_down", self.holding_down)
@@ -365,8 +380,12 @@ class SimSession:
                 dt_s, table.angle_deg, table.rate_dps, table.gravity_torque_nm()
             )
         table.step(dt_s)
-        self.heart.step(dt_s, table.angle_deg)
-        self.ppg.set_hr(self.heart.bpm)
+        if self.t_ms >= self._heart_next:
+            # The heart model changes slowly: 10 Hz is plenty (the PPG itself
+            # is synthesised at the sensor's own rate from this bpm).
+            self._heart_next = self.t_ms + HEART_EVERY_MS
+            self.heart.step(HEART_EVERY_MS / 1000.0, table.angle_deg)
+            self.ppg.set_hr(self.heart.bpm)
         self.imu.set_truth(table.angle_deg, table.rate_dps, table.vibration_g())
         self._drive_inputs()
         self._host_step()

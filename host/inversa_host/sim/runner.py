@@ -12,7 +12,6 @@ Usage::
 from __future__ import annotations
 
 import ast
-import base64
 import tempfile
 import time
 from collections.abc import Callable
@@ -98,20 +97,18 @@ class VMEngine:
         self.vm.put_tree(repo_root() / "host" / "inversa_world", "/lib/inversa_world")
         self.vm.exec("import os\ntry:\n    os.mkdir('/flash')\nexcept OSError:\n    pass")
         self.vm.exec(
-            "from inversa_world.session import SimSession\n"
-            f"__s = SimSession({spec!r}, '/flash')\n"
-            "import binascii\n"
+            f"from inversa_world.session import SimSession\n__s = SimSession({spec!r}, '/flash')\n"
         )
 
     def run_for(self, ms: int) -> tuple[bytes, list[tuple[int, int, int]], bool]:
         out = self.vm.exec(
             f"__s.run_for({int(ms)})\n"
-            "print(binascii.b2a_base64(__s.take_tx()).decode().strip())\n"
+            "print(__s.take_tx().hex())\n"
             "print(repr(__s.take_truth()))\n"
             "print(__s.finished)\n"
         )
         lines = out.splitlines()
-        tx = base64.b64decode(lines[-3]) if lines[-3] else b""
+        tx = bytes.fromhex(lines[-3])
         truth = ast.literal_eval(lines[-2])
         return tx, truth, lines[-1].strip() == "True"
 
