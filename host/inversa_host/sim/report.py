@@ -37,7 +37,12 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
     if trace.true_angle_deg:
         ax_a.plot(t, trace.true_angle_deg, color="#bbbbbb", lw=3, label="true angle (sim)")
     ax_a.plot(t, trace.angle_deg, color="#1f77b4", lw=1.2, label="measured angle")
-    ax_a.plot(t, trace.target_deg, color="#2ca02c", lw=1, ls="--", label="target")
+    # The target only means something once the controller is past its self-test.
+    target = [
+        g if s not in ("selftest", "estop", "fault") else float("nan")
+        for g, s in zip(trace.target_deg, trace.state, strict=True)
+    ]
+    ax_a.plot(t, target, color="#2ca02c", lw=1, ls="--", label="target")
     ax_a.axhline(0, color="black", lw=0.6)
     ax_a.axhline(trace.loading_deg, color="#888888", lw=0.6, ls=":")
     ax_a.set_ylabel("inversion angle (deg)\n0 = horizontal, 90 = head down")
