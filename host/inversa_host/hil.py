@@ -368,6 +368,7 @@ class HilBench:
         self._t0 = 0.0
         self._k = 0
         self._rebooted = False
+        self._t0_ms = 0
         self._motor_cmd = 0
         self._io_bits = M.IO_BRAKE_ON
         self.last_values: tuple[int, ...] | None = None
@@ -488,7 +489,7 @@ class HilBench:
         elif action in WORLD_ACTIONS:
             self.world.apply(action, args)
         else:
-            self.say(f"t={self.world.t_ms / 1000:.1f} s: {action}")
+            self.say(f"t={(self.world.t_ms - self._t0_ms) / 1000:.1f} s: {action}")
             self.panel.do(action)
 
     def run(self) -> HilResult:
@@ -607,7 +608,7 @@ class HilBench:
         ev_i = 0
         n_periods = round(self.duration_s * 1000) // PERIOD_MS
         w = self.world
-        t0_ms = w.t_ms
+        t0_ms = self._t0_ms = w.t_ms  # the scenario's clock starts after the warm-up
         next_progress = 0.0
         for k in range(n_periods):
             while ev_i < len(events) and events[ev_i][0] <= w.t_ms - t0_ms:

@@ -157,6 +157,13 @@ def run(args: argparse.Namespace) -> int:
         f"{c['ppg_samples']} PPG samples out, {c['inject_refused']} refused"
     )
     print(f"  {'late periods (PC too slow)':<31} {c['late_periods']}")
+    periods = max(1, c["imu_frames"])
+    if c["late_periods"] > periods // 100:
+        print(
+            "  WARNING: the PC fell behind in more than 1 % of the periods: samples reached "
+            "the board in bursts, so what it saw is not a steady 100 Hz sensor "
+            "(lower --speed, or a less loaded PC)"
+        )
     if result.summary is None:
         print("  no telemetry was recorded: FAIL")
         return 1
