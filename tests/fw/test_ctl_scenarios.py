@@ -400,6 +400,20 @@ def test_stalled_motor_is_cut_off():
     assert not rig.out.motor_enable
 
 
+def test_motor_stalled_during_a_slow_return_is_still_cut_off():
+    # Found by hypothesis: a slow command (0.1-0.5 deg/s: a long return, the
+    # last degrees of a rise) never filled a fixed 2 s stall window, so a
+    # stalled motor went unnoticed and the session never ended.
+    prof = Profile(max_angle_cdeg=1000, hold_ms=10000, return_ms=120000, hr_mode=HR_OFF)
+    rig = Rig(prof)
+    to_hold(rig)
+    rig.run_until(lambda r: r.out.state == S.RETURN, 60000)
+    rig.plant.fault = "stall"
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.STALL_MAX_WINDOW_MS + 5000)
+    assert rig.out.alarm_bits & bit(A.A_STALL)
+    assert not rig.out.motor_enable and rig.out.brake_on
+
+
 def test_reversed_motor_wiring_is_cut_off():
     rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
     rig.plant.fault = "reverse"

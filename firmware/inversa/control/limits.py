@@ -71,6 +71,7 @@ HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: lie
 RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
+STALL_MAX_WINDOW_MS = const(20000)  # ... growing the window up to this (slow commands)
 RUNON_SETTLE_MS = const(500)  # after the command reaches 0, the table may coast
 RUNON_CDPS = const(100)  # still moving faster than 1 deg/s after that: run-on
 RUNON_WINDOW_MS = const(3000)  # stop-to-still within this is "run-on", later "uncommanded"

@@ -170,17 +170,28 @@ class MotionMonitor:
             ):
                 bits |= _B_RUNON
             self._expect_k += cmd_cdps * dt_ms
-            if ticks_diff(t_ms, self._win_t) >= L.STALL_WINDOW_MS:
+            age = ticks_diff(t_ms, self._win_t)
+            if age >= L.STALL_WINDOW_MS:
                 exp = self._expect_k // 1000
                 moved = angle_cdeg - self._win_angle
                 if exp < 0:
                     exp = -exp
                     moved = -moved
-                if exp >= L.STALL_MIN_TRAVEL_CDEG and moved * 4 < exp:
-                    bits |= _B_STALL
-                self._win_t = t_ms
-                self._win_angle = angle_cdeg
-                self._expect_k = 0
+                # A window is judged once it expects enough travel to tell a
+                # stall from noise; a slow command (a long return, the last
+                # degrees of a rise) just makes the window longer.  Found by
+                # hypothesis: with fixed 2 s windows a motor stalled at 0.5
+                # deg/s was never judged and the rise never ended.
+                if exp >= L.STALL_MIN_TRAVEL_CDEG:
+                    if moved * 4 < exp:
+                        bits |= _B_STALL
+                    self._win_t = t_ms
+                    self._win_angle = angle_cdeg
+                    self._expect_k = 0
+                elif age >= L.STALL_MAX_WINDOW_MS:
+                    self._win_t = t_ms
+                    self._win_angle = angle_cdeg
+                    self._expect_k = 0
             if tracking:
                 e = setpoint_cdeg - angle_cdeg
                 if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
