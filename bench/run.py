@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
         missing = wanted - {s.stem.removeprefix("bench_") for s in scripts}
         if missing:
-            known = ", ".join(s.stem.removeprefix("bench_") for s in sorted(HERE.glob("bench_*.py")))
+            known = ", ".join(
+                s.stem.removeprefix("bench_") for s in sorted(HERE.glob("bench_*.py"))
+            )
             print(f"no benchmark named {', '.join(sorted(missing))}; known: {known}")
             return 2
     failed = []

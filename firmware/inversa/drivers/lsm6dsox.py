@@ -1,0 +1,131 @@
+# STMicroelectronics LSM6DSOX accelerometer + gyroscope over I2C.
+#
+# Gyroscope and accelerometer are read in one 12-byte burst (OUTX_L_G ..
+# OUTZ_H_A) with block data update on, so the six values belong to the same
+# sample.  Buffers are allocated once; `read()` allocates nothing on
+# MicroPython.
+#
+# Usage:
+#     from machine import I2C, Pin
+#     from inversa.drivers.lsm6dsox import LSM6DSOX
+#     imu = LSM6DSOX(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000), odr_hz=208)
+#     imu.read()                     # raises OSError on a bus error
+#     ax, ay, az, gx, gy, gz = imu.raw   # signed LSB
+#
+# Same interface as inversa.drivers.mpu6050.MPU6050 (see there).  The output
+# rate must stay above the 100 Hz control rate, or consecutive reads return
+# the same sample and look stuck: 208 Hz is the default.
+
+import struct
+from array import array
+
+from inversa.compat import IS_MICROPYTHON, const
+
+ADDR = const(0x6A)  # SA0 low; 0x6B with SA0 high
+WHO_AM_I_VALUE = const(0x6C)
+
+_WHO_AM_I = const(0x0F)
+_CTRL1_XL = const(0x10)
+_CTRL2_G = const(0x11)
+_CTRL3_C = const(0x12)
+_CTRL8_XL = const(0x17)
+_OUTX_L_G = const(0x22)
+
+_SW_RESET = const(0x01)
+_BDU_IF_INC = const(0x44)  # block data update + register address auto-increment
+_LPF2_XL_EN = const(0x02)
+
+ODRS_HZ = (0, 12, 26, 52, 104, 208, 416, 833, 1666)  # index = ODR code (12 = 12.5 Hz)
+ACCEL_RANGES_G = (2, 16, 4, 8)  # index = FS_XL code
+GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # index = FS_G code
+# Accelerometer LPF2 bandwidth = ODR / div; index = HPCF_XL code.
+ACCEL_LPF_DIVS = (4, 10, 20, 45, 100, 200, 400, 800)
+
+_LE = "<hhhhhh"  # CPython path only (MicroPython would allocate a tuple)
+
+
+class LSM6DSOX:
+    def __init__(
+        self,
+        i2c,
+        address=ADDR,
+        accel_range_g=2,
+        gyro_range_dps=250,
+        odr_hz=208,
+        accel_lpf_div=20,
+        sleep_ms=None,
+    ):
+        if accel_range_g not in ACCEL_RANGES_G:
+            raise ValueError("accel_range_g must be one of 2, 4, 8, 16")
+        if gyro_range_dps not in GYRO_RANGES_DPS:
+            raise ValueError("gyro_range_dps must be one of 250, 500, 1000, 2000")
+        if odr_hz not in ODRS_HZ or odr_hz < 104:
+            raise ValueError("odr_hz must be one of 104, 208, 416, 833, 1666")
+        if accel_lpf_div not in ACCEL_LPF_DIVS:
+            raise ValueError("accel_lpf_div must be one of 4, 10, 20, 45, 100, 200, 400, 800")
+        self.i2c = i2c
+        self.address = address
+        self._buf = bytearray(12)
+        self._prev = bytearray(12)
+        self._one = bytearray(1)
+        self.raw = array("i", (0, 0, 0, 0, 0, 0))
+        self.full_scale = 32767
+
+        who = self._read_u8(_WHO_AM_I)
+        if who != WHO_AM_I_VALUE:
+            raise OSError("no LSM6DSOX at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+        self._write_u8(_CTRL3_C, self._read_u8(_CTRL3_C) | _SW_RESET)
+        for _ in range(20):
+            if sleep_ms is not None:
+                sleep_ms(1)
+            if not self._read_u8(_CTRL3_C) & _SW_RESET:
+                break
+        else:
+            raise OSError("LSM6DSOX did not come out of reset")
+        self._write_u8(_CTRL3_C, _BDU_IF_INC)
+        odr = ODRS_HZ.index(odr_hz)
+        self._write_u8(_CTRL8_XL, ACCEL_LPF_DIVS.index(accel_lpf_div) << 5)
+        xl = (odr << 4) | (ACCEL_RANGES_G.index(accel_range_g) << 2) | _LPF2_XL_EN
+        self._write_u8(_CTRL1_XL, xl)
+        self._write_u8(_CTRL2_G, (odr << 4) | (GYRO_RANGES_DPS.index(gyro_range_dps) << 2))
+        if self._read_u8(_CTRL1_XL) != xl:
+            raise OSError("LSM6DSOX did not keep its configuration")
+        self.rate_hz = odr_hz
+        self.accel_lpf_hz = odr_hz // accel_lpf_div
+        # Datasheet sensitivities: 0.061 mg/LSB at +-2 g, 8.75 mdps/LSB at +-250 deg/s.
+        self.accel_mg_num = 61 * accel_range_g // 2
+        self.accel_mg_den = 1000
+        self.gyro_mdps_num = 7 * gyro_range_dps // 2
+        self.gyro_mdps_den = 100
+        if IS_MICROPYTHON:
+            self.read = self._read_mpy
+
+    def _read_u8(self, reg):
+        self.i2c.readfrom_mem_into(self.address, reg, self._one)
+        return self._one[0]
+
+    def _write_u8(self, reg, value):
+        self._one[0] = value
+        self.i2c.writeto_mem(self.address, reg, self._one)
+
+    def read(self):
+        """Burst-read one sample into `raw`; True if it differs from the last one."""
+        self._buf, self._prev = self._prev, self._buf
+        b = self._buf
+        self.i2c.readfrom_mem_into(self.address, _OUTX_L_G, b)
+        r = self.raw
+        r[3], r[4], r[5], r[0], r[1], r[2] = struct.unpack_from(_LE, b)
+        return b != self._prev
+
+    def _read_mpy(self):
+        self._buf, self._prev = self._prev, self._buf
+        b = self._buf
+        self.i2c.readfrom_mem_into(self.address, _OUTX_L_G, b)
+        r = self.raw
+        r[3] = ((b[1] << 8 | b[0]) ^ 0x8000) - 0x8000
+        r[4] = ((b[3] << 8 | b[2]) ^ 0x8000) - 0x8000
+        r[5] = ((b[5] << 8 | b[4]) ^ 0x8000) - 0x8000
+        r[0] = ((b[7] << 8 | b[6]) ^ 0x8000) - 0x8000
+        r[1] = ((b[9] << 8 | b[8]) ^ 0x8000) - 0x8000
+        r[2] = ((b[11] << 8 | b[10]) ^ 0x8000) - 0x8000
+        return b != self._prev

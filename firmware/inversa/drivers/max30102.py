@@ -1,0 +1,164 @@
+# Maxim MAX30102 pulse-oximetry / heart-rate sensor over I2C, read through
+# its 32-sample FIFO.
+#
+# The sensor samples on its own clock; each `read_fifo()` drains whatever
+# accumulated since the last call.  Sample times therefore come from the
+# sensor's rate (`period_us`) and the running `samples` count, never from the
+# moment the FIFO was read.  If the FIFO filled up (the loop stalled for more
+# than 32 samples), the overflow counter says how many samples were lost:
+# they are reported in `lost` and counted in `overflows` / `lost_total`, and
+# `samples` advances over them so later sample times stay right.
+#
+# Usage:
+#     from machine import I2C, Pin
+#     from inversa.drivers.max30102 import MAX30102
+#     ppg = MAX30102(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000))
+#     n = ppg.read_fifo()            # raises OSError on a bus error
+#     for i in range(n):
+#         use(ppg.ir[i], ppg.red[i])  # 18-bit counts, oldest first
+#
+# Interface shared by the PPG drivers (MAX30102, PulseADC, InjectedPPG):
+#   read_fifo() -> number of new samples in ir[0:n] (and red[0:n]);
+#   lost: samples dropped after them (the FIFO was full; the newest are lost
+#   first); samples: running count of samples delivered or lost;
+#   period_us: nominal sample period; fifo_depth: samples the sensor buffers
+#   (0: none, read it at every control period);
+#   polarity: +1 if the value rises with blood volume, -1 if it falls;
+#   contact_min: lowest plausible level with skin on the sensor (0: no check).
+
+from array import array
+
+from inversa.compat import const
+
+ADDR = const(0x57)
+PART_ID_VALUE = const(0x15)
+
+_FIFO_WR_PTR = const(0x04)  # then OVF_COUNTER (0x05), FIFO_RD_PTR (0x06)
+_FIFO_DATA = const(0x07)
+_FIFO_CONFIG = const(0x08)
+_MODE_CONFIG = const(0x09)
+_SPO2_CONFIG = const(0x0A)
+_LED1_PA = const(0x0C)  # red
+_LED2_PA = const(0x0D)  # infrared
+_PART_ID = const(0xFF)
+
+_RESET = const(0x40)
+_MODE_SPO2 = const(0x03)  # red + IR
+_DEPTH = const(32)
+_BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
+_MASK18 = const(0x3FFFF)
+
+SAMPLE_RATES = (50, 100, 200, 400, 800, 1000, 1600, 3200)  # index = SPO2_SR code
+AVERAGES = (1, 2, 4, 8, 16, 32)  # index = SMP_AVE code
+PULSE_WIDTHS_US = (69, 118, 215, 411)  # 15..18-bit ADC; index = LED_PW code
+_MAX_RATE_BY_PW = (1600, 1000, 800, 400)  # SpO2 mode limits from the datasheet
+ADC_RANGES_NA = (2048, 4096, 8192, 16384)
+
+
+class MAX30102:
+    def __init__(
+        self,
+        i2c,
+        address=ADDR,
+        sample_rate=400,
+        average=4,
+        pulse_width_us=411,
+        adc_range_na=4096,
+        led_ma=7,
+        contact_min=8192,
+        sleep_ms=None,
+    ):
+        if sample_rate not in SAMPLE_RATES:
+            raise ValueError("sample_rate must be one of 50..3200 (datasheet list)")
+        if average not in AVERAGES:
+            raise ValueError("average must be one of 1, 2, 4, 8, 16, 32")
+        if pulse_width_us not in PULSE_WIDTHS_US:
+            raise ValueError("pulse_width_us must be one of 69, 118, 215, 411")
+        pw = PULSE_WIDTHS_US.index(pulse_width_us)
+        if sample_rate > _MAX_RATE_BY_PW[pw]:
+            raise ValueError(
+                "%d samples/s is too fast for a %d us pulse" % (sample_rate, pulse_width_us)
+            )
+        if adc_range_na not in ADC_RANGES_NA:
+            raise ValueError("adc_range_na must be one of 2048, 4096, 8192, 16384")
+        if not 0 <= led_ma <= 50:
+            raise ValueError("led_ma must be within 0..50")
+        self.i2c = i2c
+        self.address = address
+        self._one = bytearray(1)
+        self._ptr = bytearray(3)
+        self._data = bytearray(_DEPTH * _BYTES)
+        mv = memoryview(self._data)
+        self._views = [mv[: n * _BYTES] for n in range(_DEPTH + 1)]  # no slicing later
+        self.ir = array("i", [0] * _DEPTH)
+        self.red = array("i", [0] * _DEPTH)
+        self.lost = 0
+        self.samples = 0  # samples delivered or lost since start (wraps at 2**30)
+        self.overflows = 0
+        self.lost_total = 0
+        self.polarity = -1  # reflected light falls when blood volume rises
+        self.fifo_depth = _DEPTH
+        self.contact_min = contact_min
+        self.full_scale = _MASK18
+        self.period_us = 1000000 * average // sample_rate
+        self.rate_hz = sample_rate // average
+
+        part = self._read_u8(_PART_ID)
+        if part != PART_ID_VALUE:
+            raise OSError("no MAX30102 at 0x%02x (PART_ID 0x%02x)" % (address, part))
+        self._write_u8(_MODE_CONFIG, _RESET)
+        for _ in range(20):
+            if sleep_ms is not None:
+                sleep_ms(1)
+            if not self._read_u8(_MODE_CONFIG) & _RESET:
+                break
+        else:
+            raise OSError("MAX30102 did not come out of reset")
+        self._write_u8(_FIFO_CONFIG, AVERAGES.index(average) << 5)  # no rollover
+        spo2 = (ADC_RANGES_NA.index(adc_range_na) << 5) | (SAMPLE_RATES.index(sample_rate) << 2)
+        self._write_u8(_SPO2_CONFIG, spo2 | pw)
+        self._write_u8(_LED1_PA, led_ma * 5)  # 0.2 mA per step
+        self._write_u8(_LED2_PA, led_ma * 5)
+        self.clear_fifo()
+        self._write_u8(_MODE_CONFIG, _MODE_SPO2)
+        if self._read_u8(_SPO2_CONFIG) != spo2 | pw:
+            raise OSError("MAX30102 did not keep its configuration")
+
+    def _read_u8(self, reg):
+        self.i2c.readfrom_mem_into(self.address, reg, self._one)
+        return self._one[0]
+
+    def _write_u8(self, reg, value):
+        self._one[0] = value
+        self.i2c.writeto_mem(self.address, reg, self._one)
+
+    def clear_fifo(self):
+        p = self._ptr
+        p[0] = p[1] = p[2] = 0
+        self.i2c.writeto_mem(self.address, _FIFO_WR_PTR, p)
+
+    def read_fifo(self):
+        """Drain the FIFO into ir/red[0:n]; return n.  `lost` = samples dropped after them."""
+        p = self._ptr
+        self.i2c.readfrom_mem_into(self.address, _FIFO_WR_PTR, p)
+        n = (p[0] - p[2]) & 31
+        lost = p[1]
+        if lost:
+            # Full FIFO: write pointer caught up with the read pointer.
+            if n == 0:
+                n = _DEPTH
+            self.overflows += 1
+            self.lost_total += lost
+        self.lost = lost
+        if n:
+            self.i2c.readfrom_mem_into(self.address, _FIFO_DATA, self._views[n])
+            b = self._data
+            ir = self.ir
+            red = self.red
+            j = 0
+            for i in range(n):
+                red[i] = (b[j] << 16 | b[j + 1] << 8 | b[j + 2]) & _MASK18
+                ir[i] = (b[j + 3] << 16 | b[j + 4] << 8 | b[j + 5]) & _MASK18
+                j += _BYTES
+        self.samples = (self.samples + n + lost) & 0x3FFFFFFF
+        return n

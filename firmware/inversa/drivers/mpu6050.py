@@ -1,0 +1,137 @@
+# InvenSense MPU-6050 accelerometer + gyroscope over I2C.
+#
+# Accelerometer and gyroscope are read in one 14-byte burst (ACCEL_XOUT_H ..
+# GYRO_ZOUT_L), so the six values always belong to the same sample.  Buffers
+# are allocated once; `read()` allocates nothing on MicroPython.
+#
+# Usage:
+#     from machine import I2C, Pin
+#     from inversa.drivers.mpu6050 import MPU6050
+#     imu = MPU6050(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000), dlpf_hz=10)
+#     imu.read()                     # raises OSError on a bus error
+#     ax, ay, az, gx, gy, gz = imu.raw   # signed LSB
+#     mg = imu.raw[0] * imu.accel_mg_num // imu.accel_mg_den
+#
+# Interface shared by every IMU driver (MPU6050, LSM6DSOX, InjectedIMU):
+#   read() -> True if the data changed since the previous read;
+#   raw: 6 signed ints, accel x y z then gyro x y z, in LSB;
+#   accel_mg_num / accel_mg_den, gyro_mdps_num / gyro_mdps_den: LSB -> mg, mdps;
+#   full_scale: the LSB value at which a channel saturates (32767).
+
+import struct
+from array import array
+
+from inversa.compat import IS_MICROPYTHON, const
+
+ADDR = const(0x68)  # AD0 low; 0x69 with AD0 high
+WHO_AM_I_VALUE = const(0x68)
+
+_SMPLRT_DIV = const(0x19)
+_CONFIG = const(0x1A)
+_GYRO_CONFIG = const(0x1B)
+_ACCEL_CONFIG = const(0x1C)
+_ACCEL_XOUT_H = const(0x3B)
+_PWR_MGMT_1 = const(0x6B)
+_WHO_AM_I = const(0x75)
+
+_DEVICE_RESET = const(0x80)
+_CLK_PLL_XGYRO = const(0x01)
+
+# Full-scale ranges -> register code; sensitivities from the datasheet.
+ACCEL_RANGES_G = (2, 4, 8, 16)  # 16384, 8192, 4096, 2048 LSB/g
+GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # 131, 65.5, 32.8, 16.4 LSB/(deg/s)
+# DLPF_CFG 1..6: accelerometer bandwidth (Hz); gyro is within 2 Hz of it.
+DLPF_HZ = (260, 184, 94, 44, 21, 10, 5)
+
+_BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
+
+
+class MPU6050:
+    def __init__(
+        self,
+        i2c,
+        address=ADDR,
+        accel_range_g=2,
+        gyro_range_dps=250,
+        dlpf_hz=10,
+        rate_hz=1000,
+        sleep_ms=None,
+    ):
+        if accel_range_g not in ACCEL_RANGES_G:
+            raise ValueError("accel_range_g must be one of 2, 4, 8, 16")
+        if gyro_range_dps not in GYRO_RANGES_DPS:
+            raise ValueError("gyro_range_dps must be one of 250, 500, 1000, 2000")
+        if dlpf_hz not in DLPF_HZ:
+            raise ValueError("dlpf_hz must be one of 260, 184, 94, 44, 21, 10, 5")
+        # Output rate = 1 kHz / (1 + SMPLRT_DIV) with the DLPF on (8 kHz off).
+        base = 8000 if dlpf_hz == 260 else 1000
+        if rate_hz < 4 or base % rate_hz or base // rate_hz > 256:
+            raise ValueError("rate_hz must divide %d (and be >= %d)" % (base, base // 256))
+        self.i2c = i2c
+        self.address = address
+        self._buf = bytearray(14)
+        self._prev = bytearray(14)
+        self._one = bytearray(1)
+        self.raw = array("i", (0, 0, 0, 0, 0, 0))
+        self.full_scale = 32767
+
+        who = self._read_u8(_WHO_AM_I)
+        if who != WHO_AM_I_VALUE:
+            raise OSError("no MPU-6050 at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+        self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
+        for _ in range(20):
+            if sleep_ms is not None:
+                sleep_ms(10)
+            if not self._read_u8(_PWR_MGMT_1) & _DEVICE_RESET:
+                break
+        else:
+            raise OSError("MPU-6050 did not come out of reset")
+        self._write_u8(_PWR_MGMT_1, _CLK_PLL_XGYRO)  # wake, PLL clock
+        cfg = 0 if dlpf_hz == 260 else DLPF_HZ.index(dlpf_hz)
+        self._write_u8(_CONFIG, cfg)
+        self._write_u8(_SMPLRT_DIV, base // rate_hz - 1)
+        self._write_u8(_GYRO_CONFIG, GYRO_RANGES_DPS.index(gyro_range_dps) << 3)
+        self._write_u8(_ACCEL_CONFIG, ACCEL_RANGES_G.index(accel_range_g) << 3)
+        if self._read_u8(_CONFIG) & 7 != cfg:
+            raise OSError("MPU-6050 did not keep its configuration")
+        self.dlpf_hz = dlpf_hz
+        self.rate_hz = rate_hz
+        # mg = raw * num // den ; mdps = raw * num // den (exact datasheet ratios)
+        self.accel_mg_num = 125 * accel_range_g  # 16384 LSB/g at +-2 g
+        self.accel_mg_den = 4096
+        self.gyro_mdps_num = 4 * gyro_range_dps  # 131 LSB/(deg/s) at +-250 deg/s
+        self.gyro_mdps_den = 131
+        if IS_MICROPYTHON:
+            self.read = self._read_mpy
+
+    def _read_u8(self, reg):
+        self.i2c.readfrom_mem_into(self.address, reg, self._one)
+        return self._one[0]
+
+    def _write_u8(self, reg, value):
+        self._one[0] = value
+        self.i2c.writeto_mem(self.address, reg, self._one)
+
+    def read(self):
+        """Burst-read one sample into `raw`; True if it differs from the last one."""
+        # CPython (simulator): one C call decodes everything.
+        self._buf, self._prev = self._prev, self._buf
+        b = self._buf
+        self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H, b)
+        r = self.raw
+        r[0], r[1], r[2], _, r[3], r[4], r[5] = struct.unpack_from(_BE, b)
+        return b != self._prev
+
+    def _read_mpy(self):
+        # MicroPython: unpack_from would allocate a tuple; decode by hand.
+        self._buf, self._prev = self._prev, self._buf
+        b = self._buf
+        self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H, b)
+        r = self.raw
+        r[0] = ((b[0] << 8 | b[1]) ^ 0x8000) - 0x8000
+        r[1] = ((b[2] << 8 | b[3]) ^ 0x8000) - 0x8000
+        r[2] = ((b[4] << 8 | b[5]) ^ 0x8000) - 0x8000
+        r[3] = ((b[8] << 8 | b[9]) ^ 0x8000) - 0x8000
+        r[4] = ((b[10] << 8 | b[11]) ^ 0x8000) - 0x8000
+        r[5] = ((b[12] << 8 | b[13]) ^ 0x8000) - 0x8000
+        return b != self._prev

@@ -1,0 +1,1 @@
+# Estimation: tilt, heart rate, calibration, sensor validity (see docs/SENSING.md).

@@ -1,0 +1,424 @@
+# The sensing front end: reads the IMU and the heart-rate sensor once per
+# control period, runs the tilt and heart-rate estimators, and turns every
+# bus error, wrong reading or silence into counted, typed conditions (flag
+# bits in inversa.sense.flags) instead of exceptions.  `poll()` allocates
+# nothing and never raises.
+#
+# Usage (the control loop, every 10 ms):
+#     fe = SensorFrontEnd(clock, imu, ppg, Calibration.load("/calibration.bin"))
+#     fe.poll()
+#     fe.fill(inp)                   # -> ControlInputs fields
+#     fe.tilt.angle_cdeg, fe.tilt.ok, fe.hr.hr_bpm, fe.hr.ok
+#
+# imu: MPU6050 / LSM6DSOX / InjectedIMU (or None); ppg: MAX30102 / PulseADC /
+# InjectedPPG (or None).  A missing sensor reports not ok with *_NO_SENSOR.
+# The IMU is read at every poll; a PPG sensor with a FIFO (MAX30102,
+# InjectedPPG: `fifo_depth`) is drained at every `hr_every`-th poll (default
+# 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.
+# While `fe.calibrator` is set (a sense.calibration.Calibrator), every fresh
+# IMU sample is also handed to it.
+
+from inversa.compat import const, ticks_diff
+from inversa.sense.flags import (
+    HR_BUS_ERROR,
+    HR_FAULT_MASK,
+    HR_FIFO_OVERFLOW,
+    HR_NO_CONTACT,
+    HR_NO_DATA,
+    HR_NO_SENSOR,
+    TILT_BUS_ERROR,
+    TILT_FAULT_MASK,
+    TILT_NO_SENSOR,
+    TILT_NOT_CALIBRATED,
+    TILT_SATURATED,
+    TILT_STUCK,
+)
+from inversa.sense.heartrate import HeartRateEstimator
+from inversa.sense.tilt import TiltEstimator
+
+_ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
+_RECOVER = const(10)  # consecutive good reads before such a condition clears
+_STUCK_READS = const(10)  # identical raw reads in a row (100 ms) = stuck
+_SAT_RUN = const(3)
+_RESTART_US = const(500000)  # an outage longer than this restarts the tilt filter
+_NO_DATA_US = const(300000)  # no PPG sample for this long = sensor silent
+_OVF_HOLD_US = const(2000000)  # FIFO_OVERFLOW stays visible this long
+_CONTACT_RUN = const(25)  # samples below the contact level before NO_CONTACT
+_RATE_WINDOW_US = const(30000000)  # PPG sample-rate measurement window
+
+
+class TiltState:
+    """What the controller reads: angle (0.01 deg), rate (0.01 deg/s), ok, faults."""
+
+    def __init__(self):
+        self.angle_cdeg = 0
+        self.rate_cdps = 0
+        self.ok = False
+        self.faults = TILT_NO_SENSOR
+
+
+class HrState:
+    """Heart rate (bpm and 0.1 bpm; 0 = unknown), quality, ok, faults."""
+
+    def __init__(self):
+        self.hr_bpm = 0
+        self.hr_dbpm = 0
+        self.quality_pct = 0
+        self.ok = False
+        self.faults = HR_NO_SENSOR
+
+
+class SensorFrontEnd:
+    def __init__(self, clock, imu, hr, calibration, rate_hz=100, hr_every=0):
+        self.clock = clock
+        self.imu = imu
+        self.ppg = hr
+        self.rate_hz = rate_hz
+        self.tilt = TiltState()
+        self.hr = HrState()
+        self.calibrator = None
+        # counters (telemetry)
+        self.polls = 0
+        self.imu_reads = 0
+        self.imu_bus_errors = 0
+        self.stuck_events = 0
+        self.saturation_events = 0
+        self.hr_bus_errors = 0
+        self.hr_samples = 0
+        self.fifo_overflows = 0
+        self.samples_lost = 0
+        self.no_data_events = 0
+        self.internal_errors = 0
+
+        # -- tilt side --
+        self._tf = 0  # front-end tilt faults (bus, stuck, saturation, calibration)
+        self._imu_err_run = 0
+        self._same = 0
+        self._good_run = 0
+        self._sat_run = 0
+        self._t_imu = clock.ticks_us()
+        # The estimators exist even without a sensor (they then never run).
+        self._fb = 0
+        self._fs = 32767
+        one_g = 16384
+        if imu is None:
+            self._tf = TILT_NO_SENSOR
+        else:
+            one_g = 1000 * imu.accel_mg_den // imu.accel_mg_num
+            while (one_g << self._fb) < 8192:
+                self._fb += 1
+            self._fs = imu.full_scale
+        self.tilt_est = TiltEstimator(rate_hz, one_g=one_g << self._fb)
+        self.calibration = None
+        if imu is not None:
+            self.set_calibration(calibration)
+        self.tilt.faults = self._tf | self.tilt_est.faults
+
+        # -- heart-rate side --
+        self._hf = 0
+        self._hr_err_run = 0
+        self._hr_good_run = 0
+        self._low_run = 0
+        self._t_hr_data = clock.ticks_us()
+        self._t_ovf = 0
+        self._rm_t0 = self._t_hr_data - _RATE_WINDOW_US  # first poll with data starts it
+        self._rm_n = 0
+        self._rm_started = False
+        # A sensor with a FIFO is drained every second poll (20 ms: two
+        # samples at 100/s, half the bus transfers); one without (an analog
+        # pulse sensor) is sampled at every poll.
+        if hr_every <= 0:
+            hr_every = 2 if getattr(hr, "fifo_depth", 0) >= 8 else 1
+        self.hr_every = hr_every
+        self._hr_k = 0
+        self._period_nominal = hr.period_us if hr is not None else 10000
+        self.hr_est = HeartRateEstimator(period_us=self._period_nominal)
+        if hr is None:
+            self._hf = HR_NO_SENSOR
+        self.hr.faults = self._hf | self.hr_est.faults
+
+    # ------------------------------------------------------------------
+    def set_calibration(self, cal):
+        """Use a new mount calibration (None: not calibrated, default axes)."""
+        imu = self.imu
+        if imu is None:
+            return
+        self.calibration = cal
+        if cal is None:
+            from inversa.sense.calibration import Calibration
+
+            use = Calibration()
+            self._tf |= TILT_NOT_CALIBRATED
+        else:
+            use = cal
+            self._tf &= ~TILT_NOT_CALIBRATED
+        p, sp = use.pivot()
+        num = imu.accel_mg_num
+        den = imu.accel_mg_den
+        # Everything the step needs, in one tuple: raw indices of the long, up
+        # and pivot channels, the axis signs, the accelerometer offsets in LSB
+        # (signed for the bed axes), the long/up scale (Q14) and the shifts
+        # that bring 1 g near 2**14, the gyro LSB -> mdps ratio (signed) and
+        # the gyro offset (mdps, signed).
+        self._map = (
+            use.long_axis,
+            use.up_axis,
+            3 + p,
+            use.long_sign,
+            use.up_sign,
+            (use.accel_bias_mg[use.long_axis] * den // num) * use.long_sign,
+            (use.accel_bias_mg[use.up_axis] * den // num) * use.up_sign,
+            use.scale_q14,
+            14 - self._fb,
+            self._fb,
+            imu.gyro_mdps_num * sp,
+            imu.gyro_mdps_den,
+            use.gyro_bias_mdps[p] * sp,
+        )
+        self.tilt_est.zero_udeg = use.zero_cdeg * 10000
+        self.tilt_est.restart()
+
+    # ------------------------------------------------------------------
+    def poll(self):
+        """Read both sensors and update the estimates; call once per control period."""
+        self.polls += 1
+        try:
+            now = self.clock.ticks_us()
+            if self.imu is not None:
+                self._poll_imu(now)
+            if self.ppg is not None:
+                k = self._hr_k + 1
+                if k >= self.hr_every:
+                    k = 0
+                    self._poll_hr(now)
+                self._hr_k = k
+        except Exception:  # a bug must not stop the loop: report both untrusted
+            self.internal_errors += 1
+            self.tilt.ok = False
+            self.hr.ok = False
+            self.hr.hr_bpm = 0
+            self.hr.hr_dbpm = 0
+
+    def fill(self, inp):
+        """Copy the estimates into a ControlInputs-like object."""
+        t = self.tilt
+        h = self.hr
+        inp.angle_cdeg = t.angle_cdeg
+        inp.rate_cdps = t.rate_cdps
+        inp.tilt_ok = t.ok
+        inp.tilt_faults = t.faults
+        inp.hr_bpm = h.hr_bpm
+        inp.hr_quality_pct = h.quality_pct
+        inp.hr_ok = h.ok
+
+    # ------------------------------------------------------------------
+    def _poll_imu(self, now):
+        imu = self.imu
+        est = self.tilt_est
+        try:
+            changed = imu.read()
+        except Exception:  # OSError from the bus, or anything a driver raises
+            self.imu_bus_errors += 1
+            self._imu_err_run += 1
+            self._good_run = 0
+            if self._imu_err_run >= _ERR_RUN:
+                self._tf |= TILT_BUS_ERROR
+            self._tilt_out()
+            return
+        self._imu_err_run = 0
+        self.imu_reads += 1
+        if not changed:
+            self._same += 1
+            if self._same >= _STUCK_READS and not self._tf & TILT_STUCK:
+                self._tf |= TILT_STUCK
+                self.stuck_events += 1
+            self._good_run = 0
+            self._tilt_out()
+            return
+        self._same = 0
+        r = imu.raw
+        if self.calibrator is not None:
+            self.calibrator.add(r)
+        tf = self._tf
+        if tf & (TILT_STUCK | TILT_BUS_ERROR):
+            self._good_run += 1
+            if self._good_run < _RECOVER:
+                self._tilt_out()
+                return
+            tf &= ~(TILT_STUCK | TILT_BUS_ERROR)
+            self._tf = tf
+            self._good_run = 0
+            est.restart()  # the angle was held while the data was bad: start over
+        dt = now - self._t_imu
+        if dt < 0 or dt > _RESTART_US:  # wrapped, or a long outage
+            dt = ticks_diff(now, self._t_imu)
+            if dt > _RESTART_US:
+                est.restart()  # the table may have moved meanwhile: start over
+        self._t_imu = now
+
+        il, iu, ip, sl, su, bl, bu, scale, shr, shl, gnum, gden, gb = self._map
+        rl = r[il]
+        ru = r[iu]
+        rg = r[ip]
+        fs = self._fs
+        if not (-fs <= rl < fs and -fs <= ru < fs and -fs <= rg < fs):
+            self._sat_run += 1
+            if self._sat_run >= _SAT_RUN and not tf & TILT_SATURATED:
+                tf |= TILT_SATURATED
+                self._tf = tf
+                self.saturation_events += 1
+        elif self._sat_run:
+            self._sat_run = 0
+            tf &= ~TILT_SATURATED
+            self._tf = tf
+        est.update(
+            ((rl * sl - bl) * scale) >> shr,
+            (ru * su - bu) << shl,
+            (rg * gnum) // gden - gb,
+            dt,
+        )
+        t = self.tilt
+        t.angle_cdeg = est.angle_cdeg
+        t.rate_cdps = est.rate_cdps
+        f = est.faults | tf
+        t.faults = f
+        t.ok = not f & TILT_FAULT_MASK
+
+    def _tilt_out(self):
+        est = self.tilt_est
+        t = self.tilt
+        t.angle_cdeg = est.angle_cdeg
+        t.rate_cdps = est.rate_cdps
+        f = est.faults | self._tf
+        t.faults = f
+        t.ok = not f & TILT_FAULT_MASK
+
+    # ------------------------------------------------------------------
+    def _poll_hr(self, now):
+        ppg = self.ppg
+        est = self.hr_est
+        try:
+            n = ppg.read_fifo()
+        except Exception:
+            self.hr_bus_errors += 1
+            self._hr_err_run += 1
+            self._hr_good_run = 0
+            if self._hr_err_run >= _ERR_RUN:
+                self._hf |= HR_BUS_ERROR
+            self._hr_out()
+            return
+        self._hr_err_run = 0
+        hf = self._hf
+        if n:
+            ir = ppg.ir
+            pol = ppg.polarity
+            for i in range(n):
+                est.add(ir[i] * pol)
+            self.hr_samples += n
+            self._rm_n += n
+            self._t_hr_data = now
+            if hf:
+                hf = self._hr_conditions(now, n, hf)
+            if ppg.contact_min and (ir[n - 1] < ppg.contact_min or self._low_run):
+                hf = self._contact(ir[n - 1], n, hf)
+        else:
+            d = now - self._t_hr_data
+            if (
+                (d < 0 or d > _NO_DATA_US)
+                and not hf & HR_NO_DATA
+                and ticks_diff(now, self._t_hr_data) > _NO_DATA_US
+            ):
+                hf |= HR_NO_DATA
+                self.no_data_events += 1
+        if ppg.lost or hf & HR_FIFO_OVERFLOW:
+            hf = self._overflow(now, ppg.lost, hf)
+        self._hf = hf
+        # Measure the sensor's real sample rate against the MCU clock.
+        el = now - self._rm_t0
+        if el < 0 or el >= _RATE_WINDOW_US:
+            self._measure_rate(now)
+        f = est.faults | hf
+        h = self.hr
+        h.faults = f
+        h.quality_pct = est.quality_pct
+        if f & HR_FAULT_MASK:
+            h.ok = False
+            h.hr_dbpm = 0
+            h.hr_bpm = 0
+        else:
+            h.ok = True
+            h.hr_dbpm = est.dbpm
+            h.hr_bpm = est.bpm
+
+    def _hr_conditions(self, now, n, hf):
+        # samples arrive again: clear the conditions that end with data
+        if hf & HR_BUS_ERROR:
+            self._hr_good_run += 1
+            if self._hr_good_run >= _RECOVER:
+                hf &= ~HR_BUS_ERROR
+                self._hr_good_run = 0
+        if hf & HR_NO_DATA:
+            hf &= ~HR_NO_DATA
+            self.hr_est.reset()
+        return hf
+
+    def _contact(self, level, n, hf):
+        if level < self.ppg.contact_min:
+            self._low_run += n
+            if self._low_run >= _CONTACT_RUN and not hf & HR_NO_CONTACT:
+                hf |= HR_NO_CONTACT
+        else:
+            self._low_run = 0
+            if hf & HR_NO_CONTACT:
+                hf &= ~HR_NO_CONTACT
+                self.hr_est.reset()  # contact again: the old rhythm is stale
+        return hf
+
+    def _overflow(self, now, lost, hf):
+        if lost:
+            self.fifo_overflows += 1
+            self.samples_lost += lost
+            self._rm_n += lost
+            self.hr_est.gap(lost)
+            self._t_ovf = now
+            return hf | HR_FIFO_OVERFLOW
+        if ticks_diff(now, self._t_ovf) > _OVF_HOLD_US:
+            hf &= ~HR_FIFO_OVERFLOW
+        return hf
+
+    def _measure_rate(self, now):
+        if not self._rm_started:
+            if self._rm_n:  # the first samples: start measuring from here
+                self._rm_started = True
+                self._rm_t0 = now
+                self._rm_n = 0
+            return
+        el = ticks_diff(now, self._rm_t0)
+        if el < _RATE_WINDOW_US:
+            return
+        if self._rm_n > 0 and not self._hf & (HR_BUS_ERROR | HR_NO_DATA):
+            p = el // self._rm_n
+            nom = self._period_nominal
+            est = self.hr_est
+            d = p - est.period_us
+            if d < 0:
+                d = -d
+            if nom * 95 < p * 100 < nom * 105 and d * 500 >= nom:  # >= 0.2 % off
+                est.set_period_us(p)
+        self._rm_t0 = now
+        self._rm_n = 0
+
+    def _hr_out(self):
+        est = self.hr_est
+        h = self.hr
+        f = est.faults | self._hf
+        h.faults = f
+        ok = not f & HR_FAULT_MASK
+        h.ok = ok
+        h.quality_pct = est.quality_pct
+        if ok:
+            h.hr_dbpm = est.dbpm
+            h.hr_bpm = est.bpm
+        else:
+            h.hr_dbpm = 0
+            h.hr_bpm = 0

@@ -1,0 +1,478 @@
+# Streaming heart rate from a photoplethysmogram (PPG), one sample at a
+# time at the sensor's own rate, in integers with bounded memory.
+#
+# 1. Slope: s = x[n] - x[n-k] over ~40 ms, lightly low-passed.  The
+#    difference removes the large DC level and slow baseline wander; its
+#    maxima are the steepest points of the systolic upstrokes, the sharpest
+#    and most repeatable fiducial of a pulse wave (the dicrotic notch and the
+#    rounded top are not).
+# 2. Beats: the slope rising above 60 % of the recent beat slope opens a
+#    candidate; its maximum, placed to 1/64 sample by a parabola through the
+#    three samples around it, is the candidate's time.  Of candidates closer
+#    together than 0.4 beat interval (at least 240 ms) only the steepest is
+#    kept (this drops dicrotic waves and noise bumps); a candidate becomes a
+#    beat once that long has passed without a steeper one.  The threshold
+#    decays when beats stop coming, so a weaker signal is picked up again.
+# 3. Intervals: beat-to-beat intervals within 30..240 bpm are compared with
+#    the median of the last 16: within 60..150 % accepted; 170..240 % is a
+#    missed beat, accepted as two halves; otherwise rejected (artifact).
+#    Six rejections in a row restart the history (the rhythm changed).
+# 4. Rate: the mean of the accepted intervals of the last 20 s (at least 3,
+#    at most 40); irregular rhythms are averaged, not censored, so the rate
+#    counts every beat as an ECG does.  When the last 8 intervals depart from
+#    the older ones by more than 15 % for 6 beats in a row, the older ones
+#    are dropped so a real change is followed within seconds, not 20 s.
+# 5. Quality: the smaller of the share of the last 16 intervals accepted as
+#    normal and the share of the last 16 beats whose shape (20 points around
+#    the upstroke) correlates >= 0.8 with a running template: a pulse wave
+#    repeats, noise does not.  "No pulse" when no interval was accepted for
+#    max(3 s, 2.5 intervals).
+#
+# Usage:
+#     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
+#     for x in samples: est.add(x)                 # x rises with blood volume
+#     est.dbpm, est.bpm, est.quality_pct, est.faults, est.ok
+#
+# Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
+# shape check and a few small interval rings (~2 KB); `add` allocates
+# nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
+# 16-bit ADC) every intermediate value stays below 2**30 (a small int).
+
+from array import array
+
+from inversa.compat import const
+from inversa.sense.flags import HR_LOW_QUALITY, HR_NO_PULSE, HR_NOT_READY
+from inversa.sense.imath import isqrt
+
+_MASK24 = const(0xFFFFFF)  # sample counter (46 h at 100 samples/s)
+_MASK30 = const(0x3FFFFFFF)  # beat time in 1/64 sample
+_HIST = const(16)  # intervals behind the median reference and the quality
+_MAX_ACC = const(40)  # accepted intervals kept for the rate
+_SHORT = const(8)  # intervals of the "recent" mean for change detection
+_IBI_MIN_US = const(250000)  # 240 bpm
+_IBI_MAX_US = const(2000000)  # 30 bpm
+_DEFAULT_REF_US = const(700000)
+_RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
+_W = const(20)  # points of a beat's shape
+_R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
+
+
+class HeartRateEstimator:
+    def __init__(
+        self,
+        period_us=10000,
+        window_ms=20000,
+        change_pct=15,
+        change_beats=6,
+        min_quality_pct=50,
+    ):
+        if not 4000 <= period_us <= 50000:
+            raise ValueError("period_us must be within 4000..50000 (20..250 samples/s)")
+        if not 3000 <= window_ms <= 30000:
+            raise ValueError("window_ms must be within 3000..30000")
+        self.window_us = window_ms * 1000
+        self.change_pct = change_pct
+        self.change_beats = change_beats
+        self.min_quality_pct = min_quality_pct
+        self._acc = array("i", [0] * _MAX_ACC)  # accepted intervals (us), ring
+        self._hist = array("i", [0] * _HIST)  # recent in-range intervals (us), ring
+        self._sorted = array("i", [0] * _HIST)  # scratch for the median
+        self._good = bytearray(_HIST)  # 1: accepted as normal
+        self._ring = array("i", [0] * 16)
+        self._raw = array("i", [0] * _RAW)
+        self._shape = array("i", [0] * _W)
+        self._tmpl = array("i", [0] * _W)
+        self._sgood = bytearray(_HIST)  # 1: the beat matched the template
+        self._ref = 0
+        self._h_count = 0
+        self.set_period_us(period_us)
+        self.reset()
+
+    def set_period_us(self, period_us):
+        """The sensor's sample period (nominal, or measured against the MCU clock)."""
+        self.period_us = period_us
+        rate = 1000000 // period_us
+        k = (rate * 40 + 500) // 1000  # ~40 ms slope span
+        self._k = 1 if k < 1 else (16 if k > 16 else k)
+        self._ki = 0
+        self._fill = True
+        self._smooth = 1 if rate >= 50 else 0
+        self._gap_min = 240000 // period_us  # samples
+        self._learn_n = 2 * rate  # 2 s to learn the amplitude
+        # beat shape: _W points from 0.2 s before the steepest point to 0.2 s after
+        st = (rate * 4 // 10) // _W
+        self._st = st if st > 1 else 1
+        self._wn = _W if rate * 4 // 10 >= _W else rate * 4 // 10
+        self._pre = (rate * 2 // 10) // self._st * self._st
+        # Threshold decay once beats stop arriving: halve in ~0.2 s.
+        d = rate * 4 // 10
+        self._decay_shift = 1
+        while (1 << (self._decay_shift + 1)) <= d:
+            self._decay_shift += 1
+        self._set_timeouts()
+
+    def reset(self):
+        """Forget everything (sensor restarted, contact lost)."""
+        self._fill = True
+        self._ki = 0
+        self._sf = 0
+        self._n = 0
+        self._amp = 0
+        self._learn = self._learn_n
+        self._inpk = False
+        self._pk_v = 0
+        self._pk_prev = 0
+        self._pk_next = 0
+        self._pk_n = 0
+        self._last_v = 0
+        self._pend = False  # a candidate beat waiting for its gap to pass
+        self._pend_t = 0
+        self._pend_v = 0
+        self._t_last = -1  # last beat (1/64 sample), -1: none
+        self._n_acc = 0  # sample index of the last accepted interval
+        self._h_count = 0
+        self._h_head = 0
+        self._g_count = 0
+        self._g_sum = 0
+        self._g_i = 0
+        self._s_count = 0
+        self._s_sum = 0
+        self._s_i = 0
+        self._t_n = 0  # beats averaged into the template
+        self._t_miss = 0  # template misses in a row
+        self.shape_pct = 0
+        for i in range(_HIST):
+            self._sgood[i] = 0
+        for i in range(_HIST):
+            self._good[i] = 0
+        self.beats_seen = 0
+        self.accepted = 0
+        self.rejected = 0
+        self.last_ibi_us = 0
+        self.quality_pct = 0
+        self._ref = 0
+        self._forget()
+        self.faults = HR_NOT_READY
+        self.ok = False
+
+    def _forget(self):
+        # drop the accepted intervals (start, no pulse, rhythm change)
+        self._a_count = 0
+        self._a_head = 0
+        self._rej_run = 0
+        self._chg_run = 0
+        self._chg_sign = 0
+        self.dbpm = 0
+        self.bpm = 0
+        self._set_timeouts()
+
+    def _set_timeouts(self):
+        known = self._ref and self._h_count >= 3
+        ref = self._ref if self._ref else _DEFAULT_REF_US
+        p = self.period_us
+        t = ref * 5 // 2
+        self._nopulse_n = (t if t > 3000000 else 3000000) // p
+        # until the rhythm is known, wait as long as a 40 bpm beat takes
+        self._decay_after_n = ((ref if known else 1500000) * 3 // 2) // p
+        g = (ref * 2 // 5) // p
+        self._gap_n = g if g > self._gap_min else self._gap_min
+
+    def gap(self, lost):
+        """`lost` samples are missing (FIFO overflow): keep time, drop the beat in flight."""
+        self._n = (self._n + lost) & _MASK24
+        self._fill = True
+        self._inpk = False
+        self._pend = False
+        self._t_last = -1
+
+    def add(self, x):
+        """One sample, oldest first.  x: any integer scale, rising with blood volume."""
+        ring = self._ring
+        if self._fill:
+            for i in range(self._k):
+                ring[i] = x
+            self._fill = False
+        k = self._ki
+        old = ring[k]
+        ring[k] = x
+        k += 1
+        self._ki = 0 if k == self._k else k
+        sf = self._sf + ((x - old - self._sf) >> self._smooth)
+        self._sf = sf
+        n = (self._n + 1) & _MASK24
+        self._n = n
+        self._raw[n & 0xFF] = x
+
+        if self._learn:
+            self._learn -= 1
+            if sf > self._amp:
+                self._amp = sf
+            self._last_v = sf
+            if not self._learn:
+                self._n_acc = n  # the no-pulse timer starts now
+            return
+        if self._inpk:
+            if sf > self._pk_v:
+                self._pk_prev = self._last_v
+                self._pk_v = sf
+                self._pk_n = n
+            else:
+                if n == ((self._pk_n + 1) & _MASK24):
+                    self._pk_next = sf
+                if sf < (self._pk_v >> 1):
+                    self._inpk = False
+                    self._candidate()
+        elif sf > (self._amp * 3) // 5:
+            self._inpk = True
+            self._pk_prev = self._last_v
+            self._pk_v = sf
+            self._pk_n = n
+        self._last_v = sf
+
+        if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
+            self._commit()
+        since = (n - self._n_acc) & _MASK24
+        if since > self._decay_after_n and not self._inpk:
+            # beats stopped or got weaker: lower the threshold
+            self._amp -= self._amp >> self._decay_shift
+        if since > self._nopulse_n and not self.faults & HR_NO_PULSE:
+            self._forget()
+            self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
+            self.ok = False
+
+    def _candidate(self):
+        # Parabola through (prev, peak, next): vertex offset in 1/64 sample.
+        y0 = self._pk_prev
+        y1 = self._pk_v
+        y2 = self._pk_next
+        den = y0 - 2 * y1 + y2
+        off = 0
+        if den < 0:
+            off = (32 * (y0 - y2)) // den
+            if off > 32:
+                off = 32
+            elif off < -32:
+                off = -32
+        t = ((self._pk_n << 6) + off) & _MASK30
+        if self._pend:
+            if ((t - self._pend_t) & _MASK30) < (self._gap_n << 6):
+                if y1 > self._pend_v:  # keep the steepest of close candidates
+                    self._pend_t = t
+                    self._pend_v = y1
+                return
+            self._commit()
+        self._pend = True
+        self._pend_t = t
+        self._pend_v = y1
+
+    def _commit(self):
+        self._pend = False
+        t = self._pend_t
+        self._amp += (self._pend_v - self._amp) >> 2
+        self.beats_seen += 1
+        self._check_shape(t >> 6)
+        if self._t_last >= 0:
+            d64 = (t - self._t_last) & _MASK30
+            if d64 < (_IBI_MAX_US // self.period_us + 2) << 6:
+                self._interval((d64 * self.period_us) >> 6)
+            else:
+                self._interval(_IBI_MAX_US + 1)
+        self._t_last = t
+
+    def _check_shape(self, pk):
+        # Correlate the beat's shape (raw samples around its steepest point)
+        # with a running template: a pulse wave repeats, noise does not.
+        wn = self._wn
+        st = self._st
+        w = self._shape
+        raw = self._raw
+        j = pk - self._pre
+        acc = 0
+        for i in range(wn):
+            v = raw[j & 0xFF]
+            w[i] = v
+            acc += v
+            j += st
+        mean = acc // wn
+        dev = 1
+        for i in range(wn):
+            v = w[i] - mean
+            w[i] = v
+            if v > dev:
+                dev = v
+            elif -v > dev:
+                dev = -v
+        sw = 0
+        for i in range(wn):
+            v = (w[i] * 512) // dev  # normalised to +-512
+            w[i] = v
+            sw += v * v
+        tm = self._tmpl
+        good = 0
+        if self._t_n:
+            dot = 0
+            stt = 0
+            for i in range(wn):
+                dot += w[i] * tm[i]
+                stt += tm[i] * tm[i]
+            den = isqrt(sw) * isqrt(stt)
+            r = dot * 100 // den if den else 0
+            good = 1 if r >= _R_GOOD else 0
+        if good or self._t_n < 3 or self._t_miss >= 3:
+            if not good and self._t_n >= 3:
+                self._t_n = 0  # the shape changed for good: start a new template
+            if self._t_n == 0:
+                for i in range(wn):
+                    tm[i] = w[i]
+            else:
+                for i in range(wn):
+                    tm[i] += (w[i] - tm[i]) >> 3
+            self._t_n += 1
+            self._t_miss = 0
+        else:
+            self._t_miss += 1
+        # share of recent beats that matched
+        i = self._s_i
+        if self._s_count == _HIST:
+            self._s_sum -= self._sgood[i]
+        else:
+            self._s_count += 1
+        self._sgood[i] = good
+        self._s_sum += good
+        self._s_i = (i + 1) % _HIST
+        self.shape_pct = self._s_sum * 100 // self._s_count
+
+    def _push_acc(self, ibi):
+        self._acc[self._a_head] = ibi
+        self._a_head = (self._a_head + 1) % _MAX_ACC
+        if self._a_count < _MAX_ACC:
+            self._a_count += 1
+        self._n_acc = self._n
+        self.last_ibi_us = ibi
+
+    def _interval(self, ibi):
+        in_range = _IBI_MIN_US <= ibi <= _IBI_MAX_US
+        if not in_range:
+            self.rejected += 1
+            self._rej_run += 1
+            self._classified(0)
+            self._output()
+            return
+        ref = self._ref
+        have_ref = self._h_count >= 3
+        # the reference: median of the recent in-range intervals (all of them)
+        self._hist[self._h_head] = ibi
+        self._h_head = (self._h_head + 1) % _HIST
+        if self._h_count < _HIST:
+            self._h_count += 1
+        if not have_ref:
+            self._push_acc(ibi)
+            self.accepted += 1
+        elif ibi * 5 >= ref * 3 and ibi * 2 <= ref * 3:  # 60..150 %
+            self._push_acc(ibi)
+            self.accepted += 1
+            self._rej_run = 0
+            self._classified(1)
+        elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
+            h = ibi >> 1
+            self._push_acc(h)
+            self._push_acc(ibi - h)
+            self.accepted += 1
+            self._rej_run = 0
+            self._classified(0)
+        else:
+            self.rejected += 1
+            self._rej_run += 1
+            self._classified(0)
+            if self._rej_run >= 6:
+                # the rhythm changed for good: restart from this interval
+                self._forget()
+                self._h_count = 1
+                self._h_head = 1
+                self._hist[0] = ibi
+                self._push_acc(ibi)
+        self._median()
+        self._set_timeouts()
+        self._output()
+
+    def _classified(self, good):
+        i = self._g_i
+        if self._g_count == _HIST:
+            self._g_sum -= self._good[i]
+        else:
+            self._g_count += 1
+        self._good[i] = good
+        self._g_sum += good
+        self._g_i = (i + 1) % _HIST
+        q = self._g_sum * 100 // self._g_count
+        self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
+        self._q_int = q
+
+    def _median(self):
+        c = self._h_count
+        s = self._sorted
+        h = self._hist
+        for i in range(c):  # insertion sort of at most 16 values
+            v = h[i]
+            j = i - 1
+            while j >= 0 and s[j] > v:
+                s[j + 1] = s[j]
+                j -= 1
+            s[j + 1] = v
+        self._ref = s[c >> 1] if c & 1 else (s[(c >> 1) - 1] + s[c >> 1]) >> 1
+
+    def _output(self):
+        c = self._a_count
+        a = self._acc
+        if c >= _SHORT + 4:
+            # recent (last 8) against older mean: a sustained change?
+            i = self._a_head
+            short = 0
+            for _ in range(_SHORT):
+                i = i - 1 if i else _MAX_ACC - 1
+                short += a[i]
+            older = 0
+            for _ in range(c - _SHORT):
+                i = i - 1 if i else _MAX_ACC - 1
+                older += a[i]
+            sm = short // _SHORT
+            om = older // (c - _SHORT)
+            sign = 0
+            if (sm - om) * 100 > om * self.change_pct:
+                sign = 1
+            elif (om - sm) * 100 > om * self.change_pct:
+                sign = -1
+            if sign and sign == self._chg_sign:
+                self._chg_run += 1
+            else:
+                self._chg_run = 0
+            self._chg_sign = sign
+            if sign and self._chg_run >= self.change_beats:
+                self._a_count = c = _SHORT
+                self._chg_run = 0
+        faults = 0
+        if c >= 3:
+            # mean of the accepted intervals of the last window (>= 3 of them)
+            i = self._a_head
+            total = 0
+            k = 0
+            lim = self.window_us
+            while k < c:
+                i = i - 1 if i else _MAX_ACC - 1
+                v = a[i]
+                if total + v > lim and k >= 3:
+                    break
+                total += v
+                k += 1
+            self.dbpm = 600000000 // (total // k)
+            self.bpm = (self.dbpm + 5) // 10
+        else:
+            faults = HR_NOT_READY
+            self.dbpm = 0
+            self.bpm = 0
+        if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
+            faults |= HR_LOW_QUALITY
+        if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
+            faults |= HR_LOW_QUALITY
+        self.faults = faults
+        self.ok = faults == 0

@@ -1,0 +1,68 @@
+# Integer math for the estimation steps: an atan2 that returns micro-degrees
+# from a 1025-entry table (built once at import with floats; the lookup
+# itself uses integers only, so it allocates nothing and does not depend on
+# the board's single-precision floats), and an integer square root.
+#
+# Usage:
+#     from inversa.sense.imath import atan2_udeg
+#     atan2_udeg(1, 1)        # 45000000 (45 degrees)
+#     atan2_udeg(-5, -5)      # -135000000
+
+import math
+from array import array
+
+from inversa.compat import const
+
+_N = const(1024)  # table steps over 0..45 degrees
+_DEG90_UDEG = const(90000000)
+_DEG180_UDEG = const(180000000)
+
+# atan(i / 1024) in units of 1e-4 degree, i = 0..1024 (an extra entry for
+# interpolation at 45 degrees).  Single-precision floats are exact enough:
+# the worst entry is off by less than 1e-4 degree.
+_ATAN = array("i", [int(math.atan(i / _N) * 572957.7951308232 + 0.5) for i in range(_N + 1)])
+_ATAN.append(_ATAN[_N])
+
+
+def atan2_udeg(y, x):
+    """atan2(y, x) in micro-degrees, within (-180e6, 180e6]; integers in, integer out.
+
+    Error below 0.002 degree while |x|, |y| < 2**15 (below 0.01 degree up to
+    2**30: larger inputs are scaled down first)."""
+    ax = x if x >= 0 else -x
+    ay = y if y >= 0 else -y
+    if ax >= ay:
+        if ax == 0:
+            return 0
+        while ax > 0x7FFF:  # keep (ay << 15) below 2**30
+            ax >>= 2
+            ay >>= 2
+        r = (ay << 15) // ax
+        i = r >> 5
+        t = _ATAN[i]
+        a = (t + (((_ATAN[i + 1] - t) * (r & 31)) >> 5)) * 100
+    else:
+        while ay > 0x7FFF:
+            ax >>= 2
+            ay >>= 2
+        r = (ax << 15) // ay
+        i = r >> 5
+        t = _ATAN[i]
+        a = _DEG90_UDEG - (t + (((_ATAN[i + 1] - t) * (r & 31)) >> 5)) * 100
+    if x < 0:
+        a = _DEG180_UDEG - a
+    if y < 0:
+        return -a
+    return a
+
+
+def isqrt(n):
+    """Integer square root (floor) of n >= 0, by Newton's method."""
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x

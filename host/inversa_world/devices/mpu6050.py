@@ -1,0 +1,101 @@
+# Register-level fake of the InvenSense MPU-6050, for the real driver
+# (inversa.drivers.mpu6050) to run against in tests and the simulator.
+#
+# It answers exactly the registers the driver uses: WHO_AM_I (0x75),
+# PWR_MGMT_1 (0x6B: DEVICE_RESET self-clears, SLEEP after reset),
+# SMPLRT_DIV/CONFIG/GYRO_CONFIG/ACCEL_CONFIG (0x19-0x1C: rate, DLPF, ranges,
+# all of which shape the model), and the 14 data bytes from ACCEL_XOUT_H
+# (0x3B), big-endian.  Datasheet figures: accelerometer noise 400 ug/sqrt(Hz),
+# gyro 0.005 deg/s/sqrt(Hz), offsets up to +-50 mg and +-20 deg/s,
+# sensitivity tolerance +-3 %.
+#
+# Usage:
+#     bus = FakeI2CBus(); fake = bus.attach(0x68, FakeMPU6050(clock, seed=3))
+#     imu = MPU6050(bus)
+#     fake.set_truth(angle_deg=30.0, rate_dps=0.0, vibration_g=0.3)
+#     fake.stuck = True          # registers freeze (a hung sensor)
+#     fake.brownout()            # the chip resets itself: asleep, data frozen
+#
+# Mount: (long axis, long sign, up axis, up sign) of the sensor on the bed;
+# the default (0, 1, 2, 1) is x towards the head, z up.
+
+import struct
+
+from inversa_world.devices.imu_model import IMUModel
+
+_DATA = 0x3B
+_DATA_END = 0x49
+_BE7 = ">7h"
+_TEMP_RAW = int((25.0 - 36.53) * 340)  # 25 degC
+
+
+class FakeMPU6050(IMUModel):
+    def __init__(
+        self,
+        clock,
+        seed=1,
+        who_am_i=0x68,
+        mount=(0, 1, 2, 1),
+        misalign_deg=2.0,
+        lever_m=0.5,
+        vib_hz=None,
+        drift_dps=0.05,
+        offsets=True,
+        noise=True,
+    ):
+        self.regs = bytearray(128)
+        self.who_am_i = who_am_i
+        self._init_model(
+            clock, seed, mount, misalign_deg, lever_m, vib_hz, drift_dps, offsets, noise
+        )
+        self._power_on()
+
+    def _power_on(self):
+        r = self.regs
+        for i in range(128):
+            r[i] = 0
+        r[0x6B] = 0x40  # asleep after power-on/reset
+        r[0x75] = self.who_am_i
+        self._reconfigure()
+
+    def brownout(self):
+        """The chip reset itself (supply dip): asleep, data registers frozen at 0."""
+        self._power_on()
+
+    def _reconfigure(self):
+        r = self.regs
+        dlpf = r[0x1A] & 7
+        accel_bw = (260, 184, 94, 44, 21, 10, 5, 260)[dlpf]
+        gyro_bw = (256, 188, 98, 42, 20, 10, 5, 256)[dlpf]
+        base = 8000 if dlpf in (0, 7) else 1000
+        gyro_odr = base / (1 + r[0x19])
+        odr = min(gyro_odr, 1000.0)  # the accelerometer runs at 1 kHz at most
+        afs = (r[0x1C] >> 3) & 3
+        gfs = (r[0x1B] >> 3) & 3
+        self._configure_model(16384 >> afs, 131.0 / (1 << gfs), accel_bw, gyro_bw, odr)
+
+    @property
+    def asleep(self):
+        return bool(self.regs[0x6B] & 0x40)
+
+    # -- bus side -------------------------------------------------------
+    def readfrom_mem_into(self, memaddr, buf):
+        n = len(buf)
+        if memaddr < _DATA_END and memaddr + n > _DATA and not self.regs[0x6B] & 0x40:
+            self._sample()
+        buf[:] = self.regs[memaddr : memaddr + n]
+
+    def writeto_mem(self, memaddr, buf):
+        r = self.regs
+        for i in range(len(buf)):
+            a = memaddr + i
+            if a == 0x75 or _DATA <= a < _DATA_END:
+                continue  # read-only
+            r[a] = buf[i]
+            if a == 0x6B and buf[i] & 0x80:
+                self._power_on()  # DEVICE_RESET: defaults, bit self-clears
+        if memaddr <= 0x1C and memaddr + len(buf) > 0x19:
+            self._reconfigure()
+
+    def _store(self, ax, ay, az, gx, gy, gz):
+        struct.pack_into(_BE7, self.regs, _DATA, ax, ay, az, _TEMP_RAW, gx, gy, gz)

@@ -1,0 +1,240 @@
+# The sensing front end end to end: real drivers on register-level fakes,
+# calibration, every fault surfacing as a counted flag (never an exception),
+# and a poll that allocates nothing (inside MicroPython).
+from inversa.board.clock import VirtualClock
+from inversa.drivers.injected import InjectedIMU, InjectedPPG
+from inversa.drivers.max30102 import MAX30102
+from inversa.drivers.mpu6050 import MPU6050
+from inversa.sense.calibration import Calibration
+from inversa.sense.flags import (
+    HR_BUS_ERROR,
+    HR_FIFO_OVERFLOW,
+    HR_NO_CONTACT,
+    HR_NO_DATA,
+    HR_NO_SENSOR,
+    TILT_BUS_ERROR,
+    TILT_NO_SENSOR,
+    TILT_NOT_CALIBRATED,
+    TILT_NOT_READY,
+    TILT_SATURATED,
+    TILT_STUCK,
+)
+from inversa.sense.frontend import SensorFrontEnd
+from inversa_world.devices import FakeI2CBus, FakeMAX30102, FakeMPU6050
+from inversa_world.devices.procedures import calibrate
+from inversa_world.ppg import PPGSynth
+from mpyunit import assert_no_alloc
+
+
+class Inputs:
+    angle_cdeg = rate_cdps = tilt_faults = hr_bpm = hr_quality_pct = -1
+    tilt_ok = hr_ok = None
+
+
+def _world(seed=1, hr=72, cal=True, angles=(0.0,)):
+    clock = VirtualClock()
+    bus = FakeI2CBus(seed)
+    fi = bus.attach(0x68, FakeMPU6050(clock, seed=seed))
+    src = PPGSynth(seed=seed, hr_bpm=hr)
+    fp = bus.attach(0x57, FakeMAX30102(clock, seed=seed, source=src))
+    imu = MPU6050(bus)
+    ppg = MAX30102(bus)
+    c = calibrate(clock, fi, imu, angles=angles) if cal else None
+    fe = SensorFrontEnd(clock, imu, ppg, c)
+    return clock, bus, fi, fp, fe
+
+
+def _run(clock, fe, fi, n, angle=None):
+    for _ in range(n):
+        if angle is not None:
+            fi.set_truth(angle, 0.0, 0.0)
+        clock.advance_ms(10)
+        fe.poll()
+
+
+def test_end_to_end_angle_and_heart_rate():
+    clock, _bus, fi, _fp, fe = _world(seed=2, hr=66)
+    _run(clock, fe, fi, 1200, angle=0.0)
+    assert fe.tilt.ok and fe.hr.ok, (fe.tilt.faults, fe.hr.faults)
+    assert abs(fe.tilt.angle_cdeg) <= 20
+    assert abs(fe.hr.hr_bpm - 66) <= 2
+    assert abs(fe.hr.hr_dbpm - 660) <= 20
+    inp = Inputs()
+    fe.fill(inp)
+    assert inp.angle_cdeg == fe.tilt.angle_cdeg and inp.tilt_ok is True
+    assert inp.hr_bpm == fe.hr.hr_bpm and inp.hr_ok is True
+    assert inp.tilt_faults == fe.tilt.faults and inp.hr_quality_pct >= 50
+
+
+def test_missing_sensors_report_not_ok():
+    clock = VirtualClock()
+    fe = SensorFrontEnd(clock, None, None, None)
+    for _ in range(10):
+        clock.advance_ms(10)
+        fe.poll()
+    assert not fe.tilt.ok and fe.tilt.faults & TILT_NO_SENSOR
+    assert not fe.hr.ok and fe.hr.faults & HR_NO_SENSOR and fe.hr.hr_bpm == 0
+
+
+def test_not_calibrated_is_flagged_and_untrusted():
+    clock, _bus, fi, _fp, fe = _world(cal=False)
+    _run(clock, fe, fi, 200, angle=0.0)
+    assert fe.tilt.faults & TILT_NOT_CALIBRATED and not fe.tilt.ok
+    fe.set_calibration(Calibration.from_bytes(Calibration(flags=1).to_bytes()))
+    _run(clock, fe, fi, 200, angle=0.0)
+    assert not fe.tilt.faults & TILT_NOT_CALIBRATED
+
+
+def test_bus_errors_are_counted_then_flagged_then_recovered():
+    clock, bus, fi, _fp, fe = _world(seed=3)
+    _run(clock, fe, fi, 300, angle=10.0)
+    assert fe.tilt.ok
+    bus.fail_next(2, addr=0x68)
+    _run(clock, fe, fi, 2)
+    assert fe.imu_bus_errors == 2 and fe.tilt.ok  # two misses are tolerated
+    bus.fail_next(5, addr=0x68)
+    _run(clock, fe, fi, 5)
+    assert fe.tilt.faults & TILT_BUS_ERROR and not fe.tilt.ok
+    _run(clock, fe, fi, 9)
+    assert fe.tilt.faults & TILT_BUS_ERROR  # not yet: 10 good reads needed
+    _run(clock, fe, fi, 2)
+    assert not fe.tilt.faults & TILT_BUS_ERROR
+    assert fe.tilt.faults & TILT_NOT_READY  # restarted from gravity
+    _run(clock, fe, fi, 120)
+    assert fe.tilt.ok and abs(fe.tilt.angle_cdeg - 1000) <= 30
+
+
+def test_disconnected_imu_never_raises():
+    clock, bus, fi, _fp, fe = _world(seed=4)
+    _run(clock, fe, fi, 100)
+    bus.disconnect(0x68)
+    _run(clock, fe, fi, 50)
+    assert fe.tilt.faults & TILT_BUS_ERROR and not fe.tilt.ok
+    assert fe.imu_bus_errors == 50
+    assert fe.hr_bus_errors == 0  # the other sensor carries on
+
+
+def test_stuck_imu_is_detected():
+    clock, _bus, fi, _fp, fe = _world(seed=5)
+    _run(clock, fe, fi, 200, angle=0.0)
+    fi.stuck = True
+    _run(clock, fe, fi, 9)
+    assert fe.tilt.ok
+    _run(clock, fe, fi, 1)
+    assert fe.tilt.faults & TILT_STUCK and not fe.tilt.ok
+    assert fe.stuck_events == 1
+    fi.stuck = False
+    _run(clock, fe, fi, 120)
+    assert fe.tilt.ok
+
+
+def test_saturation_is_flagged():
+    clock, _bus, fi, _fp, fe = _world(seed=6)
+    _run(clock, fe, fi, 150)
+    for _ in range(5):
+        fi.set_truth(0.0, 300.0, 0.0)  # beyond the +-250 deg/s range
+        clock.advance_ms(10)
+        fe.poll()
+    assert fe.tilt.faults & TILT_SATURATED and not fe.tilt.ok
+    assert fe.saturation_events == 1
+
+
+def test_fifo_overflow_is_counted_and_time_kept():
+    clock, _bus, fi, _fp, fe = _world(seed=7, hr=80)
+    _run(clock, fe, fi, 1500)
+    assert fe.hr.ok
+    ovf = fe.fifo_overflows
+    lost = fe.samples_lost
+    clock.advance_ms(600)  # the loop stalled: 60 samples into a 32-deep FIFO
+    fe.poll()
+    clock.advance_ms(10)
+    fe.poll()  # (the FIFO is drained every second poll)
+    assert fe.fifo_overflows == ovf + 1 and 27 <= fe.samples_lost - lost <= 30
+    assert fe.hr.faults & HR_FIFO_OVERFLOW
+    assert fe.hr.ok  # information only: the rate is still known
+    _run(clock, fe, fi, 300)
+    assert not fe.hr.faults & HR_FIFO_OVERFLOW
+    assert fe.hr.ok and abs(fe.hr.hr_bpm - 80) <= 2
+
+
+def test_no_contact_and_no_data():
+    clock, _bus, fi, fp, fe = _world(seed=8)
+    _run(clock, fe, fi, 1000)
+    assert fe.hr.ok
+    fp.contact = False
+    _run(clock, fe, fi, 30)
+    assert fe.hr.faults & HR_NO_CONTACT and not fe.hr.ok and fe.hr.hr_bpm == 0
+    fp.contact = True
+    _run(clock, fe, fi, 1000)
+    assert fe.hr.ok
+    fp.stuck = True  # the sensor stops sampling
+    _run(clock, fe, fi, 33)
+    assert fe.hr.faults & HR_NO_DATA and not fe.hr.ok
+    assert fe.no_data_events == 1
+
+
+def test_hr_bus_errors():
+    clock, bus, fi, _fp, fe = _world(seed=9)
+    _run(clock, fe, fi, 800)
+    bus.fail_next(4, addr=0x57)
+    _run(clock, fe, fi, 8)  # the FIFO is read every second poll
+    assert fe.hr.faults & HR_BUS_ERROR and not fe.hr.ok
+    assert fe.hr_bus_errors == 4 and fe.tilt.ok
+
+
+def test_a_driver_bug_does_not_escape():
+    clock, _bus, fi, _fp, fe = _world(seed=10)
+
+    def broken():
+        raise KeyError("driver bug")
+
+    fe.imu.read = broken
+    fe.ppg.read_fifo = broken
+    _run(clock, fe, fi, 5)
+    assert not fe.tilt.ok and not fe.hr.ok
+
+
+def test_sensor_rate_is_measured_against_the_clock():
+    clock, _bus, fi, fp, fe = _world(seed=11, hr=75)
+    fp.osc_error = 0.03  # the MAX30102 runs 3 % fast
+    _run(clock, fe, fi, 6500)
+    assert abs(fe.hr_est.period_us - 9709) <= 15, fe.hr_est.period_us
+    assert abs(fe.hr.hr_bpm - 75) <= 2
+
+
+class StepClock:
+    # a clock whose advance allocates nothing either (the probe measures it too)
+    def __init__(self):
+        self.t = 0
+
+    def ticks_us(self):
+        return self.t
+
+    def ticks_ms(self):
+        return self.t // 1000
+
+    def advance_ms(self, ms):
+        self.t = (self.t + ms * 1000) & 0x3FFFFFFF
+
+
+def test_poll_allocates_nothing():
+    clock = StepClock()
+    imu = InjectedIMU()
+    ppg = InjectedPPG(period_us=10000)
+    fe = SensorFrontEnd(clock, imu, ppg, Calibration(flags=1))
+    src = PPGSynth(seed=3, hr_bpm=70)
+    ppg_vals = [int(src(k * 10000) * 2000) for k in range(300)]
+    k = [0]
+
+    def step():
+        i = k[0]
+        k[0] = (i + 1) % 300
+        imu.push(100 + (i & 3), 0, 1000 - (i & 1), 0, 0, 20 * (i & 7))
+        ppg.push(ppg_vals[i])
+        clock.advance_ms(10)
+        fe.poll()
+
+    for _ in range(1500):
+        step()
+    assert fe.tilt.ok and fe.hr.ok, (fe.tilt.faults, fe.hr.faults)
+    assert_no_alloc(step, n=300)

@@ -1,0 +1,171 @@
+# Tilt estimation: integer atan2, the complementary filter with gyro-bias
+# estimation, vibration rejection, validity flags, and no heap allocation
+# (no floats) in the step, checked inside MicroPython.
+from inversa.sense.flags import (
+    TILT_DISAGREE,
+    TILT_IMPLAUSIBLE,
+    TILT_NOT_READY,
+    TILT_VIBRATION,
+)
+from inversa.sense.imath import atan2_udeg, isqrt
+from inversa.sense.tilt import TiltEstimator
+from mpyunit import assert_no_alloc, raises
+
+G = 16384
+
+
+def _sin_cos(deg_x100):
+    # integer-ish gravity vector for an angle, using math only in the test
+    import math
+
+    th = math.radians(deg_x100 / 100)
+    return -math.sin(th), math.cos(th)
+
+
+def test_atan2_quadrants_and_accuracy():
+    import math
+
+    assert atan2_udeg(0, 0) == 0
+    assert atan2_udeg(1, 1) == 45000000
+    assert atan2_udeg(0, -5) == 180000000
+    assert atan2_udeg(7, 0) == 90000000 and atan2_udeg(-7, 0) == -90000000
+    worst = 0.0
+    for k in range(-179, 180, 7):
+        th = math.radians(k + 0.37)
+        y = int(20000 * math.sin(th))
+        x = int(20000 * math.cos(th))
+        got = atan2_udeg(y, x) / 1e6
+        want = math.degrees(math.atan2(y, x))
+        worst = max(worst, abs(got - want))
+    assert worst < 0.002, worst
+
+
+def test_atan2_and_isqrt_allocate_nothing():
+    assert_no_alloc(lambda: atan2_udeg(-12345, 16000))
+    assert isqrt(1000000) == 1000 and isqrt(999999) == 999 and isqrt(0) == 0
+
+
+def _run(est, angle_cdeg, n, rate_mdps=0, bias_mdps=0):
+    sl, cu = _sin_cos(angle_cdeg)
+    al = int(sl * G)
+    au = int(cu * G)
+    for _ in range(n):
+        est.update(al, au, rate_mdps + bias_mdps, 10000)
+
+
+def test_converges_to_the_gravity_angle():
+    est = TiltEstimator()
+    assert est.faults & TILT_NOT_READY
+    _run(est, 3000, 150)
+    assert abs(est.angle_cdeg - 3000) <= 2
+    assert not est.faults & TILT_NOT_READY
+
+
+def test_follows_a_move_without_lag():
+    import math
+
+    est = TiltEstimator()
+    _run(est, 0, 300)
+    # 3 deg/s for 10 s, gyro and gravity consistent
+    ang = 0.0
+    worst = 0
+    for _ in range(1000):
+        ang += 0.03
+        th = math.radians(ang)
+        est.update(int(-math.sin(th) * G), int(math.cos(th) * G), 3000, 10000)
+        worst = max(worst, abs(est.angle_cdeg - ang * 100))
+    assert worst < 10, worst  # < 0.1 deg throughout
+    assert abs(est.rate_cdps - 300) <= 3
+
+
+def test_learns_a_constant_gyro_bias():
+    est = TiltEstimator()
+    _run(est, 1000, 200)
+    _run(est, 1000, 3000, bias_mdps=500)  # gyro reads 0.5 deg/s too high
+    assert abs(est.bias_mdps() - 500) < 30, est.bias_mdps()
+    assert abs(est.angle_cdeg - 1000) <= 3  # no standing error from the bias
+    assert abs(est.rate_cdps) <= 3
+
+
+def test_preset_bias_is_used_at_once():
+    est = TiltEstimator()
+    est.set_bias_mdps(2000)
+    assert abs(est.bias_mdps() - 2000) < 20
+
+
+def test_vibration_is_rejected_without_bias():
+    import math
+
+    est = TiltEstimator()
+    sl, cu = _sin_cos(4500)
+    errs = []
+    for k in range(3000):
+        v = 0.3 * math.sin(2 * math.pi * 24.3 * k / 100)  # 0.3 g near 25 Hz
+        est.update(int((sl + 0.3 * v) * G), int((cu + 0.94 * v) * G), 0, 10000)
+        if k > 500:
+            errs.append(est.angle_cdeg - 4500)
+    mean = sum(errs) / len(errs)
+    rms = (sum(e * e for e in errs) / len(errs)) ** 0.5
+    assert abs(mean) < 5 and rms < 10, (mean, rms)  # < 0.1 deg
+    assert est.faults & TILT_VIBRATION
+
+
+def test_gravity_far_from_1g_is_implausible():
+    est = TiltEstimator()
+    _run(est, 0, 200)
+    assert not est.faults & TILT_IMPLAUSIBLE
+    for _ in range(100):
+        est.update(0, G // 2, 0, 10000)  # 0.5 g: a loose sensor or a fall
+    assert est.faults & TILT_IMPLAUSIBLE
+    _run(est, 0, 100)
+    assert not est.faults & TILT_IMPLAUSIBLE
+
+
+def test_absurd_rate_is_implausible():
+    est = TiltEstimator()
+    _run(est, 0, 150)
+    est.update(0, G, 90000, 10000)  # 90 deg/s: no table moves like that
+    assert est.faults & TILT_IMPLAUSIBLE
+
+
+def test_gyro_and_gravity_disagreeing_is_flagged():
+    est = TiltEstimator()
+    _run(est, 0, 150)
+    # the gyro says 20 deg/s while gravity stays put (a gyro fault)
+    for _ in range(300):
+        est.update(0, G, 20000, 10000)
+    assert est.faults & TILT_DISAGREE
+
+
+def test_restart_reinitialises_from_gravity():
+    est = TiltEstimator()
+    _run(est, 2000, 200)
+    est.restart()
+    _run(est, -4000, 1)
+    assert abs(est.angle_cdeg + 4000) <= 2
+    assert est.faults & TILT_NOT_READY
+
+
+def test_zero_offset_is_subtracted():
+    est = TiltEstimator(zero_udeg=1500000)  # the sensor reads 1.5 deg at level
+    _run(est, 150, 200)
+    assert abs(est.angle_cdeg) <= 1
+
+
+def test_bad_parameters_are_refused():
+    raises(ValueError, TiltEstimator, kp_shift=0)
+    raises(ValueError, TiltEstimator, rate_hz=5)
+    raises(ValueError, TiltEstimator, one_g=100)
+
+
+def test_update_allocates_nothing():
+    est = TiltEstimator()
+    k = [0]
+
+    def step():
+        k[0] = (k[0] + 1) & 31
+        est.update(-8000 + k[0], 14000 - k[0], 2500 - 100 * k[0], 10000)
+
+    for _ in range(150):  # through the settling phase into steady state
+        step()
+    assert_no_alloc(step, n=200)
