@@ -57,7 +57,7 @@ mpy-cross: setup
 
 pytest: setup
 	@echo "== pytest: CPython tests and MicroPython tests ([mpy] items)"
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -v -n 2 --dist loadfile
 
 test: lint typecheck mpy-cross pytest
 	@echo "== all checks passed"

@@ -76,3 +76,19 @@ class MpyItem(pytest.Item):
 
 class MpyFailure(Exception):
     pass
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """One line per interpreter, so the log shows both runs at a glance."""
+    counts: dict[str, dict[str, int]] = {"CPython": {}, "MicroPython": {}}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            if getattr(rep, "when", "call") not in ("call", "setup") or (
+                outcome == "passed" and rep.when != "call"
+            ):
+                continue
+            where = "MicroPython" if "mpy" in getattr(rep, "keywords", {}) else "CPython"
+            counts[where][outcome] = counts[where].get(outcome, 0) + 1
+    for where, c in counts.items():
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(c.items())) or "none"
+        terminalreporter.write_line(f"{where} tests: {parts}")
