@@ -78,16 +78,23 @@ class MpyFailure(Exception):
     pass
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    # Reports carry user properties (also across xdist workers), not markers.
+    for item in items:
+        if item.get_closest_marker("mpy") is not None:
+            item.user_properties.append(("interpreter", "MicroPython"))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """One line per interpreter, so the log shows both runs at a glance."""
     counts: dict[str, dict[str, int]] = {"CPython": {}, "MicroPython": {}}
     for outcome in ("passed", "failed", "skipped", "error"):
         for rep in terminalreporter.stats.get(outcome, []):
-            if getattr(rep, "when", "call") not in ("call", "setup") or (
-                outcome == "passed" and rep.when != "call"
-            ):
+            when = getattr(rep, "when", "call")
+            if when != "call" and not (outcome in ("skipped", "error") and when == "setup"):
                 continue
-            where = "MicroPython" if "mpy" in getattr(rep, "keywords", {}) else "CPython"
+            props = dict(getattr(rep, "user_properties", []))
+            where = props.get("interpreter", "CPython")
             counts[where][outcome] = counts[where].get(outcome, 0) + 1
     for where, c in counts.items():
         parts = ", ".join(f"{n} {k}" for k, n in sorted(c.items())) or "none"
