@@ -48,6 +48,7 @@ from typing import Any, Protocol
 from inversa import reasons
 from inversa.control import states as S
 from inversa.link import messages as M
+from inversa_world.world import WORLD_ACTIONS
 
 from .link.client import LinkClient, LinkError
 from .link.codec import ACK, TELEMETRY, Frame, Hello
@@ -67,21 +68,6 @@ WARMUP_MAX_PERIODS = 3000  # 30 s: give up
 _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
 _IMU = struct.Struct("<B6h")
 
-WORLD_ACTIONS = (
-    "tilt_to",
-    "relax",
-    "hr_ramp",
-    "vasovagal",
-    "lose_pulse",
-    "restore_pulse",
-    "imu_stuck",
-    "imu_bus_errors",
-    "imu_disconnect",
-    "imu_restore",
-    "motor_stall",
-    "motor_runon",
-    "motor_restore",
-)
 COMMAND_ACTIONS = {"host_start": M.CMD_START, "host_return": M.CMD_RETURN}
 UNSUPPORTED_ACTIONS = {
     "host_silent": "the bench's sensor stream is host traffic and keeps the host lease alive",
@@ -159,112 +145,49 @@ def check_bench_scenario(sc: Scenario) -> list[str]:
 
 
 class BenchWorld:
-    """The simulated table, person, heart and sensors, stepped 10 ms at a time.
-
-    The sensors are the world's register-level fakes read by the firmware's
-    own drivers, so ``imu_raw`` and the PPG samples are exactly what those
-    chips would hand a board.  The IMU is modelled as calibrated and mounted
-    in the bed frame (noise, vibration and lever arm kept; offsets and
-    misalignment removed): a bench-mode board uses an identity mount
-    calibration.
+    """The simulated world (:class:`inversa_world.world.World`) stepped 10 ms
+    at a time, with its sensor chips read on the PC by the firmware's own
+    drivers, so ``imu_raw`` and the PPG samples are exactly what those chips
+    would hand a board.  The IMU is modelled as calibrated and mounted in the
+    bed frame (noise, vibration and lever arm kept; offsets and misalignment
+    removed): a bench-mode board uses an identity mount calibration.
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
         from inversa.board.clock import VirtualClock
         from inversa.drivers.hbridge import HBridge
-        from inversa_world.devices.bus import FakeI2CBus
-        from inversa_world.person import HeartModel, ManualTilter
         from inversa_world.pins import SimPin, SimPWM
-        from inversa_world.ppg import PPGSynth
-        from inversa_world.table import PersonBody, TableModel, TableParams
+        from inversa_world.world import World
 
         self.spec = spec
-        seed = int(spec["seed"])
-        person = spec["person"]
         self.motorized = spec["table"] == "motorized"
         self.brake_fitted = bool(spec["brake"])
         self.clock = VirtualClock(0)
         self.t_ms = 0
-        body = {
-            k: person[k]
-            for k in ("mass_kg", "height_m", "com_along_m", "com_above_m")
-            if k in person
-        }
-        tp = dict(spec["table_params"])
-        tp["motorized"] = self.motorized
-        self.table: Any = TableModel(TableParams(**tp), PersonBody(**body))
-        heart_kw: dict[str, Any] = {"seed": seed + 11}
-        for k, kw in (
-            ("resting_hr_bpm", "resting_bpm"),
-            ("hr_inversion_delta_bpm", "inversion_delta_bpm"),
-            ("hr_inversion_tau_s", "inversion_tau_s"),
-        ):
-            if k in person:
-                heart_kw[kw] = person[k]
-        self.heart = HeartModel(**heart_kw)
-        self.tilter = ManualTilter(
-            **{k: person[k] for k in ("descent_dps", "return_dps") if k in person}
-        )
-        self.ppg = PPGSynth(seed=seed + 3, hr_bpm=self.heart.bpm)
-        self.bus = FakeI2CBus(seed=seed)
         calibrated = {"misalign_deg": 0.0, "drift_dps": 0.0, "offsets": False}
+        self.world = World(spec, self.clock, imu_model=calibrated)
+        self.table: Any = self.world.table
+        self.heart = self.world.heart
         if spec["imu"] == "mpu6050":
             from inversa.drivers.mpu6050 import MPU6050
-            from inversa_world.devices.mpu6050 import FakeMPU6050
 
-            self.imu = self.bus.attach(0x68, FakeMPU6050(self.clock, seed=seed, **calibrated))
-            self.imu_drv: Any = MPU6050(self.bus)
+            self.imu_drv: Any = MPU6050(self.world.bus)
         else:
             from inversa.drivers.lsm6dsox import LSM6DSOX
-            from inversa_world.devices.lsm6dsox import FakeLSM6DSOX
 
-            self.imu = self.bus.attach(0x6A, FakeLSM6DSOX(self.clock, seed=seed, **calibrated))
-            self.imu_drv = LSM6DSOX(self.bus)
-        self.hr_sensor: Any = None
+            self.imu_drv = LSM6DSOX(self.world.bus)
         self.ppg_drv: Any = None
-        if spec["hr"] == "max30102":
+        if self.world.hr_sensor is not None:
             from inversa.drivers.max30102 import MAX30102
-            from inversa_world.devices.max30102 import FakeMAX30102
 
-            self.hr_sensor = self.bus.attach(
-                0x57, FakeMAX30102(self.clock, seed=seed, source=self.ppg)
-            )
-            self.ppg_drv = MAX30102(self.bus)
+            self.ppg_drv = MAX30102(self.world.bus)
         # The board's motor output, reproduced by the firmware's own driver.
         self._pwm_a = SimPWM("deeper")
         self._pwm_b = SimPWM("up")
         self.motor = HBridge(self._pwm_a, self._pwm_b, SimPin("en"))
-        self.imu_frozen = False  # stuck registers: the same sample again
-        self.imu_silent = False  # bus errors / disconnected: nothing new
-        self.imu.set_truth(self.table.angle_deg, 0.0, 0.0)
 
     def apply(self, action: str, args: dict[str, float]) -> None:
-        if action == "tilt_to":
-            self.tilter.set_goal(args["angle_deg"], args.get("pace_dps"))
-        elif action == "relax":
-            self.tilter.set_goal(None)
-        elif action == "hr_ramp":
-            self.heart.ramp_to(args["delta_bpm"], args["over_s"])
-        elif action == "vasovagal":
-            self.heart.ramp_to(-35.0, args.get("over_s", 20.0))
-        elif action in ("lose_pulse", "restore_pulse"):
-            if self.hr_sensor is not None:
-                self.hr_sensor.contact = action == "restore_pulse"
-        elif action == "imu_stuck":
-            self.imu_frozen = True
-        elif action in ("imu_bus_errors", "imu_disconnect"):
-            self.imu_silent = True
-        elif action == "imu_restore":
-            self.imu_frozen = False
-            self.imu_silent = False
-        elif action == "motor_stall":
-            self.table.motor_stalled = True
-        elif action == "motor_runon":
-            self.table.motor_runon_duty = args.get("duty", 0.5)
-        elif action == "motor_restore":
-            self.table.motor_stalled = False
-            self.table.motor_runon_duty = None
-        else:
+        if not self.world.apply(action, args):
             raise ValueError(f"not a world action: {action!r}")
 
     def set_outputs(self, motor_cmd_cdps: int, io_bits: int) -> None:
@@ -281,27 +204,24 @@ class BenchWorld:
         t.brake_on = self.brake_fitted and not released
 
     def step(self) -> tuple[tuple[int, ...] | None, list[int]]:
-        """One period: (IMU raw sample to send or None, PPG samples to send)."""
-        dt_s = PERIOD_MS / 1000.0
+        """One period: (IMU raw sample to send or None, PPG samples to send).
+        A failing or disconnected IMU sends nothing (the board sees silence);
+        a stuck one sends the same sample again (its registers froze)."""
         self.clock.advance_ms(PERIOD_MS)
         self.t_ms += PERIOD_MS
-        t = self.table
-        if not self.motorized:
-            t.person_torque_nm = self.tilter.torque_nm(
-                dt_s, t.angle_deg, t.rate_dps, t.gravity_torque_nm()
-            )
-        t.step(dt_s)
-        self.heart.step(dt_s, t.angle_deg)
-        self.ppg.set_hr(self.heart.bpm)
-        self.imu.set_truth(t.angle_deg, t.rate_dps, t.vibration_g())
+        self.world.step(PERIOD_MS / 1000.0, self.t_ms)
         raw: tuple[int, ...] | None = None
-        if not self.imu_silent:
-            if not self.imu_frozen:
-                self.imu_drv.read()
+        try:
+            self.imu_drv.read()
             raw = tuple(self.imu_drv.raw)
+        except OSError:
+            raw = None
         ppg: list[int] = []
         if self.ppg_drv is not None:
-            n = self.ppg_drv.read_fifo()
+            try:
+                n = self.ppg_drv.read_fifo()
+            except OSError:
+                n = 0
             ppg = list(self.ppg_drv.ir[:n])
         return raw, ppg
 

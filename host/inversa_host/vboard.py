@@ -37,7 +37,6 @@ Usage::
 
 from __future__ import annotations
 
-import base64
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -70,116 +69,6 @@ PANEL_ACTIONS: dict[str, str] = {
     "power_reset": "cut and restore the board's power",
 }
 HOST_ACTIONS = ("host_start", "host_return", "host_silent")
-
-# The bench rig: the firmware booted in bench mode on a simulated machine,
-# nothing else.  MicroPython-compatible source, run as is in CPython (exec)
-# and inside the MicroPython VM, so both use the same rig.
-BENCH_RIG_SOURCE = """
-from inversa.board.boards import ACTIVE_LEVEL
-from inversa.board.clock import VirtualClock
-from inversa.board.config import validate
-from inversa.link.port import MemoryPort
-from inversa_world.devices.bus import FakeI2CBus
-from inversa_world.machine_sim import SimMachine
-
-
-class BenchRig:
-    def __init__(self, values, storage_dir):
-        self.cfg = validate(values, "virtual bench board")
-        self.storage_dir = storage_dir
-        self.clock = VirtualClock(0)
-        self.machine = SimMachine(FakeI2CBus(seed=1))
-        self.pins = self.cfg.board_def["pins"]
-        self.t_ms = 0
-        self.estop = False
-        self.estop_wire_broken = False
-        self.holding_down = False
-        self.holding_up = False
-        self._start_until = -1
-        self._stop_until = -1
-        self.events = []
-        self.tx = bytearray()
-        self.boots = 0
-        self.finished = False
-        self._boot(self.machine.PWRON_RESET)
-
-    def _boot(self, cause):
-        from inversa.app import build_app
-        from inversa.board.build import build_board
-
-        self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
-        self.board = build_board(self.cfg, self.machine)
-        self._drive()  # the wiring holds its levels before the firmware looks
-        self.app = build_app(
-            self.cfg, self.board, self.clock, self.storage_dir, self.port,
-            reset_cause=cause, uid=b"VBENCH01",
-        )
-        self.boots += 1
-
-    def _apply(self, action):
-        t = self.t_ms
-        if action == "press_start":
-            self._start_until = t + 300
-        elif action == "press_stop":
-            self._stop_until = t + 300
-        elif action == "hold_down":
-            self.holding_down = True
-        elif action == "release_down":
-            self.holding_down = False
-        elif action == "hold_up":
-            self.holding_up = True
-        elif action == "release_up":
-            self.holding_up = False
-        elif action == "press_estop":
-            self.estop = True
-        elif action == "release_estop":
-            self.estop = False
-        elif action == "break_estop_wire":
-            self.estop_wire_broken = True
-        elif action == "power_reset":
-            self._boot(self.machine.PWRON_RESET)
-        else:
-            raise ValueError("not a panel action: %r" % action)
-
-    def _set(self, name, active):
-        level = ACTIVE_LEVEL[name]
-        self.machine.pins[self.pins[name]].set_level(level if active else 1 - level)
-
-    def step(self):
-        ev = self.events
-        while ev and ev[0][0] <= self.t_ms:
-            self._apply(ev.pop(0)[1])
-        self.clock.advance_ms(10)
-        self.t_ms += 10
-        self._drive()
-        self.app.step()
-        if self.port.tx_pending():
-            self.tx.extend(self.port.take_tx())
-
-    def _drive(self):
-        t = self.t_ms
-        broken = self.estop or self.estop_wire_broken
-        self._set("estop_a", broken)
-        self._set("estop_b", broken)
-        self._set("btn_down", self.holding_down)
-        self._set("btn_up", self.holding_up)
-        self._set("btn_start", t < self._start_until)
-        self._set("btn_stop", t < self._stop_until)
-        self._set("home_sw", False)  # a bench board: limit switches jumpered
-        self._set("end_sw", False)
-        self._set("contactor_fb", not self.estop)
-        self._set("power_ok", False)
-
-    def run_for(self, ms):
-        end = self.t_ms + ms
-        while self.t_ms < end:
-            self.step()
-
-    def take_tx(self):
-        data = bytes(self.tx)
-        self.tx = bytearray()
-        return data
-"""
 
 
 @dataclass
@@ -269,9 +158,9 @@ class CPythonRig:
         self._dir = tempfile.TemporaryDirectory(prefix="inversa-vboard-")
         self.rig: Any
         if cfg.bench:
-            ns: dict[str, Any] = {}
-            exec(compile(BENCH_RIG_SOURCE, "<bench rig>", "exec"), ns)
-            self.rig = ns["BenchRig"](bench_values(cfg), self._dir.name)
+            from inversa_world.bench_rig import BenchRig
+
+            self.rig = BenchRig(bench_values(cfg), self._dir.name)
         else:
             from inversa_world.session import SimSession
 
@@ -303,11 +192,10 @@ class VMRig:
             self.vm.put_tree(repo_root() / "host" / "inversa_world", "/lib/inversa_world")
             self.vm.exec("import os\ntry:\n    os.mkdir('/flash')\nexcept OSError:\n    pass")
             if cfg.bench:
-                self.vm.write_file("/lib/inversa_benchrig.py", BENCH_RIG_SOURCE)
-                make = f"from inversa_benchrig import BenchRig\n__r = BenchRig({bench_values(cfg)!r}, '/flash')\n"
+                make = f"from inversa_world.bench_rig import BenchRig\n__r = BenchRig({bench_values(cfg)!r}, '/flash')\n"
             else:
                 make = f"from inversa_world.session import SimSession\n__r = SimSession({session_spec(cfg)!r}, '/flash')\n"
-            self.vm.exec(make + "import binascii\n")
+            self.vm.exec(make)
         except BaseException:
             self.vm.close()
             raise
@@ -317,13 +205,13 @@ class VMRig:
         for a in actions:
             code.append(f"__r.events.append((__r.t_ms, {a!r}, {{}}))")
         if rx:
-            b64 = base64.b64encode(rx)  # bytes: the VM's binascii takes no str
-            code.append(f"__r.port.feed_rx(binascii.a2b_base64({b64!r}))")
+            code.append(f"__r.port.feed_rx(bytes.fromhex({rx.hex()!r}))")
         code.append(f"__r.run_for({int(ms)})")
-        code.append("print(binascii.b2a_base64(__r.take_tx()).decode().strip())")
+        # hex, not base64: the interpreter's b2a_base64 is slow on a busy heap
+        code.append("print(__r.take_tx().hex())")
         out = self.vm.exec("\n".join(code) + "\n")
         line = out.splitlines()[-1].strip() if out.strip() else ""
-        return base64.b64decode(line) if line else b""
+        return bytes.fromhex(line)
 
     def close(self) -> None:
         self.vm.close()

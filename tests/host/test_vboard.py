@@ -160,7 +160,7 @@ def test_simulated_table_rig_takes_the_panel_too() -> None:
         s = rig.rig
         assert isinstance(s, SimSession)
         rig.exchange(b"", True, ["hold_down"], 100)
-        assert s.holding_down and s.app.inp.hold_down
+        assert s.panel.holding_down and s.app.inp.hold_down
     finally:
         rig.close()
 

@@ -1,0 +1,101 @@
+# The table's local controls as the person (or an operator) works them: the
+# START/STOP buttons, the hold-to-run UP/DOWN buttons and the e-stop, plus
+# what the wiring shows the board (limit switches, contactor feedback,
+# supply).  Used by every simulated board (sim, virtual board, bench rig), so
+# a scenario's panel actions mean the same thing everywhere.
+#
+# Usage:
+#     panel = TablePanel()
+#     panel.apply("hold_down", t_ms)              # True: a panel action
+#     panel.drive(machine, pins, t_ms, home, end) # set the board's input pins
+
+from inversa.board.boards import ACTIVE_LEVEL
+
+PRESS_MS = 300  # how long a momentary button is held down
+
+PANEL_ACTIONS = (
+    "press_start",
+    "press_stop",
+    "hold_down",
+    "release_down",
+    "hold_up",
+    "release_up",
+    "press_estop",
+    "release_estop",
+    "break_estop_wire",
+)
+
+
+class TablePanel:
+    def __init__(self):
+        self.estop = False
+        self.estop_wire_broken = False
+        self.holding_down = False
+        self.holding_up = False
+        self._start_until = -1
+        self._stop_until = -1
+        self._key = None
+
+    def apply(self, action, t_ms):
+        """Carry out a panel action; False if `action` is not one."""
+        if action == "press_start":
+            self._start_until = t_ms + PRESS_MS
+        elif action == "press_stop":
+            self._stop_until = t_ms + PRESS_MS
+        elif action == "hold_down":
+            self.holding_down = True
+        elif action == "release_down":
+            self.holding_down = False
+        elif action == "hold_up":
+            self.holding_up = True
+        elif action == "release_up":
+            self.holding_up = False
+        elif action == "press_estop":
+            self.estop = True
+        elif action == "release_estop":
+            self.estop = False
+        elif action == "break_estop_wire":
+            self.estop_wire_broken = True
+        else:
+            return False
+        return True
+
+    @property
+    def motor_power(self):
+        # The e-stop's contactor cuts motor power (and the brake's supply).
+        return not self.estop
+
+    def forget_pins(self):
+        """New pin objects (the board rebooted): drive every input again."""
+        self._key = None
+
+    def drive(self, machine, pins, t_ms, home, end):
+        """Set the board's input pins; the level meaning "active" is the wiring's."""
+        estop_open = self.estop or self.estop_wire_broken
+        key = (
+            estop_open,
+            self.holding_down,
+            self.holding_up,
+            t_ms < self._start_until,
+            t_ms < self._stop_until,
+            home,
+            end,
+        )
+        if key == self._key:
+            return  # nothing changed: the pins still hold these levels
+        self._key = key
+        levels = (
+            ("estop_a", estop_open),
+            ("estop_b", estop_open),
+            ("btn_down", self.holding_down),
+            ("btn_up", self.holding_up),
+            ("btn_start", key[3]),
+            ("btn_stop", key[4]),
+            ("home_sw", home),
+            ("end_sw", end),
+            ("contactor_fb", not self.estop),  # closed while motor power is on
+            ("power_ok", False),  # on mains
+        )
+        for name, active in levels:
+            level = ACTIVE_LEVEL[name]
+            machine.pins[pins[name]].set_level(level if active else 1 - level)
