@@ -29,6 +29,16 @@ CONTROL_PERIOD_US = 10000
 # Files the firmware keeps on the board's flash (relative to storage_dir).
 PROFILE_FILE = "profile.bin"
 CALIBRATION_FILE = "calibration.bin"
+# Present at boot: start in maintenance (the REPL, no control loop, outputs
+# safe), once.  Written on the host's maintenance command, which is the only
+# way into the REPL once the loop runs: the watchdog cannot be stopped and the
+# link turns Ctrl-C off (0x03 may appear inside a frame).
+MAINTENANCE_FILE = "maintenance"
+MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
+
+
+class ResetRequested(Exception):
+    """The loop must end and the board reset (maintenance was asked for)."""
 
 
 class App:
@@ -72,6 +82,8 @@ class App:
         self.overruns = 0
         self.steps = 0
         self.profile_save_errors = 0
+        self.storage_dir = "/"
+        self._reset_in = -1  # periods until a requested reset; -1: none
 
     def step(self):
         """One control period; returns the controller's self-check verdict."""
@@ -97,7 +109,28 @@ class App:
         self.ctrl.step(inp, out)
         self.actuate(t)
         self.steps += 1
+        if self._reset_in >= 0:
+            if self._reset_in == 0:
+                raise ResetRequested()
+            self._reset_in -= 1
         return self.ctrl.self_check(out)
+
+    def request_maintenance(self):
+        """The host's maintenance command: only with nobody on the table in a
+        session (idle or done at the loading position).  Marks the next boot
+        for maintenance and resets once the acknowledgement has gone out."""
+        from inversa import reasons
+        from inversa.control.states import DONE, IDLE
+
+        if self.ctrl.state != IDLE and self.ctrl.state != DONE:
+            return reasons.WRONG_STATE
+        try:
+            with open(_path(self.storage_dir, MAINTENANCE_FILE), "w") as f:
+                f.write("1")
+        except OSError:
+            return reasons.STORAGE_ERROR
+        self._reset_in = MAINTENANCE_FLUSH_PERIODS
+        return reasons.OK
 
     def _persist_profile(self):
         # A profile the host set and the controller accepted: keep it across
@@ -431,7 +464,24 @@ def build_app(
         profile_store=store,
         events=events,
     )
+    app.storage_dir = storage_dir
+    if link is not None:
+        link.maintenance = app.request_maintenance
     return app
+
+
+def maintenance_requested(storage_dir, stop_held):
+    """At boot: start in maintenance?  Yes if the host asked for it before the
+    last reset (the mark is used once), or if STOP is held down at power-on."""
+    import os
+
+    path = _path(storage_dir, MAINTENANCE_FILE)
+    try:
+        os.remove(path)
+        return True
+    except OSError:
+        pass
+    return bool(stop_held)
 
 
 def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
@@ -447,6 +497,10 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     cfg = load_config(config_path)  # ValueError says what to fix in board.json
     board = build_board(cfg, machine)  # outputs are created safe first
+    stop_held = board.btn_stop.value() == board.active_level["btn_stop"]
+    if maintenance_requested(storage_dir, stop_held):
+        print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
+        return
     verify_board(board)  # ValueError names a configured device that is absent
     clock = SystemClock()
     if cfg.link == "uart":
@@ -471,5 +525,8 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     app.scheduler = sch
     try:
         sch.run()
+    except ResetRequested:
+        app.safe()
+        machine.reset()  # boots into maintenance (the mark is on the flash)
     finally:
         app.safe()

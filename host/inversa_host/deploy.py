@@ -358,6 +358,36 @@ def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCh
     )
 
 
+MAINTENANCE_REBOOT_S = 3.0  # a board re-enumerates its USB port after the reset
+
+
+def enter_maintenance(url: str, log: Callable[[str], None], timeout_s: float = 0.5) -> bool:
+    """Ask running firmware to reboot into maintenance (the REPL, no control
+    loop): once the loop runs, Ctrl-C is off and the watchdog cannot be
+    stopped, so this is how deploy and doctor get in.  True if the board
+    agreed; False if no firmware answered (a fresh board: the REPL is there).
+    Refused in a session: nobody is interrupted on the table."""
+    from inversa import reasons
+    from inversa.link import messages as M
+
+    from .link.client import LinkClient, LinkError
+
+    try:
+        with LinkClient.open(url) as client:
+            result = client.command(M.CMD_MAINTENANCE, timeout=timeout_s, retries=1)
+    except (LinkError, OSError, ValueError):
+        return False
+    if result.reason is None or result.reason == reasons.UNKNOWN_COMMAND:
+        return False  # no firmware of ours (or an older one) on the link
+    if not result.ok:
+        raise DeployError(
+            f"the board refused maintenance: {result.text}; finish or end the session "
+            "(table idle at the loading position), or hold STOP while powering the board on"
+        )
+    log("the board is rebooting into maintenance (control loop stopped, outputs safe)")
+    return True
+
+
 def deploy(
     url: str,
     board: str | None = None,
@@ -368,10 +398,13 @@ def deploy(
     session_factory: Callable[[str], BoardSession] = MpremoteSession,
     log: Callable[[str], None] = print,
     firmware_root: Path | None = None,
+    maintenance: bool = True,
 ) -> DeployReport:
     """Deploy the firmware in this checkout to the board at ``url``."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
+    if maintenance and enter_maintenance(url, log):
+        time.sleep(MAINTENANCE_REBOOT_S)  # a real board's reset, not a test's wait
     session = session_factory(url)
     try:
         if board is None:

@@ -60,6 +60,9 @@ class TablePanel:
             return False
         return True
 
+    def stop_held(self, t_ms):
+        return t_ms < self._stop_until
+
     @property
     def motor_power(self):
         # The e-stop's contactor cuts motor power (and the brake's supply).

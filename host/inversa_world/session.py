@@ -15,6 +15,7 @@
 #         tx = s.take_tx()                             # firmware -> host bytes
 #         truth = s.take_truth()     # [(board ticks_ms, angle_cdeg, hr_dbpm)]
 
+from inversa.app import ResetRequested
 from inversa.board.clock import VirtualClock
 from inversa.board.config import validate as validate_board_config
 from inversa.link import messages as M
@@ -158,13 +159,20 @@ class SimSession:
         self.imu.set_truth(self.table.angle_deg, 0.0, 0.0)
 
     def _boot(self, reset_cause):
-        from inversa.app import build_app
+        from inversa.app import build_app, maintenance_requested
         from inversa.board.build import build_board
 
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
         self.port.connected = True
         self.board = build_board(self.cfg, self.machine)
         self.panel.forget_pins()  # new pin objects: drive every input again
+        self.boots += 1
+        self.powered = True
+        if maintenance_requested(self.storage_dir, self.panel.stop_held(self.t_ms)):
+            self.app = None  # the REPL: no control loop, outputs as built (safe)
+            self.in_maintenance = True
+            return
+        self.in_maintenance = False
         self.app = build_app(
             self.cfg,
             self.board,
@@ -176,8 +184,6 @@ class SimSession:
         )
         if self.spec.get("telemetry_hz") is not None and self.app.link is not None:
             self.app.link.set_telemetry_hz(self.spec["telemetry_hz"])
-        self.boots += 1
-        self.powered = True
 
     # -- events ------------------------------------------------------------
     def _apply(self, action, args):
@@ -244,7 +250,12 @@ class SimSession:
         self.world.step(dt_s, self.t_ms)
         self.panel.drive(self.machine, self.pins, self.t_ms, table.home_switch, table.end_switch)
         self._host_step()
-        self.app.step()
+        if self.app is not None:
+            try:
+                self.app.step()
+            except ResetRequested:
+                self.app.safe()
+                self._boot(reset_cause=self.machine.SOFT_RESET)
         self._read_outputs()
         if self.t_ms >= self._truth_next:
             self._truth_next = self.t_ms + TRUTH_EVERY_MS

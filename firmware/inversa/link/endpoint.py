@@ -15,6 +15,7 @@
 # Injected callables (may be None):
 #     inject(msg_type, buf, offset, count) -> reason   bench-mode sensor samples
 #     calibrate() -> reason                             IMU calibration
+#     maintenance() -> reason                           reboot into the REPL (idle only)
 #     profile_from_bytes(b) -> profile                  raises ValueError when invalid
 
 import struct
@@ -64,6 +65,7 @@ class LinkEndpoint:
         profile_from_bytes=None,
         telemetry_hz=M.DEFAULT_TELEMETRY_HZ,
         reset_cause=0,
+        maintenance=None,
     ):
         if not 0 <= telemetry_hz <= M.MAX_TELEMETRY_HZ:
             raise ValueError("telemetry_hz must be 0..%d" % M.MAX_TELEMETRY_HZ)
@@ -79,6 +81,7 @@ class LinkEndpoint:
         self.bench = bool(bench)
         self.inject = inject
         self.calibrate = calibrate
+        self.maintenance = maintenance
         self._profile_from_bytes = profile_from_bytes
         self.reset_cause = reset_cause
         self.writer = FrameWriter(port, M.FLAG_BENCH if bench else 0)
@@ -252,6 +255,10 @@ class LinkEndpoint:
             if self.calibrate is None:
                 return R.UNKNOWN_COMMAND
             return self.calibrate()
+        if t == M.CMD_MAINTENANCE:
+            if self.maintenance is None:
+                return R.UNKNOWN_COMMAND
+            return self.maintenance()
         return R.UNKNOWN_COMMAND
 
     def _inject(self, t, body, off, n):

@@ -44,6 +44,7 @@ CMD_RETURN = const(0x25)  # stop / bring the person back up
 CMD_SET_TELEMETRY_RATE = const(0x26)  # payload: hz u8 (0 = off, 1..MAX_TELEMETRY_HZ)
 CMD_CALIBRATE_IMU = const(0x27)
 CMD_CLEAR_FAULTS = const(0x28)
+CMD_MAINTENANCE = const(0x29)  # idle only: reboot into the REPL (deploy, doctor)
 INJECT_IMU = const(0x30)  # bench mode only; acknowledged only when refused
 INJECT_PPG = const(0x31)  # bench mode only; acknowledged only when refused
 
@@ -56,6 +57,7 @@ COMMAND_NAMES = {
     CMD_SET_TELEMETRY_RATE: "telemetry-rate",
     CMD_CALIBRATE_IMU: "calibrate-imu",
     CMD_CLEAR_FAULTS: "clear-faults",
+    CMD_MAINTENANCE: "maintenance",
     INJECT_IMU: "inject-imu",
     INJECT_PPG: "inject-ppg",
 }

@@ -1,0 +1,68 @@
+"""Maintenance: the only way into the REPL once the loop runs (the watchdog
+cannot be stopped and the link turns Ctrl-C off), and never with a person in
+a session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inversa import reasons
+from inversa.app import MAINTENANCE_FILE, maintenance_requested
+from inversa.control import states as S
+from inversa.link import messages as M
+from inversa_host.link.codec import ACK, StreamDecoder
+from inversa_world.session import SimSession
+
+
+def _acks(data: bytes, cmd: int) -> list[int]:
+    out = []
+    for f in StreamDecoder().feed(data):
+        if f.msg_type == M.MSG_ACK:
+            _seq, acked, reason = ACK.unpack_from(f.payload, 0)
+            if acked == cmd:
+                out.append(reason)
+    return out
+
+
+def _session(tmp_path: Path, events: list) -> SimSession:
+    return SimSession(
+        {"duration_ms": 600000, "events": events, "host_connected": True, "seed": 3},
+        str(tmp_path),
+    )
+
+
+def test_maintenance_when_idle_acks_then_reboots_into_the_repl(tmp_path: Path) -> None:
+    s = _session(tmp_path, [])
+    s.run_for(3000)
+    assert s.app is not None and s.app.ctrl.state == S.IDLE
+    s._host_send(M.CMD_MAINTENANCE, b"")
+    s.run_for(100)
+    tx = s.take_tx()
+    assert reasons.OK in _acks(tx, M.CMD_MAINTENANCE)  # answered before the reset
+    s.run_for(500)
+    assert s.in_maintenance and s.app is None and s.boots == 2
+    # Outputs as the board builder left them: motor off, brake engaged.
+    pins = s.cfg.board_def["pins"]
+    assert s.machine.pins[pins["motor_en"]].level == 0
+    assert s.machine.pins[pins["brake"]].level == 0
+    assert not (tmp_path / MAINTENANCE_FILE).exists()  # used once
+
+
+def test_maintenance_is_refused_in_a_session(tmp_path: Path) -> None:
+    s = _session(tmp_path, [(1000, "press_start", {}), (20000, "hold_down", {})])
+    s.run_for(40000)
+    assert s.app is not None and s.app.ctrl.state in (S.DESCENT, S.HOLD)
+    s.take_tx()
+    s._host_send(M.CMD_MAINTENANCE, b"")
+    s.run_for(1000)
+    assert reasons.WRONG_STATE in _acks(s.take_tx(), M.CMD_MAINTENANCE)
+    assert not s.in_maintenance and s.boots == 1
+    assert not (tmp_path / MAINTENANCE_FILE).exists()
+
+
+def test_boot_mark_is_used_once_and_stop_held_also_asks(tmp_path: Path) -> None:
+    assert not maintenance_requested(str(tmp_path), False)
+    assert maintenance_requested(str(tmp_path), True)
+    (tmp_path / MAINTENANCE_FILE).write_text("1")
+    assert maintenance_requested(str(tmp_path), False)
+    assert not maintenance_requested(str(tmp_path), False)
