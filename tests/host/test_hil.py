@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from inversa import reasons
-from inversa.app import (
+from inversa.bench_sensors import (
     _BENCH_IMU_SCALE,
     _BENCH_PPG,
     _INJECT_IMU,
@@ -155,7 +155,7 @@ def test_bench_injection_allocates_nothing_in_micropython() -> None:
     setup = textwrap.dedent(
         """
         import struct
-        from inversa.app import BenchInjector, _JitterIMU
+        from inversa.bench_sensors import BenchInjector, _JitterIMU
         from inversa.drivers.injected import InjectedIMU, InjectedPPG
         imu = InjectedIMU()
         ppg = InjectedPPG()
