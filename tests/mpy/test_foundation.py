@@ -75,3 +75,16 @@ def test_virtual_clock_us_and_ms_agree():
         clock.advance_us(400)
     assert clock.ticks_ms() == 1000
     assert clock.ticks_us() == 1000000
+
+
+def test_virtual_clock_advancing_a_period_does_not_allocate():
+    clock = VirtualClock(start_ms=TICKS_PERIOD - 50)
+
+    def period():
+        clock.advance_ms(10)
+
+    assert_no_alloc(period, n=200)  # inside MicroPython: crosses the wrap on the way
+    t0 = clock.ticks_ms()
+    for _ in range(10):
+        period()
+    assert ticks_diff(clock.ticks_ms(), t0) == 100

@@ -106,6 +106,11 @@ class MemoryPort:
         self._tx_count -= n
         return bytes(out)
 
+    def drop_tx(self):
+        """Forget what the firmware wrote (a reader that keeps up); allocates nothing."""
+        self._tx_head = (self._tx_head + self._tx_count) % len(self._tx)
+        self._tx_count = 0
+
     def tx_pending(self):
         return self._tx_count
 
