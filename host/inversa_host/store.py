@@ -354,6 +354,21 @@ class Store:
                 return s
         raise KeyError(f"no session {session_id}")
 
+    def resolve_session(self, text: str) -> int:
+        """A session id from what a person typed: a number or 'latest'.
+        KeyError with a message that says what to do otherwise."""
+        if text == "latest":
+            sid = self.latest_session_id()
+            if sid is None:
+                raise KeyError("no sessions recorded yet")
+            return sid
+        try:
+            sid = int(text)
+            self.session(sid)
+        except (ValueError, KeyError):
+            raise KeyError(f"no session {text!r} (see `inversa sessions`)") from None
+        return sid
+
     def latest_session_id(self) -> int | None:
         row = self.db.execute("SELECT MAX(id) FROM sessions").fetchone()
         return int(row[0]) if row and row[0] is not None else None

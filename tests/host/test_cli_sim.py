@@ -49,3 +49,16 @@ def test_sim_list_shows_the_library(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--list"]) == 0
     out = capsys.readouterr().out
     assert "beginner" in out and "motor_runon" in out and "manual" in out
+
+
+def test_report_of_a_recorded_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.db"
+    assert main(["sim", "quick_session", "--db", str(db), "--out", str(tmp_path / "sim")]) == 0
+    capsys.readouterr()
+    assert main(["report", "latest", "--db", str(db), "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "deepest angle" in out and "15.0 deg" in out
+    assert (tmp_path / "rep" / "1" / "session.png").stat().st_size > 10_000
+    assert "Expectations" not in (tmp_path / "rep" / "1" / "summary.md").read_text()
+    assert main(["report", "7", "--db", str(db)]) == 1
+    assert "no session '7'" in capsys.readouterr().err

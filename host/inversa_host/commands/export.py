@@ -61,18 +61,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"no session store at {args.db}", file=sys.stderr)
         return 1
     with Store(args.db) as store:
-        if args.session == "latest":
-            sid = store.latest_session_id()
-            if sid is None:
-                print("no sessions recorded yet", file=sys.stderr)
-                return 1
-        else:
-            try:
-                sid = int(args.session)
-                store.session(sid)
-            except (ValueError, KeyError):
-                print(f"no session {args.session!r} (see `inversa sessions`)", file=sys.stderr)
-                return 1
+        try:
+            sid = store.resolve_session(args.session)
+        except KeyError as e:
+            print(e.args[0], file=sys.stderr)
+            return 1
         if args.output == "-":
             n = write(_rows(store, sid, args.what), args.format, sys.stdout)
         else:

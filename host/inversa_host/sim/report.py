@@ -122,8 +122,9 @@ def write_report(
         md += [description, ""]
     md += ["| | |", "|---|---|"]
     md += [f"| {k} | {v} |" for k, v in summary_lines(summary)]
-    md += ["", f"## Expectations: {verdict}", ""]
-    md += [f"- {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in checks] or ["- none"]
+    if checks:
+        md += ["", f"## Expectations: {verdict}", ""]
+        md += [f"- {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in checks]
     md += ["", f"![session plot]({png.name})", ""]
     md_path = out_dir / "summary.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
@@ -137,11 +138,17 @@ def write_report(
         f"<b>{html.escape(c.name)}</b>: {html.escape(c.detail)}</li>"
         for c in checks
     )
+    expectations = (
+        f"<h2>Expectations: <span class={'ok' if verdict == 'PASS' else 'fail'}>{verdict}</span>"
+        f"</h2><ul>{items}</ul>"
+        if checks
+        else ""
+    )
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}th{{text-align:left;padding-right:1em}}
 .ok{{color:#2a7a2a}}.fail{{color:#b00020;font-weight:bold}}img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(title)}</h1><p>{html.escape(description)}</p><table>{rows}</table>
-<h2>Expectations: <span class={"ok" if verdict == "PASS" else "fail"}>{verdict}</span></h2><ul>{items}</ul>
+{expectations}
 <img src="{png.name}" alt="angle, heart rate and alarms over time"></body></html>"""
     html_path = out_dir / "report.html"
     html_path.write_text(page, encoding="utf-8")

@@ -1,0 +1,56 @@
+"""``inversa report``: the plot and summary of a recorded session.
+
+The same report the simulator writes (angle and target, heart rate, states
+and alarm priority; a Markdown and an HTML summary), for any session in the
+store: a real board's, the virtual board's or a simulated one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from inversa_host.link.cliopts import add_db
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="plot and summarise a recorded session")
+    p.add_argument("session", nargs="?", default="latest", help="session id or 'latest'")
+    add_db(p)
+    p.add_argument("--out", default="out/report", help="directory (default out/report/<id>)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inversa_host.sim.report import summary_lines, write_report
+    from inversa_host.sim.runner import trace_from_store
+    from inversa_host.sim.trace import summarize
+    from inversa_host.store import Store
+
+    if not Path(args.db).exists():
+        print(f"no session store at {args.db} (record one with `inversa log`)", file=sys.stderr)
+        return 1
+    with Store(args.db) as store:
+        try:
+            sid = store.resolve_session(args.session)
+        except KeyError as e:
+            print(e.args[0], file=sys.stderr)
+            return 1
+        info = store.session(sid)
+        trace = trace_from_store(store, sid)
+    if not trace.t_s:
+        print(f"session {sid} has no telemetry samples to report on", file=sys.stderr)
+        return 1
+    summary = summarize(trace)
+    title = f"session {sid}: {info.board or 'board'} firmware {info.fw_version or '?'}"
+    paths = write_report(trace, summary, [], Path(args.out) / str(sid), title=title)
+    print(title)
+    for k, v in summary_lines(summary):
+        print(f"  {k:<31} {v}")
+    c = info.counters
+    print(
+        f"  {'link':<31} {c['frames']} frames, {c['lost_frames']} lost, {c['crc_errors']} CRC errors"
+    )
+    print(f"  report: {paths.html}  (plot: {paths.png})")
+    return 0
