@@ -16,7 +16,8 @@
 # signed duty (-1..1, positive = deeper) sets the no-load speed, and the load
 # torque moves the speed along the DC-motor line (stall torque = zero speed).
 # Worm gears do not back-drive, so a motorized table holds when the motor is
-# off; the brake holds any table.
+# off; the brake holds a motorized table both ways, and a manual table's lock
+# only against going deeper.
 #
 # Usage:
 #     t = TableModel(TableParams(), PersonBody(mass_kg=80))
@@ -161,7 +162,9 @@ class TableModel:
         # the person's own torque, friction, and the brake.
         p = self.p
         load_nm = self.gravity_torque_nm() + self.person_torque_nm
-        if self.brake_on and abs(load_nm) <= p.brake_holding_nm:
+        # A manual table's lock is one-way (hardware/README.md): it stops
+        # deeper motion but never keeps the person from coming up.
+        if self.brake_on and 0.0 < load_nm <= p.brake_holding_nm and self.rate_dps >= 0.0:
             self.rate_dps = 0.0
             return
         net = load_nm - p.viscous_nms_per_dps * self.rate_dps

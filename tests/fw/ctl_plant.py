@@ -44,6 +44,7 @@ class Plant:
         self.fault_cdps = 300
         self.manual_vel_cdps = 0  # a person moving a manual table
         self.manual = False
+        self.speed_pct = 100  # the motor's real speed for a command (calibration error)
 
     @property
     def angle_cdeg(self) -> int:
@@ -56,6 +57,7 @@ class Plant:
                 want = 0  # the lock stops deeper motion only
         else:
             want = out.motor_cmd_cdps if out.motor_enable else 0
+            want = want * self.speed_pct // 100
             if out.brake_on and want == 0:
                 want = 0
         f = self.fault

@@ -305,6 +305,30 @@ def test_tilt_failure_while_inverted_returns_open_loop_to_home_never_deeper():
     assert t_horizontal - rig.trace[0][0] >= L.MIN_RETURN_MS
 
 
+def test_open_loop_return_stays_slow_with_a_motor_faster_than_its_scale():
+    # Found by the simulator: open loop, nothing measures the speed, and a
+    # motor 33 % faster than the driver's scale brought a person up from 25
+    # deg in 24 s.  The open-loop return is planned for twice the minimum
+    # (no fast floor), so a motor up to 2x its scale still takes >= 30 s.
+    prof = Profile(max_angle_cdeg=2500, hold_ms=300000, return_ms=L.MIN_RETURN_MS)
+    rig = Rig(prof)
+    to_hold(rig)
+    rig.plant.speed_pct = 150  # half as fast again as the driver's scale says
+    rig.record()
+    frozen = rig.inp.angle_cdeg
+
+    def stuck(r: Rig) -> None:
+        r.inp.tilt_ok = False
+        r.inp.angle_cdeg = frozen
+
+    rig.sensor_override = stuck
+    rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 1000)
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, L.OPEN_LOOP_MAX_MS)
+    assert rig.trace is not None
+    t_start = next(row[0] for row in rig.trace if row[1] == S.OPEN_LOOP)
+    assert rig.t_ms - t_start >= L.MIN_RETURN_MS
+
+
 def test_home_switch_disagreeing_with_angle_is_a_tilt_fault():
     rig = Rig(Profile())
     rig.boot()

@@ -74,6 +74,17 @@ def test_manual_table_tips_head_down_when_head_heavy_and_brake_holds_it() -> Non
     assert t.angle_deg == pytest.approx(a)
 
 
+def test_manual_table_lock_never_keeps_the_person_from_coming_up() -> None:
+    t = TableModel(TableParams(motorized=False), PersonBody(com_along_m=0.0), angle_deg=30.0)
+    t.brake_on = True
+    t.person_torque_nm = 20.0  # pushing deeper: locked
+    _run(t, 1.0)
+    assert t.angle_deg == pytest.approx(30.0)
+    t.person_torque_nm = -40.0  # pulling up: free
+    _run(t, 2.0)
+    assert t.angle_deg < 25.0
+
+
 def test_stops_and_switches() -> None:
     p = TableParams(motorized=False, loading_deg=-65.0, deepest_stop_deg=90.0)
     t = TableModel(p, PersonBody(com_along_m=-0.08), angle_deg=-60.0)  # feet-heavy: falls back

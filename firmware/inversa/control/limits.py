@@ -79,6 +79,7 @@ UNCMD_DRIFT_CDEG = const(300)  # moved 3 deg with no command: uncommanded
 TRACK_ERR_CDEG = const(500)  # setpoint - angle beyond 5 deg ...
 TRACK_ERR_MS = const(1000)  # ... for 1 s: motion does not follow command
 OPEN_LOOP_CDPS = const(150)  # tilt failed: 1.5 deg/s up, open loop
+OPEN_LOOP_TIME_FACTOR = const(2)  # ... planned for twice the return time (speed unmeasured)
 OPEN_LOOP_MAX_MS = const(180000)  # hard bound of an open-loop return
 OPEN_LOOP_MARGIN_MS = const(20000)
 

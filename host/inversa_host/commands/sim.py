@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 f"\n{sc.name} — {sc.duration_s:.0f} s simulated in {result.wall_s:.2f} s "
                 f"({where}), session {result.session_id} in {args.db}"
             )
+            print("  (angles: the simulated table's true angle)")
             for k, v in summary_lines(result.summary):
                 print(f"  {k:<31} {v}")
             c = result.counters
