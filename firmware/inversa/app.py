@@ -225,6 +225,7 @@ def build_panel(board):
         Button(board.btn_stop, pressed_level=lvl["btn_stop"]),
         Button(board.home_sw, pressed_level=lvl["home_sw"], debounce_ms=10),
         Button(board.end_sw, pressed_level=lvl["end_sw"], debounce_ms=10),
+        Button(board.power_ok, pressed_level=lvl["power_ok"], debounce_ms=200),
     )
 
 

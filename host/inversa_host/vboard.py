@@ -66,6 +66,8 @@ PANEL_ACTIONS: dict[str, str] = {
     "press_estop": "press the E-STOP",
     "release_estop": "release (twist) the E-STOP",
     "break_estop_wire": "break the e-stop wire",
+    "mains_lost": "unplug the table's mains supply (the battery takes over)",
+    "mains_restored": "plug the mains supply back in",
     "power_reset": "cut and restore the board's power",
 }
 HOST_ACTIONS = ("host_start", "host_return", "host_silent")

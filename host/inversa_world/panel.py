@@ -23,6 +23,8 @@ PANEL_ACTIONS = (
     "press_estop",
     "release_estop",
     "break_estop_wire",
+    "mains_lost",
+    "mains_restored",
 )
 
 
@@ -34,6 +36,7 @@ class TablePanel:
         self.holding_up = False
         self._start_until = -1
         self._stop_until = -1
+        self.on_battery = False  # the supply lost mains (its DC-OK signal)
         self._key = None
 
     def apply(self, action, t_ms):
@@ -56,6 +59,10 @@ class TablePanel:
             self.estop = False
         elif action == "break_estop_wire":
             self.estop_wire_broken = True
+        elif action == "mains_lost":
+            self.on_battery = True
+        elif action == "mains_restored":
+            self.on_battery = False
         else:
             return False
         return True
@@ -83,6 +90,7 @@ class TablePanel:
             t_ms < self._stop_until,
             home,
             end,
+            self.on_battery,
         )
         if key == self._key:
             return  # nothing changed: the pins still hold these levels
@@ -97,7 +105,7 @@ class TablePanel:
             ("home_sw", home),
             ("end_sw", end),
             ("contactor_fb", not self.estop),  # closed while motor power is on
-            ("power_ok", False),  # on mains
+            ("power_ok", self.on_battery),
         )
         for name, active in levels:
             level = ACTIVE_LEVEL[name]

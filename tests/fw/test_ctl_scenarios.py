@@ -210,6 +210,18 @@ def test_idle_but_inverted_motorized_table_brings_the_person_up():
     assert rig.t_ms - t0 >= L.MIN_RETURN_MS
 
 
+def test_mains_lost_during_a_session_brings_the_person_up_on_the_battery():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    to_hold(rig)
+    rig.inp.on_battery = True
+    rig.run_until(lambda r: r.out.state == S.RETURN, 2000)
+    assert rig.out.alarm_bits & bit(A.A_MAINS_LOST)
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t0 >= L.MIN_RETURN_MS
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+
+
 def test_manual_table_trapped_inverted_escalates_to_loud_alarm():
     prof = Profile(max_angle_cdeg=3000, hold_ms=10000, table_type=S.MANUAL, hr_mode=HR_OFF)
     rig = Rig(prof)

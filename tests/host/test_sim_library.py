@@ -36,7 +36,12 @@ def test_library_covers_every_hazard_row() -> None:
         "over-inversion": {"over_inversion_manual", "motor_runon"},
         "too-fast motion": {"too_fast_manual"},
         "rising too fast": {"rising_too_fast_manual", "beginner"},
-        "trapped inverted": {"time_limit_manual", "reboot_mid_session", "motor_stall"},
+        "trapped inverted": {
+            "time_limit_manual",
+            "reboot_mid_session",
+            "motor_stall",
+            "mains_lost",
+        },
         "physiological distress": {"hr_rise", "vasovagal", "pulse_lost"},
         "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
         "motor run-on / runaway": {"motor_runon", "motor_stall"},

@@ -91,7 +91,8 @@ A_RISE_FAST = const(20)
 A_HOLD_OVER = const(21)
 A_NO_BASELINE = const(22)
 A_DAILY = const(23)
-N_ALARMS = const(24)
+A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
+N_ALARMS = const(25)
 
 ALARM_NAMES = (
     "estop",
@@ -118,6 +119,7 @@ ALARM_NAMES = (
     "hold-over",
     "no-baseline",
     "daily-limit",
+    "mains-lost",
 )
 
 _ESC = const(30000)  # escalate one priority step every 30 s while active
@@ -151,6 +153,7 @@ RULES = (
     P_LOW, 0, 1000, L_NONE, _ESC, ACT_WARN, 0,  # A_HOLD_OVER
     P_LOW, 0, 1000, L_NONE, 0, ACT_WARN, F_HR_SENSOR,  # A_NO_BASELINE
     P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
+    P_MEDIUM, 500, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_MAINS_LOST
 )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from inversa.control.alarms import (
     A_HR_LOW,
     A_HR_RISE,
     A_LEASE,
+    A_MAINS_LOST,
     A_NO_BASELINE,
     A_OVER_LIMIT,
     A_REBOOT,
@@ -80,6 +81,7 @@ _B_RISE_FAST = 1 << A_RISE_FAST
 _B_HOLD_OVER = 1 << A_HOLD_OVER
 _B_NO_BASELINE = 1 << A_NO_BASELINE
 _B_DAILY = 1 << A_DAILY
+_B_MAINS = 1 << A_MAINS_LOST
 
 _HB = L.HORIZONTAL_BAND_CDEG
 _DONE_MS = 5000  # DONE is shown this long, then IDLE
@@ -566,6 +568,10 @@ class Controller:
         active_phase = st == S.DESCENT or st == S.HOLD
         if self.daily_used_ms >= p.daily_ms and active_phase:
             cond |= _B_DAILY
+        if inp.on_battery and (active_phase or st == S.BASELINE or st == S.READY):
+            # Mains lost: the battery keeps the table alive for the way up,
+            # not for a session (hardware/README.md, power loss).
+            cond |= _B_MAINS
         if (
             self._host_session
             and not inp.host_lease_ok

@@ -24,6 +24,7 @@ class ControlInputs:
         self.home_switch = False  # at the loading/home limit
         self.end_switch = False  # at the deepest mechanical limit
         self.host_lease_ok = False  # the link has heard the host recently
+        self.on_battery = False  # mains lost: the backup battery powers the table
 
 
 class ControlOutputs:

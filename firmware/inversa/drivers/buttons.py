@@ -97,7 +97,7 @@ class Panel:
     """All local inputs into ControlInputs.  Both hold-to-run buttons at once
     means neither (an ambiguous request moves nothing)."""
 
-    def __init__(self, estop, up, down, start, stop, home=None, end=None):
+    def __init__(self, estop, up, down, start, stop, home=None, end=None, power=None):
         self.estop = estop
         self.up = up
         self.down = down
@@ -105,6 +105,7 @@ class Panel:
         self.stop = stop
         self.home = home
         self.end = end
+        self.power = power  # the supply's "on battery" signal, if wired
 
     def update(self, t_ms, inp):
         inp.estop_pressed = self.estop.update(t_ms)
@@ -118,3 +119,5 @@ class Panel:
             inp.home_switch = self.home.update(t_ms)
         if self.end is not None:
             inp.end_switch = self.end.update(t_ms)
+        if self.power is not None:
+            inp.on_battery = self.power.update(t_ms)

@@ -55,6 +55,9 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "press_estop": ((), ()),
     "release_estop": ((), ()),
     "break_estop_wire": ((), ()),
+    # the supply
+    "mains_lost": ((), ()),
+    "mains_restored": ((), ()),
     # the person on a manual table
     "tilt_to": (("angle_deg",), ("pace_dps",)),
     "relax": ((), ()),
