@@ -132,6 +132,24 @@ class SessionSummary:
         return max(0.0, end - self.started)
 
 
+class StoreError(RuntimeError):
+    """No store, or no such session: the message says what to do."""
+
+
+def open_session(db: str | Path, session: str) -> tuple[Store, int]:
+    """Open an existing store and resolve a session ('latest' or an id)."""
+    if not Path(db).exists():
+        raise StoreError(
+            f"no session store at {db} (record one with `inversa log` or `inversa sim`)"
+        )
+    store = Store(db)
+    try:
+        return store, store.resolve_session(session)
+    except KeyError as e:
+        store.close()
+        raise StoreError(e.args[0]) from None
+
+
 class Store:
     def __init__(
         self, path: str | Path, flush_interval_s: float = 0.5, synchronous: str = "FULL"

@@ -7,12 +7,11 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import event_text
-from inversa_host.store import HOST_EVENT_NAMES, Store
+from inversa_host.store import HOST_EVENT_NAMES, Store, StoreError, open_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,15 +56,12 @@ def write(rows: Iterator[dict[str, Any]], fmt: str, out: IO[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"no session store at {args.db}", file=sys.stderr)
+    try:
+        store, sid = open_session(args.db, args.session)
+    except StoreError as e:
+        print(e, file=sys.stderr)
         return 1
-    with Store(args.db) as store:
-        try:
-            sid = store.resolve_session(args.session)
-        except KeyError as e:
-            print(e.args[0], file=sys.stderr)
-            return 1
+    with store:
         if args.output == "-":
             n = write(_rows(store, sid, args.what), args.format, sys.stdout)
         else:

@@ -26,17 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from inversa_host.sim.report import summary_lines, write_report
     from inversa_host.sim.runner import trace_from_store
     from inversa_host.sim.trace import summarize
-    from inversa_host.store import Store
+    from inversa_host.store import StoreError, open_session
 
-    if not Path(args.db).exists():
-        print(f"no session store at {args.db} (record one with `inversa log`)", file=sys.stderr)
+    try:
+        store, sid = open_session(args.db, args.session)
+    except StoreError as e:
+        print(e, file=sys.stderr)
         return 1
-    with Store(args.db) as store:
-        try:
-            sid = store.resolve_session(args.session)
-        except KeyError as e:
-            print(e.args[0], file=sys.stderr)
-            return 1
+    with store:
         info = store.session(sid)
         trace = trace_from_store(store, sid)
     if not trace.t_s:
