@@ -226,6 +226,7 @@ def build_panel(board):
         Button(board.home_sw, pressed_level=lvl["home_sw"], debounce_ms=10),
         Button(board.end_sw, pressed_level=lvl["end_sw"], debounce_ms=10),
         Button(board.power_ok, pressed_level=lvl["power_ok"], debounce_ms=200),
+        Button(board.contactor_fb, pressed_level=lvl["contactor_fb"], debounce_ms=20),
     )
 
 

@@ -68,6 +68,7 @@ PANEL_ACTIONS: dict[str, str] = {
     "break_estop_wire": "break the e-stop wire",
     "mains_lost": "unplug the table's mains supply (the battery takes over)",
     "mains_restored": "plug the mains supply back in",
+    "contactor_welded": "(fault) the motor contactor's contacts weld shut",
     "power_reset": "cut and restore the board's power",
 }
 HOST_ACTIONS = ("host_start", "host_return", "host_silent")

@@ -25,6 +25,7 @@ PANEL_ACTIONS = (
     "break_estop_wire",
     "mains_lost",
     "mains_restored",
+    "contactor_welded",
 )
 
 
@@ -37,6 +38,7 @@ class TablePanel:
         self._start_until = -1
         self._stop_until = -1
         self.on_battery = False  # the supply lost mains (its DC-OK signal)
+        self.contactor_welded = False  # K1's contacts stay closed whatever its coil does
         self._key = None
 
     def apply(self, action, t_ms):
@@ -63,6 +65,8 @@ class TablePanel:
             self.on_battery = True
         elif action == "mains_restored":
             self.on_battery = False
+        elif action == "contactor_welded":
+            self.contactor_welded = True
         else:
             return False
         return True
@@ -72,8 +76,9 @@ class TablePanel:
 
     @property
     def motor_power(self):
-        # The e-stop's contactor cuts motor power (and the brake's supply).
-        return not self.estop
+        # The e-stop's contactor cuts motor power (and the brake's supply),
+        # unless its contacts are welded.
+        return not self.estop or self.contactor_welded
 
     def forget_pins(self):
         """New pin objects (the board rebooted): drive every input again."""
@@ -91,6 +96,7 @@ class TablePanel:
             home,
             end,
             self.on_battery,
+            self.contactor_welded,
         )
         if key == self._key:
             return  # nothing changed: the pins still hold these levels
@@ -104,7 +110,7 @@ class TablePanel:
             ("btn_stop", key[4]),
             ("home_sw", home),
             ("end_sw", end),
-            ("contactor_fb", not self.estop),  # closed while motor power is on
+            ("contactor_fb", self.motor_power),  # closed while motor power is on
             ("power_ok", self.on_battery),
         )
         for name, active in levels:

@@ -608,3 +608,41 @@ def test_estop_cuts_and_latches_and_only_a_local_clear_resumes_a_gradual_return(
     rig.run_until(lambda r: r.out.state == S.DONE, 200000)
     states = [code for _t, code, _old in rig.events_of(EV_STATE)]
     assert S.ESTOP in states and states[-1] == S.DONE
+
+
+def test_a_welded_motor_contactor_is_flagged_when_the_estop_is_pressed():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    rig.inp.motor_power = True
+    to_hold(rig)
+    rig.inp.estop_pressed = True  # the hardware should drop the contactor now ...
+    rig.run_ms(L.CONTACTOR_DROP_MS // 2)
+    assert not rig.out.alarm_bits & bit(A.A_CONTACTOR)  # ... it has a moment to do so
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_CONTACTOR), 1000)
+    assert rig.out.alarm_priority == A.P_HIGH and not rig.out.motor_enable
+
+
+def test_a_healthy_contactor_raises_nothing():
+    rig = Rig(Profile(max_angle_cdeg=3000, hold_ms=300000))
+    rig.inp.motor_power = True
+    to_hold(rig)
+    rig.inp.estop_pressed = True
+    rig.run_ms(20)
+    rig.inp.motor_power = False  # K1 dropped out
+    rig.run_ms(2000)
+    assert rig.out.alarm_bits & bit(A.A_ESTOP)
+    assert not rig.out.alarm_bits & bit(A.A_CONTACTOR)
+
+
+def test_a_return_alarm_during_a_slow_deep_descent_brings_the_person_up():
+    # Found by hypothesis: the time limit struck while the setpoint was a
+    # little ahead of a slow table on its way down; the setpoint waited for
+    # the table to catch up deeper, which the alarm forbade, and the person
+    # hung at 74 deg with the motor stopped.
+    rig = Rig(Profile(max_angle_cdeg=8999, descent_cdps=50, hold_ms=10000, hr_mode=HR_OFF))
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.out.state == S.RETURN, 600000)
+    assert rig.out.alarm_bits & bit(A.A_TIME_LIMIT)
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 200000)
+    assert rig.t_ms - t0 >= L.MIN_RETURN_MS
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)

@@ -130,3 +130,9 @@ def test_front_end_never_raises(seed, script) -> None:
             assert fe.internal_errors == 0
             assert fe.tilt.ok == (not fe.tilt.faults & 0xFF)
             assert fe.hr.ok or fe.hr.hr_bpm == 0
+
+
+def test_atan2_just_below_the_negative_x_axis_stays_in_range() -> None:
+    # Found by hypothesis: y=-1, x=-32768 rounded to exactly -180 deg.
+    assert atan2_udeg(-1, -32768) == 180_000_000
+    assert -180_000_000 < atan2_udeg(-300, -32768) < -179_000_000

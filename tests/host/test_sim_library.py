@@ -46,7 +46,12 @@ def test_library_covers_every_hazard_row() -> None:
         "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},
-        "unintended motion": {"host_cannot_move", "estop_descent", "estop_wire_broken"},
+        "unintended motion": {
+            "host_cannot_move",
+            "estop_descent",
+            "estop_wire_broken",
+            "contactor_welded",
+        },
     }
     for hazard, scenarios in hazards.items():
         assert scenarios <= names, f"{hazard}: missing {scenarios - names}"

@@ -92,7 +92,8 @@ A_HOLD_OVER = const(21)
 A_NO_BASELINE = const(22)
 A_DAILY = const(23)
 A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
-N_ALARMS = const(25)
+A_CONTACTOR = const(25)  # e-stop pressed but the motor contactor still closed
+N_ALARMS = const(26)
 
 ALARM_NAMES = (
     "estop",
@@ -120,6 +121,7 @@ ALARM_NAMES = (
     "no-baseline",
     "daily-limit",
     "mains-lost",
+    "contactor-stuck",
 )
 
 _ESC = const(30000)  # escalate one priority step every 30 s while active
@@ -154,6 +156,7 @@ RULES = (
     P_LOW, 0, 1000, L_NONE, 0, ACT_WARN, F_HR_SENSOR,  # A_NO_BASELINE
     P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
     P_MEDIUM, 500, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_MAINS_LOST
+    P_HIGH, L.CONTACTOR_DROP_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_CONTACTOR
 )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from inversa.compat import ticks_diff
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.alarms import (
+    A_CONTACTOR,
     A_DAILY,
     A_END_SWITCH,
     A_ESTOP,
@@ -82,6 +83,7 @@ _B_HOLD_OVER = 1 << A_HOLD_OVER
 _B_NO_BASELINE = 1 << A_NO_BASELINE
 _B_DAILY = 1 << A_DAILY
 _B_MAINS = 1 << A_MAINS_LOST
+_B_CONTACTOR = 1 << A_CONTACTOR
 
 _HB = L.HORIZONTAL_BAND_CDEG
 _DONE_MS = 5000  # DONE is shown this long, then IDLE
@@ -298,6 +300,10 @@ class Controller:
             self._session_begin(t, angle, _NO_START)
         sp = self._traj.pos_mcdeg // 1000
         start = angle if angle < sp or self._manual else sp
+        if not self._manual and sp > angle:
+            # The return starts from where the table is, not from a setpoint
+            # still ahead of it on the way down.
+            self._traj.reset(angle)
         if start <= _HB:
             self._begin_rest(t)
             return
@@ -530,6 +536,10 @@ class Controller:
             # the settled inputs, and a pressed e-stop then latches as usual.
             return _B_SELFTEST if self._selftest_fail else 0
         cond = _B_ESTOP if inp.estop_pressed else 0
+        if inp.estop_pressed and inp.motor_power:
+            # The hardware cut did not happen (a welded contactor): the
+            # firmware still cuts the drive, but the e-stop's own path is gone.
+            cond |= _B_CONTACTOR
         if home and inp.end_switch:
             cond |= _B_SELFTEST  # both limits at once: wiring fault
         if st == S.SELFTEST:
@@ -765,9 +775,16 @@ class Controller:
             # The setpoint waits for a table that lags (a loaded motor runs a
             # little slow): its lead is bounded, so only a table that does not
             # follow at all (stall, wrong direction) builds a tracking error.
+            # Found by hypothesis: a setpoint waiting ahead *deeper* while
+            # deeper motion is forbidden (a return alarm at depth) waited
+            # forever and the person stayed inverted.  It only waits deeper
+            # while deeper motion is allowed at all.
             lead = tr.pos_mcdeg // 1000 - angle
             v = tr.vel_mcdps
-            if (v > 0 and lead > L.TRACK_LEAD_CDEG) or (v < 0 and lead < -L.TRACK_LEAD_CDEG):
+            deeper_ok = (st == S.DESCENT or st == S.HOLD) and act < ACT_NO_DEEPER
+            if (v > 0 and lead > L.TRACK_LEAD_CDEG and deeper_ok) or (
+                v < 0 and lead < -L.TRACK_LEAD_CDEG
+            ):
                 ff = tr.step(0)
             else:
                 ff = tr.step(dt)

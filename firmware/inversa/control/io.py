@@ -25,6 +25,7 @@ class ControlInputs:
         self.end_switch = False  # at the deepest mechanical limit
         self.host_lease_ok = False  # the link has heard the host recently
         self.on_battery = False  # mains lost: the backup battery powers the table
+        self.motor_power = False  # the motor contactor's auxiliary contact: closed
 
 
 class ControlOutputs:

@@ -66,6 +66,7 @@ READY_TIMEOUT_MS = const(120000)  # armed but no local action for 2 min: disarm
 SELFTEST_MS = const(1000)  # boot: wait for the estimators before deciding
 SELFTEST_MAX_MS = const(5000)  # ... and for a trusted angle at most this long
 TILT_DEBOUNCE_MS = const(30)
+CONTACTOR_DROP_MS = const(300)  # e-stop pressed: the contactor must have opened by then
 SWITCH_DEBOUNCE_MS = const(20)
 HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: lie
 RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway

@@ -97,7 +97,9 @@ class Panel:
     """All local inputs into ControlInputs.  Both hold-to-run buttons at once
     means neither (an ambiguous request moves nothing)."""
 
-    def __init__(self, estop, up, down, start, stop, home=None, end=None, power=None):
+    def __init__(
+        self, estop, up, down, start, stop, home=None, end=None, power=None, contactor=None
+    ):
         self.estop = estop
         self.up = up
         self.down = down
@@ -106,6 +108,7 @@ class Panel:
         self.home = home
         self.end = end
         self.power = power  # the supply's "on battery" signal, if wired
+        self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
 
     def update(self, t_ms, inp):
         inp.estop_pressed = self.estop.update(t_ms)
@@ -121,3 +124,5 @@ class Panel:
             inp.end_switch = self.end.update(t_ms)
         if self.power is not None:
             inp.on_battery = self.power.update(t_ms)
+        if self.contactor is not None:
+            inp.motor_power = self.contactor.update(t_ms)

@@ -52,7 +52,9 @@ def atan2_udeg(y, x):
     if x < 0:
         a = _DEG180_UDEG - a
     if y < 0:
-        return -a
+        # Just below the negative x axis, a rounds to 180 deg: the result
+        # stays in (-180, 180] (found by hypothesis: y=-1, x=-32768).
+        return a if a >= _DEG180_UDEG else -a
     return a
 
 

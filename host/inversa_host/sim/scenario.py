@@ -58,6 +58,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # the supply
     "mains_lost": ((), ()),
     "mains_restored": ((), ()),
+    "contactor_welded": ((), ()),
     # the person on a manual table
     "tilt_to": (("angle_deg",), ("pace_dps",)),
     "relax": ((), ()),
