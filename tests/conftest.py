@@ -11,9 +11,23 @@ MicroPython-compatible simulated world and the tests/mpy helpers.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: CI runs a fixed set of examples (a red CI must mean a
+# change broke something, not that a new random example was drawn); a
+# developer's run draws new ones each time (two real controller bugs were
+# found that way), and `HYPOTHESIS_PROFILE=explore` draws more where a test
+# does not set its own count.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+elif os.environ.get("CI"):
+    settings.load_profile("ci")
 
 MPY_TESTS = Path(__file__).parent / "mpy"
 
