@@ -108,6 +108,32 @@ def test_manual_table_moving_too_fast_warns():
     assert rig.out.buzzer_pattern >= A.PAT_MEDIUM
 
 
+def test_manual_table_dropping_too_fast_engages_the_one_way_lock():
+    # Found by the simulator: a head-heavy person tipped a manual table to
+    # 90 deg while the firmware only warned.  The lock (one-way) now stops a
+    # drop that is faster than the profile allows.
+    rig = Rig(Profile(max_angle_cdeg=4000, descent_cdps=200, table_type=S.MANUAL))
+    rig.boot()
+    rig.plant.manual_vel_cdps = 1500  # falling at 15 deg/s
+    rig.run_until(lambda r: r.out.brake_on, 1000)
+    assert rig.out.alarm_bits & bit(A.A_TOO_FAST)
+    rig.run_ms(600)  # the plant's own lag to a stop
+    a = rig.plant.angle_cdeg
+    rig.run_ms(100)
+    assert rig.plant.angle_cdeg - a <= 1  # the lock holds against going deeper
+    rig.plant.manual_vel_cdps = -200  # ... and never against coming up
+    rig.run_ms(1000)
+    assert rig.plant.vel_cdps < 0
+
+
+def test_manual_table_locks_in_a_latched_fault():
+    rig = Rig(Profile(max_angle_cdeg=4000, table_type=S.MANUAL))
+    rig.boot()
+    rig.inp.estop_pressed = True
+    rig.run_until(lambda r: r.out.state == S.ESTOP, 1000)
+    assert rig.out.brake_on
+
+
 # --- rising too fast ------------------------------------------------------------
 
 

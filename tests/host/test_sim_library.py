@@ -33,7 +33,7 @@ def _run(path: Path, tmp_path: Path, vm: bool) -> None:
 def test_library_covers_every_hazard_row() -> None:
     names = {p.stem for p in library()}
     hazards = {
-        "over-inversion": {"over_inversion_manual", "motor_runon"},
+        "over-inversion": {"over_inversion_manual", "motor_runon", "manual_tipping"},
         "too-fast motion": {"too_fast_manual"},
         "rising too fast": {"rising_too_fast_manual", "beginner"},
         "trapped inverted": {

@@ -147,6 +147,7 @@ class Controller:
         # last inputs seen (for the host-command methods, which run between steps)
         self._tilt_ok = False
         self._angle = 0
+        self._rate = 0
         self._estop = True
         self._home = False
         self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
@@ -417,6 +418,7 @@ class Controller:
         home = inp.home_switch
         self._tilt_ok = tilt_ok
         self._angle = angle
+        self._rate = inp.rate_cdps
         self._estop = inp.estop_pressed
         self._home = home
         if tilt_ok:
@@ -880,8 +882,18 @@ class Controller:
     def _outputs_manual(self, t, out, angle):
         out.motor_cmd_cdps = 0
         out.motor_enable = False
-        out.brake_on = self._has_brake and (self._alarms.active & _B_OVER) != 0
+        # The lock is one-way (it stops deeper motion, never the way up), so it
+        # engages whenever deeper motion is wrong: past the limit, an angle
+        # that cannot be trusted, a latched fault or e-stop, and a table
+        # dropping faster than the profile allows (found by the simulator: a
+        # head-heavy 130 kg person tipped a manual table to 90 deg while it
+        # only warned).
         st = self.state
+        active = self._alarms.active
+        lock = (active & (_B_OVER | _B_TILT)) != 0 or st == S.FAULT or st == S.ESTOP
+        if active & _B_TOO_FAST and self._rate > 0:
+            lock = True
+        out.brake_on = self._has_brake and lock
         if st == S.RETURN:
             c = self._ret_start - self._ret_cdps * ticks_diff(t, self._t_ret) // 1000
             out.target_angle_cdeg = c if c > 0 else 0
