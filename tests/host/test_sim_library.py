@@ -11,8 +11,17 @@ from inversa_host.sim.runner import run_scenario
 from inversa_host.sim.scenario import library, load_scenario
 from inversa_host.store import Store
 
-# Short scenarios covering a whole session, a refusal and a latched fault.
-VM_SET = ("quick_session", "estop_wire_broken", "contraindicated")
+# Whole sessions (motorized and manual), a reboot, a sensor failure, a
+# heart-rate alarm, a latched fault and a refusal.
+VM_SET = (
+    "quick_session",
+    "manual_session",
+    "reboot_mid_session",
+    "tilt_stuck",
+    "hr_rise",
+    "estop_wire_broken",
+    "contraindicated",
+)
 
 
 def _run(path: Path, tmp_path: Path, vm: bool) -> None:
