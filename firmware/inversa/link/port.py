@@ -22,6 +22,29 @@ from inversa.compat import const, ticks_diff
 _STALL_US = const(3000)  # a write slower than this means the host is not reading
 
 
+def _ring_put(ring, start, src, n):
+    """Copy src[0:n] into the ring from index start, wrapping (allocates nothing)."""
+    cap = len(ring)
+    j = start
+    for i in range(n):
+        ring[j] = src[i]
+        j += 1
+        if j == cap:
+            j = 0
+
+
+def _ring_get(ring, start, dst, n):
+    """Copy n bytes out of the ring from index start into dst; return the next index."""
+    cap = len(ring)
+    j = start
+    for i in range(n):
+        dst[i] = ring[j]
+        j += 1
+        if j == cap:
+            j = 0
+    return j
+
+
 class MemoryPort:
     """Two byte rings: firmware writes tx and reads rx; the other side does the opposite."""
 
@@ -47,27 +70,13 @@ class MemoryPort:
         if cap - self._tx_count < n:
             self.tx_refused += 1
             return 0
-        t = self._tx
-        j = (self._tx_head + self._tx_count) % cap
-        for i in range(n):
-            t[j] = buf[i]
-            j += 1
-            if j == cap:
-                j = 0
+        _ring_put(self._tx, (self._tx_head + self._tx_count) % cap, buf, n)
         self._tx_count += n
         return n
 
     def readinto(self, buf):
         n = min(len(buf), self._rx_count)
-        r = self._rx
-        cap = len(r)
-        j = self._rx_head
-        for i in range(n):
-            buf[i] = r[j]
-            j += 1
-            if j == cap:
-                j = 0
-        self._rx_head = j
+        self._rx_head = _ring_get(self._rx, self._rx_head, buf, n)
         self._rx_count -= n
         return n
 
@@ -81,12 +90,7 @@ class MemoryPort:
         if n > room:
             self.rx_overflow += n - room
             n = room
-        j = (self._rx_head + self._rx_count) % cap
-        for i in range(n):
-            r[j] = data[i]
-            j += 1
-            if j == cap:
-                j = 0
+        _ring_put(r, (self._rx_head + self._rx_count) % cap, data, n)
         self._rx_count += n
         return n
 
@@ -94,15 +98,7 @@ class MemoryPort:
         """Remove and return up to `limit` bytes the firmware wrote (all if -1)."""
         n = self._tx_count if limit < 0 else min(limit, self._tx_count)
         out = bytearray(n)
-        t = self._tx
-        cap = len(t)
-        j = self._tx_head
-        for i in range(n):
-            out[i] = t[j]
-            j += 1
-            if j == cap:
-                j = 0
-        self._tx_head = j
+        self._tx_head = _ring_get(self._tx, self._tx_head, out, n)
         self._tx_count -= n
         return bytes(out)
 
