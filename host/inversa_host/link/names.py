@@ -1,24 +1,21 @@
-"""Display names for states, alarms and faults, from the controller's tables.
+"""Display names for states, alarms and faults: the firmware's own tables.
 
-Imported lazily, so the host works (showing numbers) even with a firmware tree
-that lacks a table.
+One source: the names are the controller's (``inversa.control.states`` and
+``inversa.control.alarms``), imported here, never copied.  Two kinds of
+numbers are named, and they must never be confused:
+
+* an **index** (a state id, an alarm id): ``state_name``, ``alarm_name``;
+* a **mask** (``alarm_bits``, ``fault_bits``, and the code of an EV_FAULT
+  event, which carries the ``F_*`` fault bit(s), not a bit position):
+  ``alarm_names``, ``fault_names``, ``bit_names``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Sequence
-from functools import cache
-
 from inversa import events as ev
 from inversa import reasons
-
-_MODULES = (
-    "inversa.control.controller",
-    "inversa.control.states",
-    "inversa.control.alarms",
-    "inversa.control.faults",
-)
+from inversa.control.alarms import ALARM_NAMES, F_PROFILE, FAULT_NAMES, PRIORITY_NAMES
+from inversa.control.states import STATE_NAMES
 
 EVENT_KIND_NAMES = {
     ev.EV_BOOT: "boot",
@@ -32,44 +29,63 @@ EVENT_KIND_NAMES = {
 }
 
 
-@cache
-def _table(name: str) -> Sequence[str] | dict[int, str] | None:
-    for mod in _MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except Exception:
-            continue
-        t = getattr(m, name, None)
-        if isinstance(t, (tuple, list, dict)):
-            return t
-    return None
-
-
-def _lookup(table: str, code: int, prefix: str) -> str:
-    t = _table(table)
-    if isinstance(t, dict):
-        return str(t.get(code, f"{prefix}{code}"))
-    if t is not None and 0 <= code < len(t):
-        return str(t[code])
-    return f"{prefix}{code}"
+def _index(table: tuple[str, ...], code: int, prefix: str) -> str:
+    return table[code] if 0 <= code < len(table) else f"{prefix} {code}"
 
 
 def state_name(code: int) -> str:
-    return _lookup("STATE_NAMES", code, "state ")
+    """A state id (an index) -> its name."""
+    return _index(STATE_NAMES, code, "state")
 
 
-def alarm_name(bit: int) -> str:
-    return _lookup("ALARM_NAMES", bit, "alarm ")
+def alarm_name(alarm_id: int) -> str:
+    """An alarm id (an index, the code of EV_ALARM_* events) -> its name."""
+    return _index(ALARM_NAMES, alarm_id, "alarm")
 
 
-def fault_name(bit: int) -> str:
-    return _lookup("FAULT_NAMES", bit, "fault ")
+def priority_name(priority: int) -> str:
+    return _index(PRIORITY_NAMES, priority, "priority")
+
+
+def _mask(mask: int, table: tuple[str, ...], prefix: str) -> list[str]:
+    out = []
+    for i in range(32):
+        if mask >> i & 1:
+            out.append(table[i] if i < len(table) else f"{prefix} bit {i}")
+    return out
+
+
+def alarm_names(mask: int) -> list[str]:
+    """The names of the set bits of an alarm mask (telemetry ``alarm_bits``)."""
+    return _mask(mask & 0xFFFFFFFF, ALARM_NAMES, "alarm")
+
+
+def fault_names(mask: int) -> list[str]:
+    """The names of the set bits of a fault mask (telemetry ``fault_bits``, or
+    the code of an EV_FAULT event, which is an ``F_*`` mask)."""
+    return _mask(mask & 0xFFFFFFFF, FAULT_NAMES, "fault")
+
+
+def fault_text(mask: int) -> str:
+    """A fault mask as one name ("estop", "motor+host"; "none" for 0)."""
+    return "+".join(fault_names(mask)) or "none"
 
 
 def bit_names(bits: int, kind: str) -> list[str]:
     """Names of the set bits of an alarm or fault mask (bit i -> table[i])."""
-    fn = alarm_name if kind == "alarm" else fault_name
-    return [fn(i) for i in range(32) if bits >> i & 1]
+    if kind == "alarm":
+        return alarm_names(bits)
+    if kind == "fault":
+        return fault_names(bits)
+    raise ValueError(f"kind must be 'alarm' or 'fault', not {kind!r}")
+
+
+def fault_detail(mask: int, value: int) -> str:
+    """The value of an EV_FAULT event: the alarm that raised it, or for the
+    stored-profile fault the profile store's status."""
+    if mask == F_PROFILE:
+        return f"profile store status {value}"
+    return f"raised by alarm {alarm_name(value)}"
 
 
 def reason_text(code: int) -> str:
@@ -81,9 +97,9 @@ def event_text(kind: int, code: int, value: int) -> str:
     if kind == ev.EV_STATE:
         return f"state {state_name(value)} -> {state_name(code)}"
     if kind in (ev.EV_ALARM_RAISED, ev.EV_ALARM_CLEARED):
-        return f"{name} {alarm_name(code)} (priority {value})"
+        return f"{name} {alarm_name(code)} (priority {priority_name(value)})"
     if kind == ev.EV_FAULT:
-        return f"fault {fault_name(code)} ({value})"
+        return f"fault {fault_text(code)} ({fault_detail(code, value)})"
     if kind == ev.EV_COMMAND:
         from inversa.link.messages import COMMAND_NAMES
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from inversa import events as ev
 from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
-from inversa_host.link.names import alarm_name, fault_name, state_name
+from inversa_host.link.names import alarm_name, fault_detail, fault_names, state_name
 from inversa_host.logger import store_frames
 from inversa_host.store import Store
 
@@ -255,7 +255,9 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
         elif kind == ev.EV_STATE:
             tr.events.append(TraceEvent(t_s, "state", state_name(code), state_name(value)))
         elif kind == ev.EV_FAULT:
-            tr.events.append(TraceEvent(t_s, "fault", fault_name(code), str(value)))
+            # The code is a fault mask (F_* bits), the value the alarm that raised it.
+            for name in fault_names(code):
+                tr.events.append(TraceEvent(t_s, "fault", name, fault_detail(code, value)))
         elif kind == ev.EV_BOOT:
             tr.events.append(TraceEvent(t_s, "boot", "boot", str(code)))
     return tr
