@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -40,8 +41,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from .store import StoreError
+
     try:
         return int(func(args) or 0)
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:  # a store that fails while being read (damaged pages)
+        print(
+            f"error: the session store failed ({e}); if it is damaged, move it aside and "
+            "record into a new --db",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,7 +6,20 @@ the host lease alive, and records telemetry, events and commands into the
 board reset, virtual board restarted) it records a ``link-lost`` event, keeps
 trying to reopen the port, and continues **the same session** when the same
 board answers again.  A logger that was killed and restarted resumes the
-board's unfinished session if its last data is recent (``resume_window_s``).
+board's unfinished session if its last data is recent (``resume_window_s``),
+the board is the same one (its unique id) and it has not rebooted since (its
+clock moved on by about the time that passed); the frames sent while no
+logger was recording are counted as lost (a ``frames-lost`` event marks the
+gap, so reports break the plot there).
+
+A port that cannot be opened, or a port with no board answering the
+handshake, is a :class:`LoggerError` that says what failed and what to do,
+within ``connect_timeout_s`` / ``handshake_timeout_s``; nothing is recorded.
+Once a board has answered, a lost port is retried for as long as the logger
+runs (unplug and replug continue the session), with the reason on the
+status line.  A store that cannot be written (full disk, locked by another
+program) does not stop the recording: the store holds the rows (bounded) and
+writes them when it can; the status line says what is wrong.
 
 Usage::
 
@@ -29,17 +42,49 @@ from inversa.link import messages as M
 from .link.client import CommandResult, LinkClient, LinkError
 from .link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from .link.names import bit_names, state_name
-from .link.ports import resolve
+from .link.ports import NoBoardFound, resolve
 from .store import (
     COUNTERS,
+    HOST_FRAMES_LOST,
     HOST_LINK_LOST,
     HOST_LINK_RESTORED,
     HOST_LOGGER_STARTED,
     Store,
+    StoreError,
 )
 
 _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
-_NO_HELLO_GRACE_S = 2.0
+_CLOCK_WAIT_S = 2.0  # after the HELLO, wait this long for a frame carrying the board's clock
+_MAX_PENDING = 5000  # frames held before the session is known (about 4 minutes at 20 Hz)
+_TICKS_PERIOD = 1 << 30  # the board's ticks_ms wraps here
+MAX_BOARD_SPEED = 100.0  # a virtual board may run this much faster than real time
+
+
+class LoggerError(RuntimeError):
+    """The port could not be opened, or no board answered: the message says what to do."""
+
+
+def same_boot(
+    last_board_ms: int | None, last_host_t: float | None, board_ms: int, host_t: float
+) -> bool:
+    """Whether a board whose clock reads ``board_ms`` at ``host_t`` is still in the
+    boot that last read ``last_board_ms`` at ``last_host_t``: its clock moved
+    forward, by no less than half and no more than MAX_BOARD_SPEED times the
+    host time that passed (with 5 s of slack for buffering)."""
+    if last_board_ms is None or last_host_t is None:
+        return False
+    d_ms = (board_ms - last_board_ms) % _TICKS_PERIOD
+    if d_ms >= _TICKS_PERIOD // 2:
+        return False  # the clock went back: a reboot
+    elapsed_ms = max(0.0, host_t - last_host_t) * 1000.0
+    return elapsed_ms * 0.5 - 5000.0 <= d_ms <= elapsed_ms * MAX_BOARD_SPEED + 5000.0
+
+
+def _board_ms(f: Frame) -> int | None:
+    """The board's clock in a frame, if it carries one (telemetry, event, heartbeat)."""
+    if f.msg_type in (M.MSG_TELEMETRY, M.MSG_EVENT, M.MSG_HEARTBEAT) and len(f.payload) >= 4:
+        return int.from_bytes(f.payload[:4], "little")
+    return None
 
 
 def _decoder_counters(d: StreamDecoder) -> dict[str, int]:
@@ -129,8 +174,19 @@ class Logger:
         baudrate: int = 115200,
         serial_number: str | None = None,
         telemetry_hz: int | None = None,
+        connect_timeout_s: float = 10.0,
+        handshake_timeout_s: float = 5.0,
     ) -> None:
         self.store = store
+        self.connect_timeout_s = connect_timeout_s
+        self.handshake_timeout_s = handshake_timeout_s
+        self.last_error: str | None = None  # why the port could not be opened / was lost
+        self.resumed = False
+        self.notices: list[str] = []  # things a person should know (resume, new boot, store)
+        self._started = time.monotonic()
+        self._ever_connected = False
+        self._first_frame_at: float | None = None
+        self._hello_at: float | None = None
         self.url = url
         self.status = status
         self.status_interval_s = status_interval_s
@@ -163,21 +219,40 @@ class Logger:
         if self.client is not None:
             for k, v in _decoder_counters(self.client.decoder).items():
                 c[k] += v
+        c["write_retries"] += self.store.write_retries
+        if self.session_id is not None:
+            c["rows_dropped"] += self.store.dropped_by_session.get(self.session_id, 0)
         return c
 
     def _fold(self) -> None:
+        """Move the decoder's counts into the base (before the decoder goes away)."""
         if self.client is not None:
-            self._last_seq = self.client.decoder.last_seq
-            for k, v in _decoder_counters(self.client.decoder).items():
+            d = self.client.decoder
+            self._last_seq = d.last_seq
+            for k, v in _decoder_counters(d).items():
                 self._base[k] += v
+            d.frames = d.lost_frames = d.gap_events = d.crc_errors = 0
+            d.framing_errors = d.too_long = d.version_errors = 0
 
     # -- connection ----------------------------------------------------------
     def _connect(self) -> bool:
         try:
             url = resolve(self.url, self.serial_number)
             client = LinkClient.open(url, self.baudrate)
-        except Exception:
+        except (LinkError, NoBoardFound) as e:
+            self.last_error = str(e)
+            if not self._ever_connected and (
+                time.monotonic() - self._started > self.connect_timeout_s
+            ):
+                raise LoggerError(
+                    f"{e}\n  tried for {self.connect_timeout_s:g} s. Check the --port "
+                    "(`inversa devices` lists serial ports; the virtual board prints its "
+                    "socket:// URL), that the board is plugged in and powered, and that no "
+                    "other program holds the port."
+                ) from None
             return False
+        self._ever_connected = True
+        self.last_error = None
         client.on_command = self._on_command
         client.decoder.last_seq = self._last_seq  # frames lost while unplugged count as gaps
         self.client = client
@@ -191,6 +266,24 @@ class Logger:
             pass  # the HELLO also comes unsolicited once our heartbeats arrive
         return self.client is not None
 
+    def _check_handshake(self) -> None:
+        """No session yet: a port with no board answering is an error, not an empty session."""
+        if self.session_id is not None or self.client is None:
+            return
+        waited = time.monotonic() - self._connected_at
+        if self.client.hello is None and waited > self.handshake_timeout_s:
+            d = self.client.decoder
+            got = (
+                "nothing at all"
+                if d.bytes == 0
+                else f"{d.bytes} bytes, {d.frames + self._base['frames']} frames, no handshake"
+            )
+            raise LoggerError(
+                f"no board answered on {self.url} within {self.handshake_timeout_s:g} s "
+                f"(received {got}). Is this the board's port, is it running the Inversa "
+                "firmware (`inversa doctor`), and is the baud rate right? Nothing was recorded."
+            )
+
     def _disconnect(self, why: str) -> None:
         self._fold()
         if self.client is not None:
@@ -201,6 +294,7 @@ class Logger:
                 self.session_id, time.time(), None, None, HOST_LINK_LOST, 0, 0, "host"
             )
         self._link_up = False
+        self.last_error = why
         if self.session_id is not None:
             self.store.update_session(self.session_id, **self.counters())
             self.store.flush()
@@ -217,41 +311,27 @@ class Logger:
         )
 
     # -- sessions ------------------------------------------------------------
-    def _on_hello(self, hello: Hello) -> None:
+    def _on_hello(self, hello: Hello, first: tuple[float, int, int] | None = None) -> None:
+        """Take the board's handshake: continue, resume or begin its session.
+        ``first``: (host time, seq, board ms) of the first frame of this link
+        that carries the board's clock (None: none came)."""
         if self.session_id is not None and self.device_uid not in (None, hello.uid):
             # another board on the same port: close this session, start afresh
             self.store.update_session(self.session_id, **self.counters())
             self.store.end_session(self.session_id)
+            self.notices.append(
+                f"another board ({hello.uid}) answered: session {self.session_id} ended"
+            )
             self.session_id = None
             self._fold()
             self._base = dict.fromkeys(COUNTERS, 0)
-            if self.client is not None:
-                self.client.decoder = StreamDecoder()
         device_id = self.store.upsert_device(
             hello.uid, hello.board, hello.fw_version, hello.protocol, hello.limits
         )
         if self.session_id is None:
-            sid = self.store.resumable_session(device_id, self.resume_window_s)
+            sid = self._resumable(device_id, first)
             if sid is not None:
-                old = self.store.counters(sid)
-                self._fold()
-                for k in COUNTERS:
-                    self._base[k] += old[k]
-                if self.client is not None:
-                    self.client.decoder.frames = 0  # folded above
-                    for k in (
-                        "lost_frames",
-                        "gap_events",
-                        "crc_errors",
-                        "framing_errors",
-                        "too_long",
-                        "version_errors",
-                    ):
-                        setattr(self.client.decoder, k, 0)
-                self.session_id = sid
-                self.store.add_event(
-                    sid, time.time(), None, None, HOST_LOGGER_STARTED, 1, 0, "host"
-                )
+                self._resume(sid, first)
             else:
                 self.session_id = self.store.begin_session(self.url)
                 self.store.add_event(
@@ -259,6 +339,7 @@ class Logger:
                 )
         self.device_uid = hello.uid
         self.hello = hello
+        assert self.session_id is not None
         self.store.set_session_device(
             self.session_id,
             device_id,
@@ -268,12 +349,75 @@ class Logger:
             hello.bench,
         )
 
-    def _ensure_session(self) -> int | None:
-        if self.session_id is None and self.client is not None:
-            if self.client.hello is not None:
-                self._on_hello(self.client.hello)
-            elif time.monotonic() - self._connected_at > _NO_HELLO_GRACE_S:
-                self.session_id = self.store.begin_session(self.url)  # board without handshake
+    def _resumable(self, device_id: int, first: tuple[float, int, int] | None) -> int | None:
+        sid = self.store.resumable_session(device_id, self.resume_window_s)
+        if sid is None:
+            return None
+        _seq, last_ms, last_t = self.store.session_position(sid)
+        if first is None or not same_boot(last_ms, last_t, first[2], first[0]):
+            self.notices.append(
+                f"the board's unfinished session {sid} is not continued: the board "
+                "rebooted since (or its clock could not be read); a new session begins"
+            )
+            return None
+        return sid
+
+    def _resume(self, sid: int, first: tuple[float, int, int] | None) -> None:
+        old = self.store.counters(sid)
+        self._fold()
+        for k in COUNTERS:
+            self._base[k] += old[k]
+        last_seq, last_ms, _t = self.store.session_position(sid)
+        lost = 0
+        if first is not None and last_seq is not None:
+            gap = (first[1] - int(last_seq) - 1) & 0xFFFF
+            if 0 < gap < 0x8000:
+                lost = gap
+        self.session_id = sid
+        self.resumed = True
+        now = time.time()
+        self.store.add_event(sid, now, None, None, HOST_LOGGER_STARTED, 1, 0, "host")
+        if lost:
+            self._base["lost_frames"] += lost
+            self._base["gap_events"] += 1
+            span_ms = (
+                0 if first is None or last_ms is None else (first[2] - last_ms) % _TICKS_PERIOD
+            )
+            self.store.add_event(
+                sid, first[0] if first else now, None, first[2] if first else None,
+                HOST_FRAMES_LOST, lost, span_ms, "host",
+            )  # fmt: skip
+        self.notices.append(
+            f"resumed session {sid} of this board"
+            + (
+                f" ({lost} frames were sent while no logger was recording: counted lost)"
+                if lost
+                else ""
+            )
+        )
+
+    def _ensure_session(self, now: float) -> int | None:
+        """The session for the frames held in ``_pending``, once the board is known."""
+        if self.session_id is not None or self.client is None:
+            return self.session_id
+        hello = self.client.hello
+        if hello is None:
+            self._check_handshake()
+            return None
+        if self._hello_at is None:
+            self._hello_at = now
+        first = None
+        for t, f in self._pending:
+            ms = _board_ms(f)
+            if ms is not None:
+                first = (t, f.seq, ms)
+                break
+        if first is None and now - self._hello_at < _CLOCK_WAIT_S:
+            return None  # wait a moment for a frame carrying the board's clock
+        if first is not None:
+            # the sequence gap runs to the first frame of this link, whatever its kind
+            first = (first[0], self._pending[0][1].seq, first[2])
+        self._on_hello(hello, first)
         return self.session_id
 
     # -- frames --------------------------------------------------------------
@@ -307,6 +451,7 @@ class Logger:
     def step(self) -> None:
         """One pass: (re)connect if needed, read, record, flush when due."""
         if self.client is None and not self._connect():
+            self._report()
             self.stop_event.wait(self.reconnect_s)
             return
         assert self.client is not None
@@ -325,49 +470,93 @@ class Logger:
                         self.session_id, now, None, None, HOST_LINK_RESTORED, 0, 0, "host"
                     )
                 self._was_up = True
-            if self._ensure_session() is None:
-                self._pending.append((now, frames[0]))
-                self._pending.extend((now, f) for f in frames[1:])
-                return
-            if self._pending:
-                for t, f in self._pending:
-                    self._record(t, [f])
-                self._pending = []
-            self._record(now, frames)
-        else:
-            self._ensure_session()
-        if self.session_id is not None:
-            self.store.update_session(self.session_id, last_data=now, **self.counters())
+            self._pending.extend((now, f) for f in frames)
+        try:
+            sid = self._ensure_session(now)
+        except StoreError as e:
+            sid = None  # the store cannot be written yet: hold the frames, try again
+            self.store.write_error = str(e)
+        if sid is None:
+            if len(self._pending) > _MAX_PENDING:
+                drop = len(self._pending) - _MAX_PENDING
+                del self._pending[:drop]
+                self._base["rows_dropped"] += drop
+            self._report()
+            return
+        if self._pending:
+            pending, self._pending = self._pending, []
+            i = 0
+            while i < len(pending):  # one host time per batch, as received
+                j = i
+                while j < len(pending) and pending[j][0] == pending[i][0]:
+                    j += 1
+                self._record(pending[i][0], [f for _, f in pending[i:j]])
+                i = j
+        self.store.update_session(sid, last_data=now, **self.counters())
         self.store.maybe_flush()
         self._report()
+
+    def problems(self) -> list[str]:
+        """What is wrong right now, in words (empty when all is well)."""
+        out = []
+        if self.client is None and self.last_error:
+            out.append(f"reconnecting: {self.last_error}")
+        if self.store.write_error:
+            out.append(
+                f"NOT SAVED: {self.store.write_error}; holding {self.store.held_rows} rows "
+                "in memory, written as soon as the store can be written"
+            )
+        return out
 
     def _report(self) -> None:
         if self.status is None:
             return
         t = time.monotonic()
+        while self.notices:
+            self.status(self.notices.pop(0))
         if t >= self._next_status:
             self._next_status = t + self.status_interval_s
-            self.status(status_line(self.last_values, self.counters(), self.client is not None))
+            line = status_line(self.last_values, self.counters(), self.client is not None)
+            self.status(" | ".join([line, *self.problems()]))
 
     def run(self, duration_s: float | None = None) -> int | None:
-        """Record until ``duration_s`` passes or ``stop_event`` is set; return the session id."""
+        """Record until ``duration_s`` passes or ``stop_event`` is set; return the session id.
+        LoggerError when the port never opens or no board answers."""
         end = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set() and (end is None or time.monotonic() < end):
                 self.step()
+            if self.session_id is None:
+                self._fail_without_session()
         finally:
             self.close()
         return self.session_id
 
+    def _fail_without_session(self) -> None:
+        if not self._ever_connected:
+            raise LoggerError(
+                f"{self.last_error or 'the port did not open'}\n  Check the --port "
+                "(`inversa devices` lists serial ports) and that the board is plugged in."
+            )
+        if self.client is not None and self.client.hello is None:
+            d = self.client.decoder
+            raise LoggerError(
+                f"no board answered on {self.url} (received {d.bytes} bytes, no handshake). "
+                "Is it running the Inversa firmware? Nothing was recorded."
+            )
+
     def close(self) -> None:
-        if self.session_id is not None:
-            self.store.update_session(self.session_id, **self.counters())
-            self.store.end_session(self.session_id)
-        else:
-            self.store.flush()
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-        if self._udp is not None:
-            self._udp.close()
-            self._udp = None
+        self._fold()
+        try:
+            if self.session_id is not None:
+                self.store.update_session(self.session_id, **self.counters())
+                self.store.end_session(self.session_id)
+            else:
+                self.store.flush()
+        finally:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
+            if self._udp is not None:
+                self._udp.close()
+                self._udp = None

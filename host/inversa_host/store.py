@@ -7,6 +7,16 @@ killed with ``kill -9`` (or a PC that loses power) loses at most the last
 half second of data.  Sequence gaps, CRC and framing errors are kept per
 session.
 
+Every failure is a :class:`StoreError` with a message that says what to do,
+never a raw sqlite traceback: a store written by a newer inversa (schema
+version), a damaged file, a read-only file or directory, a store locked by
+another program, a full disk.  Reading commands open the store read-only
+(``Store(path, readonly=True)``) and work on a read-only file.  When a write
+fails (full disk, locked too long), the rows stay in memory (bounded by
+``max_held_rows``; what must be dropped past the bound is counted) and are
+written with the next flush that succeeds, into the same session;
+``write_error`` says what is wrong meanwhile.
+
 Usage::
 
     store = Store("inversa.db")
@@ -19,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,16 +40,23 @@ from typing import Any
 from inversa import events as ev
 from inversa.link.messages import TELEMETRY_FIELDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sessions.source, last_seq, last_board_ms; store write counters
+
+SOURCES = ("board", "bench", "simulation")
+# The unique id of every virtual board (`inversa vboard`) starts with these
+# bytes; a session recorded from one is a simulation, not the user's history.
+VIRTUAL_UID_PREFIX = b"VBD"
 
 # Events the host itself records (kind >= 100), beside the board's EventLog kinds.
 HOST_LINK_LOST = 100
 HOST_LINK_RESTORED = 101
 HOST_LOGGER_STARTED = 102
+HOST_FRAMES_LOST = 103  # code: frames lost (sequence gap), value: board ms between them
 HOST_EVENT_NAMES = {
     HOST_LINK_LOST: "link-lost",
     HOST_LINK_RESTORED: "link-restored",
     HOST_LOGGER_STARTED: "logger-started",
+    HOST_FRAMES_LOST: "frames-lost",
 }
 
 COUNTERS: tuple[str, ...] = (
@@ -50,6 +68,8 @@ COUNTERS: tuple[str, ...] = (
     "version_errors",
     "reconnects",
     "board_reboots",
+    "write_retries",  # flushes that waited for another writer or failed and were retried
+    "rows_dropped",  # rows the logger could not hold while the store could not be written
 )
 
 _SAMPLE_COLS = ("session_id", "host_t", "seq", *TELEMETRY_FIELDS)
@@ -77,6 +97,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     fw_version TEXT,
     profile_crc INTEGER,
     bench INTEGER DEFAULT 0,
+    source TEXT DEFAULT 'board',
+    last_seq INTEGER,
+    last_board_ms INTEGER,
     {", ".join(f"{c} INTEGER DEFAULT 0" for c in COUNTERS)}
 );
 CREATE TABLE IF NOT EXISTS samples (
@@ -118,6 +141,7 @@ class SessionSummary:
     board: str | None
     fw_version: str | None
     uid: str | None
+    source: str
     samples: int
     deepest_cdeg: int | None
     max_angle_cdeg: int | None
@@ -132,17 +156,72 @@ class SessionSummary:
         return max(0.0, end - self.started)
 
 
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring an older store up to SCHEMA_VERSION (inside the caller's transaction)."""
+    if version < 2:
+        for col, decl in (
+            ("source", "TEXT DEFAULT 'board'"),
+            ("last_seq", "INTEGER"),
+            ("last_board_ms", "INTEGER"),
+            ("write_retries", "INTEGER DEFAULT 0"),
+            ("rows_dropped", "INTEGER DEFAULT 0"),
+        ):
+            db.execute(f"ALTER TABLE sessions ADD COLUMN {col} {decl}")
+        db.execute(
+            "UPDATE sessions SET source = CASE WHEN port LIKE 'sim://%' THEN 'simulation' "
+            "WHEN bench OR port LIKE 'bench:%' THEN 'bench' ELSE 'board' END"
+        )
+        # Where each unfinished session stands, for a logger that resumes it.
+        db.execute(
+            "UPDATE sessions SET last_seq = (SELECT seq FROM samples WHERE session_id=sessions.id "
+            "ORDER BY rowid DESC LIMIT 1), last_board_ms = (SELECT t_ms FROM samples WHERE "
+            "session_id=sessions.id ORDER BY rowid DESC LIMIT 1) WHERE ended IS NULL"
+        )
+    db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
+
+
 class StoreError(RuntimeError):
-    """No store, or no such session: the message says what to do."""
+    """No store, no such session, or a store that cannot be used: the message
+    says what is wrong and what to do."""
+
+
+def explain(path: str | Path, e: BaseException, doing: str) -> str:
+    """A sqlite error as a sentence a person can act on."""
+    text = str(e)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return (
+            f"{path} is locked by another program ({doing}: {text}); close the other "
+            "program (a second `inversa log`, an sqlite shell) or use another --db"
+        )
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        return (
+            f"{path} is read-only ({doing}: {text}); record into a writable file with --db, "
+            "or fix its permissions (reading commands such as `inversa sessions` work on it)"
+        )
+    if "full" in low or "no space" in low:
+        return f"the disk holding {path} is full ({doing}: {text}); free some space"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return (
+            f"{path} is not a readable Inversa session store (damaged, or another kind of "
+            f"file: {text}); move it aside and record into a new --db, or restore a backup"
+        )
+    if "unable to open" in low and Path(path).exists() and not os.access(path, os.W_OK):
+        return (
+            f"{path} is read-only ({doing}: {text}); record into a writable file with --db "
+            "(reading commands such as `inversa sessions` work on it)"
+        )
+    if "unable to open" in low or "disk i/o" in low:
+        return (
+            f"cannot {doing} {path} ({text}): check that its folder exists and is writable, "
+            "and that the disk works"
+        )
+    return f"{path}: {doing} failed ({text})"
 
 
 def open_session(db: str | Path, session: str) -> tuple[Store, int]:
-    """Open an existing store and resolve a session ('latest' or an id)."""
-    if not Path(db).exists():
-        raise StoreError(
-            f"no session store at {db} (record one with `inversa log` or `inversa sim`)"
-        )
-    store = Store(db)
+    """Open an existing store read-only and resolve a session ('latest' or an id)."""
+    store = Store(db, readonly=True)
     try:
         return store, store.resolve_session(session)
     except KeyError as e:
@@ -150,21 +229,38 @@ def open_session(db: str | Path, session: str) -> tuple[Store, int]:
         raise StoreError(e.args[0]) from None
 
 
+def _source_of(port: str) -> str:
+    if port.startswith("sim://"):
+        return "simulation"
+    if port.startswith("bench:"):
+        return "bench"
+    return "board"
+
+
 class Store:
+    """The session store.  ``readonly=True`` for the reading commands: the
+    file must exist, nothing is created, migrated or written."""
+
     def __init__(
-        self, path: str | Path, flush_interval_s: float = 0.5, synchronous: str = "FULL"
+        self,
+        path: str | Path,
+        flush_interval_s: float = 0.5,
+        synchronous: str = "FULL",
+        *,
+        readonly: bool = False,
+        busy_timeout_s: float = 0.25,
+        max_held_rows: int = 200_000,
     ) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL"):
             raise ValueError("synchronous must be OFF, NORMAL or FULL")
         self.path = Path(path)
+        self.readonly = readonly
         self.flush_interval_s = flush_interval_s
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(_SCHEMA)
-        self.db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-        )
+        self.max_held_rows = max_held_rows
+        self.write_error: str | None = None  # what the last failed write said, None when fine
+        self.write_retries = 0
+        self.rows_dropped = 0
+        self.dropped_by_session: dict[int, int] = {}
         self._samples: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
         self._commands: list[tuple[Any, ...]] = []
@@ -174,10 +270,108 @@ class Store:
             f"INSERT INTO samples ({', '.join(_SAMPLE_COLS)}) "
             f"VALUES ({', '.join('?' * len(_SAMPLE_COLS))})"
         )
+        if readonly and not self.path.exists():
+            raise StoreError(
+                f"no session store at {path} (record one with `inversa log` or `inversa sim`)"
+            )
+        if not readonly and self.path.is_dir():
+            raise StoreError(f"{path} is a folder: give --db a file name")
+        try:
+            if readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=2.0)
+            else:
+                self.db = sqlite3.connect(
+                    str(self.path), isolation_level=None, timeout=busy_timeout_s
+                )
+        except sqlite3.Error as e:
+            raise StoreError(explain(path, e, "open")) from None
+        try:
+            self._open(synchronous)
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            if not (readonly and "unable to open" in str(e)):
+                raise StoreError(explain(path, e, "open")) from None
+            # A WAL store on a read-only disk has no -shm to share: read it as
+            # an unchanging file (nothing can be writing to a read-only disk).
+            uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+            self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            try:
+                self._open(synchronous)
+            except sqlite3.Error as e2:
+                self.db.close()
+                raise StoreError(explain(path, e2, "open")) from None
+        except sqlite3.Error as e:
+            self.db.close()
+            raise StoreError(explain(path, e, "open")) from None
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _schema_version(self) -> int | None:
+        has_meta = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if not has_meta:
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        try:
+            return int(row[0]) if row else None
+        except ValueError:
+            raise StoreError(
+                f"{self.path}: unreadable schema version {row[0]!r}: not an Inversa session store?"
+            ) from None
+
+    def _open(self, synchronous: str) -> None:
+        version = self._schema_version()  # reads first: a damaged file fails here
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer inversa (store schema version {version}; "
+                f"this inversa knows up to version {SCHEMA_VERSION}): update inversa, or "
+                "record into another --db. Nothing was changed."
+            )
+        if version is None:
+            tables = self.db.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type='table'"
+            ).fetchone()[0]
+            if tables:
+                raise StoreError(
+                    f"{self.path} is an SQLite file but not an Inversa session store "
+                    "(no schema version): give --db another file. Nothing was changed."
+                )
+        self.schema_version = version or SCHEMA_VERSION
+        if self.readonly:
+            self.db.execute("PRAGMA query_only=ON")
+            self._cols = {r[1] for r in self.db.execute("PRAGMA table_info(sessions)")}
+            return
+        if self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+            pass  # a filesystem without shared memory: rollback journal, still safe
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if version is None:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                self.db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif version < SCHEMA_VERSION:
+                _migrate(self.db, version)
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        self.schema_version = SCHEMA_VERSION
+        self._cols = {r[1] for r in self.db.execute("PRAGMA table_info(sessions)")}
 
     def close(self) -> None:
-        self.flush()
-        self.db.close()
+        try:
+            if not self.readonly:
+                self.flush()
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -186,11 +380,22 @@ class Store:
         self.close()
 
     # -- writing -------------------------------------------------------------
+    def _write(self, doing: str, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One direct write; a StoreError that says what is wrong if it fails."""
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only")
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.Error as e:
+            self.write_error = explain(self.path, e, doing)
+            raise StoreError(self.write_error) from None
+
     def upsert_device(
         self, uid: str, board: str, fw_version: str, protocol: int, limits: dict[str, int]
     ) -> int:
         now = time.time()
-        self.db.execute(
+        self._write(
+            "record the board",
             "INSERT INTO devices(uid, board, fw_version, protocol, limits, first_seen, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET board=excluded.board, "
             "fw_version=excluded.fw_version, protocol=excluded.protocol, limits=excluded.limits, "
@@ -200,10 +405,17 @@ class Store:
         row = self.db.execute("SELECT id FROM devices WHERE uid=?", (uid,)).fetchone()
         return int(row[0])
 
-    def begin_session(self, port: str = "", started: float | None = None) -> int:
+    def begin_session(
+        self, port: str = "", started: float | None = None, source: str | None = None
+    ) -> int:
         t = time.time() if started is None else started
-        cur = self.db.execute(
-            "INSERT INTO sessions(started, last_data, port) VALUES (?, ?, ?)", (t, t, port)
+        src = source or _source_of(port)
+        if src not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}")
+        cur = self._write(
+            "start a session",
+            "INSERT INTO sessions(started, last_data, port, source) VALUES (?, ?, ?, ?)",
+            (t, t, port, src),
         )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
@@ -217,9 +429,22 @@ class Store:
         profile_crc: int,
         bench: bool,
     ) -> None:
-        self.db.execute(
-            "UPDATE sessions SET device_id=?, board=?, fw_version=?, profile_crc=?, bench=? WHERE id=?",
-            (device_id, board, fw_version, profile_crc, int(bench), session_id),
+        self._write(
+            "record the session's board",
+            "UPDATE sessions SET device_id=?, board=?, fw_version=?, profile_crc=?, bench=?, "
+            "source=CASE WHEN ? THEN 'bench' WHEN (SELECT uid FROM devices WHERE id=?) LIKE ? "
+            "THEN 'simulation' ELSE source END WHERE id=?",
+            (
+                device_id,
+                board,
+                fw_version,
+                profile_crc,
+                int(bench),
+                int(bench),
+                device_id,
+                VIRTUAL_UID_PREFIX.hex() + "%",
+                session_id,
+            ),
         )
 
     def resumable_session(
@@ -234,6 +459,15 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def session_position(self, session_id: int) -> tuple[int | None, int | None, float | None]:
+        """(last sequence number, last board ms, last host time) recorded in a session."""
+        row = self.db.execute(
+            "SELECT last_seq, last_board_ms, last_data FROM sessions WHERE id=?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no session {session_id}")
+        return row[0], row[1], row[2]
+
     def counters(self, session_id: int) -> dict[str, int]:
         row = self.db.execute(
             f"SELECT {', '.join(COUNTERS)} FROM sessions WHERE id=?", (session_id,)
@@ -243,10 +477,10 @@ class Store:
         return dict(zip(COUNTERS, (int(v or 0) for v in row), strict=True))
 
     def delete_session(self, session_id: int) -> None:
-        self.flush()
+        self.flush_or_raise()
         for table in ("samples", "events", "commands"):
-            self.db.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
-        self.db.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+            self._write("delete", f"DELETE FROM {table} WHERE session_id=?", (session_id,))
+        self._write("delete", "DELETE FROM sessions WHERE id=?", (session_id,))
 
     def add_sample(self, session_id: int, host_t: float, seq: int, values: tuple[int, ...]) -> None:
         self._samples.append((session_id, host_t, seq, *values))
@@ -284,6 +518,11 @@ class Store:
         """Counters / last_data for the session row, written with the next flush."""
         self._session_updates.setdefault(session_id, {}).update(values)
 
+    @property
+    def held_rows(self) -> int:
+        """Rows waiting in memory for the next successful flush."""
+        return len(self._samples) + len(self._events) + len(self._commands)
+
     def maybe_flush(self, now: float | None = None) -> bool:
         t = time.monotonic() if now is None else now
         if t - self._last_flush >= self.flush_interval_s:
@@ -291,80 +530,150 @@ class Store:
             return True
         return False
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Write what is held.  Never raises for a store that cannot be written
+        right now (full disk, locked by another writer): the rows stay held
+        (bounded), ``write_error`` says why, and the next flush tries again.
+        Returns True when everything held is written."""
         self._last_flush = time.monotonic()
         if not (self._samples or self._events or self._commands or self._session_updates):
-            return
-        db = self.db
-        db.execute("BEGIN")
+            return True
         try:
-            if self._samples:
-                db.executemany(self._insert_sample, self._samples)
-            if self._events:
-                db.executemany(
-                    "INSERT INTO events(session_id, host_t, seq, t_ms, kind, code, value, source) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    self._events,
-                )
-            if self._commands:
-                db.executemany(
-                    "INSERT INTO commands(session_id, host_t, cmd, seq, reason, attempts, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    self._commands,
-                )
-            for sid, values in self._session_updates.items():
-                cols = ", ".join(f"{k}=?" for k in values)
-                db.execute(f"UPDATE sessions SET {cols} WHERE id=?", (*values.values(), sid))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            self._flush()
+        except sqlite3.Error as e:
+            if self.db.in_transaction:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            self.write_error = explain(self.path, e, "write")
+            self.write_retries += 1
+            self._bound()
+            return False
+        self.write_error = None
         self._samples = []
         self._events = []
         self._commands = []
         self._session_updates = {}
+        return True
 
-    def end_session(self, session_id: int, ended: float | None = None) -> None:
+    def flush_or_raise(self) -> None:
+        if not self.flush():
+            raise StoreError(f"{self.write_error}; {self.held_rows} rows are not written")
+
+    def _bound(self) -> None:
+        """Keep at most max_held_rows rows: drop the oldest samples first
+        (telemetry at 20 Hz; events and commands are rarer and matter more)."""
+        over = self.held_rows - self.max_held_rows
+        if over <= 0:
+            return
+        n = min(over, len(self._samples))
+        if n:
+            for row in self._samples[:n]:
+                self._count_drop(int(row[0]))
+            del self._samples[:n]
+            over -= n
+        for rows in (self._events, self._commands):
+            n = min(over, len(rows))
+            if n:
+                for row in rows[:n]:
+                    if row[0] is not None:
+                        self._count_drop(int(row[0]))
+                del rows[:n]
+                over -= n
+
+    def _count_drop(self, session_id: int) -> None:
+        # The writer (the logger) adds rows_dropped to its session's counters.
+        self.rows_dropped += 1
+        self.dropped_by_session[session_id] = self.dropped_by_session.get(session_id, 0) + 1
+
+    def _flush(self) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        if self._samples:
+            db.executemany(self._insert_sample, self._samples)
+            last: dict[int, tuple[int, int]] = {}
+            for r in self._samples:
+                last[r[0]] = (r[2], r[3])  # seq, t_ms
+            for sid, (seq, t_ms) in last.items():
+                db.execute(
+                    "UPDATE sessions SET last_seq=?, last_board_ms=? WHERE id=?", (seq, t_ms, sid)
+                )
+        if self._events:
+            db.executemany(
+                "INSERT INTO events(session_id, host_t, seq, t_ms, kind, code, value, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._events,
+            )
+        if self._commands:
+            db.executemany(
+                "INSERT INTO commands(session_id, host_t, cmd, seq, reason, attempts, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._commands,
+            )
+        for sid, values in self._session_updates.items():
+            cols = ", ".join(f"{k}=?" for k in values)
+            db.execute(f"UPDATE sessions SET {cols} WHERE id=?", (*values.values(), sid))
+        db.execute("COMMIT")
+
+    def end_session(self, session_id: int, ended: float | None = None) -> bool:
         self.update_session(session_id, ended=time.time() if ended is None else ended)
-        self.flush()
+        return self.flush()
 
     # -- reading -------------------------------------------------------------
-    def sessions(self) -> list[SessionSummary]:
-        rows = self.db.execute(
+    def _col(self, name: str, default: str) -> str:
+        return f"s.{name}" if name in self._cols else default
+
+    def sessions(self, sources: tuple[str, ...] | None = None) -> list[SessionSummary]:
+        """Every session (or those of the given sources), oldest first."""
+        source = self._col(
+            "source",
+            "CASE WHEN s.port LIKE 'sim://%' THEN 'simulation' WHEN s.bench THEN 'bench' "
+            "ELSE 'board' END",
+        )
+        counters = ", ".join(self._col(c, "0") for c in COUNTERS)
+        try:
+            rows = self._sessions_rows(source, counters)
+        except sqlite3.Error as e:
+            raise StoreError(explain(self.path, e, "read")) from None
+        out = []
+        for r in rows:
+            s = SessionSummary(
+                id=r[0],
+                started=r[1],
+                ended=r[2],
+                last_data=r[3],
+                board=r[4],
+                fw_version=r[5],
+                uid=r[6],
+                source=r[7] or "board",
+                samples=r[8],
+                deepest_cdeg=r[9],
+                max_angle_cdeg=r[10],
+                alarms=r[11],
+                max_alarm_priority=r[12] or 0,
+                faults=r[13],
+                counters=dict(zip(COUNTERS, (int(v or 0) for v in r[14:]), strict=True)),
+            )
+            if sources is None or s.source in sources:
+                out.append(s)
+        return out
+
+    def _sessions_rows(self, source: str, counters: str) -> list[Any]:
+        return self.db.execute(
             f"""
-            SELECT s.id, s.started, s.ended, s.last_data, s.board, s.fw_version, d.uid,
+            SELECT s.id, s.started, s.ended, s.last_data, s.board, s.fw_version, d.uid, {source},
                    (SELECT COUNT(*) FROM samples WHERE session_id=s.id),
                    (SELECT MAX(deepest_cdeg) FROM samples WHERE session_id=s.id),
                    (SELECT MAX(angle_cdeg) FROM samples WHERE session_id=s.id),
                    (SELECT COUNT(*) FROM events WHERE session_id=s.id AND kind={ev.EV_ALARM_RAISED}),
                    (SELECT MAX(value) FROM events WHERE session_id=s.id AND kind={ev.EV_ALARM_RAISED}),
                    (SELECT COUNT(*) FROM events WHERE session_id=s.id AND kind={ev.EV_FAULT}),
-                   {", ".join("s." + c for c in COUNTERS)}
+                   {counters}
             FROM sessions s LEFT JOIN devices d ON d.id = s.device_id
             ORDER BY s.id
             """
         ).fetchall()
-        out = []
-        for r in rows:
-            out.append(
-                SessionSummary(
-                    id=r[0],
-                    started=r[1],
-                    ended=r[2],
-                    last_data=r[3],
-                    board=r[4],
-                    fw_version=r[5],
-                    uid=r[6],
-                    samples=r[7],
-                    deepest_cdeg=r[8],
-                    max_angle_cdeg=r[9],
-                    alarms=r[10],
-                    max_alarm_priority=r[11] or 0,
-                    faults=r[12],
-                    counters=dict(zip(COUNTERS, (int(v or 0) for v in r[13:]), strict=True)),
-                )
-            )
-        return out
 
     def session(self, session_id: int) -> SessionSummary:
         for s in self.sessions():

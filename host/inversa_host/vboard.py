@@ -37,6 +37,7 @@ Usage::
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ class VBoardConfig:
     imu: str = "mpu6050"
     hr: str = "max30102"
     seed: int = 1
+    # Each virtual board has its own id (a real board's is machine.unique_id()),
+    # so two of them recorded into one store are two devices, two sessions.
+    uid: bytes = field(default_factory=lambda: b"VBD" + os.urandom(5))
     notes: list[str] = field(default_factory=list)  # filled: what was left out and why
 
 
@@ -134,6 +138,7 @@ def session_spec(cfg: VBoardConfig) -> dict[str, Any]:
             "profile": bytes(profile.to_bytes()),
             "events": [],
         }
+    spec["uid"] = cfg.uid
     spec["duration_ms"] = FOREVER_MS
     spec["host_connected"] = False
     spec["virtual_host"] = False
@@ -163,7 +168,7 @@ class CPythonRig:
         if cfg.bench:
             from inversa_world.bench_rig import BenchRig
 
-            self.rig = BenchRig(bench_values(cfg), self._dir.name)
+            self.rig = BenchRig(bench_values(cfg), self._dir.name, uid=cfg.uid)
         else:
             from inversa_world.session import SimSession
 
@@ -195,7 +200,7 @@ class VMRig:
             self.vm.put_tree(repo_root() / "host" / "inversa_world", "/lib/inversa_world")
             self.vm.exec("import os\ntry:\n    os.mkdir('/flash')\nexcept OSError:\n    pass")
             if cfg.bench:
-                make = f"from inversa_world.bench_rig import BenchRig\n__r = BenchRig({bench_values(cfg)!r}, '/flash')\n"
+                make = f"from inversa_world.bench_rig import BenchRig\n__r = BenchRig({bench_values(cfg)!r}, '/flash', uid={cfg.uid!r})\n"
             else:
                 make = f"from inversa_world.session import SimSession\n__r = SimSession({session_spec(cfg)!r}, '/flash')\n"
             self.vm.exec(make)

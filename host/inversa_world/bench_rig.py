@@ -20,7 +20,8 @@ PERIOD_MS = 10
 
 
 class BenchRig:
-    def __init__(self, values, storage_dir):
+    def __init__(self, values, storage_dir, uid=b"VBENCH01"):
+        self.uid = uid  # machine.unique_id() of a real board; each virtual one its own
         self.cfg = validate(values, "virtual bench board")
         self.storage_dir = storage_dir
         self.clock = VirtualClock(0)
@@ -49,7 +50,7 @@ class BenchRig:
             self.storage_dir,
             self.port,
             reset_cause=cause,
-            uid=b"VBENCH01",
+            uid=self.uid,
         )
         self.boots += 1
 

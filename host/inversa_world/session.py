@@ -180,7 +180,7 @@ class SimSession:
             self.storage_dir,
             self.port,
             reset_cause=reset_cause,
-            uid=b"SIMBOARD",
+            uid=self.spec.get("uid", b"SIMBOARD"),
         )
         if self.spec.get("telemetry_hz") is not None and self.app.link is not None:
             self.app.link.set_telemetry_hz(self.spec["telemetry_hz"])

@@ -8,7 +8,7 @@ import sys
 
 from inversa.link.messages import MAX_TELEMETRY_HZ
 from inversa_host.link.cliopts import add_db, add_port, host_port
-from inversa_host.logger import Logger
+from inversa_host.logger import Logger, LoggerError
 from inversa_host.store import Store
 
 
@@ -68,17 +68,39 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: logger.stop_event.set())
         try:
             sid = logger.run(args.duration)
+        except LoggerError as e:
+            if tty and not args.quiet:
+                print()
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             sid = logger.session_id
+            logger.close()
         if tty and not args.quiet:
             print()
         c = logger.counters()
         if sid is None:
-            print("no data received: is the board connected and running the firmware?")
+            print(
+                "error: no data received: is the board connected and running the firmware?",
+                file=sys.stderr,
+            )
             return 1
         print(
-            f"session {sid} recorded in {args.db}: {c['frames']} frames, "
-            f"{c['lost_frames']} lost in {c['gap_events']} gaps, {c['crc_errors']} CRC errors, "
-            f"{c['reconnects']} reconnects"
+            f"session {sid} recorded in {args.db}"
+            + (" (resumed)" if logger.resumed else "")
+            + f": {c['frames']} frames, {c['lost_frames']} lost in {c['gap_events']} gaps, "
+            f"{c['crc_errors']} CRC errors, {c['reconnects']} reconnects"
         )
+        if store.write_error:
+            print(
+                f"error: {store.held_rows} rows could not be written: {store.write_error}",
+                file=sys.stderr,
+            )
+            return 1
+        if c["rows_dropped"]:
+            print(
+                f"warning: {c['rows_dropped']} rows were dropped while the store could not be "
+                "written (counted in the session)",
+                file=sys.stderr,
+            )
     return 0

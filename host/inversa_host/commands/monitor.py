@@ -97,7 +97,7 @@ def _follow_db(args: argparse.Namespace, tty: bool) -> int:
         print(f"no session store at {args.db}", file=sys.stderr)
         return 1
     end = None if args.duration is None else time.monotonic() + args.duration
-    with Store(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         sid = store.latest_session_id()
         if sid is None:
             print("no sessions recorded yet", file=sys.stderr)

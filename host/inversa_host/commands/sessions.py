@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from inversa_host.link.cliopts import add_db
-from inversa_host.store import Store
+from inversa_host.store import SessionSummary, Store
 
 PRIORITY = ("-", "low", "medium", "high")
 
@@ -20,11 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _notes(s: SessionSummary) -> str:
+    c = s.counters
+    notes = []
+    if c["gap_events"]:
+        notes.append(f"{c['lost_frames']} frames lost in {c['gap_events']} gap(s)")
+    if c["board_reboots"]:
+        notes.append(f"{c['board_reboots']} board reboot(s)")
+    if c["rows_dropped"]:
+        notes.append(f"{c['rows_dropped']} rows not stored (store unwritable)")
+    return "  [" + "; ".join(notes) + "]" if notes else ""
+
+
 def run(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
-        print(f"no session store at {args.db} (record one with `inversa log`)")
+        print(f"no session store at {args.db} (record one with `inversa log`)", file=sys.stderr)
         return 1
-    with Store(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         sessions = store.sessions()
     if args.json:
         out = []
@@ -39,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{'id':>4}  {'started':<19}  {'duration':>8}  {'deepest':>8}  {'alarms':>6}  "
-        f"{'worst':<6}  {'faults':>6}  {'samples':>7}  {'lost':>5}  {'crc':>4}  board"
+        f"{'worst':<6}  {'faults':>6}  {'samples':>7}  {'lost':>5}  {'crc':>4}  {'source':<10}  board"
     )
     for s in sessions:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started))
@@ -49,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{s.id:>4}  {started:<19}  {dur:>8}  {deep:>8}  {s.alarms:>6}  "
             f"{PRIORITY[min(3, s.max_alarm_priority)]:<6}  {s.faults:>6}  {s.samples:>7}  "
-            f"{s.counters['lost_frames']:>5}  {s.counters['crc_errors']:>4}  "
-            f"{s.board or '?'}{open_}"
+            f"{s.counters['lost_frames']:>5}  {s.counters['crc_errors']:>4}  {s.source:<10}  "
+            f"{s.board or '?'}{open_}{_notes(s)}"
         )
     return 0

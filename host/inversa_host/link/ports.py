@@ -7,6 +7,7 @@ server) or ``loop://``.  ``auto`` picks the one connected board.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import cast
 
@@ -87,6 +88,13 @@ def resolve(url: str, serial_number: str | None = None) -> str:
 
 
 def open_port(url: str, baudrate: int = 115200, timeout: float = 0.02) -> serial.Serial:
-    """Open any pyserial URL (see module doc) with a short read timeout."""
-    port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
+    """Open any pyserial URL (see module doc) with a short read timeout.  A
+    serial device is opened exclusively where pyserial supports it (POSIX):
+    a second program on the same port would take half of the frames."""
+    if "://" not in url and os.name == "posix":
+        port = serial.serial_for_url(
+            url, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True
+        )
+    else:
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
     return cast(serial.Serial, port)  # every URL handler has the Serial API (in_waiting, ...)

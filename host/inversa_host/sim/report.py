@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .expect import Check
 from .trace import SessionSummary, SessionTrace
@@ -24,6 +25,63 @@ class ReportPaths:
     html: Path
 
 
+LABEL_MIN_SEP = 0.025  # alarm labels closer than this fraction of the time axis are grouped
+LABEL_MAX_CHARS = 48  # a label longer than this is shortened ("... +N more")
+
+
+@dataclass(frozen=True)
+class AlarmLabel:
+    t_s: float  # where the label stands (the group's first raise)
+    text: str
+    raises: int  # how many raise events it stands for
+
+
+def alarm_labels(trace: SessionTrace, span_s: float) -> list[AlarmLabel]:
+    """One label per group of alarm raises closer together than
+    LABEL_MIN_SEP of the time axis: the names once each, in order, shortened
+    past LABEL_MAX_CHARS, so close alarms never stack into an unreadable
+    column and the labels never overlap."""
+    sep = max(span_s, 1e-9) * LABEL_MIN_SEP
+    groups: list[list[tuple[float, str]]] = []
+    for ev in sorted((e for e in trace.events if e.kind == "alarm_raised"), key=lambda e: e.t_s):
+        if groups and ev.t_s - groups[-1][0][0] < sep:
+            groups[-1].append((ev.t_s, ev.name))
+        else:
+            groups.append([(ev.t_s, ev.name)])
+    out = []
+    for g in groups:
+        names = list(dict.fromkeys(name for _, name in g))
+        text = names[0]
+        shown = 1
+        for n in names[1:]:
+            rest = len(names) - shown - 1
+            more = f" +{rest} more" if rest else ""
+            if len(text) + 2 + len(n) + len(more) > LABEL_MAX_CHARS:
+                break
+            text += ", " + n
+            shown += 1
+        if shown < len(names):
+            text += f" +{len(names) - shown} more"
+        out.append(AlarmLabel(g[0][0], text, len(g)))
+    return out
+
+
+def _broken(t: list[float], ys: list[float], breaks: list[int]) -> tuple[list[float], list[float]]:
+    """The series with a NaN at each break, so the line stops at a hole or a reboot."""
+    if not breaks:
+        return t, ys
+    bt: list[float] = []
+    by: list[float] = []
+    cut = set(breaks)
+    for i, (x, y) in enumerate(zip(t, ys, strict=True)):
+        if i in cut and i > 0:
+            bt.append((t[i - 1] + x) / 2)
+            by.append(float("nan"))
+        bt.append(x)
+        by.append(y)
+    return bt, by
+
+
 def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
     import matplotlib
 
@@ -34,15 +92,20 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
         3, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]}
     )
     t = trace.t_s
+    brk = trace.breaks
+
+    def line(ax: Any, ys: list[float], **kw: Any) -> None:
+        ax.plot(*_broken(t, ys, brk), **kw)
+
     if trace.true_angle_deg:
-        ax_a.plot(t, trace.true_angle_deg, color="#bbbbbb", lw=3, label="true angle (sim)")
-    ax_a.plot(t, trace.angle_deg, color="#1f77b4", lw=1.2, label="measured angle")
+        line(ax_a, trace.true_angle_deg, color="#bbbbbb", lw=3, label="true angle (sim)")
+    line(ax_a, trace.angle_deg, color="#1f77b4", lw=1.2, label="measured angle")
     # The target only means something once the controller is past its self-test.
     target = [
         g if s not in ("selftest", "estop", "fault") else float("nan")
         for g, s in zip(trace.target_deg, trace.state, strict=True)
     ]
-    ax_a.plot(t, target, color="#2ca02c", lw=1, ls="--", label="target")
+    line(ax_a, target, color="#2ca02c", lw=1, ls="--", label="target")
     ax_a.axhline(0, color="black", lw=0.6)
     ax_a.axhline(trace.loading_deg, color="#888888", lw=0.6, ls=":")
     ax_a.set_ylabel("inversion angle (deg)\n0 = horizontal, 90 = head down")
@@ -50,9 +113,9 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
     ax_a.grid(alpha=0.3)
 
     if trace.true_hr_bpm:
-        ax_h.plot(t, trace.true_hr_bpm, color="#bbbbbb", lw=3, label="true heart rate (sim)")
+        line(ax_h, trace.true_hr_bpm, color="#bbbbbb", lw=3, label="true heart rate (sim)")
     hr = [h if h > 0 else float("nan") for h in trace.hr_bpm]
-    ax_h.plot(t, hr, color="#d62728", lw=1.2, label="measured heart rate")
+    line(ax_h, hr, color="#d62728", lw=1.2, label="measured heart rate")
     ax_h.set_ylabel("heart rate (bpm)")
     ax_h.legend(loc="upper right", fontsize=8)
     ax_h.grid(alpha=0.3)
@@ -68,7 +131,17 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
                 )
             start = i
     state_ids = {name: n for n, name in enumerate(dict.fromkeys(trace.state))}
-    ax_s.step(t, [state_ids[s] for s in trace.state], where="post", color="black", lw=1)
+    ax_s.step(
+        *_broken(t, [float(state_ids[s]) for s in trace.state], brk),
+        where="post",
+        color="black",
+        lw=1,
+    )
+    for i in brk:  # a reboot or frames lost: marked on every panel
+        if 0 < i < len(t):
+            for ax in (ax_a, ax_h, ax_s):
+                ax.axvspan(t[i - 1], t[i], color="#cccccc", alpha=0.5, lw=0)
+            ax_s.annotate("gap/reboot", (t[i], 0), fontsize=6, color="#555555")
     ax_s.set_yticks(list(state_ids.values()), list(state_ids.keys()), fontsize=7)
     ax_s.set_xlabel("time (s)")
     ax_s.set_title("state (band: alarm priority — yellow low, orange medium, red high)", fontsize=8)
@@ -76,9 +149,18 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
         if ev.kind == "alarm_raised":
             for ax in (ax_a, ax_h):
                 ax.axvline(ev.t_s, color="#d62728", lw=0.6, alpha=0.6)
-            ax_a.annotate(
-                ev.name, (ev.t_s, ax_a.get_ylim()[1]), fontsize=7, rotation=90, va="top", ha="right"
-            )
+    span = (t[-1] - t[0]) if len(t) > 1 else 1.0
+    top = ax_a.get_ylim()[1]
+    for lab in alarm_labels(trace, span):
+        ax_a.annotate(
+            lab.text,
+            (lab.t_s, top),
+            fontsize=7,
+            rotation=90,
+            va="top",
+            ha="right",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -210,21 +210,48 @@ def _values(values: tuple[int, ...] | None) -> dict[str, int] | None:
 
 
 def trace_from_store(store: Store, session_id: int) -> SessionTrace:
-    """The session as recorded: samples and board events (the board's clock)."""
+    """The session as recorded: samples and board events on one session clock.
+
+    Within a boot, time is the board's own clock (ticks_ms, unwrapped).  A
+    session can span several boots (the board rebooted) and holes (the link
+    or the logger was down): each boot is a segment whose clock restarts, so
+    a segment is placed after the previous one by the host time that passed
+    between them.  Session time is then monotonic; ``trace.breaks`` lists the
+    sample indexes where a new segment (a reboot) or a hole (frames lost)
+    begins, where plots break their lines."""
     tr = SessionTrace()
-    t_first: int | None = None
-    last_t = 0
-    wraps = 0
+    segments: list[_Segment] = []
+    seg: _Segment | None = None
     prev_bits = 0
+    gap_s = HOLE_S
     for row in store.samples(session_id):
-        t_ms = int(row["t_ms"]) + wraps * (1 << 30)
-        if t_ms < last_t - (1 << 29):  # ticks_ms wrapped
-            wraps += 1
-            t_ms += 1 << 30
-        last_t = t_ms
-        if t_first is None:
-            t_first = t_ms
-        tr.t_s.append((t_ms - t_first) / 1000.0)
+        raw = int(row["t_ms"])
+        host_t = float(row["host_t"])
+        t_s = 0.0
+        if seg is not None:
+            d = (raw - seg.last_raw) % _TICKS_PERIOD
+            if d < _TICKS_PERIOD // 2:
+                seg.unwrapped += d  # the same boot (ticks_ms may have wrapped)
+                seg.last_raw = raw
+                seg.last_host = host_t
+                seg.end_ms = seg.unwrapped
+                t_s = seg.offset_s + (seg.unwrapped - seg.t0_ms) / 1000.0
+                if d / 1000.0 > gap_s:
+                    tr.breaks.append(len(tr.t_s))
+            else:
+                seg = None  # the clock went back: the board rebooted
+        if seg is None:
+            if segments:
+                last = segments[-1]
+                end_s = last.offset_s + (last.end_ms - last.t0_ms) / 1000.0
+                offset = end_s + max(0.0, host_t - last.last_host)
+                tr.breaks.append(len(tr.t_s))
+            else:
+                offset = 0.0
+            seg = _Segment(raw, raw, raw, raw, offset, host_t, host_t)
+            segments.append(seg)
+            t_s = offset
+        tr.t_s.append(t_s)
         tr.angle_deg.append(row["angle_cdeg"] / 100.0)
         tr.target_deg.append(row["target_angle_cdeg"] / 100.0)
         tr.rate_dps.append(row["rate_cdps"] / 100.0)
@@ -241,12 +268,11 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
                 tr.events.append(TraceEvent(tr.t_s[-1], "alarm_seen", alarm_name(bit), "telemetry"))
             new >>= 1
             bit += 1
-    base = t_first or 0
-    tr.board_t0_ms = base
+    tr.board_t0_ms = segments[0].t0_ms if segments else 0
     for e in store.events(session_id):
         if e["t_ms"] is None:
             continue
-        t_s = (int(e["t_ms"]) - base) / 1000.0
+        t_s = _event_time(segments, int(e["t_ms"]), float(e["host_t"]), int(e["kind"]))
         kind, code, value = int(e["kind"]), int(e["code"]), int(e["value"])
         if kind == ev.EV_ALARM_RAISED:
             tr.events.append(TraceEvent(t_s, "alarm_raised", alarm_name(code)))
@@ -260,7 +286,46 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
                 tr.events.append(TraceEvent(t_s, "fault", name, fault_detail(code, value)))
         elif kind == ev.EV_BOOT:
             tr.events.append(TraceEvent(t_s, "boot", "boot", str(code)))
+    tr.events.sort(key=lambda e: e.t_s)
     return tr
+
+
+_TICKS_PERIOD = 1 << 30  # the board's ticks_ms wraps here
+HOLE_S = 1.0  # no sample for this long (board time): a hole, the plot breaks there
+
+
+@dataclass
+class _Segment:
+    """One boot of the board within a session."""
+
+    t0_ms: int  # unwrapped board ms of its first sample
+    end_ms: int  # unwrapped board ms of its last sample
+    unwrapped: int
+    last_raw: int
+    offset_s: float  # session time of its first sample
+    first_host: float
+    last_host: float
+
+
+def _event_time(segments: list[_Segment], t_ms: int, host_t: float, kind: int) -> float:
+    """Session time of a board event: on the clock of the boot it came from.
+    The boot is the latest segment that had begun (host time, 2 s of slack)
+    whose board clock covers the event's; a BOOT event opens the next one."""
+    if not segments:
+        return 0.0
+    best = None
+    for seg in segments:
+        if seg.first_host > host_t + 2.0:
+            break
+        lo = seg.t0_ms % _TICKS_PERIOD - (60_000 if kind == ev.EV_BOOT else 2_000)
+        hi = seg.last_raw + 2_000
+        if lo <= t_ms <= hi or (kind == ev.EV_BOOT and t_ms <= hi):
+            best = seg
+    seg = best if best is not None else segments[0]
+    d = (t_ms - seg.t0_ms) % _TICKS_PERIOD
+    if d >= _TICKS_PERIOD // 2:
+        d -= _TICKS_PERIOD  # a little before the segment's first sample
+    return max(0.0, seg.offset_s + d / 1000.0)
 
 
 def _attach_truth(trace: SessionTrace, truth: list[tuple[int, int, int]]) -> None:

@@ -32,6 +32,8 @@ class SessionTrace:
     events: list[TraceEvent] = field(default_factory=list)
     loading_deg: float = -65.0
     board_t0_ms: int = 0  # the board's ticks_ms at t_s = 0
+    # sample indexes where a new boot or a hole (frames lost) begins: plots break there
+    breaks: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -82,6 +84,9 @@ def summarize(trace: SessionTrace, angles: list[float] | None = None) -> Session
         raise ValueError("the session has no samples")
     angle = trace.angle_deg if angles is None else angles
     dt = [b - a for a, b in zip(trace.t_s, trace.t_s[1:], strict=False)]
+    for i in trace.breaks:  # nothing is known across a hole or a reboot
+        if 0 < i <= len(dt):
+            dt[i - 1] = 0.0
     inverted = sum(d for d, a in zip(dt, angle, strict=False) if a > 0.0)
     deepest_i = max(range(len(trace)), key=lambda i: angle[i])
     return_s = None
