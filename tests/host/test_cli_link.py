@@ -55,7 +55,7 @@ def test_export_unknown_session_is_a_plain_error(recorded, capsys):
 
 def test_profile_check_shows_validation_errors_plainly(tmp_path, capsys):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"max_angle_cdeg": 12000}))
+    bad.write_text(json.dumps(_full_profile(max_angle_cdeg=12000)))
     assert main(["profile", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("profile invalid:") and "max_angle_cdeg" in err
@@ -63,11 +63,39 @@ def test_profile_check_shows_validation_errors_plainly(tmp_path, capsys):
     unknown.write_text(json.dumps({"max_angle": 3000}))
     assert main(["profile", "check", str(unknown)]) == 2
     assert "unknown field(s) max_angle" in capsys.readouterr().err
-    good = tmp_path / "good.toml"
-    good.write_text('max_angle_cdeg = 3000\ncontraindications = ["glaucoma"]\n')
-    assert main(["profile", "check", str(good)]) == 0
-    out = capsys.readouterr().out
+    partial = tmp_path / "good.toml"
+    partial.write_text('max_angle_cdeg = 3000\ncontraindications = ["glaucoma"]\n')
+    assert main(["profile", "check", str(partial), "--fill-defaults"]) == 0
+    out, err = capsys.readouterr()
     assert "30 deg" in out and "glaucoma" in out
+    assert "filled with beginner defaults: user_id, hold_ms," in err
+    assert "max_angle_cdeg" not in err and "contra_flags" not in err
+
+
+def _full_profile(**fields: int) -> dict[str, int]:
+    from inversa.control.profile import FIELDS
+
+    p = Profile()
+    return dict({n: getattr(p, n) for n in FIELDS}, **fields)
+
+
+@pytest.mark.parametrize("text", ["", "max_angle_cdeg = 3000\n"])
+def test_profile_with_missing_fields_is_refused_naming_them(tmp_path, capsys, text):
+    """Issue 13 item 10: an empty profile, or one missing fields, was accepted
+    and silently filled with defaults."""
+    f = tmp_path / "p.toml"
+    f.write_text(text)
+    before = f.read_bytes()
+    for cmd in (["profile", "check", str(f)], ["profile", "push", str(f), "--port", "loop://"]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert "missing field(s) user_id, " in err and "hold_ms" in err
+        assert "--fill-defaults" in err
+    assert f.read_bytes() == before
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps(_full_profile(max_angle_cdeg=3000)))
+    assert main(["profile", "check", str(full)]) == 0
+    assert "filled" not in capsys.readouterr().err
 
 
 class _ProfileBoard(FakeBoard):
@@ -82,7 +110,7 @@ class _ProfileBoard(FakeBoard):
 def test_profile_push_then_show(tmp_path, capsys):
     board = _ProfileBoard()
     f = tmp_path / "p.json"
-    f.write_text(json.dumps({"max_angle_cdeg": 2500, "hold_ms": 90000}))
+    f.write_text(json.dumps(_full_profile(max_angle_cdeg=2500, hold_ms=90000)))
     with LinkServer(board.port, board.step) as server:
         assert main(["profile", "push", str(f), "--port", server.url]) == 0
         assert "profile pushed" in capsys.readouterr().out

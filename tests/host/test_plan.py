@@ -111,7 +111,19 @@ def test_plan_command_on_simulated_sessions(
     prof.write_text("max_angle_cdeg = 1500\nhold_ms = 10000\nreturn_ms = 30000\n")
     capsys.readouterr()
     out_file = tmp_path / "next.toml"
-    assert main(["plan", str(prof), "--db", str(db), "--out", str(out_file)]) == 0
+    # A partial profile is refused, naming what is missing (issue 13 item 10) ...
+    assert main(["plan", str(prof), "--db", str(db), "--out", str(out_file)]) == 2
+    err = capsys.readouterr().err
+    assert "missing field(s) user_id, descent_cdps" in err and "--fill-defaults" in err
+    assert not out_file.exists()
+    # ... and a simulated session is not the user's history (issue 13 item 11).
+    args = ["plan", str(prof), "--db", str(db), "--fill-defaults"]
+    assert main([*args, "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "filled with beginner defaults: user_id, descent_cdps" in out
+    assert "from 0 session(s)" in out and "1 simulated or bench session(s) left out" in out
+    assert "no recorded sessions yet" in out
+    assert main([*args, "--include-sim", "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
     assert "was clean: hold 40 s" in out
     assert "hold_ms = 40000" in out_file.read_text()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from inversa.link.messages import MAX_TELEMETRY_HZ
 from inversa_host.link.cliopts import add_db, add_port, host_port
 from inversa_host.logger import Logger, LoggerError
-from inversa_host.store import Store
+from inversa_host.store import Store, StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "log",
         help="record telemetry, events and commands to the session store",
         description="Record a session.  Survives unplug/replug (same session); a kill -9 "
-        "loses at most the last 0.5 s.  Ctrl-C ends the session.",
+        "loses at most the last 0.5 s, and a restarted logger resumes the board's session "
+        "(the frames sent meanwhile are counted lost).  A port that does not open, or no "
+        "board answering, is an error within the timeouts below; nothing is recorded.  "
+        "Ctrl-C ends the session.",
     )
     add_port(p)
     add_db(p)
@@ -33,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="continue the board's unfinished session if its last data is this recent (s)",
     )
     p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="give up when the port has not opened within this many seconds (default 10)",
+    )
+    p.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=5.0,
+        help="give up when no board answers the handshake within this many seconds (default 5)",
+    )
+    p.add_argument(
         "--plotjuggler",
         type=host_port,
         default=None,
@@ -46,8 +62,32 @@ def run(args: argparse.Namespace) -> int:
     if args.telemetry_hz is not None and not 0 <= args.telemetry_hz <= MAX_TELEMETRY_HZ:
         print(f"--telemetry-hz must be 0..{MAX_TELEMETRY_HZ}", file=sys.stderr)
         return 2
+    for name in ("connect_timeout", "handshake_timeout"):
+        if getattr(args, name) <= 0:
+            print(f"--{name.replace('_', '-')} must be > 0 seconds", file=sys.stderr)
+            return 2
     tty = sys.stdout.isatty()
+    new_db = not Path(args.db).exists()
+    try:
+        return _record(args, tty)
+    finally:
+        if new_db:
+            _remove_if_empty(Path(args.db))
 
+
+def _remove_if_empty(db: Path) -> None:
+    """A store this run created but recorded nothing into goes away again."""
+    try:
+        with Store(db, readonly=True) as store:
+            if store.sessions():
+                return
+    except StoreError:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+
+
+def _record(args: argparse.Namespace, tty: bool) -> int:
     def status(line: str) -> None:
         if tty:
             print("\r\x1b[2K" + line, end="", flush=True)
@@ -64,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             resume_window_s=args.resume_window,
             baudrate=args.baud,
             telemetry_hz=args.telemetry_hz,
+            connect_timeout_s=args.connect_timeout,
+            handshake_timeout_s=args.handshake_timeout,
         )
         signal.signal(signal.SIGTERM, lambda *_: logger.stop_event.set())
         try:

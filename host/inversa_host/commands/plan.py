@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inversa_host.commands.profile import add_fill_defaults
 from inversa_host.link.cliopts import add_db
 
 
@@ -20,6 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db(p)
     p.add_argument("--sessions", type=int, default=20, help="how many recent sessions to read")
     p.add_argument("--out", help="write the proposed profile here (TOML); default: print it")
+    p.add_argument(
+        "--include-sim",
+        action="store_true",
+        help="also count simulated and bench sessions (by default only a real board's are "
+        "the user's history)",
+    )
+    add_fill_defaults(p)
     p.add_argument(
         "--advanced",
         action="store_true",
@@ -37,27 +45,42 @@ def to_toml(fields: dict[str, object]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from inversa.control.profile import FIELDS
-    from inversa_host.commands.profile import load_profile, profile_from_dict
+    from inversa_host.commands.profile import profile_from_dict, read_profile
     from inversa_host.plan import plan_next, session_history
     from inversa_host.store import Store
 
     try:
-        current = load_profile(args.profile)
+        current, filled = read_profile(args.profile, args.fill_defaults)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if filled:
+        print(f"{args.profile}: filled with beginner defaults: {', '.join(filled)}")
     fields = {name: getattr(current, name) for name in FIELDS}
     if not Path(args.db).exists():
         print(
             f"no session store at {args.db} (record sessions with `inversa log`)", file=sys.stderr
         )
         return 1
-    with Store(args.db) as store:
-        ids = sorted(s.id for s in store.sessions())[-args.sessions :]
+    with Store(args.db, readonly=True) as store:
+        everything = store.sessions()
+        sources = None if args.include_sim else ("board",)
+        chosen = [s for s in everything if sources is None or s.source in sources]
+        ids = sorted(s.id for s in chosen)[-args.sessions :]
         history = session_history(store, ids)
     plan = plan_next(history, fields, advanced=args.advanced)
     profile_from_dict(plan.profile, "the proposed profile")  # the firmware's own check
-    print(f"from {len(history)} session(s):")
+    left_out = len(everything) - len(chosen)
+    kinds = "recorded" if args.include_sim else "recorded from a board"
+    print(
+        f"from {len(history)} session(s) {kinds}"
+        + (
+            f" ({left_out} simulated or bench session(s) left out; --include-sim counts them)"
+            if left_out
+            else ""
+        )
+        + ":"
+    )
     for r in plan.reasons:
         print(f"  - {r}")
     text = to_toml(plan.profile)

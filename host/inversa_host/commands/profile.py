@@ -5,9 +5,12 @@ A profile file is JSON or TOML with the fields of
 
     {"max_angle_cdeg": 3000, "hold_ms": 120000, "contraindications": []}
 
-Fields left out keep the safe beginner values.  The file is validated on the
-PC first (the same code as on the board) and errors are shown plainly; the
-board validates it again and answers with a reason.
+Every field must be given: a missing field is an error that names it (a
+typo or a forgotten line must not silently become a default).  With
+``--fill-defaults`` the missing fields take the safe beginner values and the
+command says which.  The file is validated on the PC first (the same code as
+on the board) and errors are shown plainly; the board validates it again and
+answers with a reason.
 """
 
 from __future__ import annotations
@@ -34,11 +37,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=run_show)
     check = psub.add_parser("check", help="validate a profile file (no board needed)")
     check.add_argument("file")
+    add_fill_defaults(check)
     check.set_defaults(func=run_check)
     push = psub.add_parser("push", help="validate a profile file and send it to the board")
     push.add_argument("file")
+    add_fill_defaults(push)
     add_port(push)
     push.set_defaults(func=run_push)
+
+
+def add_fill_defaults(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fill-defaults",
+        action="store_true",
+        help="give fields missing from the file the safe beginner values (and say which)",
+    )
 
 
 def _pm() -> Any:
@@ -48,7 +61,14 @@ def _pm() -> Any:
 
 
 def load_profile(path: str) -> Any:
-    """Read a JSON/TOML profile file; ValueError with a plain message if anything is wrong."""
+    """Read a complete JSON/TOML profile file; ValueError with a plain message
+    if anything is wrong (a missing field included)."""
+    return read_profile(path)[0]
+
+
+def read_profile(path: str, fill_defaults: bool = False) -> tuple[Any, list[str]]:
+    """A validated profile from a file and the fields filled with defaults
+    (only with ``fill_defaults``; otherwise a missing field is a ValueError)."""
     f = Path(path)
     try:
         text = f.read_text(encoding="utf-8")
@@ -69,7 +89,19 @@ def load_profile(path: str) -> Any:
         ) from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a table of fields")
-    return profile_from_dict(data, path)
+    given = set(data)
+    if "contraindications" in given:
+        given.add("contra_flags")
+    missing = [n for n in _pm().FIELDS if n not in given]
+    if set(data) - {"contraindications", *_pm().FIELDS}:
+        profile_from_dict(data, path)  # names the unknown field(s) first: a typo, likely
+    if missing and not fill_defaults:
+        raise ValueError(
+            f"{path}: missing field(s) {', '.join(missing)}. Give every field (units are in "
+            "the names; `inversa profile show --json` prints a complete profile), or add "
+            "--fill-defaults to take the safe beginner values for the missing ones"
+        )
+    return profile_from_dict(data, path), missing
 
 
 def profile_from_dict(fields: dict[str, Any], where: str) -> Any:
@@ -118,12 +150,21 @@ def describe(p: Any) -> str:
     return "\n".join(lines)
 
 
+def _say_filled(path: str, filled: list[str]) -> None:
+    if filled:
+        print(
+            f"{path}: filled with beginner defaults: {', '.join(filled)}",
+            file=sys.stderr,
+        )
+
+
 def run_check(args: argparse.Namespace) -> int:
     try:
-        p = load_profile(args.file)
+        p, filled = read_profile(args.file, args.fill_defaults)
     except ValueError as e:
         print(f"profile invalid: {e}", file=sys.stderr)
         return 2
+    _say_filled(args.file, filled)
     print(f"{args.file}: valid (crc {p.crc():#06x})")
     print(describe(p))
     return 0
@@ -154,10 +195,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     try:
-        p = load_profile(args.file)
+        p, filled = read_profile(args.file, args.fill_defaults)
     except ValueError as e:
         print(f"profile invalid: {e}", file=sys.stderr)
         return 2
+    _say_filled(args.file, filled)
     try:
         with LinkClient.open(resolve(args.port), args.baud) as link:
             r = link.set_profile(p.to_bytes())
