@@ -75,7 +75,7 @@ def _broken(t: list[float], ys: list[float], breaks: list[int]) -> tuple[list[fl
     cut = set(breaks)
     for i, (x, y) in enumerate(zip(t, ys, strict=True)):
         if i in cut and i > 0:
-            bt.append((t[i - 1] + x) / 2)
+            bt.append(t[i - 1])  # the line (and a step's last level) ends here
             by.append(float("nan"))
         bt.append(x)
         by.append(y)
