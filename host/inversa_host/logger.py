@@ -500,7 +500,8 @@ class Logger:
         """What is wrong right now, in words (empty when all is well)."""
         out = []
         if self.client is None and self.last_error:
-            out.append(f"reconnecting: {self.last_error}")
+            what = "reconnecting" if self._ever_connected else "connecting"
+            out.append(f"{what}: {self.last_error}")
         if self.store.write_error:
             out.append(
                 f"NOT SAVED: {self.store.write_error}; holding {self.store.held_rows} rows "

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import event_text
-from inversa_host.store import HOST_EVENT_NAMES, Store, StoreError, open_session
+from inversa_host.store import HOST_EVENT_NAMES, HOST_FRAMES_LOST, Store, StoreError, open_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +33,8 @@ def _rows(store: Store, sid: int, what: str) -> Iterator[dict[str, Any]]:
         for r in store.events(sid):
             if r["source"] == "host":
                 r["text"] = HOST_EVENT_NAMES.get(r["kind"], str(r["kind"]))
+                if r["kind"] == HOST_FRAMES_LOST:
+                    r["text"] += f": {r['code']} frames over {r['value'] / 1000:g} s of board time"
             else:
                 r["text"] = event_text(r["kind"], r["code"], r["value"])
             yield r

@@ -47,7 +47,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {k:<31} {v}")
     c = info.counters
     print(
-        f"  {'link':<31} {c['frames']} frames, {c['lost_frames']} lost, {c['crc_errors']} CRC errors"
+        f"  {'link':<31} {c['frames']} frames, {c['lost_frames']} lost in {c['gap_events']} "
+        f"gap(s), {c['crc_errors']} CRC errors"
     )
+    if c["board_reboots"] or trace.breaks:
+        print(
+            f"  {'holes and reboots':<31} {c['board_reboots']} board reboot(s); the plot "
+            f"breaks at {len(trace.breaks)} place(s)"
+        )
+    if c["rows_dropped"]:
+        print(f"  {'not stored':<31} {c['rows_dropped']} rows (the store could not be written)")
+    print(f"  {'source':<31} {info.source}")
     print(f"  report: {paths.html}  (plot: {paths.png})")
     return 0
