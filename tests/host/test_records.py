@@ -6,6 +6,7 @@ non-zero exit and no empty session, and report labels stay readable."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -143,7 +144,9 @@ def test_frames_lost_while_no_logger_recorded_are_counted_stored_and_shown(tmp_p
         (x,) = s.sessions()
         rows = list(s.samples(sid))
         holes = [
-            (a["t_ms"], b["t_ms"]) for a, b in zip(rows, rows[1:]) if b["t_ms"] - a["t_ms"] > 500
+            (a["t_ms"], b["t_ms"])
+            for a, b in itertools.pairwise(rows)
+            if b["t_ms"] - a["t_ms"] > 500
         ]
         assert len(holes) == 1
         gap_s = (holes[0][1] - holes[0][0]) / 1000.0
@@ -185,13 +188,11 @@ def test_a_session_with_a_reboot_runs_on_one_monotonic_clock(tmp_path):
     with Store(db) as store:
         sid = store.begin_session("socket://x")
         dec = StreamDecoder()
-        seq = 0
         # boot 1: up for 100 s already; 10 s of session going down to 30 deg
         for i in range(100):
             angle = min(3000, i * 60)
-            frames = dec.feed(_telemetry(seq, 100_000 + i * 100, angle) + b"\x00")
+            frames = dec.feed(_telemetry(i, 100_000 + i * 100, angle) + b"\x00")
             store_frames(store, sid, host0 + i * 0.1, frames)
-            seq += 1
         # the board reboots 1 s later; boot 2 brings the person back up over 8 s
         frames = dec.feed(_event(0, 5, ev.EV_BOOT, 1, 1) + b"\x00")
         store_frames(store, sid, host0 + 11.0, frames)

@@ -23,7 +23,7 @@ from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
 from inversa_host.link.names import alarm_name, fault_detail, fault_names, state_name
 from inversa_host.logger import store_frames
-from inversa_host.store import Store
+from inversa_host.store import Store, StoreError
 
 from .expect import Check, check_expectations
 from .scenario import Scenario
@@ -190,8 +190,11 @@ def run_scenario(
         "board_reboots": max(0, boots - 1),
     }
     store.update_session(sid, last_data=wall_start + virtual_ms / 1000.0, **counters)
-    store.end_session(sid, ended=wall_start + virtual_ms / 1000.0)
-    store.flush()
+    if not store.end_session(sid, ended=wall_start + virtual_ms / 1000.0):
+        raise StoreError(
+            f"the simulated session {sid} could not be stored completely: {store.write_error} "
+            f"({store.held_rows} rows not written)"
+        )
     wall = time.perf_counter() - t0
     trace = trace_from_store(store, sid)
     _attach_truth(trace, truth)
