@@ -395,3 +395,10 @@ def test_report_of_the_worst_session_renders(tmp_path: Path):
         tr.events.append(TraceEvent(100.0 + k * 0.1, "alarm_raised", n))
     paths = write_report(tr, summarize(tr), [], tmp_path, title="worst")
     assert paths.png.stat().st_size > 10_000
+
+
+def test_monitor_on_a_port_without_a_board_says_so(capsys):
+    t0 = time.monotonic()
+    assert main(["monitor", "--port", "loop://", "--handshake-timeout", "0.5"]) == 1
+    assert time.monotonic() - t0 < 10
+    assert "no board answered on loop://" in capsys.readouterr().err

@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="follow the newest session in this store instead")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--interval", type=float, default=0.2, help="refresh period (s)")
+    p.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=5.0,
+        help="give up when no board answers within this many seconds (default 5)",
+    )
     p.set_defaults(func=run)
 
 
@@ -131,9 +137,19 @@ def run(args: argparse.Namespace) -> int:
     values: tuple[int, ...] | None = None
     events: deque[str] = deque(maxlen=20)
     next_draw = 0.0
+    answer_by = time.monotonic() + args.handshake_timeout
     with client:
         try:
             while end is None or time.monotonic() < end:
+                if values is None and client.hello is None and time.monotonic() > answer_by:
+                    d = client.decoder
+                    print(
+                        f"no board answered on {args.port} within {args.handshake_timeout:g} s "
+                        f"(received {d.bytes} bytes, no handshake or telemetry): is this the "
+                        "board's port, and is it running the Inversa firmware?",
+                        file=sys.stderr,
+                    )
+                    return 1
                 for f in client.poll(0.05):
                     if f.msg_type == M.MSG_TELEMETRY and len(f.payload) >= TELEMETRY.size:
                         values = TELEMETRY.unpack_from(f.payload, 0)
