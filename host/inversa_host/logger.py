@@ -65,17 +65,24 @@ class LoggerError(RuntimeError):
 
 
 def same_boot(
-    last_board_ms: int | None, last_host_t: float | None, board_ms: int, host_t: float
+    last_board_ms: int | None,
+    last_host_t: float | None,
+    board_ms: int,
+    host_t: float,
+    clock_only: bool = False,
 ) -> bool:
     """Whether a board whose clock reads ``board_ms`` at ``host_t`` is still in the
     boot that last read ``last_board_ms`` at ``last_host_t``: its clock moved
     forward, by no less than half and no more than MAX_BOARD_SPEED times the
-    host time that passed (with 5 s of slack for buffering)."""
-    if last_board_ms is None or last_host_t is None:
+    host time that passed (with 5 s of slack for buffering).  ``clock_only``:
+    only whether the clock went forward (telemetry moments apart)."""
+    if last_board_ms is None or (last_host_t is None and not clock_only):
         return False
     d_ms = (board_ms - last_board_ms) % _TICKS_PERIOD
     if d_ms >= _TICKS_PERIOD // 2:
         return False  # the clock went back: a reboot
+    if clock_only or last_host_t is None:
+        return True
     elapsed_ms = max(0.0, host_t - last_host_t) * 1000.0
     return elapsed_ms * 0.5 - 5000.0 <= d_ms <= elapsed_ms * MAX_BOARD_SPEED + 5000.0
 
@@ -123,8 +130,9 @@ def status_line(values: tuple[int, ...] | None, counters: dict[str, int], connec
 
 class StoredFrames(NamedTuple):
     last_values: tuple[int, ...] | None  # the newest telemetry among the frames
-    boots: int  # EV_BOOT events among them (board reboots)
+    boots: int  # EV_BOOT events among them
     hello_seen: bool
+    first_values: tuple[int, ...] | None = None  # the oldest telemetry among the frames
 
 
 def store_frames(
@@ -138,6 +146,7 @@ def store_frames(
     from the wire to the store, shared by the logger and the simulator."""
     rows = []
     last: tuple[int, ...] | None = None
+    first: tuple[int, ...] | None = None
     boots = 0
     hello = False
     for f in frames:
@@ -146,6 +155,8 @@ def store_frames(
             values = TELEMETRY.unpack_from(f.payload, 0)
             rows.append((session_id, host_t, f.seq, *values))
             last = values
+            if first is None:
+                first = values
             if on_telemetry is not None:
                 on_telemetry(host_t, values)
         elif t == M.MSG_EVENT and len(f.payload) >= EVENT.size:
@@ -157,7 +168,7 @@ def store_frames(
             hello = True
     if rows:
         store.add_samples(rows)
-    return StoredFrames(last, boots, hello)
+    return StoredFrames(last, boots, hello, first)
 
 
 class Logger:
@@ -187,6 +198,7 @@ class Logger:
         self._ever_connected = False
         self._first_frame_at: float | None = None
         self._hello_at: float | None = None
+        self._last_board_ms: int | None = None  # the newest telemetry's board clock
         self.url = url
         self.status = status
         self.status_interval_s = status_interval_s
@@ -323,6 +335,7 @@ class Logger:
                 f"another board ({hello.uid}) answered: session {self.session_id} ended"
             )
             self.session_id = None
+            self._last_board_ms = None
             self._fold()
             self._base = dict.fromkeys(COUNTERS, 0)
         device_id = self.store.upsert_device(
@@ -425,9 +438,17 @@ class Logger:
         sid = self.session_id
         assert sid is not None
         stored = store_frames(self.store, sid, host_t, frames, on_telemetry=self._forward)
+        if stored.first_values is not None:
+            # A reboot: the board's clock went back (the first EV_BOOT a
+            # logger sees is usually the boot before the session, not a reboot).
+            t_ms = stored.first_values[_T["t_ms"]]
+            if self._last_board_ms is not None and not same_boot(
+                self._last_board_ms, None, t_ms, 0.0, clock_only=True
+            ):
+                self._base["board_reboots"] += 1
         if stored.last_values is not None:
             self.last_values = stored.last_values
-        self._base["board_reboots"] += stored.boots
+            self._last_board_ms = stored.last_values[_T["t_ms"]]
         if (
             stored.hello_seen
             and self.client is not None

@@ -402,3 +402,21 @@ def test_monitor_on_a_port_without_a_board_says_so(capsys):
     assert main(["monitor", "--port", "loop://", "--handshake-timeout", "0.5"]) == 1
     assert time.monotonic() - t0 < 10
     assert "no board answered on loop://" in capsys.readouterr().err
+
+
+def test_the_boot_before_the_session_is_not_a_reboot_but_a_reboot_is(tmp_path):
+    from inversa.board.clock import VirtualClock
+
+    board = _board()
+    with LinkServer(board.port, board.step) as server, Store(tmp_path / "s.db") as store:
+        lg = Logger(store, server.url)
+        _run_for(lg, 1.0)
+        assert lg.counters()["board_reboots"] == 0  # its EV_BOOT is the one before the session
+        with server.lock:  # the board resets: its clock starts again
+            fresh = VirtualClock(0)
+            board.clock._ms, board.clock._us = fresh._ms, fresh._us
+            board.endpoint._tele_next = 0  # as a freshly built endpoint's
+            board.events.push(0, ev.EV_BOOT, 1, 1)
+        _run_for(lg, 1.0)
+        assert lg.counters()["board_reboots"] == 1
+        lg.close()
