@@ -43,6 +43,7 @@ from inversa.link.messages import TELEMETRY_FIELDS
 SCHEMA_VERSION = 2  # 2: sessions.source, last_seq, last_board_ms; store write counters
 
 SOURCES = ("board", "bench", "simulation")
+DIRECT_WRITE_WAIT_S = 5.0  # a session's own rows (begin, device) wait this long for a lock
 # The unique id of every virtual board (`inversa vboard`) starts with these
 # bytes; a session recorded from one is a simulation, not the user's history.
 VIRTUAL_UID_PREFIX = b"VBD"
@@ -347,7 +348,15 @@ class Store:
         if self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
             pass  # a filesystem without shared memory: rollback journal, still safe
         self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.execute("BEGIN IMMEDIATE")
+        deadline = time.monotonic() + DIRECT_WRITE_WAIT_S
+        while True:  # another writer may be committing: wait for it, a while
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e).lower() or time.monotonic() >= deadline:
+                    raise
+                self.write_retries += 1
         try:
             if version is None:
                 for stmt in _SCHEMA.split(";"):
@@ -384,11 +393,20 @@ class Store:
         """One direct write; a StoreError that says what is wrong if it fails."""
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
-        try:
-            return self.db.execute(sql, params)
-        except sqlite3.Error as e:
-            self.write_error = explain(self.path, e, doing)
-            raise StoreError(self.write_error) from None
+        deadline = time.monotonic() + DIRECT_WRITE_WAIT_S
+        while True:
+            try:
+                return self.db.execute(sql, params)
+            except sqlite3.OperationalError as e:
+                low = str(e).lower()
+                if ("locked" in low or "busy" in low) and time.monotonic() < deadline:
+                    self.write_retries += 1  # another writer is committing: wait, again
+                    continue
+                self.write_error = explain(self.path, e, doing)
+                raise StoreError(self.write_error) from None
+            except sqlite3.Error as e:
+                self.write_error = explain(self.path, e, doing)
+                raise StoreError(self.write_error) from None
 
     def upsert_device(
         self, uid: str, board: str, fw_version: str, protocol: int, limits: dict[str, int]

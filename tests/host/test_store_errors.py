@@ -16,6 +16,7 @@ import hashlib
 import os
 import sqlite3
 import subprocess
+import threading
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,3 +275,31 @@ def test_cli_reports_store_errors_without_traceback_in_a_subprocess(tmp_path):
         timeout=60,
     )
     assert r.returncode == 1 and "Traceback" not in r.stderr and "move it aside" in r.stderr
+
+
+def test_an_output_that_cannot_be_written_is_a_plain_error(tmp_path, capsys):
+    db = tmp_path / "s.db"
+    sid = _recorded(db)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["export", str(sid), "--db", str(db), "-o", str(blocker / "x.csv")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["report", str(sid), "--db", str(db), "--out", str(blocker)]) == 1
+    assert "cannot write the report" in capsys.readouterr().err
+
+
+def test_a_new_session_waits_for_another_writer_and_counts_it(tmp_path):
+    db = tmp_path / "s.db"
+    Store(db).close()
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.8, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with Store(db, busy_timeout_s=0.05) as s:
+            sid = s.begin_session("socket://x")  # waited for the other writer
+            assert s.write_retries >= 1
+            assert [x.id for x in s.sessions()] == [sid]
+    finally:
+        release.join()
+        other.close()

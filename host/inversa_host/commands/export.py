@@ -67,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
         if args.output == "-":
             n = write(_rows(store, sid, args.what), args.format, sys.stdout)
         else:
-            with open(args.output, "w", newline="", encoding="utf-8") as f:
+            try:
+                f = open(args.output, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            except OSError as e:
+                print(f"cannot write {args.output}: {e.strerror}", file=sys.stderr)
+                return 1
+            with f:
                 n = write(_rows(store, sid, args.what), args.format, f)
             print(f"{n} {args.what} of session {sid} written to {args.output}", file=sys.stderr)
     return 0

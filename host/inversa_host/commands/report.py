@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     summary = summarize(trace)
     title = f"session {sid}: {info.board or 'board'} firmware {info.fw_version or '?'}"
-    paths = write_report(trace, summary, [], Path(args.out) / str(sid), title=title)
+    try:
+        paths = write_report(trace, summary, [], Path(args.out) / str(sid), title=title)
+    except OSError as e:
+        print(f"cannot write the report into {args.out}: {e.strerror}", file=sys.stderr)
+        return 1
     print(title)
     for k, v in summary_lines(summary):
         print(f"  {k:<31} {v}")
