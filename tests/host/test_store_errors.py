@@ -16,8 +16,8 @@ import hashlib
 import os
 import sqlite3
 import subprocess
-import threading
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
