@@ -269,6 +269,7 @@ class Logger:
         client.decoder.last_seq = self._last_seq  # frames lost while unplugged count as gaps
         self.client = client
         self._connected_at = time.monotonic()
+        self._hello_at = None
         self._link_up = False  # until the first frame arrives
         try:
             client.info(timeout=0.3, retries=2)
@@ -419,11 +420,16 @@ class Logger:
             return None
         if self._hello_at is None:
             self._hello_at = now
+        # The board's clock now: telemetry or a heartbeat (an event may have
+        # waited in the board's ring since before the logger went away).
         first = None
-        for t, f in self._pending:
-            ms = _board_ms(f)
-            if ms is not None:
-                first = (t, f.seq, ms)
+        for kinds in ((M.MSG_TELEMETRY, M.MSG_HEARTBEAT), (M.MSG_EVENT,)):
+            for t, f in self._pending:
+                ms = _board_ms(f) if f.msg_type in kinds else None
+                if ms is not None:
+                    first = (t, f.seq, ms)
+                    break
+            if first is not None:
                 break
         if first is None and now - self._hello_at < _CLOCK_WAIT_S:
             return None  # wait a moment for a frame carrying the board's clock
