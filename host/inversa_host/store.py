@@ -340,6 +340,8 @@ class Store:
                     f"{self.path} is an SQLite file but not an Inversa session store "
                     "(no schema version): give --db another file. Nothing was changed."
                 )
+            if self.readonly:
+                raise StoreError(f"{self.path} is empty: no sessions recorded in it yet")
         self.schema_version = version or SCHEMA_VERSION
         if self.readonly:
             self.db.execute("PRAGMA query_only=ON")

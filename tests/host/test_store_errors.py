@@ -303,3 +303,12 @@ def test_a_new_session_waits_for_another_writer_and_counts_it(tmp_path):
     finally:
         release.join()
         other.close()
+
+
+def test_an_empty_file_is_no_sessions_yet_not_a_traceback(tmp_path, capsys):
+    db = tmp_path / "s.db"
+    db.write_bytes(b"")
+    assert main(["sessions", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "is empty" in err and "Traceback" not in err
+    assert db.read_bytes() == b""
