@@ -358,23 +358,57 @@ def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCh
     )
 
 
-MAINTENANCE_REBOOT_S = 3.0  # a board re-enumerates its USB port after the reset
+MAINTENANCE_REBOOT_S = 12.0  # at most, for the board to come back at its REPL after the reset
 
 
-def enter_maintenance(url: str, log: Callable[[str], None], timeout_s: float = 0.5) -> bool:
+def enter_maintenance(
+    url: str,
+    log: Callable[[str], None],
+    timeout_s: float = 0.5,
+    settle_s: float = 15.0,
+) -> bool:
     """Ask running firmware to reboot into maintenance (the REPL, no control
     loop): once the loop runs, Ctrl-C is off and the watchdog cannot be
     stopped, so this is how deploy and doctor get in.  True if the board
     agreed; False if no firmware answered (a fresh board: the REPL is there).
-    Refused in a session: nobody is interrupted on the table."""
+    Refused in a session: nobody is interrupted on the table.  A board still
+    in its boot self-test is waited for (up to ``settle_s``)."""
     from inversa import reasons
+    from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
 
     from .link.client import LinkClient, LinkError
+    from .link.codec import TELEMETRY
+    from .link.names import state_name
 
+    state_i = M.TELEMETRY_FIELDS.index("state")
+    said = False
+    deadline = time.monotonic() + settle_s
     try:
         with LinkClient.open(url) as client:
-            result = client.command(M.CMD_MAINTENANCE, timeout=timeout_s, retries=1)
+            while True:
+                result = client.command(M.CMD_MAINTENANCE, timeout=timeout_s, retries=1)
+                if result.reason != reasons.WRONG_STATE:
+                    break
+                state = None
+                for f in client.poll(0.2):
+                    if f.msg_type == M.MSG_TELEMETRY:
+                        state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
+                if state is None:
+                    for f in client.poll(0.5):
+                        if f.msg_type == M.MSG_TELEMETRY:
+                            state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
+                # Still in the self-test, or it ended since the refusal: ask again.
+                if state not in (SELFTEST, IDLE, DONE) or time.monotonic() > deadline:
+                    what = "" if state is None else f" (the board is in {state_name(state)})"
+                    raise DeployError(
+                        f"the board refused maintenance: {result.text}{what}; finish or end "
+                        "the session (table idle at the loading position), or hold STOP "
+                        "while powering the board on"
+                    )
+                if state == SELFTEST and not said:
+                    log("the board is in its boot self-test: waiting")
+                    said = True
     except (LinkError, OSError, ValueError):
         return False
     if result.reason is None or result.reason == reasons.UNKNOWN_COMMAND:
@@ -386,6 +420,31 @@ def enter_maintenance(url: str, log: Callable[[str], None], timeout_s: float = 0
         )
     log("the board is rebooting into maintenance (control loop stopped, outputs safe)")
     return True
+
+
+def open_board(
+    url: str,
+    session_factory: Callable[[str], BoardSession],
+    log: Callable[[str], None],
+    maintenance: bool = True,
+    reboot_s: float = MAINTENANCE_REBOOT_S,
+) -> BoardSession:
+    """The board's raw REPL: running firmware is first asked to reboot into
+    maintenance, then the REPL is waited for (the port re-enumerates, the
+    firmware finishes its acknowledgement) up to ``reboot_s``."""
+    if not (maintenance and enter_maintenance(url, log)):
+        return session_factory(url)
+    deadline = time.monotonic() + reboot_s
+    while True:
+        try:
+            return session_factory(url)
+        except DeployError as e:
+            if time.monotonic() > deadline:
+                raise DeployError(
+                    f"the board agreed to reboot into maintenance but its REPL did not "
+                    f"answer within {reboot_s:.0f} s ({e}); power-cycle it holding STOP"
+                ) from e
+            time.sleep(0.3)  # poll: the port is coming back
 
 
 def deploy(
@@ -403,9 +462,7 @@ def deploy(
     """Deploy the firmware in this checkout to the board at ``url``."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
-    if maintenance and enter_maintenance(url, log):
-        time.sleep(MAINTENANCE_REBOOT_S)  # a real board's reset, not a test's wait
-    session = session_factory(url)
+    session = open_board(url, session_factory, log, maintenance)
     try:
         if board is None:
             board = detect_board(session)

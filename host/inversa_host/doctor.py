@@ -22,7 +22,7 @@ from typing import Any
 from inversa import VERSION
 from inversa.board.boards import ACTIVE_LEVEL, get_board
 
-from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link
+from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link, open_board
 
 # Identity registers from the datasheets: kind -> (register, expected value).
 ID_REGISTERS = {
@@ -341,9 +341,12 @@ def doctor(
     reset: bool = True,
     handshake: bool = False,
     session_factory: Callable[[str], BoardSession] = MpremoteSession,
+    log: Callable[[str], None] = lambda s: None,
+    maintenance: bool = True,
 ) -> list[Check]:
-    """Run every check on the board at ``url``."""
-    session = session_factory(url)
+    """Run every check on the board at ``url`` (running firmware is asked
+    to reboot into maintenance first, as for deploy)."""
+    session = open_board(url, session_factory, log, maintenance)
     try:
         cfg_kinds = session.exec(
             "try:\n import json\n c = json.load(open('/board.json'))\n"

@@ -118,6 +118,12 @@ class LinkServer:
                 self._open_listener()
             self._plugged = True
 
+    def reconnect(self) -> None:
+        """The board rebooted (its USB re-enumerated): the host's connection
+        drops; the host may open the port again at once.  Called from the
+        ``step`` callback (the lock is held) or with the lock."""
+        self._drop()
+
     @property
     def connected(self) -> bool:
         return self._client is not None

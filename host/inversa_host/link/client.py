@@ -33,6 +33,9 @@ from .codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from .ports import open_port
 
 
+_READ_MAX = 64 * 1024  # bytes taken per read at most
+
+
 class LinkError(RuntimeError):
     """The port failed (unplugged, closed) or the board did not answer."""
 
@@ -124,14 +127,15 @@ class LinkClient:
 
     def _read(self, timeout: float) -> list[Frame]:
         try:
-            waiting = self.port.in_waiting
-            if waiting:
-                data = self.port.read(waiting)
-            else:
-                self.port.timeout = timeout
-                data = self.port.read(1)
-                if data and self.port.in_waiting:
-                    data += self.port.read(self.port.in_waiting)
+            # Wait up to `timeout` for the first byte, then take everything
+            # already there.  (pyserial's socket:// says in_waiting == 1
+            # whenever anything is there: reading by in_waiting took one byte
+            # per call, and a host that polls slowly fell ever further behind.)
+            self.port.timeout = timeout
+            data = self.port.read(1)
+            if data:
+                self.port.timeout = 0
+                data += self.port.read(_READ_MAX)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             # pyserial's socket:// raises SerialException when the peer goes;
             # some versions fail with TypeError/AttributeError on a closed socket.
