@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from inversa.link.port import MemoryPort
@@ -300,7 +300,9 @@ class VMRig:
     def put_storage(self, files: dict[str, bytes | None]) -> None:
         for name, data in files.items():
             if data is None:
-                self.vm.exec(f"import os\ntry:\n os.remove('/flash/{name}')\nexcept OSError:\n pass")
+                self.vm.exec(
+                    f"import os\ntry:\n os.remove('/flash/{name}')\nexcept OSError:\n pass"
+                )
             else:
                 self.vm.write_file(f"/flash/{name}", data)
 
@@ -312,7 +314,6 @@ class VMRig:
 
 
 _IMAGES: dict[str, dict[str, bytes]] = {}  # board -> the compiled firmware (once per process)
-DEPLOY_GUARD = "inversa-deploy-incomplete"  # in a main.py that deploy writes first
 
 
 def firmware_image(board: str) -> dict[str, bytes]:
@@ -482,6 +483,8 @@ class LinkApp:
         if not chip.exists("/main.py"):
             return None, "no /main.py: MicroPython's REPL (deploy the firmware)"
         main = chip.read_file("/main.py").decode("utf-8", "replace")
+        from .deploy import DEPLOY_GUARD
+
         if DEPLOY_GUARD in main:
             return None, (
                 "/main.py is deploy's placeholder: a deploy was interrupted; "

@@ -294,7 +294,9 @@ class ReplChip:
         return bytes.fromhex(out.strip())
 
     def exists(self, path: str) -> bool:
-        out = self.exec(f"import os\ntry:\n os.stat({path!r})\n print(1)\nexcept OSError:\n print(0)")
+        out = self.exec(
+            f"import os\ntry:\n os.stat({path!r})\n print(1)\nexcept OSError:\n print(0)"
+        )
         return out.strip() == "1"
 
     def write_file(self, path: str, data: bytes) -> None:

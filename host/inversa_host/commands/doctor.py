@@ -26,9 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from inversa_host.doctor import doctor
 
     try:
-        checks = doctor(
-            args.port, reset=not args.no_reset, handshake=args.handshake, log=print
-        )
+        checks = doctor(args.port, reset=not args.no_reset, handshake=args.handshake, log=print)
     except DeployError as e:
         print(f"doctor: {e}", file=sys.stderr)
         return 1

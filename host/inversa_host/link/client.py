@@ -32,7 +32,6 @@ from inversa.link.frame import encode_frame
 from .codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from .ports import open_port
 
-
 _READ_MAX = 64 * 1024  # bytes taken per read at most
 
 
