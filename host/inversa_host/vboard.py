@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -581,9 +582,12 @@ class VirtualBoard:
         tcp_port: int = 0,
         speed: float = 1.0,
         host: str = "127.0.0.1",
+        lockstep_only: bool = False,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
+        self.lockstep_only = lockstep_only
+        self._lockstep_ms: int | None = None
         self.app = LinkApp(cfg)
         self.cfg = self.app.cfg
         try:
@@ -623,8 +627,31 @@ class VirtualBoard:
         self.app.press(action)
 
     def start(self) -> VirtualBoard:
-        self.server.start()
+        if not self.lockstep_only:
+            self.server.start()
         return self
+
+    def lockstep(self, client: Any, ms: int = PERIOD_MS, timeout_s: float = 30.0) -> list[Any]:
+        """Run the board ``ms`` more of its time in lock-step with ``client``
+        (a LinkClient in this process): everything the client wrote reaches
+        the board before it steps, everything the board wrote is read before
+        this returns; return those frames.  Virtual time: a loaded PC makes it
+        slower, never late.  Needs ``lockstep_only=True`` (no pacing thread)."""
+        frames: list[Any] = []
+        if self._lockstep_ms is None:
+            self._lockstep_ms = self.app.virtual_ms
+        self._lockstep_ms += ms  # a board stepped in longer chunks (the VM) steps every few calls
+        target = self._lockstep_ms
+        while self.app.virtual_ms < target:
+            if self.app.at_repl:
+                raise RuntimeError("the board is at its REPL: no firmware to step")
+            sent = self.server.step_lockstep(client.bytes_out, timeout_s)
+            deadline = time.monotonic() + timeout_s
+            while client.bytes_in < sent:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("lock-step: the board's bytes never arrived")
+                frames += client.poll(0.05)
+        return frames
 
     def stop(self) -> None:
         try:

@@ -151,7 +151,7 @@ def test_deploy_refuses_a_full_flash_and_writes_nothing() -> None:
     hw = VirtualHardware.healthy("pico")
     hw.flash_free = 9 * 4096  # the firmware takes ~230 kB in whole 4 kB blocks
     with ReplBoard(hardware=hw) as rb:
-        with pytest.raises(DeployError, match="not enough room.*36864 bytes free"):
+        with pytest.raises(DeployError, match=r"not enough room.*36864 bytes free"):
             deploy(rb.url, "pico", None, log=lambda s: None, confirm=False, maintenance=False)
         assert "main.py" not in rb.exec("import os; print(os.listdir('/'))")
         assert "inversa" not in rb.exec("import os; print(os.listdir('/lib'))")

@@ -73,6 +73,8 @@ class LinkClient:
         self._next_hb = 0.0
         self._backlog: list[Frame] = []
         self._acks: dict[int, tuple[int, int]] = {}
+        self.bytes_out = 0  # bytes written to the port, ever
+        self.bytes_in = 0  # bytes read from it, ever
         self.hello: Hello | None = None
         self.profile: tuple[int, bytes] | None = None
         self.on_command: Callable[[CommandResult, bytes], None] | None = None
@@ -109,6 +111,7 @@ class LinkClient:
     def _write(self, data: bytes) -> None:
         try:
             self.port.write(data)
+            self.bytes_out += len(data)
         except (serial.SerialException, OSError) as e:
             raise LinkError(f"write failed: {e}") from e
 
@@ -141,6 +144,7 @@ class LinkClient:
             raise LinkError(f"read failed: {e}") from e
         if not data:
             return []
+        self.bytes_in += len(data)
         frames = self.decoder.feed(data)
         for f in frames:
             if f.msg_type == M.MSG_ACK and len(f.payload) >= ACK.size:
