@@ -137,7 +137,7 @@ def test_the_firmware_runs_inside_micropython_behind_the_socket(bench: bool) -> 
         VirtualBoard(VBoardConfig(vm=True, bench=bench)) as vb,
         LinkClient.open(vb.url) as client,
     ):
-        hello = client.info(timeout=1.0)
+        hello = client.info(timeout=3.0)
         assert hello.bench == bench and hello.board == "pico"
         frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 5, timeout_s=60.0)
         if not bench:
@@ -280,7 +280,7 @@ def test_after_a_hard_reset_the_repl_board_runs_the_firmware_its_board_json_name
         assert isinstance(app, LinkApp)
         assert app.cfg.bench and app.cfg.imu == "lsm6dsox" and app.cfg.table == "manual"
         with LinkClient.open(rb.url) as client:
-            hello = client.info(timeout=1.0)
+            hello = client.info(timeout=3.0)
             assert hello.bench and hello.board == "pico"
     finally:
         rb.close()
