@@ -372,6 +372,7 @@ class LinkApp:
         self._actions: list[str] = []
         self._lock = threading.Lock()
         self.virtual_ms = 0
+        self.tx_dropped = 0  # board -> host bytes the wire had no room for
         self.chip: Any = None  # the ReplChip, made at the first maintenance boot
         self.at_repl = False
         self.maintenance_boots = 0
@@ -386,6 +387,12 @@ class LinkApp:
             self.at_repl = True
         else:
             self.rig = self._make_rig(self.cfg)
+
+    @property
+    def rx_dropped(self) -> int:
+        """Host -> board bytes the wire (the USB buffer) had no room for; what
+        the firmware's own receive buffer drops, it counts in rx_errors."""
+        return self.port.rx_overflow
 
     @staticmethod
     def _make_rig(cfg: VBoardConfig) -> Rig:
@@ -409,8 +416,8 @@ class LinkApp:
         assert self.rig is not None
         tx = self.rig.exchange(bytes(self._rx[:n]), wire.connected, actions, self.chunk_ms)
         self.virtual_ms += self.chunk_ms
-        if tx:
-            wire.write(tx, len(tx))  # full (host far behind): dropped, as a board would
+        if tx and wire.connected and not wire.write(tx, len(tx)):
+            self.tx_dropped += len(tx)  # full (host far behind): dropped, as a board would
         if self.rig.in_maintenance():
             self._enter_repl()
 
@@ -470,8 +477,8 @@ class LinkApp:
         if not rx:
             return
         out, hard = chip.feed(rx)
-        if out:
-            self.port.write(out, len(out))
+        if out and self.port.connected and not self.port.write(out, len(out)):
+            self.tx_dropped += len(out)
         if hard:
             self._boot_from_flash()
 

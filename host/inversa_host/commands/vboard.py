@@ -194,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         print("  Ctrl-C stops it.", flush=True)
         end = None if args.duration is None else time.monotonic() + args.duration
         connected = False
+        dropped = (0, 0)
         at_repl = vb.at_repl
         if at_repl:
             print("board: at MicroPython's REPL (no firmware on its flash)", flush=True)
@@ -214,4 +215,12 @@ def run(args: argparse.Namespace) -> int:
             if vb.connected != connected:
                 connected = vb.connected
                 print("host connected" if connected else "host disconnected", flush=True)
+            drops = (vb.app.rx_dropped, vb.app.tx_dropped)
+            if drops != dropped:
+                dropped = drops
+                print(
+                    f"link: the board's USB buffer dropped {drops[0]} bytes from the host "
+                    f"and {drops[1]} bytes to it (not read in time)",
+                    flush=True,
+                )
     return 0

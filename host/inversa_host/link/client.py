@@ -198,6 +198,11 @@ class LinkClient:
 
     def info(self, timeout: float = 0.3, retries: int = 3) -> Hello:
         r = self.command(M.CMD_INFO, timeout=timeout, retries=retries)
+        if r.reason is None:
+            raise LinkError(
+                f"no handshake from the board ({r.text}): is it the board's port, "
+                "with the Inversa firmware running? (`inversa devices` lists the ports)"
+            )
         if not r.ok or self.hello is None:
             raise LinkError(f"no handshake from the board: {r.text}")
         return self.hello
@@ -205,8 +210,13 @@ class LinkClient:
     def get_profile(self) -> tuple[int, bytes]:
         self.profile = None
         r = self.command(M.CMD_GET_PROFILE)
+        if r.reason is None:
+            raise LinkError(
+                f"no board answered on this port ({r.text}): is it the board's port, "
+                "with the Inversa firmware running? (`inversa devices` lists the ports)"
+            )
         if not r.ok or self.profile is None:
-            raise LinkError(f"could not read the profile: {r.text}")
+            raise LinkError(f"the board did not send its profile: {r.text}")
         return self.profile
 
     def set_profile(self, data: bytes) -> CommandResult:
