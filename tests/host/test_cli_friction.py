@@ -155,6 +155,10 @@ def test_start_arms_and_says_the_table_needs_the_person_then_stop(
             (s,) = store.sessions()
             cmds = [(c["cmd"], c["reason"]) for c in store.commands(s.id)]
         assert (M.CMD_START, 0) in cmds and (M.CMD_RETURN, 0) in cmds
+    # report --out writes where it says
+    assert main(["report", "--db", db, "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.html").is_file()
+    assert str(tmp_path / "r" / "report.html") in capsys.readouterr().out
 
 
 def test_start_and_stop_without_a_board_say_what_to_check(
