@@ -483,7 +483,7 @@ def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCh
     )
 
 
-MAINTENANCE_REBOOT_S = 12.0  # at most, for the board to come back at its REPL after the reset
+MAINTENANCE_REBOOT_S = 30.0  # at most, for the board to come back at its REPL after the reset
 
 
 def enter_maintenance(

@@ -343,6 +343,7 @@ def doctor(
     session_factory: Callable[[str], BoardSession] = MpremoteSession,
     log: Callable[[str], None] = lambda s: None,
     maintenance: bool = True,
+    confirm_timeout_s: float = 10.0,
 ) -> list[Check]:
     """Run every check on the board at ``url`` (running firmware is asked
     to reboot into maintenance first, as for deploy)."""
@@ -360,7 +361,7 @@ def doctor(
         session.close()
     checks = evaluate(findings)
     if handshake and reset and "config" in findings:
-        link = confirm_link(url, findings["config"]["board"])
+        link = confirm_link(url, findings["config"]["board"], confirm_timeout_s)
         status = {"ok": "ok", "skipped": "skip"}.get(link.status, "fail")
         checks.append(
             Check(

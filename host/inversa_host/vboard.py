@@ -382,11 +382,22 @@ class LinkApp:
         # the server drops the host's connection.  Set by VirtualBoard.
         self.reenumerate: Callable[[], None] = lambda: None
         self.rig: Rig | None = None
+        self._chip_ready: threading.Thread | None = None
         if self.cfg.empty:
             self._chip(with_firmware=False)
             self.at_repl = True
         else:
             self.rig = self._make_rig(self.cfg)
+
+    def prepare_maintenance(self) -> None:
+        """Build the chip and its flash now, in the background (the compiled
+        firmware takes seconds): a maintenance reboot then does not keep the
+        host waiting for the REPL."""
+        if self.chip is None and self._chip_ready is None:
+            self._chip_ready = threading.Thread(
+                target=self._chip, args=(True,), name="vboard-flash", daemon=True
+            )
+            self._chip_ready.start()
 
     @property
     def rx_dropped(self) -> int:
@@ -425,6 +436,9 @@ class LinkApp:
     def _chip(self, with_firmware: bool) -> Any:
         from .vboard_repl import ReplChip, VirtualHardware, older_micropython
 
+        t = self._chip_ready
+        if t is not None and t is not threading.current_thread():
+            t.join()  # being built in the background: wait for it
         if self.chip is None:
             cfg = self.cfg
             hw = VirtualHardware.healthy(cfg.board, cfg.imu, None if cfg.hr == "none" else cfg.hr)
@@ -610,6 +624,8 @@ class VirtualBoard:
             self.app.close()
             raise
         self.app.reenumerate = self.server.reconnect
+        if not self.cfg.empty and not lockstep_only:
+            self.app.prepare_maintenance()
 
     @property
     def url(self) -> str:

@@ -86,17 +86,21 @@ def test_deploy_twice_then_doctor_through_inversa_vboard(
     vboard_cli: VBoardProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = vboard_cli.url
-    assert main(["deploy", "--port", url, "--board", "pico"]) == 0
+    # --timeout: a bound on the handshake (a loaded PC builds the rig slowly)
+    assert main(["deploy", "--port", url, "--board", "pico", "--timeout", "120"]) == 0
     out = capsys.readouterr().out
     assert "rebooting into maintenance" in out and "link handshake: ok" in out
     vboard_cli.wait_for("rebooted into maintenance")
     vboard_cli.wait_for("the firmware runs")
     # again: the board came back running the firmware, and goes back in
-    assert main(["deploy", "--port", url, "--board", "pico", "--motor", "none"]) == 0
+    assert (
+        main(["deploy", "--port", url, "--board", "pico", "--motor", "none", "--timeout", "120"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "write /board.json" in out and "link handshake: ok" in out
     # a doctor after a deploy: the manual table's board, every check shown
-    code = main(["doctor", "--port", url, "--handshake"])
+    code = main(["doctor", "--port", url, "--handshake", "--timeout", "120"])
     out = capsys.readouterr().out
     assert "[OK  ] firmware: version" in out
     assert "motor none" in out and "[OK  ] e-stop loop" in out
