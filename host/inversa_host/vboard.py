@@ -624,8 +624,6 @@ class VirtualBoard:
             self.app.close()
             raise
         self.app.reenumerate = self.server.reconnect
-        if not self.cfg.empty and not lockstep_only:
-            self.app.prepare_maintenance()
 
     @property
     def url(self) -> str:

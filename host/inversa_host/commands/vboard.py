@@ -174,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         what += f", MicroPython {args.micropython}"
     where = "MicroPython VM" if args.vm else "CPython"
     stop = threading.Event()
+    if not args.empty:
+        vb.app.prepare_maintenance()  # the REPL's flash, ready for a deploy or doctor
     with vb:
         print(f"Virtual board: firmware in {where}, {what}, {args.speed:g}x real time")
         print()
