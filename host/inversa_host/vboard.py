@@ -389,10 +389,13 @@ class LinkApp:
         else:
             self.rig = self._make_rig(self.cfg)
 
-    def prepare_maintenance(self) -> None:
-        """Build the chip and its flash now, in the background (the compiled
-        firmware takes seconds): a maintenance reboot then does not keep the
-        host waiting for the REPL."""
+    def prepare_maintenance(self, wait: bool = False) -> None:
+        """Build the chip and its flash now (the compiled firmware takes
+        seconds), in the background unless ``wait``: a maintenance reboot
+        then does not keep the host waiting for the REPL."""
+        if wait:
+            self._chip(with_firmware=True)
+            return
         if self.chip is None and self._chip_ready is None:
             self._chip_ready = threading.Thread(
                 target=self._chip, args=(True,), name="vboard-flash", daemon=True

@@ -52,7 +52,7 @@ class VBoardProcess:
             self.lines.put(line)
         self.lines.put("")  # ended
 
-    def wait_for(self, text: str, timeout_s: float = 60.0) -> str:
+    def wait_for(self, text: str, timeout_s: float = 240.0) -> str:
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()

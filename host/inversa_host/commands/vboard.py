@@ -175,7 +175,15 @@ def run(args: argparse.Namespace) -> int:
     where = "MicroPython VM" if args.vm else "CPython"
     stop = threading.Event()
     if not args.empty:
-        vb.app.prepare_maintenance()  # the REPL's flash, ready for a deploy or doctor
+        # the REPL's flash (the compiled firmware), ready before anyone asks
+        # for maintenance: a deploy or doctor then finds the REPL at once
+        print("preparing the board's flash (the compiled firmware) ...", flush=True)
+        try:
+            vb.app.prepare_maintenance(wait=True)
+        except Exception as e:
+            vb.stop()
+            print(f"error: the virtual board's flash: {e}", file=sys.stderr)
+            return 1
     with vb:
         print(f"Virtual board: firmware in {where}, {what}, {args.speed:g}x real time")
         print()
