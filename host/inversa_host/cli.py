@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
+import os
 import pkgutil
 import sqlite3
 import sys
@@ -30,11 +32,56 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         register = getattr(module, "register", None)
         if register is not None:
+            before = set(sub.choices)
             register(sub)
+            for name in set(sub.choices) - before:
+                _describe(sub.choices[name], module.__doc__)
     return parser
 
 
+def _describe(p: argparse.ArgumentParser, doc: str | None) -> None:
+    """Every command (and sub-action) says in --help what it does: its own
+    description, else its module's docstring, else its one-line help."""
+    if not p.description and doc:
+        p.description = inspect.cleandoc(doc).replace("``", "`")
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                if not child.description and helps.get(name):
+                    child.description = str(helps[name])[:1].upper() + str(helps[name])[1:] + "."
+
+
+def _stdout_gone() -> int:
+    """The reader went away (`inversa export ... | head`): no traceback; the
+    rest of the output goes nowhere, as with any Unix tool."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer cut off
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            code = _main(argv)
+        except SystemExit:  # --help, or argparse's usage error: its output too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # inside the try: a closed pipe fails here, not at exit
+        return code
+    except BrokenPipeError:
+        code = _stdout_gone()
+        if argv is None:  # the console command: as a shell would report it
+            raise SystemExit(code) from None
+        return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

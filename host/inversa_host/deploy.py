@@ -115,6 +115,41 @@ except ValueError as e:
 
 _DETECT_SCRIPT = "import sys\nprint(getattr(sys.implementation, '_machine', ''))"
 
+# The board's MicroPython and its flash, read before anything is written.
+_SYSTEM_SCRIPT = """
+import sys, os
+i = sys.implementation
+print("micropython", ".".join(str(x) for x in i.version[:3]), getattr(i, "_mpy", -1))
+try:
+    s = os.statvfs("/")
+    print("flash", s[0], s[0] * s[4])
+except Exception:
+    print("flash 0 -1")
+"""
+
+_SIZES_SCRIPT = """
+import os
+for p in %r:
+    try:
+        print(p, os.stat(p)[6])
+    except OSError:
+        pass
+"""
+
+# The firmware is built and tested with this MicroPython (README, hardware/README.md).
+MIN_MICROPYTHON = (1, 29)
+
+# Written first when anything changes and replaced by the real main.py last:
+# a deploy interrupted in between (cable, power) leaves a board that says so
+# and runs no half-old, half-new firmware.
+DEPLOY_GUARD = "inversa-deploy-incomplete"
+GUARD_MAIN = (
+    f"# {DEPLOY_GUARD}: written by `inversa deploy` before it changes any file and\n"
+    "# replaced by the real main.py when everything else is in place.\n"
+    'print("inversa: a deploy was interrupted: the firmware on this board is '
+    'incomplete and does not run; run `inversa deploy` again")\n'
+).encode()
+
 
 class DeployError(RuntimeError):
     """Deploying stopped; the message says what to check."""
@@ -285,6 +320,96 @@ def detect_board(session: BoardSession) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class BoardSystem:
+    """What the board's MicroPython says of itself and its flash."""
+
+    version: tuple[int, ...]
+    mpy: int  # sys.implementation._mpy; -1: none (MicroPython before 1.19)
+    block: int
+    free: int  # bytes free on the flash; -1: unknown
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(str(x) for x in self.version)
+
+
+def parse_system(text: str) -> BoardSystem:
+    version: tuple[int, ...] = ()
+    mpy, block, free = -1, 0, -1
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "micropython":
+            try:
+                version = tuple(int(x) for x in parts[1].split("."))
+                mpy = int(parts[2])
+            except ValueError:
+                pass
+        elif len(parts) == 3 and parts[0] == "flash":
+            try:
+                block, free = int(parts[1]), int(parts[2])
+            except ValueError:
+                pass
+    if not version:
+        raise DeployError(f"the board did not say which MicroPython it runs: {text.strip()[:200]}")
+    return BoardSystem(version, mpy, block, free)
+
+
+def image_mpy(image: dict[str, bytes]) -> tuple[int, int, int]:
+    """(.mpy version, sub-version, architecture) the image's files need;
+    sub-version and architecture are 0 for bytecode only (any board of that
+    .mpy version loads it)."""
+    heads = {data[:3] for path, data in image.items() if path.endswith(".mpy")}
+    if not heads:
+        return (0, 0, 0)
+    version = max(h[1] for h in heads)
+    flags = max(h[2] for h in heads)
+    return (version, flags & 3, flags >> 2)
+
+
+def check_micropython(system: BoardSystem, image: dict[str, bytes], board: str) -> None:
+    """Refuse, before writing anything, a board whose MicroPython cannot load
+    the compiled firmware (or is older than the one it is built for)."""
+    need = ".".join(str(x) for x in MIN_MICROPYTHON)
+    fix = (
+        f"flash MicroPython {need} or newer for the {board} first (hardware/README.md "
+        "section 6: Flash MicroPython), then deploy again; nothing was written, the board "
+        "keeps what it has"
+    )
+    version, sub, arch = image_mpy(image)
+    have = system.version_text
+    if system.mpy < 0:
+        raise DeployError(
+            f"the board runs MicroPython {have}, which loads no .mpy version {version} "
+            f"(this firmware's compiled files): {fix}"
+        )
+    board_version = system.mpy & 0xFF
+    if version and board_version != version:
+        raise DeployError(
+            f"the board runs MicroPython {have} (.mpy version {board_version}); this "
+            f"firmware's compiled files are .mpy version {version}: {fix}"
+        )
+    if arch and ((system.mpy >> 10) != arch or ((system.mpy >> 8) & 3) != sub):
+        raise DeployError(
+            f"the board runs MicroPython {have} (.mpy {board_version}.{(system.mpy >> 8) & 3}, "
+            f"architecture {system.mpy >> 10}); the firmware's native code needs "
+            f".mpy {version}.{sub} for architecture {arch}: {fix}"
+        )
+    if system.version[:2] < MIN_MICROPYTHON:
+        raise DeployError(f"the board runs MicroPython {have}; the firmware needs {need}: {fix}")
+
+
+def flash_needed(sizes_new: list[int], sizes_old: list[int], block: int) -> tuple[int, int]:
+    """(bytes the new files take, bytes the replaced/removed ones free), in
+    whole flash blocks (a small file still takes a block)."""
+    b = max(block, 1)
+
+    def blocks(n: int) -> int:
+        return -(-max(n, 1) // b) * b
+
+    return sum(blocks(n) for n in sizes_new), sum(blocks(n) for n in sizes_old)
+
+
 def config_json(cfg: BoardConfig) -> bytes:
     return (json.dumps(cfg.to_dict(), sort_keys=True, indent=1) + "\n").encode()
 
@@ -358,23 +483,57 @@ def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCh
     )
 
 
-MAINTENANCE_REBOOT_S = 3.0  # a board re-enumerates its USB port after the reset
+MAINTENANCE_REBOOT_S = 30.0  # at most, for the board to come back at its REPL after the reset
 
 
-def enter_maintenance(url: str, log: Callable[[str], None], timeout_s: float = 0.5) -> bool:
+def enter_maintenance(
+    url: str,
+    log: Callable[[str], None],
+    timeout_s: float = 0.5,
+    settle_s: float = 15.0,
+) -> bool:
     """Ask running firmware to reboot into maintenance (the REPL, no control
     loop): once the loop runs, Ctrl-C is off and the watchdog cannot be
     stopped, so this is how deploy and doctor get in.  True if the board
     agreed; False if no firmware answered (a fresh board: the REPL is there).
-    Refused in a session: nobody is interrupted on the table."""
+    Refused in a session: nobody is interrupted on the table.  A board still
+    in its boot self-test is waited for (up to ``settle_s``)."""
     from inversa import reasons
+    from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
 
     from .link.client import LinkClient, LinkError
+    from .link.codec import TELEMETRY
+    from .link.names import state_name
 
+    state_i = M.TELEMETRY_FIELDS.index("state")
+    said = False
+    deadline = time.monotonic() + settle_s
     try:
         with LinkClient.open(url) as client:
-            result = client.command(M.CMD_MAINTENANCE, timeout=timeout_s, retries=1)
+            while True:
+                result = client.command(M.CMD_MAINTENANCE, timeout=timeout_s, retries=1)
+                if result.reason != reasons.WRONG_STATE:
+                    break
+                state = None
+                for f in client.poll(0.2):
+                    if f.msg_type == M.MSG_TELEMETRY:
+                        state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
+                if state is None:
+                    for f in client.poll(0.5):
+                        if f.msg_type == M.MSG_TELEMETRY:
+                            state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
+                # Still in the self-test, or it ended since the refusal: ask again.
+                if state not in (SELFTEST, IDLE, DONE) or time.monotonic() > deadline:
+                    what = "" if state is None else f" (the board is in {state_name(state)})"
+                    raise DeployError(
+                        f"the board refused maintenance: {result.text}{what}; finish or end "
+                        "the session (table idle at the loading position), or hold STOP "
+                        "while powering the board on"
+                    )
+                if state == SELFTEST and not said:
+                    log("the board is in its boot self-test: waiting")
+                    said = True
     except (LinkError, OSError, ValueError):
         return False
     if result.reason is None or result.reason == reasons.UNKNOWN_COMMAND:
@@ -386,6 +545,31 @@ def enter_maintenance(url: str, log: Callable[[str], None], timeout_s: float = 0
         )
     log("the board is rebooting into maintenance (control loop stopped, outputs safe)")
     return True
+
+
+def open_board(
+    url: str,
+    session_factory: Callable[[str], BoardSession],
+    log: Callable[[str], None],
+    maintenance: bool = True,
+    reboot_s: float = MAINTENANCE_REBOOT_S,
+) -> BoardSession:
+    """The board's raw REPL: running firmware is first asked to reboot into
+    maintenance, then the REPL is waited for (the port re-enumerates, the
+    firmware finishes its acknowledgement) up to ``reboot_s``."""
+    if not (maintenance and enter_maintenance(url, log)):
+        return session_factory(url)
+    deadline = time.monotonic() + reboot_s
+    while True:
+        try:
+            return session_factory(url)
+        except DeployError as e:
+            if time.monotonic() > deadline:
+                raise DeployError(
+                    f"the board agreed to reboot into maintenance but its REPL did not "
+                    f"answer within {reboot_s:.0f} s ({e}); power-cycle it holding STOP"
+                ) from e
+            time.sleep(0.3)  # poll: the port is coming back
 
 
 def deploy(
@@ -403,9 +587,7 @@ def deploy(
     """Deploy the firmware in this checkout to the board at ``url``."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
-    if maintenance and enter_maintenance(url, log):
-        time.sleep(MAINTENANCE_REBOOT_S)  # a real board's reset, not a test's wait
-    session = session_factory(url)
+    session = open_board(url, session_factory, log, maintenance)
     try:
         if board is None:
             board = detect_board(session)
@@ -419,6 +601,9 @@ def deploy(
             log(f"compiling the firmware with mpy-cross -march={arch}")
             image = build_image(board, Path(tmp), firmware_root)
         report = DeployReport(board, arch)
+        system = parse_system(session.exec(_SYSTEM_SCRIPT))
+        check_micropython(system, image, board)
+        log(f"the board runs MicroPython {system.version_text}")
 
         on_board = parse_hashes(
             session.exec(_HASH_SCRIPT % (LIB_DIR, (*(f"/{n}" for n in SOURCE_FILES), CONFIG_PATH)))
@@ -432,8 +617,38 @@ def deploy(
 
         copy, same, stale = plan_copy(image, on_board)
         report.unchanged = same
+        write_cfg = on_board.get(CONFIG_PATH) != hashlib.sha256(image_cfg).hexdigest()
+        guarded = bool(copy or stale)
+        main = "/main.py"
+        if guarded and main not in image:
+            raise DeployError("the firmware has no main.py: nothing to boot")
+        # Room on the flash, before anything is written.
+        replaced = [p for p in copy if p in on_board] + stale
+        if write_cfg and CONFIG_PATH in on_board:
+            replaced.append(CONFIG_PATH)
+        old_sizes = parse_hashes(session.exec(_SIZES_SCRIPT % (replaced,))) if replaced else {}
+        new_sizes = [len(image[p]) for p in copy] + ([len(image_cfg)] if write_cfg else [])
+        if guarded:
+            new_sizes.append(len(GUARD_MAIN))
+        need, freed = flash_needed(
+            new_sizes, [int(v) for v in old_sizes.values() if v.isdigit()], system.block
+        )
+        if system.free >= 0 and need > system.free + freed - 2 * max(system.block, 1):
+            raise DeployError(
+                f"not enough room on the board's flash: {system.free} bytes free, the new "
+                f"files need {need - freed} more (and two blocks spare); remove files "
+                "you put there yourself (`mpremote connect PORT fs ls`, `fs rm`), then "
+                "deploy again; nothing was written"
+            )
+        if guarded:
+            # main.py first becomes a placeholder that runs nothing: until the
+            # last step a board reset mid-way says the deploy was interrupted.
+            log(f"write {main} placeholder (the real one goes last)")
+            session.write_file(main, GUARD_MAIN)
         session.exec(_MKDIRS_SCRIPT % (parent_dirs(copy),))
         for path in copy:
+            if path == main:
+                continue
             log(f"copy {path} ({len(image[path])} bytes)")
             session.write_file(path, image[path])
         report.copied = copy
@@ -441,7 +656,7 @@ def deploy(
             log(f"remove stale {path}")
             session.exec(f"import os\nos.remove({path!r})")
         report.removed = stale
-        if on_board.get(CONFIG_PATH) != hashlib.sha256(image_cfg).hexdigest():
+        if write_cfg:
             log(f"write {CONFIG_PATH}")
             session.write_file(CONFIG_PATH, image_cfg)
             report.config_written = True
@@ -459,6 +674,9 @@ def deploy(
                 f"the copy did not take; board said: {out.strip()[:300]}"
             )
         report.board_version = version
+        if guarded:
+            log(f"write {main} ({len(image[main])} bytes): the deploy is complete")
+            session.write_file(main, image[main])
         log("reset")
         session.reset()
     finally:

@@ -22,7 +22,7 @@ from typing import Any
 from inversa import VERSION
 from inversa.board.boards import ACTIVE_LEVEL, get_board
 
-from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link
+from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link, open_board
 
 # Identity registers from the datasheets: kind -> (register, expected value).
 ID_REGISTERS = {
@@ -341,9 +341,13 @@ def doctor(
     reset: bool = True,
     handshake: bool = False,
     session_factory: Callable[[str], BoardSession] = MpremoteSession,
+    log: Callable[[str], None] = lambda s: None,
+    maintenance: bool = True,
+    confirm_timeout_s: float = 10.0,
 ) -> list[Check]:
-    """Run every check on the board at ``url``."""
-    session = session_factory(url)
+    """Run every check on the board at ``url`` (running firmware is asked
+    to reboot into maintenance first, as for deploy)."""
+    session = open_board(url, session_factory, log, maintenance)
     try:
         cfg_kinds = session.exec(
             "try:\n import json\n c = json.load(open('/board.json'))\n"
@@ -357,7 +361,7 @@ def doctor(
         session.close()
     checks = evaluate(findings)
     if handshake and reset and "config" in findings:
-        link = confirm_link(url, findings["config"]["board"])
+        link = confirm_link(url, findings["config"]["board"], confirm_timeout_s)
         status = {"ok": "ok", "skipped": "skip"}.get(link.status, "fail")
         checks.append(
             Check(

@@ -267,6 +267,7 @@ class HilBench:
         duration_s: float | None = None,
         progress: Callable[[float, tuple[int, ...] | None], None] | None = None,
         say: Callable[[str], None] | None = None,
+        lockstep: Callable[[], list[Frame]] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -279,6 +280,9 @@ class HilBench:
         self.duration_s = scenario.duration_s if duration_s is None else duration_s
         self.progress = progress
         self.say = say or (lambda _s: None)
+        # A virtual board in this process: one board period per world period,
+        # in virtual time (a loaded PC is slower, never late).
+        self.lockstep = lockstep
         self.notes = check_bench_scenario(scenario)
         self.spec = build_spec(scenario)
         self.world = BenchWorld(self.spec)
@@ -306,7 +310,10 @@ class HilBench:
     # -- setup ---------------------------------------------------------------
     def _handshake(self) -> Hello:
         try:
-            hello = self.client.info()
+            if self.lockstep is None:
+                hello = self.client.info()
+            else:
+                hello = self._lockstep_info()
         except LinkError as e:
             raise HilError(f"no answer from a board at {self.url}: {e}") from e
         if not hello.bench:
@@ -317,6 +324,18 @@ class HilBench:
                 "must never be fed simulated sensors"
             )
         return hello
+
+    def _lockstep_info(self) -> Hello:
+        """The handshake with a board that steps only when told (virtual time)."""
+        assert self.lockstep is not None
+        self.client.hello = None
+        for k in range(WARMUP_MAX_PERIODS):
+            if k % 50 == 0:  # ask again every 0.5 s of the board's time
+                self.client.send(M.CMD_INFO)
+            self.lockstep()
+            if self.client.hello is not None:
+                return self.client.hello
+        raise LinkError("no handshake from the board within 30 s of its time")
 
     # -- non-blocking commands inside the loop -------------------------------------
     def _command(self, cmd: int, payload: bytes = b"") -> int:
@@ -443,6 +462,15 @@ class HilBench:
         period_s = PERIOD_MS / 1000.0 / self.speed
         self._k += 1
         deadline = self._t0 + self._k * period_s
+        if self.lockstep is not None:
+            frames = self.lockstep()
+            if frames:
+                self._handle(frames)
+            left = deadline - time.monotonic()
+            if left > 0:  # ahead of --speed: wait; behind: virtual time, nothing is late
+                time.sleep(left)
+            self.store.maybe_flush()
+            return
         while True:
             left = deadline - time.monotonic()
             frames = self.client.poll(max(0.0, min(left, 0.005)))
@@ -453,6 +481,14 @@ class HilBench:
         late = time.monotonic() - deadline
         if late > period_s:
             self.counters["late_periods"] += 1
+            n = self.counters["late_periods"]
+            if n == 1 or n % 100 == 0:
+                self.say(
+                    f"WARNING: the PC is falling behind real time ({n} late periods, "
+                    f"{late * 1000:.0f} ms now): the board sees its sensor samples in "
+                    "bursts; a tilt fault from here on is the PC's, not the board's "
+                    "(close other programs, or lower --speed)"
+                )
             if late > 0.5:  # far behind (a stalled PC): do not try to catch up
                 self._t0 += late
         self.store.maybe_flush()

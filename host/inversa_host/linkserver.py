@@ -60,6 +60,8 @@ class LinkServer:
         self._thread: threading.Thread | None = None
         self.steps = 0
         self.connections = 0
+        self.rx_total = 0  # bytes received from hosts, ever
+        self.tx_total = 0  # bytes sent to hosts, ever
         self.error: BaseException | None = None
         port.connected = False
 
@@ -118,6 +120,12 @@ class LinkServer:
                 self._open_listener()
             self._plugged = True
 
+    def reconnect(self) -> None:
+        """The board rebooted (its USB re-enumerated): the host's connection
+        drops; the host may open the port again at once.  Called from the
+        ``step`` callback (the lock is held) or with the lock."""
+        self._drop()
+
     @property
     def connected(self) -> bool:
         return self._client is not None
@@ -158,6 +166,7 @@ class LinkServer:
                 if not data:
                     self._drop()  # the host closed the port
                     return
+                self.rx_total += len(data)
                 self.port.feed_rx(data)
         except BlockingIOError:
             pass
@@ -170,14 +179,48 @@ class LinkServer:
             try:
                 n = c.send(self._pending)
                 self._pending = self._pending[n:]
+                self.tx_total += n
             except BlockingIOError:
                 pass
             except OSError:
                 self._drop()
 
+    def step_lockstep(self, rx_total: int, timeout_s: float = 30.0) -> int:
+        """One period in lock-step with a host in this process (virtual time:
+        no wall clock): wait, bounded, until the host's first ``rx_total``
+        bytes have arrived, step the firmware once, send everything it wrote;
+        return ``tx_total`` (the host then reads up to it).  Not with
+        :meth:`start` (nothing else steps the firmware)."""
+        deadline = time.monotonic() + timeout_s
+        with self.lock:
+            while True:
+                if self._client is None:
+                    self._accept()
+                self._io()
+                if self.rx_total >= rx_total and self._client is not None:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"lock-step: {rx_total - self.rx_total} bytes from the host never arrived"
+                    )
+                waits = [self._client] if self._client is not None else []
+                if self._listen is not None:
+                    waits.append(self._listen)
+                select.select(waits, [], [], min(left, 0.05))
+            self.step()
+            self.steps += 1
+            self._pending += self.port.take_tx()
+            while self._pending and self._client is not None:
+                self._io()
+                if self._pending:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("lock-step: the host does not read")
+                    select.select([], [self._client], [], 0.05)
+        return self.tx_total
+
     def _run(self) -> None:
-        next_t = time.monotonic()
-        interval = self.period_s / self.speed
+        pacer = Pacer(self.period_s / self.speed)
         try:
             while self._running:
                 with self.lock:
@@ -187,17 +230,42 @@ class LinkServer:
                     self.step()
                     self.steps += 1
                     self._io()
-                next_t += interval
-                delay = next_t - time.monotonic()
+                delay = pacer.next_delay()
                 if delay > 0:
                     if self._client is not None:
                         select.select([self._client], [], [], delay)
-                    else:
-                        time.sleep(delay)
-                    if time.monotonic() < next_t:
-                        time.sleep(max(0.0, next_t - time.monotonic()))
-                elif delay < -1.0:
-                    next_t = time.monotonic()  # far behind: do not try to catch up
+                    left = pacer.left()
+                    if left > 0:
+                        time.sleep(left)
         except BaseException as e:  # surfaced to tests through .error
             self.error = e
             raise
+
+
+class Pacer:
+    """Fixed-rate pacing: after each period, how long to wait for the next
+    one's start; far behind (a stalled PC) it starts afresh instead of
+    running a burst of catch-up periods."""
+
+    def __init__(
+        self,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_behind_s: float = 1.0,
+    ) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self.max_behind_s = max_behind_s
+        self.next_t = clock()
+        self.restarts = 0
+
+    def next_delay(self) -> float:
+        self.next_t += self.interval_s
+        delay = self.next_t - self.clock()
+        if delay < -self.max_behind_s:
+            self.next_t = self.clock()
+            self.restarts += 1
+        return delay
+
+    def left(self) -> float:
+        return self.next_t - self.clock()

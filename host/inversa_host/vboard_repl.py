@@ -124,6 +124,32 @@ def __vb_hardware():
         vboard.hard_reset()
         raise SystemExit
     machine.reset = reset
+    mp = hw.get("micropython")
+    if mp:
+        # An older (or newer) MicroPython on the chip: what sys.implementation says.
+        import sys
+        real = sys
+        class Impl:
+            pass
+        impl = Impl()
+        impl.name = "micropython"
+        impl.version = tuple(mp["version"]) + ("",)
+        impl._machine = mp.get("machine", real.implementation._machine)
+        if mp.get("mpy") is not None:
+            impl._mpy = mp["mpy"]
+        class Sys:
+            def __getattr__(self, k):
+                return getattr(real, k)
+        fake = Sys()
+        fake.implementation = impl
+        fake.version = "3.4.0; MicroPython v%d.%d.%d" % tuple(mp["version"])
+        real.modules["sys"] = fake
+    free = hw.get("flash_free")
+    if free is not None:
+        import os
+        def statvfs(path, free=free):
+            return (4096, 4096, 512, free // 4096, free // 4096, 0, 0, 0, 0, 255)
+        os.statvfs = statvfs
 __vb_hardware()
 del __vb_errno, __vb_hardware
 try:
@@ -151,6 +177,12 @@ class VirtualHardware:
 
     inputs: dict[int, int] = field(default_factory=dict)  # GPIO -> level (0 = NC closed)
     i2c: list[tuple[int, int, dict[int, int]]] = field(default_factory=list)
+    # The chip's MicroPython as ``sys.implementation`` reports it: None = the
+    # interpreter's own (1.29); else (major, minor, micro) and the ``_mpy``
+    # value (None: an interpreter older than 1.19 has no ``_mpy``).
+    micropython: tuple[int, int, int] | None = None
+    mpy: int | None = None
+    flash_free: int | None = None  # bytes free on the flash (None: the VM's own)
 
     @classmethod
     def healthy(
@@ -195,12 +227,132 @@ class VirtualHardware:
         return self
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "inputs": {str(k): v for k, v in self.inputs.items()},
-                "i2c": [[b, a, {str(r): v for r, v in regs.items()}] for b, a, regs in self.i2c],
-            }
+        values: dict[str, object] = {
+            "inputs": {str(k): v for k, v in self.inputs.items()},
+            "i2c": [[b, a, {str(r): v for r, v in regs.items()}] for b, a, regs in self.i2c],
+        }
+        if self.micropython is not None:
+            values["micropython"] = {"version": list(self.micropython), "mpy": self.mpy}
+        if self.flash_free is not None:
+            values["flash_free"] = self.flash_free
+        return json.dumps(values)
+
+
+def older_micropython(version: str) -> tuple[tuple[int, int, int], int | None]:
+    """(version, sys.implementation._mpy) of a MicroPython release "1.N[.M]", as
+    an RP2040 reports them: .mpy version 5 before 1.19, 6 from 1.19; no
+    ``_mpy`` before 1.19; sub-version 1 from 1.20, 2 from 1.22, 3 from 1.23."""
+    parts = version.strip().lstrip("v").split(".")
+    try:
+        nums = [int(x) for x in parts]
+    except ValueError:
+        raise ValueError(f"not a MicroPython version: {version!r} (say e.g. 1.19)") from None
+    if len(nums) < 2 or len(nums) > 3 or nums[0] != 1:
+        raise ValueError(f"not a MicroPython version: {version!r} (say e.g. 1.19)")
+    v = (nums[0], nums[1], nums[2] if len(nums) == 3 else 0)
+    if v < (1, 19):
+        return v, None
+    sub = 0 if v < (1, 20) else 1 if v < (1, 22) else 2 if v < (1, 23) else 3
+    return v, 6 | sub << 8 | 4 << 10  # armv6m
+
+
+class ReplChip:
+    """The MicroPython interpreter as a board's chip at its REPL: keystrokes
+    in, output out, ``hard`` when the code asked for ``machine.reset()``.
+    Shared by the REPL board here and the firmware board's maintenance mode
+    (:mod:`inversa_host.vboard`)."""
+
+    def __init__(self, hardware: VirtualHardware | None = None) -> None:
+        self.vm = MicroPythonVM(raw_output=True)
+        self.lock = threading.RLock()  # held around every use of the VM
+        self.hard_resets = 0
+        self.soft_resets = 0
+        self._held = b""  # a possible raw-paste request split across reads
+        try:
+            # The machine stand-in is the chip; the filesystem starts empty.
+            self.vm.put_tree(mpylib_dir(), "/lib")
+            self.set_hardware(hardware or VirtualHardware())
+            self.vm.repl_init(_RESET_HOOK)
+        except BaseException:
+            self.vm.close()
+            raise
+
+    def set_hardware(self, hardware: VirtualHardware) -> None:
+        """Change what is wired; takes effect at the next reset (as on a board)."""
+        with self.lock:
+            self.hardware = hardware
+            self.vm.write_file(_HW_PATH, hardware.to_json())
+
+    def exec(self, code: str) -> str:
+        with self.lock:
+            return self.vm.exec(code)
+
+    def read_file(self, path: str) -> bytes:
+        out = self.exec(
+            f"import binascii\nwith open({path!r}, 'rb') as f:\n print(binascii.hexlify(f.read()).decode())"
         )
+        return bytes.fromhex(out.strip())
+
+    def exists(self, path: str) -> bool:
+        out = self.exec(
+            f"import os\ntry:\n os.stat({path!r})\n print(1)\nexcept OSError:\n print(0)"
+        )
+        return out.strip() == "1"
+
+    def write_file(self, path: str, data: bytes) -> None:
+        with self.lock:
+            self.vm.write_file(path, data)
+
+    def remove(self, path: str) -> None:
+        self.exec(f"import os\ntry:\n os.remove({path!r})\nexcept OSError:\n pass")
+
+    def boot(self) -> None:
+        """Power-on: the interpreter's state is gone, the filesystem stays."""
+        with self.lock:
+            self._held = b""
+            self.vm.repl_init(_RESET_HOOK)
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """Type ``data``: (what the board printed, a hard reset was asked for).
+        After a hard reset the rest of ``data`` is lost (USB went away)."""
+        out = b""
+        with self.lock:
+            data = self._held + data
+            self._held = b""
+            while data:
+                i = data.find(b"\x05")
+                if i < 0:
+                    chunk, data = data, b""
+                elif data[i : i + 3] == RAW_PASTE_REQUEST:
+                    o, hard = self._type(data[:i])
+                    out += o
+                    if hard:
+                        return out, True
+                    out += RAW_PASTE_REFUSED
+                    data = data[i + 3 :]
+                    continue
+                elif len(data) - i < 3 and RAW_PASTE_REQUEST.startswith(data[i:]):
+                    chunk, self._held, data = data[:i], data[i:], b""
+                else:
+                    chunk, data = data[: i + 1], data[i + 1 :]
+                o, hard = self._type(chunk)
+                out += o
+                if hard:
+                    return out, True
+        return out, False
+
+    def _type(self, chunk: bytes) -> tuple[bytes, bool]:
+        if not chunk:
+            return b"", False
+        out, soft, hard = self.vm.repl_input(chunk)
+        self.soft_resets += soft
+        if hard:
+            self.hard_resets += 1
+            self._held = b""
+        return out, hard
+
+    def close(self) -> None:
+        self.vm.close()
 
 
 class AppRig(Protocol):
@@ -224,30 +376,38 @@ class VirtualBoard:
         tcp_port: int = 0,
         period_s: float = 0.01,
     ) -> None:
-        self.vm = MicroPythonVM(raw_output=True)
-        self.lock = threading.RLock()  # held around every use of the VM
+        self.chip = ReplChip(hardware)
+        self.lock = self.chip.lock
         self.app = app
         self.period_s = period_s
-        self.hard_resets = 0
-        self.soft_resets = 0
         self.connections = 0
         self.error: BaseException | None = None
+        # Why the application did not start after the last hard reset (the
+        # board then sits at its REPL, as one whose main.py fails).
+        self.boot_error = ""
         self._rig: AppRig | None = None
         self._client: socket.socket | None = None
-        self._held = b""  # a possible raw-paste request split across reads
         self._out = b""
         self._running = False
         self._thread: threading.Thread | None = None
-        # The machine stand-in is the board's "chip"; the filesystem starts empty.
-        self.vm.put_tree(mpylib_dir(), "/lib")
-        self.set_hardware(hardware or VirtualHardware())
-        self.vm.repl_init(_RESET_HOOK)
         self._listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listen.bind((host, tcp_port))
         self._listen.listen(1)
         self._listen.setblocking(False)
         self.address: tuple[str, int] = self._listen.getsockname()
+
+    @property
+    def vm(self) -> MicroPythonVM:
+        return self.chip.vm
+
+    @property
+    def hard_resets(self) -> int:
+        return self.chip.hard_resets
+
+    @property
+    def soft_resets(self) -> int:
+        return self.chip.soft_resets
 
     @property
     def url(self) -> str:
@@ -259,21 +419,19 @@ class VirtualBoard:
 
     def set_hardware(self, hardware: VirtualHardware) -> None:
         """Change what is wired; takes effect at the next reset (as on a board)."""
-        with self.lock:
-            self.hardware = hardware
-            self.vm.write_file(_HW_PATH, hardware.to_json())
+        self.chip.set_hardware(hardware)
+
+    @property
+    def hardware(self) -> VirtualHardware:
+        return self.chip.hardware
 
     def exec(self, code: str) -> str:
         """Run code in the board's interpreter directly (tests: inspect the board)."""
-        with self.lock:
-            return self.vm.exec(code)
+        return self.chip.exec(code)
 
     def read_file(self, path: str) -> bytes:
         """A file from the board's filesystem (tests)."""
-        out = self.exec(
-            f"import binascii\nwith open({path!r}, 'rb') as f:\n print(binascii.hexlify(f.read()).decode())"
-        )
-        return bytes.fromhex(out.strip())
+        return self.chip.read_file(path)
 
     def stop_app(self) -> None:
         """Back to the REPL (as a board booted with main.py skipped)."""
@@ -295,7 +453,7 @@ class VirtualBoard:
             self._thread = None
         self._drop()
         self._listen.close()
-        self.vm.close()
+        self.chip.close()
 
     def __enter__(self) -> VirtualBoard:
         return self.start() if not self._running else self
@@ -316,7 +474,6 @@ class VirtualBoard:
             except OSError:
                 pass
         self._client = None
-        self._held = b""
         self._out = b""
         if self._rig is not None:
             self._set_port_connected(False)
@@ -370,39 +527,25 @@ class VirtualBoard:
             self._drop()
 
     def _repl_feed(self, data: bytes) -> None:
-        data = self._held + data
-        self._held = b""
-        while data:
-            i = data.find(b"\x05")
-            if i < 0:
-                chunk, data = data, b""
-            elif data[i : i + 3] == RAW_PASTE_REQUEST:
-                self._type(data[:i])
-                if self._client is None:
-                    return
-                self._out += RAW_PASTE_REFUSED
-                data = data[i + 3 :]
-                continue
-            elif len(data) - i < 3 and RAW_PASTE_REQUEST.startswith(data[i:]):
-                chunk, self._held, data = data[:i], data[i:], b""
-            else:
-                chunk, data = data[: i + 1], data[i + 1 :]
-            self._type(chunk)
-            if self._client is None:
-                return
-
-    def _type(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        out, soft, hard = self.vm.repl_input(chunk)
-        self.soft_resets += soft
+        out, hard = self.chip.feed(data)
         self._out += out
         if hard:
-            self.hard_resets += 1
             self._send_pending()
             self._drop()  # USB goes away while the chip reboots
             if self.app is not None:
-                self._rig = self.app(self)
+                self._start_app()
+
+    def _start_app(self) -> None:
+        """Run the application, as main.py does; a board whose application
+        cannot start (no firmware, no config) stays at its REPL."""
+        assert self.app is not None
+        self.boot_error = ""
+        try:
+            self._rig = self.app(self)
+        except Exception as e:  # the firmware's boot error, printed on a real board
+            self.boot_error = f"{type(e).__name__}: {e}".strip()
+            self._rig = None
+            self.chip.boot()
 
     def _service(self) -> None:
         if self._client is None:

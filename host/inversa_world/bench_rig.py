@@ -9,6 +9,7 @@
 #     rig.port.feed_rx(host_bytes); rig.run_for(50); out = rig.take_tx()
 #     rig.events.append((rig.t_ms, "hold_down", {}))   # a panel action
 
+from inversa.app import ResetRequested
 from inversa.board.clock import VirtualClock
 from inversa.board.config import validate
 from inversa.link.port import MemoryPort
@@ -36,13 +37,19 @@ class BenchRig:
         self._boot(self.machine.PWRON_RESET)
 
     def _boot(self, cause):
-        from inversa.app import build_app
+        from inversa.app import build_app, maintenance_requested
         from inversa.board.build import build_board
 
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
         self.board = build_board(self.cfg, self.machine)
         self.panel.forget_pins()
         self._drive()  # the wiring holds its levels before the firmware looks
+        if maintenance_requested(self.storage_dir, self.panel.stop_held(self.t_ms)):
+            self.app = None  # the REPL: no control loop, outputs as built (safe)
+            self.in_maintenance = True
+            self.boots += 1
+            return
+        self.in_maintenance = False
         self.app = build_app(
             self.cfg,
             self.board,
@@ -70,7 +77,12 @@ class BenchRig:
         self.clock.advance_ms(PERIOD_MS)
         self.t_ms += PERIOD_MS
         self._drive()
-        self.app.step()
+        if self.app is not None:
+            try:
+                self.app.step()
+            except ResetRequested:
+                self.app.safe()
+                self._boot(self.machine.SOFT_RESET)
         if self.port.tx_pending():
             self.tx.extend(self.port.take_tx())
 

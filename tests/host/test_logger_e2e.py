@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -22,10 +23,19 @@ from inversa_host.logger import Logger
 from inversa_host.store import HOST_LINK_LOST, HOST_LINK_RESTORED, HOST_LOGGER_STARTED, Store
 
 
-def _run_for(logger: Logger, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+def _run_until(logger: Logger, done: Callable[[], bool], what: str, bound_s: float = 60.0) -> None:
+    """Step the logger until ``done()``; the bound only catches a hang (a
+    loaded machine is slower, and that is fine)."""
+    end = time.monotonic() + bound_s
+    while not done():
+        assert time.monotonic() < end, f"never happened: {what}"
         logger.step()
+
+
+def _board_ran(server: LinkServer, periods: int) -> Callable[[], bool]:
+    """True once the board has run ``periods`` more 10 ms periods (its own time)."""
+    target = server.steps + periods
+    return lambda: server.steps >= target
 
 
 def test_logger_records_a_session_and_survives_unplug(tmp_path):
@@ -33,23 +43,35 @@ def test_logger_records_a_session_and_survives_unplug(tmp_path):
     with LinkServer(board.port, board.step) as server, Store(tmp_path / "s.db") as store:
         lines: list[str] = []
         logger = Logger(store, server.url, status=lines.append, status_interval_s=0.1)
-        _run_for(logger, 1.5)
+        _run_until(
+            logger,
+            lambda: logger.session_id is not None and logger.counters()["frames"] >= 20,
+            "a session with 20 frames",
+        )
         sid = logger.session_id
         assert sid is not None
         r = logger.client.command(0x24) if logger.client else None  # CMD_START
         assert r is not None and r.ok
-        _run_for(logger, 0.5)
+        _run_until(logger, _board_ran(server, 50), "0.5 s of the board's time")
         server.unplug()
-        _run_for(logger, 1.0)
+        _run_until(logger, _board_ran(server, 100), "1 s of the board's time, unplugged")
         server.plug()
-        _run_for(logger, 1.5)
+        frames = logger.counters()["frames"]
+        _run_until(
+            logger,
+            lambda: (
+                logger.counters()["reconnects"] >= 1 and logger.counters()["frames"] >= frames + 20
+            ),
+            "a reconnect and 20 frames more",
+        )
         assert logger.session_id == sid  # the same session continues
         logger.close()
         assert server.error is None
         (s,) = store.sessions()
         assert s.board == "fakeboard" and s.uid == b"FAKE0001".hex()
-        # ~3.5 s of link at 20 Hz; generous bounds for a loaded CI machine
-        assert 40 <= s.samples <= 100
+        # 20 Hz telemetry: at most one sample per 5 board periods, and the
+        # logger ran until it had at least 40 frames (in its own time)
+        assert 30 <= s.samples <= server.steps // 5 + 2
         assert s.counters["reconnects"] == 1
         assert s.counters["crc_errors"] == 0
         assert s.counters["lost_frames"] > 0  # frames sent while unplugged are counted lost
@@ -95,6 +117,23 @@ def _logger_proc(url: str, db: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _wait_for_samples(db: str, n: int, bound_s: float = 60.0) -> None:
+    end = time.monotonic() + bound_s
+    while True:
+        try:
+            con = sqlite3.connect(db, timeout=5)
+            try:
+                (have,) = con.execute("SELECT COUNT(*) FROM samples").fetchone()
+            finally:
+                con.close()
+        except sqlite3.OperationalError:  # not created yet
+            have = 0
+        if have >= n:
+            return
+        assert time.monotonic() < end, f"the logger stored {have} samples, not {n}"
+        time.sleep(0.1)  # poll the db
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_logger_killed_loses_at_most_the_last_second_and_resumes(tmp_path):
     db = str(tmp_path / "s.db")
@@ -102,7 +141,7 @@ def test_logger_killed_loses_at_most_the_last_second_and_resumes(tmp_path):
     with LinkServer(board.port, board.step) as server:
         proc = _logger_proc(server.url, db)
         try:
-            time.sleep(3.0)
+            _wait_for_samples(db, 20)  # the logger is recording
             t_kill = time.time()
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
@@ -116,7 +155,7 @@ def test_logger_killed_loses_at_most_the_last_second_and_resumes(tmp_path):
         assert t_kill - last_t <= 1.0, f"lost {t_kill - last_t:.2f} s of data"
         proc = _logger_proc(server.url, db)
         try:
-            time.sleep(2.5)
+            _wait_for_samples(db, n1 + 20)  # the restarted logger records again
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=10)
         finally:

@@ -29,7 +29,7 @@ _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
 
 
 def _collect(
-    client: LinkClient, until: Callable[[list[Frame]], bool], timeout_s: float = 5.0
+    client: LinkClient, until: Callable[[list[Frame]], bool], timeout_s: float = 30.0
 ) -> list[Frame]:
     frames: list[Frame] = []
     deadline = time.monotonic() + timeout_s
@@ -92,7 +92,7 @@ def test_inversa_log_records_a_session_from_it(tmp_path: Path) -> None:
 
     with VirtualBoard() as vb, Store(tmp_path / "s.db") as store:
         logger = Logger(store, vb.url)
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + 60.0  # a bound on a condition, not a duration
         while time.monotonic() < deadline:
             logger.step()
             if logger.session_id is not None and logger.counters()["frames"] >= 30:
@@ -107,17 +107,27 @@ def test_inversa_log_records_a_session_from_it(tmp_path: Path) -> None:
 
 
 def test_the_speed_option_runs_the_firmware_faster() -> None:
+    # The pacing, on a virtual clock: at 5x a 10 ms period is 2 ms of ours.
+    from inversa_host.linkserver import Pacer
+
+    now = [100.0]
+    pacer = Pacer(0.010 / 5.0, clock=lambda: now[0])
+    waited = 0.0
+    for _ in range(500):  # 5 s of the board's time, no work: 1 s of ours
+        waited += max(0.0, pacer.next_delay())
+        now[0] += max(0.0, pacer.left())
+    assert waited == pytest.approx(1.0)
+    # a stalled PC (2 s behind) restarts the pacing: no burst of 1000 periods
+    now[0] += 2.0
+    assert pacer.next_delay() < -1.0 and pacer.restarts == 1
+    assert pacer.next_delay() > 0
+    # and the server paces by it, the board's time going on at that speed
     with VirtualBoard(speed=5.0) as vb, LinkClient.open(vb.url) as client:
+        assert vb.server.speed == 5.0
         client.info()
-        _collect(client, lambda fs: len(_telemetry(fs)) >= 1)
-        t0 = time.monotonic()
-        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 60)
-        wall_s = time.monotonic() - t0
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 60, timeout_s=60.0)
         t = [v[_T["t_ms"]] for v in _telemetry(frames)]
-        board_s = (t[-1] - t[0]) / 1000
-        # 60 samples at 20 Hz are 3 s of board time; at 5x about 0.6 s of ours
-        assert board_s >= 2.9
-        assert board_s / wall_s > 1.5, (board_s, wall_s)  # faster than real time (loaded PC)
+        assert (t[-1] - t[0]) / 1000 >= 2.9  # 60 samples at 20 Hz: 3 s of board time
 
 
 @pytest.mark.mpy
@@ -127,9 +137,9 @@ def test_the_firmware_runs_inside_micropython_behind_the_socket(bench: bool) -> 
         VirtualBoard(VBoardConfig(vm=True, bench=bench)) as vb,
         LinkClient.open(vb.url) as client,
     ):
-        hello = client.info(timeout=1.0)
+        hello = client.info(timeout=3.0)
         assert hello.bench == bench and hello.board == "pico"
-        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 5, timeout_s=8.0)
+        frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 5, timeout_s=60.0)
         if not bench:
             assert -6100 <= _telemetry(frames)[-1][_T["angle_cdeg"]] <= -5900
         assert vb.error is None
@@ -260,15 +270,17 @@ def test_after_a_hard_reset_the_repl_board_runs_the_firmware_its_board_json_name
         host, port = rb.url[len("socket://") :].split(":")
         with socket.create_connection((host, int(port)), timeout=5) as s:
             s.sendall(b"\r\x03\x03import machine\r\nmachine.reset()\r\n")
-            deadline = time.monotonic() + 5.0
-            while rb.hard_resets == 0 and time.monotonic() < deadline:
+            # wait for what is asserted (the application running), not for the
+            # reset counter, which moves before the application is built
+            deadline = time.monotonic() + 30.0
+            while not rb.running_app and time.monotonic() < deadline:
                 time.sleep(0.02)
-        assert rb.hard_resets == 1 and rb.running_app
+        assert rb.hard_resets == 1 and rb.running_app, rb.boot_error
         app = rb._rig
         assert isinstance(app, LinkApp)
         assert app.cfg.bench and app.cfg.imu == "lsm6dsox" and app.cfg.table == "manual"
         with LinkClient.open(rb.url) as client:
-            hello = client.info(timeout=1.0)
+            hello = client.info(timeout=3.0)
             assert hello.bench and hello.board == "pico"
     finally:
         rb.close()

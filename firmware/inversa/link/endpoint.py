@@ -72,6 +72,7 @@ class LinkEndpoint:
         if len(uid) > 8:
             raise ValueError("uid must be at most 8 bytes (machine.unique_id())")
         self.port = port
+        self._port_drops = hasattr(port, "rx_overflow")  # a port that counts what it dropped
         self.clock = clock
         self.events = events
         self.ctrl = ctrl
@@ -117,7 +118,12 @@ class LinkEndpoint:
         self._tele_period_ms = 1000 // hz if hz else 0
 
     def rx_errors(self):
-        return self.reader.errors() + self.version_errors
+        # bad frames, plus the bytes the port's receive buffer dropped (full):
+        # a frame lost whole leaves no bad frame behind, so count its bytes
+        n = self.reader.errors() + self.version_errors
+        if self._port_drops:
+            n += self.port.rx_overflow
+        return n
 
     # -- the periodic call ---------------------------------------------------
     def service(self, inp, out, loop_us=0, loop_max_us=0, overruns=0):

@@ -93,7 +93,7 @@ TELEMETRY_FIELDS = (
     "loop_max_us",  # worst since boot
     "overruns",  # periods that ran late
     "tx_drops",  # frames the board dropped because the port had no room
-    "rx_errors",  # received frames with bad CRC/framing/length
+    "rx_errors",  # received frames with bad CRC/framing/length + bytes the rx buffer dropped
     "events_dropped",  # EventLog records overwritten before they were sent
     "tx_stalls",  # writes that stalled (USB host not reading)
 )

@@ -39,10 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def overrides_from(args: argparse.Namespace) -> dict[str, Any] | None:
     values: dict[str, Any] = {}
     if args.config is not None:
+        from inversa_host.textfile import read_text
+
         try:
-            loaded = json.loads(args.config.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise SystemExit(f"deploy: cannot read {args.config}: {e}") from e
+            loaded = json.loads(read_text(args.config, "board config", say_path=False))
+        except ValueError as e:  # read_text's message, or JSON's with its line
+            raise SystemExit(f"deploy: {args.config}: {e}") from None
         if not isinstance(loaded, dict):
             raise SystemExit(f"deploy: {args.config} must hold a JSON object")
         values.update(loaded)

@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", required=True, help="serial device or URL (socket://host:port)")
     p.add_argument("--no-reset", action="store_true", help="leave the board at the REPL")
     p.add_argument("--handshake", action="store_true", help="after the reset, check the link")
+    p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
     p.set_defaults(func=run)
 
 
@@ -26,7 +27,13 @@ def run(args: argparse.Namespace) -> int:
     from inversa_host.doctor import doctor
 
     try:
-        checks = doctor(args.port, reset=not args.no_reset, handshake=args.handshake)
+        checks = doctor(
+            args.port,
+            reset=not args.no_reset,
+            handshake=args.handshake,
+            log=print,
+            confirm_timeout_s=args.timeout,
+        )
     except DeployError as e:
         print(f"doctor: {e}", file=sys.stderr)
         return 1

@@ -42,7 +42,20 @@ def _rows(store: Store, sid: int, what: str) -> Iterator[dict[str, Any]]:
         yield from store.commands(sid)
 
 
-def write(rows: Iterator[dict[str, Any]], fmt: str, out: IO[str]) -> int:
+def _columns(what: str) -> list[str]:
+    """The CSV header of an export with no rows (as the rows' keys would be)."""
+    from inversa_host.store import _SAMPLE_COLS
+
+    return {
+        "samples": list(_SAMPLE_COLS[1:]),
+        "events": ["host_t", "seq", "t_ms", "kind", "code", "value", "source", "text"],
+        "commands": ["host_t", "cmd", "seq", "reason", "attempts"],
+    }[what]
+
+
+def write(
+    rows: Iterator[dict[str, Any]], fmt: str, out: IO[str], columns: list[str] | None = None
+) -> int:
     n = 0
     writer: csv.DictWriter[str] | None = None
     for r in rows:
@@ -54,6 +67,8 @@ def write(rows: Iterator[dict[str, Any]], fmt: str, out: IO[str]) -> int:
                 writer.writeheader()
             writer.writerow(r)
         n += 1
+    if n == 0 and fmt == "csv" and columns:
+        csv.DictWriter(out, fieldnames=columns).writeheader()  # an empty table, not nothing
     return n
 
 
@@ -64,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return 1
     with store:
+        cols = _columns(args.what)
         if args.output == "-":
-            n = write(_rows(store, sid, args.what), args.format, sys.stdout)
+            n = write(_rows(store, sid, args.what), args.format, sys.stdout, cols)
+            if n == 0:
+                print(f"session {sid} has no {args.what}", file=sys.stderr)
         else:
             try:
                 f = open(args.output, "w", newline="", encoding="utf-8")  # noqa: SIM115
@@ -73,6 +91,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"cannot write {args.output}: {e.strerror}", file=sys.stderr)
                 return 1
             with f:
-                n = write(_rows(store, sid, args.what), args.format, f)
+                n = write(_rows(store, sid, args.what), args.format, f, cols)
             print(f"{n} {args.what} of session {sid} written to {args.output}", file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ from inversa.link import messages as M
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
-from inversa_host.link.names import bit_names, event_text, state_name
+from inversa_host.link.names import action_name, bit_names, event_text, state_name
 from inversa_host.link.ports import resolve
 from inversa_host.store import Store
 
@@ -59,7 +59,7 @@ def render(
         v = {k: values[i] for k, i in _T.items()}
         io = v["io_bits"]
         lines += [
-            f"state    {state_name(v['state']):<12} action {v['action']}",
+            f"state    {state_name(v['state']):<12} action {action_name(v['action'])}",
             f"angle    {v['angle_cdeg'] / 100:+7.2f} deg   target {v['target_angle_cdeg'] / 100:+7.2f} deg"
             f"   deepest {v['deepest_cdeg'] / 100:+7.2f} deg",
             f"         {angle_bar(v['angle_cdeg'])}",
@@ -73,18 +73,32 @@ def render(
             )
             + ("" if io & M.IO_HR_OK else "  [not valid]"),
             f"inverted {v['inverted_ms'] / 1000:.1f} s",
-            f"alarms   {PRIORITY[min(3, v['alarm_priority'])]}: "
-            + (", ".join(bit_names(v["alarm_bits"], "alarm")) or "none"),
+            "alarms   "
+            + (
+                f"{PRIORITY[min(3, v['alarm_priority'])]}: "
+                + ", ".join(bit_names(v["alarm_bits"], "alarm"))
+                if v["alarm_bits"]
+                else "none"
+            ),
             "faults   " + (", ".join(bit_names(v["fault_bits"], "fault")) or "none"),
             f"sensors  tilt {'ok' if io & M.IO_TILT_OK else 'FAILED'}   e-stop "
             f"{'PRESSED' if io & M.IO_ESTOP else 'released'}   host lease {'ok' if io & M.IO_HOST_LEASE else 'no'}",
-            f"loop     {v['loop_us']} us (max {v['loop_max_us']})  overruns {v['overruns']}"
-            f"  board tx drops {v['tx_drops']}  rx errors {v['rx_errors']}",
+            f"loop     {v['loop_us']} us (max {v['loop_max_us']})  overruns {v['overruns']}",
+            f"board    dropped {v['tx_drops']} frames to send (port full), "
+            f"{v['rx_errors']} bad frames or dropped bytes received, "
+            f"{v['events_dropped']} events overwritten",
         ]
-    lines.append(
+    line = (
         f"link     frames {counters.get('frames', 0)}  lost {counters.get('lost_frames', 0)}"
         f"  crc errors {counters.get('crc_errors', 0)}"
     )
+    for key, label in (
+        ("framing_errors", "framing errors"),
+        ("discarded_bytes", "bytes discarded"),
+    ):
+        if key in counters:
+            line += f"  {label} {counters[key]}"
+    lines.append(line)
     lines.append("events:")
     lines += [f"  {e}" for e in events[-6:]] or ["  (none)"]
     return "\n".join(lines)
@@ -163,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
                         "frames": d.frames,
                         "lost_frames": d.lost_frames,
                         "crc_errors": d.crc_errors,
+                        "framing_errors": d.framing_errors + d.too_long,
+                        "discarded_bytes": d.discarded_bytes,
                     }
                     _show(render(values, list(events), counters, args.port), tty)
         except LinkError as e:

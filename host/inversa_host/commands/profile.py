@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_port(show)
     show.add_argument("--json", action="store_true", help="print it as a profile file")
     show.set_defaults(func=run_show)
-    check = psub.add_parser("check", help="validate a profile file (no board needed)")
+    check = psub.add_parser(
+        "check",
+        help="validate a profile file (no board needed)",
+        description="Validate a profile file (JSON or TOML) with the firmware's own "
+        "checks, on the PC; no board needed. Prints every field with its unit.",
+    )
     check.add_argument("file")
     add_fill_defaults(check)
     check.set_defaults(func=run_check)
@@ -69,11 +74,10 @@ def load_profile(path: str) -> Any:
 def read_profile(path: str, fill_defaults: bool = False) -> tuple[Any, list[str]]:
     """A validated profile from a file and the fields filled with defaults
     (only with ``fill_defaults``; otherwise a missing field is a ValueError)."""
+    from inversa_host.textfile import read_text
+
     f = Path(path)
-    try:
-        text = f.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+    text = read_text(f, "profile")
     try:
         if f.suffix.lower() == ".toml":
             if sys.version_info >= (3, 11):
@@ -143,6 +147,12 @@ def describe(p: Any) -> str:
         for suffix, (div, unit) in UNITS.items():
             if name.endswith(suffix) and div != 1:
                 extra = f"  ({v / div:g} {unit})"
+        if name == "hr_mode":
+            extra = "  (" + {0: "off: no heart-rate rules", 1: "monitor"}.get(v, "?") + ")"
+        if name == "table_type":
+            from inversa.control.states import TABLE_TYPE_NAMES
+
+            extra = f"  ({TABLE_TYPE_NAMES[v] if 0 <= v < len(TABLE_TYPE_NAMES) else '?'})"
         if name == "contra_flags":
             names = [n for i, n in enumerate(pm.CONTRA_NAMES) if v >> i & 1]
             extra = f"  ({', '.join(names) or 'none'})"
@@ -175,8 +185,8 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         with LinkClient.open(resolve(args.port), args.baud) as link:
             crc, data = link.get_profile()
-    except Exception as e:
-        print(f"could not read the profile: {e}", file=sys.stderr)
+    except Exception as e:  # the message says what failed and what to check
+        print(f"profile show: {e}", file=sys.stderr)
         return 1
     try:
         p = pm.Profile.from_bytes(data)

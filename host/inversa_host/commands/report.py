@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="plot and summarise a recorded session")
     p.add_argument("session", nargs="?", default="latest", help="session id or 'latest'")
     add_db(p)
-    p.add_argument("--out", default="out/report", help="directory (default out/report/<id>)")
+    p.add_argument(
+        "--out", default=None, help="directory to write into (default out/report/<session id>)"
+    )
     p.set_defaults(func=run)
 
 
@@ -41,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     summary = summarize(trace)
     title = f"session {sid}: {info.board or 'board'} firmware {info.fw_version or '?'}"
+    out = Path(args.out) if args.out is not None else Path("out/report") / str(sid)
     try:
-        paths = write_report(trace, summary, [], Path(args.out) / str(sid), title=title)
+        paths = write_report(trace, summary, [], out, title=title)
     except OSError as e:
-        print(f"cannot write the report into {args.out}: {e.strerror}", file=sys.stderr)
+        print(f"cannot write the report into {out}: {e.strerror}", file=sys.stderr)
         return 1
     print(title)
     for k, v in summary_lines(summary):

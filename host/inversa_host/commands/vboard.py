@@ -6,7 +6,10 @@ link is served on a localhost TCP port: point ``inversa log``, ``monitor``,
 board's serial port.  By default the board sits in the simulated world of
 ``inversa sim`` (table, person, heart, sensor fakes), paced in real time;
 ``--bench`` boots it in bench mode instead (sensors fed over the link by
-``inversa bench``).  The buttons at the table are typed here: start, stop,
+``inversa bench``).  ``inversa deploy`` and ``inversa doctor`` work on it too:
+asked for maintenance it reboots into MicroPython's REPL on the same URL, and
+a reset boots what its flash then holds (``--empty``: a fresh board with
+MicroPython only).  The buttons at the table are typed here: start, stop,
 down, up, release, estop, unlatch, power, help.
 """
 
@@ -62,6 +65,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--table", choices=("motorized", "manual"), default="motorized")
     p.add_argument("--imu", choices=("mpu6050", "lsm6dsox"), default="mpu6050")
     p.add_argument("--hr", choices=("max30102", "none"), default="max30102")
+    p.add_argument(
+        "--empty",
+        action="store_true",
+        help="a fresh board: MicroPython flashed, no firmware (at its REPL until "
+        "`inversa deploy` puts the firmware on it and resets it)",
+    )
+    p.add_argument(
+        "--micropython",
+        metavar="VERSION",
+        default=None,
+        help="the MicroPython release the board reports at its REPL, e.g. 1.18 "
+        "(default: 1.29); `inversa deploy` must refuse an older one",
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--no-console", action="store_true", help="do not read buttons from stdin")
     p.set_defaults(func=run)
@@ -109,6 +125,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.empty and (args.scenario is not None or args.bench):
+        print(
+            "error: an empty board runs no firmware yet: deploy it (`inversa deploy "
+            "--port URL --board pico [--bench]`), and it boots what you deployed",
+            file=sys.stderr,
+        )
+        return 2
+    if args.micropython is not None:
+        from inversa_host.vboard_repl import older_micropython
+
+        try:
+            older_micropython(args.micropython)
+        except ValueError as e:
+            print(f"error: --micropython: {e}", file=sys.stderr)
+            return 2
     scenario = None
     if args.scenario is not None:
         try:
@@ -123,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         table=args.table,
         imu=args.imu,
         hr=args.hr,
+        empty=args.empty,
+        micropython=args.micropython,
     )
     try:
         vb = VirtualBoard(cfg, tcp_port=args.tcp_port, speed=args.speed)
@@ -135,14 +168,30 @@ def run(args: argparse.Namespace) -> int:
     what = "bench mode (sensors fed over the link)" if args.bench else "simulated table"
     if scenario is not None:
         what += f", scenario {scenario.name}"
+    if args.empty:
+        what = "an empty board (MicroPython only, no firmware: deploy it)"
+    if args.micropython is not None:
+        what += f", MicroPython {args.micropython}"
     where = "MicroPython VM" if args.vm else "CPython"
     stop = threading.Event()
+    if not args.empty:
+        # the REPL's flash (the compiled firmware), ready before anyone asks
+        # for maintenance: a deploy or doctor then finds the REPL at once
+        print("preparing the board's flash (the compiled firmware) ...", flush=True)
+        try:
+            vb.app.prepare_maintenance(wait=True)
+        except Exception as e:
+            vb.stop()
+            print(f"error: the virtual board's flash: {e}", file=sys.stderr)
+            return 1
     with vb:
         print(f"Virtual board: firmware in {where}, {what}, {args.speed:g}x real time")
         print()
         print(f"    {vb.url}")
         print()
         print(f"  record it:   inversa log --port {vb.url}")
+        print(f"  deploy:      inversa deploy --port {vb.url} --board {cfg.board}")
+        print(f"  check it:    inversa doctor --port {vb.url}")
         if args.bench:
             print(f"  feed it:     inversa bench --port {vb.url} --scenario beginner")
         else:
@@ -155,12 +204,33 @@ def run(args: argparse.Namespace) -> int:
         print("  Ctrl-C stops it.", flush=True)
         end = None if args.duration is None else time.monotonic() + args.duration
         connected = False
+        dropped = (0, 0)
+        at_repl = vb.at_repl
+        if at_repl:
+            print("board: at MicroPython's REPL (no firmware on its flash)", flush=True)
         while not stop.is_set() and (end is None or time.monotonic() < end):
             stop.wait(0.2)
             if vb.error is not None:
                 print(f"error: the firmware thread stopped: {vb.error!r}", file=sys.stderr)
                 return 1
+            if vb.at_repl != at_repl:
+                at_repl = vb.at_repl
+                if at_repl:
+                    print("board: rebooted into maintenance (MicroPython's REPL)", flush=True)
+                else:
+                    print(f"board: reset: the firmware runs ({vb.app.cfg.board})", flush=True)
+            if vb.app.boot_error:
+                print(f"board: reset: stays at the REPL: {vb.app.boot_error}", flush=True)
+                vb.app.boot_error = ""
             if vb.connected != connected:
                 connected = vb.connected
                 print("host connected" if connected else "host disconnected", flush=True)
+            drops = (vb.app.rx_dropped, vb.app.tx_dropped)
+            if drops != dropped:
+                dropped = drops
+                print(
+                    f"link: the board's USB buffer dropped {drops[0]} bytes from the host "
+                    f"and {drops[1]} bytes to it (not read in time)",
+                    flush=True,
+                )
     return 0

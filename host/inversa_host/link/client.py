@@ -32,6 +32,8 @@ from inversa.link.frame import encode_frame
 from .codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from .ports import open_port
 
+_READ_MAX = 64 * 1024  # bytes taken per read at most
+
 
 class LinkError(RuntimeError):
     """The port failed (unplugged, closed) or the board did not answer."""
@@ -71,6 +73,8 @@ class LinkClient:
         self._next_hb = 0.0
         self._backlog: list[Frame] = []
         self._acks: dict[int, tuple[int, int]] = {}
+        self.bytes_out = 0  # bytes written to the port, ever
+        self.bytes_in = 0  # bytes read from it, ever
         self.hello: Hello | None = None
         self.profile: tuple[int, bytes] | None = None
         self.on_command: Callable[[CommandResult, bytes], None] | None = None
@@ -107,6 +111,7 @@ class LinkClient:
     def _write(self, data: bytes) -> None:
         try:
             self.port.write(data)
+            self.bytes_out += len(data)
         except (serial.SerialException, OSError) as e:
             raise LinkError(f"write failed: {e}") from e
 
@@ -124,20 +129,22 @@ class LinkClient:
 
     def _read(self, timeout: float) -> list[Frame]:
         try:
-            waiting = self.port.in_waiting
-            if waiting:
-                data = self.port.read(waiting)
-            else:
-                self.port.timeout = timeout
-                data = self.port.read(1)
-                if data and self.port.in_waiting:
-                    data += self.port.read(self.port.in_waiting)
+            # Wait up to `timeout` for the first byte, then take everything
+            # already there.  (pyserial's socket:// says in_waiting == 1
+            # whenever anything is there: reading by in_waiting took one byte
+            # per call, and a host that polls slowly fell ever further behind.)
+            self.port.timeout = timeout
+            data = self.port.read(1)
+            if data:
+                self.port.timeout = 0
+                data += self.port.read(_READ_MAX)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             # pyserial's socket:// raises SerialException when the peer goes;
             # some versions fail with TypeError/AttributeError on a closed socket.
             raise LinkError(f"read failed: {e}") from e
         if not data:
             return []
+        self.bytes_in += len(data)
         frames = self.decoder.feed(data)
         for f in frames:
             if f.msg_type == M.MSG_ACK and len(f.payload) >= ACK.size:
@@ -191,6 +198,11 @@ class LinkClient:
 
     def info(self, timeout: float = 0.3, retries: int = 3) -> Hello:
         r = self.command(M.CMD_INFO, timeout=timeout, retries=retries)
+        if r.reason is None:
+            raise LinkError(
+                f"no handshake from the board ({r.text}): is it the board's port, "
+                "with the Inversa firmware running? (`inversa devices` lists the ports)"
+            )
         if not r.ok or self.hello is None:
             raise LinkError(f"no handshake from the board: {r.text}")
         return self.hello
@@ -198,8 +210,13 @@ class LinkClient:
     def get_profile(self) -> tuple[int, bytes]:
         self.profile = None
         r = self.command(M.CMD_GET_PROFILE)
+        if r.reason is None:
+            raise LinkError(
+                f"no board answered on this port ({r.text}): is it the board's port, "
+                "with the Inversa firmware running? (`inversa devices` lists the ports)"
+            )
         if not r.ok or self.profile is None:
-            raise LinkError(f"could not read the profile: {r.text}")
+            raise LinkError(f"the board did not send its profile: {r.text}")
         return self.profile
 
     def set_profile(self, data: bytes) -> CommandResult:

@@ -117,6 +117,7 @@ class StreamDecoder:
         self.lost_frames = 0  # sum of sequence gaps
         self.gap_events = 0  # how many times a gap was seen
         self.seq_resets = 0  # the board restarted its sequence (reboot)
+        self.discarded_bytes = 0  # bytes of bad or unterminated frames, thrown away
         self.foreign_version: int | None = None
 
     def errors(self) -> int:
@@ -124,6 +125,7 @@ class StreamDecoder:
 
     def reset_stream(self) -> None:
         """Forget a partial frame (the port was closed and opened again)."""
+        self.discarded_bytes += len(self._tail)
         self._tail = b""
         self._skipping = False
 
@@ -136,6 +138,7 @@ class StreamDecoder:
             if not self._skipping:
                 self.too_long += 1
             self._skipping = True
+            self.discarded_bytes += len(tail)
             tail = b""
         self._tail = tail
         out: list[Frame] = []
@@ -146,26 +149,32 @@ class StreamDecoder:
                 continue
             if self._skipping:
                 self._skipping = False
+                self.discarded_bytes += len(p) + 1
                 continue
             n = len(p)
             if n > _MAX_WIRE:
                 self.too_long += 1
+                self.discarded_bytes += n + 1
                 continue
             body = cobs_decode(p)
             if body is None:
                 self.framing_errors += 1
+                self.discarded_bytes += n + 1
                 continue
-            n = len(body)
-            if n < 7:
+            if len(body) < 7:
                 self.framing_errors += 1
+                self.discarded_bytes += n + 1
                 continue
-            if crc16(body, 0, n - 2) != body[n - 2] | (body[n - 1] << 8):
+            if crc16(body, 0, len(body) - 2) != body[-2] | (body[-1] << 8):
                 self.crc_errors += 1
+                self.discarded_bytes += n + 1
                 continue
             if body[0] != version:
                 self.version_errors += 1
                 self.foreign_version = body[0]
+                self.discarded_bytes += n + 1
                 continue
+            n = len(body)
             seq = body[3] | (body[4] << 8)
             last = self.last_seq
             if last is not None:

@@ -88,6 +88,25 @@ def fault_detail(mask: int, value: int) -> str:
     return f"raised by alarm {alarm_name(value)}"
 
 
+def action_name(code: int) -> str:
+    """The controller's action (what the alarms ask of it) as a word."""
+    return _lookup("ACTION_NAMES", code, "action ")
+
+
+# machine.reset_cause() values (the same on the rp2 and esp32 ports).
+RESET_CAUSES = {
+    1: "power-on",
+    2: "hard reset",
+    3: "watchdog",
+    4: "deep sleep",
+    5: "soft reset",
+}
+
+
+def reset_cause_name(code: int) -> str:
+    return RESET_CAUSES.get(code, f"reset cause {code}")
+
+
 def reason_text(code: int) -> str:
     return str(reasons.text(code))
 
@@ -104,4 +123,9 @@ def event_text(kind: int, code: int, value: int) -> str:
         from inversa.link.messages import COMMAND_NAMES
 
         return f"command {COMMAND_NAMES.get(code, code)}: {reasons.text(value)}"
+    if kind == ev.EV_BOOT:
+        cut = ", a session was interrupted" if value else ""
+        return f"boot ({reset_cause_name(code)}{cut})"
+    if kind == ev.EV_PROFILE:
+        return f"profile {code} in use (CRC 0x{value & 0xFFFF:04x})"
     return f"{name} {code} {value}"

@@ -97,4 +97,12 @@ def open_port(url: str, baudrate: int = 115200, timeout: float = 0.02) -> serial
         )
     else:
         port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
+    sock = getattr(port, "_socket", None)
+    if sock is not None:  # socket://: small frames go out at once (no Nagle wait)
+        import socket
+
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
     return cast(serial.Serial, port)  # every URL handler has the Serial API (in_waiting, ...)

@@ -354,10 +354,12 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
+    from ..textfile import read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(path, None, f"cannot read: {e.strerror}") from e
+        text = read_text(path, "scenario", say_path=False)
+    except ValueError as e:
+        raise ScenarioError(path, None, str(e)) from None
     return parse_scenario(text, path)
 
 
