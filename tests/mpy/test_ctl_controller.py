@@ -71,7 +71,7 @@ class _Rig:
 def test_names_cover_every_id():
     assert len(S.STATE_NAMES) == S.N_STATES
     assert len(A.ALARM_NAMES) == A.N_ALARMS
-    assert len(A.FAULT_NAMES) == 9
+    assert len(A.FAULT_NAMES) == 10
 
 
 def test_motorized_session_end_to_end():

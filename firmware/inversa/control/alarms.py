@@ -67,6 +67,7 @@ F_HR_SENSOR = const(0x020)
 F_REBOOT = const(0x040)
 F_HOST = const(0x080)
 F_PROFILE = const(0x100)  # set by the controller: stored profile missing/corrupt
+F_INPUT = const(0x200)  # a motion input (button contact) closed when it must be open
 FAULT_NAMES = (  # by bit position
     "estop",
     "tilt-sensor",
@@ -77,6 +78,7 @@ FAULT_NAMES = (  # by bit position
     "reboot",
     "host",
     "profile",
+    "input",
 )
 
 # Alarm ids (bit positions of ControlOutputs.alarm_bits).
@@ -106,7 +108,9 @@ A_NO_BASELINE = const(22)
 A_DAILY = const(23)
 A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
 A_CONTACTOR = const(25)  # e-stop pressed but the motor contactor still closed
-N_ALARMS = const(26)
+A_INPUT_STUCK = const(26)  # a motion button closed when the session was armed
+A_CONTRA = const(27)  # contraindicated profile, table out of the loading zone
+N_ALARMS = const(28)
 
 ALARM_NAMES = (
     "estop",
@@ -135,6 +139,8 @@ ALARM_NAMES = (
     "daily-limit",
     "mains-lost",
     "contactor-stuck",
+    "input-stuck",
+    "contraindicated",
 )
 
 DECAY_SHIFT = const(1)  # absent time drains the debounce account at 1/2 rate
@@ -171,6 +177,8 @@ RULES = (
     P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
     P_MEDIUM, 500, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_MAINS_LOST
     P_HIGH, L.CONTACTOR_DROP_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_CONTACTOR
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_INPUT,  # A_INPUT_STUCK
+    P_HIGH, L.LIMIT_DEBOUNCE_MS, 500, L_NONE, _ESC, ACT_NO_DEEPER, 0,  # A_CONTRA
 )  # fmt: skip
 
 
