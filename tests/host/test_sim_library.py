@@ -51,7 +51,12 @@ def test_library_covers_every_hazard_row() -> None:
             "motor_stall",
             "mains_lost",
         },
-        "physiological distress": {"hr_rise", "vasovagal", "pulse_lost"},
+        "physiological distress": {
+            "hr_rise",
+            "vasovagal",
+            "pulse_lost",
+            "review_hr_flapping_pulse",
+        },
         "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},
@@ -60,6 +65,9 @@ def test_library_covers_every_hazard_row() -> None:
             "estop_descent",
             "estop_wire_broken",
             "contactor_welded",
+            "stuck_hold_to_run",
+            "review_estop_during_selftest",
+            "review_manual_contraindicated",
         },
     }
     for hazard, scenarios in hazards.items():
