@@ -127,8 +127,7 @@ class App:
                 self._persist_profile()
         self.ctrl.step(inp, out)
         self.actuate(t)
-        if self.persist_store is not None:
-            self._persist_state()
+        self._persist_state()
         self.steps += 1
         if self._reset_in >= 0:
             if self._reset_in == 0:
@@ -165,18 +164,19 @@ class App:
         # latch, a new step of daily time, of the day's window): rare, so the
         # allocation of a file write is fine here; otherwise three compares.
         c = self.ctrl
+        store = self.persist_store
+        if store is None:
+            return
         lat = c.persist_latched
         ds = c.daily_used_ms // _DAILY_STEP_MS
         ws = c.day_ms // _DAY_STEP_MS
         if lat != self._p_latched or ds != self._p_daily or ws != self._p_day:
-            from inversa.control.persist import day_to_store, daily_to_store
+            from inversa.control.persist import daily_to_store, day_to_store
 
             self._p_latched = lat
             self._p_daily = ds
             self._p_day = ws
-            code = self.persist_store.save(
-                lat, daily_to_store(c.daily_used_ms), day_to_store(c.day_ms)
-            )
+            code = store.save(lat, daily_to_store(c.daily_used_ms), day_to_store(c.day_ms))
             if code:
                 self.persist_errors += 1
 

@@ -283,9 +283,7 @@ def test_a_chattering_condition_rises_whatever_its_rhythm(rule: int, cycles: lis
 @settings(max_examples=60, deadline=None)
 @given(
     rule=st.sampled_from([i for i in _DEBOUNCED if A.RULES[i * 7 + 1] >= 20]),
-    cycles=st.lists(
-        st.tuples(st.integers(1, 1000), st.integers(0, 3000)), min_size=1, max_size=6
-    ),
+    cycles=st.lists(st.tuples(st.integers(1, 1000), st.integers(0, 3000)), min_size=1, max_size=6),
 )
 def test_a_rare_short_condition_never_rises(rule: int, cycles: list) -> None:
     # Each stretch no longer than the debounce and followed by twice as long
@@ -301,9 +299,7 @@ def test_a_rare_short_condition_never_rises(rule: int, cycles: list) -> None:
 @settings(max_examples=25, deadline=None)
 @given(
     kind=st.sampled_from(["pulse", "tilt", "end_switch"]),
-    cycles=st.lists(
-        st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=4
-    ),
+    cycles=st.lists(st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=4),
 )
 def test_flickering_inputs_still_raise_their_alarms(kind: str, cycles: list) -> None:
     # Controller level, at 25 deg in HOLD: a pulse that flickers between a

@@ -220,7 +220,9 @@ def test_update_allocates_nothing():
     def chatter():  # debounce accounts filling and draining
         t[0] += 10
         flip[0] ^= 1
-        al.update(t[0], flip[0] * (_b(A.A_HR_HIGH) | _b(A.A_TRACKING)) | (1 - flip[0]) << A.A_HR_LOST)
+        al.update(
+            t[0], flip[0] * (_b(A.A_HR_HIGH) | _b(A.A_TRACKING)) | (1 - flip[0]) << A.A_HR_LOST
+        )
 
     assert_no_alloc(quiet)
     assert_no_alloc(busy)

@@ -148,7 +148,7 @@ def test_the_app_keeps_an_estop_latch_and_the_daily_time_across_a_reset():
     step(1)
     assert a.persist_errors == 0
     # the reset: a new app on the same storage, the e-stop released meanwhile
-    b, panel2, clock2, step2 = _app(d)
+    b, _panel2, _clock2, step2 = _app(d)
     step2(1)
     assert b.ctrl.state == S.ESTOP and b.out.alarm_bits & (1 << A.A_ESTOP)
     assert b.ctrl.daily_used_ms >= 95000

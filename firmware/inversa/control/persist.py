@@ -61,7 +61,9 @@ def encode(latched, daily_used_ms, day_ms):
 def decode(data):
     """(latched, daily_used_ms, day_ms), or ValueError saying what is wrong."""
     if data is None or len(data) != RECORD_LEN:
-        raise ValueError("record length %d, want %d" % (0 if data is None else len(data), RECORD_LEN))
+        raise ValueError(
+            "record length %d, want %d" % (0 if data is None else len(data), RECORD_LEN)
+        )
     body = data[: RECORD_LEN - 2]
     (crc,) = struct.unpack("<H", data[RECORD_LEN - 2 :])
     if crc16(body) != crc:
