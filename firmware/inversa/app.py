@@ -144,10 +144,19 @@ class App:
 
         if self.ctrl.state != IDLE and self.ctrl.state != DONE:
             return reasons.WRONG_STATE
+        path = _path(self.storage_dir, MAINTENANCE_FILE)
         try:
-            with open(_path(self.storage_dir, MAINTENANCE_FILE), "w") as f:
+            with open(path, "w") as f:
                 f.write("1")
         except OSError:
+            # Refused: leave no mark behind (a half-written one would still
+            # send the next boot into maintenance).
+            import os
+
+            try:
+                os.remove(path)
+            except OSError:
+                pass
             return reasons.STORAGE_ERROR
         self._reset_in = MAINTENANCE_FLUSH_PERIODS
         return reasons.OK
