@@ -445,3 +445,49 @@ def test_a_refused_command_changes_nothing_and_an_accepted_one_acts_at_once(
             elif arg == "return":
                 assert c.state not in (S.DESCENT, S.HOLD, S.BASELINE, S.READY)
     assert rig.ctrl.step_errors == 0
+
+
+# --- issue 14: a latch that demands the local clear survives a reset at any moment ----
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    press_ms=st.integers(0, 40000),
+    held_ms=st.integers(10, 3000),
+    reset_after_ms=st.integers(0, 5000),
+    fault=st.sampled_from(["estop", "runaway", "stall"]),
+)
+def test_a_local_clear_latch_survives_a_reset_at_any_moment(
+    press_ms: int, held_ms: int, reset_after_ms: int, fault: str
+) -> None:
+    prof = Profile(max_angle_cdeg=3000, hold_ms=60000, hr_mode=0)
+    rig = Rig(prof)
+    rig.start_motorized_session()
+    rig.run_ms(press_ms // PERIOD_MS * PERIOD_MS)
+    if fault == "estop":
+        rig.inp.estop_pressed = True
+        rig.run_ms(held_ms // PERIOD_MS * PERIOD_MS + PERIOD_MS)
+        rig.inp.estop_pressed = False
+    else:
+        rig.plant.fault = fault
+        rig.plant.fault_cdps = 1200  # a runaway well above the hard limit
+        rig.run_until(lambda r: r.out.state == S.FAULT, 30000)
+        rig.plant.fault = ""
+    latched_state = rig.out.state
+    assert latched_state in (S.ESTOP, S.FAULT)
+    rig.run_ms(reset_after_ms // PERIOD_MS * PERIOD_MS)
+    # The reset: a new controller with what the app persisted, same table.
+    kept = rig.ctrl.persist_latched
+    assert kept
+    rig2 = Rig(prof, angle_cdeg=rig.plant.angle_cdeg, latched=kept)
+    rig2.record()
+    rig2.run_ms(5000)
+    assert rig2.trace is not None
+    assert all(row[4] == 0 and not row[5] for row in rig2.trace)  # nothing driven
+    assert rig2.out.state == latched_state and rig2.out.alarm_priority == A.P_HIGH
+    assert rig2.ctrl.clear_faults() == reasons.FAULT_LATCHED
+    rig2.inp.stop_pressed = True  # the local clear
+    rig2.run_ms(50)
+    rig2.inp.stop_pressed = False
+    rig2.run_ms(100)
+    assert rig2.out.state not in (S.ESTOP, S.FAULT) and rig2.out.alarm_bits & kept == 0
