@@ -26,6 +26,7 @@ CONTROL_PERIOD_US = 10000
 
 # Files the firmware keeps on the board's flash (relative to storage_dir).
 PROFILE_FILE = "profile.bin"
+PERSIST_FILE = "persist.bin"  # what survives a reset (control/persist.py)
 CALIBRATION_FILE = "calibration.bin"
 # Present at boot: start in maintenance (the REPL, no control loop, outputs
 # safe), once.  Written on the host's maintenance command, which is the only
@@ -33,6 +34,10 @@ CALIBRATION_FILE = "calibration.bin"
 # link turns Ctrl-C off (0x03 may appear inside a frame).
 MAINTENANCE_FILE = "maintenance"
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
+
+
+_DAILY_STEP_MS = 30000  # = persist.DAILY_STEP_MS (checked by its test)
+_DAY_STEP_MS = 900000  # = persist.DAY_STEP_MS
 
 
 class ResetRequested(Exception):
@@ -82,6 +87,22 @@ class App:
         self.profile_save_errors = 0
         self.storage_dir = "/"
         self._reset_in = -1  # periods until a requested reset; -1: none
+        self.persist_store = None
+        self.persist_errors = 0
+        self._p_latched = 0
+        self._p_daily = 0
+        self._p_day = 0
+
+    def attach_persist(self, store):
+        """Keep the controller's latches and daily time in store (persist.py)
+        from now on; what the controller started with counts as written."""
+        from inversa.control.persist import DAILY_STEP_MS, DAY_STEP_MS
+
+        c = self.ctrl
+        self._p_latched = c.persist_latched
+        self._p_daily = c.daily_used_ms // DAILY_STEP_MS
+        self._p_day = c.day_ms // DAY_STEP_MS
+        self.persist_store = store
 
     def step(self):
         """One control period; returns the controller's self-check verdict."""
@@ -106,6 +127,7 @@ class App:
                 self._persist_profile()
         self.ctrl.step(inp, out)
         self.actuate(t)
+        self._persist_state()
         self.steps += 1
         if self._reset_in >= 0:
             if self._reset_in == 0:
@@ -122,10 +144,19 @@ class App:
 
         if self.ctrl.state != IDLE and self.ctrl.state != DONE:
             return reasons.WRONG_STATE
+        path = _path(self.storage_dir, MAINTENANCE_FILE)
         try:
-            with open(_path(self.storage_dir, MAINTENANCE_FILE), "w") as f:
+            with open(path, "w") as f:
                 f.write("1")
         except OSError:
+            # Refused: leave no mark behind (a half-written one would still
+            # send the next boot into maintenance).
+            import os
+
+            try:
+                os.remove(path)
+            except OSError:
+                pass
             return reasons.STORAGE_ERROR
         self._reset_in = MAINTENANCE_FLUSH_PERIODS
         return reasons.OK
@@ -136,6 +167,27 @@ class App:
         self._saved_profile = self.ctrl.profile
         if self.profile_store is not None and self.profile_store.save(self.ctrl.profile):
             self.profile_save_errors += 1
+
+    def _persist_state(self):
+        # Written only when something that must survive a reset changed (a
+        # latch, a new step of daily time, of the day's window): rare, so the
+        # allocation of a file write is fine here; otherwise three compares.
+        c = self.ctrl
+        store = self.persist_store
+        if store is None:
+            return
+        lat = c.persist_latched
+        ds = c.daily_used_ms // _DAILY_STEP_MS
+        ws = c.day_ms // _DAY_STEP_MS
+        if lat != self._p_latched or ds != self._p_daily or ws != self._p_day:
+            from inversa.control.persist import daily_to_store, day_to_store
+
+            self._p_latched = lat
+            self._p_daily = ds
+            self._p_day = ws
+            code = store.save(lat, daily_to_store(c.daily_used_ms), day_to_store(c.day_ms))
+            if code:
+                self.persist_errors += 1
 
     def actuate(self, t):
         out = self.out
@@ -263,6 +315,10 @@ def build_app(
     motor, brake, buzzer = build_actuators(board)
     store = ProfileStore(_path(storage_dir, PROFILE_FILE))
     profile, status = store.load()
+    from inversa.control.persist import PersistStore
+
+    pstore = PersistStore(_path(storage_dir, PERSIST_FILE))
+    latched, daily_ms, day_ms, _pstatus = pstore.load()
     manual = cfg.motor == "none"
     ctrl = Controller(
         clock,
@@ -272,6 +328,9 @@ def build_app(
         has_brake=brake is not None,
         profile_status=status,
         reset_cause=reset_cause,
+        latched=latched,
+        daily_used_ms=daily_ms,
+        day_ms=day_ms,
     )
     link = None
     if port is not None:
@@ -317,6 +376,7 @@ def build_app(
         events=events,
     )
     app.storage_dir = storage_dir
+    app.attach_persist(pstore)
     if link is not None:
         link.maintenance = app.request_maintenance
     return app

@@ -66,3 +66,36 @@ def test_boot_mark_is_used_once_and_stop_held_also_asks(tmp_path: Path) -> None:
     (tmp_path / MAINTENANCE_FILE).write_text("1")
     assert maintenance_requested(str(tmp_path), False)
     assert not maintenance_requested(str(tmp_path), False)
+
+
+def test_a_maintenance_refused_for_storage_leaves_no_mark(tmp_path: Path, monkeypatch) -> None:
+    # Issue 14: a refused command changes nothing.  The mark file is created
+    # but its write fails: the refusal must not leave it behind for the next boot.
+    import builtins
+
+    import inversa.app as app_module
+
+    s = _session(tmp_path, [])
+    s.run_for(3000)
+    assert s.app is not None and s.app.ctrl.state == S.IDLE
+    real_open = builtins.open
+
+    class _Failing:
+        def __init__(self, path: str, mode: str) -> None:
+            self._f = real_open(path, mode)
+
+        def __enter__(self) -> _Failing:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._f.close()
+
+        def write(self, _data: str) -> int:
+            raise OSError(28, "no space left on device")
+
+    monkeypatch.setattr(app_module, "open", _Failing, raising=False)
+    assert s.app.request_maintenance() == reasons.STORAGE_ERROR
+    monkeypatch.undo()
+    assert not (tmp_path / MAINTENANCE_FILE).exists()
+    s.run_for(500)
+    assert not s.in_maintenance and s.boots == 1

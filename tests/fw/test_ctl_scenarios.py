@@ -301,6 +301,42 @@ def test_lost_pulse_while_inverted_starts_return():
     assert rig.out.fault_bits & A.F_HR_SENSOR
 
 
+def test_heart_rate_above_limit_with_a_flickering_pulse_starts_return():
+    # Handed case ../shared/cases/safety/hr_flapping_pulse.toml (issue 14):
+    # 185 bpm (limit 150) while the pulse contact drops 0.3 s every 4.8 s.
+    # Each loss restarted the 5 s debounce of hr-high and each valid stretch
+    # that of hr-lost: no alarm, ever.
+    rig = Rig(Profile(max_angle_cdeg=2500, hold_ms=180000, hr_high_bpm=150, hr_rise_bpm=40))
+    to_hold(rig)
+    t0 = rig.t_ms
+
+    def pulse(r: Rig) -> None:
+        lost = (r.t_ms - t0) % 4800 < 300
+        r.inp.hr_ok = not lost
+        r.inp.hr_bpm = 0 if lost else 185
+
+    rig.sensor_override = pulse
+    took = rig.run_until(lambda r: r.out.state == S.RETURN, 20000)
+    assert rig.out.alarm_bits & (bit(A.A_HR_HIGH) | bit(A.A_HR_LOST))
+    assert took <= 2 * L.HR_DEBOUNCE_MS
+
+
+def test_a_pulse_that_is_mostly_lost_counts_as_lost():
+    # Valid 0.4 s in every 3 s, with a normal rate: the signal is mostly lost.
+    rig = Rig(Profile(max_angle_cdeg=2500, hold_ms=180000))
+    to_hold(rig)
+    t0 = rig.t_ms
+
+    def pulse(r: Rig) -> None:
+        ok = (r.t_ms - t0) % 3000 < 400
+        r.inp.hr_ok = ok
+        r.inp.hr_bpm = 72 if ok else 0
+
+    rig.sensor_override = pulse
+    rig.run_until(lambda r: r.out.state == S.RETURN, 30000)
+    assert rig.out.alarm_bits & bit(A.A_HR_LOST)
+
+
 def test_no_pulse_at_baseline_refuses_descent():
     rig = Rig(Profile())
     rig.boot()
@@ -634,6 +670,66 @@ def test_estop_cuts_and_latches_and_only_a_local_clear_resumes_a_gradual_return(
     rig.run_until(lambda r: r.out.state == S.DONE, 200000)
     states = [code for _t, code, _old in rig.events_of(EV_STATE)]
     assert S.ESTOP in states and states[-1] == S.DONE
+
+
+def test_estop_pressed_during_the_selftest_after_a_reset_at_depth_latches():
+    # Handed case ../shared/cases/safety/estop_during_selftest.toml (issue
+    # 14): the board resets at 25 deg and the e-stop is pressed 0.2..0.7 s
+    # into the self-test.  It was ignored and the reboot recovery drove the
+    # motor; now it latches, and only the local clear starts the return.
+    rig = Rig(Profile(max_angle_cdeg=2500, hold_ms=180000), angle_cdeg=2500)
+    rig.run_ms(200)
+    rig.inp.estop_pressed = True
+    rig.run_ms(500)
+    rig.inp.estop_pressed = False
+    rig.record()
+    rig.run_ms(20000)
+    assert rig.trace is not None
+    assert all(row[4] == 0 and not row[5] for row in rig.trace)  # nothing driven
+    assert rig.out.state == S.ESTOP and rig.out.alarm_bits & bit(A.A_ESTOP)
+    assert rig.plant.angle_cdeg == 2500
+    rig.inp.stop_pressed = True
+    rig.run_ms(50)
+    rig.inp.stop_pressed = False
+    took = rig.run_until(lambda r: r.plant.angle_cdeg <= 0, 120000)
+    assert took >= L.MIN_RETURN_MS  # a gradual return
+    rig.run_until(lambda r: r.out.state == S.DONE, 200000)
+
+
+def test_a_stuck_hold_to_run_contact_and_a_host_start_never_move_the_table():
+    # Finding of issue 14: hold-to-run stuck closed, then a host START; after
+    # the baseline the table descended with nobody touching it.
+    rig = Rig(Profile(max_angle_cdeg=2500, hold_ms=180000))
+    rig.inp.hold_down = True  # a short in the hold-to-run wiring, since power-on
+    rig.boot()
+    assert rig.ctrl.request_start() == reasons.OK
+    rig.record()
+    rig.run_ms(60000)
+    assert rig.trace is not None
+    assert all(row[4] == 0 and not row[5] for row in rig.trace)
+    assert rig.plant.angle_cdeg == Profile().loading_cdeg
+    assert rig.out.state == S.FAULT and rig.out.alarm_bits & bit(A.A_INPUT_STUCK)
+
+
+def test_manual_table_contraindicated_user_gets_a_high_alarm_and_the_lock():
+    # Handed case ../shared/cases/safety/manual_contraindicated.toml (issue
+    # 14): the person tilts a manual table with a contraindicated profile and
+    # got an ordinary session.  Now: high alarm and the one-way lock as soon
+    # as the table leaves the loading zone.
+    prof = Profile(max_angle_cdeg=3000, table_type=S.MANUAL, contra_flags=C_GLAUCOMA)
+    rig = Rig(prof, angle_cdeg=prof.loading_cdeg, has_brake=True)
+    rig.boot()
+    assert not rig.out.brake_on and rig.out.alarm_bits == 0  # at loading: nothing
+    rig.plant.manual_vel_cdps = 200  # tilting back at 2 deg/s
+    rig.run_until(lambda r: r.out.brake_on, 10000)
+    assert rig.out.alarm_bits & bit(A.A_CONTRA) and rig.out.alarm_priority == A.P_HIGH
+    rig.run_ms(20000)
+    edge = prof.loading_cdeg + L.LOADING_TOL_CDEG
+    assert rig.plant.angle_cdeg <= edge + 100  # held at the zone's edge by the lock
+    rig.plant.manual_vel_cdps = -200  # the way back up is never locked
+    rig.run_until(lambda r: r.plant.angle_cdeg <= prof.loading_cdeg + 100, 10000)
+    rig.run_ms(2000)
+    assert rig.out.alarm_bits & bit(A.A_CONTRA) == 0 and not rig.out.brake_on
 
 
 def test_a_welded_motor_contactor_is_flagged_when_the_estop_is_pressed():

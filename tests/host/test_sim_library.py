@@ -51,7 +51,12 @@ def test_library_covers_every_hazard_row() -> None:
             "motor_stall",
             "mains_lost",
         },
-        "physiological distress": {"hr_rise", "vasovagal", "pulse_lost"},
+        "physiological distress": {
+            "hr_rise",
+            "vasovagal",
+            "pulse_lost",
+            "review_hr_flapping_pulse",
+        },
         "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},
@@ -60,6 +65,9 @@ def test_library_covers_every_hazard_row() -> None:
             "estop_descent",
             "estop_wire_broken",
             "contactor_welded",
+            "stuck_hold_to_run",
+            "review_estop_during_selftest",
+            "review_manual_contraindicated",
         },
     }
     for hazard, scenarios in hazards.items():
@@ -78,3 +86,37 @@ def test_scenario_in_cpython(path: Path, tmp_path: Path) -> None:
 def test_scenario_in_micropython(name: str, tmp_path: Path) -> None:
     path = next(p for p in library() if p.stem == name)
     _run(path, tmp_path, vm=True)
+
+
+def test_power_reset_keeps_the_estop_latch_and_the_daily_time(tmp_path: Path) -> None:
+    # Issue 14 (items 5, 12): what the firmware persists (control/persist.py)
+    # survives the simulator's power_reset, which keeps the board's storage.
+    from inversa.control import states as S
+    from inversa.control.profile import Profile
+    from inversa_world.session import SimSession
+
+    spec = {
+        "table": "motorized",
+        "duration_ms": 90000,
+        "profile": Profile(max_angle_cdeg=2500, hold_ms=180000).to_bytes(),
+        "events": [
+            (3000, "press_start", {}),
+            (25000, "hold_down", {}),
+            (50000, "release_down", {}),
+            (60000, "press_estop", {}),
+            (62000, "release_estop", {}),
+            (65000, "power_reset", {}),
+        ],
+    }
+    s = SimSession(spec, str(tmp_path))
+    s.run_for(64000)
+    assert s.app is not None
+    assert s.app.ctrl.state == S.ESTOP
+    used = s.app.ctrl.daily_used_ms
+    assert used > 10000  # inverted for a while
+    s.run_for(2000)
+    assert s.boots == 2 and s.app is not None
+    assert s.app.ctrl.daily_used_ms >= used  # not started afresh
+    s.run_for(10000)
+    assert s.app.ctrl.state == S.ESTOP  # the latch survived; only the local clear drops it
+    assert s.app.out.motor_cmd_cdps == 0 and not s.app.out.motor_enable

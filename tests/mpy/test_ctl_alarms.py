@@ -42,17 +42,96 @@ def test_debounce_then_raise_with_priority_action_and_event():
     assert _drain(log) == [(EV_ALARM_RAISED, A.A_HR_HIGH, A.P_MEDIUM)]
 
 
-def test_interrupted_condition_restarts_the_debounce():
+def test_a_brief_interruption_does_not_restart_the_debounce():
+    # Issue 14: each brief gap restarted the debounce, so a condition chopped
+    # into stretches shorter than its debounce never rose.  Now the gap only
+    # drains the account at half rate.
     al = A.Alarms(EventLog(8))
     c = _b(A.A_OVER_LIMIT)  # 20 ms debounce
     al.update(0, c)
     al.update(10, c)
-    al.update(20, 0)
-    al.update(30, c)
-    al.update(40, c)
+    al.update(20, 0)  # 20 ms present, banked
+    al.update(30, c)  # 10 ms gap drained 5 ms: 15 left, rises 5 ms later
     assert al.active == 0
-    al.update(50, c)
+    al.update(40, c)
     assert al.active == c
+
+
+def test_a_long_absence_drains_the_debounce_account():
+    al = A.Alarms(EventLog(8))
+    c = _b(A.A_HR_HIGH)  # 5 s debounce
+    al.update(0, c)
+    al.update(4000, 0)  # 4 s banked
+    al.update(12000, c)  # 8 s gone drains 4 s: back to nothing
+    al.update(16990, c)
+    assert al.active == 0
+    al.update(17000, c)
+    assert al.active == c
+
+
+def test_a_chattering_condition_present_most_of_the_time_rises():
+    # The handed case's rhythm: present 4.5 s, gone 0.3 s, forever.  The
+    # old engine never raised hr-high; now it rises within the second stretch.
+    for rule, on_ms, off_ms in (
+        (A.A_HR_HIGH, 4500, 300),
+        (A.A_HR_LOST, 4500, 300),
+        (A.A_TILT, 20, 10),
+        (A.A_END_SWITCH, 10, 10),
+        (A.A_RUNAWAY, 60, 50),
+        (A.A_TRACKING, 700, 400),
+    ):
+        al = A.Alarms(EventLog(16))
+        c = _b(rule)
+        t = 0
+        raised_at = -1
+        while t < 60000 and raised_at < 0:
+            phase = t % (on_ms + off_ms)
+            al.update(t, c if phase < on_ms else 0)
+            if al.active & c:
+                raised_at = t
+            t += 10
+        deb = A.RULES[rule * 7 + 1]
+        # present >= 1/2 of the time: the account grows at >= 1/4 of real time
+        assert 0 <= raised_at <= 4 * deb + 2 * (on_ms + off_ms), (rule, raised_at)
+
+
+def test_a_rare_blip_shorter_than_the_debounce_never_rises():
+    al = A.Alarms(EventLog(16))
+    c = _b(A.A_HR_HIGH)  # 5 s debounce
+    t = 0
+    while t < 120000:  # 3 s present, 7 s gone: the account never reaches 5 s
+        al.update(t, c if t % 10000 < 3000 else 0)
+        assert al.active == 0
+        t += 10
+
+
+def test_a_refused_clear_drops_no_latch():
+    # Issue 14: clear_latched() refused because one latch's condition was
+    # still there had already dropped the others.
+    log = EventLog(16)
+    al = A.Alarms(log)
+    est = _b(A.A_ESTOP)
+    stall = _b(A.A_STALL)
+    al.update(0, est | stall)
+    al.update(10, est)  # the stall's condition is gone, the e-stop still pressed
+    _drain(log)
+    assert al.clear_latched(20) == est
+    assert al.active == est | stall and al.faults == A.F_ESTOP | A.F_MOTOR
+    assert _drain(log) == []
+    al.update(30, 0)
+    assert al.clear_latched(40) == 0
+    assert al.active == 0
+
+
+def test_restored_latches_are_active_and_need_a_clear():
+    log = EventLog(16)
+    al = A.Alarms(log)
+    al.restore(0, _b(A.A_ESTOP))
+    assert al.active == _b(A.A_ESTOP) and al.action == A.ACT_CUTOFF
+    assert (EV_ALARM_RAISED, A.A_ESTOP, A.P_HIGH) in _drain(log)
+    al.update(10, 0)
+    assert al.active == _b(A.A_ESTOP)  # the condition is gone, the latch stays
+    assert al.clear_latched(20) == 0 and al.active == 0
 
 
 def test_non_latched_alarm_clears_after_its_clear_delay():
@@ -138,5 +217,13 @@ def test_update_allocates_nothing():
         flip[0] ^= 1
         al.update(t[0], _b(A.A_TOO_FAST) | _b(A.A_TIME_LIMIT) | (flip[0] << A.A_RISE_FAST))
 
+    def chatter():  # debounce accounts filling and draining
+        t[0] += 10
+        flip[0] ^= 1
+        al.update(
+            t[0], flip[0] * (_b(A.A_HR_HIGH) | _b(A.A_TRACKING)) | (1 - flip[0]) << A.A_HR_LOST
+        )
+
     assert_no_alloc(quiet)
     assert_no_alloc(busy)
+    assert_no_alloc(chatter)

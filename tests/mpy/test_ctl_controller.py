@@ -71,7 +71,7 @@ class _Rig:
 def test_names_cover_every_id():
     assert len(S.STATE_NAMES) == S.N_STATES
     assert len(A.ALARM_NAMES) == A.N_ALARMS
-    assert len(A.FAULT_NAMES) == 9
+    assert len(A.FAULT_NAMES) == 10
 
 
 def test_motorized_session_end_to_end():
@@ -192,3 +192,187 @@ def test_manual_table_steps_allocate_nothing():
     r.run(50)
     assert r.out.alarm_priority == A.P_HIGH and r.out.brake_on
     _no_alloc_in(r, S.HOLD)
+
+
+# --- issue 14: e-stop from the first period, latches across a reset ---------
+
+
+def _press_stop(r):
+    r.inp.stop_pressed = True
+    r.run(30)
+    r.inp.stop_pressed = False
+    r.run(10)
+
+
+def test_estop_pressed_during_the_selftest_is_latched():
+    # Handed case estop_during_selftest: a reset at 25 deg, the e-stop
+    # pressed 0.2..0.7 s after the boot.  It was ignored; now it latches.
+    r = _Rig(Profile(hr_mode=HR_OFF, max_angle_cdeg=2500), angle=2500)
+    r.run(200)
+    assert r.out.state == S.SELFTEST
+    r.inp.estop_pressed = True
+    r.run(500)
+    r.inp.estop_pressed = False
+    r.run(3000)
+    assert r.out.state == S.ESTOP and r.out.alarm_bits & (1 << A.A_ESTOP)
+    assert not r.out.motor_enable and r.out.brake_on
+    assert r.ctrl.clear_faults() == reasons.FAULT_LATCHED  # not from the host
+    assert r.out.state == S.ESTOP
+    _press_stop(r)  # the local clear: a gradual return
+    r.run(1000)
+    assert r.out.state == S.RETURN and r.out.alarm_bits & (1 << A.A_ESTOP) == 0
+
+
+def test_estop_held_since_boot_is_a_press():
+    r = _Rig()
+    r.inp.estop_pressed = True  # pressed across the reset, released at 0.4 s
+    r.run(400)
+    r.inp.estop_pressed = False
+    r.run(2000)
+    assert r.out.state == S.ESTOP
+
+
+def test_the_estop_inputs_own_boot_reading_is_not_a_press():
+    # The two-channel input reads "pressed" until both channels prove closed
+    # (50 ms): that is not a press.
+    r = _Rig()
+    r.inp.estop_pressed = True
+    r.run(60)
+    r.inp.estop_pressed = False
+    r.until(S.IDLE, 2000)
+    assert r.out.alarm_bits == 0
+
+
+def test_a_latch_that_needs_the_local_clear_survives_a_reset():
+    for alarm, state in ((A.A_ESTOP, S.ESTOP), (A.A_STALL, S.FAULT), (A.A_RUNAWAY, S.FAULT)):
+        r = _Rig(Profile(hr_mode=HR_OFF), angle=2000)
+        r.ctrl._alarms.update(0, 1 << alarm)  # latched before the reset
+        r.ctrl._alarms.update(1000, 1 << alarm)
+        kept = r.ctrl.persist_latched
+        assert kept == 1 << alarm
+        # the reset: a new controller with what was persisted
+        r2 = _Rig(Profile(hr_mode=HR_OFF), angle=2000, latched=kept)
+        r2.period()
+        assert r2.out.state == state and r2.out.alarm_bits == kept
+        assert not r2.out.motor_enable and r2.out.brake_on
+        r2.run(3000)
+        assert r2.out.state == state
+        assert r2.ctrl.clear_faults() == reasons.FAULT_LATCHED
+        _press_stop(r2)
+        r2.run(100)
+        assert r2.out.state == S.RETURN and r2.out.alarm_bits == 0
+        assert r2.ctrl.persist_latched == 0
+
+
+def test_latches_the_host_may_clear_are_not_kept():
+    r = _Rig(latched=(1 << A.A_HR_HIGH) | (1 << A.A_TILT))
+    r.until(S.IDLE, 2000)
+    assert r.out.alarm_bits == 0
+
+
+# --- issue 14: motion only from a press that begins after arming ---------------
+
+
+def test_a_motion_input_closed_at_arming_is_a_fault_and_nothing_moves():
+    # Handed finding: hold-to-run stuck closed plus a host START descended
+    # after the baseline with nobody touching the table.
+    for field in ("hold_down", "hold_up", "start_pressed"):
+        r = _Rig(Profile(max_angle_cdeg=2000))  # heart-rate rules on: a baseline
+        setattr(r.inp, field, True)  # stuck closed since power-on
+        r.until(S.IDLE, 2000)
+        r.run(100)
+        assert r.ctrl.request_start() == reasons.OK
+        r.run(20)
+        assert r.out.state == S.FAULT, (field, S.STATE_NAMES[r.out.state])
+        assert r.out.alarm_bits & (1 << A.A_INPUT_STUCK)
+        assert r.out.fault_bits & A.F_INPUT and r.out.alarm_priority == A.P_HIGH
+        for _ in range(3000):  # 30 s: never any motion
+            r.period()
+            assert not r.out.motor_enable and r.out.motor_cmd_cdps == 0
+        assert r.inp.angle_cdeg == -6000
+        assert r.ctrl.clear_faults() == reasons.FAULT_LATCHED  # only at the table
+        _press_stop(r)
+        assert r.out.state == S.FAULT  # still closed: the clear is refused
+        setattr(r.inp, field, False)  # repaired
+        r.run(50)
+        _press_stop(r)
+        assert r.out.state == S.IDLE and r.out.alarm_bits == 0
+
+
+def test_descent_needs_a_press_that_begins_after_arming():
+    r = _Rig(Profile(hr_mode=HR_OFF, max_angle_cdeg=2000))
+    r.until(S.IDLE, 2000)
+    assert r.ctrl.request_start() == reasons.OK
+    r.until(S.READY, 100)
+    r.inp.hold_down = True  # a press after arming: motion
+    r.run(2000)
+    assert r.out.state == S.DESCENT and r.inp.angle_cdeg > -6000
+
+
+# --- issue 14: commands act at once or not at all ------------------------------
+
+
+def test_commands_act_at_once():
+    r = _Rig(Profile(hr_mode=HR_OFF, max_angle_cdeg=2000, hold_ms=60000))
+    r.until(S.IDLE, 2000)
+    assert r.ctrl.request_start() == reasons.OK
+    assert r.ctrl.state == S.READY  # before any further step
+    r.run(100)
+    r.inp.hold_down = True
+    r.until(S.HOLD, 60000)
+    r.inp.hold_down = False
+    r.run(100)
+    assert r.ctrl.request_return() == reasons.OK
+    assert r.ctrl.state == S.RETURN
+
+
+def test_an_accepted_start_is_never_acted_on_later():
+    # The start is accepted, then an e-stop before the next period: once the
+    # e-stop is cleared the old start must not arm a session by itself.
+    r = _Rig()
+    r.until(S.IDLE, 2000)
+    assert r.ctrl.request_start() == reasons.OK
+    r.inp.estop_pressed = True
+    r.run(50)
+    assert r.out.state == S.ESTOP
+    r.inp.estop_pressed = False
+    r.run(100)
+    _press_stop(r)
+    r.run(1000)
+    assert r.out.state == S.IDLE
+
+
+def test_a_refused_clear_leaves_every_latch_in_place():
+    # Handed finding: clear_faults() refused because one latch's condition
+    # persisted had already dropped the others.
+    r = _Rig(Profile(hr_mode=HR_OFF))
+    r.until(S.IDLE, 2000)
+    r.frozen = True
+    r.inp.home_switch = False
+    r.inp.end_switch = True  # the end switch: latched (open loop)
+    r.inp.tilt_ok = False  # and the tilt sensor lost: latched, still lost
+    r.run(100)
+    r.inp.end_switch = False  # the end switch's condition is gone
+    r.run(100)
+    bits = r.out.alarm_bits
+    assert bits & (1 << A.A_END_SWITCH) and bits & (1 << A.A_TILT)
+    state = r.ctrl.state
+    assert r.ctrl.clear_faults() == reasons.FAULT_LATCHED
+    assert r.ctrl._alarms.active == bits and r.ctrl.state == state
+    r.period()
+    assert r.out.alarm_bits == bits
+
+
+# --- issue 14: daily time survives a reset, a day is 24 h of powered time ---------
+
+
+def test_the_daily_allowance_comes_back_after_a_day_of_powered_time():
+    from inversa.control import limits as L
+
+    p = Profile(hr_mode=HR_OFF, daily_ms=60000)
+    r = _Rig(p, daily_used_ms=60000, day_ms=L.DAY_MS - 20000)  # used up, as persisted
+    r.until(S.IDLE, 2000)
+    assert r.ctrl.request_start() == reasons.DAILY_LIMIT
+    r.run(20000)
+    assert r.ctrl.daily_used_ms == 0 and r.ctrl.day_ms == 0
+    assert r.ctrl.request_start() == reasons.OK

@@ -10,12 +10,25 @@
 # Fast path: when no condition changed and no timer is due, update() is one
 # comparison, so the 100 Hz step stays cheap.  Nothing here allocates.
 #
+# Debounce is a leaky integrator, not "true for debounce_ms without a break"
+# (issue 14: a pulse signal lost 0.3 s every 4.8 s reset the 5 s debounce of
+# hr-high on every loss and hid 185 bpm for minutes).  Each rule accumulates
+# the time its condition is present; time absent drains the account at half
+# that rate (DECAY_SHIFT); the alarm rises when the account reaches
+# debounce_ms.  A condition held without a break still rises after exactly
+# debounce_ms; a condition present more than 1/3 of the time rises however
+# it is chopped up (within debounce / (1.5 * duty - 0.5)); a lone blip
+# shorter than debounce_ms still never rises.  Two rules that share a cause
+# and interleave (hr-high while the pulse is valid, hr-lost while it is not)
+# cannot both stay below 1/3: one of them rises.
+#
 # Usage:
 #     al = Alarms(events)
 #     action = al.update(t_ms, cond_bits)   # ACT_* of the most severe alarm
 #     al.active, al.priority, al.loud, al.faults
 #     al.end_session(t_ms)                  # drop session-latched alarms
-#     still = al.clear_latched(t_ms)        # bits whose condition is still there
+#     still = al.clear_latched(t_ms)        # 0: all dropped; else nothing dropped
+#     al.restore(t_ms, bits)                # latches kept across a reset (persist.py)
 
 from array import array
 
@@ -54,6 +67,7 @@ F_HR_SENSOR = const(0x020)
 F_REBOOT = const(0x040)
 F_HOST = const(0x080)
 F_PROFILE = const(0x100)  # set by the controller: stored profile missing/corrupt
+F_INPUT = const(0x200)  # a motion input (button contact) closed when it must be open
 FAULT_NAMES = (  # by bit position
     "estop",
     "tilt-sensor",
@@ -64,6 +78,7 @@ FAULT_NAMES = (  # by bit position
     "reboot",
     "host",
     "profile",
+    "input",
 )
 
 # Alarm ids (bit positions of ControlOutputs.alarm_bits).
@@ -93,7 +108,9 @@ A_NO_BASELINE = const(22)
 A_DAILY = const(23)
 A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
 A_CONTACTOR = const(25)  # e-stop pressed but the motor contactor still closed
-N_ALARMS = const(26)
+A_INPUT_STUCK = const(26)  # a motion button closed when the session was armed
+A_CONTRA = const(27)  # contraindicated profile, table out of the loading zone
+N_ALARMS = const(28)
 
 ALARM_NAMES = (
     "estop",
@@ -122,8 +139,11 @@ ALARM_NAMES = (
     "daily-limit",
     "mains-lost",
     "contactor-stuck",
+    "input-stuck",
+    "contraindicated",
 )
 
+DECAY_SHIFT = const(1)  # absent time drains the debounce account at 1/2 rate
 _ESC = const(30000)  # escalate one priority step every 30 s while active
 _HR_ESC = const(60000)
 
@@ -157,6 +177,8 @@ RULES = (
     P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
     P_MEDIUM, 500, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_MAINS_LOST
     P_HIGH, L.CONTACTOR_DROP_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_CONTACTOR
+    P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_INPUT,  # A_INPUT_STUCK
+    P_HIGH, L.LIMIT_DEBOUNCE_MS, 500, L_NONE, _ESC, ACT_NO_DEEPER, 0,  # A_CONTRA
 )  # fmt: skip
 
 
@@ -200,12 +222,14 @@ class Alarms:
         self._events = events
         self._rules = rules
         self._n = n
-        self._t_on = array("i", [0] * n)  # condition first seen (debounce)
+        self._acc = array("i", [0] * n)  # debounce account: ms of condition (leaky)
+        self._t_seg = array("i", [0] * n)  # start of the current present/absent stretch
         self._t_off = array("i", [0] * n)  # condition gone (clear delay)
         self._t_raised = array("i", [0] * n)  # activation (escalation)
         self._level = array("i", [0] * n)  # effective priority (may exceed 3: loud)
         self._cond = 0  # raw conditions seen last update
         self._pending = 0  # condition true, debounce running
+        self._leaking = 0  # condition gone, debounce account not yet drained
         self._clearing = 0  # active, non-latched, condition gone, clear delay running
         self._timed = False  # a debounce, clear delay or escalation is running
         self._next_ms = 0  # earliest time a timer is due
@@ -225,12 +249,13 @@ class Alarms:
 
     def _evaluate(self, t_ms, cond):
         rules = self._rules
-        t_on = self._t_on
+        acc = self._acc
+        t_seg = self._t_seg
         ev = self._events
-        changed = cond ^ self._cond
         self._cond = cond
         active = self.active
         pending = self._pending
+        leaking = self._leaking
         clearing = self._clearing
         timed = False
         next_ms = 0
@@ -238,7 +263,7 @@ class Alarms:
         loud = False
         action = ACT_NONE
         faults = 0
-        x = cond | active | pending
+        x = cond | active | pending | leaking
         i = 0
         while x:
             if x & 1:
@@ -247,12 +272,21 @@ class Alarms:
                 c = cond & b
                 if not active & b:
                     if c:
-                        if not pending & b or changed & b:
+                        if not pending & b:
+                            # present again: drain the account for the absence
+                            a = 0
+                            if leaking & b:
+                                a = acc[i] - (ticks_diff(t_ms, t_seg[i]) >> DECAY_SHIFT)
+                                if a < 0:
+                                    a = 0
+                                leaking &= ~b
+                            acc[i] = a
                             pending |= b
-                            t_on[i] = t_ms
-                        due = ticks_add(t_on[i], rules[r + 1])
+                            t_seg[i] = t_ms
+                        due = ticks_add(t_seg[i], rules[r + 1] - acc[i])
                         if ticks_diff(t_ms, due) >= 0:
                             pending &= ~b
+                            acc[i] = 0
                             active |= b
                             self._t_raised[i] = t_ms
                             self._level[i] = rules[r]
@@ -266,8 +300,15 @@ class Alarms:
                             if not timed or ticks_diff(due, next_ms) < 0:
                                 next_ms = due
                             timed = True
-                    else:
+                    elif pending & b:
+                        # gone: bank the time it was present, then drain
                         pending &= ~b
+                        acc[i] += ticks_diff(t_ms, t_seg[i])
+                        t_seg[i] = t_ms
+                        leaking |= b
+                    elif leaking & b and ticks_diff(t_ms, t_seg[i]) >> DECAY_SHIFT >= acc[i]:
+                        leaking &= ~b
+                        acc[i] = 0
                 if active & b:
                     if c:
                         clearing &= ~b
@@ -311,6 +352,7 @@ class Alarms:
             i += 1
         self.active = active
         self._pending = pending
+        self._leaking = leaking
         self._clearing = clearing
         self._timed = timed
         self._next_ms = next_ms
@@ -348,16 +390,45 @@ class Alarms:
         m = self.latched_mask(L_SESSION)
         self._cond &= ~m
         self._pending &= ~m
+        self._leaking &= ~m
         self._drop(t_ms, self.active & m)
 
     def clear_latched(self, t_ms, mask=-1):
-        """Drop latched alarms (within mask) whose condition is gone; return the
-        active bits (within mask) that could not be cleared."""
-        m = self.active & mask & ~self._cond & ~self.latched_mask(L_NONE)
-        if m:
-            self._drop(t_ms, m)
+        """Drop the latched alarms within mask, all or none: if the condition
+        of any of them is still there, nothing changes and its bits are
+        returned (issue 14: a refused clear had already dropped the others).
+        Returns 0 when everything latched within mask was dropped."""
+        latched = self.active & mask & ~self.latched_mask(L_NONE)
+        still = latched & self._cond
+        if still:
+            return still
+        if latched:
+            self._drop(t_ms, latched)
         self.faults_seen = self.faults
-        return self.active & mask & ~self.latched_mask(L_NONE)
+        return 0
+
+    def restore(self, t_ms, bits):
+        """Raise the alarms in bits as latched at boot (a latch that survived a
+        reset, see persist.py): active at once, no debounce, clearable like
+        any latch once their condition is gone."""
+        bits &= ~self.active & ((1 << self._n) - 1)
+        i = 0
+        x = bits
+        while x:
+            if x & 1:
+                r = i * _COLS
+                self._t_raised[i] = t_ms
+                self._level[i] = self._rules[r]
+                self.raised_total += 1
+                self._events.push(t_ms, EV_ALARM_RAISED, i, self._rules[r])
+                fb = self._rules[r + 6]
+                if fb:
+                    self.faults_seen |= fb
+                    self._events.push(t_ms, EV_FAULT, fb, i)
+            x >>= 1
+            i += 1
+        self.active |= bits
+        self._evaluate(t_ms, self._cond)
 
     def level(self, alarm_id):
         """Effective priority of an active alarm (above P_HIGH = escalated), else 0."""

@@ -19,6 +19,10 @@
 #     ok = ctrl.self_check(out)             # feed the watchdog only if True
 #     code = ctrl.request_start()           # host commands return reason codes
 #     code = ctrl.request_return(); code = ctrl.set_profile(p); code = ctrl.clear_faults()
+#     ctrl.persist_latched, ctrl.daily_used_ms, ctrl.day_ms   # what survives a reset
+#
+# Host commands act at once, between steps, or not at all: a refused command
+# changes nothing, an accepted one leaves nothing pending for a later step.
 
 from inversa import reasons
 from inversa.compat import ticks_diff
@@ -26,6 +30,7 @@ from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.alarms import (
     A_CONTACTOR,
+    A_CONTRA,
     A_DAILY,
     A_END_SWITCH,
     A_ESTOP,
@@ -36,6 +41,7 @@ from inversa.control.alarms import (
     A_HR_LOST,
     A_HR_LOW,
     A_HR_RISE,
+    A_INPUT_STUCK,
     A_LEASE,
     A_MAINS_LOST,
     A_NO_BASELINE,
@@ -84,6 +90,14 @@ _B_NO_BASELINE = 1 << A_NO_BASELINE
 _B_DAILY = 1 << A_DAILY
 _B_MAINS = 1 << A_MAINS_LOST
 _B_CONTACTOR = 1 << A_CONTACTOR
+_B_STUCK = 1 << A_INPUT_STUCK
+_B_CONTRA = 1 << A_CONTRA
+
+# Motion inputs found closed when a session was armed (issue 14: a
+# hold-to-run contact stuck closed plus a host START moved the table).
+_IN_DOWN = 1
+_IN_UP = 2
+_IN_START = 4
 
 _HB = L.HORIZONTAL_BAND_CDEG
 _DONE_MS = 5000  # DONE is shown this long, then IDLE
@@ -111,6 +125,8 @@ class Controller:
         daily_used_ms=0,
         profile_status=0,
         reset_cause=0,
+        latched=0,
+        day_ms=0,
     ):
         profile.validate()
         self._clock = clock
@@ -140,6 +156,7 @@ class Controller:
         self.dt_clamped = 0  # periods that arrived more than 100 ms late
         self._checked_steps = -1
         self.daily_used_ms = daily_used_ms
+        self.day_ms = day_ms  # powered time since the day's first inverted second
         self._profile_fault = F_PROFILE if profile_status else 0
         if profile_status:
             events.push(t, EV_FAULT, F_PROFILE, profile_status)
@@ -153,8 +170,12 @@ class Controller:
         self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
         self._start_prev = False
         self._stop_prev = False
-        self._start_req = _NO_START
-        self._return_req = False
+        self._start_lvl = False
+        self._down = False
+        self._up = False
+        self._down_fresh = False  # hold-to-run down seen released since arming
+        self._stuck = 0  # _IN_* closed at arming and not yet released
+        self._estop_released = False  # the e-stop has read released since boot
         self._cmd = 0
         self._moving = False
         self._enable = False
@@ -171,6 +192,16 @@ class Controller:
         self._goal = 0
         self._hi_cdps = 0
         self._lo_cdps = 0
+        # Latches that demand the local clear and were active before the
+        # reset (persist.py): active again from the first period.
+        if latched & self._cutoff_mask:
+            self._alarms.restore(t, latched & self._cutoff_mask)
+
+    @property
+    def persist_latched(self):
+        """Active alarms that only a local clear may drop (the e-stop and the
+        cut-off faults): kept across a reset by the app (persist.py)."""
+        return self._alarms.active & self._cutoff_mask
 
     # -- session bookkeeping ----------------------------------------------
     def _session_reset(self, t, angle):
@@ -229,20 +260,25 @@ class Controller:
         return reasons.OK
 
     def request_start(self):
-        """Arm a session (baseline, then READY); motion still needs the local
-        hold-to-run button on a motorized table."""
+        """Arm a session (baseline, then READY) at once; motion still needs a
+        press of the local hold-to-run button that begins after this."""
         code = self._start_refusal()
         if code == reasons.OK:
-            self._start_req = _HOST_START
+            self._arm(self._clock.ticks_ms(), _HOST_START)
         return code
 
     def request_return(self):
-        """Stop and bring the person back up gradually (a no-op if already
-        returning or idle)."""
+        """Stop and bring the person back up gradually, at once (a no-op if
+        already returning or idle)."""
         st = self.state
         if st == S.FAULT or st == S.ESTOP:
             return reasons.FAULT_LATCHED
-        self._return_req = True
+        t = self._clock.ticks_ms()
+        if st == S.DESCENT or st == S.HOLD:
+            self._begin_return(t, self._angle)
+        elif st == S.BASELINE or st == S.READY:
+            self._session_end(t)
+            self._set_state(t, S.IDLE)
         return reasons.OK
 
     def set_profile(self, profile):
@@ -270,10 +306,10 @@ class Controller:
         return self._clear(self._clock.ticks_ms())
 
     def _clear(self, t):
+        # All or nothing: clear_latched() drops every latch or none.
         if self._estop:
             return reasons.FAULT_LATCHED
-        still = self._alarms.clear_latched(t, self._clear_mask)
-        if still:
+        if self._alarms.clear_latched(t, self._clear_mask):
             return reasons.FAULT_LATCHED
         st = self.state
         if st == S.FAULT or st == S.ESTOP:
@@ -286,6 +322,24 @@ class Controller:
         return reasons.OK
 
     # -- helpers -----------------------------------------------------------
+    def _arm(self, t, src):
+        # A session is armed (host or local start): motion will need a press
+        # of hold-to-run that begins after this moment; a motion input that
+        # is already closed now is a fault (A_INPUT_STUCK) until released
+        # and cleared at the table.
+        self._session_begin(t, self._angle, src)
+        stuck = 0
+        if not self._manual:
+            if self._down:
+                stuck |= _IN_DOWN
+            if self._up:
+                stuck |= _IN_UP
+            if src == _HOST_START and self._start_lvl:
+                stuck |= _IN_START
+        self._stuck = stuck
+        self._down_fresh = False
+        self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
+
     def _at_loading(self, angle, home):
         if home:
             return True
@@ -421,6 +475,9 @@ class Controller:
         self._rate = inp.rate_cdps
         self._estop = inp.estop_pressed
         self._home = home
+        self._down = inp.hold_down
+        self._up = inp.hold_up
+        self._start_lvl = inp.start_pressed
         if tilt_ok:
             self._last_good_angle = angle
             if self._session:
@@ -429,6 +486,12 @@ class Controller:
                 if angle > _HB:
                     self._inverted_ms += dt
                     self.daily_used_ms += dt
+        if self.daily_used_ms:
+            # The day's window runs on powered time (no clock on the board).
+            self.day_ms += dt
+            if self.day_ms >= L.DAY_MS:
+                self.daily_used_ms = 0
+                self.day_ms = 0
         start_edge = inp.start_pressed and not self._start_prev
         stop_edge = inp.stop_pressed and not self._stop_prev
         self._start_prev = inp.start_pressed
@@ -494,14 +557,6 @@ class Controller:
                 self._clear(t)
         elif st == S.SELFTEST:
             self._run_selftest(t, angle, tilt_ok, home, inp)
-        if self._return_req:
-            self._return_req = False
-            st = self.state
-            if st == S.DESCENT or st == S.HOLD:
-                self._begin_return(t, angle)
-            elif st == S.BASELINE or st == S.READY:
-                self._session_end(t)
-                self._set_state(t, S.IDLE)
 
         # 4. motion and outputs
         if self._manual:
@@ -531,14 +586,26 @@ class Controller:
 
     # -- conditions (one bit per alarm) -------------------------------------
     def _conditions(self, inp, t, dt, st, angle, tilt_ok, home):
+        estop = inp.estop_pressed
+        if not estop:
+            self._estop_released = True
         if st == S.SELFTEST and ticks_diff(t, self._t_state) < L.SELFTEST_MS:
-            # The first second after boot: debounce windows and estimators are
-            # still settling (inputs read "pressed" until proven otherwise).
-            # The outputs are safe throughout; at its end the self-test sees
-            # the settled inputs, and a pressed e-stop then latches as usual.
-            return _B_SELFTEST if self._selftest_fail else 0
-        cond = _B_ESTOP if inp.estop_pressed else 0
-        if inp.estop_pressed and inp.motor_power:
+            # The first second after boot: estimators are still settling, but
+            # the e-stop counts from the first period (issue 14: a press in
+            # the self-test was never latched).  The only "pressed" ignored
+            # is the input's own boot reading until both channels prove
+            # closed: pressed since boot for longer than that is a press.
+            cond = _B_SELFTEST if self._selftest_fail else 0
+            if estop and (
+                self._estop_released or ticks_diff(t, self._t_state) >= L.ESTOP_BOOT_SETTLE_MS
+            ):
+                cond |= _B_ESTOP
+                if inp.motor_power:
+                    cond |= _B_CONTACTOR
+            return cond | self._stuck_cond(inp)
+        cond = _B_ESTOP if estop else 0
+        cond |= self._stuck_cond(inp)
+        if estop and inp.motor_power:
             # The hardware cut did not happen (a welded contactor): the
             # firmware still cuts the drive, but the e-stop's own path is gone.
             cond |= _B_CONTACTOR
@@ -549,6 +616,11 @@ class Controller:
                 cond |= _B_SELFTEST
             return cond  # the estimators are still starting
         p = self.profile
+        if p.contra_flags and tilt_ok and p.contraindicated() and not self._at_loading(angle, home):
+            # Contraindicated: no inversion at all.  On a manual table the
+            # person tilts it themselves: high alarm and the lock as soon as
+            # it leaves the loading zone (issue 14).
+            cond |= _B_CONTRA
         if not tilt_ok or (home and angle > p.loading_cdeg + L.HOME_DISAGREE_CDEG):
             cond |= _B_TILT
         elif self._alarms.active & _B_OVER:
@@ -623,6 +695,21 @@ class Controller:
                 cond |= _B_HOLD_OVER
         return cond
 
+    def _stuck_cond(self, inp):
+        # A motion input closed at arming stays a fault condition until it
+        # reads released; the latch then waits for the local clear.
+        s = self._stuck
+        if not s:
+            return 0
+        if s & _IN_DOWN and not inp.hold_down:
+            s &= ~_IN_DOWN
+        if s & _IN_UP and not inp.hold_up:
+            s &= ~_IN_UP
+        if s & _IN_START and not inp.start_pressed:
+            s &= ~_IN_START
+        self._stuck = s
+        return _B_STUCK if s else 0
+
     # -- states ----------------------------------------------------------------
     def _run_selftest(self, t, angle, tilt_ok, home, inp):
         if ticks_diff(t, self._t_state) < L.SELFTEST_MS:
@@ -654,8 +741,7 @@ class Controller:
     def _run_idle(self, t, inp, angle, tilt_ok, home, start_edge):
         if self.state == S.DONE and ticks_diff(t, self._t_state) >= _DONE_MS:
             self._set_state(t, S.IDLE)
-        src = self._start_req
-        self._start_req = _NO_START
+        src = _NO_START
         if start_edge and self._start_refusal() == reasons.OK:
             src = _LOCAL_START
         if self._manual and tilt_ok and angle > _HB:
@@ -673,11 +759,12 @@ class Controller:
                 self._begin_return(t, angle)
                 return
         if src != _NO_START:
-            self._session_begin(t, angle, src)
-            self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
+            self._arm(t, src)
 
     def _run_armed(self, t, inp, angle, stop_edge):
         st = self.state
+        if not inp.hold_down:
+            self._down_fresh = True  # a press from now on began after arming
         if stop_edge or inp.hold_up:
             self._session_end(t)
             self._set_state(t, S.IDLE)
@@ -701,7 +788,13 @@ class Controller:
             self._session_end(t)
             self._set_state(t, S.IDLE)
             return
-        if not self._manual and inp.hold_down and not inp.hold_up and self._tilt_ok:
+        if (
+            not self._manual
+            and inp.hold_down
+            and self._down_fresh
+            and not inp.hold_up
+            and self._tilt_ok
+        ):
             self._traj.reset(angle)
             self._traj.set_goal(self._eff_limit, self.profile.descent_cdps)
             self._set_state(t, S.DESCENT)
@@ -890,7 +983,7 @@ class Controller:
         # only warned).
         st = self.state
         active = self._alarms.active
-        lock = (active & (_B_OVER | _B_TILT)) != 0 or st == S.FAULT or st == S.ESTOP
+        lock = (active & (_B_OVER | _B_TILT | _B_CONTRA)) != 0 or st == S.FAULT or st == S.ESTOP
         if active & _B_TOO_FAST and self._rate > 0:
             lock = True
         out.brake_on = self._has_brake and lock

@@ -47,4 +47,4 @@ class ControlOutputs:
         self.inverted_ms = 0  # this session, time deeper than the horizontal band
         self.hold_ms = 0  # time spent in HOLD this session
         self.baseline_bpm = 0  # resting heart rate measured before descent (0 = none)
-        self.daily_ms = 0  # inverted time counted today (since boot + the value given)
+        self.daily_ms = 0  # inverted time counted today (kept across resets, persist.py)

@@ -48,6 +48,10 @@ MAX_INVERTED_MS = const(900000)  # 15 min inverted per session, whatever happens
 TIME_GRACE_MS = const(120000)  # inverted-time alarm at hold + return + grace
 MAX_DAILY_MS = const(1800000)  # a profile's daily allowance is at most 30 min
 MIN_DAILY_MS = const(60000)
+# No clock on the board: a "day" of the daily allowance is this much powered
+# time from the first inverted second of the day (powered time <= real time,
+# so the allowance never comes back early; see docs/SAFETY.md).
+DAY_MS = const(86400000)
 
 # --- heart rate -------------------------------------------------------------
 HR_MIN_BPM = const(40)  # a profile's low alarm may not be set below this
@@ -65,6 +69,10 @@ READY_TIMEOUT_MS = const(120000)  # armed but no local action for 2 min: disarm
 # --- supervision ------------------------------------------------------------
 SELFTEST_MS = const(1000)  # boot: wait for the estimators before deciding
 SELFTEST_MAX_MS = const(5000)  # ... and for a trusted angle at most this long
+# The e-stop input reads "pressed" at boot until both channels have proven
+# closed (drivers/buttons.py EStop: release_ms 50, discrepancy_ms 200); any
+# other "pressed", from the first period on, is a press and latches.
+ESTOP_BOOT_SETTLE_MS = const(250)
 TILT_DEBOUNCE_MS = const(30)
 CONTACTOR_DROP_MS = const(300)  # e-stop pressed: the contactor must have opened by then
 SWITCH_DEBOUNCE_MS = const(20)
