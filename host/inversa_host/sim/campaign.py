@@ -374,7 +374,8 @@ class CampaignResult:
     sim_s: float
     wall_s: float
     failure: Failure | None
-    kinds: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)  # rule -> failing timelines
+    failing: list[int] = field(default_factory=list)  # indices (keep_going: all of them)
 
     @property
     def rate(self) -> float:
@@ -394,13 +395,16 @@ def run_campaign(
     progress: Callable[[int, int, float, int], None] | None = None,
     shrink_budget: int = 60,
     log: Callable[[str], None] | None = None,
+    keep_going: bool = False,
 ) -> CampaignResult:
-    """Run `n` timelines; stop at the first failing one (in index order), shrink it."""
+    """Run `n` timelines; stop at the first failing one (in index order), shrink
+    it.  `keep_going`: run them all and count the failures by rule first."""
     t0 = time.perf_counter()
     sim_s = 0.0
     done = 0
     first: tuple[int, list[Violation]] | None = None
     kinds: dict[str, int] = {}
+    failing: list[int] = []
     work = [(seed, i) for i in range(n)]
     pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
     try:
@@ -410,10 +414,13 @@ def run_campaign(
             sim_s += s
             for v in violations:
                 kinds[v.kind] = kinds.get(v.kind, 0) + 1
-            if progress:
-                progress(done, n, time.perf_counter() - t0, len(kinds))
             if violations:
-                first = (i, violations)
+                failing.append(i)
+                if first is None:
+                    first = (i, violations)
+            if progress:
+                progress(done, n, time.perf_counter() - t0, len(failing))
+            if first is not None and not keep_going:
                 break
     finally:
         if pool is not None:
@@ -436,4 +443,4 @@ def run_campaign(
             "Judged on the simulated world's TRUE angle (inversa_host/sim/judge.py).",
         ]
         failure = Failure(i, original, small, hit, timeline_toml(small, header))
-    return CampaignResult(done, sim_s, wall, failure, kinds)
+    return CampaignResult(done, sim_s, wall, failure, kinds, failing)
