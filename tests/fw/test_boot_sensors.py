@@ -294,8 +294,7 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
     monkeypatch.setitem(sys.modules, "micropython", micropython)
     monkeypatch.setattr(app_mod, "_open_board_port", lambda cfg, board, clock: None)
     (tmp_path / "board.json").write_text(
-        '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge",'
-        ' "brake": true}'
+        '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'
     )
     monkeypatch.setattr("time.sleep_us", lambda us: None, raising=False)
     monkeypatch.setattr("inversa.board.clock.SystemClock", VirtualClock)

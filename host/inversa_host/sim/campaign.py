@@ -78,7 +78,8 @@ class Outcome:
 def _fmt(v: ArgValue) -> str:
     if isinstance(v, str):
         return f'"{v}"'
-    return f"{v:g}" if float(v) != int(v) else str(int(v))
+    v = round(float(v), 4)
+    return str(int(v)) if v == int(v) else repr(v)
 
 
 def timeline_toml(
@@ -175,7 +176,7 @@ def _r(rng: random.Random, lo: float, hi: float, nd: int = 2) -> float:
 def _fault(rng: random.Random, t: float) -> list[Event]:
     """One fault or person action at t (with its end, when it has one)."""
     k = rng.randrange(20)
-    later = t + _r(rng, 1.0, 60.0)
+    later = round(t + _r(rng, 1.0, 60.0), 2)
     if k == 0:
         return [(t, "power_reset", {})]
     if k == 1:  # a reset with sensors gone from the bus
