@@ -52,7 +52,13 @@ def test_library_covers_every_hazard_row() -> None:
             "mains_lost",
         },
         "physiological distress": {"hr_rise", "vasovagal", "pulse_lost"},
-        "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
+        # reboot_with_dead_imu: handed case ../shared/cases/safety/ (issue 14 item 1)
+        "tilt sensor failure": {
+            "tilt_stuck",
+            "tilt_bus_errors",
+            "reboot_with_dead_imu",
+            "reboot_bus_stuck",
+        },
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},
         "unintended motion": {

@@ -9,10 +9,12 @@
 #     cfg = load_config()                  # ValueError: bad /board.json
 #     board = build_board(cfg)             # or build_board(cfg, machine_module)
 #     verify_board(board)                  # ValueError: configured device absent
+#     board.recover_i2c()                  # clock a stuck bus free, recreate it
 #     IMU = driver_class(board.imu_driver) # e.g. inversa.drivers.mpu6050.MPU6050
 #     imu = IMU(board.i2c, board.imu_addr)
 #
-# Board attributes: cfg, i2c, uart (None unless link = "uart"), imu_addr,
+# Board attributes: cfg, machine, i2c (None if the bus could not be created;
+# bus_error says why), uart (None unless link = "uart", or if it failed), imu_addr,
 # hr_addr, imu_driver / hr_driver / motor_driver / brake_driver /
 # buzzer_driver ((module, class) or None), inputs (dict of the IN signals),
 # active_level (signal -> the level meaning pressed / at limit / active),
