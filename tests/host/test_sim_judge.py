@@ -78,6 +78,8 @@ def test_legit_holds() -> None:
 def test_end_must_be_at_loading_or_latched_safe_with_a_high_alarm() -> None:
     pts = [(0, -60), (18, -60), (39.25, 25), (70, 25)]
     assert _kinds(_trace(pts, "hold", 0)) == ["end"]
+    assert _kinds(_trace([(0, -54.9), (5, -54.9)], "idle", 0), []) == ["end"]
+    assert _kinds(_trace([(0, -55.1), (5, -55.1)], "idle", 0), []) == []
     assert _kinds(_trace(pts, "fault", 2)) == ["end"]
     assert _kinds(_trace(pts, "fault", 3)) == []
     assert _kinds(_trace(pts, "estop", 3)) == []

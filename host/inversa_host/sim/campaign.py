@@ -34,7 +34,7 @@ from typing import Any
 
 from inversa_host.link.names import state_name
 
-from .judge import Rules, Sample, Violation, judge
+from .judge import LOADING_TOL_DEG, Rules, Sample, Violation, judge
 from .scenario import ACTIONS, Scenario, parse_scenario
 
 ArgValue = float | str
@@ -155,7 +155,7 @@ def run_timeline(tl: Timeline, early_stop: bool = True) -> Outcome:
                 s.take_truth()
             if not early_stop or s.t_ms <= last_event_ms:
                 continue
-            at_loading = abs(a - tl.loading_deg) <= 3.0 and st in ("idle", "done")
+            at_loading = abs(a - tl.loading_deg) <= LOADING_TOL_DEG and st in ("idle", "done")
             latched = st in ("fault", "estop") and prio >= 3 and abs(table.rate_dps) < 0.01
             settled_ms = settled_ms + SAMPLE_MS if at_loading or latched else 0
             if settled_ms >= STOP_AFTER_S * 1000:

@@ -21,7 +21,7 @@ Rules (hazard table, ``docs/SAFETY.md``):
   start, not undone by a reset), plus ``MOTION_GRACE_S`` of braking after
   the release; at most ``MOTION_SLACK_DEG`` of other deeper travel in all
   (a run-on motor is cut within the supervision's drift limit).
-* ``end``: at the end the person is at the loading position (within 3 deg)
+* ``end``: at the end the person is at the loading position (within 5 deg)
   or the table is in a latched safe state (fault, e-stop) with a high alarm.
 
 Usage::
@@ -47,7 +47,7 @@ RETURN_DEPTH_DEG = 1.0
 RETURN_TOLERANCE_S = 0.15  # truth sampling
 MOTION_GRACE_S = 3.0
 MOTION_SLACK_DEG = 5.0
-LOADING_TOL_DEG = 3.0
+LOADING_TOL_DEG = L.LOADING_TOL_CDEG / 100.0  # the firmware's own "at loading"
 SAFE_LATCHED_STATES = ("fault", "estop")
 
 
