@@ -174,7 +174,7 @@ def _path(storage_dir, name):
     return storage_dir + "/" + name
 
 
-def build_sensors(board, clock, storage_dir, sleep_us=None):
+def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
     """The sensor front end for this board (drivers + estimators + calibration).
     Never raises: a sensor that does not initialise (absent from the bus, a
     stuck bus even after clocking it free, a bus that could not be created)
@@ -198,15 +198,27 @@ def build_sensors(board, clock, storage_dir, sleep_us=None):
     hr = None
     cfg = board.cfg
     if board.imu_driver is not None:
-        imu_cls = driver_class(board.imu_driver)
-        imu = make_imu(lambda: imu_cls(bus(), board.imu_addr), cfg.imu, clock, recover)
+        imu_spec = board.imu_driver  # a driver not on the board: absent, like the chip
+        imu = make_imu(
+            lambda: driver_class(imu_spec)(bus(), board.imu_addr),
+            cfg.imu,
+            clock,
+            recover,
+            events=events,
+        )
     if board.hr_driver is not None:
-        hr_cls = driver_class(board.hr_driver)
+        hr_spec = board.hr_driver
         if board.pulse_adc is not None:
             adc = board.pulse_adc
-            hr = make_ppg(lambda: hr_cls(adc), cfg.hr, clock)
+            hr = make_ppg(lambda: driver_class(hr_spec)(adc), cfg.hr, clock, events=events)
         else:
-            hr = make_ppg(lambda: hr_cls(bus(), board.hr_addr), cfg.hr, clock, recover)
+            hr = make_ppg(
+                lambda: driver_class(hr_spec)(bus(), board.hr_addr),
+                cfg.hr,
+                clock,
+                recover,
+                events=events,
+            )
     try:
         calibration = Calibration.load(_path(storage_dir, CALIBRATION_FILE))
     except Exception:  # unreadable storage: not calibrated (a tilt fault)
@@ -294,7 +306,7 @@ def build_app(
 
         sensors, inject = build_bench_sensors(cfg, clock)
     if sensors is None:
-        sensors = build_sensors(board, clock, storage_dir, sleep_us)
+        sensors = build_sensors(board, clock, storage_dir, sleep_us, events)
     motor, brake, buzzer = build_actuators(board, log)
     store = ProfileStore(_path(storage_dir, PROFILE_FILE))
     try:

@@ -10,8 +10,12 @@
 # free when nothing answers); a sensor that comes back is used from then on,
 # counted in `reinits`.  The tilt alarm stays latched as the controller says.
 #
+# Each stand-in pushes an EV_SENSOR event (when given the event log): code
+# SENSOR_IMU or SENSOR_PPG, value 0 when the sensor is found absent at boot,
+# n >= 1 when it came back (the n-th re-initialisation).
+#
 # Usage (app.build_sensors does this):
-#     imu = make_imu(lambda: MPU6050(board.i2c), "mpu6050", clock, recover)
+#     imu = make_imu(lambda: MPU6050(board.i2c), "mpu6050", clock, recover, events=log)
 #     imu.read()            # driver's read once initialised, else OSError(19)
 #     imu.present, imu.attempts, imu.reinits, imu.last_error
 #
@@ -21,7 +25,10 @@
 from array import array
 
 from inversa.compat import const, ticks_diff
+from inversa.events import EV_SENSOR
 
+SENSOR_IMU = const(1)  # EV_SENSOR codes
+SENSOR_PPG = const(2)
 RETRY_MS = const(3000)  # how often an absent sensor is tried again
 ENODEV = const(19)
 
@@ -43,8 +50,10 @@ HR_NOMINAL = {
 class _Pending:
     """What the IMU and pulse stand-ins share: the retry timing and counters."""
 
-    def __init__(self, make, clock, recover, retry_ms, error):
+    def __init__(self, make, clock, recover, retry_ms, error, events, code):
         self._make = make
+        self._events = events
+        self._code = code
         self.clock = clock
         self._recover = recover
         self.retry_ms = retry_ms
@@ -55,6 +64,17 @@ class _Pending:
         self.last_error = error
         self._err = OSError(ENODEV)  # raised on every read while absent
         self._t_next = clock.ticks_ms() + retry_ms
+        self._event(0)
+
+    def _event(self, value):
+        if self._events is not None:
+            self._events.push(self.clock.ticks_ms(), EV_SENSOR, self._code, value)
+
+    def _attached(self, d):
+        self.driver = d
+        self.present = True
+        self.reinits += 1
+        self._event(self.reinits)
 
     def _due(self):
         t = self.clock.ticks_ms()
@@ -82,8 +102,10 @@ class _Pending:
 class PendingIMU(_Pending):
     """Stands in for an IMU driver that did not initialise (see the header)."""
 
-    def __init__(self, make, nominal, clock, recover=None, retry_ms=RETRY_MS, error=None):
-        _Pending.__init__(self, make, clock, recover, retry_ms, error)
+    def __init__(
+        self, make, nominal, clock, recover=None, retry_ms=RETRY_MS, error=None, events=None
+    ):
+        _Pending.__init__(self, make, clock, recover, retry_ms, error, events, SENSOR_IMU)
         self.accel_mg_num = nominal[0]
         self.accel_mg_den = nominal[1]
         self.gyro_mdps_num = nominal[2]
@@ -95,9 +117,7 @@ class PendingIMU(_Pending):
         if self._due():
             d = self._try()
             if d is not None and self._fits(d):
-                self.driver = d
-                self.present = True
-                self.reinits += 1
+                self._attached(d)
                 self.raw = d.raw
                 self.read = d.read  # from now on the driver itself, no detour
                 return d.read()
@@ -119,8 +139,10 @@ class PendingIMU(_Pending):
 class PendingPPG(_Pending):
     """Stands in for a pulse-sensor driver that did not initialise."""
 
-    def __init__(self, make, nominal, clock, recover=None, retry_ms=RETRY_MS, error=None):
-        _Pending.__init__(self, make, clock, recover, retry_ms, error)
+    def __init__(
+        self, make, nominal, clock, recover=None, retry_ms=RETRY_MS, error=None, events=None
+    ):
+        _Pending.__init__(self, make, clock, recover, retry_ms, error, events, SENSOR_PPG)
         self.period_us = nominal[0]
         self.fifo_depth = nominal[1]
         self.polarity = nominal[2]
@@ -142,9 +164,7 @@ class PendingPPG(_Pending):
         if self._due():
             d = self._try()
             if d is not None and d.period_us == self.period_us:
-                self.driver = d
-                self.present = True
-                self.reinits += 1
+                self._attached(d)
                 self.ir = d.ir
                 self.red = d.red
                 self.polarity = d.polarity
@@ -155,7 +175,7 @@ class PendingPPG(_Pending):
         raise self._err
 
 
-def make_imu(make, kind, clock, recover=None, retry_ms=RETRY_MS):
+def make_imu(make, kind, clock, recover=None, retry_ms=RETRY_MS, events=None):
     """The IMU driver from `make()`, or a PendingIMU if it does not initialise
     (after a bus recovery and a second try)."""
     err = None
@@ -169,10 +189,10 @@ def make_imu(make, kind, clock, recover=None, retry_ms=RETRY_MS):
             return make()
         except Exception as e:
             err = e
-    return PendingIMU(make, IMU_NOMINAL[kind], clock, recover, retry_ms, err)
+    return PendingIMU(make, IMU_NOMINAL[kind], clock, recover, retry_ms, err, events)
 
 
-def make_ppg(make, kind, clock, recover=None, retry_ms=RETRY_MS):
+def make_ppg(make, kind, clock, recover=None, retry_ms=RETRY_MS, events=None):
     """The pulse driver from `make()`, or a PendingPPG (as make_imu)."""
     err = None
     try:
@@ -185,4 +205,4 @@ def make_ppg(make, kind, clock, recover=None, retry_ms=RETRY_MS):
             return make()
         except Exception as e:
             err = e
-    return PendingPPG(make, HR_NOMINAL[kind], clock, recover, retry_ms, err)
+    return PendingPPG(make, HR_NOMINAL[kind], clock, recover, retry_ms, err, events)

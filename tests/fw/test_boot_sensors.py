@@ -27,8 +27,17 @@ from inversa.drivers.lsm6dsox import LSM6DSOX
 from inversa.drivers.max30102 import MAX30102
 from inversa.drivers.mpu6050 import MPU6050
 from inversa.drivers.pulse_adc import PulseADC
+from inversa.link import messages as M
 from inversa.sense.flags import TILT_BUS_ERROR
-from inversa.sensor_boot import HR_NOMINAL, IMU_NOMINAL, RETRY_MS, PendingIMU, PendingPPG
+from inversa.sensor_boot import (
+    HR_NOMINAL,
+    IMU_NOMINAL,
+    RETRY_MS,
+    SENSOR_IMU,
+    SENSOR_PPG,
+    PendingIMU,
+    PendingPPG,
+)
 from inversa_host.sim.judge import Rules, Sample, judge
 from inversa_world.devices.bus import FakeI2CBus
 from inversa_world.devices.lsm6dsox import FakeLSM6DSOX
@@ -188,8 +197,36 @@ def test_a_sensor_that_comes_back_is_reinitialised_and_counted(tmp_path: Path) -
     s.run_for(RETRY_MS + 2500)  # the next try, then the tilt filter settles (1.5 s)
     assert imu.present and imu.reinits == 1 and isinstance(imu.driver, MPU6050)
     assert ppg.present and ppg.reinits == 1 and isinstance(ppg.driver, MAX30102)
+    # Reported to the host: absent at boot (value 0), then back (value 1).
+    got = _sensor_events(s)
+    assert got == [(SENSOR_IMU, 0), (SENSOR_PPG, 0), (SENSOR_IMU, 1), (SENSOR_PPG, 1)]
     assert fe.tilt.ok  # trusted again; the tilt alarm stays latched as designed
     assert fe.hr_samples > 0
+
+
+def _sensor_events(s: SimSession) -> list:
+    from inversa import events as ev
+    from inversa_host.link.codec import EVENT, StreamDecoder
+
+    out = []
+    for f in StreamDecoder().feed(s.take_tx()):
+        if f.msg_type == M.MSG_EVENT:
+            _t, kind, code, value = EVENT.unpack_from(f.payload, 0)
+            if kind == ev.EV_SENSOR:
+                out.append((code, value))
+    return out
+
+
+def test_a_driver_missing_from_the_board_is_an_absent_sensor(tmp_path: Path, monkeypatch) -> None:
+    """A driver module missing on the flash (a partial deploy): the loop still
+    runs with the sensor's fault instead of raising at boot."""
+    s = _session(tmp_path, [], duration_ms=RESET_MS + 8000)
+    s.run_for(RESET_MS - 100)
+    monkeypatch.setitem(sys.modules, "inversa.drivers.mpu6050", None)  # import fails
+    s.run_for(L.SELFTEST_MAX_MS + 500)
+    assert s.boots == 2 and isinstance(s.app.sensors.imu, PendingIMU)
+    assert "not on the board" in str(s.app.sensors.imu.last_error)
+    assert s.app.ctrl.state == S.OPEN_LOOP
 
 
 def test_stand_in_retries_are_bounded_and_never_raise_out_of_the_front_end() -> None:
