@@ -202,6 +202,8 @@ def _campaign(args: argparse.Namespace) -> int:
     if result.kinds:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(result.kinds.items()))
         print(f"failing timelines: {len(result.failing)} ({kinds})")
+        for i in result.failing:
+            print(f"  timeline {i}: {', '.join(result.broken[i])}")
     f = result.failure
     if f is None:
         print("no violations")

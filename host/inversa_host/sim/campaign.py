@@ -377,6 +377,7 @@ class CampaignResult:
     failure: Failure | None
     kinds: dict[str, int] = field(default_factory=dict)  # rule -> failing timelines
     failing: list[int] = field(default_factory=list)  # indices (keep_going: all of them)
+    broken: dict[int, list[str]] = field(default_factory=dict)  # index -> the rules it broke
 
     @property
     def rate(self) -> float:
@@ -406,6 +407,7 @@ def run_campaign(
     first: tuple[int, list[Violation]] | None = None
     kinds: dict[str, int] = {}
     failing: list[int] = []
+    broken: dict[int, list[str]] = {}
     work = [(seed, i) for i in range(n)]
     pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
     try:
@@ -417,6 +419,7 @@ def run_campaign(
                 kinds[v.kind] = kinds.get(v.kind, 0) + 1
             if violations:
                 failing.append(i)
+                broken[i] = [v.kind for v in violations]
                 if first is None:
                     first = (i, violations)
             if progress:
@@ -444,4 +447,4 @@ def run_campaign(
             "Judged on the simulated world's TRUE angle (inversa_host/sim/judge.py).",
         ]
         failure = Failure(i, original, small, hit, timeline_toml(small, header))
-    return CampaignResult(done, sim_s, wall, failure, kinds, failing)
+    return CampaignResult(done, sim_s, wall, failure, kinds, failing, broken)
