@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from inversa_host.sim.campaign import Timeline, run_timeline
+from inversa_host.sim.judge import Rules
 
 _N = int(os.environ.get("INVERSA_SIM_EXAMPLES", "1" if os.environ.get("CI") else "3"))
 FEW = settings(
@@ -46,15 +47,15 @@ profiles = st.fixed_dictionaries(
 )
 # The person's session: START, then DOWN held for a while after the baseline.
 sessions = st.tuples(st.floats(0.5, 3.0), st.floats(15.5, 18.0), st.floats(2.0, 20.0))
-DEEP = {
+DEEP = {  # 4 deg/s: the simulated motor's true speed stays under 6 deg/s (item 9)
     "max_angle_cdeg": 2500,
     "hold_ms": 10000,
-    "descent_cdps": 600,
+    "descent_cdps": 400,
     "rise_cdps": 300,
     "return_ms": 30000,
     "rest_ms": 10000,
 }
-AT_DEPTH = (1.0, 16.0, 16.0)  # 25 deg reached at about 31 s
+AT_DEPTH = (1.0, 16.0, 24.0)  # 25 deg reached at about 40 s
 
 
 def _backbone(s: tuple[float, float, float]) -> list:
@@ -73,9 +74,16 @@ def _timeline(profile: dict, events: list, settle_s: float = 200.0) -> Timeline:
     return Timeline(seed=3, profile=profile, events=events, duration_s=round(last + settle_s, 2))
 
 
-def _broken(tl: Timeline, kinds: tuple[str, ...] | None = None) -> list[str]:
-    out = run_timeline(tl)
+def _broken(
+    tl: Timeline, kinds: tuple[str, ...] | None = None, latched_ok=("fault", "estop")
+) -> list[str]:
+    rules = Rules(tl.limit_deg, tl.loading_deg, latched_ok=latched_ok)
+    out = run_timeline(tl, rules=rules)
     return [str(v) for v in out.violations if kinds is None or v.kind in kinds]
+
+
+def _samples(tl: Timeline) -> list:
+    return run_timeline(tl).samples
 
 
 missing = st.fixed_dictionaries(
@@ -105,7 +113,7 @@ def _reset_with_missing(t_reset: float, m: dict) -> list:
 
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(0.2, 75.0), m=missing)
-@example(DEEP, AT_DEPTH, 36.0, {"imu": True, "hr": True, "bus": 0, "back_after_s": None})
+@example(DEEP, AT_DEPTH, 45.0, {"imu": True, "hr": True, "bus": 0, "back_after_s": None})
 def test_reset_at_any_moment_with_any_sensors_missing_ends_safe(
     profile: dict, session: tuple, t_reset: float, m: dict
 ) -> None:
@@ -123,7 +131,7 @@ def test_reset_at_any_moment_with_any_sensors_missing_ends_safe(
 )
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(20.0, 60.0), m=missing)
-@example(DEEP, AT_DEPTH, 36.0, {"imu": True, "hr": False, "bus": 0, "back_after_s": None})
+@example(DEEP, AT_DEPTH, 45.0, {"imu": True, "hr": False, "bus": 0, "back_after_s": None})
 def test_reset_with_sensors_missing_returns_gradually(
     profile: dict, session: tuple, t_reset: float, m: dict
 ) -> None:
@@ -145,7 +153,7 @@ stuck_inputs = st.one_of(
 )
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(0.2, 60.0), stuck=stuck_inputs)
-@example(DEEP, AT_DEPTH, 36.0, ("switch", "home"))
+@example(DEEP, AT_DEPTH, 45.0, ("switch", "home"))
 def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
     profile: dict, session: tuple, t_reset: float, stuck: tuple
 ) -> None:
@@ -163,7 +171,9 @@ def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
         ev = [(t - 0.1, "press_estop", {}), (t + 0.5, "release_estop", {})]
     ev.append((t, "power_reset", {}))
     tl = _timeline(profile, _backbone(session) + ev)
-    assert _broken(tl) == []
+    # Motor and tilt sensor healthy: only a held e-stop may leave the person
+    # away from the loading position (a switch or button must not strand them).
+    assert _broken(tl, latched_ok=("estop",)) == []
 
 
 @pytest.mark.xfail(
@@ -182,7 +192,7 @@ def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
     flicker=st.one_of(st.none(), st.tuples(st.floats(0.5, 6.0), st.floats(0.05, 0.5))),
     hr_jump=st.integers(-40, 90),
 )
-@example(DEEP, AT_DEPTH, 33.0, None, 1.0, 0.5, (4.8, 0.0625), 120)  # hr_flapping_pulse
+@example(DEEP, AT_DEPTH, 42.0, None, 1.0, 0.5, (4.8, 0.0625), 120)  # hr_flapping_pulse
 def test_switch_and_pulse_chatter_with_random_duty(
     profile: dict,
     session: tuple,
@@ -206,8 +216,15 @@ def test_switch_and_pulse_chatter_with_random_duty(
     if flicker is not None:
         p, frac = flicker
         ev.append((t, "pulse_flicker", {"period_s": round(p, 2), "off_s": round(p * frac, 2)}))
+    profile = dict(profile, hold_ms=120000, hr_high_bpm=150)
     tl = _timeline(profile, _backbone(session) + ev)
-    assert _broken(tl) == []
+    out = run_timeline(tl)
+    assert [str(v) for v in out.violations] == []
+    if hr_jump >= 100 and switch is None:
+        # The true heart rate (about 65 + the jump) is far above 150 from t0 + 2 s:
+        # however its signal flickers, the return has started 25 s later.
+        late = [x.state for x in out.samples if t + 25.0 <= x.t_s <= t + 26.0]
+        assert late and not set(late) & {"descent", "hold"}, late
 
 
 commands = st.lists(
@@ -232,7 +249,7 @@ commands = st.lists(
 
 @FEW
 @given(profile=profiles, session=sessions, cmds=commands)
-@example(DEEP, AT_DEPTH, [(20.0, "host_return"), (36.0, "press_start"), (40.0, "hold_up")])
+@example(DEEP, AT_DEPTH, [(20.0, "host_return"), (45.0, "press_start"), (50.0, "hold_up")])
 def test_commands_at_random_moments_keep_every_rule(
     profile: dict, session: tuple, cmds: list
 ) -> None:

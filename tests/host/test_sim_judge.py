@@ -90,3 +90,10 @@ def test_manual_tables_are_judged_on_depth_and_end_only() -> None:
     fast = [(0, -60), (5, 25), (10, 0), (12, -60)]
     assert _kinds(_trace(fast), [], manual) == []
     assert _kinds(_trace([(0, -60), (5, 26.6), (12, -60)]), [], manual) == ["depth"]
+
+
+def test_a_run_with_a_healthy_motor_may_end_latched_only_in_the_estop() -> None:
+    strict = Rules(limit_deg=25.0, loading_deg=-60.0, latched_ok=("estop",))
+    pts = [(0, -60), (18, -60), (39.25, 25), (70, 25)]
+    assert _kinds(_trace(pts, "fault", 3), GOOD_EVENTS, strict) == ["end"]
+    assert _kinds(_trace(pts, "estop", 3), GOOD_EVENTS, strict) == []

@@ -123,7 +123,7 @@ def rules_for(tl: Timeline) -> Rules:
     return Rules(limit_deg=tl.limit_deg, loading_deg=tl.loading_deg, motorized=True)
 
 
-def run_timeline(tl: Timeline, early_stop: bool = True) -> Outcome:
+def run_timeline(tl: Timeline, early_stop: bool = True, rules: Rules | None = None) -> Outcome:
     """Run the timeline against the real firmware (CPython) and judge it."""
     from inversa_world.session import SimSession
 
@@ -161,7 +161,7 @@ def run_timeline(tl: Timeline, early_stop: bool = True) -> Outcome:
             if settled_ms >= STOP_AFTER_S * 1000:
                 break
         sim_s = s.t_ms / 1000.0
-    violations = judge(samples, rules_for(tl), tl.events)
+    violations = judge(samples, rules or rules_for(tl), tl.events)
     return Outcome(violations, sim_s, time.perf_counter() - t0, samples)
 
 

@@ -65,6 +65,10 @@ class Rules:
     loading_deg: float
     motorized: bool = True
     judge_end: bool = True
+    # The latched states that may end a run away from loading (with a high
+    # alarm).  A run whose motor and tilt sensor stay healthy may be held to
+    # ("estop",): a lying switch or button must not strand the person.
+    latched_ok: tuple[str, ...] = SAFE_LATCHED_STATES
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ def _end(samples: Sequence[Sample], rules: Rules) -> Violation | None:
     last = samples[-1]
     if abs(last.angle_deg - rules.loading_deg) <= LOADING_TOL_DEG:
         return None
-    if last.state in SAFE_LATCHED_STATES and last.alarm_priority >= 3:
+    if last.state in rules.latched_ok and last.alarm_priority >= 3:
         return None
     return Violation(
         "end",
