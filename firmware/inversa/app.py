@@ -13,6 +13,8 @@
 # Usage (board; main.py does this):
 #     from inversa.app import run
 #     run()
+# Usage (the simulated machine does what run() does, minus the watchdog):
+#     app = boot(machine, clock, open_port, "/flash/board.json", "/flash")
 # Usage (simulator / tests):
 #     app = build_app(cfg, board, clock, storage_dir="/tmp/x", port=MemoryPort())
 #     ok = app.step()                         # one period
@@ -224,40 +226,83 @@ def _path(storage_dir, name):
     return storage_dir + "/" + name
 
 
-def build_sensors(board, clock, storage_dir):
-    """The sensor front end for this board (drivers + estimators + calibration)."""
+def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
+    """The sensor front end for this board (drivers + estimators + calibration).
+    Never raises: a sensor that does not initialise (absent from the bus, a
+    stuck bus even after clocking it free, a bus that could not be created)
+    is replaced by a stand-in from inversa.sensor_boot whose reads fail, so
+    the front end reports it untrusted and the controller's fault reactions
+    run; the stand-in tries the sensor again every few seconds."""
     from inversa.board.build import driver_class
     from inversa.sense.calibration import Calibration
     from inversa.sense.frontend import SensorFrontEnd
+    from inversa.sensor_boot import make_imu, make_ppg
+
+    def recover():
+        board.recover_i2c(sleep_us)
+
+    def bus():
+        if board.i2c is None and board.open_i2c() is None:
+            raise OSError(19)  # ENODEV: no bus, no sensor
+        return board.i2c
 
     imu = None
     hr = None
+    cfg = board.cfg
     if board.imu_driver is not None:
-        imu = driver_class(board.imu_driver)(board.i2c, board.imu_addr)
+        imu_spec = board.imu_driver  # a driver not on the board: absent, like the chip
+        imu = make_imu(
+            lambda: driver_class(imu_spec)(bus(), board.imu_addr),
+            cfg.imu,
+            clock,
+            recover,
+            events=events,
+        )
     if board.hr_driver is not None:
-        cls = driver_class(board.hr_driver)
+        hr_spec = board.hr_driver
         if board.pulse_adc is not None:
-            hr = cls(board.pulse_adc)
+            adc = board.pulse_adc
+            hr = make_ppg(lambda: driver_class(hr_spec)(adc), cfg.hr, clock, events=events)
         else:
-            hr = cls(board.i2c, board.hr_addr)
-    calibration = Calibration.load(_path(storage_dir, CALIBRATION_FILE))
+            hr = make_ppg(
+                lambda: driver_class(hr_spec)(bus(), board.hr_addr),
+                cfg.hr,
+                clock,
+                recover,
+                events=events,
+            )
+    try:
+        calibration = Calibration.load(_path(storage_dir, CALIBRATION_FILE))
+    except Exception:  # unreadable storage: not calibrated (a tilt fault)
+        calibration = None
     return SensorFrontEnd(clock, imu, hr, calibration)
 
 
-def build_actuators(board):
-    """(motor, brake, buzzer) drivers for the fitted hardware (None if absent)."""
+def build_actuators(board, log=print):
+    """(motor, brake, buzzer) drivers for the fitted hardware (None if absent).
+    A driver that cannot be built leaves its output as the board builder set
+    it (safe: motor off, brake engaged, quiet) and is reported, not raised."""
     from inversa.board.build import driver_class
 
     motor = None
     if board.motor_driver is not None:
-        cls = driver_class(board.motor_driver)
-        motor = cls(board.motor_a, board.motor_b, board.motor_en)
+        try:
+            cls = driver_class(board.motor_driver)
+            motor = cls(board.motor_a, board.motor_b, board.motor_en)
+        except Exception as e:
+            log("inversa: motor driver: %s" % e)
     brake = None
     if board.brake_driver is not None:
-        brake = driver_class(board.brake_driver)(board.brake)
+        try:
+            brake = driver_class(board.brake_driver)(board.brake)
+        except Exception as e:
+            log("inversa: brake driver: %s" % e)
     buzzer = None
     if board.buzzer_driver is not None and board.buzzer is not None:
-        buzzer = driver_class(board.buzzer_driver)(board.buzzer)
+        try:
+            buzzer = driver_class(board.buzzer_driver)(board.buzzer)
+        except Exception as e:
+            log("inversa: buzzer driver: %s" % e)
     return motor, brake, buzzer
 
 
@@ -294,6 +339,8 @@ def build_app(
     events=None,
     inject=None,
     calibrate=None,
+    sleep_us=None,
+    log=print,
 ):
     """Wire a board into an App.  `port` is the link's port (None: no link);
     `sensors` overrides the front end (bench mode passes injected drivers, and
@@ -311,10 +358,16 @@ def build_app(
 
         sensors, inject = build_bench_sensors(cfg, clock)
     if sensors is None:
-        sensors = build_sensors(board, clock, storage_dir)
-    motor, brake, buzzer = build_actuators(board)
+        sensors = build_sensors(board, clock, storage_dir, sleep_us, events)
+    motor, brake, buzzer = build_actuators(board, log)
     store = ProfileStore(_path(storage_dir, PROFILE_FILE))
-    profile, status = store.load()
+    try:
+        profile, status = store.load()
+    except Exception:  # storage that fails oddly: as a corrupt profile
+        from inversa.control.profile import beginner_profile
+        from inversa.control.profile_store import STORE_CORRUPT
+
+        profile, status = beginner_profile(), STORE_CORRUPT
     from inversa.control.persist import PersistStore
 
     pstore = PersistStore(_path(storage_dir, PERSIST_FILE))
@@ -396,42 +449,136 @@ def maintenance_requested(storage_dir, stop_held):
     return bool(stop_held)
 
 
-def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
-    """Boot on the board: config, hardware, app, then the fixed-rate loop."""
-    import time
+def boot(
+    machine,
+    clock,
+    open_port,
+    config_path="/board.json",
+    storage_dir="/",
+    sleep_us=None,
+    log=print,
+):
+    """Everything before the loop, on the board (run) and on the simulated
+    machine (inversa_world.session): config, board (outputs safe first),
+    maintenance check, sensors, link, app.  Returns the App, or None for
+    maintenance.  Nothing that the table's hardware or storage can do makes it
+    raise: an absent sensor, a stuck or missing bus, an unreadable profile or
+    calibration, a link that does not open all become faults the running loop
+    reports and reacts to.  `open_port(cfg, board)` returns the link's port;
+    `log(text)` gets what is reported (print on the board).
+    Only a board config that cannot be read, with no earlier good copy,
+    raises (ValueError saying what to fix): the pins are then unknown."""
+    from inversa.board.build import build_board, scan_i2c
+    from inversa.board.config import check_fitted
 
-    import machine
-
-    from inversa.board.build import build_board, verify_board
-    from inversa.board.clock import SystemClock
-    from inversa.board.config import load_config
-    from inversa.control.scheduler import Scheduler
-
-    cfg = load_config(config_path)  # ValueError says what to fix in board.json
+    cfg = load_board_config(config_path, log)
     board = build_board(cfg, machine)  # outputs are created safe first
-    stop_held = board.btn_stop.value() == board.active_level["btn_stop"]
+    try:
+        stop_held = board.btn_stop.value() == board.active_level["btn_stop"]
+    except Exception:
+        stop_held = False
     if maintenance_requested(storage_dir, stop_held):
-        print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
-        return
-    verify_board(board)  # ValueError names a configured device that is absent
-    clock = SystemClock()
-    if cfg.link == "uart":
-        from inversa.link.port import UartPort
-
-        port = UartPort(board.uart)
-    else:
-        from inversa.link.port import UsbCdcPort
-
-        port = UsbCdcPort.open(clock)
-    app = build_app(
+        return None
+    try:
+        check_fitted(cfg, scan_i2c(board))
+    except ValueError as e:  # reported; the loop runs with the sensor's fault
+        log("inversa: %s" % e)
+    port = None
+    try:
+        port = open_port(cfg, board)
+    except Exception as e:  # no link: the table runs on its local controls
+        log("inversa: link: %s" % e)
+    try:
+        reset_cause = machine.reset_cause()
+    except Exception:
+        reset_cause = 0
+    try:
+        uid = machine.unique_id()
+    except Exception:
+        uid = b""
+    return build_app(
         cfg,
         board,
         clock,
         storage_dir,
         port,
-        reset_cause=machine.reset_cause(),
-        uid=machine.unique_id(),
+        reset_cause=reset_cause,
+        uid=uid,
+        sleep_us=sleep_us,
+        log=log,
     )
+
+
+LAST_GOOD_SUFFIX = ".good"  # a copy of the last board config that loaded
+
+
+def load_board_config(path, log=print):
+    """The board config at `path`; if it cannot be read or is invalid, the
+    last one that loaded (kept beside it); ValueError if neither loads."""
+    from inversa.board.config import load_config
+
+    good = path + LAST_GOOD_SUFFIX
+    try:
+        cfg = load_config(path)
+    except Exception as e:
+        try:
+            cfg = load_config(good)
+        except Exception:
+            raise ValueError("%s (and no earlier good copy)" % e) from None
+        log("inversa: %s: %s; using the last good copy" % (path, e))
+        return cfg
+    try:  # keep a copy of what loaded, written only when it changed
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            with open(good, "rb") as f:
+                same = f.read() == data
+        except OSError:
+            same = False
+        if not same:
+            with open(good, "wb") as f:
+                f.write(data)
+    except Exception:
+        pass
+    return cfg
+
+
+def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
+    if cfg.link == "uart":
+        from inversa.link.port import UartPort
+
+        if board.uart is None:
+            raise OSError("the UART could not be created")
+        return UartPort(board.uart)
+    from inversa.link.port import UsbCdcPort
+
+    return UsbCdcPort.open(clock)
+
+
+def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
+    """Boot on the board: config, hardware, app, then the fixed-rate loop."""
+    import micropython
+
+    micropython.kbd_intr(-1)  # first: a Ctrl-C (or 0x03 on the link) must not stop a boot
+    import time
+
+    import machine
+
+    from inversa.board.clock import SystemClock
+    from inversa.control.scheduler import Scheduler
+
+    clock = SystemClock()
+    app = boot(
+        machine,
+        clock,
+        lambda cfg, board: _open_board_port(cfg, board, clock),
+        config_path,
+        storage_dir,
+    )
+    if app is None:
+        micropython.kbd_intr(3)  # the REPL
+        print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
+        return
     wdt = machine.WDT(timeout=500)  # 50 periods: a hung loop resets the board
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, gc.collect)
     app.scheduler = sch

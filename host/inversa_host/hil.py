@@ -186,7 +186,7 @@ class BenchWorld:
         self._pwm_b = SimPWM("up")
         self.motor = HBridge(self._pwm_a, self._pwm_b, SimPin("en"))
 
-    def apply(self, action: str, args: dict[str, float]) -> None:
+    def apply(self, action: str, args: dict[str, float | str]) -> None:
         if not self.world.apply(action, args):
             raise ValueError(f"not a world action: {action!r}")
 
@@ -422,7 +422,7 @@ class HilBench:
             c.send(M.INJECT_PPG, struct.pack(f"<B{len(chunk)}i", len(chunk), *chunk))
             self.counters["ppg_samples"] += len(chunk)
 
-    def _apply(self, action: str, args: dict[str, float]) -> None:
+    def _apply(self, action: str, args: dict[str, float | str]) -> None:
         if action in COMMAND_ACTIONS:
             self._command(COMMAND_ACTIONS[action])
         elif action in WORLD_ACTIONS:

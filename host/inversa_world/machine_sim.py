@@ -7,6 +7,12 @@
 #     m = SimMachine(i2c_bus)                  # the world's fake I2C bus
 #     board = build_board(cfg, m)
 #     m.pins[cfg.board_def["pins"]["brake"]].value()
+#     m.reset_cause_value = m.WDT_RESET; m.reset_cause()
+#     m.on_pin_created = f                     # f(gpio) after an input Pin is made
+#
+# The I2C pins: a bus whose SDA a slave holds low (FakeI2CBus.hold_sda)
+# fails every transfer until its SCL pin, driven as a GPIO, gives enough
+# clock pulses (the standard recovery, inversa.board.build.Board.recover_i2c).
 
 from inversa_world.pins import SimADC, SimPin, SimPWM
 
@@ -21,6 +27,11 @@ class SimMachine:
         self.pins = {}  # gpio -> SimPin
         self.pwms = {}  # gpio -> SimPWM
         self.adcs = {}  # gpio -> SimADC
+        self.reset_cause_value = self.PWRON_RESET
+        self.on_pin_created = None
+        self.i2c_fail = None  # an exception I2C() raises (a bus that cannot be made)
+        self.scl_gpio = -1
+        self.sda_gpio = -1
         machine = self
 
         class Pin(SimPin):
@@ -28,6 +39,7 @@ class SimMachine:
             OUT = 1
             PULL_UP = 1
             PULL_DOWN = 2
+            OPEN_DRAIN = 3
 
             def __init__(self, gpio, mode=-1, pull=-1, value=None):
                 # Pull-ups make an unconnected input read 1, as on the board.
@@ -37,6 +49,22 @@ class SimMachine:
                 SimPin.__init__(self, "gpio%d" % gpio, level)
                 self.gpio = gpio
                 machine.pins[gpio] = self
+                if gpio == machine.scl_gpio and mode != -1:
+                    self.value = self._scl  # the I2C clock as a GPIO (recovery)
+                elif gpio == machine.sda_gpio and mode == 0:
+                    self.value = self._sda
+                elif mode == 0 and machine.on_pin_created is not None:
+                    machine.on_pin_created(gpio)
+
+            def _scl(self, v=None):
+                if v is not None and v and not self.level:
+                    machine.i2c_bus.clock_pulse()
+                return SimPin.value(self, v)
+
+            def _sda(self, v=None):
+                if v is None:
+                    return 0 if machine.i2c_bus.sda_held else self.level
+                return SimPin.value(self, v)
 
         def PWM(pin, freq=1000, duty_u16=0):
             pwm = SimPWM(pin.name, freq)
@@ -50,6 +78,11 @@ class SimMachine:
             return adc
 
         def I2C(bus_id, sda=None, scl=None, freq=400000):
+            if sda is not None and scl is not None:
+                machine.sda_gpio = sda.gpio
+                machine.scl_gpio = scl.gpio
+            if machine.i2c_fail is not None:
+                raise machine.i2c_fail
             return machine.i2c_bus
 
         self.Pin = Pin
@@ -57,6 +90,14 @@ class SimMachine:
         self.ADC = ADC
         self.I2C = I2C
         self.SoftI2C = I2C
+
+    def reset_cause(self):
+        return self.reset_cause_value
+
+    uid = b"SIMBOARD"  # set per virtual board (host-side board ids tell boards apart)
+
+    def unique_id(self):
+        return self.uid
 
     def UART(self, *args, **kwargs):
         raise ValueError("the simulated board links over its MemoryPort, not a UART")

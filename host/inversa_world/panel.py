@@ -26,7 +26,11 @@ PANEL_ACTIONS = (
     "mains_lost",
     "mains_restored",
     "contactor_welded",
+    "button_stuck",
+    "button_unstick",
+    "switch_chatter",
 )
+BUTTON_SIGNALS = {"start": "btn_start", "stop": "btn_stop", "up": "btn_up", "down": "btn_down"}
 
 
 class TablePanel:
@@ -40,8 +44,10 @@ class TablePanel:
         self.on_battery = False  # the supply lost mains (its DC-OK signal)
         self.contactor_welded = False  # K1's contacts stay closed whatever its coil does
         self._key = None
+        self.stuck = {}  # signal -> True: that button reads pressed whatever the person does
+        self.chatter = {}  # "home"/"end" -> (t0_ms, period_ms, closed_ms, until_ms or -1)
 
-    def apply(self, action, t_ms):
+    def apply(self, action, t_ms, args=None):
         """Carry out a panel action; False if `action` is not one."""
         if action == "press_start":
             self._start_until = t_ms + PRESS_MS
@@ -67,12 +73,25 @@ class TablePanel:
             self.on_battery = False
         elif action == "contactor_welded":
             self.contactor_welded = True
+        elif action == "button_stuck":
+            self.stuck[BUTTON_SIGNALS[args["button"]]] = True
+        elif action == "button_unstick":
+            self.stuck.pop(BUTTON_SIGNALS[args["button"]], None)
+        elif action == "switch_chatter":
+            period = int(args["period_s"] * 1000)
+            until = args.get("until_s")
+            self.chatter[args["switch"]] = (
+                t_ms,
+                period,
+                int(period * args["duty"]),
+                -1 if until is None else int(until * 1000),
+            )
         else:
             return False
         return True
 
     def stop_held(self, t_ms):
-        return t_ms < self._stop_until
+        return t_ms < self._stop_until or "btn_stop" in self.stuck
 
     @property
     def motor_power(self):
@@ -84,35 +103,50 @@ class TablePanel:
         """New pin objects (the board rebooted): drive every input again."""
         self._key = None
 
-    def drive(self, machine, pins, t_ms, home, end):
-        """Set the board's input pins; the level meaning "active" is the wiring's."""
+    def _chattering(self, name, t_ms, closed):
+        c = self.chatter.get(name)
+        if c is None:
+            return closed
+        if 0 <= c[3] <= t_ms:
+            del self.chatter[name]
+            return closed
+        return (t_ms - c[0]) % c[1] < c[2]
+
+    def _levels(self, t_ms, home, end):
         estop_open = self.estop or self.estop_wire_broken
-        key = (
-            estop_open,
-            self.holding_down,
-            self.holding_up,
-            t_ms < self._start_until,
-            t_ms < self._stop_until,
-            home,
-            end,
-            self.on_battery,
-            self.contactor_welded,
-        )
-        if key == self._key:
-            return  # nothing changed: the pins still hold these levels
-        self._key = key
-        levels = (
+        st = self.stuck
+        if self.chatter:
+            home = self._chattering("home", t_ms, home)
+            end = self._chattering("end", t_ms, end)
+        return (
             ("estop_a", estop_open),
             ("estop_b", estop_open),
-            ("btn_down", self.holding_down),
-            ("btn_up", self.holding_up),
-            ("btn_start", key[3]),
-            ("btn_stop", key[4]),
+            ("btn_down", self.holding_down or "btn_down" in st),
+            ("btn_up", self.holding_up or "btn_up" in st),
+            ("btn_start", t_ms < self._start_until or "btn_start" in st),
+            ("btn_stop", t_ms < self._stop_until or "btn_stop" in st),
             ("home_sw", home),
             ("end_sw", end),
             ("contactor_fb", self.motor_power),  # closed while motor power is on
             ("power_ok", self.on_battery),
         )
+
+    def drive(self, machine, pins, t_ms, home, end):
+        """Set the board's input pins; the level meaning "active" is the wiring's."""
+        levels = self._levels(t_ms, home, end)
+        key = tuple([a for _, a in levels])
+        if key == self._key:
+            return  # nothing changed: the pins still hold these levels
+        self._key = key
         for name, active in levels:
             level = ACTIVE_LEVEL[name]
             machine.pins[pins[name]].set_level(level if active else 1 - level)
+
+    def drive_one(self, machine, pins, gpio, t_ms, table):
+        """Set one input pin as the wiring shows it now (a pin just created
+        by a booting board reads the held button, the pressed e-stop)."""
+        for name, active in self._levels(t_ms, table.home_switch, table.end_switch):
+            if pins[name] == gpio:
+                level = ACTIVE_LEVEL[name]
+                machine.pins[gpio].set_level(level if active else 1 - level)
+                return

@@ -56,6 +56,10 @@ def _spec_value(spec, key):
     return DEFAULT_SPEC[key]
 
 
+def _no_sleep(us):
+    pass
+
+
 def _join(a, b):
     if a.endswith("/"):
         return a + b
@@ -84,19 +88,17 @@ class SimSession:
         imu_kind = full["imu"]
         hr_kind = full["hr"]
         self.machine = SimMachine(self.bus)
-        self.cfg = validate_board_config(
-            {
-                "board": _spec_value(spec, "board"),
-                "imu": imu_kind,
-                "hr": hr_kind,
-                "motor": "hbridge" if self.motorized else "none",
-                "brake": bool(_spec_value(spec, "brake")),
-                "buzzer": True,
-                "link": "usb",
-                "bench": False,
-            },
-            "simulated board",
-        )
+        self.board_json = {
+            "board": _spec_value(spec, "board"),
+            "imu": imu_kind,
+            "hr": hr_kind,
+            "motor": "hbridge" if self.motorized else "none",
+            "brake": bool(_spec_value(spec, "brake")),
+            "buzzer": True,
+            "link": "usb",
+            "bench": False,
+        }
+        self.cfg = validate_board_config(self.board_json, "simulated board")
         self.pins = self.cfg.board_def["pins"]
 
         # --- the person's hands on the table's controls ---------------------
@@ -114,6 +116,7 @@ class SimSession:
         self.events = list(_spec_value(spec, "events"))
         self._ev_i = 0
         self.boots = 0
+        self.boot_log = []  # what the firmware reported while booting
         self.finished = False
         self.powered = True
 
@@ -122,6 +125,14 @@ class SimSession:
 
     # -- setup -------------------------------------------------------------
     def _install_files(self):
+        import json
+
+        from inversa.board.config import CONFIG_PATH
+
+        # The board config as `inversa deploy` writes it: the boot reads it.
+        self.config_path = _join(self.storage_dir, CONFIG_PATH.lstrip("/"))
+        with open(self.config_path, "w") as f:
+            f.write(json.dumps(self.board_json))
         profile = _spec_value(self.spec, "profile")
         if profile is not None:
             from inversa.app import PROFILE_FILE
@@ -159,36 +170,51 @@ class SimSession:
         self.imu.set_truth(self.table.angle_deg, 0.0, 0.0)
 
     def _boot(self, reset_cause):
-        from inversa.app import build_app, maintenance_requested
-        from inversa.board.build import build_board
+        # What inversa.app.run() does on the board, on the simulated machine
+        # (the same boot(): config file, board, maintenance, sensors, link),
+        # minus the watchdog and the scheduler (the session steps the app).
+        from inversa.app import boot
 
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
         self.port.connected = True
-        self.board = build_board(self.cfg, self.machine)
-        self.panel.forget_pins()  # new pin objects: drive every input again
+        m = self.machine
+        m.reset_cause_value = reset_cause
+        m.uid = self.spec.get("uid", b"SIMBOARD")  # each virtual board its own id
+        m.pins.clear()
+        self.panel.forget_pins()
+        m.on_pin_created = self._pin_created  # inputs are driven as soon as they exist
         self.boots += 1
         self.powered = True
-        if maintenance_requested(self.storage_dir, self.panel.stop_held(self.t_ms)):
-            self.app = None  # the REPL: no control loop, outputs as built (safe)
-            self.in_maintenance = True
+        self.app = boot(
+            m,
+            self.clock,
+            self._open_port,
+            self.config_path,
+            self.storage_dir,
+            sleep_us=_no_sleep,
+            log=self.boot_log.append,
+        )
+        m.on_pin_created = None
+        self.panel.forget_pins()  # drive every input again
+        if self.app is None:
+            self.in_maintenance = True  # the REPL: no loop, outputs as built (safe)
             return
         self.in_maintenance = False
-        self.app = build_app(
-            self.cfg,
-            self.board,
-            self.clock,
-            self.storage_dir,
-            self.port,
-            reset_cause=reset_cause,
-            uid=self.spec.get("uid", b"SIMBOARD"),
-        )
         if self.spec.get("telemetry_hz") is not None and self.app.link is not None:
             self.app.link.set_telemetry_hz(self.spec["telemetry_hz"])
+
+    def _open_port(self, cfg, board):
+        return self.port
+
+    def _pin_created(self, gpio):
+        # The world's wiring is there before the firmware looks at a pin: a
+        # button held or the e-stop pressed during a boot reads so at once.
+        self.panel.drive_one(self.machine, self.pins, gpio, self.t_ms, self.table)
 
     # -- events ------------------------------------------------------------
     def _apply(self, action, args):
         t = self.t_ms
-        if self.panel.apply(action, t):
+        if self.panel.apply(action, t, args):
             return
         if self.world.apply(action, args):
             return

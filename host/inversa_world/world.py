@@ -36,11 +36,16 @@ WORLD_ACTIONS = (
     "vasovagal",
     "lose_pulse",
     "restore_pulse",
+    "pulse_flicker",
+    "pulse_restore",
     "imu_bus_errors",
     "imu_stuck",
     "imu_disconnect",
     "imu_restore",
     "hr_fifo_overflow",
+    "hr_disconnect",
+    "hr_restore",
+    "i2c_stuck",
     "motor_stall",
     "motor_runon",
     "motor_restore",
@@ -74,6 +79,7 @@ class World:
         self.tilter = ManualTilter(**_pick(person, _TILTER_KEYS))
         self.ppg = PPGSynth(seed=seed + 3, hr_bpm=self.heart.bpm)
         self._heart_next = 0
+        self._flicker = None  # [period_ms, off_ms, until_ms or -1, t0_ms or -1]
 
         # --- the sensor chips on their I2C bus ------------------------------
         self.bus = FakeI2CBus(seed=seed)
@@ -110,9 +116,24 @@ class World:
             self.heart.ramp_to(args["delta_bpm"], args["over_s"])
         elif action == "vasovagal":
             self.heart.ramp_to(-35.0, args.get("over_s", 20.0))
-        elif action == "lose_pulse" or action == "restore_pulse":
+        elif action == "lose_pulse" or action == "restore_pulse" or action == "pulse_restore":
+            self._flicker = None
             if self.hr_sensor is not None:
-                self.hr_sensor.contact = action == "restore_pulse"
+                self.hr_sensor.contact = action != "lose_pulse"
+        elif action == "pulse_flicker":
+            until = args.get("until_s")
+            self._flicker = [
+                int(args["period_s"] * 1000),
+                int(args["off_s"] * 1000),
+                -1 if until is None else int(until * 1000),
+                -1,
+            ]
+        elif action == "hr_disconnect":
+            self.bus.disconnect(HR_ADDR)
+        elif action == "hr_restore":
+            self.bus.reconnect(HR_ADDR)
+        elif action == "i2c_stuck":
+            self.bus.hold_sda(int(args.get("pulses", 5)))
         elif action == "imu_bus_errors":
             self.bus.fail_next(1000000, addr=self.imu_addr)
         elif action == "imu_stuck":
@@ -146,6 +167,17 @@ class World:
                 dt_s, table.angle_deg, table.rate_dps, table.gravity_torque_nm()
             )
         table.step(dt_s)
+        fl = self._flicker
+        if fl is not None:
+            if fl[3] < 0:
+                fl[3] = t_ms
+            if 0 <= fl[2] <= t_ms:
+                self._flicker = None
+                contact = True
+            else:
+                contact = (t_ms - fl[3]) % fl[0] >= fl[1]
+            if self.hr_sensor is not None:
+                self.hr_sensor.contact = contact
         if t_ms >= self._heart_next:
             self._heart_next = t_ms + HEART_EVERY_MS
             self.heart.step(HEART_EVERY_MS / 1000.0, table.angle_deg)

@@ -57,7 +57,13 @@ def test_library_covers_every_hazard_row() -> None:
             "pulse_lost",
             "review_hr_flapping_pulse",
         },
-        "tilt sensor failure": {"tilt_stuck", "tilt_bus_errors"},
+        # reboot_with_dead_imu: handed case ../shared/cases/safety/ (issue 14 item 1)
+        "tilt sensor failure": {
+            "tilt_stuck",
+            "tilt_bus_errors",
+            "reboot_with_dead_imu",
+            "reboot_bus_stuck",
+        },
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},
         "unintended motion": {

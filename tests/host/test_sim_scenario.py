@@ -93,3 +93,66 @@ def test_toml_syntax_error_has_line() -> None:
 def test_unknown_section_refused() -> None:
     err = _error(GOOD + "\n[weather]\nrain = true\n")
     assert "unknown section [weather]" in err.message
+
+
+NEW_ACTIONS = """\
+[scenario]
+name = "t"
+duration_s = 60
+table = "motorized"
+
+[[events]]
+t_s = 1
+action = "switch_chatter"
+switch = "home"
+period_s = 0.5
+duty = 0.3
+
+[[events]]
+t_s = 2
+action = "pulse_flicker"
+period_s = 4.8
+off_s = 0.3
+until_s = 40
+
+[[events]]
+t_s = 3
+action = "button_stuck"
+button = "down"
+
+[[events]]
+t_s = 4
+action = "i2c_stuck"
+pulses = 5
+"""
+
+
+def test_issue_14_actions_parse_with_named_arguments() -> None:
+    sc = parse_scenario(NEW_ACTIONS, "new.toml")
+    assert [e.action for e in sc.events] == [
+        "switch_chatter",
+        "pulse_flicker",
+        "button_stuck",
+        "i2c_stuck",
+    ]
+    assert sc.events[0].args == {"switch": "home", "period_s": 0.5, "duty": 0.3}
+    assert sc.events[2].args == {"button": "down"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "words"),
+    [
+        ('switch = "home"', 'switch = "door"', 'switch = "door"', "one of home, end"),
+        ('button = "down"', 'button = "estop"', 'button = "estop"', "one of start, stop, up, down"),
+        ("duty = 0.3", "duty = 1.5", "duty = 1.5", "within 0..1"),
+        ("duty = 0.3", 'duty = "half"', 'duty = "half"', "must be a number"),
+        ("off_s = 0.3", "off_s = 5", "[[events]]", "off_s shorter than period_s"),
+        ("pulses = 5", 'pulses = 5\nswitch = "end"', 'switch = "end"', "it takes pulses"),
+    ],
+)
+def test_issue_14_actions_refuse_bad_arguments(old: str, new: str, needle: str, words: str) -> None:
+    text = NEW_ACTIONS.replace(old, new, 1)
+    err = _error(text)
+    assert words in err.message
+    if needle != "[[events]]":
+        assert err.line == _line_of(text, needle)

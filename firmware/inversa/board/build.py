@@ -9,10 +9,12 @@
 #     cfg = load_config()                  # ValueError: bad /board.json
 #     board = build_board(cfg)             # or build_board(cfg, machine_module)
 #     verify_board(board)                  # ValueError: configured device absent
+#     board.recover_i2c()                  # clock a stuck bus free, recreate it
 #     IMU = driver_class(board.imu_driver) # e.g. inversa.drivers.mpu6050.MPU6050
 #     imu = IMU(board.i2c, board.imu_addr)
 #
-# Board attributes: cfg, i2c, uart (None unless link = "uart"), imu_addr,
+# Board attributes: cfg, machine, i2c (None if the bus could not be created;
+# bus_error says why), uart (None unless link = "uart", or if it failed), imu_addr,
 # hr_addr, imu_driver / hr_driver / motor_driver / brake_driver /
 # buzzer_driver ((module, class) or None), inputs (dict of the IN signals),
 # active_level (signal -> the level meaning pressed / at limit / active),
@@ -35,6 +37,7 @@ from inversa.board.config import check_fitted
 
 MOTOR_PWM_HZ = 20000  # above hearing, within the BTS7960's 25 kHz
 BUZZER_HZ = 2700  # typical piezo resonance: loudest per volt
+I2C_RECOVERY_PULSES = 9  # one byte and its acknowledge bit
 
 
 def _spec(spec):
@@ -108,13 +111,19 @@ class Board:
         if cfg.motor == "hbridge":
             self.motor_is = machine.ADC(Pin(pins["motor_is"]))
 
-        # 4. Buses.
-        bus, sda, scl = d["i2c"]
-        self.i2c = machine.I2C(bus, sda=Pin(sda), scl=Pin(scl), freq=cfg.i2c_freq)
+        # 4. Buses.  A bus that cannot be created is None (bus_error says
+        #    why): the sensors on it are then absent, the loop still runs.
+        self.machine = machine
+        self.bus_error = None
+        self.i2c = None
+        self.open_i2c()
         self.uart = None
         if cfg.link == "uart":
             uid, tx, rx = d["uart"]
-            self.uart = machine.UART(uid, baudrate=115200, tx=Pin(tx), rx=Pin(rx))
+            try:
+                self.uart = machine.UART(uid, baudrate=115200, tx=Pin(tx), rx=Pin(rx))
+            except Exception as e:  # no link then; the table runs on its own
+                self.bus_error = e
         self.imu_addr = cfg.imu_addr
         self.hr_addr = cfg.hr_addr
 
@@ -124,6 +133,52 @@ class Board:
         self.motor_driver = _spec(MOTOR_DRIVERS[cfg.motor])
         self.brake_driver = _spec(BRAKE_DRIVER) if cfg.brake else None
         self.buzzer_driver = _spec(BUZZER_DRIVER) if cfg.buzzer else None
+
+    def open_i2c(self):
+        """(Re)create the I2C bus; None (and bus_error set) if that fails."""
+        m = self.machine
+        bus, sda, scl = self.cfg.board_def["i2c"]
+        try:
+            self.i2c = m.I2C(bus, sda=m.Pin(sda), scl=m.Pin(scl), freq=self.cfg.i2c_freq)
+        except Exception as e:
+            self.i2c = None
+            self.bus_error = e
+        return self.i2c
+
+    def recover_i2c(self, sleep_us=None):
+        """Clock a stuck I2C bus free, then create it again.  A slave that was
+        reset or interrupted mid-byte can hold SDA low for good; with SDA
+        released, up to 9 SCL pulses let it finish its byte (it lets go of
+        SDA), and a STOP (SDA rising while SCL is high) ends the transfer.
+        Returns the number of pulses given."""
+        m = self.machine
+        Pin = m.Pin
+        _, sda_n, scl_n = self.cfg.board_def["i2c"]
+        if sleep_us is None:
+            import time
+
+            sleep_us = time.sleep_us
+        od = getattr(Pin, "OPEN_DRAIN", Pin.OUT)
+        sda = Pin(sda_n, Pin.IN, Pin.PULL_UP)  # released
+        scl = Pin(scl_n, od, value=1)
+        pulses = 0
+        while pulses < I2C_RECOVERY_PULSES and not sda.value():
+            scl.value(0)
+            sleep_us(5)
+            scl.value(1)
+            sleep_us(5)
+            pulses += 1
+        # STOP: SDA low, SCL high, then SDA high.
+        scl.value(0)
+        sleep_us(5)
+        sda = Pin(sda_n, od, value=0)
+        sleep_us(5)
+        scl.value(1)
+        sleep_us(5)
+        sda.value(1)
+        sleep_us(5)
+        self.open_i2c()
+        return pulses
 
 
 def build_board(cfg, machine=None):
@@ -135,6 +190,8 @@ def build_board(cfg, machine=None):
 
 def scan_i2c(board):
     """Addresses answering on the board's I2C bus ([] if the bus errors)."""
+    if board.i2c is None:
+        return []
     try:
         return board.i2c.scan()
     except OSError:

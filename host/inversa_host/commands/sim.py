@@ -36,6 +36,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vm", action="store_true", help="run the firmware inside MicroPython")
     p.add_argument("--realtime", action="store_true", help="pace the session at wall-clock speed")
     p.add_argument("--out", default="out/sim", help="report directory (default: out/sim)")
+    c = p.add_argument_group("random fault campaign")
+    c.add_argument(
+        "--campaign",
+        type=int,
+        metavar="N",
+        help="run N random timelines of faults and person actions, judged on the true "
+        "angle, speed and return time; the first failing one is shrunk and written as "
+        "a scenario file",
+    )
+    c.add_argument("--seed", type=int, default=1, help="the campaign's seed (default 1)")
+    c.add_argument(
+        "-j", "--jobs", type=int, default=1, help="processes to run timelines in (default 1)"
+    )
+    c.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run all N timelines and count the failures by rule before shrinking the first",
+    )
     add_db(p)
     p.set_defaults(func=run)
 
@@ -81,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     from inversa_host.sim.scenario import ScenarioError, find_scenario, library, load_scenario
     from inversa_host.store import Store
 
+    if args.campaign is not None:
+        return _campaign(args)
     if args.list:
         for path in library():
             sc = load_scenario(path)
@@ -141,3 +161,58 @@ def run(args: argparse.Namespace) -> int:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from inversa_host.sim.campaign import run_campaign
+
+    n = args.campaign
+    if n < 1 or args.jobs < 1:
+        print("error: --campaign N and --jobs need N >= 1", file=sys.stderr)
+        return 2
+    live = sys.stdout.isatty()
+    last = [-1]
+
+    def progress(done: int, total: int, wall: float, failing: int) -> None:
+        rate = done / wall if wall > 0 else 0.0
+        line = (
+            f"campaign seed {args.seed}: {_bar(done / total)} {done}/{total} timelines, "
+            f"{failing} failing, {rate:.2f} timelines/s"
+        )
+        if live:
+            print("\r" + line, end="", flush=True)
+        elif done * 10 // total != last[0] or failing:
+            last[0] = done * 10 // total
+            print(line, flush=True)
+
+    result = run_campaign(
+        n,
+        args.seed,
+        jobs=args.jobs,
+        progress=progress,
+        keep_going=args.keep_going,
+        log=(lambda m: print("  " + m, flush=True)),
+    )
+    if live:
+        print()
+    print(
+        f"{result.runs} timelines ({result.sim_s:.0f} s simulated) in {result.wall_s:.1f} s "
+        f"with {args.jobs} process(es): {result.rate:.2f} timelines/s"
+    )
+    if result.kinds:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(result.kinds.items()))
+        print(f"failing timelines: {len(result.failing)} ({kinds})")
+        for i in result.failing:
+            print(f"  timeline {i}: {', '.join(result.broken[i])}")
+    f = result.failure
+    if f is None:
+        print("no violations")
+        return 0
+    out = Path(args.out) / "campaign"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{f.shrunk.name}.toml"
+    path.write_text(f.toml, encoding="utf-8")
+    print(f"\nfirst failing timeline: {f.index}; {f.violations[0]}")
+    print(f"shrunk to {len(f.shrunk.events)} events; reproduce with: inversa sim {path}\n")
+    print(f.toml)
+    return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .judge import Rules, Sample, judge
 from .trace import SessionTrace, summarize
 
 
@@ -24,7 +25,13 @@ def _true_or_measured(trace: SessionTrace) -> list[float]:
     return trace.true_angle_deg if trace.true_angle_deg else trace.angle_deg
 
 
-def check_expectations(trace: SessionTrace, expect: dict[str, Any]) -> list[Check]:
+def check_expectations(
+    trace: SessionTrace,
+    expect: dict[str, Any],
+    rules: Rules | None = None,
+    events: list[tuple[float, str, dict]] | None = None,
+) -> list[Check]:
+    """`rules` and `events` (the scenario's) are needed by ``safety_rules``."""
     angles = _true_or_measured(trace)
     s = summarize(trace, angles)
     checks: list[Check] = []
@@ -84,6 +91,19 @@ def check_expectations(trace: SessionTrace, expect: dict[str, Any]) -> list[Chec
                     f"ended at {angles[-1]:.1f} deg, loading {trace.loading_deg:.1f} deg",
                 )
             )
+        elif key == "safety_rules":
+            if rules is None:
+                checks.append(Check(key, False, "no rules given (profile limit, loading angle)"))
+                continue
+            samples = [
+                Sample(t, a, st, p)
+                for t, a, st, p in zip(
+                    trace.t_s, angles, trace.state, trace.alarm_priority, strict=False
+                )
+            ]
+            broken = judge(samples, rules, events or [])
+            detail = "; ".join(str(v) for v in broken) or "depth, speed, return, motion, end: ok"
+            checks.append(Check(key, (not broken) == bool(want), detail))
         else:
             checks.append(Check(key, False, f"unknown expectation {key!r}"))
     return checks

@@ -26,6 +26,7 @@ from inversa_host.logger import store_frames
 from inversa_host.store import Store, StoreError
 
 from .expect import Check, check_expectations
+from .judge import Rules
 from .scenario import Scenario
 from .trace import SessionSummary, SessionTrace, TraceEvent, summarize
 
@@ -199,11 +200,25 @@ def run_scenario(
     trace = trace_from_store(store, sid)
     _attach_truth(trace, truth)
     trace.loading_deg = spec["table_params"].get("loading_deg", -65.0)
-    checks = check_expectations(trace, sc.expect)
+    checks = check_expectations(
+        trace, sc.expect, rules_of(sc, spec), [(e.t_s, e.action, dict(e.args)) for e in sc.events]
+    )
     # The person's experience is the true motion: summarise the simulated
     # table's angle (the measured one is in the plot beside it).
     summary = summarize(trace, trace.true_angle_deg or None)
     return SimResult(sc, sid, trace, summary, checks, wall, counters)
+
+
+def rules_of(sc: Scenario, spec: dict[str, Any]) -> Rules:
+    """The whole-system safety rules for this scenario (judge.py)."""
+    from inversa.control.profile import Profile
+
+    prof = Profile.from_bytes(spec["profile"])
+    return Rules(
+        limit_deg=prof.max_angle_cdeg / 100.0,
+        loading_deg=float(spec["table_params"]["loading_deg"]),
+        motorized=sc.motorized,
+    )
 
 
 def _values(values: tuple[int, ...] | None) -> dict[str, int] | None:

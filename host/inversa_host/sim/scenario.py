@@ -55,6 +55,11 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "press_estop": ((), ()),
     "release_estop": ((), ()),
     "break_estop_wire": ((), ()),
+    # a button stuck closed (a short, a jammed contact) and freed again
+    "button_stuck": (("button",), ()),
+    "button_unstick": (("button",), ()),
+    # a limit switch whose contact chatters (closed for `duty` of each period)
+    "switch_chatter": (("switch", "period_s", "duty"), ("until_s",)),
     # the supply
     "mains_lost": ((), ()),
     "mains_restored": ((), ()),
@@ -67,12 +72,20 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "vasovagal": ((), ("over_s",)),
     "lose_pulse": ((), ()),
     "restore_pulse": ((), ()),
+    # contact lost for off_s at the start of every period_s (until until_s,
+    # or restore_pulse / pulse_restore)
+    "pulse_flicker": (("period_s", "off_s"), ("until_s",)),
+    "pulse_restore": ((), ()),
     # sensor faults
     "imu_bus_errors": ((), ()),
     "imu_stuck": ((), ()),
     "imu_disconnect": ((), ()),
     "imu_restore": ((), ()),
     "hr_fifo_overflow": ((), ()),
+    "hr_disconnect": ((), ()),
+    "hr_restore": ((), ()),
+    # a slave holds SDA low: the whole bus fails until `pulses` SCL clocks free it
+    "i2c_stuck": ((), ("pulses",)),
     # motor faults
     "motor_stall": ((), ()),
     "motor_runon": ((), ("duty",)),
@@ -126,18 +139,23 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "min_return_s": (_NUMBER, False),
         "max_rate_dps": (_NUMBER, False),
         "end_near_loading": (bool, False),
+        "safety_rules": (bool, False),
     },
 }
-_EVENT_KEYS = {
-    "t_s",
-    "action",
-    "angle_deg",
-    "pace_dps",
-    "delta_bpm",
-    "over_s",
-    "duration_s",
-    "duty",
+# Arguments that are names, with their choices; every other argument is a number.
+ARG_CHOICES: dict[str, tuple[str, ...]] = {
+    "switch": ("home", "end"),
+    "button": ("start", "stop", "up", "down"),
 }
+# Numeric arguments with a range (inclusive).
+ARG_RANGES: dict[str, tuple[float, float]] = {
+    "duty": (0.0, 1.0),
+    "period_s": (0.02, 600.0),
+    "off_s": (0.0, 600.0),
+    "until_s": (0.0, 7200.0),
+    "pulses": (1.0, 100.0),
+}
+_EVENT_KEYS = {"t_s", "action"} | {k for req, opt in ACTIONS.values() for k in (*req, *opt)}
 
 
 class ScenarioError(ValueError):
@@ -155,7 +173,7 @@ class ScenarioError(ValueError):
 class Event:
     t_s: float
     action: str
-    args: dict[str, float] = field(default_factory=dict)
+    args: dict[str, float | str] = field(default_factory=dict)
 
 
 @dataclass
@@ -317,21 +335,22 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
                 f"event {i + 1}: unknown action {action!r}; known actions: {', '.join(sorted(ACTIONS))}",
             )
         required, optional = ACTIONS[action]
-        args: dict[str, float] = {}
+        args: dict[str, float | str] = {}
         for key in ev:
             if key in ("t_s", "action"):
                 continue
             if key not in required and key not in optional:
+                takes = ", ".join((*required, *optional)) or "no arguments"
                 raise ScenarioError(
                     path,
                     lines.find("events", key, i),
-                    f"event {i + 1}: {action} takes no {key!r}",
+                    f"event {i + 1}: {action} takes no {key!r} (it takes {takes})",
                 )
-            if not _check_type(ev[key], _NUMBER):
-                raise ScenarioError(
-                    path, lines.find("events", key, i), f"event {i + 1}: {key} must be a number"
-                )
-            args[key] = float(ev[key])
+            args[key] = _event_arg(ev[key], key, i, path, lines)
+        if action == "pulse_flicker" and float(args["off_s"]) >= float(args["period_s"]):
+            raise ScenarioError(
+                path, line, f"event {i + 1}: pulse_flicker needs off_s shorter than period_s"
+            )
         for key in required:
             if key not in args:
                 raise ScenarioError(path, line, f"event {i + 1}: {action} needs {key!r}")
@@ -351,6 +370,27 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         events=events,
         expect=dict(sections["expect"]),
     )
+
+
+def _event_arg(value: Any, key: str, i: int, path: Path | str, lines: _Lines) -> float | str:
+    line = lines.find("events", key, i)
+    choices = ARG_CHOICES.get(key)
+    if choices is not None:
+        if value not in choices:
+            raise ScenarioError(
+                path,
+                line,
+                f"event {i + 1}: {key} must be one of {', '.join(choices)}, got {value!r}",
+            )
+        return str(value)
+    if not _check_type(value, _NUMBER):
+        raise ScenarioError(path, line, f"event {i + 1}: {key} must be a number")
+    lo_hi = ARG_RANGES.get(key)
+    if lo_hi is not None and not lo_hi[0] <= float(value) <= lo_hi[1]:
+        raise ScenarioError(
+            path, line, f"event {i + 1}: {key} must be within {lo_hi[0]:g}..{lo_hi[1]:g}"
+        )
+    return float(value)
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -11,6 +11,9 @@
 #     bus.fail_next(3)                    # the next 3 transfers raise OSError(5)
 #     bus.disconnect(0x68)                # OSError(19) until reconnect(0x68)
 #     bus.set_error_rate(1000)            # 1000 per million transfers fail
+#     bus.hold_sda(5)                     # a slave holds SDA low: every transfer
+#                                         # fails (ETIMEDOUT), scan() finds nothing,
+#                                         # until 5 SCL pulses (clock_pulse()) free it
 #
 # A device needs readfrom_mem_into(memaddr, buf) and writeto_mem(memaddr, buf).
 
@@ -18,6 +21,7 @@ from inversa_world.rng import Rng
 
 EIO = 5
 ENODEV = 19
+ETIMEDOUT = 110
 
 
 class FakeI2CBus:
@@ -33,6 +37,9 @@ class FakeI2CBus:
         self._down = {}
         self._rate = 0  # failures per million transfers
         self._faulty = False  # any fault armed (keeps the fast path short)
+        self.sda_held = False
+        self._sda_pulses = 0
+        self.recoveries = 0  # times a held SDA was clocked free
 
     # -- wiring and faults ------------------------------------------------
     def attach(self, addr, device):
@@ -61,10 +68,28 @@ class FakeI2CBus:
         self._rate = per_million
         self._update()
 
+    def hold_sda(self, pulses=9):
+        """A slave holds SDA low until `pulses` SCL pulses (1..9) free it."""
+        self.sda_held = True
+        self._sda_pulses = pulses
+        self._update()
+
+    def clock_pulse(self):
+        """One SCL pulse given by a GPIO (the bus recovery)."""
+        if self.sda_held:
+            self._sda_pulses -= 1
+            if self._sda_pulses <= 0:
+                self.sda_held = False
+                self.recoveries += 1
+                self._update()
+
     def _update(self):
-        self._faulty = bool(self._fail or self._down or self._rate)
+        self._faulty = bool(self._fail or self._down or self._rate or self.sda_held)
 
     def _check(self, addr):
+        if self.sda_held:
+            self.errors_injected += 1
+            raise OSError(ETIMEDOUT)
         if addr in self._down:
             self.errors_injected += 1
             raise OSError(ENODEV)
@@ -79,6 +104,8 @@ class FakeI2CBus:
 
     # -- machine.I2C interface --------------------------------------------
     def scan(self):
+        if self.sda_held:
+            return []
         return sorted(a for a in self.devices if a not in self._down)
 
     def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
