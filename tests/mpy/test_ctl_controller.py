@@ -171,8 +171,9 @@ def test_step_allocates_nothing_in_baseline_fault_and_open_loop():
     r2 = _Rig()
     r2.until(S.IDLE, 2000)
     r2.frozen = True
-    r2.inp.end_switch = True  # both limit switches at once: wiring fault
+    r2.inp.end_switch = True  # both limit switches at once and no angle: wiring fault
     r2.inp.home_switch = True
+    r2.inp.tilt_ok = False
     r2.run(50)
     _no_alloc_in(r2, S.FAULT)
 

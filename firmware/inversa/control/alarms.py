@@ -93,7 +93,8 @@ A_NO_BASELINE = const(22)
 A_DAILY = const(23)
 A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
 A_CONTACTOR = const(25)  # e-stop pressed but the motor contactor still closed
-N_ALARMS = const(26)
+A_SWITCH = const(26)  # a home/end switch disagrees with a trusted angle: it lies
+N_ALARMS = const(27)
 
 ALARM_NAMES = (
     "estop",
@@ -122,6 +123,7 @@ ALARM_NAMES = (
     "daily-limit",
     "mains-lost",
     "contactor-stuck",
+    "switch-fault",
 )
 
 _ESC = const(30000)  # escalate one priority step every 30 s while active
@@ -157,6 +159,7 @@ RULES = (
     P_LOW, 0, 0, L_SESSION, 0, ACT_RETURN, 0,  # A_DAILY
     P_MEDIUM, 500, 0, L_SESSION, _ESC, ACT_RETURN, 0,  # A_MAINS_LOST
     P_HIGH, L.CONTACTOR_DROP_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_CONTACTOR
+    P_HIGH, L.SWITCH_DEBOUNCE_MS, 0, L_CLEAR, _ESC, ACT_RETURN, F_SWITCH,  # A_SWITCH
 )  # fmt: skip
 
 
