@@ -162,7 +162,10 @@ class Controller:
         # was running, the table was left at the loading position.
         self._rec_deep = 0
         self._rec_last = 0
-        self._gain_pct = L.GAIN_MIN_PCT  # true speed per commanded speed
+        # True speed per commanded speed: until learned, a motor this much
+        # faster than its driver's scale is assumed (the catch-up after a
+        # reset approaches the limits from below).
+        self._gain_pct = L.GAIN_ASSUMED_PCT
         self._gain_known = False
         if resume is None:
             self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
@@ -598,15 +601,16 @@ class Controller:
     def _learn_gain(self, cmd, rate, dt):
         # The motor's true speed per commanded speed (its driver's scale is
         # only nominal: load, supply, a faster motor).  Learned from steady
-        # commands of at least 1 deg/s; it only ever slows commands down.
+        # commands of at least 0.2 deg/s; it only ever slows commands down.
         if -L.GAIN_LEARN_CDPS < cmd < L.GAIN_LEARN_CDPS:
             return
         d = cmd - self._cmd_prev
-        if d > 2 or d < -2:
-            return  # accelerating: the drive's lag would bias the ratio
+        a = rate - self._rate
+        if d > 1 or d < -1 or a > 1 or a < -1:
+            return  # only in steady motion: the drive's lag would bias the ratio
         r = rate * 100 // cmd
         g = self._gain_pct
-        g += (r - g) // 16
+        g += (r - g) // 8
         if g < L.GAIN_MIN_PCT:
             g = L.GAIN_MIN_PCT
         elif g > L.GAIN_MAX_PCT:
@@ -939,19 +943,22 @@ class Controller:
                 if -db <= err <= db:
                     cmd = 0
             if st == S.RETURN:
+                # (the slow setpoint sets the pace: the table cannot get
+                # ahead of it by more than the tracking deadband)
                 hi = ff if ff > 0 else 0
                 lo = -self._ret_cdps
-            elif st == S.RISE:
-                hi = 0
-                lo = -p.rise_cdps
             elif st == S.REST:
                 hi = self._ret_cdps
                 lo = -self._ret_cdps
             else:
-                hi = p.descent_cdps
-                lo = -p.descent_cdps
-            hi = self._true_hi(hi)
-            lo = -self._true_hi(-lo, -self._rate)
+                if st == S.RISE:
+                    hi = 0
+                    lo = -p.rise_cdps
+                else:
+                    hi = p.descent_cdps
+                    lo = -p.descent_cdps
+                hi = self._true_hi(hi, self._rate, prev)
+                lo = -self._true_hi(-lo, -self._rate, -prev)
         elif st == S.OPEN_LOOP:
             cmd = -self._open_loop(t, dt)  # already planned for the motor's gain
             hi = 0
@@ -992,26 +999,27 @@ class Controller:
         # without a trusted angle (or one that stopped following the motor),
         # at or past the limit, at the end switch, or when an alarm says no
         # deeper.
-        if cmd > 0 and (
-            not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit
-        ):
+        if cmd > 0 and (not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit):
             return 0
         return cmd
 
-    def _true_hi(self, lim, r=None):
+    def _true_hi(self, lim, r, prev):
         # A command limit (one direction, >= 0) from a limit on the table's
         # TRUE speed: a motor faster than its driver's scale (the learned
         # gain) gets proportionally smaller commands, and a measured speed
         # above the limit cuts the command back by the excess (found by a
         # review: a fast motor caught up with a waiting setpoint at 6.5-7.5
-        # deg/s against the 6 deg/s hard limit).  r: the measured speed in
-        # that direction.
+        # deg/s against the 6 deg/s hard limit).  Close to the limit the
+        # command stops growing, so a gain learned a little low cannot carry
+        # the table past it.  r, prev: the measured speed and the last
+        # command, in that direction.
         if lim <= 0:
             return 0
-        if r is None:
-            r = self._rate
         g = self._gain_pct
+        g += g // 16  # aim ~6 % under: the learned gain reads a little low
         h = lim * 100 // g
+        if r >= lim - lim // 8 and h > prev:
+            h = prev if prev > 0 else 0
         if r > lim:
             h -= (r - lim) * 100 // g
         return h if h > 0 else 0

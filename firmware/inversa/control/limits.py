@@ -70,11 +70,12 @@ CONTACTOR_DROP_MS = const(300)  # e-stop pressed: the contactor must have opened
 SWITCH_DEBOUNCE_MS = const(20)
 HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: it lies
 END_SWITCH_MIN_CDEG = const(7000)  # end switch (at the ~90 deg stop) closed above 70 deg: it lies
-FOLLOW_TRAVEL_CDEG = const(100)  # deeper motion is judged every 1 deg of commanded travel ...
+FOLLOW_TRAVEL_CDEG = const(50)  # deeper motion is judged every 0.5 deg of commanded travel ...
 FOLLOW_MIN_PCT = const(25)  # ... the angle must follow at least a quarter of it
 GAIN_MIN_PCT = const(100)  # the motor's true speed per commanded speed, as learned: never
 GAIN_MAX_PCT = const(300)  # ... assumed slower than the driver's scale, at most 3x
-GAIN_LEARN_CDPS = const(100)  # learned only from commands of at least 1 deg/s
+GAIN_ASSUMED_PCT = const(200)  # ... until learned, assume twice the scale
+GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
 RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg

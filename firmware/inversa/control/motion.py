@@ -140,8 +140,10 @@ class Trajectory:
 class FollowCheck:
     """Deeper motion must show in the angle: every FOLLOW_TRAVEL_CDEG of
     commanded deeper travel, the angle must have moved at least
-    FOLLOW_MIN_PCT of it the same way.  check() is True when it did not (a
-    frozen reading, or a stalled motor: either way, stop going deeper)."""
+    FOLLOW_MIN_PCT of it.  check() is True when it did not (a frozen
+    reading, or a stalled motor: either way, stop going deeper).  A reading
+    that moved as far the wrong way is alive: that is the motor's fault,
+    judged by MotionMonitor (moving against the command)."""
 
     def __init__(self):
         self._k = 0  # commanded deeper travel in this window, cdeg * 1000
@@ -159,6 +161,8 @@ class FollowCheck:
         moved = angle_cdeg - self._a0
         self._k = 0
         self._a0 = angle_cdeg
+        if moved < 0:
+            moved = -moved  # the wrong way: a live reading (MotionMonitor: run-on)
         return moved * 100 < exp * L.FOLLOW_MIN_PCT
 
 
