@@ -27,6 +27,7 @@ CONTROL_PERIOD_US = 10000
 # Files the firmware keeps on the board's flash (relative to storage_dir).
 PROFILE_FILE = "profile.bin"
 CALIBRATION_FILE = "calibration.bin"
+MOTION_FILE = "motion.bin"  # control/session_record.py: depth and motor gain across resets
 # Present at boot: start in maintenance (the REPL, no control loop, outputs
 # safe), once.  Written on the host's maintenance command, which is the only
 # way into the REPL once the loop runs: the watchdog cannot be stopped and the
@@ -80,6 +81,8 @@ class App:
         self.overruns = 0
         self.steps = 0
         self.profile_save_errors = 0
+        self.record_save_errors = 0
+        self._record_seq = ctrl.record_seq
         self.storage_dir = "/"
         self._reset_in = -1  # periods until a requested reset; -1: none
 
@@ -106,6 +109,8 @@ class App:
                 self._persist_profile()
         self.ctrl.step(inp, out)
         self.actuate(t)
+        if self.ctrl.record_seq != self._record_seq:
+            self._persist_record()
         self.steps += 1
         if self._reset_in >= 0:
             if self._reset_in == 0:
@@ -136,6 +141,15 @@ class App:
         self._saved_profile = self.ctrl.profile
         if self.profile_store is not None and self.profile_store.save(self.ctrl.profile):
             self.profile_save_errors += 1
+
+    def _persist_record(self):
+        # The depth/gain record changed (2 deg steps; rare, so the
+        # allocation of a file write is fine here).
+        from inversa.control.session_record import save_record
+
+        self._record_seq = self.ctrl.record_seq
+        if not save_record(_path(self.storage_dir, MOTION_FILE), self.ctrl.record()):
+            self.record_save_errors += 1
 
     def actuate(self, t):
         out = self.out
@@ -250,6 +264,7 @@ def build_app(
     from inversa.control import limits as L
     from inversa.control.controller import Controller
     from inversa.control.profile_store import ProfileStore
+    from inversa.control.session_record import load_record
     from inversa.control.states import MANUAL, MOTORIZED
 
     if events is None:
@@ -272,6 +287,7 @@ def build_app(
         has_brake=brake is not None,
         profile_status=status,
         reset_cause=reset_cause,
+        resume=load_record(_path(storage_dir, MOTION_FILE)),
     )
     link = None
     if port is not None:

@@ -7,6 +7,7 @@
 # Usage:
 #     panel = TablePanel()
 #     panel.apply("hold_down", t_ms)              # True: a panel action
+#     panel.apply("switch_stuck", t_ms, {"switch": "home", "closed": True})
 #     panel.drive(machine, pins, t_ms, home, end) # set the board's input pins
 
 from inversa.board.boards import ACTIVE_LEVEL
@@ -26,6 +27,8 @@ PANEL_ACTIONS = (
     "mains_lost",
     "mains_restored",
     "contactor_welded",
+    "switch_stuck",
+    "switch_release",
 )
 
 
@@ -39,9 +42,12 @@ class TablePanel:
         self._stop_until = -1
         self.on_battery = False  # the supply lost mains (its DC-OK signal)
         self.contactor_welded = False  # K1's contacts stay closed whatever its coil does
+        # A limit switch stuck: None (works), True (reads "at its limit"), False (never does).
+        self.home_stuck = None
+        self.end_stuck = None
         self._key = None
 
-    def apply(self, action, t_ms):
+    def apply(self, action, t_ms, args=None):
         """Carry out a panel action; False if `action` is not one."""
         if action == "press_start":
             self._start_until = t_ms + PRESS_MS
@@ -67,6 +73,17 @@ class TablePanel:
             self.on_battery = False
         elif action == "contactor_welded":
             self.contactor_welded = True
+        elif action == "switch_stuck":
+            if args["switch"] == "home":
+                self.home_stuck = bool(args["closed"])
+            else:
+                self.end_stuck = bool(args["closed"])
+        elif action == "switch_release":
+            which = args.get("switch") if args else None
+            if which != "end":
+                self.home_stuck = None
+            if which != "home":
+                self.end_stuck = None
         else:
             return False
         return True
@@ -87,6 +104,10 @@ class TablePanel:
     def drive(self, machine, pins, t_ms, home, end):
         """Set the board's input pins; the level meaning "active" is the wiring's."""
         estop_open = self.estop or self.estop_wire_broken
+        if self.home_stuck is not None:
+            home = self.home_stuck
+        if self.end_stuck is not None:
+            end = self.end_stuck
         key = (
             estop_open,
             self.holding_down,

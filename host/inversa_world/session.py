@@ -188,7 +188,7 @@ class SimSession:
     # -- events ------------------------------------------------------------
     def _apply(self, action, args):
         t = self.t_ms
-        if self.panel.apply(action, t):
+        if self.panel.apply(action, t, args):
             return
         if self.world.apply(action, args):
             return

@@ -167,6 +167,7 @@ class Controller:
         # reset approaches the limits from below).
         self._gain_pct = L.GAIN_ASSUMED_PCT
         self._gain_known = False
+        self._rec_valid = resume is not None
         if resume is None:
             self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
         else:
@@ -646,7 +647,8 @@ class Controller:
         if self._session:
             if not tilt_ok:
                 return
-            ch = False
+            ch = not self._rec_valid
+            self._rec_valid = True
             if self._deepest > self._rec_deep + _REC_STEP_CDEG:
                 self._rec_deep = self._deepest
                 ch = True
@@ -655,14 +657,22 @@ class Controller:
                 self._rec_last = angle
                 ch = True
         else:
-            ch = self._rec_deep != 0 or self._rec_last != 0
+            # Forgotten only once the table is known to be at the loading
+            # position with no session (never in the self-test after a reset).
+            st = self.state
+            if not tilt_ok or (st != S.IDLE and st != S.DONE):
+                return
+            if not (self._at_loading(angle, self._home) or (self._manual and angle <= _HB)):
+                return
+            ch = self._rec_deep != 0 or self._rec_last != 0 or not self._rec_valid
             self._rec_deep = 0
             self._rec_last = 0
+            self._rec_valid = True
         g = self._gain_pct - self._rec_gain
         if self._gain_known and (g > 10 or g < -10):
             self._rec_gain = self._gain_pct
             ch = True
-        if ch:
+        if ch and self._rec_valid:
             self.record_seq += 1
 
     def record(self):

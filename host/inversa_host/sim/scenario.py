@@ -59,6 +59,11 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "mains_lost": ((), ()),
     "mains_restored": ((), ()),
     "contactor_welded": ((), ()),
+    # the limit switches: stuck reading actuated (closed = true, "at its
+    # limit") or released (closed = false) whatever the table does; release
+    # gives one (or, without switch, both) back to the table
+    "switch_stuck": (("switch", "closed"), ()),
+    "switch_release": ((), ("switch",)),
     # the person on a manual table
     "tilt_to": (("angle_deg",), ("pace_dps",)),
     "relax": ((), ()),
@@ -85,6 +90,9 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _NUMBER = (int, float)
+# Event arguments that are not numbers: the choices of a string, or a bool.
+_ARG_CHOICES: dict[str, tuple[str, ...]] = {"switch": ("home", "end")}
+_ARG_BOOL = ("closed",)
 _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     # key -> (type, required)
     "scenario": {
@@ -137,6 +145,8 @@ _EVENT_KEYS = {
     "over_s",
     "duration_s",
     "duty",
+    "switch",
+    "closed",
 }
 
 
@@ -155,7 +165,7 @@ class ScenarioError(ValueError):
 class Event:
     t_s: float
     action: str
-    args: dict[str, float] = field(default_factory=dict)
+    args: dict[str, float | str | bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -317,7 +327,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
                 f"event {i + 1}: unknown action {action!r}; known actions: {', '.join(sorted(ACTIONS))}",
             )
         required, optional = ACTIONS[action]
-        args: dict[str, float] = {}
+        args: dict[str, float | str | bool] = {}
         for key in ev:
             if key in ("t_s", "action"):
                 continue
@@ -327,6 +337,25 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
                     lines.find("events", key, i),
                     f"event {i + 1}: {action} takes no {key!r}",
                 )
+            if key in _ARG_CHOICES:
+                if ev[key] not in _ARG_CHOICES[key]:
+                    raise ScenarioError(
+                        path,
+                        lines.find("events", key, i),
+                        f"event {i + 1}: {key} must be one of "
+                        + ", ".join(repr(c) for c in _ARG_CHOICES[key]),
+                    )
+                args[key] = str(ev[key])
+                continue
+            if key in _ARG_BOOL:
+                if not isinstance(ev[key], bool):
+                    raise ScenarioError(
+                        path,
+                        lines.find("events", key, i),
+                        f"event {i + 1}: {key} must be true or false",
+                    )
+                args[key] = ev[key]
+                continue
             if not _check_type(ev[key], _NUMBER):
                 raise ScenarioError(
                     path, lines.find("events", key, i), f"event {i + 1}: {key} must be a number"
