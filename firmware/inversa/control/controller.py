@@ -324,7 +324,9 @@ class Controller:
 
     # -- helpers -----------------------------------------------------------
     def _at_loading(self, angle, home):
-        if home:
+        # A trusted angle decides; the home switch only when there is none
+        # (a chattering switch must not end a rise or a recovery early).
+        if home and not self._tilt_ok:
             return True
         if self._manual:
             return angle <= self.profile.loading_cdeg + L.LOADING_TOL_CDEG

@@ -25,7 +25,8 @@ LOADING_TOL_CDEG = const(500)  # within 5 deg of the loading angle = "at loading
 LIMIT_TOL_CDEG = const(50)  # over-limit alarm: angle > limit + 0.5 deg ...
 LIMIT_DEBOUNCE_MS = const(20)  # ... for 3 consecutive 10 ms samples
 LIMIT_HYST_CDEG = const(100)  # cleared only once back 1 deg under the limit
-LIMIT_BACKOFF_CDEG = const(100)  # after a breach the hold target is 1 deg under
+LIMIT_BACKOFF_CDEG = const(200)  # after a breach the hold target is 2 deg under (clears the
+# 1 deg hysteresis even if the tracking deadband stops the table 0.6 deg short)
 
 # --- motion -----------------------------------------------------------------
 MAX_RATE_CDPS = const(600)  # fastest commanded motion: 6 deg/s
