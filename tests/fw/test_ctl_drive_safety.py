@@ -334,6 +334,17 @@ def test_true_speed_stays_under_the_profile_speed_after_a_pause():
     assert truth.max_speed() <= prof.descent_cdps, truth.max_speed()
 
 
+def test_a_motorized_table_measured_above_the_hard_limit_warns():
+    # Faster than 6 deg/s (+0.5) but under the runaway cut-off (8 deg/s):
+    # the measured speed is supervised against the hard limit too.
+    rig = Rig(Profile(max_angle_cdeg=4000, hold_ms=300000))
+    to_hold(rig)
+    rig.plant.fault = "runaway"
+    rig.plant.fault_cdps = 700
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TOO_FAST), 1000)
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+
+
 # --- item 11: a frozen angle reading stops deeper motion ---------------------------
 
 

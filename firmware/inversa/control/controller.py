@@ -765,6 +765,15 @@ class Controller:
                 cond |= _B_HR_LOST
             if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
                 cond |= _B_NO_BASELINE
+        if not manual and tilt_ok:
+            # The measured speed is supervised against the hard limit too
+            # (the commands keep the true speed under it, _true_hi): faster
+            # warns; the runaway cut-off comes at the limit + 2 deg/s.
+            r = inp.rate_cdps
+            if r > L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS or r < -(
+                L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS
+            ):
+                cond |= _B_TOO_FAST
         if manual and tilt_ok:
             r = inp.rate_cdps
             if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
