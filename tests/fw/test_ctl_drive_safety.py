@@ -292,6 +292,27 @@ def test_home_switch_found_lying_is_ignored_by_a_later_open_loop_return():
     assert ret is not None and ret >= L.MIN_RETURN_MS
 
 
+def test_a_chattering_home_switch_does_not_end_an_open_loop_return_at_depth():
+    # The IMU dies at 25 deg and the home switch chatters (never cross-checked:
+    # no angle).  Open loop believes it only after 100 ms closed: the person
+    # still comes up.
+    rig, truth = _at_depth_with("home_switch", lambda t: False)
+    frozen = rig.inp.angle_cdeg
+
+    def dead_and_chatter(r: Rig) -> None:
+        r.inp.tilt_ok = False
+        r.inp.angle_cdeg = frozen
+        if r.t_ms % 110 < 30:
+            r.inp.home_switch = True
+
+    rig.sensor_override = dead_and_chatter
+    rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 1000)
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS + 1000)
+    assert rig.plant.angle_cdeg <= rig.profile.loading_cdeg + L.LOADING_TOL_CDEG
+    ret = truth.return_ms()
+    assert ret is not None and ret >= L.MIN_RETURN_MS
+
+
 def test_a_switch_fault_is_cleared_only_at_the_table_once_the_switch_agrees():
     rig, _truth = _at_depth_with("home_switch", lambda t: True)
     rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_SWITCH), 1000)

@@ -183,6 +183,8 @@ class Controller:
         self._gain_n = 0
         self._cmd_prev = 0
         self._end_lies = False
+        self._home_ms = 0
+        self._dt = 0
         self._follow = FollowCheck()
         self._angle_frozen = False  # the angle did not follow a deeper command
         self._home_bad = False  # the home switch disagreed with a trusted angle
@@ -374,7 +376,7 @@ class Controller:
         self._set_state(t, S.REST)
 
     def _begin_open_loop(self, t, home):
-        if home:
+        if home and self._home_ms >= L.HOME_CONFIRM_MS:
             self._set_state(t, S.FAULT)
             return
         if not self._session:
@@ -468,6 +470,7 @@ class Controller:
         stop_edge = inp.stop_pressed and not self._stop_prev
         self._start_prev = inp.start_pressed
         self._stop_prev = inp.stop_pressed
+        self._dt = dt
         tilt_ok = self._trusted(inp, dt, angle, stop_edge)
         home = self._switches(inp, angle, tilt_ok)
         self._tilt_ok = tilt_ok
@@ -538,7 +541,7 @@ class Controller:
         elif st == S.BASELINE or st == S.READY:
             self._run_armed(t, inp, angle, stop_edge)
         elif st == S.OPEN_LOOP:
-            if home:
+            if home and self._home_ms >= L.HOME_CONFIRM_MS:
                 self._set_state(t, S.FAULT)
         elif st == S.FAULT or st == S.ESTOP:
             if stop_edge:
@@ -641,7 +644,16 @@ class Controller:
                 self._end_lies = True
                 c = _B_SWITCH
         self._sw_cond = c
-        return home and not self._home_bad
+        home = home and not self._home_bad
+        # Without an angle (open loop) the home switch is believed only once
+        # it has stayed closed HOME_CONFIRM_MS: a chattering switch cannot
+        # end an open-loop return at depth.
+        if home:
+            if self._home_ms < L.HOME_CONFIRM_MS:
+                self._home_ms += self._dt
+        else:
+            self._home_ms = 0
+        return home
 
     def _remember(self, angle, tilt_ok):
         # What a reset must not forget (the app keeps record() on the flash
@@ -1004,6 +1016,8 @@ class Controller:
         elif cmd < prev - s:
             cmd = prev - s
         cmd = self._never_deeper(cmd, angle, tilt_ok, end_sw, act)
+        if st == S.OPEN_LOOP and self._home_ms < L.HOME_CONFIRM_MS:
+            home = False  # not yet believed without an angle
         if cmd < 0 and home:
             cmd = 0  # at the home switch (one the angle does not contradict)
         if not enable:
