@@ -30,6 +30,7 @@ CONTROL_PERIOD_US = 10000
 PROFILE_FILE = "profile.bin"
 PERSIST_FILE = "persist.bin"  # what survives a reset (control/persist.py)
 CALIBRATION_FILE = "calibration.bin"
+MOTION_FILE = "motion.bin"  # control/session_record.py: depth and motor gain across resets
 # Present at boot: start in maintenance (the REPL, no control loop, outputs
 # safe), once.  Written on the host's maintenance command, which is the only
 # way into the REPL once the loop runs: the watchdog cannot be stopped and the
@@ -87,6 +88,8 @@ class App:
         self.overruns = 0
         self.steps = 0
         self.profile_save_errors = 0
+        self.record_save_errors = 0
+        self._record_seq = ctrl.record_seq
         self.storage_dir = "/"
         self._reset_in = -1  # periods until a requested reset; -1: none
         self.persist_store = None
@@ -130,6 +133,8 @@ class App:
         self.ctrl.step(inp, out)
         self.actuate(t)
         self._persist_state()
+        if self.ctrl.record_seq != self._record_seq:
+            self._persist_record()
         self.steps += 1
         if self._reset_in >= 0:
             if self._reset_in == 0:
@@ -190,6 +195,15 @@ class App:
             code = store.save(lat, daily_to_store(c.daily_used_ms), day_to_store(c.day_ms))
             if code:
                 self.persist_errors += 1
+
+    def _persist_record(self):
+        # The depth/gain record changed (2 deg steps; rare, so the
+        # allocation of a file write is fine here).
+        from inversa.control.session_record import save_record
+
+        self._record_seq = self.ctrl.record_seq
+        if not save_record(_path(self.storage_dir, MOTION_FILE), self.ctrl.record()):
+            self.record_save_errors += 1
 
     def actuate(self, t):
         out = self.out
@@ -349,6 +363,7 @@ def build_app(
     from inversa.control import limits as L
     from inversa.control.controller import Controller
     from inversa.control.profile_store import ProfileStore
+    from inversa.control.session_record import load_record
     from inversa.control.states import MANUAL, MOTORIZED
 
     if events is None:
@@ -384,6 +399,7 @@ def build_app(
         latched=latched,
         daily_used_ms=daily_ms,
         day_ms=day_ms,
+        resume=load_record(_path(storage_dir, MOTION_FILE)),
     )
     link = None
     if port is not None:

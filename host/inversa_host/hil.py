@@ -73,6 +73,9 @@ UNSUPPORTED_ACTIONS = {
     "host_silent": "the bench's sensor stream is host traffic and keeps the host lease alive",
     "hr_fifo_overflow": "the injected PPG driver's FIFO cannot be overrun over the link "
     "without corrupting the heart signal",
+    "switch_stuck": "the bench's panel actions take no arguments: a stuck limit switch "
+    "is simulated only (inversa sim); on a real table, test it by hand (hardware/)",
+    "switch_release": "the bench's panel actions take no arguments (see switch_stuck)",
 }
 APPROXIMATED_ACTIONS = {
     "imu_bus_errors": "shown to the board as silence (no new IMU sample): the protocol "
@@ -422,7 +425,7 @@ class HilBench:
             c.send(M.INJECT_PPG, struct.pack(f"<B{len(chunk)}i", len(chunk), *chunk))
             self.counters["ppg_samples"] += len(chunk)
 
-    def _apply(self, action: str, args: dict[str, float | str]) -> None:
+    def _apply(self, action: str, args: dict[str, Any]) -> None:
         if action in COMMAND_ACTIONS:
             self._command(COMMAND_ACTIONS[action])
         elif action in WORLD_ACTIONS:

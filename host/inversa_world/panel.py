@@ -7,6 +7,7 @@
 # Usage:
 #     panel = TablePanel()
 #     panel.apply("hold_down", t_ms)              # True: a panel action
+#     panel.apply("switch_stuck", t_ms, {"switch": "home", "closed": True})
 #     panel.drive(machine, pins, t_ms, home, end) # set the board's input pins
 
 from inversa.board.boards import ACTIVE_LEVEL
@@ -29,6 +30,8 @@ PANEL_ACTIONS = (
     "button_stuck",
     "button_unstick",
     "switch_chatter",
+    "switch_stuck",
+    "switch_release",
 )
 BUTTON_SIGNALS = {"start": "btn_start", "stop": "btn_stop", "up": "btn_up", "down": "btn_down"}
 
@@ -43,6 +46,9 @@ class TablePanel:
         self._stop_until = -1
         self.on_battery = False  # the supply lost mains (its DC-OK signal)
         self.contactor_welded = False  # K1's contacts stay closed whatever its coil does
+        # A limit switch stuck: None (works), True (reads "at its limit"), False (never does).
+        self.home_stuck = None
+        self.end_stuck = None
         self._key = None
         self.stuck = {}  # signal -> True: that button reads pressed whatever the person does
         self.chatter = {}  # "home"/"end" -> (t0_ms, period_ms, closed_ms, until_ms or -1)
@@ -86,6 +92,17 @@ class TablePanel:
                 int(period * args["duty"]),
                 -1 if until is None else int(until * 1000),
             )
+        elif action == "switch_stuck":
+            if args["switch"] == "home":
+                self.home_stuck = bool(args["closed"])
+            else:
+                self.end_stuck = bool(args["closed"])
+        elif action == "switch_release":
+            which = args.get("switch") if args else None
+            if which != "end":
+                self.home_stuck = None
+            if which != "home":
+                self.end_stuck = None
         else:
             return False
         return True
@@ -115,6 +132,10 @@ class TablePanel:
     def _levels(self, t_ms, home, end):
         estop_open = self.estop or self.estop_wire_broken
         st = self.stuck
+        if self.home_stuck is not None:
+            home = self.home_stuck
+        if self.end_stuck is not None:
+            end = self.end_stuck
         if self.chatter:
             home = self._chattering("home", t_ms, home)
             end = self._chattering("end", t_ms, end)

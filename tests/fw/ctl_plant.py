@@ -69,9 +69,13 @@ class Plant:
             want = self.fault_cdps
         elif f == "reverse":
             want = -want
-        self.vel_cdps += (want - self.vel_cdps) * dt_ms // self.lag_ms if self.lag_ms else 0
-        if self.lag_ms == 0:
+        d = (want - self.vel_cdps) * dt_ms
+        if self.lag_ms == 0 or 0 < d < self.lag_ms:
+            # (also the last few cdps of a negative speed: floor division
+            # would otherwise leave a braked table creeping up forever)
             self.vel_cdps = want
+        else:
+            self.vel_cdps += d // self.lag_ms
         self.angle_k += self.vel_cdps * dt_ms
         if self.angle_k <= self.home_cdeg * 1000:
             self.angle_k = self.home_cdeg * 1000

@@ -103,6 +103,17 @@ class Checker:
             self.ret_clean = rig.plant.fault == ""
         if self.ret_t0 is not None:
             if st_now not in (S.RETURN, S.REST) or rig.plant.fault:
+                if (
+                    st_now == S.RISE
+                    and not rig.plant.fault
+                    and self.ret_clean
+                    and self.ret_a0 > L.HORIZONTAL_BAND_CDEG
+                ):
+                    # Rested just above 0 (inside the tracking deadband): the
+                    # table crosses horizontal only now, so this is a lower
+                    # bound of the return time.
+                    assert rig.t_ms - self.ret_t0 >= L.MIN_RETURN_MS
+                    self.returns_checked += 1
                 self.ret_t0 = None  # interrupted (cut-off, open loop, e-stop) or a faulty plant
             elif rig.plant.angle_cdeg <= 0:
                 if self.ret_clean and self.ret_a0 > L.HORIZONTAL_BAND_CDEG:

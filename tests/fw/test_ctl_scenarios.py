@@ -403,7 +403,12 @@ def test_open_loop_return_stays_slow_with_a_motor_faster_than_its_scale():
     assert rig.t_ms - t_start >= L.MIN_RETURN_MS
 
 
-def test_home_switch_disagreeing_with_angle_is_a_tilt_fault():
+def test_a_lying_angle_at_the_home_switch_ends_in_a_cut_off_at_home():
+    # The other way round from test_home_switch_stuck_closed_at_depth_...: the
+    # switch is right and the angle lies (a trusted reading 80 deg off).  It
+    # is taken for a switch fault and the controller tries to bring the
+    # "inverted" person up; the table, already at its home stop, cannot move
+    # and the motor supervision cuts it off: not inverted, alarmed, latched.
     rig = Rig(Profile())
     rig.boot()
 
@@ -411,9 +416,11 @@ def test_home_switch_disagreeing_with_angle_is_a_tilt_fault():
         r.inp.angle_cdeg = 2000  # says 20 deg while the home switch is closed
 
     rig.sensor_override = lying
-    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TILT), 1000)
-    rig.run_ms(100)
-    assert rig.out.state == S.FAULT  # already home: nothing to move
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_SWITCH), 1000)
+    assert rig.out.fault_bits & A.F_SWITCH
+    rig.run_until(lambda r: r.out.state == S.FAULT, 30000)
+    assert not rig.out.motor_enable and rig.out.brake_on
+    assert rig.plant.angle_cdeg == Profile().loading_cdeg
     assert rig.ctrl.request_start() != reasons.OK
 
 
@@ -493,9 +500,16 @@ def test_stalled_motor_is_cut_off():
     rig.start_motorized_session()
     rig.run_ms(1000)
     rig.plant.fault = "stall"
-    rig.run_until(lambda r: r.out.state == S.FAULT, 2 * L.STALL_WINDOW_MS + 1000)
-    assert rig.out.alarm_bits & (bit(A.A_STALL) | bit(A.A_TRACKING))
-    assert not rig.out.motor_enable
+    # Going deeper, a table that does not move cannot be told from an angle
+    # reading that froze (test_frozen_tilt_reading_...): within 1 deg of
+    # commanded travel the angle is no longer trusted, deeper motion stops at
+    # once, and the open-loop return (which cannot move a stalled motor
+    # either) ends in a cut-off by its time bound.
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TILT), 2000)
+    assert rig.out.motor_cmd_cdps <= 0
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS)
+    assert rig.out.alarm_bits & bit(A.A_HOME_TIMEOUT)
+    assert not rig.out.motor_enable and rig.out.brake_on
 
 
 def test_motor_stalled_during_a_slow_return_is_still_cut_off():

@@ -53,6 +53,9 @@ FAULT_OF_ALARM = {
     "daily-limit": None,
     "mains-lost": None,
     "contactor-stuck": "estop",
+    "input-stuck": "input",
+    "contraindicated": None,
+    "switch-fault": "limit-switch",
 }
 
 MASK_NAMES = {
@@ -65,6 +68,7 @@ MASK_NAMES = {
     A.F_REBOOT: "reboot",
     A.F_HOST: "host",
     A.F_PROFILE: "profile",
+    A.F_INPUT: "input",
 }
 
 

@@ -42,14 +42,26 @@ def _run(path: Path, tmp_path: Path, vm: bool) -> None:
 def test_library_covers_every_hazard_row() -> None:
     names = {p.stem for p in library()}
     hazards = {
-        "over-inversion": {"over_inversion_manual", "motor_runon", "manual_tipping"},
-        "too-fast motion": {"too_fast_manual"},
-        "rising too fast": {"rising_too_fast_manual", "beginner"},
+        "over-inversion": {
+            "over_inversion_manual",
+            "motor_runon",
+            "manual_tipping",
+            "manual_reset_releases_lock",
+        },
+        "too-fast motion": {"too_fast_manual", "fast_motor"},
+        "rising too fast": {
+            "rising_too_fast_manual",
+            "beginner",
+            "shallow_profile_return",
+            "reboot_with_stuck_imu",
+        },
         "trapped inverted": {
             "time_limit_manual",
             "reboot_mid_session",
             "motor_stall",
             "mains_lost",
+            "home_switch_stuck",
+            "end_switch_stuck",
         },
         "physiological distress": {
             "hr_rise",

@@ -139,6 +139,15 @@ def test_issue_14_actions_parse_with_named_arguments() -> None:
     assert sc.events[2].args == {"button": "down"}
 
 
+_STUCK = '[[events]]\nt_s = 40\naction = "switch_stuck"\nswitch = "home"\nclosed = true\n'
+
+
+def test_switch_stuck_parses_with_its_switch_and_state() -> None:
+    sc = parse_scenario(GOOD.replace("[expect]", _STUCK + "\n[expect]"), "good.toml")
+    assert sc.events[-1].action == "switch_stuck"
+    assert sc.events[-1].args == {"switch": "home", "closed": True}
+
+
 @pytest.mark.parametrize(
     ("old", "new", "needle", "words"),
     [
@@ -156,3 +165,32 @@ def test_issue_14_actions_refuse_bad_arguments(old: str, new: str, needle: str, 
     assert words in err.message
     if needle != "[[events]]":
         assert err.line == _line_of(text, needle)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "words"),
+    [
+        ('switch = "home"', 'switch = "door"', 'switch = "door"', "one of home, end"),
+        ("closed = true", "closed = 1", "closed = 1", "true or false"),
+    ],
+)
+def test_switch_stuck_bad_arguments_are_refused(
+    old: str, new: str, needle: str, words: str
+) -> None:
+    text = GOOD.replace("[expect]", _STUCK.replace(old, new) + "\n[expect]")
+    err = _error(text)
+    assert err.line == _line_of(text, needle)
+    assert words in err.message
+
+
+def test_switch_stuck_then_released_drives_the_panel_pins() -> None:
+    from inversa_world.panel import TablePanel
+
+    panel = TablePanel()
+    assert panel.apply("switch_stuck", 0, {"switch": "end", "closed": True})
+    assert panel.end_stuck is True and panel.home_stuck is None
+    assert panel.apply("switch_stuck", 0, {"switch": "home", "closed": False})
+    assert panel.apply("switch_release", 0, {"switch": "end"})
+    assert panel.end_stuck is None and panel.home_stuck is False
+    assert panel.apply("switch_release", 0, {})
+    assert panel.home_stuck is None

@@ -171,8 +171,9 @@ def test_step_allocates_nothing_in_baseline_fault_and_open_loop():
     r2 = _Rig()
     r2.until(S.IDLE, 2000)
     r2.frozen = True
-    r2.inp.end_switch = True  # both limit switches at once: wiring fault
+    r2.inp.end_switch = True  # both limit switches at once and no angle: wiring fault
     r2.inp.home_switch = True
+    r2.inp.tilt_ok = False
     r2.run(50)
     _no_alloc_in(r2, S.FAULT)
 
@@ -376,3 +377,32 @@ def test_the_daily_allowance_comes_back_after_a_day_of_powered_time():
     r.run(20000)
     assert r.ctrl.daily_used_ms == 0 and r.ctrl.day_ms == 0
     assert r.ctrl.request_start() == reasons.OK
+
+
+def test_record_follows_the_session_and_survives_the_selftest():
+    prof = Profile(hr_mode=HR_OFF, max_angle_cdeg=3000, hold_ms=600000)
+    r = _Rig(prof)
+    seq = r.ctrl.record_seq
+    r.until(S.IDLE, 2000)
+    r.run(20)
+    assert r.ctrl.record_seq != seq  # known now: at loading, no session
+    assert r.ctrl.record()[:2] == (0, 0)
+    r.ctrl.request_start()
+    r.until(S.READY, 1000)
+    r.inp.hold_down = True
+    r.until(S.HOLD, 60000)
+    r.run(3000)
+    deep, last, gain = r.ctrl.record()
+    assert 2800 <= deep <= 3000 and 2800 <= last <= 3000
+    assert 100 <= gain <= 110  # the ideal table follows its command exactly
+    # A reset now: the new controller is given the record and keeps it
+    # through its self-test, however long the angle stays untrusted.
+    r2 = _Rig(prof, angle=2900, resume=(deep, last, gain))
+    r2.frozen = True
+    r2.inp.tilt_ok = False
+    r2.inp.angle_cdeg = 0
+    r2.run(3000)
+    assert r2.ctrl.record() == (deep, last, gain)
+    r2.until(S.OPEN_LOOP, 5000)
+    assert r2.out.motor_cmd_cdps <= 0
+    assert r2.ctrl.record() == (deep, last, gain)

@@ -110,7 +110,8 @@ A_MAINS_LOST = const(24)  # running on the backup battery: end the session now
 A_CONTACTOR = const(25)  # e-stop pressed but the motor contactor still closed
 A_INPUT_STUCK = const(26)  # a motion button closed when the session was armed
 A_CONTRA = const(27)  # contraindicated profile, table out of the loading zone
-N_ALARMS = const(28)
+A_SWITCH = const(28)  # a home/end switch disagrees with a trusted angle: it lies
+N_ALARMS = const(29)
 
 ALARM_NAMES = (
     "estop",
@@ -141,6 +142,7 @@ ALARM_NAMES = (
     "contactor-stuck",
     "input-stuck",
     "contraindicated",
+    "switch-fault",
 )
 
 DECAY_SHIFT = const(1)  # absent time drains the debounce account at 1/2 rate
@@ -179,6 +181,7 @@ RULES = (
     P_HIGH, L.CONTACTOR_DROP_MS, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_CONTACTOR
     P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_INPUT,  # A_INPUT_STUCK
     P_HIGH, L.LIMIT_DEBOUNCE_MS, 500, L_NONE, _ESC, ACT_NO_DEEPER, 0,  # A_CONTRA
+    P_HIGH, L.SWITCH_DEBOUNCE_MS, 0, L_CLEAR, _ESC, ACT_RETURN, F_SWITCH,  # A_SWITCH
 )  # fmt: skip
 
 

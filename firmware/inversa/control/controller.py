@@ -19,6 +19,7 @@
 #     ok = ctrl.self_check(out)             # feed the watchdog only if True
 #     code = ctrl.request_start()           # host commands return reason codes
 #     code = ctrl.request_return(); code = ctrl.set_profile(p); code = ctrl.clear_faults()
+#     if ctrl.record_seq != seen: save(ctrl.record())  # what a reset must not forget
 #     ctrl.persist_latched, ctrl.daily_used_ms, ctrl.day_ms   # what survives a reset
 #
 # Host commands act at once, between steps, or not at all: a refused command
@@ -49,6 +50,7 @@ from inversa.control.alarms import (
     A_REBOOT,
     A_RISE_FAST,
     A_SELFTEST,
+    A_SWITCH,
     A_TILT,
     A_TIME_LIMIT,
     A_TOO_FAST,
@@ -65,7 +67,7 @@ from inversa.control.alarms import (
     PAT_LOUD,
     Alarms,
 )
-from inversa.control.motion import MotionMonitor, Trajectory
+from inversa.control.motion import FollowCheck, MotionMonitor, Trajectory
 from inversa.control.profile import HR_OFF, check
 from inversa.events import EV_BOOT, EV_FAULT, EV_PROFILE, EV_STATE
 
@@ -98,8 +100,10 @@ _B_CONTRA = 1 << A_CONTRA
 _IN_DOWN = 1
 _IN_UP = 2
 _IN_START = 4
+_B_SWITCH = 1 << A_SWITCH
 
 _HB = L.HORIZONTAL_BAND_CDEG
+_REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
 _DONE_MS = 5000  # DONE is shown this long, then IDLE
 _MAX_DT_MS = 100  # a longer gap (debugger, flash write) counts as 100 ms
 
@@ -127,6 +131,7 @@ class Controller:
         reset_cause=0,
         latched=0,
         day_ms=0,
+        resume=None,
     ):
         profile.validate()
         self._clock = clock
@@ -167,7 +172,40 @@ class Controller:
         self._rate = 0
         self._estop = True
         self._home = False
-        self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
+        # What survives a reset (the app keeps record() on the flash): the
+        # session's deepest trusted angle, the last trusted angle (to 2 deg)
+        # and the motor's learned speed gain.  resume=None: nothing known
+        # (no record at all): assume the worst depth.  (0, 0, g): no session
+        # was running, the table was left at the loading position.
+        self._rec_deep = 0
+        self._rec_last = 0
+        # True speed per commanded speed: until learned, a motor this much
+        # faster than its driver's scale is assumed (the catch-up after a
+        # reset approaches the limits from below).
+        self._gain_pct = L.GAIN_ASSUMED_PCT
+        self._gain_known = False
+        self._rec_valid = resume is not None
+        if resume is None:
+            self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
+        else:
+            deep, last, gain = resume
+            self._last_good_angle = last
+            self._rec_deep = deep
+            self._rec_last = last
+            if L.GAIN_MIN_PCT <= gain <= L.GAIN_MAX_PCT:
+                self._gain_pct = gain
+                self._gain_known = True
+        self.record_seq = 0  # bumped whenever record() changed
+        self._rec_gain = self._gain_pct if self._gain_known else 0
+        self._gain_n = 0
+        self._cmd_prev = 0
+        self._end_lies = False
+        self._home_ms = 0
+        self._dt = 0
+        self._follow = FollowCheck()
+        self._angle_frozen = False  # the angle did not follow a deeper command
+        self._home_bad = False  # the home switch disagreed with a trusted angle
+        self._sw_cond = 0  # _B_SWITCH while a switch disagrees (this period)
         self._start_prev = False
         self._stop_prev = False
         self._start_lvl = False
@@ -311,6 +349,7 @@ class Controller:
             return reasons.FAULT_LATCHED
         if self._alarms.clear_latched(t, self._clear_mask):
             return reasons.FAULT_LATCHED
+        self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == S.FAULT or st == S.ESTOP:
             if self._manual or self._at_loading(self._angle, self._home):
@@ -341,7 +380,9 @@ class Controller:
         self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
 
     def _at_loading(self, angle, home):
-        if home:
+        # A trusted angle decides; the home switch only when there is none
+        # (a chattering switch must not end a rise or a recovery early).
+        if home and not self._tilt_ok:
             return True
         if self._manual:
             return angle <= self.profile.loading_cdeg + L.LOADING_TOL_CDEG
@@ -359,15 +400,18 @@ class Controller:
             # The return starts from where the table is, not from a setpoint
             # still ahead of it on the way down.
             self._traj.reset(angle)
-        if start <= _HB:
-            self._begin_rest(t)
+        if start <= 0 or (self._manual and start <= _HB):
+            self._begin_rest(t)  # already head-up (a manual table: rest in the band)
             return
         # Planned a margin longer than the profile's time: the table lags its
         # setpoint and the angle is measured with noise, and the person must
-        # never get less than return_ms.
+        # never get less than return_ms.  However shallow (found by a review:
+        # a 5 deg profile skipped the return and came up in 10 s): no faster
+        # floor than 0.01 deg/s, i.e. only a return from under 0.3 deg may
+        # take less than return_ms.
         v = start * 1000 // (self.profile.return_ms + L.RETURN_MARGIN_MS)
-        if v < L.MIN_RETURN_CDPS:
-            v = L.MIN_RETURN_CDPS
+        if v < 1:
+            v = 1
         elif v > L.MAX_RATE_CDPS:
             v = L.MAX_RATE_CDPS
         self._ret_cdps = v
@@ -386,25 +430,33 @@ class Controller:
         self._set_state(t, S.REST)
 
     def _begin_open_loop(self, t, home):
-        if home:
+        if home and self._home_ms >= L.HOME_CONFIRM_MS:
             self._set_state(t, S.FAULT)
             return
         if not self._session:
             self._session_begin(t, self._last_good_angle, _NO_START)
+        # Dead reckoning from the depth it can prove: the last trusted angle
+        # (this boot, or kept across a reset by record()/resume; the worst
+        # case, 90 deg, only when nothing at all is known).
         est = self._last_good_angle
-        # Open loop, the real speed is the motor's for this command, known
-        # only to within its calibration (load, supply, wear): plan for
-        # OPEN_LOOP_TIME_FACTOR times the minimum return time.  Found by the
+        # Open loop, the real speed is the motor's for this command: planned
+        # for OPEN_LOOP_TIME_FACTOR times the driver's scale, or for its
+        # learned gain (this boot or kept across a reset) plus 25 % for load
+        # and direction if that is more.  Found by the
         # simulator: a motor 33 % faster than the driver's scale returned a
-        # person from 25 deg in 24 s.
+        # person from 25 deg in 24 s; by a review: after a reset the return
+        # was sized for 90 deg and took 13 s from 25 deg.
+        f = 100 * L.OPEN_LOOP_TIME_FACTOR
+        if self._gain_known and self._gain_pct * 5 // 4 > f:
+            f = self._gain_pct * 5 // 4
         if self.state == S.RETURN or self.state == S.REST or self.state == S.RISE:
-            v = self._ret_cdps // L.OPEN_LOOP_TIME_FACTOR  # the return's own speed, slowed
+            v = self._ret_cdps * 100 // f  # the return's own speed, slowed
         else:
-            v = est * 1000 // (self.profile.return_ms * L.OPEN_LOOP_TIME_FACTOR)
+            v = est * 100000 // ((self.profile.return_ms + L.RETURN_MARGIN_MS) * f)
         if v > L.OPEN_LOOP_CDPS:
             v = L.OPEN_LOOP_CDPS
-        if v < L.MIN_RETURN_CDPS:
-            v = L.MIN_RETURN_CDPS
+        if v < 1:
+            v = 1
         self._ret_cdps = v
         self._ol_est_k = est * 1000
         self._ol_phase = _OL_UP if est > 0 else _OL_HOME
@@ -468,8 +520,13 @@ class Controller:
             self.dt_clamped += 1
         self.steps += 1
         angle = inp.angle_cdeg
-        tilt_ok = inp.tilt_ok
-        home = inp.home_switch
+        start_edge = inp.start_pressed and not self._start_prev
+        stop_edge = inp.stop_pressed and not self._stop_prev
+        self._start_prev = inp.start_pressed
+        self._stop_prev = inp.stop_pressed
+        self._dt = dt
+        tilt_ok = self._trusted(inp, dt, angle, stop_edge)
+        home = self._switches(inp, angle, tilt_ok)
         self._tilt_ok = tilt_ok
         self._angle = angle
         self._rate = inp.rate_cdps
@@ -492,10 +549,7 @@ class Controller:
             if self.day_ms >= L.DAY_MS:
                 self.daily_used_ms = 0
                 self.day_ms = 0
-        start_edge = inp.start_pressed and not self._start_prev
-        stop_edge = inp.stop_pressed and not self._stop_prev
-        self._start_prev = inp.start_pressed
-        self._stop_prev = inp.stop_pressed
+        self._remember(angle, tilt_ok)
         st = self.state
 
         # 1. raw conditions -> alarms -> the most severe action
@@ -550,7 +604,7 @@ class Controller:
         elif st == S.BASELINE or st == S.READY:
             self._run_armed(t, inp, angle, stop_edge)
         elif st == S.OPEN_LOOP:
-            if home:
+            if home and self._home_ms >= L.HOME_CONFIRM_MS:
                 self._set_state(t, S.FAULT)
         elif st == S.FAULT or st == S.ESTOP:
             if stop_edge:
@@ -584,6 +638,118 @@ class Controller:
         else:
             out.led_pattern = LED_IDLE
 
+    # -- what the inputs can be trusted with ---------------------------------
+    def _trusted(self, inp, dt, angle, stop_edge):
+        # The angle is trusted when the estimator says so AND it follows the
+        # motor: a reading that stays put while the motor is commanded deeper
+        # (a chip that stopped updating, a bus returning the last value, or a
+        # stalled motor) is no longer trusted, at once, until cleared at the
+        # table.  Judged every FOLLOW_TRAVEL_CDEG (1 deg) of commanded deeper
+        # travel: with the fastest motor (GAIN_MAX_PCT) and the drive's own
+        # lag, the table is at most ~3 deg past the frozen reading when every
+        # deeper command stops.
+        if stop_edge and (self.state == S.FAULT or self.state == S.ESTOP):
+            self._angle_frozen = False
+        c = self._cmd
+        if not inp.tilt_ok or self._manual or self._angle_frozen:
+            c = 0
+        if self._follow.check(c, dt, angle):
+            self._angle_frozen = True
+        if c:
+            self._learn_gain(c, inp.rate_cdps, dt)
+        return inp.tilt_ok and not self._angle_frozen
+
+    def _learn_gain(self, cmd, rate, dt):
+        # The motor's true speed per commanded speed (its driver's scale is
+        # only nominal: load, supply, a faster motor).  Learned from steady
+        # commands of at least 0.2 deg/s; it only ever slows commands down.
+        if -L.GAIN_LEARN_CDPS < cmd < L.GAIN_LEARN_CDPS:
+            return
+        d = cmd - self._cmd_prev
+        a = rate - self._rate
+        if d > 1 or d < -1 or a > 1 or a < -1:
+            return  # only in steady motion: the drive's lag would bias the ratio
+        r = rate * 100 // cmd
+        g = self._gain_pct
+        g += (r - g) // 8
+        if g < L.GAIN_MIN_PCT:
+            g = L.GAIN_MIN_PCT
+        elif g > L.GAIN_MAX_PCT:
+            g = L.GAIN_MAX_PCT
+        self._gain_pct = g
+        self._gain_n += dt
+        if self._gain_n >= 1000:
+            self._gain_known = True
+
+    def _switches(self, inp, angle, tilt_ok):
+        # A limit switch that disagrees with a trusted angle lies: a switch
+        # fault (A_SWITCH, the person is brought up on the angle), and from
+        # then on the home switch is ignored until cleared at the table.  A
+        # switch never stops upward motion on its own: only a home switch the
+        # angle does not contradict (or cannot: angle untrusted) does.  The
+        # end switch always stops deeper motion (the safe direction).
+        home = inp.home_switch
+        c = 0
+        self._end_lies = False
+        if tilt_ok:
+            if home and angle > self.profile.loading_cdeg + L.HOME_DISAGREE_CDEG:
+                self._home_bad = True
+                c = _B_SWITCH
+            if inp.end_switch and angle < L.END_SWITCH_MIN_CDEG:
+                self._end_lies = True
+                c = _B_SWITCH
+        self._sw_cond = c
+        home = home and not self._home_bad
+        # Without an angle (open loop) the home switch is believed only once
+        # it has stayed closed HOME_CONFIRM_MS: a chattering switch cannot
+        # end an open-loop return at depth.
+        if home:
+            if self._home_ms < L.HOME_CONFIRM_MS:
+                self._home_ms += self._dt
+        else:
+            self._home_ms = 0
+        return home
+
+    def _remember(self, angle, tilt_ok):
+        # What a reset must not forget (the app keeps record() on the flash
+        # when record_seq changes): written in 2 deg steps, so rarely.
+        if self._session:
+            if not tilt_ok:
+                return
+            ch = not self._rec_valid
+            self._rec_valid = True
+            if self._deepest > self._rec_deep + _REC_STEP_CDEG:
+                self._rec_deep = self._deepest
+                ch = True
+            d = angle - self._rec_last
+            if d > _REC_STEP_CDEG or d < -_REC_STEP_CDEG:
+                self._rec_last = angle
+                ch = True
+        else:
+            # Forgotten only once the table is known to be at the loading
+            # position with no session (never in the self-test after a reset).
+            st = self.state
+            if not tilt_ok or (st != S.IDLE and st != S.DONE):
+                return
+            if not (self._at_loading(angle, self._home) or (self._manual and angle <= _HB)):
+                return
+            ch = self._rec_deep != 0 or self._rec_last != 0 or not self._rec_valid
+            self._rec_deep = 0
+            self._rec_last = 0
+            self._rec_valid = True
+        g = self._gain_pct - self._rec_gain
+        if self._gain_known and (g > 10 or g < -10):
+            self._rec_gain = self._gain_pct
+            ch = True
+        if ch and self._rec_valid:
+            self.record_seq += 1
+
+    def record(self):
+        """(deepest_cdeg, last_cdeg, gain_pct): what the next boot needs to
+        bring the person up gradually without an angle (see __init__ resume).
+        gain_pct 0: not learned."""
+        return (self._rec_deep, self._rec_last, self._rec_gain)
+
     # -- conditions (one bit per alarm) -------------------------------------
     def _conditions(self, inp, t, dt, st, angle, tilt_ok, home):
         estop = inp.estop_pressed
@@ -609,8 +775,11 @@ class Controller:
             # The hardware cut did not happen (a welded contactor): the
             # firmware still cuts the drive, but the e-stop's own path is gone.
             cond |= _B_CONTACTOR
-        if home and inp.end_switch:
-            cond |= _B_SELFTEST  # both limits at once: wiring fault
+        if inp.home_switch and inp.end_switch and not tilt_ok:
+            # Both limits at once and no angle to tell which one lies: wiring
+            # fault.  (With a trusted angle, the one that disagrees is a
+            # switch fault, and the person is brought up on the angle.)
+            cond |= _B_SELFTEST
         if st == S.SELFTEST:
             if self._selftest_fail:
                 cond |= _B_SELFTEST
@@ -621,15 +790,16 @@ class Controller:
             # person tilts it themselves: high alarm and the lock as soon as
             # it leaves the loading zone (issue 14).
             cond |= _B_CONTRA
-        if not tilt_ok or (home and angle > p.loading_cdeg + L.HOME_DISAGREE_CDEG):
+        cond |= self._sw_cond
+        if not tilt_ok:
             cond |= _B_TILT
         elif self._alarms.active & _B_OVER:
             if angle > self._eff_limit - L.LIMIT_HYST_CDEG:
                 cond |= _B_OVER
         elif angle > self._eff_limit + L.LIMIT_TOL_CDEG:
             cond |= _B_OVER
-        if inp.end_switch:
-            cond |= _B_END
+        if inp.end_switch and not self._end_lies:
+            cond |= _B_END  # over-travel the angle did not see: the angle lies
         if st == S.OPEN_LOOP and ticks_diff(t, self._ol_t0) > self._ol_bound_ms:
             cond |= _B_HOME_TIMEOUT
         manual = self._manual
@@ -679,6 +849,15 @@ class Controller:
                 cond |= _B_HR_LOST
             if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
                 cond |= _B_NO_BASELINE
+        if not manual and tilt_ok:
+            # The measured speed is supervised against the hard limit too
+            # (the commands keep the true speed under it, _true_hi): faster
+            # warns; the runaway cut-off comes at the limit + 2 deg/s.
+            r = inp.rate_cdps
+            if r > L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS or r < -(
+                L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS
+            ):
+                cond |= _B_TOO_FAST
         if manual and tilt_ok:
             r = inp.rate_cdps
             if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
@@ -714,7 +893,7 @@ class Controller:
     def _run_selftest(self, t, angle, tilt_ok, home, inp):
         if ticks_diff(t, self._t_state) < L.SELFTEST_MS:
             return
-        if home and inp.end_switch:
+        if inp.home_switch and inp.end_switch and not tilt_ok:
             self._selftest_fail = True
             self._set_state(t, S.FAULT)
             self._events.push(t, EV_BOOT, self._reset_cause, 0)
@@ -890,19 +1069,24 @@ class Controller:
                 if -db <= err <= db:
                     cmd = 0
             if st == S.RETURN:
+                # (the slow setpoint sets the pace: the table cannot get
+                # ahead of it by more than the tracking deadband)
                 hi = ff if ff > 0 else 0
                 lo = -self._ret_cdps
-            elif st == S.RISE:
-                hi = 0
-                lo = -p.rise_cdps
             elif st == S.REST:
                 hi = self._ret_cdps
                 lo = -self._ret_cdps
             else:
-                hi = p.descent_cdps
-                lo = -p.descent_cdps
+                if st == S.RISE:
+                    hi = 0
+                    lo = -p.rise_cdps
+                else:
+                    hi = p.descent_cdps
+                    lo = -p.descent_cdps
+                hi = self._true_hi(hi, self._rate, prev)
+                lo = -self._true_hi(-lo, -self._rate, -prev)
         elif st == S.OPEN_LOOP:
-            cmd = -self._open_loop(t, dt)
+            cmd = -self._open_loop(t, dt)  # already planned for the motor's gain
             hi = 0
             lo = -L.OPEN_LOOP_CDPS
         else:
@@ -924,28 +1108,60 @@ class Controller:
             cmd = prev + s
         elif cmd < prev - s:
             cmd = prev - s
-        # ... but remove forbidden motion at once: never deeper without a
-        # trusted angle, at or past the limit, at the end switch or when an
-        # alarm says no deeper; never further up than the home switch.
-        if cmd > 0:
-            if not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit:
-                cmd = 0
-        elif cmd < 0 and home:
-            cmd = 0
+        cmd = self._never_deeper(cmd, angle, tilt_ok, end_sw, act)
+        if st == S.OPEN_LOOP and self._home_ms < L.HOME_CONFIRM_MS:
+            home = False  # not yet believed without an angle
+        if cmd < 0 and home:
+            cmd = 0  # at the home switch (one the angle does not contradict)
         if not enable:
             cmd = 0
+        self._cmd_prev = self._cmd
         self._cmd = cmd
         self._moving = cmd != 0
         self._enable = enable
         self._hi_cdps = hi
         self._lo_cdps = lo
 
+    def _never_deeper(self, cmd, angle, tilt_ok, end_sw, act):
+        # Remove forbidden deeper motion at once (no ramp): never deeper
+        # without a trusted angle (or one that stopped following the motor),
+        # at or past the limit, at the end switch, or when an alarm says no
+        # deeper.
+        if cmd > 0 and (not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit):
+            return 0
+        return cmd
+
+    def _true_hi(self, lim, r, prev):
+        # A command limit (one direction, >= 0) from a limit on the table's
+        # TRUE speed: a motor faster than its driver's scale (the learned
+        # gain) gets proportionally smaller commands, and a measured speed
+        # above the limit cuts the command back by the excess (found by a
+        # review: a fast motor caught up with a waiting setpoint at 6.5-7.5
+        # deg/s against the 6 deg/s hard limit).  Close to the limit the
+        # command stops growing, so a gain learned a little low cannot carry
+        # the table past it.  r, prev: the measured speed and the last
+        # command, in that direction.
+        if lim <= 0:
+            return 0
+        g = self._gain_pct
+        g += g // 16  # aim ~6 % under: the learned gain reads a little low
+        h = lim * 100 // g
+        if r >= lim - lim // 8 and h > prev:
+            h = prev if prev > 0 else 0
+        if r > lim:
+            h -= (r - lim) * 100 // g
+        return h if h > 0 else 0
+
     def _open_loop(self, t, dt):
         # Dead reckoning from the last trusted angle: slow to the estimated
         # horizontal, rest there, then up to the home switch.
+        # The estimate moves by the command times the motor's gain (learned,
+        # else the driver's scale).  A home switch found lying is ignored:
+        # then the leg home ends at the estimated loading angle.
+        if self._cmd < 0:
+            self._ol_est_k += self._cmd * dt * self._gain_pct // 100
         ph = self._ol_phase
         if ph == _OL_UP:
-            self._ol_est_k -= self._cmd * -dt if self._cmd < 0 else 0
             if self._ol_est_k <= 0:
                 self._ol_phase = _OL_REST
                 self._ol_t_phase = t
@@ -954,6 +1170,9 @@ class Controller:
         if ph == _OL_REST:
             if ticks_diff(t, self._ol_t_phase) >= self.profile.rest_ms:
                 self._ol_phase = _OL_HOME
+            return 0
+        if self._home_bad and self._ol_est_k <= self.profile.loading_cdeg * 1000:
+            self._set_state(t, S.FAULT)  # at the estimated loading angle
             return 0
         return L.OPEN_LOOP_CDPS
 
@@ -981,9 +1200,20 @@ class Controller:
         # dropping faster than the profile allows (found by the simulator: a
         # head-heavy 130 kg person tipped a manual table to 90 deg while it
         # only warned).
+        # Its default is engaged: from the first period after a boot (found
+        # by a review: the self-test released it and a person held by it fell
+        # to the 90 deg stop on a reset) until the angle is trusted and the
+        # state lets it open; and at once (not debounced) past the limit.
         st = self.state
         active = self._alarms.active
-        lock = (active & (_B_OVER | _B_TILT | _B_CONTRA)) != 0 or st == S.FAULT or st == S.ESTOP
+        lock = (
+            (active & (_B_OVER | _B_TILT | _B_CONTRA)) != 0
+            or st == S.FAULT
+            or st == S.ESTOP
+            or st == S.SELFTEST
+            or not self._tilt_ok
+            or angle > self._eff_limit + L.LIMIT_TOL_CDEG
+        )
         if active & _B_TOO_FAST and self._rate > 0:
             lock = True
         out.brake_on = self._has_brake and lock

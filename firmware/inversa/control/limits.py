@@ -25,7 +25,8 @@ LOADING_TOL_CDEG = const(500)  # within 5 deg of the loading angle = "at loading
 LIMIT_TOL_CDEG = const(50)  # over-limit alarm: angle > limit + 0.5 deg ...
 LIMIT_DEBOUNCE_MS = const(20)  # ... for 3 consecutive 10 ms samples
 LIMIT_HYST_CDEG = const(100)  # cleared only once back 1 deg under the limit
-LIMIT_BACKOFF_CDEG = const(100)  # after a breach the hold target is 1 deg under
+LIMIT_BACKOFF_CDEG = const(200)  # after a breach the hold target is 2 deg under (clears the
+# 1 deg hysteresis even if the tracking deadband stops the table 0.6 deg short)
 
 # --- motion -----------------------------------------------------------------
 MAX_RATE_CDPS = const(600)  # fastest commanded motion: 6 deg/s
@@ -76,7 +77,15 @@ ESTOP_BOOT_SETTLE_MS = const(250)
 TILT_DEBOUNCE_MS = const(30)
 CONTACTOR_DROP_MS = const(300)  # e-stop pressed: the contactor must have opened by then
 SWITCH_DEBOUNCE_MS = const(20)
-HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: lie
+HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: it lies
+HOME_CONFIRM_MS = const(100)  # open loop believes the home switch after 100 ms closed
+END_SWITCH_MIN_CDEG = const(7000)  # end switch (at the ~90 deg stop) closed above 70 deg: it lies
+FOLLOW_TRAVEL_CDEG = const(50)  # deeper motion is judged every 0.5 deg of commanded travel ...
+FOLLOW_MIN_PCT = const(25)  # ... the angle must follow at least a quarter of it
+GAIN_MIN_PCT = const(100)  # the motor's true speed per commanded speed, as learned: never
+GAIN_MAX_PCT = const(300)  # ... assumed slower than the driver's scale, at most 3x
+GAIN_ASSUMED_PCT = const(200)  # ... until learned, assume twice the scale
+GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
 RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg

@@ -15,6 +15,8 @@
 #     ff_cdps = tr.step(dt_ms)             # advance; tr.pos_cdeg() is the setpoint
 #     mon = MotionMonitor()
 #     bits = mon.check(t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, moving)
+#     fc = FollowCheck()
+#     if fc.check(cmd_cdps, dt_ms, angle_cdeg): ...  # the angle did not follow deeper motion
 
 from inversa.compat import ticks_diff
 from inversa.control import limits as L
@@ -133,6 +135,35 @@ class Trajectory:
         self.pos_mcdeg = p
         self.vel_mcdps = v
         return v // 1000 if v >= 0 else -(-v // 1000)
+
+
+class FollowCheck:
+    """Deeper motion must show in the angle: every FOLLOW_TRAVEL_CDEG of
+    commanded deeper travel, the angle must have moved at least
+    FOLLOW_MIN_PCT of it.  check() is True when it did not (a frozen
+    reading, or a stalled motor: either way, stop going deeper).  A reading
+    that moved as far the wrong way is alive: that is the motor's fault,
+    judged by MotionMonitor (moving against the command)."""
+
+    def __init__(self):
+        self._k = 0  # commanded deeper travel in this window, cdeg * 1000
+        self._a0 = 0  # the angle when the window began
+
+    def check(self, cmd_cdps, dt_ms, angle_cdeg):
+        if cmd_cdps <= 0:
+            self._k = 0
+            self._a0 = angle_cdeg
+            return False
+        self._k += cmd_cdps * dt_ms
+        exp = self._k // 1000
+        if exp < L.FOLLOW_TRAVEL_CDEG:
+            return False
+        moved = angle_cdeg - self._a0
+        self._k = 0
+        self._a0 = angle_cdeg
+        if moved < 0:
+            moved = -moved  # the wrong way: a live reading (MotionMonitor: run-on)
+        return moved * 100 < exp * L.FOLLOW_MIN_PCT
 
 
 class MotionMonitor:

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from inversa import events as ev
 from inversa import reasons
-from inversa.control.alarms import ALARM_NAMES, F_PROFILE, FAULT_NAMES, PRIORITY_NAMES
+from inversa.control.alarms import (
+    ACTION_NAMES,
+    ALARM_NAMES,
+    F_PROFILE,
+    FAULT_NAMES,
+    PRIORITY_NAMES,
+)
 from inversa.control.states import STATE_NAMES
 
 EVENT_KIND_NAMES = {
@@ -90,7 +96,7 @@ def fault_detail(mask: int, value: int) -> str:
 
 def action_name(code: int) -> str:
     """The controller's action (what the alarms ask of it) as a word."""
-    return _lookup("ACTION_NAMES", code, "action ")
+    return _index(ACTION_NAMES, code, "action")
 
 
 # machine.reset_cause() values (the same on the rp2 and esp32 ports).

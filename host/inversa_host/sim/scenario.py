@@ -64,6 +64,11 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "mains_lost": ((), ()),
     "mains_restored": ((), ()),
     "contactor_welded": ((), ()),
+    # the limit switches: stuck reading actuated (closed = true, "at its
+    # limit") or released (closed = false) whatever the table does; release
+    # gives one (or, without switch, both) back to the table
+    "switch_stuck": (("switch", "closed"), ()),
+    "switch_release": ((), ("switch",)),
     # the person on a manual table
     "tilt_to": (("angle_deg",), ("pace_dps",)),
     "relax": ((), ()),
@@ -98,6 +103,8 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _NUMBER = (int, float)
+# Event arguments that are true or false (every other one is a name or a number).
+_ARG_BOOL = ("closed",)
 _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     # key -> (type, required)
     "scenario": {
@@ -173,7 +180,7 @@ class ScenarioError(ValueError):
 class Event:
     t_s: float
     action: str
-    args: dict[str, float | str] = field(default_factory=dict)
+    args: dict[str, float | str | bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -335,7 +342,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
                 f"event {i + 1}: unknown action {action!r}; known actions: {', '.join(sorted(ACTIONS))}",
             )
         required, optional = ACTIONS[action]
-        args: dict[str, float | str] = {}
+        args: dict[str, float | str | bool] = {}
         for key in ev:
             if key in ("t_s", "action"):
                 continue
@@ -372,8 +379,12 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     )
 
 
-def _event_arg(value: Any, key: str, i: int, path: Path | str, lines: _Lines) -> float | str:
+def _event_arg(value: Any, key: str, i: int, path: Path | str, lines: _Lines) -> float | str | bool:
     line = lines.find("events", key, i)
+    if key in _ARG_BOOL:
+        if not isinstance(value, bool):
+            raise ScenarioError(path, line, f"event {i + 1}: {key} must be true or false")
+        return value
     choices = ARG_CHOICES.get(key)
     if choices is not None:
         if value not in choices:

@@ -1,0 +1,71 @@
+# What a reset must not forget about the table's motion: the session's
+# deepest trusted angle, the last trusted angle (to 2 deg) and the motor's
+# learned speed gain (Controller.record()).  The next boot hands it back as
+# Controller(resume=...), so an open-loop return after a reset plans for the
+# depth it can prove instead of the worst case.  Written only when it
+# changes (in 2 deg steps: a few dozen small writes per session), through a
+# temporary file renamed into place, with a checksum: a power cut mid-write
+# leaves the old record or none, never a wrong one.
+#
+# Usage:
+#     rec = load_record("/motion.bin")       # (deep, last, gain) or None (unknown)
+#     ok = save_record("/motion.bin", ctrl.record())
+
+import os
+
+_MAGIC = 0x4D52  # "MR"
+_LEN = 12
+
+
+def _pack(rec):
+    deep, last, gain = rec
+    b = bytearray(_LEN)
+    i = 0
+    for v in (_MAGIC, deep, last, gain & 0xFFFF):
+        v &= 0xFFFF
+        b[i] = v & 0xFF
+        b[i + 1] = v >> 8
+        i += 2
+    s = 0
+    for k in range(8):
+        s = (s * 31 + b[k]) & 0xFFFFFFFF
+    for k in range(4):
+        b[8 + k] = (s >> (8 * k)) & 0xFF
+    return b
+
+
+def _s16(lo, hi):
+    v = lo | (hi << 8)
+    return v - 0x10000 if v & 0x8000 else v
+
+
+def load_record(path):
+    """(deepest_cdeg, last_cdeg, gain_pct), or None if missing or corrupt
+    (then nothing is known: the controller assumes the worst depth)."""
+    try:
+        with open(path, "rb") as f:
+            b = f.read(_LEN + 1)
+    except OSError:
+        return None
+    if len(b) != _LEN or _pack((_s16(b[2], b[3]), _s16(b[4], b[5]), b[6] | (b[7] << 8))) != b:
+        return None
+    if (b[0] | (b[1] << 8)) != _MAGIC:
+        return None
+    return (_s16(b[2], b[3]), _s16(b[4], b[5]), b[6] | (b[7] << 8))
+
+
+def save_record(path, rec):
+    """Persist rec; False if the flash could not be written (nothing lost:
+    the old record stays)."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_pack(rec))
+        try:
+            os.rename(tmp, path)
+        except OSError:  # FAT will not rename over an existing file
+            os.remove(path)
+            os.rename(tmp, path)
+    except OSError:
+        return False
+    return True
