@@ -405,3 +405,22 @@ def test_bench_command_end_to_end_against_the_virtual_board(
     assert (M.CMD_SET_PROFILE, reasons.OK) in cmds
     assert (M.CMD_RETURN, reasons.OK) in cmds  # the scenario's host command got there
     con.close()
+
+
+def test_the_bench_refuses_the_bus_faults_it_cannot_show(tmp_path) -> None:
+    from inversa_host.hil import HilError, check_bench_scenario
+    from inversa_host.sim.scenario import parse_scenario
+
+    for action in ("hr_disconnect", "i2c_stuck", "button_stuck"):
+        args = '\nbutton = "down"' if action == "button_stuck" else ""
+        sc = parse_scenario(
+            '[scenario]\nname = "b"\nduration_s = 10\ntable = "motorized"\n'
+            f'[[events]]\nt_s = 1\naction = "{action}"{args}\n',
+            "b.toml",
+        )
+        try:
+            check_bench_scenario(sc)
+        except HilError as e:
+            assert action in str(e)
+        else:
+            raise AssertionError(f"{action} accepted by the bench")
