@@ -289,7 +289,10 @@ def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
         calibration = Calibration.load(_path(storage_dir, CALIBRATION_FILE))
     except Exception:  # unreadable storage: not calibrated (a tilt fault)
         calibration = None
-    return SensorFrontEnd(clock, imu, hr, calibration)
+    try:
+        return SensorFrontEnd(clock, imu, hr, calibration)
+    except Exception:  # a bug must not stop the boot: no sensor is trusted
+        return SensorFrontEnd(clock, None, None, None)
 
 
 def build_actuators(board, log=print):

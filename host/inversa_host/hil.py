@@ -70,6 +70,8 @@ _IMU = struct.Struct("<B6h")
 
 COMMAND_ACTIONS = {"host_start": M.CMD_START, "host_return": M.CMD_RETURN}
 UNSUPPORTED_ACTIONS = {
+    "hr_disconnect": "the board's pulse sensor is injected over the link: it cannot leave a bus",
+    "i2c_stuck": "the board's sensors are injected over the link: there is no I2C bus to hold",
     "host_silent": "the bench's sensor stream is host traffic and keeps the host lease alive",
     "hr_fifo_overflow": "the injected PPG driver's FIFO cannot be overrun over the link "
     "without corrupting the heart signal",
@@ -189,7 +191,7 @@ class BenchWorld:
         self._pwm_b = SimPWM("up")
         self.motor = HBridge(self._pwm_a, self._pwm_b, SimPin("en"))
 
-    def apply(self, action: str, args: dict[str, float | str]) -> None:
+    def apply(self, action: str, args: dict[str, float]) -> None:
         if not self.world.apply(action, args):
             raise ValueError(f"not a world action: {action!r}")
 

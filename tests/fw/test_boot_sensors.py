@@ -339,3 +339,24 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         app_mod.run(str(tmp_path / "board.json"), str(tmp_path))
     assert order[0] == "kbd_intr(-1)" and "pin" in order
     assert order[-1] == "wdt"
+
+
+def test_a_front_end_that_raises_at_boot_leaves_no_sensor_trusted(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A bug in the front end's setup must not keep the loop from starting."""
+    from inversa.sense import frontend
+
+    real_init = frontend.SensorFrontEnd.__init__
+
+    def init(self, clock, imu, hr, calibration, *a, **k):
+        if imu is not None:
+            raise ZeroDivisionError("a bug")
+        real_init(self, clock, imu, hr, calibration, *a, **k)
+
+    s = _session(tmp_path, [], duration_ms=RESET_MS + 8000)
+    s.run_for(RESET_MS - 100)
+    monkeypatch.setattr(frontend.SensorFrontEnd, "__init__", init)
+    s.run_for(L.SELFTEST_MAX_MS + 500)
+    assert s.boots == 2 and s.app is not None and s.app.sensors.imu is None
+    assert not s.app.inp.tilt_ok and s.app.ctrl.state == S.OPEN_LOOP

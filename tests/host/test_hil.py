@@ -442,3 +442,22 @@ def test_a_stalling_pc_does_not_fail_a_lock_step_bench(tmp_path: Path) -> None:
         assert "tilt-sensor" not in result.summary.alarms, result.summary
     finally:
         vb.stop()
+
+
+def test_the_bench_refuses_the_bus_faults_it_cannot_show(tmp_path) -> None:
+    from inversa_host.hil import HilError, check_bench_scenario
+    from inversa_host.sim.scenario import parse_scenario
+
+    for action in ("hr_disconnect", "i2c_stuck", "button_stuck"):
+        args = '\nbutton = "down"' if action == "button_stuck" else ""
+        sc = parse_scenario(
+            '[scenario]\nname = "b"\nduration_s = 10\ntable = "motorized"\n'
+            f'[[events]]\nt_s = 1\naction = "{action}"{args}\n',
+            "b.toml",
+        )
+        try:
+            check_bench_scenario(sc)
+        except HilError as e:
+            assert action in str(e)
+        else:
+            raise AssertionError(f"{action} accepted by the bench")

@@ -107,3 +107,32 @@ def test_small_fixed_campaign_has_no_violations() -> None:
     result = C.run_campaign(4, seed=1, jobs=1, keep_going=True, shrink_budget=0)
     assert result.runs == 4
     assert result.failing == [], result.kinds
+
+
+def test_a_timeline_that_raises_is_a_crash_finding(monkeypatch) -> None:
+    """What the handed reboot_with_dead_imu case did before issue 14: the boot
+    raised out of the simulated board. The campaign reports it, shrunk."""
+
+    def boom(tl: C.Timeline, early_stop: bool = True, rules=None) -> C.Outcome:
+        if any(a == "power_reset" for _, a, _ in tl.events):
+            raise OSError(19)
+        return C.Outcome([], 1.0, 0.0)
+
+    monkeypatch.setattr(C, "run_timeline", boom)
+    draw = C.random_timeline
+    monkeypatch.setattr(
+        C,
+        "random_timeline",
+        lambda seed, i: replace(
+            draw(seed, i),
+            events=[
+                (1.0, "press_start", {}),
+                (5.0, "imu_disconnect", {}),
+                (6.0, "power_reset", {}),
+            ],
+        ),
+    )
+    result = C.run_campaign(2, seed=1)
+    assert result.failure is not None and result.failure.violations[0].kind == "crash"
+    assert "OSError" in result.failure.violations[0].detail
+    assert [a for _, a, _ in result.failure.shrunk.events] == ["power_reset"]

@@ -297,12 +297,17 @@ def random_timeline(seed: int, index: int) -> Timeline:
 # shrinking
 
 
-def _still_fails(tl: Timeline, kind: str) -> bool:
+def _judged(tl: Timeline) -> list[Violation]:
+    """The timeline's violations; an exception out of the simulated board
+    (a boot that raised, say) is the violation ``crash``."""
     try:
-        out = run_timeline(tl)
-    except Exception:
-        return False
-    return any(v.kind == kind for v in out.violations)
+        return run_timeline(tl).violations
+    except Exception as e:
+        return [Violation("crash", 0.0, f"{type(e).__name__}: {e}")]
+
+
+def _still_fails(tl: Timeline, kind: str) -> bool:
+    return any(v.kind == kind for v in _judged(tl))
 
 
 def shrink(
@@ -344,8 +349,7 @@ def shrink(
             break
     # 3. shorten the session (not for the end rule: the end is what it judges)
     if kind != "end" and runs < budget:
-        out = run_timeline(tl)
-        hit = next((v for v in out.violations if v.kind == kind), None)
+        hit = next((v for v in _judged(tl) if v.kind == kind), None)
         last = max((e[0] for e in tl.events), default=0.0)
         if hit is not None:
             dur = round(max(hit.t_s, last) + 45.0, 0)
@@ -386,7 +390,11 @@ class CampaignResult:
 
 def _work(job: tuple[int, int]) -> tuple[int, list[Violation], float]:
     seed, i = job
-    out = run_timeline(random_timeline(seed, i))
+    tl = random_timeline(seed, i)
+    try:
+        out = run_timeline(tl)
+    except Exception as e:  # the firmware (or the world) raised: a finding too
+        return i, [Violation("crash", 0.0, f"{type(e).__name__}: {e}")], 0.0
     return i, out.violations, out.sim_s
 
 
@@ -438,8 +446,7 @@ def run_campaign(
         kind = violations[0].kind
         small = shrink(original, kind, shrink_budget, log)
         small.name = f"campaign_s{seed}_{i}_{kind}"
-        final = run_timeline(small)
-        hit = [v for v in final.violations if v.kind == kind] or violations
+        hit = [v for v in _judged(small) if v.kind == kind] or violations
         header = [
             f"Found by `inversa sim --campaign {n} --seed {seed}`: timeline {i}, shrunk",
             f"from {len(original.events)} to {len(small.events)} events.",
