@@ -559,10 +559,16 @@ def open_board(
     firmware finishes its acknowledgement) up to ``reboot_s``."""
     if not (maintenance and enter_maintenance(url, log)):
         return session_factory(url)
+    import contextlib
+    import io
+
     deadline = time.monotonic() + reboot_s
     while True:
         try:
-            return session_factory(url)
+            # mpremote prints what it read when the raw REPL is not there yet
+            # (the firmware's frames while it reboots): not the person's business
+            with contextlib.redirect_stdout(io.StringIO()):
+                return session_factory(url)
         except DeployError as e:
             if time.monotonic() > deadline:
                 raise DeployError(
