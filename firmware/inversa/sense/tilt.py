@@ -14,18 +14,19 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
-# Validity (docs/SENSING.md section 4): a turn faster than 25 deg/s runs on
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s runs on
 # the gyro alone and clears validity (TILT_FAST_MOTION: the lever-arm
-# acceleration of a fast turn and its sudden stop corrupt the gravity angle);
-# after it, and after gravity and the gyro path disagreeing by more than 2 deg
-# (a linear acceleration, or a gyro fault: TILT_DISAGREE), the estimate is
-# pulled to gravity quickly (after a disagreement: held on the gyro path for
-# up to 5 s first, since gravity is the suspect) and stays untrusted
-# (TILT_RECOVERING) until the two agree within 0.3 deg for 0.5 s with |a|
-# within 5 % of 1 g.  The gyro bias is learned only while tracking, while
-# gravity says the table is still and the two agree within 1 deg
-# (anti-windup), and is clamped to +-8 deg/s, so a lost rotation is never
-# learned as bias and the rate output stays right.
+# acceleration of a fast turn and its sudden stop corrupt the gravity angle).
+# Gravity more than 2 deg from the gyro path (5 deg while turning faster than
+# 10 deg/s) is not used; if that lasts 0.5 s (1 s) validity is cleared
+# (TILT_DISAGREE: a linear acceleration, or a gyro fault).  After either, the
+# estimate is pulled to gravity quickly (after a disagreement while still it
+# is first held on the gyro path for up to 5 s, since gravity is the suspect)
+# and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
+# 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
+# tracking, while gravity says the table is still and the two agree within
+# 1 deg (anti-windup), and is clamped to +-8 deg/s, so a lost rotation is
+# never learned as bias and the rate output stays right.
 #
 # Usage (the front end does this every 10 ms):
 #     est = TiltEstimator()
@@ -51,15 +52,16 @@ _DEG180 = const(180000000)  # micro-degrees
 _DEG360 = const(360000000)
 _BIAS_LIMIT_MDPS = const(8000)  # anti-windup: the integral never claims more bias
 _MAX_RATE_MDPS = const(2000000)  # input clamp (beyond any gyro range)
-_FAST_MDPS = const(25000)  # faster than this: gyro only, not trusted
-_DISAGREE_UDEG = const(2000000)  # gravity vs gyro path: beyond 2 deg = disturbed
-_DISAGREE_N = const(5)  # ... for this many samples in a row
+_FAST_MDPS = const(60000)  # faster than this: gyro only, not trusted
+_DISAGREE_UDEG = const(2000000)  # gravity vs gyro path: beyond 2 deg = suspect
+_DISAGREE_FAR_UDEG = const(5000000)  # turning: beyond 5 deg for 1 s
 _AGREE_UDEG = const(300000)  # recovered: within 0.3 deg ...
 _AGREE_N = const(50)  # ... for this many samples in a row (0.5 s at 100 Hz)
 _LEARN_UDEG = const(1000000)  # the bias is learned only within 1 deg of agreement
 _STILL_UDEG = const(250000)  # still: gravity moved < 0.25 deg over _STILL_N samples
 _STILL_N = const(20)
 _RECOVER_SLOW_MDPS = const(10000)  # recovery completes only below 10 deg/s
+_QUIET_MDPS = const(3000)  # below 3 deg/s the gyro says "not turning"
 
 _TRACK = const(0)
 _FAST = const(1)
@@ -134,6 +136,7 @@ class TiltEstimator:
         self._dis_n = 0
         self._agree_n = 0
         self._hold_n = 0
+        self._quiet_n = 0
         self._g_snap = 0
         self._still_k = 0
         self._still = False
@@ -204,6 +207,11 @@ class TiltEstimator:
         if not -_DEG180 <= e <= _DEG180:
             e += _DEG360 if e < 0 else -_DEG360
         ae = e if e >= 0 else -e
+        if -_QUIET_MDPS < rate_c < _QUIET_MDPS:
+            if self._quiet_n < 30000:
+                self._quiet_n += 1
+        else:
+            self._quiet_n = 0
         mode = self._mode
         if rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
             if mode != _FAST:
@@ -252,20 +260,32 @@ class TiltEstimator:
                 else:
                     self._agree_n = 0
                 if mode == _RECOVER:
-                    faults = TILT_RECOVERING | (self._why & TILT_DISAGREE)
+                    faults = TILT_RECOVERING
+                    if self._why != TILT_FAST_MOTION:
+                        faults = TILT_RECOVERING | TILT_DISAGREE
             else:
-                ang += (e >> self.kp_shift) + (i >> self._ki_out)
-                if ae > _DISAGREE_UDEG:
+                # Gravity more than 2 deg from the gyro path (5 deg when turning
+                # faster than 10 deg/s: the lever arm's acceleration moves it
+                # by degrees) is suspect: a start or stop jolt, a linear
+                # acceleration.  Ride on the gyro meanwhile; a suspicion that
+                # lasts 0.5 s (1 s turning) clears validity.
+                slow = -_RECOVER_SLOW_MDPS < rate_c < _RECOVER_SLOW_MDPS
+                if (ae > _DISAGREE_UDEG and slow) or ae > _DISAGREE_FAR_UDEG:
+                    ang += i >> self._ki_out
                     self._dis_n += 1
-                    if self._dis_n >= _DISAGREE_N:
+                    if self._dis_n >= (self.rate_hz >> 1 if slow else self.rate_hz):
                         mode = _RECOVER
-                        self._why = TILT_DISAGREE
+                        # turning within the last second: the gyro path (its
+                        # scale) is the suspect, so gravity judges at once;
+                        # still: gravity (a linear acceleration) is
+                        self._why = TILT_DISAGREE if self._quiet_n >= self.rate_hz else 0
                         self._agree_n = 0
                         self._dis_n = 0
                         self._hold_n = 0
                         self.disagree_events += 1
                         faults = TILT_RECOVERING | TILT_DISAGREE
                 else:
+                    ang += (e >> self.kp_shift) + (i >> self._ki_out)
                     self._dis_n = 0
         self._mode = mode
         if not -_DEG180 < ang <= _DEG180:
