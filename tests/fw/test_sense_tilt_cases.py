@@ -29,7 +29,13 @@ G = 16384
 def _rows(name: str) -> list[tuple[int, int, int, int, float]]:
     with open(CASES / name, newline="") as f:
         return [
-            (int(r["a_long"]), int(r["a_up"]), int(r["rate_mdps"]), int(r["dt_us"]), float(r["true_deg"]))
+            (
+                int(r["a_long"]),
+                int(r["a_up"]),
+                int(r["rate_mdps"]),
+                int(r["dt_us"]),
+                float(r["true_deg"]),
+            )
             for r in csv.DictReader(f)
         ]
 
@@ -38,7 +44,14 @@ def _play(est: TiltEstimator, rows) -> list[tuple[float, bool, float, int]]:
     out = []
     for al, au, r, dt, true in rows:
         est.update(al, au, r, dt)
-        out.append((est.angle_cdeg / 100 - true, not est.faults & TILT_FAULT_MASK, est.rate_cdps / 100, est.faults))
+        out.append(
+            (
+                est.angle_cdeg / 100 - true,
+                not est.faults & TILT_FAULT_MASK,
+                est.rate_cdps / 100,
+                est.faults,
+            )
+        )
     return out
 
 
@@ -52,7 +65,9 @@ def test_handed_fast_rotation_never_ok_while_off() -> None:
     # during the turn the reason is visible
     assert all(res[k][3] & TILT_FAST_MOTION for k in moving[3:])
     # the rate is right once the table is still (0.5 s after the stop)
-    assert all(abs(r) < 0.2 for _e, _ok, r, _f in res[stop + 50 :]), max(abs(x[2]) for x in res[stop + 50 :])
+    assert all(abs(r) < 0.2 for _e, _ok, r, _f in res[stop + 50 :]), max(
+        abs(x[2]) for x in res[stop + 50 :]
+    )
     # validity comes back within 2 s of the stop, and stays
     back = next(k for k in range(stop, len(res)) if res[k][1])
     assert back - stop <= 200, back - stop
@@ -81,7 +96,9 @@ def test_any_fast_turn_is_flagged_then_confirmed(rate_dps: int, scale_err: float
     for _ in range(n):
         ang += rate_dps / 100
         th = math.radians(ang)
-        est.update(int(-math.sin(th) * G), int(math.cos(th) * G), int(rate_dps * scale_err * 1000), 10000)
+        est.update(
+            int(-math.sin(th) * G), int(math.cos(th) * G), int(rate_dps * scale_err * 1000), 10000
+        )
         ok = not est.faults & TILT_FAULT_MASK
         assert not ok or abs(est.angle_cdeg / 100 - ang) <= 2.0
         assert not fast or est.faults & TILT_FAST_MOTION
@@ -127,7 +144,9 @@ def test_normal_table_motion_never_clears_validity() -> None:
     ang, rate, k = -10.0, 0.0, 0
     for target in (60.0, -20.0, 40.0, 0.0):
         while abs(ang - target) > 0.01 or rate:
-            want = math.copysign(min(6.0, math.sqrt(max(0.0, 2 * 6.0 * abs(target - ang)))), target - ang)
+            want = math.copysign(
+                min(6.0, math.sqrt(max(0.0, 2 * 6.0 * abs(target - ang)))), target - ang
+            )
             rate += max(-0.06, min(0.06, want - rate))
             ang += rate / 100
             if abs(ang - target) < 0.01 and abs(rate) < 0.1:
@@ -135,6 +154,11 @@ def test_normal_table_motion_never_clears_validity() -> None:
             th = math.radians(ang)
             v = 0.3 * math.sin(2 * math.pi * 24.3 * k / 100)
             k += 1
-            est.update(int((-math.sin(th) + 0.3 * v) * G), int((math.cos(th) + 0.94 * v) * G), int(rate * 1000), 10000)
+            est.update(
+                int((-math.sin(th) + 0.3 * v) * G),
+                int((math.cos(th) + 0.94 * v) * G),
+                int(rate * 1000),
+                10000,
+            )
             assert not est.faults & TILT_FAULT_MASK, (k, hex(est.faults))
             assert abs(est.angle_cdeg / 100 - ang) < 0.5

@@ -264,15 +264,16 @@ def test_poll_allocates_nothing():
     imu = InjectedIMU()
     ppg = InjectedPPG(period_us=10000)
     fe = SensorFrontEnd(clock, imu, ppg, Calibration(flags=1))
-    src = PPGSynth(seed=3, hr_bpm=70)
-    ppg_vals = [int(src(k * 10000) * 2000) for k in range(300)]
+    src = PPGSynth(seed=3, hr_bpm=80)
+    # one beat of 75 samples, repeated: an exactly periodic pulse at 80 bpm
+    ppg_vals = [int(src(k * 10000) * 2000) for k in range(75)]
     k = [0]
 
     def step():
         i = k[0]
         k[0] = (i + 1) % 300
         imu.push(100 + (i & 3), 0, 1000 - (i & 1), 0, 0, 20 * (i & 7))
-        ppg.push(ppg_vals[i])
+        ppg.push(ppg_vals[i % 75])
         clock.advance_ms(10)
         fe.poll()
 
