@@ -48,9 +48,64 @@ class StaticDevice:
 
 
 def test_mpu6050_id_check_raises_on_wrong_chip():
-    _clock, bus, _fake = _mpu(who_am_i=0x70)  # an MPU-6500 answers 0x70
+    _clock, bus, _fake = _mpu(who_am_i=0xEA)  # an ICM-20948: another register map
     e = raises(OSError, MPU6050, bus)
     assert "WHO_AM_I" in str(e)
+
+
+def test_mpu6500_family_is_accepted_and_named():
+    # boards sold as MPU-6050 often carry one of these (WHO_AM_I per datasheet)
+    for who, name in (
+        (0x68, "MPU-6050"),
+        (0x70, "MPU-6500"),
+        (0x71, "MPU-9250"),
+        (0x73, "MPU-9255"),
+        (0x12, "ICM-20602"),
+        (0xAF, "ICM-20608"),
+    ):
+        clock, bus, fake = _mpu(who_am_i=who, offsets=False, noise=False, misalign_deg=0)
+        imu = MPU6050(bus)
+        assert imu.chip == name and imu.who_am_i == who
+        fake.set_truth(0.0, 0.0, 0.0)
+        clock.advance_ms(10)
+        assert imu.read()
+        one_g = 1000 * imu.accel_mg_den // imu.accel_mg_num
+        assert abs(imu.raw[2] - one_g) < one_g * 4 // 100
+
+
+def test_mpu6500_accelerometer_low_pass_is_set():
+    # on the 6500 class the accelerometer's filter is ACCEL_CONFIG2 (0x1D);
+    # left at reset it is 218 Hz whatever CONFIG says
+    _clock, bus, fake = _mpu(who_am_i=0x70)
+    MPU6050(bus, dlpf_hz=10)
+    assert fake.regs[0x1D] & 0x0F == 5  # A_DLPF_CFG 5: 10 Hz
+    assert fake.accel_bw_hz == 10
+    _clock, bus, fake = _mpu()  # an MPU-6050 has no such register: left alone
+    MPU6050(bus, dlpf_hz=10)
+    assert fake.regs[0x1D] == 0 and fake.accel_bw_hz == 10
+
+
+def test_mpu_reset_is_detected_and_reinitialised():
+    for who in (0x68, 0x70, 0x12):
+        clock, bus, fake = _mpu(who_am_i=who)
+        imu = MPU6050(bus)
+        assert not imu.check() and imu.resets == 0
+        want = bytes(fake.regs[0x19:0x1E])
+        fake.brownout()
+        assert imu.check() and imu.resets == 1
+        assert bytes(fake.regs[0x19:0x1E]) == want and not fake.asleep
+        clock.advance_ms(10)
+        assert imu.read()
+        assert not imu.check() and imu.resets == 1
+
+
+def test_mpu_check_allocates_nothing():
+    regs = bytearray(256)
+    regs[0x75] = 0x70
+    bus = FakeI2CBus()
+    bus.attach(0x68, StaticDevice(regs, 0x3B))
+    imu = MPU6050(bus)
+    assert_no_alloc(imu.check)
 
 
 def test_mpu6050_missing_device_raises_enodev():
@@ -173,6 +228,19 @@ def test_lsm6dsox_reads_gravity_and_rate():
     assert abs(mg_x - 500) < 15 and abs(mg_z - 866) < 15, (mg_x, mg_z)
     mdps = gy * imu.gyro_mdps_num // imu.gyro_mdps_den
     assert abs(mdps - 5000) < 100, mdps
+
+
+def test_lsm6dsox_reset_is_detected_and_reinitialised():
+    clock, bus, fake = _lsm()
+    imu = LSM6DSOX(bus)
+    assert imu.chip == "LSM6DSOX"
+    assert not imu.check() and imu.resets == 0
+    want = bytes(fake.regs[0x10:0x13])
+    fake.brownout()  # powered down, defaults
+    assert imu.check() and imu.resets == 1
+    assert bytes(fake.regs[0x10:0x13]) == want
+    clock.advance_ms(10)
+    assert imu.read()
 
 
 def test_lsm6dsox_read_allocates_nothing():

@@ -98,10 +98,10 @@ def test_max30102_read_fifo_allocates_nothing():
     class Quiet:
         # a FIFO that always holds two samples, answered without allocating
         def readfrom_mem_into(self, memaddr, buf):
-            if memaddr == 0x04:
-                buf[0] = 2
-                buf[1] = 0
-                buf[2] = 0
+            if memaddr == 0x00:  # INT_STATUS_1 .. FIFO_RD_PTR
+                for i in range(len(buf)):
+                    buf[i] = 0
+                buf[4] = 2
             else:
                 for i in range(len(buf)):
                     buf[i] = i
@@ -112,6 +112,40 @@ def test_max30102_read_fifo_allocates_nothing():
     bus.attach(0x57, Quiet())
     assert_no_alloc(drv.read_fifo)
     assert drv.read_fifo() == 2
+
+
+def test_max30102_exactly_full_fifo_gives_32_samples():
+    # 32 samples waiting, none lost: write pointer == read pointer and
+    # OVF_COUNTER 0, as for an empty FIFO; A_FULL says which
+    clock, bus, fake = _max()
+    drv = MAX30102(bus)
+    clock.advance_ms(320)
+    fake._catch_up()  # the chip samples on its own clock (the fake does it lazily)
+    assert fake.produced == 32 and fake.lost == 0
+    assert fake.regs[0x04] == fake.regs[0x06] and fake.regs[0x05] == 0
+    assert drv.read_fifo() == 32
+    assert drv.lost == 0 and drv.overflows == 0
+    assert drv.read_fifo() == 0  # and now it is empty, not full
+    clock.advance_ms(10)
+    assert drv.read_fifo() == 1
+    assert drv.samples == fake.produced == 33
+
+
+def test_max30102_reset_is_detected_and_reinitialised():
+    clock, bus, fake = _max()
+    drv = MAX30102(bus)
+    clock.advance_ms(100)
+    assert drv.read_fifo() >= 9
+    assert not drv.check() and drv.resets == 0
+    fake.brownout()  # the chip reset itself: mode 0, no samples
+    clock.advance_ms(100)
+    assert drv.read_fifo() == 0
+    assert drv.check() and drv.resets == 1
+    assert fake.regs[0x09] & 7 == 3 and fake.regs[0x0D] == 35
+    clock.advance_ms(100)
+    assert drv.read_fifo() >= 9
+    assert not drv.check() and drv.resets == 1
+    assert drv.chip == "MAX30102"
 
 
 def test_pulse_adc_reads_one_averaged_sample():

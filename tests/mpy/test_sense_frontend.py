@@ -132,7 +132,7 @@ def test_saturation_is_flagged():
     clock, _bus, fi, _fp, fe = _world(seed=6)
     _run(clock, fe, fi, 150)
     for _ in range(5):
-        fi.set_truth(0.0, 300.0, 0.0)  # beyond the +-250 deg/s range
+        fi.set_truth(0.0, 600.0, 0.0)  # beyond the +-500 deg/s range
         clock.advance_ms(10)
         fe.poll()
     assert fe.tilt.faults & TILT_SATURATED and not fe.tilt.ok
@@ -171,6 +171,48 @@ def test_no_contact_and_no_data():
     _run(clock, fe, fi, 33)
     assert fe.hr.faults & HR_NO_DATA and not fe.hr.ok
     assert fe.no_data_events == 1
+
+
+def test_chips_that_reset_themselves_are_reinitialised_and_counted():
+    # a supply dip resets both chips while the board runs: the IMU's data
+    # freeze (asleep), the MAX30102 stops sampling (mode 0)
+    clock, _bus, fi, fp, fe = _world(seed=9)
+    _run(clock, fe, fi, 1000, angle=0.0)
+    assert fe.tilt.ok and fe.hr.ok
+    assert fe.imu_resets == 0 and fe.hr_resets == 0
+    fi.brownout()
+    fp.brownout()
+    back_t = back_h = None
+    for k in range(800):  # 8 s
+        _run(clock, fe, fi, 1, angle=0.0)
+        if back_t is None and k > 20 and fe.tilt.ok:
+            back_t = k
+        if back_h is None and k > 20 and fe.hr.ok:
+            back_h = k
+    assert fe.imu_resets == 1 and fe.hr_resets == 1
+    assert fe.imu.resets == 1 and fe.ppg.resets == 1
+    assert back_t is not None and back_t <= 300, back_t  # within 3 s
+    assert back_h is not None and back_h <= 800, back_h
+    assert fe.tilt.ok and fe.hr.ok and abs(fe.hr.hr_bpm - 72) <= 3
+    assert abs(fe.tilt.angle_cdeg) <= 20
+
+
+def test_mpu6500_reset_to_defaults_is_found_by_the_periodic_check():
+    # a 6500-class chip comes out of a reset awake at +-250 deg/s and wide
+    # filters: the data keep flowing, only its registers tell
+    clock = VirtualClock()
+    bus = FakeI2CBus(3)
+    fi = bus.attach(0x68, FakeMPU6050(clock, seed=3, who_am_i=0x70))
+    imu = MPU6050(bus)
+    fe = SensorFrontEnd(clock, imu, None, calibrate(clock, fi, imu, angles=(0.0,)))
+    _run(clock, fe, fi, 300, angle=10.0)
+    assert fe.tilt.ok and imu.chip == "MPU-6500"
+    before = fe.tilt.angle_cdeg
+    fi.brownout()
+    _run(clock, fe, fi, 101, angle=10.0)
+    assert fe.imu_resets == 1 and fi.regs[0x1B] == imu._want[1]
+    _run(clock, fe, fi, 300, angle=10.0)
+    assert fe.tilt.ok and abs(fe.tilt.angle_cdeg - before) <= 20
 
 
 def test_hr_bus_errors():
@@ -222,15 +264,16 @@ def test_poll_allocates_nothing():
     imu = InjectedIMU()
     ppg = InjectedPPG(period_us=10000)
     fe = SensorFrontEnd(clock, imu, ppg, Calibration(flags=1))
-    src = PPGSynth(seed=3, hr_bpm=70)
-    ppg_vals = [int(src(k * 10000) * 2000) for k in range(300)]
+    src = PPGSynth(seed=3, hr_bpm=80)
+    # one beat of 75 samples, repeated: an exactly periodic pulse at 80 bpm
+    ppg_vals = [int(src(k * 10000) * 2000) for k in range(75)]
     k = [0]
 
     def step():
         i = k[0]
         k[0] = (i + 1) % 300
         imu.push(100 + (i & 3), 0, 1000 - (i & 1), 0, 0, 20 * (i & 7))
-        ppg.push(ppg_vals[i])
+        ppg.push(ppg_vals[i % 75])
         clock.advance_ms(10)
         fe.poll()
 

@@ -3,6 +3,7 @@
 # (no floats) in the step, checked inside MicroPython.
 from inversa.sense.flags import (
     TILT_DISAGREE,
+    TILT_FAST_MOTION,
     TILT_IMPLAUSIBLE,
     TILT_NOT_READY,
     TILT_VIBRATION,
@@ -121,11 +122,12 @@ def test_gravity_far_from_1g_is_implausible():
     assert not est.faults & TILT_IMPLAUSIBLE
 
 
-def test_absurd_rate_is_implausible():
+def test_fast_rate_is_flagged_not_clamped():
     est = TiltEstimator()
     _run(est, 0, 150)
-    est.update(0, G, 90000, 10000)  # 90 deg/s: no table moves like that
-    assert est.faults & TILT_IMPLAUSIBLE
+    est.update(0, G, 90000, 10000)  # 90 deg/s: faster than the correction follows
+    assert est.faults & TILT_FAST_MOTION
+    assert est.angle_cdeg == 90  # integrated in full (no 60 deg/s clamp)
 
 
 def test_gyro_and_gravity_disagreeing_is_flagged():

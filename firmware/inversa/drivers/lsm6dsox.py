@@ -14,7 +14,11 @@
 #
 # Same interface as inversa.drivers.mpu6050.MPU6050 (see there).  The output
 # rate must stay above the 100 Hz control rate, or consecutive reads return
-# the same sample and look stuck: 208 Hz is the default.
+# the same sample and look stuck: 208 Hz is the default.  The gyro range
+# defaults to +-500 deg/s so that a tip-over of a manual table is measured,
+# not clipped.  A chip that resets itself comes back powered down: `check()`
+# finds CTRL1_XL/CTRL2_G/CTRL3_C at their reset values, re-initialises it and
+# counts it in `resets`; `chip` names the part (for `doctor`).
 
 import struct
 from array import array
@@ -50,7 +54,7 @@ class LSM6DSOX:
         i2c,
         address=ADDR,
         accel_range_g=2,
-        gyro_range_dps=250,
+        gyro_range_dps=500,
         odr_hz=208,
         accel_lpf_div=20,
         sleep_ms=None,
@@ -74,6 +78,10 @@ class LSM6DSOX:
         who = self._read_u8(_WHO_AM_I)
         if who != WHO_AM_I_VALUE:
             raise OSError("no LSM6DSOX at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+        self.who_am_i = who
+        self.chip = "LSM6DSOX"
+        self.resets = 0  # times the chip was found reset and re-initialised
+        self._chk = bytearray(3)
         self._write_u8(_CTRL3_C, self._read_u8(_CTRL3_C) | _SW_RESET)
         for _ in range(20):
             if sleep_ms is not None:
@@ -82,12 +90,12 @@ class LSM6DSOX:
                 break
         else:
             raise OSError("LSM6DSOX did not come out of reset")
-        self._write_u8(_CTRL3_C, _BDU_IF_INC)
         odr = ODRS_HZ.index(odr_hz)
-        self._write_u8(_CTRL8_XL, ACCEL_LPF_DIVS.index(accel_lpf_div) << 5)
         xl = (odr << 4) | (ACCEL_RANGES_G.index(accel_range_g) << 2) | _LPF2_XL_EN
-        self._write_u8(_CTRL1_XL, xl)
-        self._write_u8(_CTRL2_G, (odr << 4) | (GYRO_RANGES_DPS.index(gyro_range_dps) << 2))
+        g = (odr << 4) | (GYRO_RANGES_DPS.index(gyro_range_dps) << 2)
+        self._want = bytes((xl, g, _BDU_IF_INC))  # CTRL1_XL, CTRL2_G, CTRL3_C
+        self._lpf = ACCEL_LPF_DIVS.index(accel_lpf_div) << 5
+        self._configure()
         if self._read_u8(_CTRL1_XL) != xl:
             raise OSError("LSM6DSOX did not keep its configuration")
         self.rate_hz = odr_hz
@@ -99,6 +107,27 @@ class LSM6DSOX:
         self.gyro_mdps_den = 100
         if IS_MICROPYTHON:
             self.read = self._read_mpy
+
+    def _configure(self):
+        w = self._want
+        self._write_u8(_CTRL3_C, w[2])
+        self._write_u8(_CTRL8_XL, self._lpf)
+        self._write_u8(_CTRL1_XL, w[0])
+        self._write_u8(_CTRL2_G, w[1])
+
+    def check(self):
+        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
+
+        After a reset the chip is powered down (CTRL1_XL = CTRL2_G = 0).
+        Raises OSError on a bus error.  One short read; allocates nothing."""
+        c = self._chk
+        self.i2c.readfrom_mem_into(self.address, _CTRL1_XL, c)
+        w = self._want
+        if c[0] == w[0] and c[1] == w[1] and c[2] & 0x44 == 0x44:
+            return False
+        self._configure()
+        self.resets += 1
+        return True
 
     def _read_u8(self, reg):
         self.i2c.readfrom_mem_into(self.address, reg, self._one)

@@ -33,6 +33,8 @@ from inversa.compat import const
 ADDR = const(0x57)
 PART_ID_VALUE = const(0x15)
 
+_INT_STATUS_1 = const(0x00)  # then STATUS_2, ENABLE_1/2, FIFO_WR_PTR, OVF, RD_PTR
+_INT_ENABLE_1 = const(0x02)
 _FIFO_WR_PTR = const(0x04)  # then OVF_COUNTER (0x05), FIFO_RD_PTR (0x06)
 _FIFO_DATA = const(0x07)
 _FIFO_CONFIG = const(0x08)
@@ -43,6 +45,7 @@ _LED2_PA = const(0x0D)  # infrared
 _PART_ID = const(0xFF)
 
 _RESET = const(0x40)
+_A_FULL = const(0x80)  # INT_STATUS_1 / INT_ENABLE_1: FIFO almost full
 _MODE_SPO2 = const(0x03)  # red + IR
 _DEPTH = const(32)
 _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
@@ -86,7 +89,10 @@ class MAX30102:
         self.i2c = i2c
         self.address = address
         self._one = bytearray(1)
-        self._ptr = bytearray(3)
+        self._ptr = bytearray(7)  # INT_STATUS_1 .. FIFO_RD_PTR
+        self._chk = bytearray(3)
+        self.chip = "MAX30102"
+        self.resets = 0  # times the chip was found reset and re-initialised
         self._data = bytearray(_DEPTH * _BYTES)
         mv = memoryview(self._data)
         self._views = [mv[: n * _BYTES] for n in range(_DEPTH + 1)]  # no slicing later
@@ -114,15 +120,36 @@ class MAX30102:
                 break
         else:
             raise OSError("MAX30102 did not come out of reset")
-        self._write_u8(_FIFO_CONFIG, AVERAGES.index(average) << 5)  # no rollover
         spo2 = (ADC_RANGES_NA.index(adc_range_na) << 5) | (SAMPLE_RATES.index(sample_rate) << 2)
-        self._write_u8(_SPO2_CONFIG, spo2 | pw)
-        self._write_u8(_LED1_PA, led_ma * 5)  # 0.2 mA per step
-        self._write_u8(_LED2_PA, led_ma * 5)
-        self.clear_fifo()
-        self._write_u8(_MODE_CONFIG, _MODE_SPO2)
+        # FIFO_CONFIG (no rollover, A_FULL at 0 free slots), MODE, SPO2_CONFIG
+        self._want = bytes((AVERAGES.index(average) << 5, _MODE_SPO2, spo2 | pw))
+        self._led = led_ma * 5  # 0.2 mA per step
+        self._configure()
         if self._read_u8(_SPO2_CONFIG) != spo2 | pw:
             raise OSError("MAX30102 did not keep its configuration")
+
+    def _configure(self):
+        w = self._want
+        self._write_u8(_FIFO_CONFIG, w[0])
+        self._write_u8(_SPO2_CONFIG, w[2])
+        self._write_u8(_LED1_PA, self._led)
+        self._write_u8(_LED2_PA, self._led)
+        self._write_u8(_INT_ENABLE_1, _A_FULL)
+        self.clear_fifo()
+        self._write_u8(_MODE_CONFIG, w[1])
+
+    def check(self):
+        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
+
+        Raises OSError on a bus error.  One short read; allocates nothing."""
+        c = self._chk
+        self.i2c.readfrom_mem_into(self.address, _FIFO_CONFIG, c)
+        w = self._want
+        if c[0] == w[0] and c[1] & 0xC7 == w[1] and c[2] == w[2]:
+            return False
+        self._configure()
+        self.resets += 1
+        return True
 
     def _read_u8(self, reg):
         self.i2c.readfrom_mem_into(self.address, reg, self._one)
@@ -133,20 +160,20 @@ class MAX30102:
         self.i2c.writeto_mem(self.address, reg, self._one)
 
     def clear_fifo(self):
-        p = self._ptr
-        p[0] = p[1] = p[2] = 0
-        self.i2c.writeto_mem(self.address, _FIFO_WR_PTR, p)
+        z = self._chk
+        z[0] = z[1] = z[2] = 0
+        self.i2c.writeto_mem(self.address, _FIFO_WR_PTR, z)
+        self._read_u8(_INT_STATUS_1)  # and a stale A_FULL with it (clears on read)
 
     def read_fifo(self):
         """Drain the FIFO into ir/red[0:n]; return n.  `lost` = samples dropped after them."""
         p = self._ptr
-        self.i2c.readfrom_mem_into(self.address, _FIFO_WR_PTR, p)
-        n = (p[0] - p[2]) & 31
-        lost = p[1]
+        self.i2c.readfrom_mem_into(self.address, _INT_STATUS_1, p)
+        n = (p[4] - p[6]) & 31
+        lost = p[5]
+        if n == 0 and (lost or p[0] & _A_FULL):
+            n = _DEPTH  # full: the write pointer caught up with the read pointer
         if lost:
-            # Full FIFO: write pointer caught up with the read pointer.
-            if n == 0:
-                n = _DEPTH
             self.overflows += 1
             self.lost_total += lost
         self.lost = lost

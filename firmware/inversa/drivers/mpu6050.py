@@ -1,4 +1,22 @@
-# InvenSense MPU-6050 accelerometer + gyroscope over I2C.
+# InvenSense MPU-6050 accelerometer + gyroscope over I2C, and the
+# register-compatible chips sold on "MPU-6050" boards (MPU-6500 class).
+#
+# Chips accepted (WHO_AM_I, as in the datasheets and Linux's inv_mpu6050
+# driver, drivers/iio/imu/inv_mpu6050/inv_mpu_iio.h): 0x68 MPU-6050 (also
+# MPU-6000, MPU-9150), 0x70 MPU-6500, 0x71 MPU-9250, 0x73 MPU-9255, 0x74
+# MPU-6515, 0x78 MPU-6880, 0x11 ICM-20600, 0x12 ICM-20602, 0xAF ICM-20608,
+# 0xAE ICM-20608-D, 0xA6 ICM-20609, 0x98 ICM-20689, 0xA9 IAM-20680.  They share
+# the data layout (0x3B.., big-endian), the ranges, PWR_MGMT_1, CONFIG (gyro
+# low-pass), GYRO_CONFIG and ACCEL_CONFIG.  The difference that matters: on
+# the 6500 class the accelerometer's low-pass is ACCEL_CONFIG2 (0x1D,
+# A_DLPF_CFG; at its reset value the bandwidth is 218 Hz, so motor vibration
+# would alias in), and PWR_MGMT_1 resets to 0x01 (awake) instead of 0x40.
+# `chip` names the part found (for `doctor`).
+#
+# A chip that resets itself (a supply dip) comes back asleep (MPU-6050) or
+# awake with default ranges and filters (6500 class): `check()` reads the
+# power and configuration registers back, re-initialises the chip if they are
+# at their power-on values, counts it in `resets` and returns True.
 #
 # Accelerometer and gyroscope are read in one 14-byte burst (ACCEL_XOUT_H ..
 # GYRO_ZOUT_L), so the six values always belong to the same sample.  Buffers
@@ -25,16 +43,34 @@ from inversa.compat import IS_MICROPYTHON, const
 
 ADDR = const(0x68)  # AD0 low; 0x69 with AD0 high
 WHO_AM_I_VALUE = const(0x68)
+# WHO_AM_I -> part; every part but the MPU-6050 family has ACCEL_CONFIG2.
+CHIPS = {
+    0x68: "MPU-6050",
+    0x70: "MPU-6500",
+    0x71: "MPU-9250",
+    0x73: "MPU-9255",
+    0x74: "MPU-6515",
+    0x78: "MPU-6880",
+    0x11: "ICM-20600",
+    0x12: "ICM-20602",
+    0xAF: "ICM-20608",
+    0xAE: "ICM-20608-D",
+    0xA6: "ICM-20609",
+    0x98: "ICM-20689",
+    0xA9: "IAM-20680",
+}
 
 _SMPLRT_DIV = const(0x19)
 _CONFIG = const(0x1A)
 _GYRO_CONFIG = const(0x1B)
 _ACCEL_CONFIG = const(0x1C)
+_ACCEL_CONFIG2 = const(0x1D)  # 6500 class only: accelerometer low-pass
 _ACCEL_XOUT_H = const(0x3B)
 _PWR_MGMT_1 = const(0x6B)
 _WHO_AM_I = const(0x75)
 
 _DEVICE_RESET = const(0x80)
+_SLEEP = const(0x40)
 _CLK_PLL_XGYRO = const(0x01)
 
 # Full-scale ranges -> register code; sensitivities from the datasheet.
@@ -42,6 +78,8 @@ ACCEL_RANGES_G = (2, 4, 8, 16)  # 16384, 8192, 4096, 2048 LSB/g
 GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # 131, 65.5, 32.8, 16.4 LSB/(deg/s)
 # DLPF_CFG 1..6: accelerometer bandwidth (Hz); gyro is within 2 Hz of it.
 DLPF_HZ = (260, 184, 94, 44, 21, 10, 5)
+# 6500 class, ACCEL_CONFIG2 A_DLPF_CFG 0..6: 218, 218, 99, 45, 21, 10, 5 Hz
+# (the same codes as CONFIG above give the nearest bandwidths).
 
 _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
@@ -52,7 +90,7 @@ class MPU6050:
         i2c,
         address=ADDR,
         accel_range_g=2,
-        gyro_range_dps=250,
+        gyro_range_dps=500,
         dlpf_hz=10,
         rate_hz=1000,
         sleep_ms=None,
@@ -76,8 +114,12 @@ class MPU6050:
         self.full_scale = 32767
 
         who = self._read_u8(_WHO_AM_I)
-        if who != WHO_AM_I_VALUE:
+        if who not in CHIPS:
             raise OSError("no MPU-6050 at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+        self.who_am_i = who
+        self.chip = CHIPS[who]
+        self.resets = 0  # times the chip was found reset and re-initialised
+        self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
         for _ in range(20):
             if sleep_ms is not None:
@@ -86,12 +128,17 @@ class MPU6050:
                 break
         else:
             raise OSError("MPU-6050 did not come out of reset")
-        self._write_u8(_PWR_MGMT_1, _CLK_PLL_XGYRO)  # wake, PLL clock
         cfg = 0 if dlpf_hz == 260 else DLPF_HZ.index(dlpf_hz)
-        self._write_u8(_CONFIG, cfg)
-        self._write_u8(_SMPLRT_DIV, base // rate_hz - 1)
-        self._write_u8(_GYRO_CONFIG, GYRO_RANGES_DPS.index(gyro_range_dps) << 3)
-        self._write_u8(_ACCEL_CONFIG, ACCEL_RANGES_G.index(accel_range_g) << 3)
+        # what CONFIG, GYRO_CONFIG, ACCEL_CONFIG must hold (check() compares)
+        self._want = bytes(
+            (
+                cfg,
+                GYRO_RANGES_DPS.index(gyro_range_dps) << 3,
+                ACCEL_RANGES_G.index(accel_range_g) << 3,
+            )
+        )
+        self._div = base // rate_hz - 1
+        self._configure()
         if self._read_u8(_CONFIG) & 7 != cfg:
             raise OSError("MPU-6050 did not keep its configuration")
         self.dlpf_hz = dlpf_hz
@@ -103,6 +150,35 @@ class MPU6050:
         self.gyro_mdps_den = 131
         if IS_MICROPYTHON:
             self.read = self._read_mpy
+
+    def _configure(self):
+        w = self._want
+        self._write_u8(_PWR_MGMT_1, _CLK_PLL_XGYRO)  # wake, PLL clock
+        self._write_u8(_CONFIG, w[0])
+        self._write_u8(_SMPLRT_DIV, self._div)
+        self._write_u8(_GYRO_CONFIG, w[1])
+        self._write_u8(_ACCEL_CONFIG, w[2])
+        if self.who_am_i != WHO_AM_I_VALUE:
+            self._write_u8(_ACCEL_CONFIG2, w[0])  # the accelerometer's low-pass too
+
+    def check(self):
+        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
+
+        Raises OSError on a bus error.  Two short reads; allocates nothing."""
+        c = self._chk
+        self.i2c.readfrom_mem_into(self.address, _SMPLRT_DIV, c)  # .. ACCEL_CONFIG
+        w = self._want
+        if (
+            not self._read_u8(_PWR_MGMT_1) & _SLEEP
+            and c[0] == self._div
+            and c[1] & 7 == w[0]
+            and c[2] & 0x18 == w[1]
+            and c[3] & 0x18 == w[2]
+        ):
+            return False
+        self._configure()
+        self.resets += 1
+        return True
 
     def _read_u8(self, reg):
         self.i2c.readfrom_mem_into(self.address, reg, self._one)

@@ -20,9 +20,11 @@ TILT_DISAGREE = const(0x0020)  # gyro-propagated and gravity angles drifted apar
 TILT_NOT_READY = const(0x0040)  # filter still settling after start/recovery
 TILT_NOT_CALIBRATED = const(0x0080)  # no valid mount calibration on the board
 TILT_VIBRATION = const(0x0100)  # strong vibration seen (information, not a fault)
+TILT_FAST_MOTION = const(0x0200)  # turning faster than the gravity correction can follow
+TILT_RECOVERING = const(0x0400)  # after a fast turn or a disagreement: gravity must confirm
 
 # Any of these makes the angle untrusted (tilt.ok false).
-TILT_FAULT_MASK = const(0x00FF)
+TILT_FAULT_MASK = const(0x06FF)
 
 # -- heart rate (PPG) -------------------------------------------------------
 HR_NO_SENSOR = const(0x0001)  # no PPG sensor configured, or it failed its ID check

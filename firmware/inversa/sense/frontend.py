@@ -17,6 +17,10 @@
 # 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.
 # While `fe.calibrator` is set (a sense.calibration.Calibrator), every fresh
 # IMU sample is also handed to it.
+# A driver with `check()` (MPU6050, LSM6DSOX, MAX30102) is asked once a second,
+# and at once when its data stops, whether the chip reset itself (a supply
+# dip); a chip found reset is re-initialised by the driver and counted in
+# `imu_resets` / `hr_resets`, and its estimator starts over.
 
 from inversa.compat import const, ticks_diff
 from inversa.sense.flags import (
@@ -45,6 +49,7 @@ _NO_DATA_US = const(300000)  # no PPG sample for this long = sensor silent
 _OVF_HOLD_US = const(2000000)  # FIFO_OVERFLOW stays visible this long
 _CONTACT_RUN = const(25)  # samples below the contact level before NO_CONTACT
 _RATE_WINDOW_US = const(30000000)  # PPG sample-rate measurement window
+_CHECK_POLLS = const(100)  # ask the drivers whether their chip reset (1 s)
 
 
 class TiltState:
@@ -89,6 +94,11 @@ class SensorFrontEnd:
         self.samples_lost = 0
         self.no_data_events = 0
         self.internal_errors = 0
+        self.imu_resets = 0  # chip found reset (brown-out) and re-initialised
+        self.hr_resets = 0
+        self._chk_k = 0
+        self._imu_check = getattr(imu, "check", None)
+        self._hr_check = getattr(hr, "check", None)
 
         # -- tilt side --
         self._tf = 0  # front-end tilt faults (bus, stuck, saturation, calibration)
@@ -184,9 +194,17 @@ class SensorFrontEnd:
         self.polls += 1
         try:
             now = self.clock.ticks_us()
+            k = self._chk_k + 1
+            if k >= _CHECK_POLLS:
+                k = 0
+            self._chk_k = k
             if self.imu is not None:
+                if k == 0 and self._imu_check is not None:
+                    self._check_imu()
                 self._poll_imu(now)
             if self.ppg is not None:
+                if k == _CHECK_POLLS // 2 and self._hr_check is not None:
+                    self._check_hr()
                 k = self._hr_k + 1
                 if k >= self.hr_every:
                     k = 0
@@ -212,6 +230,26 @@ class SensorFrontEnd:
         inp.hr_ok = h.ok
 
     # ------------------------------------------------------------------
+    def _check_imu(self):
+        try:
+            reset = self._imu_check()
+        except Exception:  # a bus error: the reads count it
+            return
+        if reset:
+            self.imu_resets += 1
+            self._same = 0
+            self.tilt_est.restart()  # the data before the reset are stale
+
+    def _check_hr(self):
+        try:
+            reset = self._hr_check()
+        except Exception:
+            return
+        if reset:
+            self.hr_resets += 1
+            self.hr_est.reset()
+
+    # ------------------------------------------------------------------
     def _poll_imu(self, now):
         imu = self.imu
         est = self.tilt_est
@@ -232,6 +270,8 @@ class SensorFrontEnd:
             if self._same >= _STUCK_READS and not self._tf & TILT_STUCK:
                 self._tf |= TILT_STUCK
                 self.stuck_events += 1
+                if self._imu_check is not None:
+                    self._check_imu()  # a chip that reset itself stops its data
             self._good_run = 0
             self._tilt_out()
             return
@@ -330,6 +370,8 @@ class SensorFrontEnd:
             ):
                 hf |= HR_NO_DATA
                 self.no_data_events += 1
+                if self._hr_check is not None:
+                    self._check_hr()  # a chip that reset itself stops sampling
         if ppg.lost or hf & HR_FIFO_OVERFLOW:
             hf = self._overflow(now, ppg.lost, hf)
         self._hf = hf

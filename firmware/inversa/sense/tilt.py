@@ -14,6 +14,20 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s runs on
+# the gyro alone and clears validity (TILT_FAST_MOTION: the lever-arm
+# acceleration of a fast turn and its sudden stop corrupt the gravity angle).
+# Gravity more than 2 deg from the gyro path (5 deg while turning faster than
+# 10 deg/s) is not used; if that lasts 0.5 s (1 s) validity is cleared
+# (TILT_DISAGREE: a linear acceleration, or a gyro fault).  After either, the
+# estimate is pulled to gravity quickly (after a disagreement while still it
+# is first held on the gyro path for up to 5 s, since gravity is the suspect)
+# and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
+# 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
+# tracking, while gravity says the table is still and the two agree within
+# 1 deg (anti-windup), and is clamped to +-8 deg/s, so a lost rotation is
+# never learned as bias and the rate output stays right.
+#
 # Usage (the front end does this every 10 ms):
 #     est = TiltEstimator()
 #     est.update(a_long, a_up, rate_mdps, dt_us)   # a_*: accel in any units
@@ -24,14 +38,34 @@
 # the pivot axis, positive head-down.  theta = atan2(-a_long, a_up).
 
 from inversa.compat import const
-from inversa.sense.flags import TILT_DISAGREE, TILT_IMPLAUSIBLE, TILT_NOT_READY, TILT_VIBRATION
+from inversa.sense.flags import (
+    TILT_DISAGREE,
+    TILT_FAST_MOTION,
+    TILT_IMPLAUSIBLE,
+    TILT_NOT_READY,
+    TILT_RECOVERING,
+    TILT_VIBRATION,
+)
 from inversa.sense.imath import atan2_udeg
 
 _DEG180 = const(180000000)  # micro-degrees
 _DEG360 = const(360000000)
-_I_LIMIT = const(1 << 29)  # integral state clamp (= 26 deg/s of residual bias at 100 Hz)
-_DISAGREE_UDEG = const(5000000)  # 5 deg between gyro path and gravity angle
-_MAX_RATE_MDPS = const(60000)  # no inversion table turns at 60 deg/s
+_BIAS_LIMIT_MDPS = const(8000)  # anti-windup: the integral never claims more bias
+_MAX_RATE_MDPS = const(2000000)  # input clamp (beyond any gyro range)
+_FAST_MDPS = const(60000)  # faster than this: gyro only, not trusted
+_DISAGREE_UDEG = const(2000000)  # gravity vs gyro path: beyond 2 deg = suspect
+_DISAGREE_FAR_UDEG = const(5000000)  # turning: beyond 5 deg for 1 s
+_AGREE_UDEG = const(300000)  # recovered: within 0.3 deg ...
+_AGREE_N = const(50)  # ... for this many samples in a row (0.5 s at 100 Hz)
+_LEARN_UDEG = const(1000000)  # the bias is learned only within 1 deg of agreement
+_STILL_UDEG = const(250000)  # still: gravity moved < 0.25 deg over _STILL_N samples
+_STILL_N = const(20)
+_RECOVER_SLOW_MDPS = const(10000)  # recovery completes only below 10 deg/s
+_QUIET_MDPS = const(3000)  # below 3 deg/s the gyro says "not turning"
+
+_TRACK = const(0)
+_FAST = const(1)
+_RECOVER = const(2)
 
 
 class TiltEstimator:
@@ -56,6 +90,13 @@ class TiltEstimator:
         self.set_one_g(one_g)
         self._dt_max_us = 5 * 1000000 // rate_hz
         self.settle_samples = rate_hz  # 1 s of fast convergence after a restart
+        self._hold_max = 5 * rate_hz  # a disagreement held on the gyro for 5 s at most
+        # integral clamp: _BIAS_LIMIT_MDPS as a per-sample step (udeg) << ki_out
+        lim = (_BIAS_LIMIT_MDPS * 1000 // rate_hz) << self._ki_out
+        self._i_limit = lim if lim < (1 << 29) else 1 << 29  # stays a small int
+        # counters (telemetry): how often validity was cleared, and why
+        self.fast_events = 0
+        self.disagree_events = 0
         self.restart()
 
     def set_one_g(self, one_g):
@@ -69,6 +110,8 @@ class TiltEstimator:
         g = one_g >> s
         self._n2_lo = g * g * 9 // 16  # |a| < 0.75 g
         self._n2_hi = g * g * 25 // 16  # |a| > 1.25 g
+        self._n2_tlo = g * g * 361 // 400  # |a| < 0.95 g
+        self._n2_thi = g * g * 441 // 400  # |a| > 1.05 g
         self._vib_lim = one_g // 5  # mean |a_up - low-passed| > 0.05 g (4x scaled)
         self.one_g = one_g
 
@@ -86,8 +129,17 @@ class TiltEstimator:
         self._settle = 0
         self._started = False
         self._bad_norm = 0
-        self._disagree = 0
+        self._norm_tight = False
         self._rate_f = 0
+        self._mode = _TRACK
+        self._why = 0
+        self._dis_n = 0
+        self._agree_n = 0
+        self._hold_n = 0
+        self._quiet_n = 0
+        self._g_snap = 0
+        self._still_k = 0
+        self._still = False
 
     def set_bias_mdps(self, bias_mdps):
         """Preset the integral with a known residual gyro bias (mdps, + = reads high)."""
@@ -118,21 +170,35 @@ class TiltEstimator:
         f2u += (f1u - f2u) >> 2
         self._f2u = f2u
         g_ang = atan2_udeg(-f2l, f2u) - self.zero_udeg
-        faults = 0
 
         # -- gyro propagation -------------------------------------------------
         if not -_MAX_RATE_MDPS <= rate_mdps <= _MAX_RATE_MDPS:
-            faults = TILT_IMPLAUSIBLE
             rate_mdps = _MAX_RATE_MDPS if rate_mdps > 0 else -_MAX_RATE_MDPS
         if not 0 <= dt_us <= self._dt_max_us:
             dt_us = 0 if dt_us < 0 else self._dt_max_us
-        # mdps * (10 us) = 1e-8 deg; /100 -> micro-degrees (rounded)
-        inc = (rate_mdps * (dt_us // 10) + 50) // 100
+        i = self._i
+        corr = (i >> self._ki_out) * self.rate_hz // 1000  # learned bias (mdps, to add)
+        rate_c = rate_mdps + corr
+        if -100000 < rate_mdps < 100000:
+            # mdps * (10 us) = 1e-8 deg; /100 -> micro-degrees (rounded)
+            inc = (rate_mdps * (dt_us // 10) + 50) // 100
+        else:  # fast: coarser, keeps every product a small int
+            inc = ((rate_mdps + 5) // 10) * (dt_us // 100)
         if self._started:
             ang = self.angle_udeg + inc
         else:
             ang = g_ang
             self._started = True
+            self._g_snap = g_ang
+
+        # -- still?  Gravity (not the gyro, whose bias is what is learned) ----
+        k = self._still_k + 1
+        if k >= _STILL_N:
+            d = g_ang - self._g_snap
+            self._still = -_STILL_UDEG < d < _STILL_UDEG
+            self._g_snap = g_ang
+            k = 0
+        self._still_k = k
 
         # -- correction towards gravity, PI -----------------------------------
         # The low-pass delays the gravity angle by 6 samples: compare it with
@@ -140,17 +206,88 @@ class TiltEstimator:
         e = g_ang - ang + 6 * inc
         if not -_DEG180 <= e <= _DEG180:
             e += _DEG360 if e < 0 else -_DEG360
-        i = self._i
+        ae = e if e >= 0 else -e
+        if -_QUIET_MDPS < rate_c < _QUIET_MDPS:
+            if self._quiet_n < 30000:
+                self._quiet_n += 1
+        else:
+            self._quiet_n = 0
+        mode = self._mode
+        if rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
+            if mode != _FAST:
+                self.fast_events += 1
+            mode = _FAST
+        elif mode == _FAST:
+            mode = _RECOVER  # the turn ended: gravity must confirm the angle
+            self._why = TILT_FAST_MOTION
+            self._agree_n = 0
+        faults = 0
         if self._settle < self.settle_samples:
             self._settle += 1
             ang += e >> 3  # converge fast after a restart
-            faults |= TILT_NOT_READY
+            faults = TILT_NOT_READY
+            mode = _TRACK
+        elif mode == _FAST:
+            faults = TILT_FAST_MOTION  # gyro only: no correction, no learning
         else:
-            i += e >> 5
-            if not -_I_LIMIT <= i <= _I_LIMIT:
-                i = _I_LIMIT if i > 0 else -_I_LIMIT
-            self._i = i
-            ang += (e >> self.kp_shift) + (i >> self._ki_out)
+            if mode == _TRACK and self._still and ae < _LEARN_UDEG:
+                i += e >> 5
+                if not -self._i_limit <= i <= self._i_limit:
+                    i = self._i_limit if i > 0 else -self._i_limit
+                self._i = i
+            if mode == _RECOVER:
+                if (
+                    self._why == TILT_DISAGREE
+                    and ae >= _LEARN_UDEG
+                    and self._hold_n < self._hold_max
+                ):
+                    # gravity moved while the gyro did not: a linear
+                    # acceleration (or a gyro fault).  Hold the gyro path;
+                    # only a disagreement that lasts (no table accelerates
+                    # for seconds) makes gravity the judge.
+                    self._hold_n += 1
+                    ang += i >> self._ki_out
+                else:
+                    ang += (e >> 4) + (i >> self._ki_out)
+                if (
+                    ae < _AGREE_UDEG
+                    and self._norm_tight
+                    and -_RECOVER_SLOW_MDPS < rate_c < _RECOVER_SLOW_MDPS
+                ):
+                    self._agree_n += 1
+                    if self._agree_n >= _AGREE_N:
+                        mode = _TRACK
+                else:
+                    self._agree_n = 0
+                if mode == _RECOVER:
+                    faults = TILT_RECOVERING
+                    if self._why != TILT_FAST_MOTION:
+                        faults = TILT_RECOVERING | TILT_DISAGREE
+            else:
+                # Gravity more than 2 deg from the gyro path (5 deg when turning
+                # faster than 10 deg/s: the lever arm's acceleration moves it
+                # by degrees) is suspect: a start or stop jolt, a linear
+                # acceleration.  Ride on the gyro meanwhile; a suspicion that
+                # lasts 0.5 s (1 s turning) clears validity.
+                slow = -_RECOVER_SLOW_MDPS < rate_c < _RECOVER_SLOW_MDPS
+                if (ae > _DISAGREE_UDEG and slow) or ae > _DISAGREE_FAR_UDEG:
+                    ang += i >> self._ki_out
+                    self._dis_n += 1
+                    if self._dis_n >= (self.rate_hz >> 1 if slow else self.rate_hz):
+                        mode = _RECOVER
+                        # turning within the last second: the gyro path (its
+                        # scale) is the suspect, so gravity judges at once;
+                        # still: gravity (a linear acceleration) is
+                        self._why = TILT_DISAGREE if self._quiet_n >= self.rate_hz else 0
+                        self._agree_n = 0
+                        self._dis_n = 0
+                        self._hold_n = 0
+                        self.disagree_events += 1
+                        faults = TILT_RECOVERING | TILT_DISAGREE
+                else:
+                    ang += (e >> self.kp_shift) + (i >> self._ki_out)
+                    self._dis_n = 0
+        self._mode = mode
         if not -_DEG180 < ang <= _DEG180:
             ang += _DEG360 if ang <= 0 else -_DEG360
         self.angle_udeg = ang
@@ -158,7 +295,7 @@ class TiltEstimator:
 
         # rate output: gyro less the learned bias, lightly smoothed (cdps)
         rf = self._rate_f
-        rf += (rate_mdps + (i >> self._ki_out) * self.rate_hz // 1000 - rf) >> 2
+        rf += (rate_c - rf) >> 2
         self._rate_f = rf
         self.rate_cdps = rf // 10
 
@@ -169,27 +306,22 @@ class TiltEstimator:
             self.faults = faults | self._pfaults
             return
         self._k4 = 0
-        self._plausibility(f2l, f2u, a_up, e)
+        self._plausibility(f2l, f2u, a_up)
         self.faults = faults | self._pfaults
 
-    def _plausibility(self, f2l, f2u, a_up, e):
+    def _plausibility(self, f2l, f2u, a_up):
         pf = 0
         s = self._norm_shift + 2
         nl = f2l >> s
         nu = f2u >> s
         n2 = nl * nl + nu * nu
+        self._norm_tight = self._n2_tlo <= n2 <= self._n2_thi
         if n2 < self._n2_lo or n2 > self._n2_hi:
             self._bad_norm += 1
             if self._bad_norm >= 13:  # ~0.5 s at 100 Hz
                 pf = TILT_IMPLAUSIBLE
         elif self._bad_norm:
             self._bad_norm = 0
-        if e > _DISAGREE_UDEG or e < -_DISAGREE_UDEG:
-            self._disagree += 1
-            if self._disagree >= self.rate_hz >> 2:  # ~1 s
-                pf |= TILT_DISAGREE
-        elif self._disagree:
-            self._disagree = 0
         d = a_up - f2u
         vib = self._vib
         vib += ((d if d >= 0 else -d) - vib) >> 2

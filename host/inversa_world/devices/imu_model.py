@@ -139,6 +139,8 @@ class IMUModel:
         return self._t_us
 
     def _configure_model(self, accel_lsb_per_g, gyro_lsb_per_dps, accel_bw_hz, gyro_bw_hz, odr_hz):
+        self.accel_bw_hz = accel_bw_hz
+        self.gyro_bw_hz = gyro_bw_hz
         # rows: sensor axis i <- bed axes (L, P, U), in LSB per g / LSB per dps
         ea = self.accel_scale_err
         eg = self.gyro_scale_err

@@ -11,7 +11,11 @@
 # OVF_COUNTER (saturating at 31) until a sample is popped.  Registers
 # answered: FIFO_WR_PTR/OVF_COUNTER/FIFO_RD_PTR (0x04-0x06, writable),
 # FIFO_DATA (0x07, reading pops samples), FIFO_CONFIG, MODE_CONFIG (RESET
-# self-clears, SHDN stops sampling), SPO2_CONFIG, LED1/LED2_PA, PART_ID.
+# self-clears, SHDN stops sampling), SPO2_CONFIG, LED1/LED2_PA, PART_ID,
+# INT_STATUS_1 (0x00, clears on read: A_FULL set when the FIFO holds
+# 32 - FIFO_A_FULL samples and INT_ENABLE_1's A_FULL_EN is set; PWR_RDY after
+# power-on).  `brownout()`: the chip resets itself (registers at power-on
+# values, mode 0: no samples).
 #
 # Usage:
 #     ppg = PPGSynth(seed=2, hr_bpm=70)
@@ -76,6 +80,7 @@ class FakeMAX30102:
             r[i] = 0
         r[0xFE] = 0x03  # REV_ID
         r[0xFF] = self.part_id
+        r[0x00] = 0x01  # PWR_RDY
         self._count = 0
         self._reconfigure()
 
@@ -149,7 +154,14 @@ class FakeMAX30102:
         struct.pack_into(_PACK, self.fifo, w * 6, red >> 8, red & 0xFF, ir >> 8, ir & 0xFF)
         r[0x04] = (w + 1) & 31
         self._count += 1
+        if r[0x02] & 0x80 and self._count >= 32 - (r[0x08] & 0x0F):
+            r[0x00] |= 0x80  # A_FULL
         self.produced += 1
+
+    def brownout(self):
+        """The chip reset itself (supply dip): power-on register values, no sampling."""
+        self._catch_up()
+        self._power_on()
 
     def set_perfusion(self, ir=None, red=None):
         """Change the pulsatile fraction of the IR and red light (e.g. 0.02)."""

@@ -16,6 +16,13 @@
 #     fake.stuck = True          # registers freeze (a hung sensor)
 #     fake.brownout()            # the chip resets itself: asleep, data frozen
 #
+# who_am_i picks the part: 0x68 an MPU-6050; any other value a 6500-class
+# chip (MPU-6500/9250/9255, ICM-206xx): its accelerometer low-pass is
+# ACCEL_CONFIG2 (0x1D; reset value = 218 Hz, whatever CONFIG says), and it
+# comes out of reset awake (PWR_MGMT_1 0x01; the ICM-206xx asleep, 0x41)
+# with default ranges, so a reset it went through is only visible in the
+# configuration registers.
+#
 # Mount: (long axis, long sign, up axis, up sign) of the sensor on the bed;
 # the default (0, 1, 2, 1) is x towards the head, z up.
 
@@ -54,18 +61,27 @@ class FakeMPU6050(IMUModel):
         r = self.regs
         for i in range(128):
             r[i] = 0
-        r[0x6B] = 0x40  # asleep after power-on/reset
-        r[0x75] = self.who_am_i
+        w = self.who_am_i
+        if w == 0x68 or w >= 0x98 or w in (0x11, 0x12):
+            r[0x6B] = 0x40 | (0 if w == 0x68 else 1)  # asleep after power-on/reset
+        else:
+            r[0x6B] = 0x01  # MPU-6500/9250/9255...: awake, default configuration
+        r[0x75] = w
         self._reconfigure()
 
     def brownout(self):
-        """The chip reset itself (supply dip): asleep, data registers frozen at 0."""
+        """The chip reset itself (supply dip): registers at their power-on values
+        (an MPU-6050 asleep with its data frozen at 0; a 6500-class chip awake
+        at +-2 g, +-250 deg/s, filters wide open)."""
         self._power_on()
 
     def _reconfigure(self):
         r = self.regs
         dlpf = r[0x1A] & 7
         accel_bw = (260, 184, 94, 44, 21, 10, 5, 260)[dlpf]
+        if self.who_am_i != 0x68:  # 6500 class: ACCEL_CONFIG2 sets the accelerometer's
+            a2 = r[0x1D]
+            accel_bw = 1046 if a2 & 8 else (218, 218, 99, 45, 21, 10, 5, 420)[a2 & 7]
         gyro_bw = (256, 188, 98, 42, 20, 10, 5, 256)[dlpf]
         base = 8000 if dlpf in (0, 7) else 1000
         gyro_odr = base / (1 + r[0x19])
@@ -94,7 +110,7 @@ class FakeMPU6050(IMUModel):
             r[a] = buf[i]
             if a == 0x6B and buf[i] & 0x80:
                 self._power_on()  # DEVICE_RESET: defaults, bit self-clears
-        if memaddr <= 0x1C and memaddr + len(buf) > 0x19:
+        if memaddr <= 0x1D and memaddr + len(buf) > 0x19:
             self._reconfigure()
 
     def _store(self, ax, ay, az, gx, gy, gz):
