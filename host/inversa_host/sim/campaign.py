@@ -37,7 +37,7 @@ from inversa_host.link.names import state_name
 from .judge import LOADING_TOL_DEG, Rules, Sample, Violation, judge
 from .scenario import ACTIONS, Scenario, parse_scenario
 
-ArgValue = float | str
+ArgValue = float | str | bool
 Event = tuple[float, str, dict[str, ArgValue]]
 
 SETTLE_S = 240.0  # after the last event: open-loop bound (180 s) + rest + rise
@@ -76,6 +76,8 @@ class Outcome:
 
 
 def _fmt(v: ArgValue) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, str):
         return f'"{v}"'
     v = round(float(v), 4)
@@ -106,7 +108,7 @@ def timeline_toml(
         lines += [f"{k} = {_fmt(v)}" for k, v in args.items()]
     lines += ["", "[expect]", "safety_rules = true"]
     for k, v in (expect or {}).items():
-        lines.append(f"{k} = {_fmt(v) if not isinstance(v, bool) else str(v).lower()}")
+        lines.append(f"{k} = {_fmt(v)}")
     return "\n".join(lines) + "\n"
 
 
@@ -234,6 +236,14 @@ def _fault(rng: random.Random, t: float) -> list[Event]:
         ev = [(t, "button_stuck", {"button": b})]
         if rng.random() < 0.6:
             ev.append((later, "button_unstick", {"button": b}))
+        return ev
+    if k == 14 and "switch_stuck" in ACTIONS and rng.random() < 0.5:
+        # A limit switch stuck open or closed (the action issue 14's
+        # safety-drive work adds), released again or not.
+        which = rng.choice(["home", "end"])
+        ev = [(t, "switch_stuck", {"switch": which, "closed": rng.random() < 0.5})]
+        if rng.random() < 0.5:
+            ev.append((later, "switch_release", {"switch": which}))
         return ev
     if k == 14:
         period = _r(rng, 0.05, 2.0)
