@@ -166,6 +166,8 @@ def test_frames_lost_while_no_logger_recorded_are_counted_stored_and_shown(tmp_p
     assert main(["report", str(sid), "--db", str(db), "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert f"{lost} lost" in out
+    assert main(["export", str(sid), "--db", str(db), "--what", "events", "--format", "jsonl"]) == 0
+    assert f"frames-lost: {marks[0]['code']} frames over" in capsys.readouterr().out
 
 
 # -- item 4: reboots within a session --------------------------------------------
