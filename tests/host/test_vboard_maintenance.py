@@ -174,6 +174,7 @@ class _CableCut(MpremoteSession):
 
 
 def test_an_interrupted_deploy_leaves_a_board_that_says_so() -> None:
+    _CableCut.writes = 0
     with VirtualBoard(VBoardConfig(empty=True)) as vb:
         with pytest.raises(DeployError, match="cable was pulled"):
             deploy(vb.url, "pico", None, log=lambda s: None, session_factory=_CableCut)
