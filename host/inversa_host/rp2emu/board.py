@@ -257,3 +257,55 @@ class EmulatedPico:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RawRepl:
+    """MicroPython's raw REPL over the emulated board's USB CDC (a board with
+    no main.py, or one in maintenance): run code, get what it printed.
+
+    Usage::
+
+        repl = RawRepl(pico)
+        out = repl.exec("import gc; print(gc.mem_free())")
+    """
+
+    SLICE_US = 5000
+
+    def __init__(self, pico: EmulatedPico, boot_timeout_us: int = 5_000_000) -> None:
+        self.pico = pico
+        self._buf = bytearray()
+        self._wait(b"", boot_timeout_us, until_cdc=True)
+        self._send_and_wait(b"\r\x03\x03\x01", b"raw REPL; CTRL-B to exit\r\n>", boot_timeout_us)
+
+    def _run(self, tx: bytes = b"") -> SliceResult:
+        r = self.pico.run_until(self.pico.t_us + self.SLICE_US, None, tx)
+        self._buf += r.rx
+        return r
+
+    def _wait(self, marker: bytes, timeout_us: int, until_cdc: bool = False) -> None:
+        end = self.pico.t_us + timeout_us
+        while self.pico.t_us < end:
+            r = self._run()
+            if until_cdc and r.cdc_up:
+                return
+            if marker and marker in self._buf:
+                return
+        raise TimeoutError(f"no {marker!r} from the board; it said {bytes(self._buf[-300:])!r}")
+
+    def _send_and_wait(self, data: bytes, marker: bytes, timeout_us: int) -> None:
+        self._buf.clear()
+        self._run(data)
+        self._wait(marker, timeout_us)
+
+    def exec(self, code: str, timeout_us: int = 60_000_000) -> str:
+        """Run ``code``; return its stdout; RuntimeError with MicroPython's traceback."""
+        self._buf.clear()
+        self._run(code.encode() + b"\x04")
+        self._wait(b"\x04>", timeout_us)
+        text = bytes(self._buf)
+        if not text.startswith(b"OK"):
+            raise RuntimeError(f"raw REPL refused the code: {text[:200]!r}")
+        out, err = text[2:].split(b"\x04")[:2]
+        if err.strip():
+            raise RuntimeError(err.decode("utf-8", "replace"))
+        return out.decode("utf-8", "replace").replace("\r\n", "\n")
