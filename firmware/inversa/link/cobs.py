@@ -60,7 +60,7 @@ try:  # the viper twin (link/native.py) where the interpreter has a native emitt
         return _encode_v(src, dst, (start << 16) | end, off)
 
     NATIVE = True
-except (ImportError, SyntaxError):  # CPython, the WebAssembly VM: plain Python
+except (ImportError, SyntaxError, ValueError):  # CPython, the WebAssembly VM, another arch
     encode_into = encode_into_plain
     NATIVE = False
 

@@ -61,5 +61,5 @@ except ImportError:  # MicroPython: the viper twin where there is a native emitt
             return _crc16_v(buf, (start << 16) | end, crc, _TABLE)
 
         NATIVE = True
-    except (ImportError, SyntaxError):  # e.g. the WebAssembly VM: plain Python
+    except (ImportError, SyntaxError, ValueError):  # no native emitter, or a .mpy for another arch
         crc16 = crc16_table
