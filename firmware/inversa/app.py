@@ -4,11 +4,13 @@
 # One period (10 ms), in this order, allocating nothing:
 #   1. sensors: read the IMU and drain the heart-rate FIFO, run the estimators
 #   2. local inputs: e-stop, hold-to-run buttons, start/stop, limit switches
-#   3. link: answer the host's commands, keep the host lease, send telemetry
+#   3. link, receive: answer the host's commands, keep the host lease
 #      (before the controller, so a refused/accepted command acts this period)
 #   4. controller: the session state machine and the motor command
 #   5. actuators: motor driver, fail-safe brake, buzzer, LED
-#   6. the step checks itself; only then may the watchdog be fed
+#   6. link, transmit: handshake, events, telemetry, heartbeat (after the
+#      step, so a telemetry frame is one period's snapshot)
+#   7. the step checks itself; only then may the watchdog be fed
 #
 # Usage (board; main.py does this):
 #     from inversa.app import run
@@ -110,12 +112,15 @@ class App:
             self.loop_us = sch.work_us
             self.loop_max_us = sch.work_max_us
             self.overruns = sch.overruns
-        if self.link is not None:
-            self.link.service(inp, out, self.loop_us, self.loop_max_us, self.overruns)
+        link = self.link
+        if link is not None:
+            link.receive(inp, out)
             if self.ctrl.profile is not self._saved_profile:
                 self._persist_profile()
         self.ctrl.step(inp, out)
         self.actuate(t)
+        if link is not None:  # after the step: the frame is this period's snapshot
+            link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns)
         self.steps += 1
         if self._reset_in >= 0:
             if self._reset_in == 0:
