@@ -331,3 +331,20 @@ class Rp2Session:
 
     def close(self) -> None:
         self.pico.close()
+
+
+class Rp2Engine:
+    """``inversa sim --board rp2040``: the simulation runner's engine
+    (run_for(ms) -> (board bytes, truth, finished)) with the firmware on the
+    emulated Pico."""
+
+    def __init__(
+        self, spec: dict[str, Any], uf2: str | None = None, bootrom: str | None = None
+    ) -> None:
+        self.session = Rp2Session(spec, uf2=uf2, bootrom=bootrom, keep_telemetry=False)
+
+    def run_for(self, ms: int) -> tuple[bytes, list[tuple[int, int, int]], bool]:
+        return self.session.run_for(ms)
+
+    def close(self) -> None:
+        self.session.close()
