@@ -184,6 +184,8 @@ class EmulatedPico:
         self._out = self._proc.stdout
         self._reader = io.BufferedReader(self._out, buffer_size=1 << 16)  # type: ignore[arg-type]
         self._last_in: dict[int, int] = {}
+        self.host_reads = True  # False: the host keeps the port open but stops reading
+        self._host_reads_sent = True
 
     def _send(self, obj: dict[str, Any]) -> None:
         self._in.write((json.dumps(obj, separators=(",", ":")) + "\n").encode())
@@ -213,6 +215,9 @@ class EmulatedPico:
             msg["in"] = changed
         if tx:
             msg["tx"] = tx.hex()
+        if self.host_reads != self._host_reads_sent:
+            msg["host_reads"] = self.host_reads
+            self._host_reads_sent = self.host_reads
         self._send(msg)
         i2c = self.i2c
         clock = self.clock

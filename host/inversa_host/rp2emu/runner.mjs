@@ -12,7 +12,9 @@
 // Python -> Node
 //   {"op":"run","until_us":T,"in":{"gpio":level,...},"tx":"hex","present":[addr,...]}
 //       drive those input pins, queue `tx` for the USB CDC (host -> board),
-//       set which I2C addresses answer a scan, then run until emulated time T
+//       set which I2C addresses answer a scan, then run until emulated time T;
+//       optional "host_reads": false = the host keeps the port open but stops
+//       reading (the board's USB IN transfers stay pending), true = reads again
 //   {"op":"quit"}
 // Node -> Python, while running (an I2C transfer reaches a device):
 //   {"e":"c","a":addr,"r":0|1,"t":us}  address phase; reply {"ack":bool,"d":"hex"}
@@ -221,6 +223,24 @@ function pumpCdc() {
   }
 }
 
+// --- a host that keeps the port open but stops reading: the board's IN
+// transfers on the CDC data endpoint are not completed (as a host that does
+// not poll leaves them pending) until it reads again.
+let hostReads = true;
+const heldIn = [];
+const usbReady = mcu.usbCtrl.indicateBufferReady.bind(mcu.usbCtrl);
+mcu.usbCtrl.indicateBufferReady = (ep, out) => {
+  if (!hostReads && !out && ep === cdc.inEndpoint) {
+    heldIn.push([ep, out]);
+    return;
+  }
+  usbReady(ep, out);
+};
+function setHostReads(on) {
+  hostReads = on;
+  if (on) for (const [ep, out] of heldIn.splice(0)) usbReady(ep, out);
+}
+
 // --- watchdog: record every feed (LOAD write) and every time it fires.
 const feeds = [];
 let wdtFired = 0;
@@ -378,6 +398,7 @@ for (;;) {
   if (msg.op !== 'run') die(`unknown op ${msg.op}`);
   if (msg.in) for (const [p, v] of Object.entries(msg.in)) mcu.gpio[Number(p)].setInputValue(!!v);
   if (msg.present) present = new Set(msg.present);
+  if (msg.host_reads !== undefined) setHostReads(!!msg.host_reads);
   if (msg.tx) for (const b of Buffer.from(msg.tx, 'hex')) txQueue.push(b);
   runUntil(msg.until_us);
   const rx = Buffer.concat(rxChunks);
