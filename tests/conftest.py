@@ -1,9 +1,12 @@
 """Pytest plugin: every test module in tests/mpy also runs inside MicroPython.
 
 pytest collects ``tests/mpy/test_*.py`` as usual (the CPython run) and this
-plugin adds one more item per test function, ``test_name[mpy]``, marked
+plugin adds two more items per test function: ``test_name[mpy]``, marked
 ``mpy``, whose outcome comes from running the same module inside the
-MicroPython WebAssembly interpreter.  Each module runs once, in a fresh
+MicroPython WebAssembly interpreter, and ``test_name[unix32]``, marked
+``unix32``, from the 32-bit unix MicroPython with a fixed, board-sized heap
+(tests/unix32_harness.py: 224k, a Pico's; larger only for modules that build
+the simulated world, each with its reason).  Each module runs once, in a fresh
 interpreter holding the firmware at /lib, the ``machine`` stand-in, the
 MicroPython-compatible simulated world and the tests/mpy helpers.
 """
@@ -52,10 +55,25 @@ class MpyModule(pytest.File):
         ]
         self._names = names
         self._results: dict[str, tuple[str, str]] | None = None
+        self._u32: dict[str, tuple[str, str]] | None = None
         for name in names:
             item = MpyItem.from_parent(self, name=f"{name}[mpy]", func=name)
             item.add_marker(pytest.mark.mpy)
             yield item
+        for name in names:
+            u = Unix32Item.from_parent(self, name=f"{name}[unix32]", func=name)
+            u.add_marker(pytest.mark.unix32)
+            yield u
+
+    def unix32_results(self) -> dict[str, tuple[str, str]]:
+        if self._u32 is None:
+            from unix32_harness import Unix32Unavailable, run_module
+
+            try:
+                self._u32 = run_module(self.path, self._names)
+            except Unix32Unavailable as e:
+                self._u32 = {n: ("SKIP", f"no 32-bit interpreter: {e}") for n in self._names}
+        return self._u32
 
     def results(self) -> dict[str, tuple[str, str]]:
         if self._results is None:
@@ -92,17 +110,43 @@ class MpyFailure(Exception):
     pass
 
 
+class Unix32Item(MpyItem):
+    """The same test in the 32-bit fixed-heap MicroPython (tests/unix32_harness.py)."""
+
+    def runtest(self) -> None:
+        from unix32_harness import XFAIL, heap_for
+
+        parent = self.parent
+        assert isinstance(parent, MpyModule)
+        outcome, detail = parent.unix32_results().get(self.func, ("FAIL", "no result reported"))
+        if outcome == "SKIP":
+            pytest.skip(detail)
+        why = XFAIL.get((self.path.stem, self.func))
+        if why is not None:
+            if outcome == "PASS":
+                raise MpyFailure(f"expected to fail here ({why}) but passed: update XFAIL")
+            pytest.xfail(why)
+        if outcome != "PASS":
+            heap, reason = heap_for(self.path.stem)
+            raise MpyFailure(f"[heap {heap}: {reason}]\n{detail}")
+
+    def reportinfo(self):
+        return self.path, None, f"{self.func} (MicroPython unix32, fixed heap)"
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     # Reports carry user properties (also across xdist workers), not markers.
     for item in items:
-        if item.get_closest_marker("mpy") is not None:
+        if item.get_closest_marker("unix32") is not None:
+            item.user_properties.append(("interpreter", "MicroPython unix32"))
+        elif item.get_closest_marker("mpy") is not None:
             item.user_properties.append(("interpreter", "MicroPython"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """One line per interpreter, so the log shows both runs at a glance."""
-    counts: dict[str, dict[str, int]] = {"CPython": {}, "MicroPython": {}}
-    for outcome in ("passed", "failed", "skipped", "error"):
+    counts: dict[str, dict[str, int]] = {"CPython": {}, "MicroPython": {}, "MicroPython unix32": {}}
+    for outcome in ("passed", "failed", "skipped", "error", "xfailed"):
         for rep in terminalreporter.stats.get(outcome, []):
             when = getattr(rep, "when", "call")
             if when != "call" and not (outcome in ("skipped", "error") and when == "setup"):

@@ -7,6 +7,9 @@
 # nothing); the board decodes byte by byte in frame.FrameReader.  The host
 # decodes whole frames with decode(), which works block by block.
 #
+# encode_into is the viper twin in link/native.py where there is a native
+# emitter (~1 us/byte on an RP2040 instead of ~14), else encode_into_plain.
+#
 # Usage:
 #     m = encode_into(src, 0, n, dst, 0)     # dst[0:m] holds the stuffed bytes
 #     dst[m] = 0                             # the delimiter
@@ -22,7 +25,7 @@ def max_encoded_len(n):
     return n + n // 254 + 1
 
 
-def encode_into(src, start, end, dst, off):
+def encode_into_plain(src, start, end, dst, off):
     """Stuff src[start:end] into dst from off; return the index after the last byte."""
     code_i = off
     o = off + 1
@@ -45,6 +48,21 @@ def encode_into(src, start, end, dst, off):
                 code = 1
     dst[code_i] = code
     return o
+
+
+try:  # the viper twin (link/native.py) where the interpreter has a native emitter
+    from inversa.link.native import encode_v as _encode_v
+
+    def encode_into(src, start, end, dst, off):
+        """Stuff src[start:end] into dst from off; return the index after the last byte."""
+        if end > 0xFFFF:
+            return encode_into_plain(src, start, end, dst, off)
+        return _encode_v(src, dst, (start << 16) | end, off)
+
+    NATIVE = True
+except (ImportError, SyntaxError, ValueError):  # CPython, the WebAssembly VM, another arch
+    encode_into = encode_into_plain
+    NATIVE = False
 
 
 def decode(data):

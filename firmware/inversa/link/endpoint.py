@@ -9,7 +9,9 @@
 #
 # Usage:
 #     ep = LinkEndpoint(port, clock, events, ctrl, board="pico", limits=((1, 9000),))
-#     every period:  ep.service(inp, out, loop_us, loop_max_us, overruns)
+#     every period:  ep.receive(inp, out)             before the controller
+#                    ep.transmit(inp, out, loop_us, loop_max_us, overruns)  after it
+#     (ep.service(...) does both at once: tests, the fake board)
 #                    ctrl.step(inp, out)   # sees inp.host_lease_ok
 #
 # Injected callables (may be None):
@@ -127,6 +129,12 @@ class LinkEndpoint:
 
     # -- the periodic call ---------------------------------------------------
     def service(self, inp, out, loop_us=0, loop_max_us=0, overruns=0):
+        """Both halves at once (tests, the fake board)."""
+        self.receive(inp, out)
+        self.transmit(inp, out, loop_us, loop_max_us, overruns)
+
+    def receive(self, inp, out):
+        """Before the controller: the host's commands, and the lease it keeps."""
         now = self.clock.ticks_ms()
         self._receive(now, inp, out)
         lease = self._have_host and ticks_diff(now, self._host_ms) < M.LEASE_MS
@@ -137,6 +145,13 @@ class LinkEndpoint:
                 self.leases_lost += 1
             self.lease_ok = lease
         inp.host_lease_ok = lease
+
+    def transmit(self, inp, out, loop_us=0, loop_max_us=0, overruns=0):
+        """After the controller and the actuators: each telemetry frame is one
+        period's snapshot (this period's angle with this period's state and
+        motor command)."""
+        now = self.clock.ticks_ms()
+        lease = self.lease_ok
         if self._hello_due and self._send_hello():
             self._hello_due = False
         if lease:  # with no host listening, events wait in the ring (overflow is counted)

@@ -20,6 +20,12 @@
 from inversa.compat import const, ticks_diff
 
 _STALL_US = const(3000)  # a write slower than this means the host is not reading
+# USB CDC bytes read per call (per period).  stdin offers no byte count, so
+# each byte costs a poll and a one-byte read (~0.1 ms on an RP2040); a host
+# frame read at once put ~1.5 ms on one period (measured on the emulated Pico).
+# 4 bytes per period is 400 B/s, twenty times the host's usual traffic;
+# unread bytes wait in the USB stack (the host is NAKed, nothing is lost).
+USB_RX_BUDGET = const(4)
 
 
 def _ring_put(ring, start, src, n):
@@ -166,6 +172,8 @@ class UsbCdcPort:
     def readinto(self, buf):
         n = 0
         cap = len(buf)
+        if cap > USB_RX_BUDGET:
+            cap = USB_RX_BUDGET
         one = self._one
         while n < cap:
             ready = False

@@ -35,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true", help="run every scenario in the library")
     p.add_argument("--vm", action="store_true", help="run the firmware inside MicroPython")
     p.add_argument("--realtime", action="store_true", help="pace the session at wall-clock speed")
+    p.add_argument(
+        "--board",
+        choices=("rp2040",),
+        default=None,
+        help="run the firmware on an emulated board: rp2040 = stock MicroPython on an "
+        "emulated Pico (rp2040js; ~5-12x slower than real time)",
+    )
+    p.add_argument("--uf2", default=None, help="MicroPython RPI_PICO .uf2 (or $INVERSA_RP2_UF2)")
+    p.add_argument("--bootrom", default=None, help="RP2040 boot ROM (or $INVERSA_RP2_BOOTROM)")
     p.add_argument("--out", default="out/sim", help="report directory (default: out/sim)")
     c = p.add_argument_group("random fault campaign")
     c.add_argument(
@@ -112,13 +121,28 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.board == "rp2040":
+        from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+
+        try:
+            node_and_rp2040js()
+            find_rp2_tools(args.uf2, args.bootrom)
+        except Rp2Unavailable as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     failed = []
     with Store(args.db) as store:
         for sc in scenarios:
             progress = _Progress(sc.name, live=True)
             try:
                 result = run_scenario(
-                    sc, store, vm=args.vm, realtime=args.realtime, progress=progress
+                    sc,
+                    store,
+                    vm=args.vm,
+                    realtime=args.realtime,
+                    progress=progress,
+                    board=args.board,
+                    rp2_files=(args.uf2, args.bootrom),
                 )
             except ValueError as e:  # a profile the firmware refuses, and the like
                 progress.done()
@@ -135,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
                 description=sc.description,
             )
             where = "MicroPython VM" if args.vm else "CPython"
+            if args.board == "rp2040":
+                where = "MicroPython on an emulated Pico"
             print(
                 f"\n{sc.name} — {sc.duration_s:.0f} s simulated in {result.wall_s:.2f} s "
                 f"({where}), session {result.session_id} in {args.db}"

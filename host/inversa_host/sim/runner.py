@@ -139,12 +139,24 @@ def run_scenario(
     vm: bool = False,
     realtime: bool = False,
     progress: Callable[[float, dict[str, int] | None], None] | None = None,
+    board: str | None = None,
+    rp2_files: tuple[str | None, str | None] = (None, None),
 ) -> SimResult:
+    """``board="rp2040"``: the firmware on the emulated Pico (inversa_host.rp2emu);
+    ``rp2_files``: its (firmware .uf2, boot ROM), else found as rp2emu.tools says."""
     spec = build_spec(sc)
     t0 = time.perf_counter()
-    engine: Engine = VMEngine(spec) if vm else CPythonEngine(spec)
+    engine: Engine
+    if board == "rp2040":
+        from inversa_host.rp2emu.session import Rp2Engine
+
+        engine = Rp2Engine(spec, *rp2_files)
+        where = "?rp2040"
+    else:
+        engine = VMEngine(spec) if vm else CPythonEngine(spec)
+        where = "?vm" if vm else ""
     decoder = StreamDecoder()
-    sid = store.begin_session(port=f"sim://{sc.name}{'?vm' if vm else ''}")
+    sid = store.begin_session(port=f"sim://{sc.name}{where}")
     wall_start = time.time()
     truth: list[tuple[int, int, int]] = []
     last_values: tuple[int, ...] | None = None

@@ -1,0 +1,371 @@
+"""The firmware on the board itself: timing and memory on an emulated Pico, and
+the live heap in the 32-bit fixed-heap MicroPython interpreter.
+
+Where each figure comes from:
+
+* ``rp2040_*``: the stock MicroPython RPI_PICO image in rp2040js, running the
+  deployed ``.mpy`` files (``inversa_host.rp2emu``).  Emulated time is charged
+  per instruction at 125 MHz; flash-cache misses, bus contention and wait
+  states are not modelled, so a real Pico is, if anything, slower.
+  Period = from the period's first I2C transfer (the IMU read that opens the
+  step) to the watchdog feed that closes it; overruns are the firmware's own
+  count (telemetry), so they include the boot's first periods.
+* ``unix32_*``: the 32-bit unix port with a fixed heap (-X heapsize=...):
+  the same object model as rp2/esp32; the .mpy files compiled for x86 there
+  (bytecode is the same; the viper twins need the host's arch).
+
+The scenarios run their first seconds (``--seconds`` overrides; see
+SCENARIOS): the emulator runs 5-30x slower than real time with the machine's
+load, so whole sessions take an hour or more.
+
+    python bench/bench_board.py [--seconds 40] [--only quick_session,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "board.json"
+UNIX32 = HERE.parent.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+DEADLINE_P99_US = 5000
+PERIOD_US = 10000
+
+# (label, library scenario, emulated seconds or None for the whole scenario,
+#  telemetry Hz, extra events).  The emulator runs 5-30x slower than real time
+# depending on the machine's load, so the scenarios run their first seconds.
+SCENARIOS: list[tuple[str, str, float | None, int, list[Any]]] = [
+    # boot, SELFTEST, IDLE, then the session armed at 2 s (BASELINE, READY)
+    ("quick_session", "quick_session", 12.0, 20, []),
+    # a fault: the IMU's I2C bus fails at 4 s (the tilt sensor is lost)
+    ("fault_imu_bus", "quick_session", 8.0, 20, [(4000, "imu_bus_errors", {})]),
+    ("max_rate_50hz", "quick_session", 3.0, 50, []),  # link load at the maximum rate
+]
+# Longer runs (the descent, hold and return states, the manual table):
+#   python bench/bench_board.py --seconds 130 --only quick_session
+#   python bench/bench_board.py --seconds 60 --only manual_session (add it above)
+
+PROBE = r"""
+import gc, time, machine
+gc.collect()
+free_boot = gc.mem_free()
+from inversa.app import build_app
+from inversa.board.build import build_board
+from inversa.board.clock import SystemClock
+from inversa.board.config import load_config
+from inversa.link.port import MemoryPort
+cfg = load_config("/board.json")
+board = build_board(cfg, machine)
+clock = SystemClock()
+port = MemoryPort(4096, 512)
+app = build_app(cfg, board, clock, "/", port, reset_cause=machine.reset_cause(), uid=machine.unique_id())
+gc.collect()
+free_built = gc.mem_free()
+t0 = time.ticks_us(); gc.collect(); gc_us = time.ticks_diff(time.ticks_us(), t0)
+app._gc_base = gc.mem_alloc()
+free_min = gc.mem_free()
+a0 = gc.mem_alloc()
+runs = 0
+for i in range(300):
+    app.step()
+    port.drop_tx()
+    f = gc.mem_free()
+    if f < free_min:
+        free_min = f
+    if i % 50 == 49:
+        app.gc_in_slack()
+print("free_boot", free_boot)
+print("free_after_build", free_built)
+print("gc_us", gc_us)
+print("free_min", free_min)
+print("gc_runs", app.gc_runs)
+"""
+
+
+def percentile(sorted_vals: list[int], q: float) -> int:
+    if not sorted_vals:
+        return 0
+    return sorted_vals[min(len(sorted_vals) - 1, int(len(sorted_vals) * q))]
+
+
+def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str, Any]:
+    from inversa_host.link.names import state_name
+    from inversa_host.rp2emu.session import Rp2Session
+    from inversa_host.sim.runner import build_spec
+    from inversa_host.sim.scenario import find_scenario, load_scenario
+
+    label, name, seconds, hz, extra = job
+    sc = load_scenario(find_scenario(name))
+    spec = build_spec(sc)
+    spec["telemetry_hz"] = hz
+    if extra:
+        spec["events"] = sorted(list(spec["events"]) + list(extra), key=lambda e: e[0])
+    spec["host_connected"] = True  # the deadline holds with a host connected
+    if seconds is not None:
+        spec["duration_ms"] = min(spec["duration_ms"], round(seconds * 1000))
+    t0 = time.monotonic()
+    s = Rp2Session(spec)
+    try:
+        while not s.finished:
+            s.run_for(1000)
+    finally:
+        s.close()
+    host_s = time.monotonic() - t0
+    st = s.stats
+    by_state: dict[str, list[int]] = {}
+    boot_end = st.first_telemetry_us or 0
+    for t, work, state in st.periods_us:
+        if t <= boot_end:
+            continue
+        by_state.setdefault(state_name(state) if state >= 0 else "boot", []).append(work)
+    states = {}
+    for k, v in by_state.items():
+        v.sort()
+        states[k] = {
+            "periods": len(v),
+            "mean_us": round(sum(v) / len(v)),
+            "p99_us": percentile(v, 0.99),
+            "max_us": v[-1],
+        }
+    allw = sorted(w for v in by_state.values() for w in v)
+    tele = st.telemetry
+    emu_s = s.t_ms / 1000
+    link_s = emu_s - boot_end / 1e6
+    return {
+        "scenario": label,
+        "library_scenario": name,
+        "extra_events": [list(e[:2]) for e in extra],
+        "telemetry_hz": hz,
+        "emulated_s": emu_s,
+        "host_s": round(host_s, 1),
+        "whole": seconds is None,
+        "periods": len(allw),
+        "period_mean_us": round(sum(allw) / max(1, len(allw))),
+        "period_p99_us": percentile(allw, 0.99),
+        "period_max_us": allw[-1] if allw else 0,
+        "periods_over_5ms": sum(1 for w in allw if w > DEADLINE_P99_US),
+        "periods_over_10ms": sum(1 for w in allw if w > PERIOD_US),
+        "overruns_fw": tele[-1]["overruns"] if tele else None,
+        "loop_max_us_fw": tele[-1]["loop_max_us"] if tele else None,
+        "watchdog_gap_max_ms": round(st.max_feed_gap_us() / 1000, 1),
+        "watchdog_fired": st.wdt_fired,
+        "boot_to_first_telemetry_ms": round(boot_end / 1000),
+        "link_board_to_host_bytes_per_s": round(st.rx_bytes / link_s) if link_s > 0 else 0,
+        "link_frames_lost": s._decoder.lost_frames,
+        "link_crc_errors": s._decoder.crc_errors,
+        "final_state": state_name(tele[-1]["state"]) if tele else None,
+        "states": states,
+    }
+
+
+def heap_probe_rp2040() -> dict[str, int]:
+    from inversa.board.config import validate
+    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
+    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
+    from inversa_world.session import DEFAULT_SPEC
+    from inversa_world.world import World
+
+    cfg = validate(
+        {"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": True},
+        "bench",
+    )
+    files = deploy_files("pico", cfg)
+    del files["/main.py"]
+    clock = EmuClock()
+    world = World(dict(DEFAULT_SPEC), clock)
+    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
+        out = RawRepl(pico).exec(PROBE)
+    vals = {}
+    for line in out.splitlines():
+        k, _, v = line.partition(" ")
+        if v.strip().lstrip("-").isdigit():
+            vals[k] = int(v)
+    return vals
+
+
+UNIX32_PROBE = r"""
+import gc
+gc.collect()
+free0 = gc.mem_free()
+import machine
+
+
+class Chip:
+    def __init__(self, who):
+        self.regs = bytearray(256)
+        for r, v in who:
+            self.regs[r] = v
+
+    def readfrom_mem_into(self, memaddr, buf):
+        for i in range(len(buf)):
+            buf[i] = self.regs[(memaddr + i) & 0xFF]
+
+    def writeto_mem(self, memaddr, buf):
+        for i in range(len(buf)):
+            r = (memaddr + i) & 0xFF
+            v = buf[i]
+            if r == 0x6B:
+                v &= 0x7F  # MPU-6050 DEVICE_RESET self-clears
+            elif r == 0x09:
+                v &= 0xBF  # MAX30102 RESET self-clears
+            self.regs[r] = v
+
+
+machine.I2C.attach(0, 0x68, Chip(((0x75, 0x68),)))
+machine.I2C.attach(0, 0x57, Chip(((0xFF, 0x15),)))
+gc.collect()
+free1 = gc.mem_free()
+from inversa.app import build_app
+from inversa.board.build import build_board
+from inversa.board.clock import SystemClock
+from inversa.board.config import parse_config
+from inversa.link.port import MemoryPort
+cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
+board = build_board(cfg, machine)
+app = build_app(cfg, board, SystemClock(), "/tmp/", MemoryPort(4096, 512))
+gc.collect()
+print("live", free1 - gc.mem_free())
+print("free", gc.mem_free())
+"""
+
+
+def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
+    if not UNIX32.is_file():
+        return {"skipped": f"{UNIX32} not found"}
+    from inversa_host.mpybuild import compile_tree
+    from inversa_host.vm import firmware_dir, mpylib_dir
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Path(tmp) / "lib"
+        res = compile_tree(firmware_dir(), lib, "x86")
+        bad = [r for r in res if not r.ok]
+        if bad:
+            return {"skipped": f"mpy-cross failed: {bad[0].error}"}
+        shutil.copy(mpylib_dir() / "machine.py", lib / "machine.py")
+        probe = Path(tmp) / "probe.py"
+        probe.write_text(UNIX32_PROBE)
+        (Path(tmp) / "tmp").mkdir()
+        for h in heaps:
+            env = dict(os.environ, MICROPYPATH=f".frozen:{lib}")
+            p = subprocess.run(
+                [str(UNIX32), "-X", f"heapsize={h}", str(probe)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tmp,
+                check=False,
+            )
+            vals = {}
+            for line in p.stdout.splitlines():
+                k, _, v = line.partition(" ")
+                if v.strip().isdigit():
+                    vals[k] = int(v)
+            if p.returncode or "live" not in vals:
+                out[h] = {"fits": False, "error": (p.stderr or p.stdout).strip()[-300:]}
+            else:
+                out[h] = {"fits": True, "live_bytes": vals["live"], "free_bytes": vals["free"]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=None, help="cap every scenario")
+    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv if argv is not None else [])
+    from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+
+    try:
+        node_and_rp2040js()
+        find_rp2_tools()
+    except Rp2Unavailable as e:
+        print(f"board benchmark skipped: {e}")
+        return 0
+    jobs = SCENARIOS
+    if args.only:
+        names = set(args.only.split(","))
+        jobs = [j for j in jobs if j[0] in names]
+    if args.seconds is not None:
+        jobs = [(lb, n, args.seconds, hz, ex) for lb, n, _s, hz, ex in jobs]
+    t0 = time.monotonic()
+    # by reference from an importable module (bench/run.py loads this one by path)
+    sys.path.insert(0, str(HERE))
+    import bench_board as me
+
+    with ProcessPoolExecutor(max_workers=args.jobs + 1) as ex:
+        probe_f = ex.submit(me.heap_probe_rp2040)
+        unix32 = heap_probe_unix32(("224k", "56k", "112k", "140k"))
+        print("unix32 live heap after build:", json.dumps(unix32), flush=True)
+        results = list(ex.map(me.run_scenario, jobs))
+        probe = probe_f.result()
+    print("emulated Pico heap probe:", probe)
+    default = [r for r in results if r["telemetry_hz"] == 20]
+    maxrate = [r for r in results if r["telemetry_hz"] == 50]
+    print(
+        f"\n{'scenario':<18}{'Hz':>4}{'emu s':>7}{'mean':>7}{'p99':>7}{'max':>7}"
+        f"{'>5ms':>6}{'overr':>6}{'wdgap':>7}  states"
+    )
+    for r in results:
+        print(
+            f"{r['scenario']:<18}{r['telemetry_hz']:>4}{r['emulated_s']:>7.1f}"
+            f"{r['period_mean_us']:>7}{r['period_p99_us']:>7}{r['period_max_us']:>7}"
+            f"{r['periods_over_5ms']:>6}{r['overruns_fw']!s:>6}{r['watchdog_gap_max_ms']:>7}  "
+            + ", ".join(f"{k} p99 {v['p99_us']}" for k, v in r["states"].items())
+        )
+    live = probe.get("free_boot", 0) - probe.get("free_after_build", 0)
+    summary = {
+        "rp2040_period_p99_us": max(r["period_p99_us"] for r in default),
+        "rp2040_period_max_us": max(r["period_max_us"] for r in default),
+        "rp2040_state_p99_max_us": max(v["p99_us"] for r in default for v in r["states"].values()),
+        "rp2040_overruns": max(r["overruns_fw"] or 0 for r in default),
+        "rp2040_watchdog_gap_max_ms": max(r["watchdog_gap_max_ms"] for r in default),
+        "rp2040_watchdog_fired": sum(r["watchdog_fired"] for r in results),
+        "rp2040_gc_pause_max_us": probe.get("gc_us"),
+        "rp2040_free_heap_boot_bytes": probe.get("free_boot"),
+        "rp2040_free_heap_after_build_bytes": probe.get("free_after_build"),
+        "rp2040_free_heap_min_bytes": probe.get("free_min"),
+        "fw_live_heap_after_build_bytes": live,
+        "rp2040_boot_to_first_telemetry_ms": max(r["boot_to_first_telemetry_ms"] for r in results),
+        "rp2040_link_bytes_per_s_default_rate": max(
+            r["link_board_to_host_bytes_per_s"] for r in default
+        ),
+        "rp2040_link_bytes_per_s_max_rate": max(
+            (r["link_board_to_host_bytes_per_s"] for r in maxrate), default=None
+        ),
+        "unix32_live_heap_after_build": unix32,
+        "targets": {
+            "period_p99_us_max": DEADLINE_P99_US,
+            "overruns": 0,
+            "watchdog_gap_ms_max": 100,
+            "fw_live_heap_after_build_bytes_max": 90 * 1024,
+        },
+        "where": {
+            "rp2040": "stock MicroPython 1.29 RPI_PICO in rp2040js 1.4.1, deployed .mpy on littlefs; "
+            "emulated time at 125 MHz, no flash-cache misses",
+            "unix32": "MicroPython unix port, 32-bit, fixed heap (-X heapsize), .mpy for x86",
+        },
+        "host_s": round(time.monotonic() - t0, 1),
+        "scenarios": results,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+    print(
+        json.dumps({k: v for k, v in summary.items() if k.startswith(("rp2040", "fw_"))}, indent=1)
+    )
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

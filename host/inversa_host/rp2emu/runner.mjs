@@ -1,0 +1,417 @@
+// runner.mjs: one emulated Raspberry Pi Pico (rp2040js) driven in lock-step by
+// Python (inversa_host.rp2emu).  Node runs the CPU; Python owns the world.
+//
+//   node runner.mjs --uf2 RPI_PICO.uf2 --bootrom bootrom.bin [--fs fs.img]
+//                   [--i2c-pins 4,5] [--flash-writes]
+//
+// Protocol: JSON lines, Python -> Node on stdin, Node -> Python on stdout.
+// Everything is synchronous (fs.readSync/writeSync): Node never runs its event
+// loop, so emulated time only moves while Python asks it to, and a run is the
+// same whatever the host's speed.
+//
+// Python -> Node
+//   {"op":"run","until_us":T,"in":{"gpio":level,...},"tx":"hex","present":[addr,...]}
+//       drive those input pins, queue `tx` for the USB CDC (host -> board),
+//       set which I2C addresses answer a scan, then run until emulated time T;
+//       optional "host_reads": false = the host keeps the port open but stops
+//       reading (the board's USB IN transfers stay pending), true = reads again
+//   {"op":"quit"}
+// Node -> Python, while running (an I2C transfer reaches a device):
+//   {"e":"c","a":addr,"r":0|1,"t":us}  address phase; reply {"ack":bool,"d":"hex"}
+//                                      (d: the first bytes a read returns)
+//   {"e":"m","a":addr,"t":us}          a read wants more bytes; reply {"d":"hex"}
+//   {"e":"w","a":addr,"d":"hex","t":us} bytes written in one transfer (no reply)
+// Node -> Python, when the slice ends:
+//   {"e":"done","t":us,"out":{"gpio":value,...},"rx":"hex","feeds":[us,...],
+//    "xfers":[us,...],"wdt_fired":n,"cdc":bool}
+//   out: for each watched output pin, 0/1 (GPIO) or the PWM duty 0..65535;
+//   rx: bytes the board wrote to the USB CDC; feeds: emulated times of the
+//   watchdog LOAD writes (feeds); xfers: emulated times of I2C START conditions.
+//
+// What emulated time is: the RP2040 timer, driven by the cycles rp2040js
+// charges each instruction at 125 MHz (see docs/ARCHITECTURE.md).  XIP flash
+// cache misses, bus contention and wait states are not modelled.
+import fs from 'node:fs';
+import { Simulator, USBCDC, ConsoleLogger, LogLevel, GPIOPinState, I2CMode } from 'rp2040js';
+
+const FLASH_BASE = 0x10000000;
+const FS_OFFSET = 0xa0000; // RPI_PICO: the last 1408 KiB of the 2 MiB flash
+const FS_BYTES = 1408 * 1024;
+const WATCHDOG_BASE = 0x40058;
+const WDT_LOAD = 0x04;
+const R_TX_EMPTY = 1 << 4;
+
+function die(msg) {
+  process.stderr.write(`rp2emu: ${msg}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opt = { i2cPins: [4, 5], outPins: [], flashWrites: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => argv[++i];
+    if (a === '--uf2') opt.uf2 = v();
+    else if (a === '--bootrom') opt.bootrom = v();
+    else if (a === '--fs') opt.fs = v();
+    else if (a === '--i2c-pins') opt.i2cPins = v().split(',').map(Number);
+    else if (a === '--out-pins') opt.outPins = v().split(',').filter((s) => s).map(Number);
+    else if (a === '--pwm-pins') opt.pwmPins = v().split(',').filter((s) => s).map(Number);
+    else if (a === '--flash-writes') opt.flashWrites = true;
+    else die(`unknown option ${a}`);
+  }
+  if (!opt.uf2 || !opt.bootrom) die('--uf2 and --bootrom are required');
+  opt.pwmPins = opt.pwmPins || [];
+  return opt;
+}
+
+// ------------------------------------------------------------ stdio (blocking)
+const inBuf = Buffer.alloc(1 << 16);
+let pending = '';
+function readLine() {
+  for (;;) {
+    const nl = pending.indexOf('\n');
+    if (nl >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      return line;
+    }
+    let n;
+    try {
+      n = fs.readSync(0, inBuf, 0, inBuf.length, null);
+    } catch (e) {
+      if (e.code === 'EAGAIN') continue; // a non-blocking pipe: try again
+      if (e.code === 'EOF') return null;
+      throw e;
+    }
+    if (n === 0) return null; // Python went away
+    pending += inBuf.toString('latin1', 0, n);
+  }
+}
+function send(obj) {
+  const s = JSON.stringify(obj) + '\n';
+  let off = 0;
+  const b = Buffer.from(s, 'latin1');
+  while (off < b.length) {
+    try {
+      off += fs.writeSync(1, b, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+function request(obj) {
+  send(obj);
+  const line = readLine();
+  if (line === null) process.exit(0);
+  return JSON.parse(line);
+}
+
+// ------------------------------------------------------------ loading
+function loadBootrom(mcu, file) {
+  const b = fs.readFileSync(file);
+  if (b.length !== 16384) die(`${file}: ${b.length} bytes; an RP2040 boot ROM has 16384`);
+  const words = new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + 16384));
+  mcu.loadBootrom(words); // resets the core and erases the flash: first
+}
+
+function loadUf2(mcu, file) {
+  const d = fs.readFileSync(file);
+  let blocks = 0;
+  for (let off = 0; off + 512 <= d.length; off += 512) {
+    const magicOk = d.readUInt32LE(off) === 0x0a324655 && d.readUInt32LE(off + 4) === 0x9e5d5157;
+    if (!magicOk) die(`${file}: block ${off / 512} is not a UF2 block`);
+    const flags = d.readUInt32LE(off + 8);
+    const addr = d.readUInt32LE(off + 12);
+    const size = d.readUInt32LE(off + 16);
+    if (flags & 1) continue; // not for the main flash
+    if (flags & 0x2000 && d.readUInt32LE(off + 28) !== 0xe48bff56) continue; // another chip family
+    mcu.flash.set(d.subarray(off + 32, off + 32 + size), addr - FLASH_BASE);
+    blocks++;
+  }
+  if (!blocks) die(`${file}: no RP2040 blocks`);
+}
+
+// ------------------------------------------------------------ flash writes
+// rp2040js ignores the SPI flash's program/erase commands.  The boot ROM's
+// flash_range_erase ('RE') and flash_range_program ('RP') entries are replaced
+// by breakpoints that do the work on mcu.flash (NOR: erase to 0xFF, program
+// ANDs), charged typical W25Q16 times.
+function enableFlashWrites(mcu) {
+  const rom = mcu.bootrom;
+  const half = (a) => (rom[a >>> 2] >>> ((a & 2) * 8)) & 0xffff;
+  const setHalf = (a, v) => {
+    const sh = (a & 2) * 8;
+    rom[a >>> 2] = ((rom[a >>> 2] & ~(0xffff << sh)) | (v << sh)) >>> 0;
+  };
+  const table = {};
+  for (let p = half(0x14); half(p) !== 0; p += 4) {
+    const code = half(p);
+    table[String.fromCharCode(code & 0xff, code >> 8)] = half(p + 2) & ~1;
+  }
+  const erase = table.RE;
+  const program = table.RP;
+  if (erase === undefined || program === undefined) die('boot ROM: no flash_range_erase/program');
+  setHalf(erase, 0xbe00 | 0xe5);
+  setHalf(program, 0xbe00 | 0xf5);
+  mcu.onBreak = (code) => {
+    const core = mcu.core;
+    const r = core.registers;
+    const at = (core.PC - 2) & ~1;
+    if (code === 0xe5 && at === erase) {
+      const offs = r[0] >>> 0;
+      const count = r[1] >>> 0;
+      mcu.flash.fill(0xff, offs, offs + count);
+      mcu.clock.tick(Math.ceil(count / 4096) * 45e6);
+    } else if (code === 0xf5 && at === program) {
+      const offs = r[0] >>> 0;
+      const src = r[1] >>> 0;
+      const count = r[2] >>> 0;
+      for (let i = 0; i < count; i++) mcu.flash[offs + i] &= mcu.readUint8(src + i);
+      mcu.clock.tick(Math.ceil(count / 256) * 0.4e6);
+    } else {
+      die(`unexpected breakpoint 0x${code.toString(16)} at 0x${at.toString(16)}`);
+    }
+    core.PC = core.LR & ~1;
+  };
+}
+
+// ------------------------------------------------------------ the board
+const opt = parseArgs(process.argv.slice(2));
+const sim = new Simulator();
+const mcu = sim.rp2040;
+mcu.logger = new ConsoleLogger(LogLevel.Error);
+loadBootrom(mcu, opt.bootrom);
+loadUf2(mcu, opt.uf2);
+if (opt.fs) {
+  const img = fs.readFileSync(opt.fs);
+  if (img.length > FS_BYTES) die(`${opt.fs}: ${img.length} bytes; the filesystem holds ${FS_BYTES}`);
+  mcu.flash.set(img, FS_OFFSET);
+}
+if (opt.flashWrites) enableFlashWrites(mcu);
+mcu.core.PC = FLASH_BASE; // boot2 first, as on the chip after the boot ROM
+const clock = mcu.clock;
+const nowUs = () => Math.floor(clock.nanos / 1000);
+
+// --- USB CDC: bytes both ways; the OUT endpoint is held (a real host NAKs)
+// until there is something to send, instead of rp2040js's empty packets.
+const cdc = new USBCDC(mcu.usbCtrl);
+let cdcUp = false;
+const txQueue = []; // host -> board
+let rxChunks = []; // board -> host
+cdc.onDeviceConnected = () => {
+  cdcUp = true;
+};
+cdc.onSerialData = (buf) => {
+  rxChunks.push(Buffer.from(buf));
+};
+const origRead = mcu.usbCtrl.onEndpointRead;
+let heldRead = null;
+mcu.usbCtrl.onEndpointRead = (ep, size) => {
+  if (ep === cdc.outEndpoint && cdc.txFIFO.empty) {
+    heldRead = [ep, size];
+    return;
+  }
+  origRead(ep, size);
+};
+function pumpCdc() {
+  while (txQueue.length && !cdc.txFIFO.full) cdc.sendSerialByte(txQueue.shift());
+  if (heldRead && !cdc.txFIFO.empty) {
+    const [ep, size] = heldRead;
+    heldRead = null;
+    origRead(ep, size);
+  }
+}
+
+// --- a host that keeps the port open but stops reading: the board's IN
+// transfers on the CDC data endpoint are not completed (as a host that does
+// not poll leaves them pending) until it reads again.
+let hostReads = true;
+const heldIn = [];
+const usbReady = mcu.usbCtrl.indicateBufferReady.bind(mcu.usbCtrl);
+mcu.usbCtrl.indicateBufferReady = (ep, out) => {
+  if (!hostReads && !out && ep === cdc.inEndpoint) {
+    heldIn.push([ep, out]);
+    return;
+  }
+  usbReady(ep, out);
+};
+function setHostReads(on) {
+  hostReads = on;
+  if (on) for (const [ep, out] of heldIn.splice(0)) usbReady(ep, out);
+}
+
+// --- watchdog: record every feed (LOAD write) and every time it fires.
+const feeds = [];
+let wdtFired = 0;
+const wdt = mcu.peripherals[WATCHDOG_BASE];
+const wdtWrite = wdt.writeUint32.bind(wdt);
+wdt.writeUint32 = (offset, value) => {
+  if (offset === WDT_LOAD) feeds.push(nowUs());
+  wdtWrite(offset, value);
+};
+wdt.onWatchdogTrigger = () => {
+  wdtFired++;
+};
+
+// --- I2C0: each transfer is forwarded to Python's register-level models.
+const xfers = [];
+const i2c = mcu.i2c[0];
+let cur = null; // {addr, read, buf: [] (writes) | data: Buffer, pos}
+const bitNs = () => ((i2c.sclHighPeriod + i2c.sclLowPeriod) * 1e9) / mcu.clkSys;
+const later = (bits, fn) => clock.createAlarm(fn).schedule(bits * bitNs());
+function flushWrite() {
+  if (cur && !cur.read && cur.buf.length) {
+    send({ e: 'w', a: cur.addr, d: Buffer.from(cur.buf).toString('hex'), t: nowUs() });
+  }
+  cur = null;
+}
+i2c.onStart = (repeated) => {
+  if (!repeated) xfers.push(nowUs());
+  flushWrite();
+  later(0.5, () => i2c.completeStart());
+};
+i2c.onConnect = (addr, mode) => {
+  const read = mode === I2CMode.Read;
+  const reply = request({ e: 'c', a: addr, r: read ? 1 : 0, t: nowUs() });
+  const ack = !!reply.ack;
+  cur = ack ? { addr, read, buf: [], data: Buffer.from(reply.d || '', 'hex'), pos: 0 } : null;
+  later(9, () => {
+    i2c.completeConnect(ack);
+    if (!ack) i2c.setInterrupts(R_TX_EMPTY); // else the SDK waits for its timeout
+  });
+};
+i2c.onWriteByte = (b) => {
+  if (cur) cur.buf.push(b);
+  later(9, () => i2c.completeWrite(!!cur));
+};
+i2c.onReadByte = () => {
+  let v = 0xff;
+  if (cur) {
+    if (cur.pos >= cur.data.length) {
+      const reply = request({ e: 'm', a: cur.addr, t: nowUs() });
+      cur.data = Buffer.from(reply.d || '', 'hex');
+      cur.pos = 0;
+    }
+    if (cur.pos < cur.data.length) v = cur.data[cur.pos++];
+  }
+  later(9, () => i2c.completeRead(v));
+};
+i2c.onStop = () => {
+  flushWrite();
+  later(0.5, () => i2c.completeStop());
+};
+
+// --- machine.I2C.scan() and the STOP after a failed transfer are bit-banged
+// by the rp2 port on the SDA/SCL GPIOs: model the open-drain bus (pull-ups,
+// wired AND) and ACK the addresses Python says are present.
+let present = new Set();
+function busOnPins(sdaN, sclN) {
+  const sda = mcu.gpio[sdaN];
+  const scl = mcu.gpio[sclN];
+  let sclHi = true;
+  let sdaHi = true;
+  let nbits = -1; // -1: idle; 0..8: bits of the current byte; 9: in the ACK slot
+  let byte = 0;
+  let selected = false;
+  let pullSda = false; // the device holds SDA low (ACK)
+  const low = (pin) => pin.value === GPIOPinState.Low;
+  const update = () => {
+    const scl2 = !low(scl);
+    const sda2 = !(low(sda) || pullSda);
+    if (sclHi && scl2 && sdaHi && !sda2) {
+      nbits = 0; // START
+      byte = 0;
+      selected = false;
+    } else if (sclHi && scl2 && !sdaHi && sda2) {
+      nbits = -1; // STOP
+      pullSda = false;
+    } else if (!sclHi && scl2 && nbits >= 0 && nbits < 8) {
+      byte = (byte << 1) | (sda2 ? 1 : 0);
+      nbits++;
+    } else if (sclHi && !scl2 && nbits === 8) {
+      if (!selected) selected = (byte & 1) === 0 && present.has(byte >> 1);
+      pullSda = selected;
+      nbits = 9;
+    } else if (sclHi && !scl2 && nbits === 9) {
+      pullSda = false;
+      nbits = 0;
+      byte = 0;
+    }
+    sclHi = scl2;
+    sdaHi = !(low(sda) || pullSda);
+    sda.setInputValue(sdaHi);
+    scl.setInputValue(sclHi);
+  };
+  sda.addListener(update);
+  scl.addListener(update);
+  update();
+}
+busOnPins(opt.i2cPins[0], opt.i2cPins[1]);
+
+// --- outputs the world reads back.
+function pwmDuty(pin) {
+  const ch = mcu.pwm.channels[(pin >> 1) & 7];
+  const level = pin & 1 ? ch.cc >>> 16 : ch.cc & 0xffff;
+  const enabled = !!(ch.csr & 1);
+  if (!enabled) return 0;
+  return Math.min(65535, Math.round((level / (ch.top + 1)) * 65535));
+}
+function outputs() {
+  const out = {};
+  for (const p of opt.outPins) out[p] = mcu.gpio[p].value === GPIOPinState.High ? 1 : 0;
+  for (const p of opt.pwmPins) {
+    if (mcu.gpio[p].functionSelect === 4) out[p] = pwmDuty(p);
+    else out[p] = mcu.gpio[p].value === GPIOPinState.High ? 65535 : 0;
+  }
+  return out;
+}
+
+// --- the CPU: instructions charged in cycles at the system clock; while the
+// core sleeps (WFI/WFE), time jumps to the next alarm.
+function runUntil(untilUs) {
+  const core = mcu.core;
+  const until = untilUs * 1000;
+  const cycleNs = 1e9 / mcu.clkSys;
+  let n = 0;
+  while (clock.nanos < until) {
+    if (core.waiting) {
+      const dt = Math.min(clock.nanosToNextAlarm, until - clock.nanos);
+      if (dt <= 0) break;
+      clock.tick(dt);
+    } else {
+      clock.tick(core.executeInstruction() * cycleNs);
+    }
+    if (++n === 2000) {
+      n = 0;
+      pumpCdc();
+    }
+  }
+  pumpCdc();
+}
+
+for (;;) {
+  const line = readLine();
+  if (line === null) break;
+  const msg = JSON.parse(line);
+  if (msg.op === 'quit') break;
+  if (msg.op !== 'run') die(`unknown op ${msg.op}`);
+  if (msg.in) for (const [p, v] of Object.entries(msg.in)) mcu.gpio[Number(p)].setInputValue(!!v);
+  if (msg.present) present = new Set(msg.present);
+  if (msg.host_reads !== undefined) setHostReads(!!msg.host_reads);
+  if (msg.tx) for (const b of Buffer.from(msg.tx, 'hex')) txQueue.push(b);
+  runUntil(msg.until_us);
+  const rx = Buffer.concat(rxChunks);
+  rxChunks = [];
+  send({
+    e: 'done',
+    t: nowUs(),
+    out: outputs(),
+    rx: rx.toString('hex'),
+    feeds: feeds.splice(0),
+    xfers: xfers.splice(0),
+    wdt_fired: wdtFired,
+    cdc: cdcUp,
+  });
+}
+process.exit(0);

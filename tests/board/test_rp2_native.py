@@ -1,0 +1,66 @@
+"""The viper twins (inversa/link/native.py) compiled by mpy-cross for armv6m,
+run on the emulated Pico, give what the plain versions give.  Timings printed.
+Skipped, with the reason, where the emulated Pico is unavailable."""
+
+from __future__ import annotations
+
+import pytest
+
+from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+
+SCRIPT = """
+import time
+from inversa.link import cobs, crc
+print("native", crc.NATIVE, cobs.NATIVE)
+x = 12345
+def fill(buf, zeros):
+    global x
+    for i in range(len(buf)):
+        x = (x * 1103515245 + 12345) % 2147483648
+        r = x >> 16
+        buf[i] = 0 if zeros and r % 4 == 0 else r & 0xFF
+b = bytearray(300)
+w1 = bytearray(320)
+w2 = bytearray(320)
+bad = 0
+for trial in range(6):
+    fill(b, trial % 3 != 2)
+    for s, n in ((0, 9), (1, 64), (3, 254), (0, 255), (5, 290)):
+        if crc.crc16(b, s, s + n) != crc.crc16_table(b, s, s + n):
+            bad += 1
+        m1 = cobs.encode_into(b, s, s + n, w1, 1)
+        m2 = cobs.encode_into_plain(b, s, s + n, w2, 1)
+        if m1 != m2 or w1[:m1] != w2[:m2]:
+            bad += 1
+print("mismatches", bad)
+def t(name, f, n=10):
+    t0 = time.ticks_us()
+    for _ in range(n):
+        f()
+    print("%s %d us" % (name, time.ticks_diff(time.ticks_us(), t0) // n))
+t("crc16 viper 64B", lambda: crc.crc16(b, 0, 64))
+t("crc16 plain 64B", lambda: crc.crc16_table(b, 0, 64))
+t("cobs viper 66B", lambda: cobs.encode_into(b, 0, 66, w1, 0))
+t("cobs plain 66B", lambda: cobs.encode_into_plain(b, 0, 66, w1, 0))
+"""
+
+
+def test_viper_twins_are_identical_on_armv6m():
+    try:
+        node_and_rp2040js()
+        find_rp2_tools()
+    except Rp2Unavailable as e:
+        pytest.skip(f"no emulated Pico: {e}")
+    from inversa.board.config import validate
+    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
+    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
+    from inversa_world.devices.bus import FakeI2CBus
+
+    cfg = validate({"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge"}, "t")
+    files = deploy_files("pico", cfg)
+    del files["/main.py"]  # the REPL, not the control loop
+    with EmulatedPico(littlefs_image(files), FakeI2CBus(), EmuClock(), [], []) as pico:
+        out = RawRepl(pico).exec(SCRIPT)
+    print("\nemulated Pico (armv6m .mpy):\n" + out)
+    assert "native True True" in out
+    assert "mismatches 0" in out

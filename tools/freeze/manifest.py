@@ -1,0 +1,23 @@
+# Freeze the firmware package into a custom MicroPython image.
+#
+# Why: loaded from .mpy files, the firmware's bytecode, constant tables and
+# module globals all live in the GC heap (~133 KB live after the app is built,
+# measured on the emulated Pico and in the 32-bit fixed-heap interpreter, see
+# bench/results/board.json).  An ESP32 without PSRAM starts MicroPython with a
+# 56 KB heap and grows it to roughly 110-140 KB: the .mpy firmware does not
+# fit there (MemoryError while building the app at 56k, 112k and 140k in the
+# fixed-heap interpreter).  Frozen bytecode stays in flash and is executed in
+# place; only the running objects (instances, buffers) take heap.
+# The other path is an ESP32 module with PSRAM (ESP32-WROVER, the
+# ESP32_GENERIC-SPIRAM firmware: a 2-4 MB heap), which runs the .mpy files
+# as `inversa deploy` puts them.
+#
+# Build (a MicroPython v1.29 source tree with ESP-IDF set up):
+#   make -C ports/esp32 BOARD=ESP32_GENERIC \
+#        FROZEN_MANIFEST=/path/to/inversa/tools/freeze/manifest.py
+# (Pico: make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=...)
+# Then flash the image, and `inversa deploy` writes /board.json and main.py as
+# usual; the frozen package is found before /lib (remove /lib/inversa if an
+# older .mpy copy is there: frozen modules come first on sys.path ".frozen").
+include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821 - manifest functions
+package("inversa", base_path="../../firmware")  # noqa: F821
