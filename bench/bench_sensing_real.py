@@ -116,8 +116,10 @@ def _prepare(path: Path, lsb_g: float, lsb_dps: float):
     gyr = lfilter(b, a, gyr, axis=0)
     t = np.arange(len(acc)) / fs
     t100 = np.arange(0.0, t[-1], 0.01)
-    A = np.column_stack([np.interp(t100, t, acc[:, i]) for i in range(3)]).round().astype(int)
-    W = np.column_stack([np.interp(t100, t, gyr[:, i]) for i in range(3)]).round().astype(int)
+    A = np.column_stack([np.interp(t100, t, acc[:, i]) for i in range(3)]).round()
+    W = np.column_stack([np.interp(t100, t, gyr[:, i]) for i in range(3)]).round()
+    A = np.clip(A, -32768, 32767).astype(int)  # the output registers saturate too
+    W = np.clip(W, -32768, 32767).astype(int)
     ref = _angle_from_quats(d["opt_quat"])
     ok = np.isfinite(ref)
     ref100 = np.interp(t100, t[ok], ref[ok])
