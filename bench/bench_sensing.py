@@ -612,7 +612,10 @@ def _cpython_sensing_cost() -> dict:
     for rep in range(5):
         t0 = time.perf_counter()
         for k in range(n):
-            fi.set_truth(10.0 + (k & 255) * 0.01, 1.0, 0.3)
+            # 1 deg/s up and down (angle and rate consistent: a sawtooth angle
+            # with a constant rate is a disagreement the tilt check flags)
+            up = k % 1024 < 512
+            fi.set_truth(10.0 + (k % 512 if up else 512 - k % 512) * 0.01, 1.0 if up else -1.0, 0.3)
             clock.advance_ms(10)
             fe.poll()
         best = min(best, (time.perf_counter() - t0) / n * 1e6)
