@@ -231,8 +231,11 @@ class SensorFrontEnd:
 
     # ------------------------------------------------------------------
     def _check_imu(self):
+        chk = self._imu_check
+        if chk is None:
+            return
         try:
-            reset = self._imu_check()
+            reset = chk()
         except Exception:  # a bus error: the reads count it
             return
         if reset:
@@ -241,8 +244,11 @@ class SensorFrontEnd:
             self.tilt_est.restart()  # the data before the reset are stale
 
     def _check_hr(self):
+        chk = self._hr_check
+        if chk is None:
+            return
         try:
-            reset = self._hr_check()
+            reset = chk()
         except Exception:
             return
         if reset:

@@ -706,12 +706,11 @@ class HeartRateEstimator:
                 k += 1
             self.dbpm = 600000000 // (total // k)
             self.bpm = (self.dbpm + 5) // 10
+            self._ac_start(total // k)
         else:
             faults = HR_NOT_READY
             self.dbpm = 0
             self.bpm = 0
-        if c >= 3:
-            self._ac_start(total // k)
         if self._amb:
             faults |= HR_LOW_QUALITY
         if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
