@@ -41,6 +41,8 @@ HEAP_OVERRIDES: dict[str, tuple[str, str]] = {
     "test_sense_calibration": (WORLD_HEAP, _WORLD),
     "test_sense_frontend": (WORLD_HEAP, _WORLD),
     "test_sense_heartrate": (WORLD_HEAP, _WORLD),
+    "test_sensor_boot": (WORLD_HEAP, _WORLD),
+    "test_ctl_persist": (WORLD_HEAP, _WORLD),
     "test_ctl_motion": ("1M", "the test keeps its own 64 KB list of motion samples"),
 }
 # Known to fail here whatever the heap, with the reason (reported as xfail).

@@ -327,6 +327,9 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         reset=lambda: None,
     )
     micropython = types.SimpleNamespace(kbd_intr=lambda c: order.append(f"kbd_intr({c})"))
+    import gc
+
+    monkeypatch.setattr(gc, "mem_alloc", lambda: 0, raising=False)  # MicroPython's, not CPython's
     monkeypatch.setitem(sys.modules, "machine", machine)
     monkeypatch.setitem(sys.modules, "micropython", micropython)
     monkeypatch.setattr(app_mod, "_open_board_port", lambda cfg, board, clock: None)

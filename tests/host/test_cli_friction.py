@@ -114,9 +114,9 @@ def test_a_binary_file_is_refused_with_a_clear_message(
     assert code != 0
 
 
-def test_names_not_numbers() -> None:
+def test_names_not_numbers(tmp_path: Path) -> None:
     from inversa_host.commands.monitor import render
-    from inversa_host.commands.profile import describe, load_profile
+    from inversa_host.commands.profile import describe, read_profile
 
     assert event_text(ev.EV_BOOT, 1, 0) == "boot (power-on)"
     assert event_text(ev.EV_BOOT, 3, 1) == "boot (watchdog, a session was interrupted)"
@@ -124,12 +124,9 @@ def test_names_not_numbers() -> None:
     screen = render(tuple(values), [], {"frames": 1}, "test")
     assert "action none" in screen and "alarms   none" in screen
     assert "none: none" not in screen
-    p = Path(__file__).parent / "_profile.json"
-    try:
-        p.write_text('{"hr_mode": 1, "table_type": 0}')
-        text = describe(load_profile(str(p)))
-    finally:
-        p.unlink()
+    p = tmp_path / "profile.json"
+    p.write_text('{"hr_mode": 1, "table_type": 0}')
+    text = describe(read_profile(str(p), fill_defaults=True)[0])
     assert "(monitor)" in text and "(motorized)" in text
 
 

@@ -55,17 +55,6 @@ _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
-_DEC = const(128)  # ring of the decimated slope (~25 samples/s: 5 s)
-_ACW = const(64)  # autocorrelation window (decimated samples, ~2.6 s)
-_R_MIN = const(64)  # the wave must repeat at the beat period: r >= 0.5 (of 128)
-_R_ALT = const(77)  # another period must repeat with r >= 0.6 (of 128) ...
-_R_MARGIN = const(38)  # ... and r more than 0.3 above the beat period's
-# (0.075 when r at the beat period is itself below 0.6)
-# periods checked against the beat period T: T, 2T, T/2, 3T/2, 2T/3
-_NUM = (1, 2, 1, 3, 2)
-_DEN = (1, 1, 2, 2, 3)
-_AC_STEPS = const(1)  # _ac_step: 0 = a check in progress, _AC_STEPS = idle
-_AMB_HOLD = const(6)  # an ambiguity stays flagged for this many clean verdicts
 
 
 class HeartRateEstimator:
@@ -94,9 +83,6 @@ class HeartRateEstimator:
         self._shape = array("i", [0] * _W)
         self._tmpl = array("i", [0] * _W)
         self._sgood = bytearray(_HIST)  # 1: the beat matched the template
-        self._dec = array("i", [0] * _DEC)  # decimated, normalised slope (ring)
-        self._bt = array("i", [0] * 8)  # the last slope bumps: times (samples) ...
-        self._bv = array("i", [0] * 8)  # ... and heights
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -118,12 +104,6 @@ class HeartRateEstimator:
         self._st = st if st > 1 else 1
         self._wn = _W if rate * 4 // 10 >= _W else rate * 4 // 10
         self._pre = (rate * 2 // 10) // self._st * self._st
-        # The harmonic check's decimated slope: ~25 samples/s.
-        d = (rate + 12) // 25
-        self._dn = d if d > 1 else 1
-        self._dus = period_us * self._dn  # one decimated sample (us)
-        self._lag_min = _IBI_MIN_US // self._dus
-        self._lag_max = _DEC - _ACW - 2
         # Threshold decay once beats stop arriving: halve in ~0.2 s.
         d = rate * 4 // 10
         self._decay_shift = 1
@@ -161,27 +141,6 @@ class HeartRateEstimator:
         self._t_n = 0  # beats averaged into the template
         self._t_miss = 0  # template misses in a row
         self.shape_pct = 0
-        self._d_sum = 0
-        self._d_cnt = 0
-        self._d_head = 0
-        self._d_fill = 0
-        self._d_p1 = self._d_p2 = 0
-        self._ac_step = _AC_STEPS  # staged autocorrelation: idle
-        self._ac_lag = 0
-        self._ac_best = 0
-        self._ac_r1 = self._ac_alt = self._ac_alt_t = 0
-        self._ac_w = self._ac_t = self._ac_k = self._ac_pk = 0
-        self._amb = 1  # clean verdicts still needed (none yet: not trusted)
-        self.ambiguous = 0  # why the last verdict was ambiguous (0: it was not)
-        self.harmonic_events = 0
-        self._b_in = False
-        self._b_v = 0
-        self._b_n = 0
-        self._b_head = 0
-        for i in range(8):
-            self._bt[i] = -1
-        self._extra = 0  # bit per recent interval: a second pulse >= 30 % inside
-        self._extra_n = 0  # intervals examined (up to 8)
         for i in range(_HIST):
             self._sgood[i] = 0
         for i in range(_HIST):
@@ -243,33 +202,7 @@ class HeartRateEstimator:
         n = (self._n + 1) & _MASK24
         self._n = n
         self._raw[n & 0xFF] = x
-        c = self._d_cnt + 1
-        ds = self._d_sum + sf
-        if c >= self._dn:
-            self._decimated(ds // c)
-            c = 0
-            ds = 0
-        self._d_cnt = c
-        self._d_sum = ds
-        if self._ac_step < _AC_STEPS:
-            self._ac_stage()
 
-        # every slope bump above 30 % of the beat slope (beats and any second
-        # pulse between them: a weak premature beat, a large second wave)
-        if self._b_in:
-            if sf > self._b_v:
-                self._b_v = sf
-                self._b_n = n
-            elif sf < (self._b_v >> 1):
-                self._b_in = False
-                h = self._b_head
-                self._bt[h] = self._b_n
-                self._bv[h] = self._b_v
-                self._b_head = (h + 1) & 7
-        elif sf > (self._amp * 3) // 10 and self._amp > 0:
-            self._b_in = True
-            self._b_v = sf
-            self._b_n = n
         if self._learn:
             self._learn -= 1
             if sf > self._amp:
@@ -307,139 +240,6 @@ class HeartRateEstimator:
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
 
-    # -- the harmonic check -------------------------------------------------
-    # The beat train says "one beat every T"; the pulse wave itself must
-    # repeat every T, not every 2T (a second wave counted as a beat: the rate
-    # doubled) nor every T/2 (beats missed: halved), and must repeat at all
-    # (noise, motion).  Normalised autocorrelation of the slope, decimated to
-    # ~25 samples/s, at lags near T, 2T and T/2 (best of 3 lags each), one
-    # correlation per sample after each beat so no sample does much work.
-    def _decimated(self, v):
-        a = self._amp  # scaled to +-512 per beat slope (products stay small ints)
-        if a >= 1024:
-            v = v // (a >> 9)
-        else:
-            v = (v * 512) // a if a > 0 else 0
-        if v > 1023:
-            v = 1023
-        elif v < -1023:
-            v = -1023
-        # [1 2 1] / 4: widens the upstroke's 1-2 samples so the beat-to-beat
-        # jitter (heart-rate variability) does not decorrelate the wave
-        y = (v + 2 * self._d_p1 + self._d_p2) >> 2
-        self._d_p2 = self._d_p1
-        self._d_p1 = v
-        h = self._d_head
-        self._dec[h] = y
-        self._d_head = (h + 1) % _DEC
-        if self._d_fill < _DEC:
-            self._d_fill += 1
-
-    def _corr(self, lag):
-        # r(lag) over the last _ACW decimated samples, in 1/128
-        d = self._dec
-        i = self._d_head - 1
-        j = i - lag
-        if i < 0:
-            i += _DEC
-        if j < 0:
-            j += _DEC
-        sxy = 0
-        sxx = 0
-        syy = 0
-        for _ in range(_ACW):
-            a = d[i]
-            b = d[j]
-            sxy += a * b
-            sxx += a * a
-            syy += b * b
-            i = i - 1 if i else _DEC - 1
-            j = j - 1 if j else _DEC - 1
-        den = isqrt(sxx) * isqrt(syy)
-        return sxy // ((den >> 7) + 1)
-
-    def _ac_start(self, ibi_us):
-        if self._ac_step < _AC_STEPS:
-            return  # one in progress (at low sample rates it spans a beat)
-        lag = (ibi_us + (self._dus >> 1)) // self._dus
-        if lag < self._lag_min or lag + 1 > self._lag_max:
-            self._ac_step = _AC_STEPS  # cannot happen with 30..240 bpm intervals
-            return
-        self._ac_lag = lag  # (a lag beyond the ring reads r = -1: not judged)
-        w = (lag * 3 + 10) // 20  # the beat period: +-15 % (an irregular rhythm)
-        self._ac_w = w if w > 1 else 1
-        self._ac_t = 0
-        self._ac_k = -self._ac_w
-        self._ac_step = 0
-        self._ac_best = -128
-        self._ac_alt = -128
-        self._ac_pk = 0
-
-    def _ac_stage(self):
-        # one correlation: target t (the period times _NUM/_DEN), offset k
-        t = self._ac_t
-        k = self._ac_k
-        lag = (self._ac_lag * _NUM[t] + (_DEN[t] >> 1)) // _DEN[t] + k
-        r = -128
-        if self._lag_min <= lag <= self._lag_max and self._d_fill >= _ACW + lag + 1:
-            r = self._corr(lag)
-        if r > self._ac_best:
-            self._ac_best = r
-            if t == 0:
-                self._ac_pk = k  # where, around the beat period, the wave repeats best
-        w = self._ac_w if t == 0 else 1
-        if k < w:
-            self._ac_k = k + 1
-            return
-        if t == 0:
-            self._ac_r1 = self._ac_best
-        elif self._ac_best > self._ac_alt:
-            self._ac_alt = self._ac_best
-            self._ac_alt_t = t
-        self._ac_best = -128
-        t += 1
-        if t == 5:
-            self._ac_step = _AC_STEPS
-            self._verdict()
-            return
-        self._ac_t = t
-        self._ac_k = -1
-
-    def _verdict(self):
-        r1 = self._ac_r1
-        ra = self._ac_alt
-        need = _ACW + 2 * self._ac_lag + 2
-        if self._d_fill < (need if need < _DEC else _DEC):
-            self.ambiguous = 9  # not known yet
-            if not self._amb:
-                self._amb = 1
-            return
-        why = 0
-        pk = self._ac_pk
-        if pk < 0:
-            pk = -pk
-        if r1 < _R_MIN:
-            why = 1  # the wave hardly repeats at the beat period: noise, motion
-        elif pk >= 2 and pk * 100 >= self._ac_lag * 8:
-            why = 7  # it repeats best >= 8 % (and 2 lags) away: the rate is off
-        elif ra >= _R_ALT and ra > r1 + (_R_MARGIN if r1 >= _R_ALT else _R_MARGIN >> 2):
-            # the wave repeats at 2T (a second wave counted: doubled), T/2
-            # (beats missed: halved), 3T/2 or 2T/3 far better than at T
-            why = 1 + self._ac_alt_t  # 2: doubled, 3: halved, 4: 3T/2, 5: 2T/3
-        self.ambiguous = why
-        if why:
-            if not self._amb:
-                self.harmonic_events += 1
-            # a harmonic holds longer than a poor period (an irregular rhythm)
-            h = _AMB_HOLD if 1 < why < 7 else 2
-            if self._amb < h:
-                self._amb = h
-            if not self.faults & HR_LOW_QUALITY:
-                self.faults |= HR_LOW_QUALITY
-                self.ok = False
-        elif self._amb:
-            self._amb -= 1
-
     def _candidate(self):
         # Parabola through (prev, peak, next): vertex offset in 1/64 sample.
         y0 = self._pk_prev
@@ -472,44 +272,12 @@ class HeartRateEstimator:
         self.beats_seen += 1
         self._check_shape(t >> 6)
         if self._t_last >= 0:
-            self._second_pulse(self._t_last >> 6, t >> 6, self._pend_v)
             d64 = (t - self._t_last) & _MASK30
             if d64 < (_IBI_MAX_US // self.period_us + 2) << 6:
                 self._interval((d64 * self.period_us) >> 6)
             else:
                 self._interval(_IBI_MAX_US + 1)
         self._t_last = t
-
-    def _second_pulse(self, t0, t1, v):
-        # A bump of >= 30 % of the beat's slope between two beats (from 1/7
-        # to 5/7 of the interval: clear of both upstrokes) is a second pulse: a weak premature beat (the heart
-        # beat twice: bigeminy, the rate halved) or the pulse's own second
-        # wave (the rate right).  The slope cannot tell them apart; at a beat
-        # rate below 60 bpm (where a halved rate lands) a second pulse in 5
-        # of the last 8 intervals (5/8 of those seen so far) makes the rate
-        # untrusted.
-        span = (t1 - t0) & _MASK24
-        best = 0
-        for i in range(8):
-            bt = self._bt[i]
-            if bt < 0:
-                continue
-            d = (bt - t0) & _MASK24
-            if span < 7 * d < 5 * span and self._bv[i] > best:
-                best = self._bv[i]
-        e = ((self._extra << 1) | (1 if best * 10 >= v * 3 else 0)) & 0xFF
-        self._extra = e
-        if self._extra_n < 8:
-            self._extra_n += 1
-        c = 0
-        while e:
-            c += e & 1
-            e >>= 1
-        if c * 8 >= 5 * self._extra_n and (self.dbpm < 600 or self._a_count < 3):
-            self.ambiguous = 6
-            if not self._amb:
-                self.harmonic_events += 1
-            self._amb = _AMB_HOLD
 
     def _check_shape(self, pk):
         # Correlate the beat's shape (raw samples around its steepest point)
@@ -525,14 +293,6 @@ class HeartRateEstimator:
             w[i] = v
             acc += v
             j += st
-        # less the straight line through the ends (baseline wander), then the mean
-        w0 = w[0]
-        dw = w[wn - 1] - w0
-        acc = 0
-        for i in range(wn):
-            v = w[i] - w0 - (dw * i) // (wn - 1)
-            w[i] = v
-            acc += v
         mean = acc // wn
         dev = 1
         for i in range(wn):
@@ -706,13 +466,10 @@ class HeartRateEstimator:
                 k += 1
             self.dbpm = 600000000 // (total // k)
             self.bpm = (self.dbpm + 5) // 10
-            self._ac_start(total // k)
         else:
             faults = HR_NOT_READY
             self.dbpm = 0
             self.bpm = 0
-        if self._amb:
-            faults |= HR_LOW_QUALITY
         if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
         if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
