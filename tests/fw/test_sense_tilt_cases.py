@@ -127,7 +127,7 @@ def test_sustained_linear_acceleration_clears_validity(lin_g: float) -> None:
         assert est.faults & TILT_FAULT_MASK or err <= 2.0, err
     assert est.faults & (TILT_DISAGREE | TILT_RECOVERING) or est.faults & TILT_FAULT_MASK
     # it ends: validity returns once gravity and gyro agree again
-    for k in range(300):
+    for k in range(300):  # noqa: B007 (k is read after the loop)
         _synth(est, 1, 20.0)
         if not est.faults & TILT_FAULT_MASK:
             break

@@ -379,6 +379,14 @@ class Controller:
         self._down_fresh = False
         self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
 
+    def idle_at_loading(self):
+        """Nobody can be inverted in a session: idle or done, with a TRUSTED
+        angle at the loading position (an unknown angle may be a person
+        hanging after a reset).  The gate of maintenance (app.py)."""
+        if self.state != S.IDLE and self.state != S.DONE:
+            return False
+        return self._tilt_ok and self._at_loading(self._angle, False)
+
     def _at_loading(self, angle, home):
         # A trusted angle decides; the home switch only when there is none
         # (a chattering switch must not end a rise or a recovery early).
