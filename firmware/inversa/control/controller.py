@@ -952,6 +952,10 @@ class Controller:
         st = self.state
         if not inp.hold_down:
             self._down_fresh = True  # a press from now on began after arming
+        elif st == S.BASELINE:
+            # A contact closed in the baseline and still closed at READY is no
+            # press of the person's: it must open first (campaign seed 11, tl 77).
+            self._down_fresh = False
         if stop_edge or inp.hold_up:
             self._session_end(t)
             self._set_state(t, S.IDLE)
