@@ -109,6 +109,10 @@ class App:
         self._p_latched = 0
         self._p_daily = 0
         self._p_day = 0
+        # STOP held at power-on: ask for maintenance once the controller is
+        # idle or done (request_maintenance's gate: nobody inverted in a
+        # session), as long as it stays held; dropped when it is released.
+        self.stop_at_boot = False
 
     def attach_persist(self, store):
         """Keep the controller's latches and daily time in store (persist.py)
@@ -151,6 +155,8 @@ class App:
         if link is not None:  # after the step: the frame is this period's snapshot
             link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns)
         self.steps += 1
+        if self.stop_at_boot:
+            self._stop_at_boot_step()
         if self._reset_in >= 0:
             if self._reset_in == 0:
                 raise ResetRequested()
@@ -172,14 +178,20 @@ class App:
             self.gc_runs += 1
             self._gc_base = gc.mem_alloc()
 
+    def _stop_at_boot_step(self):
+        if not self.inp.stop_pressed:
+            self.stop_at_boot = False
+        elif self.ctrl.idle_at_loading():
+            self.stop_at_boot = False
+            self.request_maintenance()
+
     def request_maintenance(self):
         """The host's maintenance command: only with nobody on the table in a
-        session (idle or done at the loading position).  Marks the next boot
+        session (idle or done, the angle trusted and at the loading position).  Marks the next boot
         for maintenance and resets once the acknowledgement has gone out."""
         from inversa import reasons
-        from inversa.control.states import DONE, IDLE
 
-        if self.ctrl.state != IDLE and self.ctrl.state != DONE:
+        if not self.ctrl.idle_at_loading():
             return reasons.WRONG_STATE
         path = _path(self.storage_dir, MAINTENANCE_FILE)
         try:
@@ -484,9 +496,12 @@ def build_app(
     return app
 
 
-def maintenance_requested(storage_dir, stop_held):
-    """At boot: start in maintenance?  Yes if the host asked for it before the
-    last reset (the mark is used once), or if STOP is held down at power-on."""
+def maintenance_requested(storage_dir):
+    """At boot: start in maintenance?  Yes if the host's command (or STOP held
+    at power-on with the table idle, App.step) asked for it before the last
+    reset; the mark is used once.  STOP held at power-on alone is not enough:
+    a reset while a person hangs inverted with STOP stuck (or pressed) must
+    still run the loop and bring them up."""
     import os
 
     path = _path(storage_dir, MAINTENANCE_FILE)
@@ -495,7 +510,7 @@ def maintenance_requested(storage_dir, stop_held):
         return True
     except OSError:
         pass
-    return bool(stop_held)
+    return False
 
 
 def boot(
@@ -526,7 +541,7 @@ def boot(
         stop_held = board.btn_stop.value() == board.active_level["btn_stop"]
     except Exception:
         stop_held = False
-    if maintenance_requested(storage_dir, stop_held):
+    if maintenance_requested(storage_dir):
         return None
     try:
         check_fitted(cfg, scan_i2c(board))
@@ -545,7 +560,7 @@ def boot(
         uid = machine.unique_id()
     except Exception:
         uid = b""
-    return build_app(
+    app = build_app(
         cfg,
         board,
         clock,
@@ -556,6 +571,8 @@ def boot(
         sleep_us=sleep_us,
         log=log,
     )
+    app.stop_at_boot = stop_held  # maintenance, through the idle gate (step)
+    return app
 
 
 LAST_GOOD_SUFFIX = ".good"  # a copy of the last board config that loaded

@@ -44,7 +44,7 @@ class BenchRig:
         self.board = build_board(self.cfg, self.machine)
         self.panel.forget_pins()
         self._drive()  # the wiring holds its levels before the firmware looks
-        if maintenance_requested(self.storage_dir, self.panel.stop_held(self.t_ms)):
+        if maintenance_requested(self.storage_dir):
             self.app = None  # the REPL: no control loop, outputs as built (safe)
             self.in_maintenance = True
             self.boots += 1
@@ -59,6 +59,8 @@ class BenchRig:
             reset_cause=cause,
             uid=self.uid,
         )
+        # STOP held at power-on asks through the idle gate (as boot() does)
+        self.app.stop_at_boot = self.panel.stop_held(self.t_ms)
         self.boots += 1
 
     def _apply(self, action):

@@ -12,15 +12,14 @@ speed by inversa_host/sim/judge.py (depth, speed, return, motion, end).
 Each example is a whole simulated session (1-4 s of CPU), so CI runs one
 explicit example of the kind each property is about plus one derandomized
 draw, without shrinking; a developer's run draws 3 fresh ones, and
-`INVERSA_SIM_EXAMPLES=200` as many as you like.  Properties that need another engineer's fix of issue 14 are
-marked xfail(strict=False) with the item they need.
+`INVERSA_SIM_EXAMPLES=200` as many as you like.  Every property holds on
+the integrated issue-14 work (no xfail marks).
 """
 
 from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -124,11 +123,6 @@ def test_reset_at_any_moment_with_any_sensors_missing_ends_safe(
     assert _broken(tl, ("depth", "motion", "end")) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 items 2 and 9 (safety-drive): the open-loop return after a "
-    "reset with an untrusted angle is faster than 30 s; the true speed exceeds 6 deg/s",
-)
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(20.0, 60.0), m=missing)
 @example(DEEP, AT_DEPTH, 45.0, {"imu": True, "hr": False, "bus": 0, "back_after_s": None})
@@ -146,11 +140,6 @@ stuck_inputs = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 items 3 (safety-drive: a lying switch), 5 and 7 "
-    "(safety-states: e-stop in SELFTEST, a contact closed at arming)",
-)
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(0.2, 60.0), stuck=stuck_inputs)
 @example(DEEP, AT_DEPTH, 45.0, ("switch", "home"))
@@ -176,11 +165,6 @@ def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
     assert _broken(tl, latched_ok=("estop",)) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 items 3 (safety-drive: chattering switches) and 4 "
-    "(safety-states: flicker-proof debounce)",
-)
 @FEW
 @given(
     profile=profiles,
@@ -256,5 +240,5 @@ def test_commands_at_random_moments_keep_every_rule(
     ev = [(round(t, 2), a, {}) for t, a in cmds]
     tl = _timeline(profile, _backbone(session) + ev)
     # The true speed at the profile's 6 deg/s and shallow returns are issue 14
-    # items 9 and 2 (judged by the xfail property above and the campaign).
+    # items 9 and 2 (judged by the return property above and the campaign).
     assert _broken(tl, ("depth", "motion", "end")) == []

@@ -357,7 +357,11 @@ def test_flickering_inputs_still_raise_their_alarms(kind: str, cycles: list) -> 
     elif kind == "tilt":
         assert rig.out.alarm_bits & (1 << A.A_TILT)
     else:
-        assert rig.out.alarm_bits & (1 << A.A_END_SWITCH)
+        # At 25 deg with a trusted angle an end switch that closes disagrees
+        # with the angle: it is a lying switch (A_SWITCH, issue 14 item 3) and
+        # the person is brought up on the angle; a switch the angle agrees
+        # with would be A_END_SWITCH.  Either ends the session.
+        assert rig.out.alarm_bits & ((1 << A.A_END_SWITCH) | (1 << A.A_SWITCH))
 
 
 # --- issue 14: commands at random times act at once or change nothing ----------------

@@ -310,6 +310,29 @@ def test_descent_needs_a_press_that_begins_after_arming():
     assert r.out.state == S.DESCENT and r.inp.angle_cdeg > -6000
 
 
+def test_a_down_contact_closed_during_the_baseline_never_moves_the_table():
+    # Found by `inversa sim --campaign 300 --seed 11` (timeline 77): DOWN stuck
+    # closed during the baseline (after START, before READY) descended at
+    # READY with nobody pressing.  The press that moves must begin in READY.
+    r = _Rig(Profile(max_angle_cdeg=2000))  # heart-rate rules on: a baseline
+    r.until(S.IDLE, 2000)
+    assert r.ctrl.request_start() == reasons.OK
+    r.run(300)
+    assert r.out.state == S.BASELINE
+    r.inp.hold_down = True  # the contact closes (or the person presses early)
+    r.until(S.READY, 30000)
+    for _ in range(2000):  # 20 s held: never any motion
+        r.period()
+        assert r.out.state != S.DESCENT and r.out.motor_cmd_cdps == 0
+    assert r.inp.angle_cdeg == -6000
+    r.inp.hold_down = False  # released and pressed again: a press in READY
+    if r.out.state == S.READY:
+        r.run(50)
+        r.inp.hold_down = True
+        r.run(2000)
+        assert r.out.state == S.DESCENT and r.inp.angle_cdeg > -6000
+
+
 # --- issue 14: commands act at once or not at all ------------------------------
 
 

@@ -108,6 +108,21 @@ def test_moving_against_the_command_and_overspeed():
     assert _bits(mon, 30, 100, 0, 0, sp=L.TRACK_ERR_CDEG + 1) & (1 << A.A_TRACKING)
 
 
+def test_moving_deeper_against_a_slow_return_is_run_on():
+    # Found by `inversa sim --campaign 300 --seed 11` (timeline 85): a gradual
+    # return from a shallow depth commands only ~0.3 deg/s upward; a driver
+    # stuck running down took the table 8.8 deg deeper (2.2 s) until the
+    # over-limit alarm, because only a command of 0.5 deg/s or more counted.
+    mon = MotionMonitor()
+    mon.reset(0, 1200)
+    seen = 0
+    a = 1200
+    for t in range(10, 400, 10):
+        a += 4  # 4 deg/s deeper
+        seen |= _bits(mon, t, -30, a, 400)
+    assert seen & (1 << A.A_RUNON)
+
+
 def test_step_and_check_allocate_nothing():
     tr = Trajectory()
     tr.reset(-6000)

@@ -379,6 +379,14 @@ class Controller:
         self._down_fresh = False
         self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
 
+    def idle_at_loading(self):
+        """Nobody can be inverted in a session: idle or done, with a TRUSTED
+        angle at the loading position (an unknown angle may be a person
+        hanging after a reset).  The gate of maintenance (app.py)."""
+        if self.state != S.IDLE and self.state != S.DONE:
+            return False
+        return self._tilt_ok and self._at_loading(self._angle, False)
+
     def _at_loading(self, angle, home):
         # A trusted angle decides; the home switch only when there is none
         # (a chattering switch must not end a rise or a recovery early).
@@ -944,6 +952,10 @@ class Controller:
         st = self.state
         if not inp.hold_down:
             self._down_fresh = True  # a press from now on began after arming
+        elif st == S.BASELINE:
+            # A contact closed in the baseline and still closed at READY is no
+            # press of the person's: it must open first (campaign seed 11, tl 77).
+            self._down_fresh = False
         if stop_edge or inp.hold_up:
             self._session_end(t)
             self._set_state(t, S.IDLE)

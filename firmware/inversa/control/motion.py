@@ -27,7 +27,12 @@ _B_RUNON = 1 << A_RUNON
 _B_STALL = 1 << A_STALL
 _B_TRACKING = 1 << A_TRACKING
 _B_UNCMD = 1 << A_UNCOMMANDED
-_AGAINST_CMD_CDPS = 50  # a firm command: the plant's lag cannot explain the opposite
+# Any command in one direction while the table moves the other way at
+# RUNON_CDPS or more: the plant's lag cannot explain it (the trajectory's
+# accel limit passes through 0 slowly).  Was 50: a gradual return from a
+# shallow depth commands less than that, and a driver stuck running down went
+# 8.8 deg deeper during it (campaign seed 11, timeline 85).
+_AGAINST_CMD_CDPS = 1
 
 
 class Trajectory:
