@@ -220,7 +220,9 @@ class VirtualHardware:
             assert spec is not None
             reg, value = ID_REGISTERS[hr]
             devices.append((bus, spec[2], {reg: value}))
-        return cls(inputs, devices)
+        # What sys.implementation says on that board's MicroPython 1.29: the
+        # .mpy version with the chip's native architecture (deploy checks it).
+        return cls(inputs, devices, (1, 29, 0), 6 | 3 << 8 | NATIVE_ARCH[d["arch"]] << 10)
 
     def set_input(self, board: str, signal: str, level: int) -> VirtualHardware:
         self.inputs[get_board(board)["pins"][signal]] = level
@@ -236,6 +238,10 @@ class VirtualHardware:
         if self.flash_free is not None:
             values["flash_free"] = self.flash_free
         return json.dumps(values)
+
+
+# MicroPython's native-code architecture numbers (py/persistentcode.h, MP_NATIVE_ARCH_*)
+NATIVE_ARCH = {"armv6m": 4, "armv7emsp": 7, "xtensawin": 10}
 
 
 def older_micropython(version: str) -> tuple[tuple[int, int, int], int | None]:
