@@ -223,8 +223,9 @@ stuck = st.sampled_from(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="needs issue 14 items 3 (safety-drive: a lying switch), 5 and 7 "
-    "(safety-states: e-stop in SELFTEST, a contact closed at arming)",
+    reason="open gap (safety-int, 17:50): after a reset with the home switch stuck "
+    "closed, a shallow session (under 10 deg) ends in RISE at about -54 deg (A_SWITCH, "
+    "medium) instead of at the loading position; head up, not inverted, but stranded",
 )
 @SOME
 @given(
@@ -281,11 +282,6 @@ long_holds = st.builds(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 items 3 (safety-drive: chattering switches), 4 "
-    "(safety-states: flicker-proof debounce) and 11 (safety-drive: a frozen tilt)",
-)
 @SOME
 @given(
     profile=long_holds,
@@ -300,6 +296,15 @@ long_holds = st.builds(
     "hr_ok",
     4800,
     0.9375,
+)
+@example(  # found by this property on the integrated code: a hold at -11 deg
+    # (short of horizontal) with the pulse valid 18 % of the time at 185 bpm
+    # raised nothing (hr-lost counted only while inverted)
+    Profile(max_angle_cdeg=951, hold_ms=120000, descent_cdps=582, return_ms=31076, hr_mode=1),
+    8910,
+    "hr_ok",
+    3673,
+    0.18396501050275021,
 )
 def test_validity_and_switch_chatter_with_random_duty(
     profile: Profile, held_ms: int, signal: str, period_ms: int, duty: float
