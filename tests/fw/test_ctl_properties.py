@@ -484,10 +484,23 @@ def test_a_local_clear_latch_survives_a_reset_at_any_moment(
         rig.run_ms(held_ms // PERIOD_MS * PERIOD_MS + PERIOD_MS)
         rig.inp.estop_pressed = False
     else:
+        a0 = rig.plant.angle_cdeg
         rig.plant.fault = fault
         rig.plant.fault_cdps = 1200  # a runaway well above the hard limit
-        rig.run_until(lambda r: r.out.state == S.FAULT, 30000)
+        rig.run_until(lambda r: r.out.state in (S.FAULT, S.OPEN_LOOP), 30000)
         rig.plant.fault = ""
+        bits = rig.out.alarm_bits
+        if bits & (1 << A.A_TILT) and not bits & (1 << A.A_STALL):
+            # A motor that stalls in the first 0.5 deg of a descent looks
+            # exactly like a frozen tilt reading (FollowCheck, issue 14 item
+            # 11): the angle does not follow a deeper command.  The controller
+            # then treats the angle as untrusted (A_TILT: an open-loop return,
+            # or FAULT when the home switch also says loading), which is no latch
+            # that demands the local clear: not this property's case.  It
+            # must not have gone deeper than the follow check's travel.
+            assert fault == "stall"
+            assert rig.plant.angle_cdeg <= a0 + L.FOLLOW_TRAVEL_CDEG * 2
+            return
     latched_state = rig.out.state
     assert latched_state in (S.ESTOP, S.FAULT)
     rig.run_ms(reset_after_ms // PERIOD_MS * PERIOD_MS)

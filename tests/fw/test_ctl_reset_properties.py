@@ -114,9 +114,20 @@ class Run:
     def reset(self) -> None:
         """A watchdog reset: a new controller, the table where it is."""
         rig = self.rig
+        old = rig.ctrl
+        # What the app keeps on the flash across a reset (app.py: persist.py
+        # for the latches and the daily time, session_record.py for the
+        # session's depth and the motor's gain, written when record_seq moves).
         rig.ctrl = Controller(
-            rig.clock, rig.events, rig.profile, reset_cause=3
-        )  # the profile on the flash
+            rig.clock,
+            rig.events,
+            rig.profile,  # the profile on the flash
+            reset_cause=3,
+            latched=old.persist_latched,
+            daily_used_ms=old.daily_used_ms,
+            day_ms=old.day_ms,
+            resume=old.record() if old.record_seq else None,
+        )
         self.ev("power_reset")
 
     def settle(self, max_ms: int = 400000) -> None:
@@ -186,11 +197,6 @@ def test_reset_at_any_period_with_sensors_missing_ends_safe(
     assert r.broken(("depth", "motion", "end")) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 item 2 (safety-drive): the open-loop return after a reset "
-    "with an untrusted angle is faster than 30 s",
-)
 @SOME
 @given(
     profile=profiles,
@@ -217,8 +223,9 @@ stuck = st.sampled_from(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="needs issue 14 items 3 (safety-drive: a lying switch), 5 and 7 "
-    "(safety-states: e-stop in SELFTEST, a contact closed at arming)",
+    reason="open gap (safety-int, 17:50): after a reset with the home switch stuck "
+    "closed, a shallow session (under 10 deg) ends in RISE at about -54 deg (A_SWITCH, "
+    "medium) instead of at the loading position; head up, not inverted, but stranded",
 )
 @SOME
 @given(
@@ -275,11 +282,6 @@ long_holds = st.builds(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 items 3 (safety-drive: chattering switches), 4 "
-    "(safety-states: flicker-proof debounce) and 11 (safety-drive: a frozen tilt)",
-)
 @SOME
 @given(
     profile=long_holds,
@@ -294,6 +296,15 @@ long_holds = st.builds(
     "hr_ok",
     4800,
     0.9375,
+)
+@example(  # found by this property on the integrated code: a hold at -11 deg
+    # (short of horizontal) with the pulse valid 18 % of the time at 185 bpm
+    # raised nothing (hr-lost counted only while inverted)
+    Profile(max_angle_cdeg=951, hold_ms=120000, descent_cdps=582, return_ms=31076, hr_mode=1),
+    8910,
+    "hr_ok",
+    3673,
+    0.18396501050275021,
 )
 def test_validity_and_switch_chatter_with_random_duty(
     profile: Profile, held_ms: int, signal: str, period_ms: int, duty: float
@@ -413,11 +424,6 @@ def _session_with_commands(profile: Profile, cmds: list, faults: str) -> tuple[R
     return r, refused_changed
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 14 item 8 (safety-states): a refused clear_faults() has "
-    "already dropped other latched alarms",
-)
 @SOME
 @given(profile=profiles, cmds=commands, faults=st.sampled_from(["none", "estop", "tilt+end"]))
 @example(DEEP, [(5, 1000, "clear"), (6, 100, "clear"), (7, 100, "clear")], "tilt+end")

@@ -853,7 +853,11 @@ class Controller:
                         cond |= _B_HR_RISE
                     elif bpm < base - p.hr_drop_bpm:
                         cond |= _B_HR_DROP
-            elif angle > _HB and st >= S.DESCENT:
+            elif st >= S.DESCENT and (angle > _HB or st <= S.HOLD):
+                # Inverted, or in DESCENT/HOLD at any angle: a pulse mostly
+                # lost in a hold short of horizontal would otherwise hide a
+                # high rate (valid too rarely to debounce it) and let the
+                # person go on down with it unknown.
                 cond |= _B_HR_LOST
             if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
                 cond |= _B_NO_BASELINE
