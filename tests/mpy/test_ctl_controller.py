@@ -265,6 +265,21 @@ def test_a_latch_that_needs_the_local_clear_survives_a_reset():
         assert r2.ctrl.persist_latched == 0
 
 
+def test_a_slow_boot_after_the_controller_is_built_is_not_an_estop_press():
+    # Found on the emulated Pico: the rest of the boot after the controller
+    # was built took > 250 ms, and the e-stop input's own boot reading (it
+    # reads "pressed" until both channels prove closed, 50 ms) then latched
+    # a released e-stop at the first period.  Boot time is counted from the
+    # loop's first period.
+    r = _Rig()
+    r.clock.t += 1500  # building the link, collecting the boot's garbage ...
+    r.inp.estop_pressed = True
+    r.run(60)
+    r.inp.estop_pressed = False
+    r.until(S.IDLE, 2000)
+    assert r.out.alarm_bits == 0 and r.out.state == S.IDLE
+
+
 def test_latches_the_host_may_clear_are_not_kept():
     r = _Rig(latched=(1 << A.A_HR_HIGH) | (1 << A.A_TILT))
     r.until(S.IDLE, 2000)

@@ -519,6 +519,13 @@ class Controller:
 
     def _step(self, inp, out):
         t = self._clock.ticks_ms()
+        if self.steps == 0:
+            # The self-test and the e-stop's boot settle run on the loop's own
+            # time: the rest of a board's boot after the controller was built
+            # (found on the emulated Pico: > 250 ms) must not count as the
+            # e-stop input "pressed since boot" and latch a released e-stop.
+            self._t_prev = t
+            self._t_state = t
         dt = ticks_diff(t, self._t_prev)
         self._t_prev = t
         if dt < 0:
