@@ -12,15 +12,13 @@ speed by inversa_host/sim/judge.py (depth, speed, return, motion, end).
 Each example is a whole simulated session (1-4 s of CPU), so CI runs one
 explicit example of the kind each property is about plus one derandomized
 draw, without shrinking; a developer's run draws 3 fresh ones, and
-`INVERSA_SIM_EXAMPLES=200` as many as you like.  One property keeps an
-xfail mark with the precise remaining gap (a home switch stuck at a reset).
+`INVERSA_SIM_EXAMPLES=200` as many as you like.
 """
 
 from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -141,12 +139,6 @@ stuck_inputs = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open gap (safety-int, 17:50): after a reset with the home switch stuck "
-    "closed, a shallow session ends in RISE short of the loading position (about -43 "
-    "to -54 deg, A_SWITCH medium): head up, not inverted, but stranded",
-)
 @FEW
 @given(profile=profiles, session=sessions, t_reset=st.floats(0.2, 60.0), stuck=stuck_inputs)
 @example(DEEP, AT_DEPTH, 45.0, ("switch", "home"))
@@ -172,12 +164,6 @@ def test_reset_with_a_stuck_switch_a_held_button_or_the_estop(
     assert _broken(tl, latched_ok=("estop",)) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open gap (safety-int, 17:50): a home switch chattering (or stuck) makes the "
-    "RISE stop short of the loading position (about -55 deg, no alarm): head up, not "
-    "inverted, but the session never ends at loading",
-)
 @FEW
 @given(
     profile=profiles,

@@ -257,6 +257,33 @@ def test_a_chattering_home_switch_never_stops_the_return():
         assert ret is not None and ret >= L.MIN_RETURN_MS
 
 
+def test_a_home_switch_closed_short_of_loading_does_not_strand_the_rise():
+    # Found by the reset property: a home switch stuck closed 2.5-20 deg short
+    # of loading (within the angle's doubt, so not called a lie) zeroed every
+    # upward command there and the session never ended (-53 deg, loading -60).
+    # With a trusted angle the switch counts only within HOME_AGREE of loading.
+    loading = Profile().loading_cdeg
+    for short_cdeg in (L.HOME_AGREE_CDEG + 50, 700, 1500, L.HOME_DISAGREE_CDEG - 50):
+        rig, truth = _at_depth_with(
+            "home_switch",
+            lambda t: False,
+        )
+
+        def stuck_near_loading(r: Rig, s: int = short_cdeg) -> None:
+            if r.plant.angle_cdeg <= loading + s:
+                r.inp.home_switch = True  # closes there and stays closed
+
+        rig.sensor_override = stuck_near_loading
+        rig.ctrl.request_return()
+        finish(rig)
+        assert rig.out.state == S.DONE, (short_cdeg, S.STATE_NAMES[rig.out.state])
+        assert abs(rig.plant.angle_cdeg - loading) <= L.HOME_AGREE_CDEG + 100, (
+            short_cdeg,
+            rig.plant.angle_cdeg,
+        )
+        assert rig.out.alarm_bits & bit(A.A_SWITCH) == 0  # within the angle's doubt
+
+
 def test_end_switch_stuck_closed_at_depth_is_a_switch_fault_and_the_return_is_closed_loop():
     rig, truth = _at_depth_with("end_switch", lambda t: True)
     rig.record()

@@ -715,6 +715,12 @@ class Controller:
                 c = _B_SWITCH
         self._sw_cond = c
         home = home and not self._home_bad
+        # With a trusted angle the switch is believed only where the angle
+        # agrees it is at loading: one closed 2.5-20 deg short of loading is
+        # within the angle's doubt (no fault) but must not stop the rise there.
+        if home and tilt_ok:
+            d = angle - self.profile.loading_cdeg
+            home = -L.HOME_AGREE_CDEG <= d <= L.HOME_AGREE_CDEG
         # Without an angle (open loop) the home switch is believed only once
         # it has stayed closed HOME_CONFIRM_MS: a chattering switch cannot
         # end an open-loop return at depth.

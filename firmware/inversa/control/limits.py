@@ -78,6 +78,7 @@ TILT_DEBOUNCE_MS = const(30)
 CONTACTOR_DROP_MS = const(300)  # e-stop pressed: the contactor must have opened by then
 SWITCH_DEBOUNCE_MS = const(20)
 HOME_DISAGREE_CDEG = const(2000)  # home switch closed but angle 20 deg off: it lies
+HOME_AGREE_CDEG = const(250)  # with a trusted angle, home counts only within 2.5 deg of loading
 HOME_CONFIRM_MS = const(100)  # open loop believes the home switch after 100 ms closed
 END_SWITCH_MIN_CDEG = const(7000)  # end switch (at the ~90 deg stop) closed above 70 deg: it lies
 FOLLOW_TRAVEL_CDEG = const(50)  # deeper motion is judged every 0.5 deg of commanded travel ...
