@@ -198,6 +198,7 @@ class Controller:
         self.record_seq = 0  # bumped whenever record() changed
         self._rec_gain = self._gain_pct if self._gain_known else 0
         self._gain_n = 0
+        self._gain_slew_ms = 0
         self._cmd_prev = 0
         self._end_lies = False
         self._home_ms = 0
@@ -686,7 +687,18 @@ class Controller:
             return  # only in steady motion: the drive's lag would bias the ratio
         r = rate * 100 // cmd
         g = self._gain_pct
-        g += (r - g) // 8
+        d = (r - g) // 8
+        if self._gain_known:
+            # Once known it drifts at most 1 % per GAIN_SLEW_MS: a motor's
+            # scale does not change in a second, and a stuck driver running
+            # on while the command slows must not teach it that the motor got
+            # faster (that would hide the run-on; campaign seed 11, 237).
+            self._gain_slew_ms += dt
+            if self._gain_slew_ms < L.GAIN_SLEW_MS:
+                return
+            self._gain_slew_ms = 0
+            d = 1 if d > 0 else (-1 if d < 0 else 0)
+        g += d
         if g < L.GAIN_MIN_PCT:
             g = L.GAIN_MIN_PCT
         elif g > L.GAIN_MAX_PCT:
@@ -833,6 +845,7 @@ class Controller:
                 inp.rate_cdps,
                 self._traj.pos_mcdeg // 1000,
                 self._enable,
+                self._gain_pct,
             )
         if not self._session:
             return cond
@@ -1112,6 +1125,14 @@ class Controller:
                 else:
                     hi = p.descent_cdps
                     lo = -p.descent_cdps
+                    if angle > 0:
+                        # Inverted, holding: a correction upward (an overshoot,
+                        # a motor that ran on) is never a fast return; at this
+                        # pace the table would take MIN_RETURN_MS to reach
+                        # horizontal, and it slows on the way.
+                        up = angle * 1000 // L.MIN_RETURN_MS
+                        if lo < -up:
+                            lo = -up
                 hi = self._true_hi(hi, self._rate, prev)
                 lo = -self._true_hi(-lo, -self._rate, -prev)
         elif st == S.OPEN_LOOP:
@@ -1177,6 +1198,10 @@ class Controller:
         h = lim * 100 // g
         if r >= lim - lim // 8 and h > prev:
             h = prev if prev > 0 else 0
+        # The measured speed may read low by the gyro's scale tolerance: the
+        # cut-back starts that much under the limit (found by the campaign:
+        # a 6 deg/s profile ran at a true 6.06 deg/s, measured 5.95).
+        lim -= lim * L.GYRO_SCALE_TOL_PCT // 100
         if r > lim:
             h -= (r - lim) * 100 // g
         return h if h > 0 else 0

@@ -86,8 +86,11 @@ FOLLOW_MIN_PCT = const(25)  # ... the angle must follow at least a quarter of it
 GAIN_MIN_PCT = const(100)  # the motor's true speed per commanded speed, as learned: never
 GAIN_MAX_PCT = const(300)  # ... assumed slower than the driver's scale, at most 3x
 GAIN_ASSUMED_PCT = const(200)  # ... until learned, assume twice the scale
+GAIN_SLEW_MS = const(250)  # ... once known, it moves 1 % per this at most
 GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
-RUNAWAY_MARGIN_CDPS = const(200)  # measured speed above MAX_RATE + this: runaway
+GYRO_SCALE_TOL_PCT = const(3)  # gyro sensitivity tolerance (MPU-6050/6500 datasheets: +-3 %)
+DRIVE_LAG_MS = const(200)  # a healthy drive's speed follows its command within this
+RUNAWAY_MARGIN_CDPS = const(25)  # measured speed above MAX_RATE + this for 100 ms: runaway (the hard limit is supervised on the measured speed)
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
 STALL_MAX_WINDOW_MS = const(20000)  # ... growing the window up to this (slow commands)

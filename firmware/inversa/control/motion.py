@@ -33,6 +33,9 @@ _B_UNCMD = 1 << A_UNCOMMANDED
 # shallow depth commands less than that, and a driver stuck running down went
 # 8.8 deg deeper during it (campaign seed 11, timeline 85).
 _AGAINST_CMD_CDPS = 1
+# How much faster than its command a healthy drive can be while the command
+# slows down (the accel limit times the drive's lag).
+_LAG_CDPS = L.MAX_ACCEL_CDPS2 * L.DRIVE_LAG_MS // 1000
 
 
 class Trajectory:
@@ -188,7 +191,9 @@ class MotionMonitor:
         self._settled = False
         self._was_zero = True
 
-    def check(self, t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, tracking):
+    def check(self, t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, tracking, gain_pct=0):
+        # gain_pct: the motor's true speed per commanded speed, in % (0: the
+        # faster-than-commanded check is off).
         bits = 0
         r = rate_cdps if rate_cdps >= 0 else -rate_cdps
         if r > L.MAX_RATE_CDPS + L.RUNAWAY_MARGIN_CDPS:
@@ -205,6 +210,16 @@ class MotionMonitor:
                 cmd_cdps >= _AGAINST_CMD_CDPS and rate_cdps <= -L.RUNON_CDPS
             ):
                 bits |= _B_RUNON
+            # Faster than any command of the last DRIVE_LAG_MS could make it,
+            # the commanded way: the motor does not obey (a stuck driver that
+            # keeps running while the command slows down near the limit).
+            # Found by the campaign (seed 11, timeline 237): a run-on during
+            # a descent went 2 deg past the limit before the command was 0.
+            if gain_pct:
+                c = cmd_cdps if cmd_cdps > 0 else -cmd_cdps
+                v = rate_cdps if cmd_cdps > 0 else -rate_cdps
+                if v > (c + _LAG_CDPS) * gain_pct // 100 + L.RUNON_CDPS:
+                    bits |= _B_RUNON
             self._expect_k += cmd_cdps * dt_ms
             age = ticks_diff(t_ms, self._win_t)
             if age >= L.STALL_WINDOW_MS:
