@@ -102,6 +102,7 @@ def _decoder_counters(d: StreamDecoder) -> dict[str, int]:
         "crc_errors": d.crc_errors,
         "framing_errors": d.framing_errors + d.too_long,
         "version_errors": d.version_errors,
+        "discarded_bytes": d.discarded_bytes,
     }
 
 
@@ -244,7 +245,7 @@ class Logger:
             for k, v in _decoder_counters(d).items():
                 self._base[k] += v
             d.frames = d.lost_frames = d.gap_events = d.crc_errors = 0
-            d.framing_errors = d.too_long = d.version_errors = 0
+            d.framing_errors = d.too_long = d.version_errors = d.discarded_bytes = 0
 
     # -- connection ----------------------------------------------------------
     def _connect(self) -> bool:

@@ -40,7 +40,8 @@ from typing import Any
 from inversa import events as ev
 from inversa.link.messages import TELEMETRY_FIELDS
 
-SCHEMA_VERSION = 2  # 2: sessions.source, last_seq, last_board_ms; store write counters
+SCHEMA_VERSION = 3  # 2: sessions.source, last_seq, last_board_ms; store write counters
+# 3: sessions.discarded_bytes
 
 SOURCES = ("board", "bench", "simulation")
 DIRECT_WRITE_WAIT_S = 5.0  # a session's own rows (begin, device) wait this long for a lock
@@ -71,6 +72,7 @@ COUNTERS: tuple[str, ...] = (
     "board_reboots",
     "write_retries",  # flushes that waited for another writer or failed and were retried
     "rows_dropped",  # rows the logger could not hold while the store could not be written
+    "discarded_bytes",  # received bytes of bad or unterminated frames, thrown away
 )
 
 _SAMPLE_COLS = ("session_id", "host_t", "seq", *TELEMETRY_FIELDS)
@@ -178,6 +180,8 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
             "ORDER BY rowid DESC LIMIT 1), last_board_ms = (SELECT t_ms FROM samples WHERE "
             "session_id=sessions.id ORDER BY rowid DESC LIMIT 1) WHERE ended IS NULL"
         )
+    if version < 3:
+        db.execute("ALTER TABLE sessions ADD COLUMN discarded_bytes INTEGER DEFAULT 0")
     db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
 
@@ -489,9 +493,8 @@ class Store:
         return row[0], row[1], row[2]
 
     def counters(self, session_id: int) -> dict[str, int]:
-        row = self.db.execute(
-            f"SELECT {', '.join(COUNTERS)} FROM sessions WHERE id=?", (session_id,)
-        ).fetchone()
+        cols = ", ".join(c if c in self._cols else "0" for c in COUNTERS)
+        row = self.db.execute(f"SELECT {cols} FROM sessions WHERE id=?", (session_id,)).fetchone()
         if row is None:
             raise KeyError(f"no session {session_id}")
         return dict(zip(COUNTERS, (int(v or 0) for v in row), strict=True))

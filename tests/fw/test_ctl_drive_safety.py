@@ -264,10 +264,7 @@ def test_a_home_switch_closed_short_of_loading_does_not_strand_the_rise():
     # With a trusted angle the switch counts only within HOME_AGREE of loading.
     loading = Profile().loading_cdeg
     for short_cdeg in (L.HOME_AGREE_CDEG + 50, 700, 1500, L.HOME_DISAGREE_CDEG - 50):
-        rig, truth = _at_depth_with(
-            "home_switch",
-            lambda t: False,
-        )
+        rig, _ = _at_depth_with("home_switch", lambda t: False)
 
         def stuck_near_loading(r: Rig, s: int = short_cdeg) -> None:
             if r.plant.angle_cdeg <= loading + s:

@@ -170,6 +170,35 @@ def test_frames_lost_while_no_logger_recorded_are_counted_stored_and_shown(tmp_p
     assert f"frames-lost: {marks[0]['code']} frames over" in capsys.readouterr().out
 
 
+def test_bytes_discarded_on_the_link_are_stored_and_shown(tmp_path, capsys):
+    # Line noise between frames (a USB hub glitch, a board printing text):
+    # the decoder throws the bytes away, and the session says how many.
+    db = tmp_path / "s.db"
+    board = _board()
+    junk = b"noise from a flaky cable\x00"
+
+    def step() -> None:
+        board.step()
+        board.port.write(junk, len(junk))
+
+    with LinkServer(board.port, step) as server, Store(db) as store:
+        logger = Logger(store, server.url)
+        want = 10 * len(junk)
+        deadline = time.monotonic() + 10.0  # bounded wait on a condition
+        while time.monotonic() < deadline and logger.counters()["discarded_bytes"] < want:
+            logger.step()
+        logger.close()
+        counted = logger.counters()["discarded_bytes"]
+    with Store(db, readonly=True) as s:
+        (x,) = s.sessions()
+    assert counted >= want
+    assert x.counters["discarded_bytes"] == counted  # every byte counted is stored
+    assert x.counters["frames"] > 0  # the frames between the noise still arrive
+    assert main(["sessions", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"{x.counters['discarded_bytes']} received bytes discarded" in out
+
+
 # -- item 4: reboots within a session --------------------------------------------
 def _telemetry(seq: int, t_ms: int, angle: int, state: int = 5) -> bytes:
     v = dict.fromkeys(M.TELEMETRY_FIELDS, 0)

@@ -131,6 +131,7 @@ def test_a_version_1_store_is_migrated_keeping_every_session(tmp_path):
     with Store(db) as s:
         assert s.schema_version == SCHEMA_VERSION
         got = {x.id: (x.source, x.counters["frames"]) for x in s.sessions()}
+        assert {x.counters["discarded_bytes"] for x in s.sessions()} == {0}  # added by v3
         assert got == {1: ("simulation", 7), 2: ("bench", 0), 3: ("board", 0)}
         assert s.session_position(3)[:2] == (41, 1234)  # a restarted logger can resume it
     con = sqlite3.connect(db)

@@ -90,7 +90,9 @@ GAIN_SLEW_MS = const(250)  # ... once known, it moves 1 % per this at most
 GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
 GYRO_SCALE_TOL_PCT = const(3)  # gyro sensitivity tolerance (MPU-6050/6500 datasheets: +-3 %)
 DRIVE_LAG_MS = const(200)  # a healthy drive's speed follows its command within this
-RUNAWAY_MARGIN_CDPS = const(25)  # measured speed above MAX_RATE + this for 100 ms: runaway (the hard limit is supervised on the measured speed)
+RUNAWAY_MARGIN_CDPS = const(
+    25
+)  # measured speed above MAX_RATE + this for 100 ms: runaway (the hard limit is supervised on the measured speed)
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
 STALL_MAX_WINDOW_MS = const(20000)  # ... growing the window up to this (slow commands)

@@ -191,7 +191,9 @@ class MotionMonitor:
         self._settled = False
         self._was_zero = True
 
-    def check(self, t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, tracking, gain_pct=0):
+    def check(
+        self, t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, tracking, gain_pct=0
+    ):
         # gain_pct: the motor's true speed per commanded speed, in % (0: the
         # faster-than-commanded check is off).
         bits = 0

@@ -28,6 +28,8 @@ def _notes(s: SessionSummary) -> str:
         notes.append(f"{c['lost_frames']} frames lost in {c['gap_events']} gap(s)")
     if c["board_reboots"]:
         notes.append(f"{c['board_reboots']} board reboot(s)")
+    if c["discarded_bytes"]:
+        notes.append(f"{c['discarded_bytes']} received bytes discarded (bad or cut frames)")
     if c["rows_dropped"]:
         notes.append(f"{c['rows_dropped']} rows not stored (store unwritable)")
     return "  [" + "; ".join(notes) + "]" if notes else ""
