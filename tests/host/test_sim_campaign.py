@@ -44,6 +44,16 @@ def test_timelines_are_valid_scenarios_and_deterministic() -> None:
         assert a in actions, a
 
 
+def test_the_blind_double_fault_is_never_drawn_but_each_half_is() -> None:
+    # A run-on with a dead angle sensor: nothing can see the motion (the
+    # campaign judges the single-fault condition); each alone is drawn.
+    names = [{a for _, a, _ in C.random_timeline(5, i).events} for i in range(400)]
+    angle = set(C._ANGLE_FAULTS)
+    assert not [n for n in names if "motor_runon" in n and n & angle]
+    assert any("motor_runon" in n for n in names)
+    assert any(n & angle for n in names)
+
+
 def test_shrink_drops_what_does_not_matter_and_rounds_times(monkeypatch) -> None:
     tl = C.random_timeline(1, 0)
     tl = replace(tl, events=[*tl.events, (33.37, "motor_runon", {"duty": 0.5})])

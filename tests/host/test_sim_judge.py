@@ -73,6 +73,16 @@ def test_motion_without_a_press_after_arming() -> None:
 
 def test_legit_holds() -> None:
     assert legit_hold_intervals(GOOD_EVENTS) == [(18.0, 40.0)]
+    # Found by the campaign (seed 12, timeline 11): DOWN sticks while the
+    # person holds it; the hold is theirs until they let go, not after.
+    stuck = [
+        (1.0, "press_start", {}),
+        (18.0, "hold_down", {}),
+        (19.0, "button_stuck", {"button": "down"}),
+        (40.0, "release_down", {}),
+        (50.0, "button_unstick", {"button": "down"}),
+    ]
+    assert legit_hold_intervals(stuck) == [(18.0, 40.0)]
 
 
 def test_end_must_be_at_loading_or_latched_safe_with_a_high_alarm() -> None:

@@ -400,14 +400,17 @@ class Controller:
 
     def _begin_return(self, t, angle):
         # Every return lasts at least return_ms (>= 30 s) from where it starts:
-        # the speed comes from the shallower of the measured angle and the setpoint.
+        # the speed comes from the measured angle (where the table is).
         if not self._session:
             self._session_begin(t, angle, _NO_START)
         sp = self._traj.pos_mcdeg // 1000
-        start = angle if angle < sp or self._manual else sp
-        if not self._manual and sp > angle:
+        start = angle
+        if not self._manual and sp != angle:
             # The return starts from where the table is, not from a setpoint
-            # still ahead of it on the way down.
+            # still ahead of it on the way down, nor from one it overshot
+            # (found by the campaign, seed 12 timeline 209: a table that
+            # braked past horizontal to 1.2 deg was "already head-up" by its
+            # setpoint and came up in 14 s).
             self._traj.reset(angle)
         if start <= 0 or (self._manual and start <= _HB):
             self._begin_rest(t)  # already head-up (a manual table: rest in the band)
@@ -1038,7 +1041,10 @@ class Controller:
             return
         tr = self._traj
         if act >= ACT_NO_DEEPER or not inp.hold_down or not self._tilt_ok:
-            tr.stop()
+            if self._tilt_ok:
+                tr.stop_at(angle, inp.rate_cdps)  # hold-to-run: stop where the table is
+            else:
+                tr.stop()
             if (
                 act >= ACT_NO_DEEPER
                 and tr.goal_mcdeg > (self._eff_limit - L.LIMIT_BACKOFF_CDEG) * 1000

@@ -58,6 +58,19 @@ class Trajectory:
         self.vel_mcdps = 0
         self.at_goal = True
 
+    def stop_at(self, angle_cdeg, rate_cdps):
+        """Brake from where the table IS (angle, measured speed), not from a
+        setpoint that leads it: a hold-to-run release stops within the
+        table's own braking distance (v^2/2a) instead of lead + braking."""
+        v = rate_cdps * 1000
+        if v > self.vmax_mcdps:
+            v = self.vmax_mcdps
+        elif v < -self.vmax_mcdps:
+            v = -self.vmax_mcdps
+        self.pos_mcdeg = angle_cdeg * 1000
+        self.vel_mcdps = v
+        self.stop()
+
     def pos_cdeg(self):
         return self.pos_mcdeg // 1000
 

@@ -5,7 +5,9 @@ while and lets go) with faults and person actions drawn from the scenario
 action list at random times: resets (with sensors gone, buttons held, the
 e-stop pressed), sensors that drop off the bus or freeze, a stuck I2C bus,
 flickering pulse contact, chattering switches, stuck buttons, motor stalls
-and run-ons, lost mains, host commands.  The real firmware runs against the
+and run-ons, lost mains, host commands.  One pair is never drawn: a motor
+run-on together with a dead or frozen angle sensor (then nothing can see the
+motion; see ``_blind_double_fault``).  The real firmware runs against the
 simulated world in CPython, period by period, and ``judge.judge`` checks the
 world's TRUE angle, speed and return time (depth, speed, return, motion, end).
 
@@ -270,6 +272,19 @@ def _fault(rng: random.Random, t: float) -> list[Event]:
     return [(t, "vasovagal", {"over_s": _r(rng, 5, 30, 0)})]
 
 
+_ANGLE_FAULTS = ("imu_disconnect", "imu_stuck", "imu_bus_errors")
+
+
+def _blind_double_fault(events: list[Event]) -> bool:
+    """A driver stuck running (run-on) and a dead or frozen angle sensor in
+    the same timeline: two independent hardware faults with nothing left to
+    see the motion (the end switch only at the 90 deg stop).  The campaign
+    judges the single-fault condition (IEC 60601-1, 4.7) plus any person
+    actions, resets and other faults, so it does not draw this pair."""
+    names = {a for _, a, _ in events}
+    return "motor_runon" in names and bool(names & set(_ANGLE_FAULTS))
+
+
 def random_timeline(seed: int, index: int) -> Timeline:
     """The campaign's timeline number `index` for `seed` (deterministic)."""
     rng = random.Random(seed * 1_000_003 + index)
@@ -287,8 +302,13 @@ def random_timeline(seed: int, index: int) -> Timeline:
     t_up = round(t_down + _r(rng, 3.0, 30.0), 2)
     ev += [(t_down, "hold_down", {}), (t_up, "release_down", {})]
     horizon = t_up + 60.0
+    faults: list[Event] = []
     for _ in range(rng.randint(1, 4)):
-        ev += _fault(rng, _r(rng, 0.0, horizon))
+        drawn = _fault(rng, _r(rng, 0.0, horizon))
+        while _blind_double_fault(faults + drawn):
+            drawn = _fault(rng, _r(rng, 0.0, horizon))
+        faults += drawn
+    ev += faults
     ev.sort(key=lambda e: e[0])
     last = max(e[0] for e in ev)
     tl = Timeline(

@@ -186,10 +186,10 @@ def legit_hold_intervals(events: Sequence[tuple[float, str, dict]]) -> list[tupl
                 out.append((holding, t))
                 holding = None
         elif action == "button_stuck" and args.get("button") == "down":
+            # Stuck while the person holds it: the hold stays legitimate
+            # until the person lets go (release_down); only then is the
+            # stuck contact all that keeps it pressed.
             stuck_down = True
-            if holding is not None:
-                out.append((holding, t))
-                holding = None
         elif action == "button_unstick" and args.get("button") == "down":
             stuck_down = False
     if holding is not None:
