@@ -475,3 +475,106 @@ def test_controller_outputs_default_to_safe():
     assert out.brake_on and not out.motor_enable and out.motor_cmd_cdps == 0
     inp = ControlInputs()
     assert inp.estop_pressed and not inp.tilt_ok  # unknown inputs read as unsafe
+
+
+# --- found by the random fault campaign (seeds 11 and 12) ------------------------
+
+
+def _descending(prof: Profile) -> tuple[Rig, Truth]:
+    rig = Rig(prof)
+    rig.start_motorized_session()
+    truth = Truth(rig)
+    return rig, truth
+
+
+def test_a_driver_running_on_while_the_command_slows_near_the_limit_is_cut_off():
+    # Seed 11 timeline 237: a driver stuck at ~5.9 deg/s during a descent
+    # went 2 deg past the limit while the command slowed (same direction, so
+    # "against the command" never fired, and the learned gain followed it).
+    prof = Profile(max_angle_cdeg=3100, hold_ms=60000, descent_cdps=600, hr_mode=HR_OFF)
+    rig, truth = _descending(prof)
+    rig.run_until(lambda r: r.plant.angle_cdeg >= 500, 60000)
+    rig.plant.fault = "runaway"  # the driver's output stuck at a fixed speed
+    rig.plant.fault_cdps = rig.plant.vel_cdps
+    rig.run_until(lambda r: r.out.state == S.FAULT, 60000)
+    assert rig.out.alarm_bits & (bit(A.A_RUNON) | bit(A.A_RUNAWAY))
+    rig.plant.fault = ""  # the contactor is open: nothing runs now
+    rig.run_ms(1000)
+    # cut within the debounce of passing the limit (the plant coasts on)
+    # past the limit's tolerance, moving deeper, no deeper command: cut
+    # within the runaway's 100 ms debounce (the plant coasts on until then)
+    assert max(r[2] for r in truth.rows) <= prof.max_angle_cdeg + L.LIMIT_TOL_CDEG + 100
+
+
+def test_a_motor_above_the_hard_limit_is_cut_off_at_once():
+    # Seed 11 timeline 143: a driver stuck at 6.4 deg/s ran 2 s above the
+    # 6 deg/s hard limit before the run-on check; the measured speed is
+    # supervised against the hard limit itself.
+    prof = Profile(max_angle_cdeg=3600, hold_ms=60000, descent_cdps=500, hr_mode=HR_OFF)
+    rig, truth = _descending(prof)
+    rig.run_until(lambda r: r.plant.angle_cdeg >= 0, 60000)
+    rig.plant.fault = "runaway"
+    rig.plant.fault_cdps = L.MAX_RATE_CDPS + 40
+    t0 = rig.t_ms
+    rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
+    assert rig.out.alarm_bits & (bit(A.A_RUNAWAY) | bit(A.A_RUNON))
+    above = [r for r in truth.rows if r[0] > t0 and r[3] > L.MAX_RATE_CDPS]
+    assert len(above) * PERIOD_MS <= 500, len(above)
+
+
+def test_a_profile_at_the_hard_limit_stays_under_it_with_a_gyro_reading_low():
+    # Seed 11 timelines 94, 253: a 6 deg/s profile ran at a true 6.06 deg/s
+    # with the measured speed 1-2 % low (within the gyro's +-3 %).
+    prof = Profile(max_angle_cdeg=4000, hold_ms=10000, descent_cdps=L.MAX_RATE_CDPS, hr_mode=HR_OFF)
+    rig = Rig(prof)
+
+    def low(r: Rig) -> None:
+        # A motor that speeds up as the person's weight helps it deeper (the
+        # learned gain trails it), read 2 % low by the gyro.
+        r.plant.speed_pct = 125 + max(0, r.plant.angle_cdeg + 6000) // 400
+        r.inp.rate_cdps = r.plant.vel_cdps * 98 // 100
+
+    rig.sensor_override = low
+    rig.start_motorized_session()
+    truth = Truth(rig)
+    rig.run_until(lambda r: r.out.state == S.HOLD, 60000)
+    assert truth.max_speed() <= L.MAX_RATE_CDPS
+
+
+def test_an_overshoot_while_holding_inverted_is_never_pulled_up_fast():
+    # Seed 11 timelines 127, 284: a run-on carried the table 7 deg past the
+    # hold's setpoint, through horizontal; once it stopped, the hold pulled
+    # it back up through horizontal at several deg/s (a 1 s "return").  Here
+    # the table is put 3 deg deeper than the hold's setpoint at -5 deg.
+    prof = Profile(max_angle_cdeg=1000, hold_ms=60000, descent_cdps=300, hr_mode=HR_OFF)
+    rig, truth = _descending(prof)
+    rig.run_until(lambda r: r.plant.angle_cdeg >= -600, 60000)
+    rig.inp.hold_down = False
+    rig.run_ms(3000)
+    assert rig.out.state == S.HOLD
+    rig.plant.angle_k = 300 * 1000  # 3 deg head-down, the setpoint still at ~-5
+    rig.run_ms(20000)
+    ups = [r for r in truth.rows if r[2] > 0 and r[3] < 0]
+    assert ups  # it does correct, slowly
+    assert all(-r[3] * L.MIN_RETURN_MS <= (r[2] + 10) * 1000 for r in ups)  # <= angle / 30 s
+    assert min(r[2] for r in truth.rows[-10:]) > 0  # not back to horizontal in 20 s
+
+
+def test_a_hold_to_run_release_brakes_from_where_the_table_is():
+    # Seed 12 timeline 209: released at -7.4 deg and 4.4 deg/s, the table
+    # coasted 8.6 deg (the setpoint's lead, then its braking distance) to
+    # 1.2 deg, and the return planned from the setpoint said "already
+    # head-up": 1.2 deg -> horizontal in 14 s.
+    prof = Profile(max_angle_cdeg=1400, hold_ms=12000, descent_cdps=450, hr_mode=HR_OFF)
+    rig, truth = _descending(prof)
+    rig.run_until(lambda r: r.plant.angle_cdeg >= -740, 60000)
+    v = rig.plant.vel_cdps
+    a0 = rig.plant.angle_cdeg
+    rig.inp.hold_down = False
+    rig.run_ms(5000)
+    coast = max(r[2] for r in truth.rows) - a0
+    braking = v * v // (2 * L.MAX_ACCEL_CDPS2)  # the table's own v^2/2a
+    assert coast <= braking + 150, (coast, braking)
+    finish(rig)
+    ret = truth.return_ms()
+    assert ret is None or ret >= L.MIN_RETURN_MS

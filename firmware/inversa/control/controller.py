@@ -49,6 +49,7 @@ from inversa.control.alarms import (
     A_OVER_LIMIT,
     A_REBOOT,
     A_RISE_FAST,
+    A_RUNAWAY,
     A_SELFTEST,
     A_SWITCH,
     A_TILT,
@@ -77,6 +78,7 @@ _B_TILT = 1 << A_TILT
 _B_END = 1 << A_END_SWITCH
 _B_HOME_TIMEOUT = 1 << A_HOME_TIMEOUT
 _B_OVER = 1 << A_OVER_LIMIT
+_B_RUNAWAY = 1 << A_RUNAWAY
 _B_TIME = 1 << A_TIME_LIMIT
 _B_HR_HIGH = 1 << A_HR_HIGH
 _B_HR_LOW = 1 << A_HR_LOW
@@ -834,6 +836,17 @@ class Controller:
                 cond |= _B_OVER
         elif angle > self._eff_limit + L.LIMIT_TOL_CDEG:
             cond |= _B_OVER
+        if (
+            tilt_ok
+            and not self._manual
+            and angle > self._eff_limit + L.LIMIT_TOL_CDEG
+            and inp.rate_cdps >= L.RUNON_CDPS
+            and self._cmd <= 0
+        ):
+            # Past the limit and still going deeper at speed with no deeper
+            # command: nothing the drive was told explains it.  Cut at once
+            # (the run-on check waits for a coast; the depth cannot).
+            cond |= _B_RUNAWAY
         if inp.end_switch and not self._end_lies:
             cond |= _B_END  # over-travel the angle did not see: the angle lies
         if st == S.OPEN_LOOP and ticks_diff(t, self._ol_t0) > self._ol_bound_ms:
