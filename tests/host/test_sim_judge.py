@@ -66,15 +66,27 @@ def test_motion_without_a_press_after_arming() -> None:
     # a reset disarms
     events = [(1.0, "press_start", {}), (10.0, "power_reset", {}), (18.0, "hold_down", {})]
     assert _kinds(_trace(GOOD), events) == ["motion"]
-    # a stuck DOWN button is never a press
-    events = [(1.0, "press_start", {}), (17.0, "button_stuck", {"button": "down"})]
+    # a DOWN contact stuck closed before arming is never a press
+    events = [(0.5, "button_stuck", {"button": "down"}), (1.0, "press_start", {})]
     assert _kinds(_trace(GOOD), events) == ["motion"]
+    # ... nor after a reset re-armed the session with it still closed
+    events = [
+        (1.0, "press_start", {}),
+        (5.0, "button_stuck", {"button": "down"}),
+        (10.0, "power_reset", {}),
+        (12.0, "press_start", {}),
+    ]
+    assert _kinds(_trace(GOOD), events) == ["motion"]
+    # but one that sticks as it closes, armed, is a press to any controller
+    # (campaign seed 13, timeline 274); the depth rule still bounds it
+    events = [(1.0, "press_start", {}), (17.0, "button_stuck", {"button": "down"})]
+    assert _kinds(_trace(GOOD), events) == []
 
 
 def test_legit_holds() -> None:
     assert legit_hold_intervals(GOOD_EVENTS) == [(18.0, 40.0)]
     # Found by the campaign (seed 12, timeline 11): DOWN sticks while the
-    # person holds it; the hold is theirs until they let go, not after.
+    # person holds it; the contact stays closed on that press until it unsticks.
     stuck = [
         (1.0, "press_start", {}),
         (18.0, "hold_down", {}),
@@ -82,7 +94,7 @@ def test_legit_holds() -> None:
         (40.0, "release_down", {}),
         (50.0, "button_unstick", {"button": "down"}),
     ]
-    assert legit_hold_intervals(stuck) == [(18.0, 40.0)]
+    assert legit_hold_intervals(stuck) == [(18.0, 50.0)]  # closed until it unsticks
 
 
 def test_end_must_be_at_loading_or_latched_safe_with_a_high_alarm() -> None:

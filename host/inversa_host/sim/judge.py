@@ -16,10 +16,11 @@ Rules (hazard table, ``docs/SAFETY.md``):
 * ``return`` (motorized): every return from depth (deeper than
   ``RETURN_DEPTH_DEG``) to horizontal takes at least 30 s, from the last
   moment at that excursion's deepest angle.
-* ``motion`` (motorized): the table goes deeper only while the person holds
-  DOWN on a press that began after the session was armed (START or a host
-  start, not undone by a reset), plus ``MOTION_GRACE_S`` of braking after
-  the release; at most ``MOTION_SLACK_DEG`` of other deeper travel in all
+* ``motion`` (motorized): the table goes deeper only while the DOWN contact
+  is closed on a press that began after the session was armed (START or a
+  host start, not undone by a reset; a contact that sticks as it closes is a
+  press to any controller), plus ``MOTION_GRACE_S`` of braking after the
+  release; at most ``MOTION_SLACK_DEG`` of other deeper travel in all
   (a run-on motor is cut within the supervision's drift limit).
 * ``end``: at the end the person is at the loading position (within 5 deg)
   or the table is in a latched safe state (fault, e-stop) with a high alarm.
@@ -165,33 +166,38 @@ def _return(samples: Sequence[Sample]) -> Violation | None:
 
 
 def legit_hold_intervals(events: Sequence[tuple[float, str, dict]]) -> list[tuple[float, float]]:
-    """When the person holds DOWN on a press that began after arming."""
+    """When the DOWN contact is closed on a press that began after arming.
+
+    The contact is closed while the person holds DOWN or the button is
+    stuck.  A closing while armed is a press: no controller can tell a
+    person's press from a contact that sticks as it closes (the depth rule,
+    the hold time and STOP still bound it).  A contact already closed when
+    the session is armed (or re-armed after a reset) never is, until it has
+    opened: that one the controller can and must refuse."""
     armed = False
-    stuck_down = False
+    person = stuck = False
     holding = None  # start of a legitimate hold
     out: list[tuple[float, float]] = []
     for t, action, args in events:
+        closed = person or stuck
         if action in ("press_start", "host_start"):
             armed = True
         elif action == "power_reset":
             armed = False
-            if holding is not None:
-                out.append((holding, t))
-                holding = None
         elif action == "hold_down":
-            if armed and not stuck_down and holding is None:
-                holding = t
+            person = True
         elif action == "release_down":
-            if holding is not None:
-                out.append((holding, t))
-                holding = None
+            person = False
         elif action == "button_stuck" and args.get("button") == "down":
-            # Stuck while the person holds it: the hold stays legitimate
-            # until the person lets go (release_down); only then is the
-            # stuck contact all that keeps it pressed.
-            stuck_down = True
+            stuck = True
         elif action == "button_unstick" and args.get("button") == "down":
-            stuck_down = False
+            stuck = False
+        now = person or stuck
+        if holding is not None and (not now or not armed):
+            out.append((holding, t))
+            holding = None
+        elif holding is None and armed and now and not closed:
+            holding = t
     if holding is not None:
         out.append((holding, float("inf")))
     return out
