@@ -272,7 +272,9 @@ def _fault(rng: random.Random, t: float) -> list[Event]:
     return [(t, "vasovagal", {"over_s": _r(rng, 5, 30, 0)})]
 
 
-_ANGLE_FAULTS = ("imu_disconnect", "imu_stuck", "imu_bus_errors")
+# Faults that leave no trusted angle: the IMU itself, or the bus it is on
+# (a stuck bus; seed 2026 timeline 171 drew one with a run-on).
+_ANGLE_FAULTS = ("imu_disconnect", "imu_stuck", "imu_bus_errors", "i2c_stuck")
 
 
 def _blind_double_fault(events: list[Event]) -> bool:
