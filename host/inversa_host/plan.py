@@ -1,6 +1,6 @@
 """Progression planning: the next session's profile from the recorded ones.
 
-The rules follow the design brief's domain facts (DESIGN.md §2): beginners
+The rules follow the domain facts in docs/DOMAIN.md: beginners
 stay at 20-30 degrees for the first weeks; sessions start at 1-2 minutes and
 build to 3-5; 60 degrees (parallel to the rear legs) is as far as this tool
 goes, full inversion is for the experienced and needs ``advanced``.  Time

@@ -1,4 +1,4 @@
-"""Scenario tests in virtual time: at least one per hazard row of DESIGN.md §3.
+"""Scenario tests in virtual time: at least one per hazard row of docs/SAFETY.md.
 
 Each test drives the real controller against the kinematic plant in
 tests/fw/ctl_plant.py and fails if the safety behaviour breaks.  Names are
