@@ -13,12 +13,12 @@ MicroPython-compatible simulated world and the tests/mpy helpers.
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from mpy_runner import test_names
 
 # Property tests: CI runs a fixed set of examples (a red CI must mean a
 # change broke something, not that a new random example was drawn); a
@@ -47,12 +47,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path):
 
 class MpyModule(pytest.File):
     def collect(self):
-        tree = ast.parse(self.path.read_text(encoding="utf-8"))
-        names = [
-            n.name
-            for n in tree.body
-            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
-        ]
+        names = test_names(self.path)
         self._names = names
         self._results: dict[str, tuple[str, str]] | None = None
         self._u32: dict[str, tuple[str, str]] | None = None

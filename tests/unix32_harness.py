@@ -15,14 +15,17 @@ in HEAP_OVERRIDES, each with the reason.
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from mpy_runner import parse_results, runner_script, test_names
+
 from inversa_host.vm import firmware_dir, mpylib_dir, repo_root
+
+__all__ = ["HEAP_OVERRIDES", "XFAIL", "Unix32Unavailable", "heap_for", "run_module", "test_names"]
 
 MPY_TESTS = Path(__file__).parent / "mpy"
 PICO_HEAP = "224k"
@@ -52,32 +55,6 @@ XFAIL: dict[tuple[str, str], str] = {
         "computes in float32, as the boards do"
     ),
 }
-
-_RUNNER = """
-import sys, io
-sys.path.insert(0, '/tests')
-def __report(name, outcome, detail):
-    print('@@RESULT ' + name + ' ' + outcome + ' ' + repr(detail))
-try:
-    __mod = __import__({module!r})
-except BaseException as __e:
-    __s = io.StringIO()
-    sys.print_exception(__e, __s)
-    for __n in {names!r}:
-        __report(__n, 'FAIL', 'import failed:\\n' + __s.getvalue())
-else:
-    import mpyunit
-    for __n in {names!r}:
-        try:
-            getattr(__mod, __n)()
-            __report(__n, 'PASS', '')
-        except mpyunit.SkipTest as __e:
-            __report(__n, 'SKIP', str(__e))
-        except BaseException as __e:
-            __s = io.StringIO()
-            sys.print_exception(__e, __s)
-            __report(__n, 'FAIL', __s.getvalue())
-"""
 
 
 class Unix32Unavailable(RuntimeError):
@@ -138,7 +115,7 @@ def heap_for(module: str) -> tuple[str, str]:
 def run_module(path: Path, names: list[str]) -> dict[str, tuple[str, str]]:
     root = _root()
     heap, _why = heap_for(path.stem)
-    (root / "tests" / "_run.py").write_text(_RUNNER.format(module=path.stem, names=names))
+    (root / "tests" / "_run.py").write_text(runner_script(path.stem, names))
     env = {"MICROPYPATH": ".frozen:/lib", "PATH": "/bin"}
     p = subprocess.run(
         [
@@ -157,19 +134,8 @@ def run_module(path: Path, names: list[str]) -> dict[str, tuple[str, str]]:
         timeout=600,
         check=False,
     )
-    results: dict[str, tuple[str, str]] = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("@@RESULT "):
-            _, name, outcome, detail = line.split(" ", 3)
-            results[name] = (outcome, ast.literal_eval(detail))
+    results = parse_results(p.stdout)
     for n in names:
         if n not in results:
             results[n] = ("FAIL", f"no result (exit {p.returncode}):\n{p.stderr[-2000:]}")
     return results
-
-
-def test_names(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [
-        n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
-    ]
