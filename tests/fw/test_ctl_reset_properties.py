@@ -178,6 +178,19 @@ def _reset_with_missing(r: Run, m: dict) -> None:
     r.reset()
 
 
+def _session_reset_with_missing(
+    profile: Profile, held_ms: int, reset_after_ms: int, m: dict
+) -> Run:
+    """A session held DOWN for held_ms, a reset reset_after_ms later with the
+    sensors missing as `m` says, then run until settled."""
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(reset_after_ms // 10 * 10)
+    _reset_with_missing(r, m)
+    r.settle()
+    return r
+
+
 @SOME
 @given(
     profile=profiles,
@@ -189,11 +202,7 @@ def _reset_with_missing(r: Run, m: dict) -> None:
 def test_reset_at_any_period_with_sensors_missing_ends_safe(
     profile: Profile, held_ms: int, reset_after_ms: int, m: dict
 ) -> None:
-    r = Run(profile)
-    r.session(held_ms)
-    r.run(reset_after_ms // 10 * 10)
-    _reset_with_missing(r, m)
-    r.settle()
+    r = _session_reset_with_missing(profile, held_ms, reset_after_ms, m)
     assert r.broken(("depth", "motion", "end")) == []
 
 
@@ -208,11 +217,7 @@ def test_reset_at_any_period_with_sensors_missing_ends_safe(
 def test_reset_at_any_period_returns_gradually(
     profile: Profile, held_ms: int, reset_after_ms: int, m: dict
 ) -> None:
-    r = Run(profile)
-    r.session(held_ms)
-    r.run(reset_after_ms // 10 * 10)
-    _reset_with_missing(r, m)
-    r.settle()
+    r = _session_reset_with_missing(profile, held_ms, reset_after_ms, m)
     assert r.broken(("return", "speed")) == []
 
 
