@@ -155,3 +155,15 @@ def test_summaries_exports_and_reports_name_the_fault_from_its_mask(tmp_path, ca
     assert main(["report", str(sid), "--db", db, "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "estop" in out and "tilt" not in out
+
+
+def test_an_escalated_alarm_event_names_its_level_once():
+    # Found by trying the README's examples: a cleared escalated alarm read
+    # "(priority priority 4)"; the engine logs levels above high once loud.
+    from inversa import events as ev
+    from inversa.control import alarms as A
+    from inversa_host.link.names import event_text
+
+    loud = event_text(ev.EV_ALARM_CLEARED, A.A_INPUT_STUCK, A.P_HIGH + 1)
+    assert loud == "alarm-cleared input-stuck (priority high, escalated (loud))"
+    assert event_text(ev.EV_ALARM_RAISED, A.A_TILT, A.P_HIGH).endswith("(priority high)")

@@ -19,6 +19,7 @@ from inversa.control.alarms import (
     ALARM_NAMES,
     F_PROFILE,
     FAULT_NAMES,
+    P_HIGH,
     PRIORITY_NAMES,
 )
 from inversa.control.states import STATE_NAMES
@@ -51,6 +52,14 @@ def alarm_name(alarm_id: int) -> str:
 
 def priority_name(priority: int) -> str:
     return _index(PRIORITY_NAMES, priority, "priority")
+
+
+def alarm_level_name(level: int) -> str:
+    """An alarm event's level: a priority, or above high once the alarm
+    escalated (the engine's loud stage, alarms.py)."""
+    if level > P_HIGH:
+        return PRIORITY_NAMES[P_HIGH] + ", escalated (loud)"
+    return priority_name(level)
 
 
 def _mask(mask: int, table: tuple[str, ...], prefix: str) -> list[str]:
@@ -122,7 +131,7 @@ def event_text(kind: int, code: int, value: int) -> str:
     if kind == ev.EV_STATE:
         return f"state {state_name(value)} -> {state_name(code)}"
     if kind in (ev.EV_ALARM_RAISED, ev.EV_ALARM_CLEARED):
-        return f"{name} {alarm_name(code)} (priority {priority_name(value)})"
+        return f"{name} {alarm_name(code)} (priority {alarm_level_name(value)})"
     if kind == ev.EV_FAULT:
         return f"fault {fault_text(code)} ({fault_detail(code, value)})"
     if kind == ev.EV_COMMAND:
