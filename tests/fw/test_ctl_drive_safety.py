@@ -578,3 +578,23 @@ def test_a_hold_to_run_release_brakes_from_where_the_table_is():
     finish(rig)
     ret = truth.return_ms()
     assert ret is None or ret >= L.MIN_RETURN_MS
+
+
+def test_a_run_on_after_a_stall_taken_for_a_frozen_reading_is_cut_off():
+    # Seed 2027 timeline 697: a stall during the descent looked like a frozen
+    # reading (the angle did not follow), so the return went open loop; the
+    # motor came back, then ran on deeper while the open loop drove up, and
+    # the live reading (no longer trusted) showed it all the way to +15 deg.
+    prof = Profile(max_angle_cdeg=4000, hold_ms=26000, descent_cdps=550, hr_mode=HR_OFF)
+    rig, _ = _descending(prof)
+    rig.run_until(lambda r: r.plant.angle_cdeg >= -4000, 60000)
+    rig.plant.fault = "stall"
+    rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 5000)
+    rig.plant.fault = ""  # the motor works again: the open loop drives up
+    rig.run_ms(3000)
+    a0 = rig.plant.angle_cdeg
+    rig.plant.fault = "runaway"  # then the driver sticks running deeper
+    rig.plant.fault_cdps = 230
+    rig.run_until(lambda r: r.out.state == S.FAULT, 10000)
+    assert rig.out.alarm_bits & bit(A.A_RUNON)
+    assert rig.plant.angle_cdeg <= a0 + L.UNCMD_DRIFT_CDEG + 150

@@ -214,6 +214,20 @@ def test_reset_at_any_period_with_sensors_missing_ends_safe(
     m=missing,
 )
 @example(DEEP, 18000, 5000, {"tilt_lost_ms": None, "hr_lost_ms": None})
+@example(  # found by this property: reset at +1.1 deg, the record said about 0
+    Profile(
+        max_angle_cdeg=4079,
+        hold_ms=14633,
+        descent_cdps=520,
+        rise_cdps=351,
+        return_ms=35432,
+        rest_ms=14299,
+        hr_mode=0,
+    ),
+    13735,
+    462,
+    {"hr_lost_ms": 2412, "tilt_lost_ms": None},
+)
 def test_reset_at_any_period_returns_gradually(
     profile: Profile, held_ms: int, reset_after_ms: int, m: dict
 ) -> None:

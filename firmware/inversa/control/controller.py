@@ -50,6 +50,7 @@ from inversa.control.alarms import (
     A_REBOOT,
     A_RISE_FAST,
     A_RUNAWAY,
+    A_RUNON,
     A_SELFTEST,
     A_SWITCH,
     A_TILT,
@@ -79,6 +80,7 @@ _B_END = 1 << A_END_SWITCH
 _B_HOME_TIMEOUT = 1 << A_HOME_TIMEOUT
 _B_OVER = 1 << A_OVER_LIMIT
 _B_RUNAWAY = 1 << A_RUNAWAY
+_B_RUNON = 1 << A_RUNON
 _B_TIME = 1 << A_TIME_LIMIT
 _B_HR_HIGH = 1 << A_HR_HIGH
 _B_HR_LOW = 1 << A_HR_LOW
@@ -191,7 +193,13 @@ class Controller:
             self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
         else:
             deep, last, gain = resume
-            self._last_good_angle = last
+            # The record follows the angle in REC_STEP steps: the table may be
+            # up to one step deeper than the last one written.  Planned from
+            # there, so a return from just past horizontal is still slow
+            # (found by the reset property: reset at +1.1 deg with the angle
+            # gone, recorded about 0, up to horizontal in 0.8 s).  (0, 0):
+            # no session, at the loading position.
+            self._last_good_angle = last + _REC_STEP_CDEG if deep or last else last
             self._rec_deep = deep
             self._rec_last = last
             if L.GAIN_MIN_PCT <= gain <= L.GAIN_MAX_PCT:
@@ -229,6 +237,7 @@ class Controller:
         self._ol_phase = _OL_UP
         self._ol_bound_ms = L.OPEN_LOOP_MAX_MS
         self._ol_est_k = 0
+        self._ol_low = 0
         self._ol_t_phase = t
         self._goal = 0
         self._hi_cdps = 0
@@ -473,6 +482,7 @@ class Controller:
             v = 1
         self._ret_cdps = v
         self._ol_est_k = est * 1000
+        self._ol_low = self._angle  # the shallowest reading in this open loop
         self._ol_phase = _OL_UP if est > 0 else _OL_HOME
         self._ol_t0 = t
         self._ol_t_phase = t
@@ -863,6 +873,17 @@ class Controller:
                 self._enable,
                 self._gain_pct,
             )
+        elif not manual and st == S.OPEN_LOOP and self._angle_frozen and inp.tilt_ok:
+            # The reading was judged frozen because it did not follow a deeper
+            # command, and a stalled motor looks the same.  A reading that then
+            # moves deeper than the shallowest it showed in this open loop,
+            # while the open loop drives up, is alive: the motor runs on
+            # (found by the campaign, seed 2027 timeline 697: a stall, then a
+            # run-on took the table from -53 to +15 deg in open loop).
+            if angle < self._ol_low:
+                self._ol_low = angle
+            if self._cmd < 0 and angle > self._ol_low + L.UNCMD_DRIFT_CDEG:
+                cond |= _B_RUNON
         if not self._session:
             return cond
         if self._inverted_ms > self._time_limit_ms:
