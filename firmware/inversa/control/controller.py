@@ -189,17 +189,19 @@ class Controller:
         self._gain_pct = L.GAIN_ASSUMED_PCT
         self._gain_known = False
         self._rec_valid = resume is not None
+        self._est_doubt = 0  # how far the table may be from _last_good_angle
         if resume is None:
             self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
         else:
             deep, last, gain = resume
             # The record follows the angle in REC_STEP steps: the table may be
-            # up to one step deeper than the last one written.  Planned from
-            # there, so a return from just past horizontal is still slow
-            # (found by the reset property: reset at +1.1 deg with the angle
-            # gone, recorded about 0, up to horizontal in 0.8 s).  (0, 0):
-            # no session, at the loading position.
-            self._last_good_angle = last + _REC_STEP_CDEG if deep or last else last
+            # up to one step either side of the last angle written (found by
+            # the reset property: reset at +1.1 deg with the angle gone,
+            # recorded about 0, up to horizontal in 0.8 s).  The open loop
+            # covers the deepest it may be at the pace of the shallowest.
+            self._last_good_angle = last
+            # (0, 0): no session, at the loading position: nothing in doubt.
+            self._est_doubt = _REC_STEP_CDEG if deep or last else 0
             self._rec_deep = deep
             self._rec_last = last
             if L.GAIN_MIN_PCT <= gain <= L.GAIN_MAX_PCT:
@@ -462,6 +464,10 @@ class Controller:
         # (this boot, or kept across a reset by record()/resume; the worst
         # case, 90 deg, only when nothing at all is known).
         est = self._last_good_angle
+        deep_est = est + self._est_doubt  # the deepest the table may be
+        pace_est = est - self._est_doubt  # ... planned at the shallowest's pace
+        if self._est_doubt and deep_est > 0 and pace_est < _REC_STEP_CDEG // 2:
+            pace_est = _REC_STEP_CDEG // 2  # (a 1 deg return at its 30 s pace)
         # Open loop, the real speed is the motor's for this command: planned
         # for OPEN_LOOP_TIME_FACTOR times the driver's scale, or for its
         # learned gain (this boot or kept across a reset) plus 25 % for load
@@ -475,20 +481,20 @@ class Controller:
         if self.state == S.RETURN or self.state == S.REST or self.state == S.RISE:
             v = self._ret_cdps * 100 // f  # the return's own speed, slowed
         else:
-            v = est * 100000 // ((self.profile.return_ms + L.RETURN_MARGIN_MS) * f)
+            v = pace_est * 100000 // ((self.profile.return_ms + L.RETURN_MARGIN_MS) * f)
         if v > L.OPEN_LOOP_CDPS:
             v = L.OPEN_LOOP_CDPS
         if v < 1:
             v = 1
         self._ret_cdps = v
-        self._ol_est_k = est * 1000
+        self._ol_est_k = deep_est * 1000
         self._ol_low = self._angle  # the shallowest reading in this open loop
-        self._ol_phase = _OL_UP if est > 0 else _OL_HOME
+        self._ol_phase = _OL_UP if deep_est > 0 else _OL_HOME
         self._ol_t0 = t
         self._ol_t_phase = t
         # Bound: the slow leg, the rest, the leg home at full open-loop speed,
         # plus a margin; never above the hard bound.
-        up = est if est > 0 else 0
+        up = deep_est if deep_est > 0 else 0
         home_leg = 0 - L.MIN_LOADING_CDEG
         b = (
             up * 1000 // v
@@ -568,6 +574,7 @@ class Controller:
         self._start_lvl = inp.start_pressed
         if tilt_ok:
             self._last_good_angle = angle
+            self._est_doubt = 0
             if self._session:
                 if angle > self._deepest:
                     self._deepest = angle
