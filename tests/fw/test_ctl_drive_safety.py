@@ -522,6 +522,23 @@ def test_a_motor_above_the_hard_limit_is_cut_off_at_once():
     assert len(above) * PERIOD_MS <= 500, len(above)
 
 
+def test_a_motor_stuck_just_above_the_hard_limit_is_cut_off_within_the_judged_window():
+    # Seed 2029 timeline 1239: a driver stuck at a true 6.13 deg/s (between
+    # the 6 deg/s limit and the runaway's old 6.25 threshold) ran 0.6 s above
+    # the limit before the faster-than-commanded run-on check cut it.
+    for stuck in (L.MAX_RATE_CDPS + 13, L.MAX_RATE_CDPS + 20):
+        prof = Profile(max_angle_cdeg=3200, hold_ms=60000, descent_cdps=600, hr_mode=HR_OFF)
+        rig, truth = _descending(prof)
+        rig.run_until(lambda r: r.plant.angle_cdeg >= -1900, 60000)
+        rig.plant.fault = "runaway"
+        rig.plant.fault_cdps = stuck
+        t0 = rig.t_ms
+        rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
+        assert rig.out.alarm_bits & (bit(A.A_RUNAWAY) | bit(A.A_RUNON))
+        above = [r for r in truth.rows if r[0] > t0 and r[3] > L.MAX_RATE_CDPS]
+        assert len(above) * PERIOD_MS <= 300, (stuck, len(above))
+
+
 def test_a_profile_at_the_hard_limit_stays_under_it_with_a_gyro_reading_low():
     # Seed 11 timelines 94, 253: a 6 deg/s profile ran at a true 6.06 deg/s
     # with the measured speed 1-2 % low (within the gyro's +-3 %).
@@ -598,3 +615,26 @@ def test_a_run_on_after_a_stall_taken_for_a_frozen_reading_is_cut_off():
     rig.run_until(lambda r: r.out.state == S.FAULT, 10000)
     assert rig.out.alarm_bits & bit(A.A_RUNON)
     assert rig.plant.angle_cdeg <= a0 + L.UNCMD_DRIFT_CDEG + 150
+
+
+def test_a_stop_near_horizontal_that_coasts_inverted_comes_back_at_the_return_pace():
+    # Seed 2028 timeline 527: a STOP at -0.7 deg while descending at 6 deg/s;
+    # the table braked to +3.1 deg, already "head-up" when the stop came, so
+    # it rested and rose from there: 3.1 deg -> horizontal in 11 s.  Seed 2029
+    # timeline 1176: the same near horizontal, 1 deg -> horizontal in 7 s.
+    # Whatever the path, an excursion below horizontal comes back no faster
+    # than its deepest angle over the return time.
+    for stop_at in (-200, -70, 0, 60):
+        prof = Profile(max_angle_cdeg=2000, hold_ms=10000, descent_cdps=600, hr_mode=HR_OFF)
+        rig, truth = _descending(prof)
+        rig.run_until(lambda r, a=stop_at: r.plant.angle_cdeg >= a, 60000)
+        rig.inp.stop_pressed = True
+        rig.run_ms(50)
+        rig.inp.stop_pressed = False
+        rig.inp.hold_down = False
+        finish(rig)
+        assert rig.out.state in (S.DONE, S.IDLE), (stop_at, S.STATE_NAMES[rig.out.state])
+        peak = max(r[2] for r in truth.rows)
+        ret = truth.return_ms()
+        assert peak > 100, (stop_at, peak)  # it did coast past horizontal
+        assert ret is not None and ret >= L.MIN_RETURN_MS, (stop_at, peak, ret)

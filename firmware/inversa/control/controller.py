@@ -212,6 +212,7 @@ class Controller:
         self._gain_n = 0
         self._gain_slew_ms = 0
         self._cmd_prev = 0
+        self._exc_peak = 0  # the deepest angle since the table was last head-up
         self._end_lies = False
         self._home_ms = 0
         self._dt = 0
@@ -1133,6 +1134,11 @@ class Controller:
         p = self.profile
         prev = self._cmd
         enable = True
+        if tilt_ok:
+            if angle <= 0:
+                self._exc_peak = 0
+            elif angle > self._exc_peak:
+                self._exc_peak = angle
         if st >= S.DESCENT and st <= S.RISE and tilt_ok:
             tr = self._traj
             # The setpoint waits for a table that lags (a loaded motor runs a
@@ -1161,14 +1167,14 @@ class Controller:
                 # (the slow setpoint sets the pace: the table cannot get
                 # ahead of it by more than the tracking deadband)
                 hi = ff if ff > 0 else 0
-                lo = -self._ret_cdps
+                lo = -self._exc_pace(angle, self._ret_cdps)
             elif st == S.REST:
                 hi = self._ret_cdps
-                lo = -self._ret_cdps
+                lo = -self._exc_pace(angle, self._ret_cdps)
             else:
                 if st == S.RISE:
                     hi = 0
-                    lo = -p.rise_cdps
+                    lo = -self._exc_pace(angle, p.rise_cdps)
                 else:
                     hi = p.descent_cdps
                     lo = -p.descent_cdps
@@ -1218,6 +1224,23 @@ class Controller:
         self._enable = enable
         self._hi_cdps = hi
         self._lo_cdps = lo
+
+    def _exc_pace(self, angle, v):
+        # The fastest upward command (cdeg/s, >= 0) from a return's speed v
+        # while the table is inverted: whatever path brought it there (a
+        # coast past horizontal after a stop, a REST or RISE begun still
+        # inverted, a return planned from under the deepest point), the
+        # table takes at least the return time from this excursion's deepest
+        # angle to horizontal, at the motor's learned gain.  Found by the
+        # campaign: a STOP at -0.7 deg at 6 deg/s coasted to +3.1 deg and the
+        # RISE brought it to horizontal in 11 s (seed 2028, timeline 527).
+        if angle <= 0:
+            return v
+        c = self._exc_peak * 1000 // (L.MIN_RETURN_MS + L.RETURN_MARGIN_MS)
+        c = c * 100 // self._gain_pct
+        if c < 1:
+            c = 1
+        return c if c < v else v
 
     def _never_deeper(self, cmd, angle, tilt_ok, end_sw, act):
         # Remove forbidden deeper motion at once (no ramp): never deeper
