@@ -638,3 +638,23 @@ def test_a_stop_near_horizontal_that_coasts_inverted_comes_back_at_the_return_pa
         ret = truth.return_ms()
         assert peak > 100, (stop_at, peak)  # it did coast past horizontal
         assert ret is not None and ret >= L.MIN_RETURN_MS, (stop_at, peak, ret)
+
+
+def test_a_reset_just_short_of_loading_mid_session_still_ends_at_loading():
+    # Seed 2030 timeline 535: a power reset during a slow descent 4.97 deg
+    # (measured) from the loading angle: the self-test found the table "at
+    # loading" within its 5 deg tolerance and went idle, 5.03 deg away, true.
+    # A session interrupted by a reset ends at the loading position itself.
+    for away in (150, 300, 450, 495):
+        prof = Profile(max_angle_cdeg=2800, hold_ms=20000, descent_cdps=100, hr_mode=HR_OFF)
+        rig, _ = _descending(prof)
+        at_cdeg = prof.loading_cdeg + away
+        rig.run_until(lambda r, a=at_cdeg: r.plant.angle_cdeg >= a, 60000)
+        kept = rig.ctrl.record()
+        assert kept != (0, 0, kept[2])  # the record says a session was running
+        boot = Rig(prof, angle_cdeg=rig.plant.angle_cdeg, resume=kept)
+        finish(boot)
+        boot.run_ms(3000)
+        assert boot.out.state in (S.DONE, S.IDLE), (away, S.STATE_NAMES[boot.out.state])
+        d = boot.plant.angle_cdeg - prof.loading_cdeg
+        assert abs(d) <= L.LOADING_TOL_CDEG // 2, (away, d)
