@@ -242,7 +242,7 @@ print("free", gc.mem_free())
 def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     if not UNIX32.is_file():
         return {"skipped": f"{UNIX32} not found"}
-    from inversa_host.mpybuild import compile_tree
+    from inversa_host.boardtools.mpybuild import compile_tree
     from inversa_host.vm import firmware_dir, mpylib_dir
 
     out: dict[str, Any] = {}

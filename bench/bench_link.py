@@ -24,8 +24,8 @@ from inversa.link import messages as M
 from inversa.link.frame import encode_frame
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.fakeboard import FakeBoard
-from inversa_host.logger import Logger
-from inversa_host.store import Store
+from inversa_host.recording.logger import Logger
+from inversa_host.sessions.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "link.json"
 UART_BYTES_PER_S = 115200 / 10  # 8N1: 10 bits per byte

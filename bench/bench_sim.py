@@ -17,9 +17,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from inversa_host.sessions.store import Store
 from inversa_host.sim.runner import CPythonEngine, VMEngine, build_spec, run_scenario
 from inversa_host.sim.scenario import find_scenario, load_scenario
-from inversa_host.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sim.json"
 TEN_MIN_S = 600.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mpy_runner import parse_results, runner_script, test_names
+from mpy_runner import module_source, parse_results, runner_script, test_names
 
 from inversa_host.vm import MicroPythonError, MicroPythonVM, repo_root
 
@@ -37,7 +37,7 @@ def run_module(path: Path, names: list[str] | None = None) -> dict[str, tuple[st
         names = test_names(path)
     with MicroPythonVM() as vm:
         prepare_vm(vm, (path.parent,))
-        vm.write_file(f"/tests/{path.name}", path.read_text(encoding="utf-8"))
+        vm.write_file(f"/tests/{path.name}", module_source(path))
         try:
             out = vm.exec(runner_script(path.stem, names))
         except MicroPythonError as e:

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from mpy_runner import parse_results, runner_script, test_names
+from mpy_runner import module_source, parse_results, runner_script, test_names
 
 from inversa_host.vm import firmware_dir, mpylib_dir, repo_root
 
@@ -86,7 +86,7 @@ def _root() -> Path:
     global _ROOT
     if _ROOT is not None:
         return _ROOT
-    from inversa_host.mpybuild import compile_tree
+    from inversa_host.boardtools.mpybuild import compile_tree
 
     exe = interpreter()
     root = Path(tempfile.mkdtemp(prefix="inversa-unix32-"))
@@ -103,7 +103,7 @@ def _root() -> Path:
     )
     shutil.copy(mpylib_dir() / "machine.py", root / "lib" / "machine.py")
     for f in MPY_TESTS.glob("*.py"):
-        shutil.copy(f, root / "tests" / f.name)
+        (root / "tests" / f.name).write_text(module_source(f), encoding="utf-8")
     _ROOT = root
     return root
 

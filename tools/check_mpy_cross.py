@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from inversa_host.mpybuild import CHECK_ARCHES, compile_file, firmware_sources
+from inversa_host.boardtools.mpybuild import CHECK_ARCHES, compile_file, firmware_sources
 
 ROOT = Path(__file__).resolve().parents[1] / "firmware"
 

@@ -17,8 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from inversa import VERSION
-
-from . import commands
+from inversa_host import commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    from .store import StoreError
+    from inversa_host.sessions.store import StoreError
 
     try:
         return int(func(args) or 0)

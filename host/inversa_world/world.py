@@ -2,7 +2,7 @@
 # (and the PPG it makes), how they tilt a manual table, and the sensor chips
 # (register-level fakes) on an I2C bus, with the faults a scenario scripts.
 # The simulator (session.py) puts a simulated board on that bus; the bench
-# (inversa_host.hil) reads the chips with the firmware's drivers on the PC and
+# (inversa_host.vboards.hil) reads the chips with the firmware's drivers on the PC and
 # sends the samples to a real board.
 #
 # Usage:

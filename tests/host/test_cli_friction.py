@@ -20,8 +20,8 @@ from inversa.link.frame import encode_frame
 from inversa_host.cli import build_parser, main
 from inversa_host.link.codec import TELEMETRY, StreamDecoder
 from inversa_host.link.names import event_text
-from inversa_host.store import Store
-from inversa_host.vboard import CPythonRig, LinkApp, VBoardConfig, VirtualBoard
+from inversa_host.sessions.store import Store
+from inversa_host.vboards.vboard import CPythonRig, LinkApp, VBoardConfig, VirtualBoard
 
 
 def _subparsers(
@@ -116,7 +116,7 @@ def test_a_binary_file_is_refused_with_a_clear_message(
 
 def test_names_not_numbers(tmp_path: Path) -> None:
     from inversa_host.commands.monitor import render
-    from inversa_host.commands.profile import describe, read_profile
+    from inversa_host.profiles.files import describe, read_profile
 
     assert event_text(ev.EV_BOOT, 1, 0) == "boot (power-on)"
     assert event_text(ev.EV_BOOT, 3, 1) == "boot (watchdog, a session was interrupted)"

@@ -13,9 +13,9 @@ from inversa.control.profile import Profile
 from inversa_host.cli import main
 from inversa_host.commands.monitor import angle_bar, render
 from inversa_host.link.fakeboard import FakeBoard
-from inversa_host.linkserver import LinkServer
-from inversa_host.logger import Logger
-from inversa_host.store import Store
+from inversa_host.recording.logger import Logger
+from inversa_host.sessions.store import Store
+from inversa_host.vboards.linkserver import LinkServer
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inversa_host.cli import main
-from inversa_host.store import Store
+from inversa_host.sessions.store import Store
 
 
 def test_sim_runs_a_scenario_and_leaves_a_session_and_a_report(

@@ -14,9 +14,15 @@ import pytest
 
 from inversa import VERSION
 from inversa_host import deploy as D
-from inversa_host.deploy import DeployError, choose_config, deploy, parent_dirs, plan_copy
+from inversa_host.boardtools.deploy import (
+    DeployError,
+    choose_config,
+    deploy,
+    parent_dirs,
+    plan_copy,
+)
 from inversa_host.link.fakeboard import FakeBoard
-from inversa_host.vboard_repl import VirtualBoard, VirtualHardware
+from inversa_host.vboards.repl import ReplBoard, VirtualHardware
 
 
 def sha(b: bytes) -> str:
@@ -111,7 +117,7 @@ def test_unknown_board_refused_before_connecting():
 # -- end to end against the virtual board --------------------------------
 
 
-def _app(vb: VirtualBoard) -> FakeBoard:
+def _app(vb: ReplBoard) -> FakeBoard:
     # After the hard reset the board runs its application: a CPython firmware
     # rig serving the link, naming the board its deployed config names.
     rig = FakeBoard()
@@ -132,7 +138,7 @@ def deployed(tmp_path_factory):
     snap = tmp_path_factory.mktemp("fw") / "firmware"
     shutil.copytree(D.firmware_dir(), snap, ignore=shutil.ignore_patterns("__pycache__"))
     _SNAPSHOT[:] = [snap]
-    vb = VirtualBoard(hardware=VirtualHardware.healthy("pico"), app=_app).start()
+    vb = ReplBoard(hardware=VirtualHardware.healthy("pico"), app=_app).start()
     logs: list[str] = []
     report = deploy_snapshot(vb.url, "pico", None, log=logs.append)
     yield vb, report, logs
@@ -184,7 +190,7 @@ def test_handshake_from_another_board_fails_the_deploy(deployed):
     # firmware then names esp32 and the handshake check must catch it
     vb.exec("f = open('/board.json', 'w'); f.write('{\"board\": \"esp32\"}'); f.close()")
 
-    def liar(vb2: VirtualBoard) -> FakeBoard:
+    def liar(vb2: ReplBoard) -> FakeBoard:
         rig = FakeBoard()
         rig.endpoint.board = "esp32"
         return rig
@@ -225,7 +231,7 @@ def test_unreachable_port_says_what_to_check():
 def test_mpremote_itself_can_cp_exec_and_ls_on_the_virtual_board(tmp_path):
     src = tmp_path / "hello.py"
     src.write_text("GREETING = 'hi from the virtual board'\n")
-    with VirtualBoard() as vb:
+    with ReplBoard() as vb:
 
         def mpremote(*args: str) -> str:
             proc = subprocess.run(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from inversa_host.deploy import enter_maintenance
-from inversa_host.vboard import VirtualBoard
+from inversa_host.boardtools.deploy import enter_maintenance
+from inversa_host.vboards.vboard import VirtualBoard
 
 
 def test_running_firmware_reboots_into_maintenance_when_idle() -> None:

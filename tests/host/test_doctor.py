@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from inversa import VERSION
-from inversa_host.doctor import doctor, evaluate, probe_script
-from inversa_host.vboard_repl import VirtualBoard, VirtualHardware
+from inversa_host.boardtools.doctor import doctor, evaluate, probe_script
+from inversa_host.vboards.repl import ReplBoard, VirtualHardware
 from inversa_host.vm import firmware_dir
 
 CFG = {
@@ -156,7 +156,7 @@ def test_probe_reads_the_datasheet_id_registers():
 
 @pytest.fixture(scope="module")
 def vboard():
-    vb = VirtualBoard(hardware=VirtualHardware.healthy("pico")).start()
+    vb = ReplBoard(hardware=VirtualHardware.healthy("pico")).start()
     # the firmware as source (deploy's copying is tested in test_deploy)
     vb.vm.put_tree(firmware_dir() / "inversa", "/lib/inversa")
     cfg = json.dumps({"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge"})

@@ -20,10 +20,10 @@ from inversa.link.frame import encode_frame
 from inversa_host.cli import main
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.names import bit_names, event_text, fault_names
-from inversa_host.logger import store_frames
+from inversa_host.recording.logger import store_frames
+from inversa_host.sessions.store import Store
 from inversa_host.sim.runner import trace_from_store
 from inversa_host.sim.trace import summarize
-from inversa_host.store import Store
 
 # alarm name -> the fault it latches (None: the alarm carries no fault bit)
 FAULT_OF_ALARM = {

@@ -27,7 +27,12 @@ from inversa.board.config import validate
 from inversa.drivers.injected import InjectedIMU, InjectedPPG
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
-from inversa_host.hil import (
+from inversa_host.link.client import LinkClient
+from inversa_host.link.codec import Frame
+from inversa_host.sessions.store import Store
+from inversa_host.sim.runner import build_spec
+from inversa_host.sim.scenario import find_scenario, load_scenario, parse_scenario
+from inversa_host.vboards.hil import (
     BenchWorld,
     HilBench,
     HilError,
@@ -35,12 +40,7 @@ from inversa_host.hil import (
     VirtualPanel,
     check_bench_scenario,
 )
-from inversa_host.link.client import LinkClient
-from inversa_host.link.codec import Frame
-from inversa_host.sim.runner import build_spec
-from inversa_host.sim.scenario import find_scenario, load_scenario, parse_scenario
-from inversa_host.store import Store
-from inversa_host.vboard import CPythonRig, VBoardConfig, VirtualBoard
+from inversa_host.vboards.vboard import CPythonRig, VBoardConfig, VirtualBoard
 from inversa_world.devices.bus import FakeI2CBus
 
 
@@ -447,8 +447,8 @@ def test_a_stalling_pc_does_not_fail_a_lock_step_bench(tmp_path: Path) -> None:
 
 
 def test_the_bench_refuses_the_bus_faults_it_cannot_show(tmp_path) -> None:
-    from inversa_host.hil import HilError, check_bench_scenario
     from inversa_host.sim.scenario import parse_scenario
+    from inversa_host.vboards.hil import HilError, check_bench_scenario
 
     for action in ("hr_disconnect", "i2c_stuck", "button_stuck"):
         args = '\nbutton = "down"' if action == "button_stuck" else ""

@@ -18,9 +18,14 @@ import pytest
 from inversa import events as ev
 from inversa_host.link.client import LinkClient
 from inversa_host.link.fakeboard import FakeBoard
-from inversa_host.linkserver import LinkServer
-from inversa_host.logger import Logger
-from inversa_host.store import HOST_LINK_LOST, HOST_LINK_RESTORED, HOST_LOGGER_STARTED, Store
+from inversa_host.recording.logger import Logger
+from inversa_host.sessions.store import (
+    HOST_LINK_LOST,
+    HOST_LINK_RESTORED,
+    HOST_LOGGER_STARTED,
+    Store,
+)
+from inversa_host.vboards.linkserver import LinkServer
 
 
 def _run_until(logger: Logger, done: Callable[[], bool], what: str, bound_s: float = 60.0) -> None:

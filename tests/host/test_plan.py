@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from inversa_host.cli import main
-from inversa_host.commands.profile import profile_from_dict
-from inversa_host.plan import (
+from inversa_host.profiles.files import profile_from_dict
+from inversa_host.profiles.plan import (
     BEGINNER_MAX_CDEG,
     HOLD_STEP_MS,
     PLAN_MAX_CDEG,

@@ -29,12 +29,17 @@ from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.fakeboard import FakeBoard
 from inversa_host.link.ports import open_port
-from inversa_host.linkserver import LinkServer
-from inversa_host.logger import Logger, LoggerError, same_boot, store_frames
-from inversa_host.sim.report import LABEL_MAX_CHARS, alarm_labels, write_report
+from inversa_host.recording.logger import Logger, LoggerError, same_boot, store_frames
+from inversa_host.sessions.report import LABEL_MAX_CHARS, alarm_labels, write_report
+from inversa_host.sessions.store import (
+    HOST_FRAMES_LOST,
+    HOST_LOGGER_STARTED,
+    VIRTUAL_UID_PREFIX,
+    Store,
+)
 from inversa_host.sim.runner import trace_from_store
 from inversa_host.sim.trace import SessionTrace, TraceEvent, summarize
-from inversa_host.store import HOST_FRAMES_LOST, HOST_LOGGER_STARTED, VIRTUAL_UID_PREFIX, Store
+from inversa_host.vboards.linkserver import LinkServer
 
 
 def _run_for(logger: Logger, seconds: float) -> None:
@@ -59,7 +64,7 @@ def _board(uid: bytes = b"FAKE0001") -> FakeBoard:
 
 # -- item 2: one session per board ---------------------------------------------
 def test_every_virtual_board_has_its_own_id():
-    from inversa_host.vboard import VBoardConfig, session_spec
+    from inversa_host.vboards.vboard import VBoardConfig, session_spec
 
     a, b = VBoardConfig(), VBoardConfig()
     assert a.uid != b.uid and len(a.uid) == 8
@@ -68,7 +73,7 @@ def test_every_virtual_board_has_its_own_id():
 
 
 def test_two_virtual_boards_recorded_at_once_are_two_sessions(tmp_path):
-    from inversa_host.vboard import VirtualBoard
+    from inversa_host.vboards.vboard import VirtualBoard
 
     db = tmp_path / "s.db"
     with VirtualBoard() as va, VirtualBoard() as vb:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from inversa_host.sessions.report import write_report
 from inversa_host.sim.expect import check_expectations
-from inversa_host.sim.report import write_report
 from inversa_host.sim.trace import SessionTrace, TraceEvent, summarize
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from inversa_host.sessions.store import Store
 from inversa_host.sim.runner import run_scenario
 from inversa_host.sim.scenario import library, load_scenario
-from inversa_host.store import Store
 
 # Whole sessions (motorized and manual), a reboot, a sensor failure, a
 # heart-rate alarm, a latched fault and a refusal.

@@ -25,7 +25,7 @@ import pytest
 
 from inversa.link.messages import TELEMETRY_FIELDS
 from inversa_host.cli import main
-from inversa_host.store import SCHEMA_VERSION, Store, StoreError
+from inversa_host.sessions.store import SCHEMA_VERSION, Store, StoreError
 
 # The schema as version 1 wrote it (before sources and resume positions).
 _V1_SCHEMA = """

@@ -9,7 +9,7 @@ import pytest
 
 from inversa import events as ev
 from inversa.link.messages import TELEMETRY_FIELDS
-from inversa_host.store import HOST_LINK_LOST, Store
+from inversa_host.sessions.store import HOST_LINK_LOST, Store
 
 
 def _values(angle: int, deepest: int) -> tuple[int, ...]:

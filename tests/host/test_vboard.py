@@ -16,7 +16,7 @@ from inversa.link import messages as M
 from inversa_host.link.client import LinkClient
 from inversa_host.link.codec import TELEMETRY, Frame
 from inversa_host.sim.scenario import parse_scenario
-from inversa_host.vboard import (
+from inversa_host.vboards.vboard import (
     PANEL_ACTIONS,
     CPythonRig,
     VBoardConfig,
@@ -87,8 +87,8 @@ def test_a_reset_at_the_table_reboots_the_firmware_behind_the_same_url() -> None
 
 
 def test_inversa_log_records_a_session_from_it(tmp_path: Path) -> None:
-    from inversa_host.logger import Logger
-    from inversa_host.store import Store
+    from inversa_host.recording.logger import Logger
+    from inversa_host.sessions.store import Store
 
     with VirtualBoard() as vb, Store(tmp_path / "s.db") as store:
         logger = Logger(store, vb.url)
@@ -108,7 +108,7 @@ def test_inversa_log_records_a_session_from_it(tmp_path: Path) -> None:
 
 def test_the_speed_option_runs_the_firmware_faster() -> None:
     # The pacing, on a virtual clock: at 5x a 10 ms period is 2 ms of ours.
-    from inversa_host.linkserver import Pacer
+    from inversa_host.vboards.linkserver import Pacer
 
     now = [100.0]
     pacer = Pacer(0.010 / 5.0, clock=lambda: now[0])
@@ -257,9 +257,8 @@ def test_after_a_hard_reset_the_repl_board_runs_the_firmware_its_board_json_name
     # reset, as a board runs main.py: deploy, reset, then the link speaks.
     import socket
 
-    from inversa_host.vboard import LinkApp, link_app_for
-    from inversa_host.vboard_repl import VirtualBoard as ReplBoard
-    from inversa_host.vboard_repl import VirtualHardware
+    from inversa_host.vboards.repl import ReplBoard, VirtualHardware
+    from inversa_host.vboards.vboard import LinkApp, link_app_for
 
     rb = ReplBoard(hardware=VirtualHardware.healthy("pico"), app=link_app_for).start()
     try:

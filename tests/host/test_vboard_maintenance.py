@@ -18,8 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from inversa_host.cli import main
-from inversa_host.deploy import (
+from inversa_host.boardtools.deploy import (
     DeployError,
     MpremoteSession,
     check_micropython,
@@ -27,9 +26,9 @@ from inversa_host.deploy import (
     flash_needed,
     parse_system,
 )
-from inversa_host.vboard import VBoardConfig, VirtualBoard
-from inversa_host.vboard_repl import VirtualBoard as ReplBoard
-from inversa_host.vboard_repl import VirtualHardware, older_micropython
+from inversa_host.cli import main
+from inversa_host.vboards.repl import ReplBoard, VirtualHardware, older_micropython
+from inversa_host.vboards.vboard import VBoardConfig, VirtualBoard
 
 
 class VBoardProcess:

@@ -32,6 +32,37 @@ def raises(exc_type, fn, *args, **kwargs):
     raise AssertionError("expected %s from %r" % (exc_type.__name__, fn))
 
 
+def check_cmp(a, op, b, msg=None):
+    """assert `a op b`, failing with both values (MicroPython runs of the
+    tests call this in place of each one-comparison assert; see
+    tests/mpy_runner.py)."""
+    if op == "==":
+        ok = a == b
+    elif op == "!=":
+        ok = a != b
+    elif op == "<":
+        ok = a < b
+    elif op == "<=":
+        ok = a <= b
+    elif op == ">":
+        ok = a > b
+    elif op == ">=":
+        ok = a >= b
+    elif op == "in":
+        ok = a in b
+    elif op == "not in":
+        ok = a not in b
+    elif op == "is":
+        ok = a is b
+    else:
+        ok = a is not b
+    if not ok:
+        text = "%r %s %r" % (a, op, b)
+        if msg is not None:
+            text += ": %s" % (msg,)
+        raise AssertionError(text)
+
+
 def approx(a, b, tol):
     return abs(a - b) <= tol
 

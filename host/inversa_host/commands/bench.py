@@ -89,13 +89,13 @@ def _lockstep(vb: Any, client: Any) -> Callable[[], list[Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.hil import HilBench, HilError, OperatorPanel, VirtualPanel
     from inversa_host.link.client import LinkClient, LinkError
     from inversa_host.link.ports import resolve
-    from inversa_host.sim.report import summary_lines, write_report
+    from inversa_host.sessions.report import summary_lines, write_report
+    from inversa_host.sessions.store import Store
     from inversa_host.sim.scenario import ScenarioError, find_scenario, load_scenario
-    from inversa_host.store import Store
-    from inversa_host.vboard import VBoardConfig, VirtualBoard
+    from inversa_host.vboards.hil import HilBench, HilError, OperatorPanel, VirtualPanel
+    from inversa_host.vboards.vboard import VBoardConfig, VirtualBoard
 
     if args.speed <= 0:
         print("error: --speed must be > 0", file=sys.stderr)

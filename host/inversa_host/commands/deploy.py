@@ -56,7 +56,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.deploy import DeployError, deploy
+    from inversa_host.boardtools.deploy import DeployError, deploy
 
     overrides = overrides_from(args)
     if overrides is not None and "board" in overrides:

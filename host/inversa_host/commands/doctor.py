@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.deploy import DeployError
-    from inversa_host.doctor import doctor
+    from inversa_host.boardtools.deploy import DeployError
+    from inversa_host.boardtools.doctor import doctor
 
     try:
         checks = doctor(

@@ -11,7 +11,13 @@ from typing import IO, Any
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import event_text
-from inversa_host.store import HOST_EVENT_NAMES, HOST_FRAMES_LOST, Store, StoreError, open_session
+from inversa_host.sessions.store import (
+    HOST_EVENT_NAMES,
+    HOST_FRAMES_LOST,
+    Store,
+    StoreError,
+    open_session,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +50,7 @@ def _rows(store: Store, sid: int, what: str) -> Iterator[dict[str, Any]]:
 
 def _columns(what: str) -> list[str]:
     """The CSV header of an export with no rows (as the rows' keys would be)."""
-    from inversa_host.store import _SAMPLE_COLS
+    from inversa_host.sessions.store import _SAMPLE_COLS
 
     return {
         "samples": list(_SAMPLE_COLS[1:]),

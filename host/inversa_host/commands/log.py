@@ -9,8 +9,8 @@ from pathlib import Path
 
 from inversa.link.messages import MAX_TELEMETRY_HZ
 from inversa_host.link.cliopts import add_db, add_port, host_port
-from inversa_host.logger import Logger, LoggerError
-from inversa_host.store import Store, StoreError
+from inversa_host.recording.logger import Logger, LoggerError
+from inversa_host.sessions.store import Store, StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

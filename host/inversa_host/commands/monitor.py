@@ -18,7 +18,7 @@ from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
 from inversa_host.link.names import action_name, bit_names, event_text, state_name
 from inversa_host.link.ports import resolve
-from inversa_host.store import Store
+from inversa_host.sessions.store import Store
 
 _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
 PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")

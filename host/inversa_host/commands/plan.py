@@ -45,9 +45,9 @@ def to_toml(fields: dict[str, object]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from inversa.control.profile import FIELDS
-    from inversa_host.commands.profile import profile_from_dict, read_profile
-    from inversa_host.plan import plan_next, session_history
-    from inversa_host.store import Store
+    from inversa_host.profiles.files import profile_from_dict, read_profile
+    from inversa_host.profiles.plan import plan_next, session_history
+    from inversa_host.sessions.store import Store
 
     try:
         current, filled = read_profile(args.profile, args.fill_defaults)

@@ -25,10 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.sim.report import summary_lines, write_report
+    from inversa_host.sessions.report import summary_lines, write_report
+    from inversa_host.sessions.store import StoreError, open_session
     from inversa_host.sim.runner import trace_from_store
     from inversa_host.sim.trace import summarize
-    from inversa_host.store import StoreError, open_session
 
     try:
         store, sid = open_session(args.db, args.session)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from inversa_host.link.cliopts import add_db
-from inversa_host.store import SessionSummary, Store
+from inversa_host.sessions.store import SessionSummary, Store
 
 PRIORITY = ("-", "low", "medium", "high")
 

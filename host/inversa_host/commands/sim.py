@@ -103,10 +103,10 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.sim.report import summary_lines, write_report
+    from inversa_host.sessions.report import summary_lines, write_report
+    from inversa_host.sessions.store import Store
     from inversa_host.sim.runner import run_scenario
     from inversa_host.sim.scenario import ScenarioError, find_scenario, library, load_scenario
-    from inversa_host.store import Store
 
     if args.campaign is not None:
         return _campaign(args)

@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from inversa.link import messages as M
     from inversa_host.link.names import reason_text, state_name
     from inversa_host.link.ports import NoBoardFound, resolve
-    from inversa_host.logger import Logger
-    from inversa_host.store import Store, StoreError
+    from inversa_host.recording.logger import Logger
+    from inversa_host.sessions.store import Store, StoreError
 
     try:
         url = resolve(args.port)

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from inversa_host.vboard import PANEL_ACTIONS, VBoardConfig, VirtualBoard
+from inversa_host.vboards.vboard import PANEL_ACTIONS, VBoardConfig, VirtualBoard
 
 # Words typed at the virtual table -> panel actions.
 CONSOLE_WORDS: dict[str, tuple[str, ...]] = {
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     if args.micropython is not None:
-        from inversa_host.vboard_repl import older_micropython
+        from inversa_host.vboards.repl import older_micropython
 
         try:
             older_micropython(args.micropython)

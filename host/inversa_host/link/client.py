@@ -28,9 +28,8 @@ import serial
 from inversa import reasons
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
-
-from .codec import ACK, Frame, Hello, StreamDecoder, parse_hello
-from .ports import open_port
+from inversa_host.link.codec import ACK, Frame, Hello, StreamDecoder, parse_hello
+from inversa_host.link.ports import open_port
 
 _READ_MAX = 64 * 1024  # bytes taken per read at most
 

@@ -31,7 +31,7 @@ def deploy_files(
     board: str, cfg: BoardConfig, extra: dict[str, bytes] | None = None
 ) -> dict[str, bytes]:
     """{board path: bytes}: what `inversa deploy --board BOARD` leaves on the board."""
-    from inversa_host.deploy import CONFIG_PATH, build_image, config_json
+    from inversa_host.boardtools.deploy import CONFIG_PATH, build_image, config_json
 
     with tempfile.TemporaryDirectory() as tmp:
         files = build_image(board, Path(tmp))

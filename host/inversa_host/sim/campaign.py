@@ -35,9 +35,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from inversa_host.link.names import state_name
-
-from .judge import LOADING_TOL_DEG, Rules, Sample, Violation, judge
-from .scenario import ACTIONS, Scenario, parse_scenario
+from inversa_host.sim.judge import LOADING_TOL_DEG, Rules, Sample, Violation, judge
+from inversa_host.sim.scenario import ACTIONS, Scenario, parse_scenario
 
 ArgValue = float | str | bool
 Event = tuple[float, str, dict[str, ArgValue]]
@@ -129,9 +128,8 @@ def rules_for(tl: Timeline) -> Rules:
 
 def run_timeline(tl: Timeline, early_stop: bool = True, rules: Rules | None = None) -> Outcome:
     """Run the timeline against the real firmware (CPython) and judge it."""
+    from inversa_host.sim.runner import build_spec
     from inversa_world.session import SimSession
-
-    from .runner import build_spec
 
     sc = timeline_scenario(tl)
     spec = build_spec(sc)

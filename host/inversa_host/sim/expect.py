@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .judge import Rules, Sample, judge
-from .trace import SessionTrace, summarize
+from inversa_host.sim.judge import Rules, Sample, judge
+from inversa_host.sim.trace import SessionTrace, summarize
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,12 @@ from inversa import events as ev
 from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
 from inversa_host.link.names import alarm_name, fault_detail, fault_names, state_name
-from inversa_host.logger import store_frames
-from inversa_host.store import Store, StoreError
-
-from .expect import Check, check_expectations
-from .judge import Rules
-from .scenario import Scenario
-from .trace import SessionSummary, SessionTrace, TraceEvent, summarize
+from inversa_host.recording.logger import store_frames
+from inversa_host.sessions.store import Store, StoreError
+from inversa_host.sim.expect import Check, check_expectations
+from inversa_host.sim.judge import Rules
+from inversa_host.sim.scenario import Scenario
+from inversa_host.sim.trace import SessionTrace, TraceEvent, TraceSummary, summarize
 
 CHUNK_MS = 1000
 
@@ -43,7 +42,7 @@ class Engine(Protocol):
 
 def build_spec(sc: Scenario) -> dict[str, Any]:
     """The SimSession spec (plain values only: it may cross into MicroPython)."""
-    from inversa_host.commands.profile import profile_from_dict
+    from inversa_host.profiles.files import profile_from_dict
 
     person = dict(sc.person)
     # The table's loading stop and the profile's loading angle are one fact.
@@ -122,7 +121,7 @@ class SimResult:
     scenario: Scenario
     session_id: int
     trace: SessionTrace
-    summary: SessionSummary
+    summary: TraceSummary
     checks: list[Check]
     wall_s: float
     counters: dict[str, int] = field(default_factory=dict)

@@ -405,7 +405,7 @@ def _event_arg(value: Any, key: str, i: int, path: Path | str, lines: _Lines) ->
 
 
 def load_scenario(path: Path) -> Scenario:
-    from ..textfile import read_text
+    from inversa_host.textfile import read_text
 
     try:
         text = read_text(path, "scenario", say_path=False)

@@ -63,7 +63,7 @@ class SessionTrace:
 
 
 @dataclass
-class SessionSummary:
+class TraceSummary:
     duration_s: float
     deepest_deg: float
     time_inverted_s: float
@@ -77,7 +77,7 @@ class SessionSummary:
     final_angle_deg: float
 
 
-def summarize(trace: SessionTrace, angles: list[float] | None = None) -> SessionSummary:
+def summarize(trace: SessionTrace, angles: list[float] | None = None) -> TraceSummary:
     """Summary of a session; ``angles`` overrides the measured angle (the
     simulator passes its ground truth when judging a scenario)."""
     if not trace.t_s:
@@ -102,7 +102,7 @@ def summarize(trace: SessionTrace, angles: list[float] | None = None) -> Session
                 return_s = trace.t_s[i] - trace.t_s[last_deep]
                 break
     hrs = [h for h in trace.hr_bpm if h > 0]
-    return SessionSummary(
+    return TraceSummary(
         duration_s=trace.t_s[-1] - trace.t_s[0],
         deepest_deg=angle[deepest_i],
         time_inverted_s=inverted,

@@ -23,7 +23,7 @@ import ast
 import json
 from dataclasses import dataclass
 
-from . import MicroPythonError, MicroPythonVM
+from inversa_host.vm import MicroPythonError, MicroPythonVM
 
 _PROBE = """
 import gc, micropython, time

@@ -7,7 +7,7 @@
 //   {"op": "write", "path": "/x/y.bin", "b64": "<base64>"}      (binary)
 //   {"op": "exec", "code": "<python source>"}
 //   {"op": "quit"}
-// REPL ops (for the virtual board, host/inversa_host/vboard_repl.py; they need
+// REPL ops (for the virtual board, host/inversa_host/vboards/repl.py; they need
 // INVERSA_MPY_RAW_OUT=1 so that output is kept byte for byte, prompts too):
 //   {"op": "repl_init", "hook": "<python run after every soft reset>"}
 //   {"op": "repl_input", "b64": "<keystrokes>"}

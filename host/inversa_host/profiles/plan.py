@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sim.trace import SessionTrace
-from .store import Store
+from inversa_host.sessions.store import Store
+from inversa_host.sim.trace import SessionTrace
 
 HOLD_STEP_MS = 30_000  # time grows by 30 s at a time ...
 HOLD_TARGET_MS = 300_000  # ... up to 5 minutes
@@ -84,7 +84,7 @@ def record_from_trace(session_id: int, trace: SessionTrace, faults: int) -> Sess
 
 
 def session_history(store: Store, session_ids: list[int]) -> list[SessionRecord]:
-    from .sim.runner import trace_from_store
+    from inversa_host.sim.runner import trace_from_store
 
     out = []
     for sid in session_ids:

@@ -1,4 +1,4 @@
-"""Check a connected board: firmware, config, sensors, e-stop loop, limits, calibration.
+"""DoctorCheck a connected board: firmware, config, sensors, e-stop loop, limits, calibration.
 
 The doctor stops the running firmware (raw REPL), runs a probe on the board
 that uses the deployed firmware's own config and board-building code, then
@@ -21,8 +21,13 @@ from typing import Any
 
 from inversa import VERSION
 from inversa.board.boards import ACTIVE_LEVEL, get_board
-
-from .deploy import BoardSession, DeployError, MpremoteSession, confirm_link, open_board
+from inversa_host.boardtools.deploy import (
+    BoardSession,
+    DeployError,
+    MpremoteSession,
+    confirm_link,
+    open_board,
+)
 
 # Identity registers from the datasheets: kind -> (register, expected value).
 ID_REGISTERS = {
@@ -86,7 +91,7 @@ print(%(mark)r + json.dumps(r))
 
 
 @dataclass(frozen=True)
-class Check:
+class DoctorCheck:
     name: str
     status: str  # "ok", "warn", "fail", "skip"
     detail: str
@@ -122,18 +127,20 @@ def _gpio(board: str, signal: str) -> str:
     return f"GPIO{get_board(board)['pins'][signal]}"
 
 
-def evaluate(r: dict[str, Any]) -> list[Check]:
+def evaluate(r: dict[str, Any]) -> list[DoctorCheck]:
     """Turn the probe's findings into checks, each with what to check."""
-    checks: list[Check] = []
+    checks: list[DoctorCheck] = []
     v = r.get("version")
     if v is None:
         checks.append(
-            Check("firmware", "fail", "no Inversa firmware on the board", "run `inversa deploy`")
+            DoctorCheck(
+                "firmware", "fail", "no Inversa firmware on the board", "run `inversa deploy`"
+            )
         )
         return checks
     if v != VERSION:
         checks.append(
-            Check(
+            DoctorCheck(
                 "firmware",
                 "warn",
                 f"version {v}, this host has {VERSION}",
@@ -141,10 +148,10 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("firmware", "ok", f"version {v}"))
+        checks.append(DoctorCheck("firmware", "ok", f"version {v}"))
     if "config" not in r:
         checks.append(
-            Check(
+            DoctorCheck(
                 "config",
                 "fail",
                 r.get("config_error", "no config"),
@@ -155,7 +162,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     cfg = r["config"]
     board = cfg["board"]
     checks.append(
-        Check(
+        DoctorCheck(
             "config",
             "ok",
             f"{board}, IMU {cfg['imu']}, HR {cfg['hr']}, motor {cfg['motor']}, "
@@ -172,12 +179,12 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     for label, kind, addr in sensors:
         name = f"{label} {kind}"
         if cfg.get("bench"):
-            checks.append(Check(name, "skip", "bench mode: fed over the link"))
+            checks.append(DoctorCheck(name, "skip", "bench mode: fed over the link"))
             continue
         if addr not in scan:
             found = ", ".join(f"0x{a:02x}" for a in scan) or "nothing"
             checks.append(
-                Check(
+                DoctorCheck(
                     name,
                     "fail",
                     f"no answer at 0x{addr:02x} (bus scan found {found})",
@@ -189,11 +196,11 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
         reg, expected = ID_REGISTERS.get(kind, (None, None))
         got = ids.get(kind)
         if reg is None:
-            checks.append(Check(name, "ok", f"answers at 0x{addr:02x}"))
+            checks.append(DoctorCheck(name, "ok", f"answers at 0x{addr:02x}"))
         elif got != expected:
             got_text = "a read error" if got is None else f"0x{got:02x}"
             checks.append(
-                Check(
+                DoctorCheck(
                     name,
                     "fail",
                     f"ID register 0x{reg:02x} gave {got_text}, expected 0x{expected:02x}",
@@ -203,18 +210,18 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
                 )
             )
         else:
-            checks.append(Check(name, "ok", f"ID 0x{got:02x} at 0x{addr:02x}"))
+            checks.append(DoctorCheck(name, "ok", f"ID 0x{got:02x} at 0x{addr:02x}"))
     if cfg["hr"] == "pulse_adc":
-        checks.append(Check("heart-rate sensor pulse_adc", "skip", "analog: no ID to read"))
+        checks.append(DoctorCheck("heart-rate sensor pulse_adc", "skip", "analog: no ID to read"))
 
     inputs = r.get("inputs", {})
     a, b = inputs.get("estop_a"), inputs.get("estop_b")
     pins_ab = f"{_gpio(board, 'estop_a')}/{_gpio(board, 'estop_b')}"
     if a == 0 and b == 0:
-        checks.append(Check("e-stop loop", "ok", "both channels closed (released)"))
+        checks.append(DoctorCheck("e-stop loop", "ok", "both channels closed (released)"))
     elif a == 1 and b == 1:
         checks.append(
-            Check(
+            DoctorCheck(
                 "e-stop loop",
                 "fail",
                 "both channels open: e-stop pressed or its cable unplugged",
@@ -225,7 +232,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     else:
         open_ch = "A" if a == 1 else "B"
         checks.append(
-            Check(
+            DoctorCheck(
                 "e-stop loop",
                 "fail",
                 f"channels disagree (A={a}, B={b}): channel {open_ch} is open",
@@ -236,10 +243,10 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     if cfg["motor"] != "none":
         fb = inputs.get("contactor_fb")
         if fb == 0:
-            checks.append(Check("motor contactor", "ok", "energised (motor power available)"))
+            checks.append(DoctorCheck("motor contactor", "ok", "energised (motor power available)"))
         else:
             checks.append(
-                Check(
+                DoctorCheck(
                     "motor contactor",
                     "warn" if a == 1 or b == 1 else "fail",
                     "de-energised: no motor power",
@@ -251,7 +258,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     home, end = inputs.get("home_sw"), inputs.get("end_sw")
     if home == 1 and end == 1:
         checks.append(
-            Check(
+            DoctorCheck(
                 "limit switches",
                 "fail",
                 "home and end both open: the table cannot be at both",
@@ -261,7 +268,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
         )
     elif end == 1:
         checks.append(
-            Check(
+            DoctorCheck(
                 "limit switches",
                 "fail",
                 "end (deepest) switch open with the table at rest",
@@ -271,7 +278,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
         )
     elif home == 0:
         checks.append(
-            Check(
+            DoctorCheck(
                 "limit switches",
                 "warn",
                 "not on the home switch: the doctor expects the loading position",
@@ -280,7 +287,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("limit switches", "ok", "on home, end switch closed"))
+        checks.append(DoctorCheck("limit switches", "ok", "on home, end switch closed"))
     stuck = [
         n
         for n in ("btn_up", "btn_down", "btn_start", "btn_stop")
@@ -288,7 +295,7 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
     ]
     if stuck:
         checks.append(
-            Check(
+            DoctorCheck(
                 "buttons",
                 "fail",
                 "reading pressed/open at rest: " + ", ".join(stuck),
@@ -299,10 +306,10 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("buttons", "ok", "all released"))
+        checks.append(DoctorCheck("buttons", "ok", "all released"))
     if inputs.get("power_ok") == 1:
         checks.append(
-            Check(
+            DoctorCheck(
                 "supply",
                 "warn",
                 "running on battery (or the DC-OK wire is open)",
@@ -310,21 +317,21 @@ def evaluate(r: dict[str, Any]) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("supply", "ok", "mains present"))
+        checks.append(DoctorCheck("supply", "ok", "mains present"))
     cal = r.get("calibration")
     if cal is None:
         checks.append(
-            Check(
+            DoctorCheck(
                 "IMU calibration",
                 "skip",
                 "this firmware has no inversa.sense.calibration module",
             )
         )
     elif cal == "ok" or (isinstance(cal, str) and cal.startswith("ok")):
-        checks.append(Check("IMU calibration", "ok", cal))
+        checks.append(DoctorCheck("IMU calibration", "ok", cal))
     else:
         checks.append(
-            Check(
+            DoctorCheck(
                 "IMU calibration",
                 "fail",
                 str(cal),
@@ -344,7 +351,7 @@ def doctor(
     log: Callable[[str], None] = lambda s: None,
     maintenance: bool = True,
     confirm_timeout_s: float = 10.0,
-) -> list[Check]:
+) -> list[DoctorCheck]:
     """Run every check on the board at ``url`` (running firmware is asked
     to reboot into maintenance first, as for deploy)."""
     session = open_board(url, session_factory, log, maintenance)
@@ -364,7 +371,7 @@ def doctor(
         link = confirm_link(url, findings["config"]["board"], confirm_timeout_s)
         status = {"ok": "ok", "skipped": "skip"}.get(link.status, "fail")
         checks.append(
-            Check(
+            DoctorCheck(
                 "link handshake",
                 status,
                 link.detail,

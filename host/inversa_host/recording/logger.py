@@ -2,7 +2,7 @@
 
 It connects to a board (any pyserial URL, or ``auto``), shakes hands, keeps
 the host lease alive, and records telemetry, events and commands into the
-:class:`~inversa_host.store.Store`.  When the port goes away (cable pulled,
+:class:`~inversa_host.sessions.store.Store`.  When the port goes away (cable pulled,
 board reset, virtual board restarted) it records a ``link-lost`` event, keeps
 trying to reopen the port, and continues **the same session** when the same
 board answers again.  A logger that was killed and restarted resumes the
@@ -38,12 +38,11 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
-
-from .link.client import CommandResult, LinkClient, LinkError
-from .link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
-from .link.names import bit_names, state_name
-from .link.ports import NoBoardFound, resolve
-from .store import (
+from inversa_host.link.client import CommandResult, LinkClient, LinkError
+from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
+from inversa_host.link.names import bit_names, state_name
+from inversa_host.link.ports import NoBoardFound, resolve
+from inversa_host.sessions.store import (
     COUNTERS,
     HOST_FRAMES_LOST,
     HOST_LINK_LOST,

@@ -2,7 +2,7 @@
 
 The real firmware runs, period by period, on a simulated machine; its link
 port is served on a localhost TCP port by the link's
-:class:`~inversa_host.linkserver.LinkServer`, so ``inversa log``,
+:class:`~inversa_host.vboards.linkserver.LinkServer`, so ``inversa log``,
 ``inversa monitor``, ``inversa profile`` (and ``inversa bench``) talk to it
 exactly as to a board on a serial port.
 
@@ -47,9 +47,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from inversa.link.port import MemoryPort
-
-from .linkserver import LinkServer
-from .sim.scenario import Scenario
+from inversa_host.sim.scenario import Scenario
+from inversa_host.vboards.linkserver import LinkServer
 
 PERIOD_MS = 10
 FOREVER_MS = 1_000_000_000  # the rig's own end: 11.6 days (a small int in MicroPython too)
@@ -134,7 +133,7 @@ STORAGE_FILES = ("profile.bin", "calibration.bin")
 def session_spec(cfg: VBoardConfig) -> dict[str, Any]:
     """The SimSession spec of a simulated-table virtual board."""
     if cfg.scenario is not None:
-        from .sim.runner import build_spec
+        from inversa_host.sim.runner import build_spec
 
         spec = build_spec(cfg.scenario)
         events = []
@@ -147,7 +146,7 @@ def session_spec(cfg: VBoardConfig) -> dict[str, Any]:
                 events.append(ev)
         spec["events"] = events
     else:
-        from .commands.profile import profile_from_dict
+        from inversa_host.profiles.files import profile_from_dict
 
         # The table's loading stop and the profile's loading angle are one fact.
         profile = profile_from_dict(
@@ -258,7 +257,7 @@ class VMRig:
     """The rig inside the MicroPython WebAssembly interpreter."""
 
     def __init__(self, cfg: VBoardConfig) -> None:
-        from .vm import MicroPythonVM, repo_root
+        from inversa_host.vm import MicroPythonVM, repo_root
 
         self.vm = MicroPythonVM(heap_bytes=8 * 1024 * 1024)
         try:
@@ -327,7 +326,7 @@ def firmware_image(board: str) -> dict[str, bytes]:
     if board not in _IMAGES:
         from pathlib import Path
 
-        from .deploy import build_image
+        from inversa_host.boardtools.deploy import build_image
 
         with tempfile.TemporaryDirectory(prefix="inversa-vboard-image-") as tmp:
             _IMAGES[board] = build_image(board, Path(tmp))
@@ -345,7 +344,7 @@ class LinkApp:
     """A rig and its wire: ``port`` (a MemoryPort: host bytes in its rx ring,
     board bytes out of its tx ring) and ``step()`` (one exchange).  The shape
     the LinkServer here and the REPL board's ``app`` factory
-    (:mod:`inversa_host.vboard_repl`, after a hard reset) both bridge to a
+    (:mod:`inversa_host.vboards.repl`, after a hard reset) both bridge to a
     socket.  The rig's own port may be replaced by a reboot; the wire stays,
     as a USB-serial adapter's would.
 
@@ -442,7 +441,7 @@ class LinkApp:
 
     # -- maintenance: the chip at its REPL ----------------------------------
     def _chip(self, with_firmware: bool) -> Any:
-        from .vboard_repl import ReplChip, VirtualHardware, older_micropython
+        from inversa_host.vboards.repl import ReplChip, VirtualHardware, older_micropython
 
         t = self._chip_ready
         if t is not None and t is not threading.current_thread():
@@ -457,8 +456,7 @@ class LinkApp:
                 for path, data in firmware_image(cfg.board).items():
                     chip.write_file(path, data)
                 from inversa.board.config import validate
-
-                from .deploy import config_json
+                from inversa_host.boardtools.deploy import config_json
 
                 chip.write_file("/board.json", config_json(validate(board_json(cfg), "vboard")))
             self.chip = chip
@@ -513,7 +511,7 @@ class LinkApp:
         if not chip.exists("/main.py"):
             return None, "no /main.py: MicroPython's REPL (deploy the firmware)"
         main = chip.read_file("/main.py").decode("utf-8", "replace")
-        from .deploy import DEPLOY_GUARD
+        from inversa_host.boardtools.deploy import DEPLOY_GUARD
 
         if DEPLOY_GUARD in main:
             return None, (
@@ -701,7 +699,7 @@ class VirtualBoard:
 
 
 def link_app_for(repl_board: Any) -> LinkApp:
-    """An ``app`` factory for the REPL board (:mod:`inversa_host.vboard_repl`):
+    """An ``app`` factory for the REPL board (:mod:`inversa_host.vboards.repl`):
     after ``inversa deploy`` resets it, the firmware runs as ``/board.json``
     says (bench mode or a simulated table, its sensors and motor)."""
     import json

@@ -32,7 +32,7 @@ What a board does and the interpreter does not, and how it is modelled here:
 Usage::
 
     hw = VirtualHardware.healthy("pico")
-    with VirtualBoard(hardware=hw) as vb:
+    with ReplBoard(hardware=hw) as vb:
         subprocess.run(["mpremote", "connect", vb.url, "fs", "ls"])
 """
 
@@ -49,8 +49,7 @@ from types import TracebackType
 from typing import Protocol
 
 from inversa.board.boards import ACTIVE_LEVEL, get_board
-
-from .vm import MicroPythonVM, mpylib_dir
+from inversa_host.vm import MicroPythonVM, mpylib_dir
 
 RAW_PASTE_REQUEST = b"\x05A\x01"
 RAW_PASTE_REFUSED = b"R\x00"
@@ -266,7 +265,7 @@ class ReplChip:
     """The MicroPython interpreter as a board's chip at its REPL: keystrokes
     in, output out, ``hard`` when the code asked for ``machine.reset()``.
     Shared by the REPL board here and the firmware board's maintenance mode
-    (:mod:`inversa_host.vboard`)."""
+    (:mod:`inversa_host.vboards.vboard`)."""
 
     def __init__(self, hardware: VirtualHardware | None = None) -> None:
         self.vm = MicroPythonVM(raw_output=True)
@@ -371,13 +370,13 @@ class AppRig(Protocol):
     def step(self) -> None: ...
 
 
-class VirtualBoard:
+class ReplBoard:
     """One MicroPython interpreter serving its REPL on a localhost TCP port."""
 
     def __init__(
         self,
         hardware: VirtualHardware | None = None,
-        app: Callable[[VirtualBoard], AppRig] | None = None,
+        app: Callable[[ReplBoard], AppRig] | None = None,
         host: str = "127.0.0.1",
         tcp_port: int = 0,
         period_s: float = 0.01,
@@ -446,7 +445,7 @@ class VirtualBoard:
             self._drop()
 
     # -- lifecycle -------------------------------------------------------
-    def start(self) -> VirtualBoard:
+    def start(self) -> ReplBoard:
         self._running = True
         self._thread = threading.Thread(target=self._run, name="vboard", daemon=True)
         self._thread.start()
@@ -461,7 +460,7 @@ class VirtualBoard:
         self._listen.close()
         self.chip.close()
 
-    def __enter__(self) -> VirtualBoard:
+    def __enter__(self) -> ReplBoard:
         return self.start() if not self._running else self
 
     def __exit__(

@@ -40,9 +40,8 @@ from typing import Any, Protocol
 from inversa import VERSION
 from inversa.board.boards import board_names, get_board
 from inversa.board.config import CONFIG_PATH, BoardConfig, validate
-
-from .mpybuild import compile_tree
-from .vm import firmware_dir
+from inversa_host.boardtools.mpybuild import compile_tree
+from inversa_host.vm import firmware_dir
 
 LIB_DIR = "/lib/inversa"
 SOURCE_FILES = ("main.py", "boot.py")  # run by name on the board: stay source
@@ -439,7 +438,7 @@ def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCh
 
     All use of the link client is here, so a change in it touches one function."""
     try:
-        from .link.client import LinkClient, LinkError
+        from inversa_host.link.client import LinkClient, LinkError
     except ImportError:
         return LinkCheck("skipped", "no link client")
     deadline = time.monotonic() + timeout_s
@@ -501,10 +500,9 @@ def enter_maintenance(
     from inversa import reasons
     from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
-
-    from .link.client import LinkClient, LinkError
-    from .link.codec import TELEMETRY
-    from .link.names import state_name
+    from inversa_host.link.client import LinkClient, LinkError
+    from inversa_host.link.codec import TELEMETRY
+    from inversa_host.link.names import state_name
 
     state_i = M.TELEMETRY_FIELDS.index("state")
     said = False

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .expect import Check
-from .trace import SessionSummary, SessionTrace
+from inversa_host.sim.expect import Check
+from inversa_host.sim.trace import SessionTrace, TraceSummary
 
 _PRIORITY_COLOURS = {1: "#f2d15c", 2: "#f08c3a", 3: "#d62728"}  # low, medium, high
 
@@ -167,7 +167,7 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def summary_lines(summary: SessionSummary) -> list[tuple[str, str]]:
+def summary_lines(summary: TraceSummary) -> list[tuple[str, str]]:
     def fmt(v: float | None, unit: str) -> str:
         return "—" if v is None else f"{v:.1f} {unit}"
 
@@ -188,7 +188,7 @@ def summary_lines(summary: SessionSummary) -> list[tuple[str, str]]:
 
 def write_report(
     trace: SessionTrace,
-    summary: SessionSummary,
+    summary: TraceSummary,
     checks: list[Check],
     out_dir: Path,
     title: str,

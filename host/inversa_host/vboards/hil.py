@@ -48,16 +48,15 @@ from typing import Any, Protocol
 from inversa import reasons
 from inversa.control import states as S
 from inversa.link import messages as M
+from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.codec import ACK, TELEMETRY, Frame, Hello
+from inversa_host.recording.logger import store_frames
+from inversa_host.sessions.store import Store
+from inversa_host.sim.expect import Check, check_expectations
+from inversa_host.sim.runner import build_spec, trace_from_store
+from inversa_host.sim.scenario import Scenario
+from inversa_host.sim.trace import SessionTrace, TraceSummary, summarize
 from inversa_world.world import WORLD_ACTIONS
-
-from .link.client import LinkClient, LinkError
-from .link.codec import ACK, TELEMETRY, Frame, Hello
-from .logger import store_frames
-from .sim.expect import Check, check_expectations
-from .sim.runner import build_spec, trace_from_store
-from .sim.scenario import Scenario
-from .sim.trace import SessionSummary, SessionTrace, summarize
-from .store import Store
 
 PERIOD_MS = 10
 BENCH_TELEMETRY_HZ = M.MAX_TELEMETRY_HZ  # the motor command every 20 ms
@@ -107,7 +106,7 @@ class OperatorPanel:
         self.say = say
 
     def do(self, action: str) -> None:
-        from .vboard import PANEL_ACTIONS
+        from inversa_host.vboards.vboard import PANEL_ACTIONS
 
         self.say(f">>> AT THE BOARD NOW: {PANEL_ACTIONS.get(action, action)}")
 
@@ -124,7 +123,7 @@ class VirtualPanel:
 
 def check_bench_scenario(sc: Scenario) -> list[str]:
     """Notes on how the bench plays the scenario; HilError if it cannot."""
-    from .vboard import PANEL_ACTIONS
+    from inversa_host.vboards.vboard import PANEL_ACTIONS
 
     notes: list[str] = []
     hr = sc.table_opts.get("hr_sensor", "max30102")
@@ -246,7 +245,7 @@ class HilResult:
     session_id: int
     hello: Hello
     trace: SessionTrace
-    summary: SessionSummary | None
+    summary: TraceSummary | None
     checks: list[Check]
     counters: dict[str, int] = field(default_factory=dict)
     tilt_rms_deg: float | None = None  # board angle vs the world's, while tilt ok
@@ -555,7 +554,7 @@ class HilBench:
                 )
 
     def _board_state(self) -> str:
-        from .link.names import bit_names, state_name
+        from inversa_host.link.names import bit_names, state_name
 
         v = self.last_values
         if v is None:
