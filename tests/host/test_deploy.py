@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from inversa import VERSION
-from inversa_host import deploy as D
+from inversa_host.boardtools import deploy as D
 from inversa_host.boardtools.deploy import (
     DeployError,
     choose_config,

@@ -57,6 +57,74 @@ class CommandResult:
         return str(reasons.text(self.reason))
 
 
+@dataclass
+class PendingCommand:
+    """A command sent and not yet answered."""
+
+    cmd: int
+    seq: int
+    payload: bytes
+    sent_t: float  # when last sent, on the tracker's clock (s)
+    attempts: int = 1
+
+
+class CommandRetry:
+    """Commands in flight, each sent again with its own sequence number (the
+    board answers a repeat without executing it twice) when `timeout_s`
+    passes without an answer, up to `retries` more times.  Non-blocking:
+    call :meth:`tick` as often as convenient.  :meth:`LinkClient.command`
+    waits on one; the bench loop keeps many in flight.
+
+        tracker = CommandRetry(client.send, time.monotonic, 0.3, 3)
+        seq = tracker.send(CMD_RETURN)
+        ...  # on an ACK frame:
+        p = tracker.answer(seq, cmd)  # the PendingCommand, or None
+        for p in tracker.tick(): ...  # given up after 1 + retries attempts
+    """
+
+    def __init__(
+        self,
+        send: Callable[[int, bytes, int | None], int],
+        clock: Callable[[], float],
+        timeout_s: float,
+        retries: int,
+    ) -> None:
+        self._send = send
+        self._clock = clock
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.pending: dict[int, PendingCommand] = {}
+
+    def send(self, cmd: int, payload: bytes = b"") -> int:
+        seq = self._send(cmd, payload, None)
+        self.pending[seq] = PendingCommand(cmd, seq, payload, self._clock())
+        return seq
+
+    def answer(self, seq: int, cmd: int) -> PendingCommand | None:
+        """The command an ACK answers, no longer in flight (None: not ours)."""
+        p = self.pending.get(seq)
+        if p is None or p.cmd != cmd:
+            return None
+        del self.pending[seq]
+        return p
+
+    def tick(self) -> list[PendingCommand]:
+        """Send again what is due; return the commands given up on."""
+        now = self._clock()
+        gone = []
+        for p in list(self.pending.values()):
+            if now - p.sent_t < self.timeout_s:
+                continue
+            if p.attempts > self.retries:
+                del self.pending[p.seq]
+                gone.append(p)
+                continue
+            self._send(p.cmd, p.payload, p.seq)
+            p.sent_t = now
+            p.attempts += 1
+        return gone
+
+
 class LinkClient:
     def __init__(
         self,
@@ -173,23 +241,21 @@ class LinkClient:
         self, cmd: int, payload: bytes = b"", timeout: float = 0.3, retries: int = 3
     ) -> CommandResult:
         """Send a command and wait for its ACK, retrying with the same sequence number."""
-        seq = self._next_seq()
-        attempts = 0
+        tracker = CommandRetry(self.send, self._clock, timeout, retries)
+        seq = tracker.send(cmd, payload)
+        p = tracker.pending[seq]
         reason: int | None = None
-        for _ in range(retries + 1):
-            attempts += 1
-            self.send(cmd, payload, seq)
-            deadline = self._clock() + timeout
-            while self._clock() < deadline:
-                if self._clock() >= self._next_hb:
-                    self.heartbeat()
-                self._backlog.extend(self._read(min(0.02, max(0.0, deadline - self._clock()))))
-                got = self._acks.pop(seq, None)
-                if got is not None and got[0] == cmd:
-                    reason = got[1]
-                    break
-            if reason is not None:
+        while seq in tracker.pending:
+            if self._clock() >= self._next_hb:
+                self.heartbeat()
+            left = p.sent_t + timeout - self._clock()
+            self._backlog.extend(self._read(min(0.02, max(0.0, left))))
+            got = self._acks.pop(seq, None)
+            if got is not None and tracker.answer(seq, got[0]) is not None:
+                reason = got[1]
                 break
+            tracker.tick()
+        attempts = p.attempts
         result = CommandResult(cmd, seq, reason, attempts, time.time())
         if self.on_command is not None:
             self.on_command(result, payload)

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from inversa import reasons
 from inversa.control import states as S
 from inversa.link import messages as M
-from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.client import CommandRetry, LinkClient, LinkError
 from inversa_host.link.codec import ACK, TELEMETRY, Frame, Hello
 from inversa_host.recording.logger import store_frames
 from inversa_host.sessions.store import Store
@@ -231,15 +231,6 @@ class BenchWorld:
 
 
 @dataclass
-class _Pending:
-    cmd: int
-    seq: int
-    sent_t: float
-    payload: bytes = b""
-    attempts: int = 1
-
-
-@dataclass
 class HilResult:
     scenario: Scenario
     session_id: int
@@ -291,7 +282,7 @@ class HilBench:
         self.spec = build_spec(scenario)
         self.world = BenchWorld(self.spec)
         self.session_id: int | None = None
-        self._pending: dict[int, _Pending] = {}
+        self._pending = CommandRetry(self.client.send, time.monotonic, CMD_TIMEOUT_S, CMD_RETRIES)
         self._answers: dict[int, int | None] = {}  # seq -> reason (None: no answer)
         self._t0 = 0.0
         self._k = 0
@@ -343,29 +334,16 @@ class HilBench:
 
     # -- non-blocking commands inside the loop -------------------------------------
     def _command(self, cmd: int, payload: bytes = b"") -> int:
-        seq = self.client.send(cmd, payload)
-        self._pending[seq] = _Pending(cmd, seq, time.monotonic(), payload)
-        return seq
+        return self._pending.send(cmd, payload)
 
     def _retry_commands(self) -> None:
-        now = time.monotonic()
-        for p in list(self._pending.values()):
-            if now - p.sent_t < CMD_TIMEOUT_S:
-                continue
-            if p.attempts > CMD_RETRIES:
-                del self._pending[p.seq]
-                self.counters["commands_unanswered"] += 1
-                self.store.add_command(
-                    self.session_id, time.time(), p.cmd, p.seq, None, p.attempts, p.payload
-                )
-                self._answers[p.seq] = None
-                self.say(
-                    f"no answer to {M.COMMAND_NAMES.get(p.cmd, p.cmd)} after {p.attempts} tries"
-                )
-                continue
-            self.client.send(p.cmd, p.payload, p.seq)  # same seq: the board answers, never redoes
-            p.sent_t = now
-            p.attempts += 1
+        for p in self._pending.tick():
+            self.counters["commands_unanswered"] += 1
+            self.store.add_command(
+                self.session_id, time.time(), p.cmd, p.seq, None, p.attempts, p.payload
+            )
+            self._answers[p.seq] = None
+            self.say(f"no answer to {M.COMMAND_NAMES.get(p.cmd, p.cmd)} after {p.attempts} tries")
 
     def _on_ack(self, payload: bytes) -> None:
         seq, cmd, reason = ACK.unpack_from(payload, 0)
@@ -374,8 +352,8 @@ class HilBench:
             if self.counters["inject_refused"] == 1:
                 self.say(f"the board refused injected samples: {reasons.text(reason)}")
             return
-        p = self._pending.pop(seq, None)
-        if p is None or p.cmd != cmd:
+        p = self._pending.answer(seq, cmd)
+        if p is None:
             return
         self.store.add_command(
             self.session_id, time.time(), cmd, seq, reason, p.attempts, p.payload
@@ -525,7 +503,7 @@ class HilBench:
                 self.client.send(M.CMD_SET_TELEMETRY_RATE, bytes([BENCH_TELEMETRY_HZ]))
                 if not profile_ok:
                     profile_seq = self._command(M.CMD_SET_PROFILE, profile)
-            if profile_seq is not None and profile_seq not in self._pending:
+            if profile_seq is not None and profile_seq not in self._pending.pending:
                 reason = self._answers.get(profile_seq)
                 profile_seq = None
                 if reason == reasons.OK:

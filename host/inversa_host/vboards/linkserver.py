@@ -21,14 +21,13 @@ Usage::
 
 from __future__ import annotations
 
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
 
 from inversa.link.port import MemoryPort
+from inversa_host.vboards.serialsocket import SerialSocket
 
 _MAX_PENDING = 64 * 1024  # socket backlog before the port is left to fill (and drop)
 
@@ -50,38 +49,37 @@ class LinkServer:
         self.period_s = period_s
         self.speed = speed
         self.lock = threading.Lock()  # held while the firmware steps
-        self._listen: socket.socket | None = None
-        self.address: tuple[str, int] = (host, tcp_port)
-        self._open_listener()
-        self._client: socket.socket | None = None
-        self._pending = b""
-        self._plugged = True
+        self.sock = SerialSocket(host, tcp_port, self._on_connected)
         self._running = False
         self._thread: threading.Thread | None = None
         self.steps = 0
-        self.connections = 0
-        self.rx_total = 0  # bytes received from hosts, ever
-        self.tx_total = 0  # bytes sent to hosts, ever
         self.error: BaseException | None = None
         port.connected = False
 
-    def _open_listener(self) -> None:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(self.address)
-        s.listen(1)
-        s.setblocking(False)
-        self._listen = s
-        self.address = s.getsockname()
+    def _on_connected(self, up: bool) -> None:
+        self.port.connected = up
 
-    def _close_listener(self) -> None:
-        if self._listen is not None:
-            self._listen.close()
-            self._listen = None
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.address
 
     @property
     def url(self) -> str:
-        return f"socket://{self.address[0]}:{self.address[1]}"
+        return self.sock.url
+
+    @property
+    def connections(self) -> int:
+        return self.sock.connections
+
+    @property
+    def rx_total(self) -> int:
+        """Bytes received from hosts, ever."""
+        return self.sock.rx_total
+
+    @property
+    def tx_total(self) -> int:
+        """Bytes sent to hosts, ever."""
+        return self.sock.tx_total
 
     def start(self) -> LinkServer:
         self._running = True
@@ -93,8 +91,7 @@ class LinkServer:
         self._running = False
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self._drop()
-        self._close_listener()
+        self.sock.close()
 
     def __enter__(self) -> LinkServer:
         return self.start() if not self._running else self
@@ -110,80 +107,34 @@ class LinkServer:
     def unplug(self) -> None:
         """Pull the cable: the connection drops and new ones are refused."""
         with self.lock:
-            self._plugged = False
-            self._drop()
-            self._close_listener()
+            self.sock.close()
 
     def plug(self) -> None:
         with self.lock:
-            if not self._plugged:
-                self._open_listener()
-            self._plugged = True
+            self.sock.open_listener()
 
     def reconnect(self) -> None:
         """The board rebooted (its USB re-enumerated): the host's connection
         drops; the host may open the port again at once.  Called from the
         ``step`` callback (the lock is held) or with the lock."""
-        self._drop()
+        self.sock.drop()
 
     @property
     def connected(self) -> bool:
-        return self._client is not None
-
-    def _drop(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            except OSError:
-                pass
-        self._client = None
-        self._pending = b""
-        self.port.connected = False
-
-    def _accept(self) -> None:
-        if self._listen is None:
-            return
-        try:
-            conn, _ = self._listen.accept()
-        except (BlockingIOError, OSError):
-            return
-        if not self._plugged or self._client is not None:
-            conn.close()
-            return
-        conn.setblocking(False)
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._client = conn
-        self.port.connected = True
-        self.connections += 1
+        return self.sock.connected
 
     def _io(self) -> None:
-        c = self._client
-        if c is None:
+        sock = self.sock
+        if not sock.connected:
             return
-        try:
-            while True:
-                data = c.recv(4096)
-                if not data:
-                    self._drop()  # the host closed the port
-                    return
-                self.rx_total += len(data)
-                self.port.feed_rx(data)
-        except BlockingIOError:
-            pass
-        except OSError:
-            self._drop()
-            return
-        if len(self._pending) < _MAX_PENDING:
-            self._pending += self.port.take_tx()
-        if self._pending:
-            try:
-                n = c.send(self._pending)
-                self._pending = self._pending[n:]
-                self.tx_total += n
-            except BlockingIOError:
-                pass
-            except OSError:
-                self._drop()
+        data = sock.recv()
+        if data is None:
+            return  # the host closed the port
+        if data:
+            self.port.feed_rx(data)
+        if len(sock.out) < _MAX_PENDING:
+            sock.out += self.port.take_tx()
+        sock.flush()
 
     def step_lockstep(self, rx_total: int, timeout_s: float = 30.0) -> int:
         """One period in lock-step with a host in this process (virtual time:
@@ -192,48 +143,47 @@ class LinkServer:
         return ``tx_total`` (the host then reads up to it).  Not with
         :meth:`start` (nothing else steps the firmware)."""
         deadline = time.monotonic() + timeout_s
+        sock = self.sock
         with self.lock:
             while True:
-                if self._client is None:
-                    self._accept()
+                if not sock.connected:
+                    sock.accept()
                 self._io()
-                if self.rx_total >= rx_total and self._client is not None:
+                if sock.rx_total >= rx_total and sock.connected:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
-                        f"lock-step: {rx_total - self.rx_total} bytes from the host never arrived"
+                        f"lock-step: {rx_total - sock.rx_total} bytes from the host never arrived"
                     )
-                waits = [self._client] if self._client is not None else []
-                if self._listen is not None:
-                    waits.append(self._listen)
-                select.select(waits, [], [], min(left, 0.05))
+                sock.wait(min(left, 0.05))
             self.step()
             self.steps += 1
-            self._pending += self.port.take_tx()
-            while self._pending and self._client is not None:
+            sock.out += self.port.take_tx()
+            while sock.out and sock.connected:
                 self._io()
-                if self._pending:
+                if sock.out:
                     if time.monotonic() > deadline:
                         raise TimeoutError("lock-step: the host does not read")
-                    select.select([], [self._client], [], 0.05)
-        return self.tx_total
+                    sock.wait(0.05, writable=True)
+        return sock.tx_total
 
     def _run(self) -> None:
         pacer = Pacer(self.period_s / self.speed)
+        sock = self.sock
         try:
             while self._running:
                 with self.lock:
-                    if self._client is None:
-                        self._accept()
+                    if not sock.connected:
+                        sock.accept()
                     self._io()
                     self.step()
                     self.steps += 1
                     self._io()
                 delay = pacer.next_delay()
                 if delay > 0:
-                    if self._client is not None:
-                        select.select([self._client], [], [], delay)
+                    if sock.connected:
+                        sock.wait(delay)
                     left = pacer.left()
                     if left > 0:
                         time.sleep(left)

@@ -39,8 +39,6 @@ Usage::
 from __future__ import annotations
 
 import json
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +47,7 @@ from types import TracebackType
 from typing import Protocol
 
 from inversa.board.boards import ACTIVE_LEVEL, get_board
+from inversa_host.vboards.serialsocket import SerialSocket
 from inversa_host.vm import MicroPythonVM, mpylib_dir
 
 RAW_PASTE_REQUEST = b"\x05A\x01"
@@ -385,22 +384,22 @@ class ReplBoard:
         self.lock = self.chip.lock
         self.app = app
         self.period_s = period_s
-        self.connections = 0
         self.error: BaseException | None = None
         # Why the application did not start after the last hard reset (the
         # board then sits at its REPL, as one whose main.py fails).
         self.boot_error = ""
         self._rig: AppRig | None = None
-        self._client: socket.socket | None = None
-        self._out = b""
         self._running = False
         self._thread: threading.Thread | None = None
-        self._listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listen.bind((host, tcp_port))
-        self._listen.listen(1)
-        self._listen.setblocking(False)
-        self.address: tuple[str, int] = self._listen.getsockname()
+        self.sock = SerialSocket(host, tcp_port, self._set_port_connected)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.address
+
+    @property
+    def connections(self) -> int:
+        return self.sock.connections
 
     @property
     def vm(self) -> MicroPythonVM:
@@ -416,7 +415,7 @@ class ReplBoard:
 
     @property
     def url(self) -> str:
-        return f"socket://{self.address[0]}:{self.address[1]}"
+        return self.sock.url
 
     @property
     def running_app(self) -> bool:
@@ -441,8 +440,8 @@ class ReplBoard:
     def stop_app(self) -> None:
         """Back to the REPL (as a board booted with main.py skipped)."""
         with self.lock:
-            self._rig = None
             self._drop()
+            self._rig = None
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> ReplBoard:
@@ -457,7 +456,7 @@ class ReplBoard:
             self._thread.join(timeout=5)
             self._thread = None
         self._drop()
-        self._listen.close()
+        self.sock.close()
         self.chip.close()
 
     def __enter__(self) -> ReplBoard:
@@ -473,69 +472,17 @@ class ReplBoard:
 
     # -- server ----------------------------------------------------------
     def _drop(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            except OSError:
-                pass
-        self._client = None
-        self._out = b""
-        if self._rig is not None:
-            self._set_port_connected(False)
+        self.sock.drop()
 
     def _set_port_connected(self, value: bool) -> None:
         if self._rig is not None and hasattr(self._rig.port, "connected"):
             self._rig.port.connected = value  # type: ignore[attr-defined]
 
-    def _accept(self) -> None:
-        try:
-            conn, _ = self._listen.accept()
-        except (BlockingIOError, OSError):
-            return
-        if self._client is not None:
-            conn.close()  # one host at a time, like a serial port
-            return
-        conn.setblocking(False)
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._client = conn
-        self.connections += 1
-        self._set_port_connected(True)
-
-    def _recv(self) -> bytes | None:
-        """Bytes from the host; None when it closed the connection."""
-        c = self._client
-        if c is None:
-            return b""
-        data = b""
-        try:
-            while True:
-                chunk = c.recv(4096)
-                if not chunk:
-                    return None
-                data += chunk
-        except BlockingIOError:
-            pass
-        except OSError:
-            return None
-        return data
-
-    def _send_pending(self) -> None:
-        c = self._client
-        if c is None or not self._out:
-            return
-        try:
-            n = c.send(self._out)
-            self._out = self._out[n:]
-        except BlockingIOError:
-            pass
-        except OSError:
-            self._drop()
-
     def _repl_feed(self, data: bytes) -> None:
         out, hard = self.chip.feed(data)
-        self._out += out
+        self.sock.out += out
         if hard:
-            self._send_pending()
+            self.sock.flush()
             self._drop()  # USB goes away while the chip reboots
             if self.app is not None:
                 self._start_app()
@@ -553,12 +500,12 @@ class ReplBoard:
             self.chip.boot()
 
     def _service(self) -> None:
-        if self._client is None:
-            self._accept()
-        data = self._recv()
+        sock = self.sock
+        if not sock.connected:
+            sock.accept()
+        data = sock.recv()
         if data is None:
-            self._drop()
-            return
+            return  # the host closed the port
         rig = self._rig
         if rig is None:
             if data:
@@ -568,8 +515,8 @@ class ReplBoard:
             if data:
                 port.feed_rx(data)  # type: ignore[attr-defined]
             rig.step()
-            self._out += port.take_tx()  # type: ignore[attr-defined]
-        self._send_pending()
+            sock.out += port.take_tx()  # type: ignore[attr-defined]
+        sock.flush()
 
     def _run(self) -> None:
         try:
@@ -586,8 +533,7 @@ class ReplBoard:
                         time.sleep(delay)
                 else:
                     next_t = time.monotonic()
-                    waits = [s for s in (self._client, self._listen) if s is not None]
-                    select.select(waits, [], [], 0.02)
+                    self.sock.wait(0.02)
         except BaseException as e:  # surfaced to tests through .error
             self.error = e
             raise

@@ -1,0 +1,154 @@
+"""SerialSocket: a virtual board's serial port, a localhost TCP socket.
+
+Both virtual boards (:class:`~inversa_host.vboards.linkserver.LinkServer`
+for a firmware in CPython, :class:`~inversa_host.vboards.repl.ReplBoard` for
+MicroPython's REPL) sit behind ``socket://HOST:PORT``, which pyserial and
+mpremote open as if it were a serial port.  This is the socket half they
+share: one host at a time (a second connection is closed at once, as a
+serial port refuses a second opener), non-blocking reads and writes, bytes
+counted both ways, and a cable that can be pulled (:meth:`close_listener`:
+the connection drops and new ones are refused until :meth:`open_listener`).
+
+Usage::
+
+    sock = SerialSocket(on_connected=lambda up: print("host", up))
+    sock.accept()           # once per period while nobody is connected
+    data = sock.recv()      # b"" (nothing yet) or None (the host closed it)
+    sock.out += reply
+    sock.flush()            # sends what the socket takes now, keeps the rest
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Callable
+
+
+class SerialSocket:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        tcp_port: int = 0,
+        on_connected: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.address: tuple[str, int] = (host, tcp_port)
+        self.on_connected = on_connected
+        self.out = b""  # bytes for the host not yet taken by the socket
+        self.connections = 0
+        self.rx_total = 0  # bytes received from hosts, ever
+        self.tx_total = 0  # bytes sent to hosts, ever
+        self._listen: socket.socket | None = None
+        self._client: socket.socket | None = None
+        self.open_listener()
+
+    @property
+    def url(self) -> str:
+        return f"socket://{self.address[0]}:{self.address[1]}"
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
+    def listening(self) -> bool:
+        return self._listen is not None
+
+    def open_listener(self) -> None:
+        """Listen (again) on the same address; the first call picks the port."""
+        if self._listen is not None:
+            return
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(self.address)
+        s.listen(1)
+        s.setblocking(False)
+        self._listen = s
+        self.address = s.getsockname()
+
+    def close_listener(self) -> None:
+        if self._listen is not None:
+            self._listen.close()
+            self._listen = None
+
+    def close(self) -> None:
+        self.drop()
+        self.close_listener()
+
+    def accept(self) -> None:
+        """Take a waiting connection if nobody is connected; refuse others."""
+        if self._listen is None:
+            return
+        try:
+            conn, _ = self._listen.accept()
+        except (BlockingIOError, OSError):
+            return
+        if self._client is not None:
+            conn.close()  # one host at a time, like a serial port
+            return
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client = conn
+        self.connections += 1
+        if self.on_connected is not None:
+            self.on_connected(True)
+
+    def drop(self) -> None:
+        """Close the host's connection (a pulled cable, a rebooting board);
+        what was not sent is lost, as on the wire."""
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+            self._client = None
+            if self.on_connected is not None:
+                self.on_connected(False)
+        self.out = b""
+
+    def recv(self) -> bytes | None:
+        """All bytes the host sent so far (b"" if none); None when the host
+        closed the connection or it failed (the connection is then dropped)."""
+        c = self._client
+        if c is None:
+            return b""
+        data = b""
+        try:
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    self.drop()
+                    return None
+                data += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.drop()
+            return None
+        self.rx_total += len(data)
+        return data
+
+    def flush(self) -> None:
+        """Send as much of ``out`` as the socket takes now."""
+        c = self._client
+        if c is None or not self.out:
+            return
+        try:
+            n = c.send(self.out)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.drop()
+            return
+        self.out = self.out[n:]
+        self.tx_total += n
+
+    def wait(self, timeout_s: float, writable: bool = False) -> None:
+        """Sleep until the host sent something (or can take more, with
+        ``writable``), someone connects, or ``timeout_s`` passed."""
+        c = self._client
+        if writable:
+            select.select([], [c] if c is not None else [], [], timeout_s)
+            return
+        waits = [s for s in (c, self._listen) if s is not None]
+        select.select(waits, [], [], timeout_s)
