@@ -57,7 +57,9 @@ def rewrite_asserts(text: str) -> str:
         msg = ast.get_source_segment(text, node.msg) if node.msg is not None else "None"
         if left is None or right is None or msg is None:
             continue
-        a = starts[node.lineno - 1] + len(lines[node.lineno - 1].encode()[: node.col_offset].decode())
+        a = starts[node.lineno - 1] + len(
+            lines[node.lineno - 1].encode()[: node.col_offset].decode()
+        )
         b = starts[node.end_lineno - 1] + len(
             lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode()
         )
@@ -75,6 +77,7 @@ def module_source(path: Path) -> str:
     with their asserts rewritten (``rewrite_asserts``), helpers as they are."""
     text = path.read_text(encoding="utf-8")
     return rewrite_asserts(text) if path.name.startswith("test_") else text
+
 
 _RUNNER = """
 import sys, io

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "mpy"))
-from mpy_runner import rewrite_asserts  # noqa: E402
+from mpy_runner import rewrite_asserts
 
-SRC = '''def t_eq(v):
+SRC = """def t_eq(v):
     assert v == [1, 3], "lists"
 
 def t_multi(v):
@@ -29,7 +29,7 @@ def t_chain(v):
 def t_line():
     import sys
     return sys._getframe().f_lineno
-'''
+"""
 
 
 def _load(text: str) -> dict:

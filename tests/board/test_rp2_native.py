@@ -1,4 +1,4 @@
-"""The viper twins (inversa/link/native.py) compiled by mpy-cross for armv6m,
+"""The viper twins (inversa/crc_native.py, inversa/link/native.py) compiled by mpy-cross for armv6m,
 run on the emulated Pico, give what the plain versions give.  Timings printed.
 Skipped, with the reason, where the emulated Pico is unavailable."""
 
@@ -10,7 +10,8 @@ from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_r
 
 SCRIPT = """
 import time
-from inversa.link import cobs, crc
+from inversa import crc
+from inversa.link import cobs
 print("native", crc.NATIVE, cobs.NATIVE)
 x = 12345
 def fill(buf, zeros):

@@ -10,8 +10,8 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inversa.crc import crc16, crc16_table
 from inversa.link import messages as M
-from inversa.link.crc import crc16, crc16_table
 from inversa.link.frame import FrameReader, encode_frame
 from inversa_host.link.codec import (
     ACK,

@@ -1,7 +1,7 @@
 # The link's CRC and COBS: pinned check values and published vectors, so the
 # board and the host can never drift to a different "CRC-16" or stuffing.
+from inversa.crc import CHECK_VALUE, crc16, crc16_table
 from inversa.link import cobs
-from inversa.link.crc import CHECK_VALUE, crc16, crc16_table
 from mpyunit import IS_MICROPYTHON, assert_no_alloc
 
 
@@ -57,7 +57,7 @@ def test_crc_table_does_not_allocate():
 
     assert_no_alloc(step)
     if IS_MICROPYTHON:
-        from inversa.link import crc
+        from inversa import crc
 
         # the board uses the table, or its viper twin (test_link_native.py)
         assert crc16 is crc16_table or crc.NATIVE

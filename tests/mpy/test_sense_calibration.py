@@ -9,14 +9,9 @@ from inversa.sense.calibration import (
     FLAG_SCALE,
     Calibration,
     Calibrator,
-    crc16,
 )
 from inversa_world.devices import FakeI2CBus, FakeMPU6050
 from mpyunit import raises
-
-
-def test_crc16_check_value():
-    assert crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE
 
 
 def test_round_trip_and_pivot():

@@ -37,7 +37,7 @@ from inversa import reasons
 from inversa.compat import const
 from inversa.control import limits as L
 from inversa.control.alarms import A_ESTOP
-from inversa.control.profile import crc16
+from inversa.crc import crc16
 
 VERSION = const(1)
 RECORD_LEN = const(18)
@@ -55,7 +55,7 @@ STATE_NAMES = ("ok", "missing", "corrupt")
 def encode(latched, daily_used_ms, day_ms):
     """The record's bytes."""
     body = struct.pack(_FMT, _MAGIC, VERSION, 0, latched, daily_used_ms, day_ms)
-    return body + struct.pack("<H", crc16(body))
+    return body + struct.pack("<H", crc16(body, 0, len(body)))
 
 
 def decode(data):
@@ -66,7 +66,7 @@ def decode(data):
         )
     body = data[: RECORD_LEN - 2]
     (crc,) = struct.unpack("<H", data[RECORD_LEN - 2 :])
-    if crc16(body) != crc:
+    if crc16(body, 0, len(body)) != crc:
         raise ValueError("CRC mismatch")
     magic, version, _res, latched, daily, day = struct.unpack(_FMT, body)
     if magic != _MAGIC:

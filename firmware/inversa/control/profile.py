@@ -21,6 +21,7 @@ from inversa import reasons
 from inversa.compat import const
 from inversa.control import limits as L
 from inversa.control.states import MANUAL, MOTORIZED
+from inversa.crc import crc16
 
 LAYOUT_VERSION = const(1)
 _MAGIC = b"IP"
@@ -73,14 +74,6 @@ FIELDS = (
     "loading_cdeg",
     "contra_flags",
 )
-
-
-def crc16(data, crc=0xFFFF):
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
 
 
 class Profile:
@@ -169,11 +162,11 @@ class Profile:
             self.loading_cdeg,
             self.contra_flags,
         )
-        return body + struct.pack("<H", crc16(body))
+        return body + struct.pack("<H", crc16(body, 0, len(body)))
 
     def crc(self):
         """CRC-16 of the encoded profile (reported in the link handshake)."""
-        return crc16(self.to_bytes()[:BODY_LEN])
+        return crc16(self.to_bytes(), 0, BODY_LEN)
 
     @staticmethod
     def from_bytes(data):
@@ -183,7 +176,7 @@ class Profile:
             raise ValueError("profile must be %d bytes, got %d" % (PROFILE_LEN, len(data)))
         body = bytes(data[:BODY_LEN])
         (want,) = struct.unpack("<H", bytes(data[BODY_LEN:PROFILE_LEN]))
-        if crc16(body) != want:
+        if crc16(body, 0, len(body)) != want:
             raise ValueError("profile CRC mismatch: the data is corrupt")
         v = struct.unpack(_FMT, body)
         if v[0] != _MAGIC:

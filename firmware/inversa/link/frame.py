@@ -20,9 +20,9 @@
 import struct
 
 from inversa.compat import const
+from inversa.crc import crc16
 from inversa.link.cobs import decode as cobs_decode
 from inversa.link.cobs import encode_into, max_encoded_len
-from inversa.link.crc import crc16
 from inversa.link.messages import CRC_LEN, HEADER_FMT, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
 
 _MIN_BODY = const(7)  # HEADER_LEN + CRC_LEN

@@ -1,8 +1,8 @@
-# Viper (machine-code) twins of the link's two per-byte loops: the frame CRC
-# (crc.crc16_table) and COBS stuffing (cobs.encode_into).  On an RP2040 the
-# plain versions cost ~15 us per byte each, most of a telemetry period.
+# Viper (machine-code) twin of the link's COBS stuffing (cobs.encode_into);
+# the frame CRC's twin is inversa/crc_native.py.  On an RP2040 the plain
+# versions cost ~15 us per byte each, most of a telemetry period.
 #
-# Only imported through crc.py / cobs.py, which fall back to the plain twins
+# Only imported through cobs.py, which falls back to the plain twin
 # where the interpreter has no native emitter (CPython, the WebAssembly VM):
 # importing this module there fails (ImportError / SyntaxError).  Tests run
 # both twins on the same inputs and require identical results
@@ -12,24 +12,10 @@
 # Viper functions take at most four arguments here, so COBS gets its range
 # packed: se = start << 16 | end (callers keep end <= 0xFFFF).
 #
-# Usage (through crc.py / cobs.py):
-#     c = crc16_v(buf, start << 16 | end, crc, table)
+# Usage (through cobs.py):
 #     m = encode_v(src, dst, start << 16 | end, off)
 
 import micropython
-
-
-@micropython.viper
-def crc16_v(buf, se: int, crc: int, table) -> int:
-    p = ptr8(buf)  # noqa: F821 - a viper built-in
-    t = ptr16(table)  # noqa: F821 - crc._TABLE, array("H")
-    c = crc
-    i = se >> 16
-    end = se & 0xFFFF
-    while i < end:
-        c = ((c << 8) & 0xFF00) ^ t[((c >> 8) ^ p[i]) & 0xFF]
-        i += 1
-    return c
 
 
 @micropython.viper

@@ -32,6 +32,7 @@ import math
 import struct
 
 from inversa.compat import const
+from inversa.crc import crc16
 
 _MAGIC = b"INVC"
 _VERSION = const(1)
@@ -44,16 +45,6 @@ FLAG_LEVEL = const(1)  # zero offset and gyro bias from a level position
 FLAG_AXES = const(2)  # long axis found from a second position
 FLAG_OFFSETS = const(4)  # accelerometer offsets fitted (>= 3 positions)
 FLAG_SCALE = const(8)  # relative scale fitted (>= 5 positions)
-
-
-def crc16(data):
-    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF); check value 0x29B1 for b"123456789"."""
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
 
 
 class Calibration:
@@ -115,7 +106,7 @@ class Calibration:
             a[2],
             self.scale_q14,
         )
-        return body + struct.pack("<H", crc16(body))
+        return body + struct.pack("<H", crc16(body, 0, len(body)))
 
     @classmethod
     def from_bytes(cls, data):
@@ -123,7 +114,7 @@ class Calibration:
         if data is None or len(data) != _SIZE + 2:
             return None
         body = bytes(data[:_SIZE])
-        if struct.unpack("<H", bytes(data[_SIZE:]))[0] != crc16(body):
+        if struct.unpack("<H", bytes(data[_SIZE:]))[0] != crc16(body, 0, len(body)):
             return None
         f = struct.unpack(_FMT, body)
         if f[0] != _MAGIC or f[1] != _VERSION:

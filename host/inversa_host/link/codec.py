@@ -13,9 +13,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from inversa.crc import crc16
 from inversa.link import messages as M
 from inversa.link.cobs import decode as cobs_decode
-from inversa.link.crc import crc16
 from inversa.link.frame import encode_frame
 
 __all__ = [

@@ -61,7 +61,7 @@ class StandInProfile:
         return self.data
 
     def crc16(self) -> int:
-        from inversa.link.crc import crc16
+        from inversa.crc import crc16
 
         return crc16(self.data, 0, len(self.data))
 

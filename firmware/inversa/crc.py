@@ -8,7 +8,10 @@
 # above 2**30, which allocates on every call).
 #
 # On a board with a native emitter (RP2040, ESP32) crc16 is the viper twin in
-# link/native.py (~1 us/byte instead of ~15); crc16_table stays the reference.
+# crc_native.py (~1 us/byte instead of ~15); crc16_table stays the reference.
+#
+# The one CRC of the firmware: link frames, the stored profile, the session
+# record and persisted latches, the mount calibration.
 #
 # Usage:
 #     c = crc16(buf, 0, n)            # over buf[0:n]
@@ -33,7 +36,7 @@ def _make_table():
 
 
 _TABLE = _make_table()
-NATIVE = False  # True when crc16 runs the viper twin (link/native.py)
+NATIVE = False  # True when crc16 runs the viper twin (crc_native.py)
 
 
 def crc16_table(buf, start, end, crc=_INIT):
@@ -53,7 +56,7 @@ try:
 
 except ImportError:  # MicroPython: the viper twin where there is a native emitter
     try:
-        from inversa.link.native import crc16_v as _crc16_v
+        from inversa.crc_native import crc16_v as _crc16_v
 
         def crc16(buf, start, end, crc=_INIT):
             if end > 0xFFFF:
