@@ -23,6 +23,22 @@ def test_rule_table_is_well_formed_and_named():
     assert len(A.ACTION_NAMES) == A.ACT_CUTOFF + 1
 
 
+def test_one_bit_per_alarm_and_masks_by_column():
+    # The bit masks and the table's columns are defined once, in alarms.py.
+    names = [n for n in dir(A) if n.startswith("A_") and n[2:].isupper()]
+    assert len(names) == A.N_ALARMS
+    for n in names:
+        assert getattr(A, "B_" + n[2:]) == 1 << getattr(A, n), n
+    al = A.Alarms(EventLog(8))
+    cut = al.action_mask(A.ACT_CUTOFF)
+    assert cut & A.B_ESTOP and cut & A.B_RUNAWAY and cut & A.B_STALL
+    assert not cut & (A.B_HR_HIGH | A.B_TOO_FAST | A.B_OVER_LIMIT)
+    for i in range(A.N_ALARMS):
+        row = A.RULES[i * 7 : i * 7 + 7]
+        assert ((cut >> i) & 1) == (row[A.C_ACTION] == A.ACT_CUTOFF), i
+        assert ((al.latched_mask(A.L_CLEAR) >> i) & 1) == (row[A.C_LATCH] == A.L_CLEAR), i
+
+
 def test_malformed_rule_table_is_refused():
     raises(ValueError, A.check_rules, A.RULES[:-1], A.N_ALARMS)
     bad = (9, 0, 0, 0, 0, 0, 0)

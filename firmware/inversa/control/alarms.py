@@ -113,6 +113,37 @@ A_CONTRA = const(27)  # contraindicated profile, table out of the loading zone
 A_SWITCH = const(28)  # a home/end switch disagrees with a trusted angle: it lies
 N_ALARMS = const(29)
 
+# One bit per alarm id, in every bitmask (conditions, active, latched).
+B_ESTOP = const(1 << A_ESTOP)
+B_SELFTEST = const(1 << A_SELFTEST)
+B_TILT = const(1 << A_TILT)
+B_END_SWITCH = const(1 << A_END_SWITCH)
+B_HOME_TIMEOUT = const(1 << A_HOME_TIMEOUT)
+B_STALL = const(1 << A_STALL)
+B_RUNON = const(1 << A_RUNON)
+B_UNCOMMANDED = const(1 << A_UNCOMMANDED)
+B_TRACKING = const(1 << A_TRACKING)
+B_RUNAWAY = const(1 << A_RUNAWAY)
+B_OVER_LIMIT = const(1 << A_OVER_LIMIT)
+B_TIME_LIMIT = const(1 << A_TIME_LIMIT)
+B_HR_HIGH = const(1 << A_HR_HIGH)
+B_HR_LOW = const(1 << A_HR_LOW)
+B_HR_RISE = const(1 << A_HR_RISE)
+B_HR_DROP = const(1 << A_HR_DROP)
+B_HR_LOST = const(1 << A_HR_LOST)
+B_LEASE = const(1 << A_LEASE)
+B_REBOOT = const(1 << A_REBOOT)
+B_TOO_FAST = const(1 << A_TOO_FAST)
+B_RISE_FAST = const(1 << A_RISE_FAST)
+B_HOLD_OVER = const(1 << A_HOLD_OVER)
+B_NO_BASELINE = const(1 << A_NO_BASELINE)
+B_DAILY = const(1 << A_DAILY)
+B_MAINS_LOST = const(1 << A_MAINS_LOST)
+B_CONTACTOR = const(1 << A_CONTACTOR)
+B_INPUT_STUCK = const(1 << A_INPUT_STUCK)
+B_CONTRA = const(1 << A_CONTRA)
+B_SWITCH = const(1 << A_SWITCH)
+
 ALARM_NAMES = (
     "estop",
     "self-test",
@@ -149,8 +180,14 @@ DECAY_SHIFT = const(1)  # absent time drains the debounce account at 1/2 rate
 _ESC = const(30000)  # escalate one priority step every 30 s while active
 _HR_ESC = const(60000)
 
-# The rule table, one row per alarm id (in id order):
-#   priority, debounce_ms, clear_ms, latch, escalate_ms, action, fault_bit
+# The rule table, one row per alarm id (in id order), its columns:
+C_PRIORITY = const(0)  # P_* when raised (escalates from there)
+C_DEBOUNCE = const(1)  # ms of condition (leaky account) before it is raised
+C_CLEAR = const(2)  # ms without the condition before a non-latched alarm clears
+C_LATCH = const(3)  # L_NONE, L_SESSION or L_CLEAR
+C_ESCALATE = const(4)  # ms per escalation step while active (0: never)
+C_ACTION = const(5)  # ACT_* it demands while active
+C_FAULT = const(6)  # F_* fault bit it sets (0: none)
 _COLS = const(7)
 RULES = (
     P_HIGH, 0, 0, L_CLEAR, _ESC, ACT_CUTOFF, F_ESTOP,  # A_ESTOP
@@ -191,13 +228,13 @@ def check_rules(rules, n):
         raise ValueError("alarm rule table: %d values for %d alarms" % (len(rules), n))
     for i in range(n):
         r = i * _COLS
-        if not P_LOW <= rules[r] <= P_HIGH:
+        if not P_LOW <= rules[r + C_PRIORITY] <= P_HIGH:
             raise ValueError("alarm %d: priority must be 1..3" % i)
-        if rules[r + 1] < 0 or rules[r + 2] < 0 or rules[r + 4] < 0:
+        if rules[r + C_DEBOUNCE] < 0 or rules[r + C_CLEAR] < 0 or rules[r + C_ESCALATE] < 0:
             raise ValueError("alarm %d: times must be >= 0" % i)
-        if not L_NONE <= rules[r + 3] <= L_CLEAR:
+        if not L_NONE <= rules[r + C_LATCH] <= L_CLEAR:
             raise ValueError("alarm %d: bad latch kind" % i)
-        if not ACT_NONE <= rules[r + 5] <= ACT_CUTOFF:
+        if not ACT_NONE <= rules[r + C_ACTION] <= ACT_CUTOFF:
             raise ValueError("alarm %d: bad action" % i)
     if n > 29:
         raise ValueError("at most 29 alarms fit a small int bitmask")
@@ -286,16 +323,16 @@ class Alarms:
                             acc[i] = a
                             pending |= b
                             t_seg[i] = t_ms
-                        due = ticks_add(t_seg[i], rules[r + 1] - acc[i])
+                        due = ticks_add(t_seg[i], rules[r + C_DEBOUNCE] - acc[i])
                         if ticks_diff(t_ms, due) >= 0:
                             pending &= ~b
                             acc[i] = 0
                             active |= b
                             self._t_raised[i] = t_ms
-                            self._level[i] = rules[r]
+                            self._level[i] = rules[r + C_PRIORITY]
                             self.raised_total += 1
-                            ev.push(t_ms, EV_ALARM_RAISED, i, rules[r])
-                            fb = rules[r + 6]
+                            ev.push(t_ms, EV_ALARM_RAISED, i, rules[r + C_PRIORITY])
+                            fb = rules[r + C_FAULT]
                             if fb:
                                 self.faults_seen |= fb
                                 ev.push(t_ms, EV_FAULT, fb, i)
@@ -315,11 +352,11 @@ class Alarms:
                 if active & b:
                     if c:
                         clearing &= ~b
-                    elif rules[r + 3] == L_NONE:
+                    elif rules[r + C_LATCH] == L_NONE:
                         if not clearing & b:
                             clearing |= b
                             self._t_off[i] = t_ms
-                        due = ticks_add(self._t_off[i], rules[r + 2])
+                        due = ticks_add(self._t_off[i], rules[r + C_CLEAR])
                         if ticks_diff(t_ms, due) >= 0:
                             active &= ~b
                             clearing &= ~b
@@ -329,8 +366,8 @@ class Alarms:
                                 next_ms = due
                             timed = True
                 if active & b:
-                    lvl = rules[r]
-                    esc = rules[r + 4]
+                    lvl = rules[r + C_PRIORITY]
+                    esc = rules[r + C_ESCALATE]
                     if esc:
                         steps = ticks_diff(t_ms, self._t_raised[i]) // esc
                         if steps > 0:
@@ -348,9 +385,9 @@ class Alarms:
                         lvl = P_HIGH
                     if lvl > prio:
                         prio = lvl
-                    if rules[r + 5] > action:
-                        action = rules[r + 5]
-                    faults |= rules[r + 6]
+                    if rules[r + C_ACTION] > action:
+                        action = rules[r + C_ACTION]
+                    faults |= rules[r + C_FAULT]
             x >>= 1
             i += 1
         self.active = active
@@ -379,10 +416,17 @@ class Alarms:
 
     def latched_mask(self, kind):
         """Bits of the alarms whose latch kind is `kind`."""
+        return self._mask(C_LATCH, kind)
+
+    def action_mask(self, act):
+        """Bits of the alarms whose action is `act` (e.g. ACT_CUTOFF)."""
+        return self._mask(C_ACTION, act)
+
+    def _mask(self, col, value):
         m = 0
-        r = 3
+        r = col
         for i in range(self._n):
-            if self._rules[r] == kind:
+            if self._rules[r] == value:
                 m |= 1 << i
             r += _COLS
         return m
@@ -421,10 +465,10 @@ class Alarms:
             if x & 1:
                 r = i * _COLS
                 self._t_raised[i] = t_ms
-                self._level[i] = self._rules[r]
+                self._level[i] = self._rules[r + C_PRIORITY]
                 self.raised_total += 1
-                self._events.push(t_ms, EV_ALARM_RAISED, i, self._rules[r])
-                fb = self._rules[r + 6]
+                self._events.push(t_ms, EV_ALARM_RAISED, i, self._rules[r + C_PRIORITY])
+                fb = self._rules[r + C_FAULT]
                 if fb:
                     self.faults_seen |= fb
                     self._events.push(t_ms, EV_FAULT, fb, i)

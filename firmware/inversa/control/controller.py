@@ -30,36 +30,36 @@ from inversa.compat import ticks_diff
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.alarms import (
-    A_CONTACTOR,
-    A_CONTRA,
-    A_DAILY,
-    A_END_SWITCH,
-    A_ESTOP,
-    A_HOLD_OVER,
-    A_HOME_TIMEOUT,
-    A_HR_DROP,
-    A_HR_HIGH,
-    A_HR_LOST,
-    A_HR_LOW,
-    A_HR_RISE,
-    A_INPUT_STUCK,
-    A_LEASE,
-    A_MAINS_LOST,
-    A_NO_BASELINE,
-    A_OVER_LIMIT,
-    A_REBOOT,
-    A_RISE_FAST,
-    A_RUNAWAY,
-    A_RUNON,
-    A_SELFTEST,
-    A_SWITCH,
-    A_TILT,
-    A_TIME_LIMIT,
-    A_TOO_FAST,
     ACT_CUTOFF,
     ACT_NO_DEEPER,
     ACT_OPEN_LOOP,
     ACT_RETURN,
+    B_CONTACTOR,
+    B_CONTRA,
+    B_DAILY,
+    B_END_SWITCH,
+    B_ESTOP,
+    B_HOLD_OVER,
+    B_HOME_TIMEOUT,
+    B_HR_DROP,
+    B_HR_HIGH,
+    B_HR_LOST,
+    B_HR_LOW,
+    B_HR_RISE,
+    B_INPUT_STUCK,
+    B_LEASE,
+    B_MAINS_LOST,
+    B_NO_BASELINE,
+    B_OVER_LIMIT,
+    B_REBOOT,
+    B_RISE_FAST,
+    B_RUNAWAY,
+    B_RUNON,
+    B_SELFTEST,
+    B_SWITCH,
+    B_TILT,
+    B_TIME_LIMIT,
+    B_TOO_FAST,
     F_PROFILE,
     L_CLEAR,
     LED_HIGH,
@@ -73,38 +73,11 @@ from inversa.control.motion import FollowCheck, MotionMonitor, Trajectory
 from inversa.control.profile import HR_OFF, check
 from inversa.events import EV_BOOT, EV_FAULT, EV_PROFILE, EV_STATE
 
-_B_ESTOP = 1 << A_ESTOP
-_B_SELFTEST = 1 << A_SELFTEST
-_B_TILT = 1 << A_TILT
-_B_END = 1 << A_END_SWITCH
-_B_HOME_TIMEOUT = 1 << A_HOME_TIMEOUT
-_B_OVER = 1 << A_OVER_LIMIT
-_B_RUNAWAY = 1 << A_RUNAWAY
-_B_RUNON = 1 << A_RUNON
-_B_TIME = 1 << A_TIME_LIMIT
-_B_HR_HIGH = 1 << A_HR_HIGH
-_B_HR_LOW = 1 << A_HR_LOW
-_B_HR_RISE = 1 << A_HR_RISE
-_B_HR_DROP = 1 << A_HR_DROP
-_B_HR_LOST = 1 << A_HR_LOST
-_B_LEASE = 1 << A_LEASE
-_B_REBOOT = 1 << A_REBOOT
-_B_TOO_FAST = 1 << A_TOO_FAST
-_B_RISE_FAST = 1 << A_RISE_FAST
-_B_HOLD_OVER = 1 << A_HOLD_OVER
-_B_NO_BASELINE = 1 << A_NO_BASELINE
-_B_DAILY = 1 << A_DAILY
-_B_MAINS = 1 << A_MAINS_LOST
-_B_CONTACTOR = 1 << A_CONTACTOR
-_B_STUCK = 1 << A_INPUT_STUCK
-_B_CONTRA = 1 << A_CONTRA
-
 # Motion inputs found closed when a session was armed (issue 14: a
 # hold-to-run contact stuck closed plus a host START moved the table).
 _IN_DOWN = 1
 _IN_UP = 2
 _IN_START = 4
-_B_SWITCH = 1 << A_SWITCH
 
 _HB = L.HORIZONTAL_BAND_CDEG
 _REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
@@ -150,10 +123,7 @@ class Controller:
         self._reset_cause = reset_cause
         self._alarms = Alarms(events)
         self._clear_mask = self._alarms.latched_mask(L_CLEAR)
-        self._cutoff_mask = 0
-        for i in range(len(self._alarms._rules) // 7):
-            if self._alarms._rules[i * 7 + 5] == ACT_CUTOFF:
-                self._cutoff_mask |= 1 << i
+        self._cutoff_mask = self._alarms.action_mask(ACT_CUTOFF)
         self._traj = Trajectory()
         self._mon = MotionMonitor()
         t = clock.ticks_ms()
@@ -219,7 +189,7 @@ class Controller:
         self._follow = FollowCheck()
         self._angle_frozen = False  # the angle did not follow a deeper command
         self._home_bad = False  # the home switch disagreed with a trusted angle
-        self._sw_cond = 0  # _B_SWITCH while a switch disagrees (this period)
+        self._sw_cond = 0  # B_SWITCH while a switch disagrees (this period)
         self._start_prev = False
         self._stop_prev = False
         self._start_lvl = False
@@ -599,7 +569,7 @@ class Controller:
         # 2. react to the action (from any state)
         if act >= ACT_RETURN:
             if act == ACT_CUTOFF:
-                if al.active & _B_ESTOP:
+                if al.active & B_ESTOP:
                     self._set_state(t, S.ESTOP)
                 elif st != S.ESTOP:
                     self._set_state(t, S.FAULT)
@@ -744,10 +714,10 @@ class Controller:
         if tilt_ok:
             if home and angle > self.profile.loading_cdeg + L.HOME_DISAGREE_CDEG:
                 self._home_bad = True
-                c = _B_SWITCH
+                c = B_SWITCH
             if inp.end_switch and angle < L.END_SWITCH_MIN_CDEG:
                 self._end_lies = True
-                c = _B_SWITCH
+                c = B_SWITCH
         self._sw_cond = c
         home = home and not self._home_bad
         # With a trusted angle the switch is believed only where the angle
@@ -817,43 +787,43 @@ class Controller:
             # the self-test was never latched).  The only "pressed" ignored
             # is the input's own boot reading until both channels prove
             # closed: pressed since boot for longer than that is a press.
-            cond = _B_SELFTEST if self._selftest_fail else 0
+            cond = B_SELFTEST if self._selftest_fail else 0
             if estop and (
                 self._estop_released or ticks_diff(t, self._t_state) >= L.ESTOP_BOOT_SETTLE_MS
             ):
-                cond |= _B_ESTOP
+                cond |= B_ESTOP
                 if inp.motor_power:
-                    cond |= _B_CONTACTOR
+                    cond |= B_CONTACTOR
             return cond | self._stuck_cond(inp)
-        cond = _B_ESTOP if estop else 0
+        cond = B_ESTOP if estop else 0
         cond |= self._stuck_cond(inp)
         if estop and inp.motor_power:
             # The hardware cut did not happen (a welded contactor): the
             # firmware still cuts the drive, but the e-stop's own path is gone.
-            cond |= _B_CONTACTOR
+            cond |= B_CONTACTOR
         if inp.home_switch and inp.end_switch and not tilt_ok:
             # Both limits at once and no angle to tell which one lies: wiring
             # fault.  (With a trusted angle, the one that disagrees is a
             # switch fault, and the person is brought up on the angle.)
-            cond |= _B_SELFTEST
+            cond |= B_SELFTEST
         if st == S.SELFTEST:
             if self._selftest_fail:
-                cond |= _B_SELFTEST
+                cond |= B_SELFTEST
             return cond  # the estimators are still starting
         p = self.profile
         if p.contra_flags and tilt_ok and p.contraindicated() and not self._at_loading(angle, home):
             # Contraindicated: no inversion at all.  On a manual table the
             # person tilts it themselves: high alarm and the lock as soon as
             # it leaves the loading zone (issue 14).
-            cond |= _B_CONTRA
+            cond |= B_CONTRA
         cond |= self._sw_cond
         if not tilt_ok:
-            cond |= _B_TILT
-        elif self._alarms.active & _B_OVER:
+            cond |= B_TILT
+        elif self._alarms.active & B_OVER_LIMIT:
             if angle > self._eff_limit - L.LIMIT_HYST_CDEG:
-                cond |= _B_OVER
+                cond |= B_OVER_LIMIT
         elif angle > self._eff_limit + L.LIMIT_TOL_CDEG:
-            cond |= _B_OVER
+            cond |= B_OVER_LIMIT
         if (
             tilt_ok
             and not self._manual
@@ -864,11 +834,11 @@ class Controller:
             # Past the limit and still going deeper at speed with no deeper
             # command: nothing the drive was told explains it.  Cut at once
             # (the run-on check waits for a coast; the depth cannot).
-            cond |= _B_RUNAWAY
+            cond |= B_RUNAWAY
         if inp.end_switch and not self._end_lies:
-            cond |= _B_END  # over-travel the angle did not see: the angle lies
+            cond |= B_END_SWITCH  # over-travel the angle did not see: the angle lies
         if st == S.OPEN_LOOP and ticks_diff(t, self._ol_t0) > self._ol_bound_ms:
-            cond |= _B_HOME_TIMEOUT
+            cond |= B_HOME_TIMEOUT
         manual = self._manual
         if not manual and tilt_ok and st != S.OPEN_LOOP:
             cond |= self._mon.check(
@@ -891,47 +861,47 @@ class Controller:
             if angle < self._ol_low:
                 self._ol_low = angle
             if self._cmd < 0 and angle > self._ol_low + L.UNCMD_DRIFT_CDEG:
-                cond |= _B_RUNON
+                cond |= B_RUNON
         if not self._session:
             return cond
         if self._inverted_ms > self._time_limit_ms:
-            cond |= _B_TIME
+            cond |= B_TIME_LIMIT
         if self._recovering:
-            cond |= _B_REBOOT
+            cond |= B_REBOOT
         active_phase = st == S.DESCENT or st == S.HOLD
         if self.daily_used_ms >= p.daily_ms and active_phase:
-            cond |= _B_DAILY
+            cond |= B_DAILY
         if inp.on_battery and (active_phase or st == S.BASELINE or st == S.READY):
             # Mains lost: the battery keeps the table alive for the way up,
             # not for a session (hardware/README.md, power loss).
-            cond |= _B_MAINS
+            cond |= B_MAINS_LOST
         if (
             self._host_session
             and not inp.host_lease_ok
             and (active_phase or st == S.BASELINE or st == S.READY)
         ):
-            cond |= _B_LEASE
+            cond |= B_LEASE
         if p.hr_mode != HR_OFF and st >= S.BASELINE and st <= S.REST:
             if inp.hr_ok and inp.hr_bpm > 0:
                 bpm = inp.hr_bpm
                 if bpm > p.hr_high_bpm:
-                    cond |= _B_HR_HIGH
+                    cond |= B_HR_HIGH
                 elif bpm < p.hr_low_bpm:
-                    cond |= _B_HR_LOW
+                    cond |= B_HR_LOW
                 base = self.baseline_bpm
                 if base:
                     if bpm > base + p.hr_rise_bpm:
-                        cond |= _B_HR_RISE
+                        cond |= B_HR_RISE
                     elif bpm < base - p.hr_drop_bpm:
-                        cond |= _B_HR_DROP
+                        cond |= B_HR_DROP
             elif st >= S.DESCENT and (angle > _HB or st <= S.HOLD):
                 # Inverted, or in DESCENT/HOLD at any angle: a pulse mostly
                 # lost in a hold short of horizontal would otherwise hide a
                 # high rate (valid too rarely to debounce it) and let the
                 # person go on down with it unknown.
-                cond |= _B_HR_LOST
+                cond |= B_HR_LOST
             if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
-                cond |= _B_NO_BASELINE
+                cond |= B_NO_BASELINE
         if not manual and tilt_ok:
             # The measured speed is supervised against the hard limit too
             # (the commands keep the true speed under it, _true_hi): faster
@@ -940,21 +910,21 @@ class Controller:
             if r > L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS or r < -(
                 L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS
             ):
-                cond |= _B_TOO_FAST
+                cond |= B_TOO_FAST
         if manual and tilt_ok:
             r = inp.rate_cdps
             if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
                 p.rise_cdps + L.MANUAL_SPEED_TOL_CDPS
             ):
-                cond |= _B_TOO_FAST
+                cond |= B_TOO_FAST
             if st == S.RETURN:
                 if r < -(self._ret_cdps + L.COACH_TOL_CDPS):
-                    cond |= _B_RISE_FAST
+                    cond |= B_RISE_FAST
             elif st == S.REST:
                 if angle < -2 * _HB:
-                    cond |= _B_RISE_FAST
+                    cond |= B_RISE_FAST
             elif active_phase and self._hold_ms >= p.hold_ms:
-                cond |= _B_HOLD_OVER
+                cond |= B_HOLD_OVER
         return cond
 
     def _stuck_cond(self, inp):
@@ -970,7 +940,7 @@ class Controller:
         if s & _IN_START and not inp.start_pressed:
             s &= ~_IN_START
         self._stuck = s
-        return _B_STUCK if s else 0
+        return B_INPUT_STUCK if s else 0
 
     # -- states ----------------------------------------------------------------
     def _run_selftest(self, t, angle, tilt_ok, home, inp):
@@ -1339,14 +1309,14 @@ class Controller:
         st = self.state
         active = self._alarms.active
         lock = (
-            (active & (_B_OVER | _B_TILT | _B_CONTRA)) != 0
+            (active & (B_OVER_LIMIT | B_TILT | B_CONTRA)) != 0
             or st == S.FAULT
             or st == S.ESTOP
             or st == S.SELFTEST
             or not self._tilt_ok
             or angle > self._eff_limit + L.LIMIT_TOL_CDEG
         )
-        if active & _B_TOO_FAST and self._rate > 0:
+        if active & B_TOO_FAST and self._rate > 0:
             lock = True
         out.brake_on = self._has_brake and lock
         if st == S.RETURN:

@@ -20,13 +20,14 @@
 
 from inversa.compat import ticks_diff
 from inversa.control import limits as L
-from inversa.control.alarms import A_RUNAWAY, A_RUNON, A_STALL, A_TRACKING, A_UNCOMMANDED
+from inversa.control.alarms import (
+    B_RUNAWAY,
+    B_RUNON,
+    B_STALL,
+    B_TRACKING,
+    B_UNCOMMANDED,
+)
 
-_B_RUNAWAY = 1 << A_RUNAWAY
-_B_RUNON = 1 << A_RUNON
-_B_STALL = 1 << A_STALL
-_B_TRACKING = 1 << A_TRACKING
-_B_UNCMD = 1 << A_UNCOMMANDED
 # Any command in one direction while the table moves the other way at
 # RUNON_CDPS or more: the plant's lag cannot explain it (the trajectory's
 # accel limit passes through 0 slowly).  Was 50: a gradual return from a
@@ -212,7 +213,7 @@ class MotionMonitor:
         bits = 0
         r = rate_cdps if rate_cdps >= 0 else -rate_cdps
         if r > L.MAX_RATE_CDPS + L.RUNAWAY_MARGIN_CDPS:
-            bits = _B_RUNAWAY
+            bits = B_RUNAWAY
         if cmd_cdps:
             if self._was_zero:
                 self._was_zero = False
@@ -224,7 +225,7 @@ class MotionMonitor:
             if (cmd_cdps <= -_AGAINST_CMD_CDPS and rate_cdps >= L.RUNON_CDPS) or (
                 cmd_cdps >= _AGAINST_CMD_CDPS and rate_cdps <= -L.RUNON_CDPS
             ):
-                bits |= _B_RUNON
+                bits |= B_RUNON
             # Faster than any command of the last DRIVE_LAG_MS could make it,
             # the commanded way: the motor does not obey (a stuck driver that
             # keeps running while the command slows down near the limit).
@@ -234,7 +235,7 @@ class MotionMonitor:
                 c = cmd_cdps if cmd_cdps > 0 else -cmd_cdps
                 v = rate_cdps if cmd_cdps > 0 else -rate_cdps
                 if v > (c + _LAG_CDPS) * gain_pct // 100 + L.RUNON_CDPS:
-                    bits |= _B_RUNON
+                    bits |= B_RUNON
             self._expect_k += cmd_cdps * dt_ms
             age = ticks_diff(t_ms, self._win_t)
             if age >= L.STALL_WINDOW_MS:
@@ -250,7 +251,7 @@ class MotionMonitor:
                 # deg/s was never judged and the rise never ended.
                 if exp >= L.STALL_MIN_TRAVEL_CDEG:
                     if moved * 4 < exp:
-                        bits |= _B_STALL
+                        bits |= B_STALL
                     self._win_t = t_ms
                     self._win_angle = angle_cdeg
                     self._expect_k = 0
@@ -261,7 +262,7 @@ class MotionMonitor:
             if tracking:
                 e = setpoint_cdeg - angle_cdeg
                 if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
-                    bits |= _B_TRACKING
+                    bits |= B_TRACKING
         else:
             if not self._was_zero:
                 self._was_zero = True
@@ -273,14 +274,14 @@ class MotionMonitor:
                     self._still_angle = angle_cdeg
                 if r > L.RUNON_CDPS:
                     if ticks_diff(t_ms, self._last_move_t) < L.RUNON_WINDOW_MS:
-                        bits |= _B_RUNON
+                        bits |= B_RUNON
                     else:
-                        bits |= _B_UNCMD
+                        bits |= B_UNCOMMANDED
                 d = angle_cdeg - self._still_angle
                 if d > L.UNCMD_DRIFT_CDEG or d < -L.UNCMD_DRIFT_CDEG:
-                    bits |= _B_UNCMD
+                    bits |= B_UNCOMMANDED
             if tracking:
                 e = setpoint_cdeg - angle_cdeg
                 if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
-                    bits |= _B_TRACKING
+                    bits |= B_TRACKING
         return bits

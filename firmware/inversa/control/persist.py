@@ -36,7 +36,7 @@ import struct
 from inversa import reasons
 from inversa.compat import const
 from inversa.control import limits as L
-from inversa.control.alarms import A_ESTOP
+from inversa.control.alarms import B_ESTOP
 from inversa.crc import crc16
 
 VERSION = const(1)
@@ -118,7 +118,7 @@ class PersistStore:
             return 0, 0, 0, STATE_MISSING
         self.status = STATE_CORRUPT
         self.message = "persisted state rejected (%s): e-stop latched, daily time used up" % why
-        return 1 << A_ESTOP, L.MAX_DAILY_MS, 0, STATE_CORRUPT
+        return B_ESTOP, L.MAX_DAILY_MS, 0, STATE_CORRUPT
 
     def save(self, latched, daily_used_ms, day_ms):
         """Write the record (atomically as the file system allows); 0, or
