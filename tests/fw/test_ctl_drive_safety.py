@@ -658,3 +658,26 @@ def test_a_reset_just_short_of_loading_mid_session_still_ends_at_loading():
         assert boot.out.state in (S.DONE, S.IDLE), (away, S.STATE_NAMES[boot.out.state])
         d = boot.plant.angle_cdeg - prof.loading_cdeg
         assert abs(d) <= L.LOADING_TOL_CDEG // 2, (away, d)
+
+
+def test_a_rise_that_begins_a_hair_below_horizontal_still_reaches_loading():
+    # Seed 2031 timeline 1321: a reset at +0.1 deg; the return came to rest
+    # at +0.05 deg (within the deadband), and the excursion pace for a
+    # 0.05 deg "inversion" was a command the gain division made 0: the rise
+    # stood at horizontal for good.
+    for at, reads_deeper in ((5, 4), (20, 4), (29, 2), (45, 0)):
+        prof = Profile(max_angle_cdeg=3400, hold_ms=10000, hr_mode=HR_OFF)
+        boot = Rig(prof, angle_cdeg=at, resume=(3400, 0, 123))
+
+        def offset(r: Rig, k: int = reads_deeper) -> None:
+            r.inp.angle_cdeg += k  # the angle reads a hair deep (mount, noise)
+            # the return's 0.01 deg/s does not turn the motor (the sim's
+            # return ended 0.05 deg short): the rest and the rise begin there
+            slow = r.out.state == S.RETURN and 0 < abs(r.out.motor_cmd_cdps) < 2
+            r.plant.fault = "stall" if slow else ""
+
+        boot.sensor_override = offset
+        finish(boot, 200000)
+        assert boot.out.state in (S.DONE, S.IDLE), (at, S.STATE_NAMES[boot.out.state])
+        d = boot.plant.angle_cdeg - prof.loading_cdeg
+        assert abs(d) <= L.LOADING_TOL_CDEG, (at, d)

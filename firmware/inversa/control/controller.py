@@ -81,6 +81,11 @@ _IN_START = 4
 
 _HB = L.HORIZONTAL_BAND_CDEG
 _REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
+# Excursions shallower than this are left to the return's 0.01 deg/s floor:
+# paced, a noise-level "inversion" of 0.05 deg was a command under 1 deg/s
+# that the gain division made 0, and the rise stalled at horizontal for good
+# (campaign seed 2031, timeline 1321).
+_EXC_MIN_CDEG = 30
 _DONE_MS = 5000  # DONE is shown this long, then IDLE
 _MAX_DT_MS = 100  # a longer gap (debugger, flash write) counts as 100 ms
 
@@ -1152,7 +1157,7 @@ class Controller:
             else:
                 if st == S.RISE:
                     hi = 0
-                    lo = -self._exc_pace(angle, p.rise_cdps)
+                    lo = -p.rise_cdps
                 else:
                     hi = p.descent_cdps
                     lo = -p.descent_cdps
@@ -1166,6 +1171,8 @@ class Controller:
                             lo = -up
                 hi = self._true_hi(hi, self._rate, prev)
                 lo = -self._true_hi(-lo, -self._rate, -prev)
+                if st == S.RISE:
+                    lo = -self._exc_pace(angle, -lo)
         elif st == S.OPEN_LOOP:
             cmd = -self._open_loop(t, dt)  # already planned for the motor's gain
             hi = 0
@@ -1212,7 +1219,7 @@ class Controller:
         # angle to horizontal, at the motor's learned gain.  Found by the
         # campaign: a STOP at -0.7 deg at 6 deg/s coasted to +3.1 deg and the
         # RISE brought it to horizontal in 11 s (seed 2028, timeline 527).
-        if angle <= 0:
+        if angle <= 0 or self._exc_peak < _EXC_MIN_CDEG:
             return v
         c = self._exc_peak * 1000 // (L.MIN_RETURN_MS + L.RETURN_MARGIN_MS)
         c = c * 100 // self._gain_pct
