@@ -24,6 +24,7 @@ import struct
 from array import array
 
 from inversa.compat import IS_MICROPYTHON, const
+from inversa.drivers.i2cdev import I2CDevice
 
 ADDR = const(0x6A)  # SA0 low; 0x6B with SA0 high
 WHO_AM_I_VALUE = const(0x6C)
@@ -48,7 +49,7 @@ ACCEL_LPF_DIVS = (4, 10, 20, 45, 100, 200, 400, 800)
 _LE = "<hhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
-class LSM6DSOX:
+class LSM6DSOX(I2CDevice):
     def __init__(
         self,
         i2c,
@@ -67,11 +68,9 @@ class LSM6DSOX:
             raise ValueError("odr_hz must be one of 104, 208, 416, 833, 1666")
         if accel_lpf_div not in ACCEL_LPF_DIVS:
             raise ValueError("accel_lpf_div must be one of 4, 10, 20, 45, 100, 200, 400, 800")
-        self.i2c = i2c
-        self.address = address
+        I2CDevice.__init__(self, i2c, address)
         self._buf = bytearray(12)
         self._prev = bytearray(12)
-        self._one = bytearray(1)
         self.raw = array("i", (0, 0, 0, 0, 0, 0))
         self.full_scale = 32767
 
@@ -80,7 +79,6 @@ class LSM6DSOX:
             raise OSError("no LSM6DSOX at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
         self.who_am_i = who
         self.chip = "LSM6DSOX"
-        self.resets = 0  # times the chip was found reset and re-initialised
         self._chk = bytearray(3)
         self._write_u8(_CTRL3_C, self._read_u8(_CTRL3_C) | _SW_RESET)
         for _ in range(20):
@@ -115,27 +113,12 @@ class LSM6DSOX:
         self._write_u8(_CTRL1_XL, w[0])
         self._write_u8(_CTRL2_G, w[1])
 
-    def check(self):
-        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
-
-        After a reset the chip is powered down (CTRL1_XL = CTRL2_G = 0).
-        Raises OSError on a bus error.  One short read; allocates nothing."""
+    def _config_lost(self):
+        # after a reset the chip is powered down (CTRL1_XL = CTRL2_G = 0)
         c = self._chk
         self.i2c.readfrom_mem_into(self.address, _CTRL1_XL, c)
         w = self._want
-        if c[0] == w[0] and c[1] == w[1] and c[2] & 0x44 == 0x44:
-            return False
-        self._configure()
-        self.resets += 1
-        return True
-
-    def _read_u8(self, reg):
-        self.i2c.readfrom_mem_into(self.address, reg, self._one)
-        return self._one[0]
-
-    def _write_u8(self, reg, value):
-        self._one[0] = value
-        self.i2c.writeto_mem(self.address, reg, self._one)
+        return not (c[0] == w[0] and c[1] == w[1] and c[2] & 0x44 == 0x44)
 
     def read(self):
         """Burst-read one sample into `raw`; True if it differs from the last one."""

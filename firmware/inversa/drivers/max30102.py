@@ -29,6 +29,7 @@
 from array import array
 
 from inversa.compat import const
+from inversa.drivers.i2cdev import I2CDevice
 
 ADDR = const(0x57)
 PART_ID_VALUE = const(0x15)
@@ -58,7 +59,7 @@ _MAX_RATE_BY_PW = (1600, 1000, 800, 400)  # SpO2 mode limits from the datasheet
 ADC_RANGES_NA = (2048, 4096, 8192, 16384)
 
 
-class MAX30102:
+class MAX30102(I2CDevice):
     def __init__(
         self,
         i2c,
@@ -86,13 +87,10 @@ class MAX30102:
             raise ValueError("adc_range_na must be one of 2048, 4096, 8192, 16384")
         if not 0 <= led_ma <= 50:
             raise ValueError("led_ma must be within 0..50")
-        self.i2c = i2c
-        self.address = address
-        self._one = bytearray(1)
+        I2CDevice.__init__(self, i2c, address)
         self._ptr = bytearray(7)  # INT_STATUS_1 .. FIFO_RD_PTR
         self._chk = bytearray(3)
         self.chip = "MAX30102"
-        self.resets = 0  # times the chip was found reset and re-initialised
         self._data = bytearray(_DEPTH * _BYTES)
         mv = memoryview(self._data)
         self._views = [mv[: n * _BYTES] for n in range(_DEPTH + 1)]  # no slicing later
@@ -138,26 +136,12 @@ class MAX30102:
         self.clear_fifo()
         self._write_u8(_MODE_CONFIG, w[1])
 
-    def check(self):
-        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
-
-        Raises OSError on a bus error.  One short read; allocates nothing."""
+    def _config_lost(self):
+        # FIFO, mode and SpO2 configuration back at power-on values
         c = self._chk
         self.i2c.readfrom_mem_into(self.address, _FIFO_CONFIG, c)
         w = self._want
-        if c[0] == w[0] and c[1] & 0xC7 == w[1] and c[2] == w[2]:
-            return False
-        self._configure()
-        self.resets += 1
-        return True
-
-    def _read_u8(self, reg):
-        self.i2c.readfrom_mem_into(self.address, reg, self._one)
-        return self._one[0]
-
-    def _write_u8(self, reg, value):
-        self._one[0] = value
-        self.i2c.writeto_mem(self.address, reg, self._one)
+        return not (c[0] == w[0] and c[1] & 0xC7 == w[1] and c[2] == w[2])
 
     def clear_fifo(self):
         z = self._chk

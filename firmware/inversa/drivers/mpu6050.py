@@ -40,6 +40,7 @@ import struct
 from array import array
 
 from inversa.compat import IS_MICROPYTHON, const
+from inversa.drivers.i2cdev import I2CDevice
 
 ADDR = const(0x68)  # AD0 low; 0x69 with AD0 high
 WHO_AM_I_VALUE = const(0x68)
@@ -84,7 +85,7 @@ DLPF_HZ = (260, 184, 94, 44, 21, 10, 5)
 _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
-class MPU6050:
+class MPU6050(I2CDevice):
     def __init__(
         self,
         i2c,
@@ -105,11 +106,9 @@ class MPU6050:
         base = 8000 if dlpf_hz == 260 else 1000
         if rate_hz < 4 or base % rate_hz or base // rate_hz > 256:
             raise ValueError("rate_hz must divide %d (and be >= %d)" % (base, base // 256))
-        self.i2c = i2c
-        self.address = address
+        I2CDevice.__init__(self, i2c, address)
         self._buf = bytearray(14)
         self._prev = bytearray(14)
-        self._one = bytearray(1)
         self.raw = array("i", (0, 0, 0, 0, 0, 0))
         self.full_scale = 32767
 
@@ -118,7 +117,6 @@ class MPU6050:
             raise OSError("no MPU-6050 at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
         self.who_am_i = who
         self.chip = CHIPS[who]
-        self.resets = 0  # times the chip was found reset and re-initialised
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
         for _ in range(20):
@@ -161,32 +159,18 @@ class MPU6050:
         if self.who_am_i != WHO_AM_I_VALUE:
             self._write_u8(_ACCEL_CONFIG2, w[0])  # the accelerometer's low-pass too
 
-    def check(self):
-        """Re-initialise a chip that reset itself; True if it had (counted in `resets`).
-
-        Raises OSError on a bus error.  Two short reads; allocates nothing."""
+    def _config_lost(self):
+        # asleep again, or the rate/filter/ranges back at power-on values
         c = self._chk
         self.i2c.readfrom_mem_into(self.address, _SMPLRT_DIV, c)  # .. ACCEL_CONFIG
         w = self._want
-        if (
+        return not (
             not self._read_u8(_PWR_MGMT_1) & _SLEEP
             and c[0] == self._div
             and c[1] & 7 == w[0]
             and c[2] & 0x18 == w[1]
             and c[3] & 0x18 == w[2]
-        ):
-            return False
-        self._configure()
-        self.resets += 1
-        return True
-
-    def _read_u8(self, reg):
-        self.i2c.readfrom_mem_into(self.address, reg, self._one)
-        return self._one[0]
-
-    def _write_u8(self, reg, value):
-        self._one[0] = value
-        self.i2c.writeto_mem(self.address, reg, self._one)
+        )
 
     def read(self):
         """Burst-read one sample into `raw`; True if it differs from the last one."""
