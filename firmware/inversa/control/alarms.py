@@ -257,6 +257,11 @@ LED_HIGH = const(5)  # fast blink
 
 
 class Alarms:
+    """The rule engine: raw condition bits in, active alarms and the most
+    severe action out.  events: the EventLog that gets raised/cleared
+    events; rules: the rule table (RULES, columns C_*; ValueError if it is
+    malformed); n: the number of alarms (bit i = alarm id i)."""
+
     def __init__(self, events, rules=RULES, n=N_ALARMS):
         check_rules(rules, n)
         self._events = events
@@ -282,6 +287,11 @@ class Alarms:
         self.raised_total = 0
 
     def update(self, t_ms, cond):
+        """Advance to `t_ms` (ticks_ms) with the raw conditions `cond` (bit i
+        = alarm i's condition is present now); return the ACT_* of the most
+        severe active alarm.  Updates active, priority, loud and faults;
+        pushes raised/cleared events.  One comparison when nothing changed
+        and no timer is due; allocates nothing."""
         if cond == self._cond and (not self._timed or ticks_diff(t_ms, self._next_ms) < 0):
             return self.action
         self._evaluate(t_ms, cond)

@@ -101,6 +101,16 @@ _OL_HOME = 2  # up to the home switch
 
 
 class Controller:
+    """The session state machine of one table (motorized or manual).
+
+    Construct once at boot; call step() every 10 ms period.  Host commands
+    (request_start, request_return, set_profile, clear_faults) return a
+    reason code (inversa.reasons) and act at once or not at all.  Units are
+    in the names: cdeg (0.01 deg, + = inverted), cdps (0.01 deg/s, + =
+    deeper), ms.  Limits and their sources: control/limits.py and
+    docs/DOMAIN.md; hazards and the tests of each: docs/SAFETY.md.
+    """
+
     def __init__(
         self,
         clock,
@@ -115,6 +125,17 @@ class Controller:
         day_ms=0,
         resume=None,
     ):
+        """clock: ticks_ms() source (board.clock); events: the EventLog the
+        link drains; profile: a control.profile.Profile (validated here:
+        ValueError says which field is wrong); table_type: MOTORIZED or
+        MANUAL (the hardware decides; None: the profile's); has_brake: a
+        manual table's one-way lock is fitted.  What survived a reset
+        (persist.py, session_record.py): daily_used_ms / day_ms (the daily
+        allowance), profile_status (the profile store's status, 0 = ok),
+        reset_cause (machine.reset_cause()), latched (alarm bits that need
+        the local clear), resume ((deepest_cdeg, last_cdeg, gain_pct) from
+        record(), or None when nothing is known: the worst depth is then
+        assumed)."""
         profile.validate()
         self._clock = clock
         self._events = events
@@ -483,6 +504,11 @@ class Controller:
 
     # -- the step ------------------------------------------------------------
     def step(self, inp, out):
+        """One 10 ms period: read `inp` (control.io.ControlInputs), fill `out`
+        (ControlOutputs).  Allocates nothing and never raises: an internal
+        error is counted in step_errors, puts the outputs in the safe state
+        (motor off, brake on, loud alarm), latches FAULT and makes
+        self_check() fail, so the watchdog resets the board."""
         try:
             self._step(inp, out)
         except Exception:  # a bug: never let it reach the loop

@@ -50,6 +50,13 @@ _LE = "<hhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
 class LSM6DSOX(I2CDevice):
+    """ST LSM6DSOX IMU on I2C (datasheet DS12814).  Sample: raw = [ax,
+    ay, az, gx, gy, gz] in counts at the configured ranges (full_scale =
+    32767 counts at accel_range_g g and gyro_range_dps deg/s).  OSError if
+    WHO_AM_I is not 0x6C, the chip does not come out of reset or does not
+    keep its configuration; ValueError for a setting the chip does not
+    have."""
+
     def __init__(
         self,
         i2c,

@@ -60,6 +60,13 @@ ADC_RANGES_NA = (2048, 4096, 8192, 16384)
 
 
 class MAX30102(I2CDevice):
+    """Maxim MAX30102 pulse oximeter front end on I2C (datasheet 19-7740).
+    read_fifo() drains up to 32 samples into ir/red (18-bit counts,
+    full_scale = 2**18 - 1; rate_hz samples/s after averaging); `lost`,
+    `overflows` and `lost_total` count samples the FIFO dropped.  OSError if
+    the part id is wrong or the chip does not answer; ValueError for a
+    setting the chip does not have."""
+
     def __init__(
         self,
         i2c,

@@ -86,6 +86,14 @@ _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
 class MPU6050(I2CDevice):
+    """InvenSense MPU-6050 / MPU-6500-class IMU on I2C (datasheets: MPU-6000/
+    MPU-6050 Product Specification rev 3.4, Register Map rev 4.2; MPU-6500
+    Register Map rev 2.1).  Sample: raw = [ax, ay, az, gx, gy, gz] in counts
+    at the configured ranges (full_scale = 32767 counts at accel_range_g g
+    and gyro_range_dps deg/s).  OSError if no supported chip answers
+    (WHO_AM_I in CHIPS) or it does not come out of reset; ValueError for a
+    range, filter or rate the chip does not have."""
+
     def __init__(
         self,
         i2c,

@@ -52,6 +52,18 @@ def _u8(v):
 
 
 class LinkEndpoint:
+    """The board end of the link (docs/PROTOCOL.md): decodes the host's
+    frames from `port` (a non-blocking port: read_into/write), answers each
+    command with an ACK and a reason code, keeps the host lease, and sends
+    HELLO, events (from `events`) and telemetry at telemetry_hz.  ctrl: the
+    Controller the commands go to; board/uid/limits: what HELLO reports;
+    bench/inject: bench mode and its sensor injector; calibrate: the mount
+    calibration hook; profile_from_bytes: Profile.from_bytes (ValueError on
+    a bad profile: answered BAD_ARGUMENT); maintenance: the hook that
+    reboots into maintenance.  ValueError for a telemetry_hz outside
+    0..MAX_TELEMETRY_HZ or a uid longer than 8 bytes.  Allocates nothing
+    per period."""
+
     def __init__(
         self,
         port,
