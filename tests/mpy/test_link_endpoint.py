@@ -358,7 +358,8 @@ def test_injection_only_in_bench_mode():
     assert all(f[2] & M.FLAG_BENCH for f in fs)  # every frame flags bench mode
 
 
-def test_a_controller_exception_becomes_a_refusal():
+def test_a_controller_exception_is_answered_internal_error_and_counted():
+    # A bug is not "busy": BUSY would have the host retry it.
     _clock, port, _events, ctrl, ep, inp, out = make()
 
     def boom():
@@ -367,7 +368,7 @@ def test_a_controller_exception_becomes_a_refusal():
     ctrl.request_return = boom
     port.feed_rx(encode_frame(M.CMD_RETURN, 1))
     ep.service(inp, out)
-    assert acks(frames(port)) == [(1, M.CMD_RETURN, R.BUSY)] and ep.cmd_errors == 1
+    assert acks(frames(port)) == [(1, M.CMD_RETURN, R.INTERNAL_ERROR)] and ep.cmd_errors == 1
 
 
 def test_bad_configuration_is_refused():

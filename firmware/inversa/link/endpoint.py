@@ -124,7 +124,10 @@ class LinkEndpoint:
         self.commands = 0
         self.refused = 0
         self.retries = 0
-        self.cmd_errors = 0  # a command handler raised (answered BUSY/BAD_ARGUMENT)
+        # A command handler raised: a ValueError is a bad argument
+        # (BAD_ARGUMENT); anything else is a bug, answered INTERNAL_ERROR so
+        # the host reports it instead of retrying it as if the board were busy.
+        self.cmd_errors = 0
         self.leases_lost = 0
 
     def set_telemetry_hz(self, hz):
@@ -227,7 +230,7 @@ class LinkEndpoint:
             reason = R.BAD_ARGUMENT
         except Exception:  # a handler must never take the loop down
             self.cmd_errors += 1
-            reason = R.BUSY
+            reason = R.INTERNAL_ERROR
         if reason:
             self.refused += 1
         self._last_seq = r.seq
@@ -309,7 +312,7 @@ class LinkEndpoint:
             return self.inject(t, body, off + 1, count)
         except Exception:
             self.cmd_errors += 1
-            return R.BUSY
+            return R.INTERNAL_ERROR
 
     # -- sending -------------------------------------------------------------
     def _ack(self, seq, t, reason):
