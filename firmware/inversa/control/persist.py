@@ -30,7 +30,6 @@
 #     latched, daily_ms, day_ms, status = store.load()
 #     code = store.save(latched, daily_ms, day_ms)     # 0 or reasons.STORAGE_ERROR
 
-import os
 import struct
 
 from inversa import reasons
@@ -38,6 +37,7 @@ from inversa.compat import const
 from inversa.control import limits as L
 from inversa.control.alarms import B_ESTOP
 from inversa.crc import crc16
+from inversa.storage import write_atomic
 
 VERSION = const(1)
 RECORD_LEN = const(18)
@@ -124,15 +124,8 @@ class PersistStore:
         """Write the record (atomically as the file system allows); 0, or
         reasons.STORAGE_ERROR with self.message saying why."""
         data = encode(latched, daily_used_ms, day_ms)
-        tmp = self.path + ".tmp"
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            try:
-                os.rename(tmp, self.path)
-            except OSError:  # FAT will not rename over an existing file
-                os.remove(self.path)
-                os.rename(tmp, self.path)
+            write_atomic(self.path, data)
         except OSError as e:
             self.message = "could not write %s: %s" % (self.path, e)
             return reasons.STORAGE_ERROR

@@ -11,11 +11,11 @@
 #     if status: print(store.message)
 #     code = store.save(profile)               # 0 or reasons.STORAGE_ERROR
 
-import os
 
 from inversa import reasons
 from inversa.compat import const
 from inversa.control.profile import PROFILE_LEN, Profile, beginner_profile
+from inversa.storage import write_atomic
 
 STORE_OK = const(0)
 STORE_MISSING = const(1)
@@ -59,15 +59,8 @@ class ProfileStore:
         except (ValueError, AttributeError) as e:
             self.message = "not saved: %s" % e
             return reasons.PROFILE_INVALID
-        tmp = self.path + ".tmp"
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            try:
-                os.rename(tmp, self.path)
-            except OSError:  # FAT will not rename over an existing file
-                os.remove(self.path)
-                os.rename(tmp, self.path)
+            write_atomic(self.path, data)
         except OSError as e:
             self.message = "could not write %s: %s" % (self.path, e)
             return reasons.STORAGE_ERROR

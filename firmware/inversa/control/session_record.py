@@ -11,7 +11,7 @@
 #     rec = load_record("/motion.bin")       # (deep, last, gain) or None (unknown)
 #     ok = save_record("/motion.bin", ctrl.record())
 
-import os
+from inversa.storage import write_atomic
 
 _MAGIC = 0x4D52  # "MR"
 _LEN = 12
@@ -57,15 +57,8 @@ def load_record(path):
 def save_record(path, rec):
     """Persist rec; False if the flash could not be written (nothing lost:
     the old record stays)."""
-    tmp = path + ".tmp"
     try:
-        with open(tmp, "wb") as f:
-            f.write(_pack(rec))
-        try:
-            os.rename(tmp, path)
-        except OSError:  # FAT will not rename over an existing file
-            os.remove(path)
-            os.rename(tmp, path)
+        write_atomic(path, _pack(rec))
     except OSError:
         return False
     return True

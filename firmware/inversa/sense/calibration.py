@@ -33,6 +33,7 @@ import struct
 
 from inversa.compat import const
 from inversa.crc import crc16
+from inversa.storage import write_atomic
 
 _MAGIC = b"INVC"
 _VERSION = const(1)
@@ -146,17 +147,9 @@ class Calibration:
         return cls.from_bytes(data)
 
     def save(self, path):
-        """Write atomically (temporary file, then rename); raises OSError on failure."""
-        import os
-
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(self.to_bytes())
-        try:
-            os.remove(path)
-        except OSError:
-            pass
-        os.rename(tmp, path)
+        """Write atomically (temporary file, then rename: inversa.storage);
+        raises OSError on failure (the old calibration then stays)."""
+        write_atomic(path, self.to_bytes())
 
     def __eq__(self, other):
         return isinstance(other, Calibration) and self.to_bytes() == other.to_bytes()
