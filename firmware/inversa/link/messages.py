@@ -12,6 +12,8 @@
 #     from inversa.link import messages as m
 #     m.TELEMETRY_FMT, m.TELEMETRY_FIELDS, m.CMD_START
 
+import struct
+
 from inversa.compat import const
 
 PROTOCOL_VERSION = const(1)
@@ -69,35 +71,44 @@ HOST_HEARTBEAT_MS = const(500)  # host heartbeat period
 LEASE_MS = const(2000)  # host lease: no valid host frame for this long = host gone
 
 # --- payloads ---------------------------------------------------------------
+# Each payload layout is one table of (name, struct code) rows, little-endian,
+# in wire order (as Klipper describes its messages): the format string, the
+# field names and the length all come from it, so they cannot drift apart.
+
+
+def _layout(rows):
+    fmt = "<" + "".join(r[1] for r in rows)
+    return fmt, tuple(r[0] for r in rows), struct.calcsize(fmt)
+
+
 # Telemetry: inputs, outputs, loop timing and counters.  Counters are u16 and
 # wrap; the host works with differences.
-TELEMETRY_FMT = "<IBBhhhhhIBBIBIHBHHHHHHH"
-TELEMETRY_FIELDS = (
-    "t_ms",  # board ticks_ms (wraps at 2**30)
-    "state",  # ControlOutputs.state
-    "action",  # ControlOutputs.action
-    "angle_cdeg",  # 0.01 deg, +9000 = fully inverted
-    "rate_cdps",  # 0.01 deg/s, + = deeper
-    "target_angle_cdeg",
-    "motor_cmd_cdps",
-    "deepest_cdeg",
-    "inverted_ms",
-    "hr_bpm",  # 0 = unknown
-    "hr_quality_pct",
-    "alarm_bits",
-    "alarm_priority",  # 0 none, 1 low, 2 medium, 3 high
-    "fault_bits",
-    "tilt_faults",
-    "io_bits",  # IO_* below
-    "loop_us",  # duration of the last control period's work
-    "loop_max_us",  # worst since boot
-    "overruns",  # periods that ran late
-    "tx_drops",  # frames the board dropped because the port had no room
-    "rx_errors",  # received frames with bad CRC/framing/length + bytes the rx buffer dropped
-    "events_dropped",  # EventLog records overwritten before they were sent
-    "tx_stalls",  # writes that stalled (USB host not reading)
+TELEMETRY = (
+    ("t_ms", "I"),  # board ticks_ms (wraps at 2**30)
+    ("state", "B"),  # ControlOutputs.state
+    ("action", "B"),  # ControlOutputs.action
+    ("angle_cdeg", "h"),  # 0.01 deg, +9000 = fully inverted
+    ("rate_cdps", "h"),  # 0.01 deg/s, + = deeper
+    ("target_angle_cdeg", "h"),
+    ("motor_cmd_cdps", "h"),
+    ("deepest_cdeg", "h"),
+    ("inverted_ms", "I"),
+    ("hr_bpm", "B"),  # 0 = unknown
+    ("hr_quality_pct", "B"),
+    ("alarm_bits", "I"),
+    ("alarm_priority", "B"),  # 0 none, 1 low, 2 medium, 3 high
+    ("fault_bits", "I"),
+    ("tilt_faults", "H"),
+    ("io_bits", "B"),  # IO_* below
+    ("loop_us", "H"),  # duration of the last control period's work
+    ("loop_max_us", "H"),  # worst since boot
+    ("overruns", "H"),  # periods that ran late
+    ("tx_drops", "H"),  # frames the board dropped because the port had no room
+    ("rx_errors", "H"),  # bad CRC/framing/length frames + bytes the rx buffer dropped
+    ("events_dropped", "H"),  # EventLog records overwritten before they were sent
+    ("tx_stalls", "H"),  # writes that stalled (USB host not reading)
 )
-TELEMETRY_LEN = const(48)
+TELEMETRY_FMT, TELEMETRY_FIELDS, TELEMETRY_LEN = _layout(TELEMETRY)
 
 IO_TILT_OK = const(0x01)
 IO_HR_OK = const(0x02)
@@ -106,17 +117,15 @@ IO_MOTOR_ENABLE = const(0x08)
 IO_BRAKE_ON = const(0x10)
 IO_HOST_LEASE = const(0x20)
 
-EVENT_FMT = "<IBii"  # t_ms, kind, code, value (see inversa/events.py)
-EVENT_FIELDS = ("t_ms", "kind", "code", "value")
-EVENT_LEN = const(13)
-
-HEARTBEAT_FMT = "<IBB"  # t_ms, state, io_bits
-HEARTBEAT_FIELDS = ("t_ms", "state", "io_bits")
-HEARTBEAT_LEN = const(6)
-
-ACK_FMT = "<HBB"  # seq of the command, its type, reason (inversa/reasons.py)
-ACK_FIELDS = ("cmd_seq", "cmd", "reason")
-ACK_LEN = const(4)
+# an event record (inversa/events.py)
+EVENT_FMT, EVENT_FIELDS, EVENT_LEN = _layout(
+    (("t_ms", "I"), ("kind", "B"), ("code", "i"), ("value", "i"))
+)
+HEARTBEAT_FMT, HEARTBEAT_FIELDS, HEARTBEAT_LEN = _layout(
+    (("t_ms", "I"), ("state", "B"), ("io_bits", "B"))
+)
+# the answer to a command: its seq and type, and the reason (inversa/reasons.py)
+ACK_FMT, ACK_FIELDS, ACK_LEN = _layout((("cmd_seq", "H"), ("cmd", "B"), ("reason", "B")))
 
 # MSG_PROFILE: crc16 u16, then the profile's own bytes (Profile.to_bytes()).
 PROFILE_HEAD_FMT = "<H"
