@@ -12,6 +12,14 @@
 #
 # States and transitions: see states.py and docs/SAFETY.md.
 #
+# The step's jobs live in their own modules, each a function of the
+# controller: the raw safety checks (checks.py), what each state does and how
+# a session moves on (phases.py), the motor drive with the "never deeper"
+# veto and the open-loop return (drive.py).  This module keeps the state they
+# share, the public API and the order of the step.  It is over 400 lines
+# because the constructor lists that shared state (about 80 fields, each with
+# why it exists) and the host commands' refusals sit with the API.
+#
 # Usage:
 #     ctrl = Controller(clock, events, profile)              # table type from profile
 #     ctrl = Controller(clock, events, profile, table_type=MANUAL, has_brake=True)
@@ -27,39 +35,11 @@
 
 from inversa import reasons
 from inversa.compat import ticks_diff
+from inversa.control import checks, drive, phases
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.alarms import (
     ACT_CUTOFF,
-    ACT_NO_DEEPER,
-    ACT_OPEN_LOOP,
-    ACT_RETURN,
-    B_CONTACTOR,
-    B_CONTRA,
-    B_DAILY,
-    B_END_SWITCH,
-    B_ESTOP,
-    B_HOLD_OVER,
-    B_HOME_TIMEOUT,
-    B_HR_DROP,
-    B_HR_HIGH,
-    B_HR_LOST,
-    B_HR_LOW,
-    B_HR_RISE,
-    B_INPUT_STUCK,
-    B_LEASE,
-    B_MAINS_LOST,
-    B_NO_BASELINE,
-    B_OVER_LIMIT,
-    B_REBOOT,
-    B_RISE_FAST,
-    B_RUNAWAY,
-    B_RUNON,
-    B_SELFTEST,
-    B_SWITCH,
-    B_TILT,
-    B_TIME_LIMIT,
-    B_TOO_FAST,
     F_PROFILE,
     L_CLEAR,
     LED_HIGH,
@@ -71,7 +51,7 @@ from inversa.control.alarms import (
 )
 from inversa.control.motion import FollowCheck, MotionMonitor, Trajectory
 from inversa.control.profile import HR_OFF, check
-from inversa.events import EV_BOOT, EV_FAULT, EV_PROFILE, EV_STATE
+from inversa.events import EV_FAULT, EV_PROFILE, EV_STATE
 
 # Motion inputs found closed when a session was armed (issue 14: a
 # hold-to-run contact stuck closed plus a host START moved the table).
@@ -324,7 +304,7 @@ class Controller:
             return reasons.FAULT_LATCHED
         t = self._clock.ticks_ms()
         if st == S.DESCENT or st == S.HOLD:
-            self._begin_return(t, self._angle)
+            phases.begin_return(self, t, self._angle)
         elif st == S.BASELINE or st == S.READY:
             self._session_end(t)
             self._set_state(t, S.IDLE)
@@ -368,7 +348,7 @@ class Controller:
                 self._set_state(t, S.IDLE)
             elif self._tilt_ok:
                 self._traj.reset(self._angle)
-                self._begin_return(t, self._angle)
+                phases.begin_return(self, t, self._angle)
         return reasons.OK
 
     # -- helpers -----------------------------------------------------------
@@ -407,100 +387,6 @@ class Controller:
             return angle <= self.profile.loading_cdeg + L.LOADING_TOL_CDEG
         d = angle - self.profile.loading_cdeg
         return -L.LOADING_TOL_CDEG <= d <= L.LOADING_TOL_CDEG
-
-    def _begin_return(self, t, angle):
-        # Every return lasts at least return_ms (>= 30 s) from where it starts:
-        # the speed comes from the measured angle (where the table is).
-        if not self._session:
-            self._session_begin(t, angle, _NO_START)
-        sp = self._traj.pos_mcdeg // 1000
-        start = angle
-        if not self._manual and sp != angle:
-            # The return starts from where the table is, not from a setpoint
-            # still ahead of it on the way down, nor from one it overshot
-            # (found by the campaign, seed 12 timeline 209: a table that
-            # braked past horizontal to 1.2 deg was "already head-up" by its
-            # setpoint and came up in 14 s).
-            self._traj.reset(angle)
-        if start <= 0 or (self._manual and start <= _HB):
-            self._begin_rest(t)  # already head-up (a manual table: rest in the band)
-            return
-        # Planned a margin longer than the profile's time: the table lags its
-        # setpoint and the angle is measured with noise, and the person must
-        # never get less than return_ms.  However shallow (found by a review:
-        # a 5 deg profile skipped the return and came up in 10 s): no faster
-        # floor than 0.01 deg/s, i.e. only a return from under 0.3 deg may
-        # take less than return_ms.
-        v = start * 1000 // (self.profile.return_ms + L.RETURN_MARGIN_MS)
-        if v < 1:
-            v = 1
-        elif v > L.MAX_RATE_CDPS:
-            v = L.MAX_RATE_CDPS
-        self._ret_cdps = v
-        self._ret_start = start
-        self._t_ret = t
-        if not self._manual:
-            self._traj.set_goal(0, v)
-        self._set_state(t, S.RETURN)
-
-    def _begin_rest(self, t):
-        self._rest_ms = 0
-        if not self._manual:
-            # Rest at horizontal, or where we are if already head-up.
-            sp = self._traj.pos_mcdeg // 1000
-            self._traj.set_goal(sp if sp < 0 else 0, self._ret_cdps if self._ret_cdps > 50 else 50)
-        self._set_state(t, S.REST)
-
-    def _begin_open_loop(self, t, home):
-        if home and self._home_ms >= L.HOME_CONFIRM_MS:
-            self._set_state(t, S.FAULT)
-            return
-        if not self._session:
-            self._session_begin(t, self._last_good_angle, _NO_START)
-        # Dead reckoning from the depth it can prove: the last trusted angle
-        # (this boot, or kept across a reset by record()/resume; the worst
-        # case, 90 deg, only when nothing at all is known).
-        est = self._last_good_angle
-        deep_est = est + self._est_doubt  # the deepest the table may be
-        pace_est = est - self._est_doubt  # ... planned at the shallowest's pace
-        if self._est_doubt and deep_est > 0 and pace_est < _REC_STEP_CDEG // 2:
-            pace_est = _REC_STEP_CDEG // 2  # (a 1 deg return at its 30 s pace)
-        # Open loop, the real speed is the motor's for this command: planned
-        # for OPEN_LOOP_TIME_FACTOR times the driver's scale, or for its
-        # learned gain (this boot or kept across a reset) plus 25 % for load
-        # and direction if that is more.  Found by the
-        # simulator: a motor 33 % faster than the driver's scale returned a
-        # person from 25 deg in 24 s; by a review: after a reset the return
-        # was sized for 90 deg and took 13 s from 25 deg.
-        f = 100 * L.OPEN_LOOP_TIME_FACTOR
-        if self._gain_known and self._gain_pct * 5 // 4 > f:
-            f = self._gain_pct * 5 // 4
-        if self.state == S.RETURN or self.state == S.REST or self.state == S.RISE:
-            v = self._ret_cdps * 100 // f  # the return's own speed, slowed
-        else:
-            v = pace_est * 100000 // ((self.profile.return_ms + L.RETURN_MARGIN_MS) * f)
-        if v > L.OPEN_LOOP_CDPS:
-            v = L.OPEN_LOOP_CDPS
-        if v < 1:
-            v = 1
-        self._ret_cdps = v
-        self._ol_est_k = deep_est * 1000
-        self._ol_low = self._angle  # the shallowest reading in this open loop
-        self._ol_phase = _OL_UP if deep_est > 0 else _OL_HOME
-        self._ol_t0 = t
-        self._ol_t_phase = t
-        # Bound: the slow leg, the rest, the leg home at full open-loop speed,
-        # plus a margin; never above the hard bound.
-        up = deep_est if deep_est > 0 else 0
-        home_leg = 0 - L.MIN_LOADING_CDEG
-        b = (
-            up * 1000 // v
-            + self.profile.rest_ms
-            + home_leg * 1000 // L.OPEN_LOOP_CDPS
-            + L.OPEN_LOOP_MARGIN_MS
-        )
-        self._ol_bound_ms = b if b < L.OPEN_LOOP_MAX_MS else L.OPEN_LOOP_MAX_MS
-        self._set_state(t, S.OPEN_LOOP)
 
     # -- the step ------------------------------------------------------------
     def step(self, inp, out):
@@ -564,8 +450,8 @@ class Controller:
         self._start_prev = inp.start_pressed
         self._stop_prev = inp.stop_pressed
         self._dt = dt
-        tilt_ok = self._trusted(inp, dt, angle, stop_edge)
-        home = self._switches(inp, angle, tilt_ok)
+        tilt_ok = checks.trusted(self, inp, dt, angle, stop_edge)
+        home = checks.switches(self, inp, angle, tilt_ok)
         self._tilt_ok = tilt_ok
         self._angle = angle
         self._rate = inp.rate_cdps
@@ -593,71 +479,20 @@ class Controller:
         st = self.state
 
         # 1. raw conditions -> alarms -> the most severe action
-        cond = self._conditions(inp, t, dt, st, angle, tilt_ok, home)
+        cond = checks.conditions(self, inp, t, dt, st, angle, tilt_ok, home)
         al = self._alarms
         act = al.update(t, cond)
 
-        # 2. react to the action (from any state)
-        if act >= ACT_RETURN:
-            if act == ACT_CUTOFF:
-                if al.active & B_ESTOP:
-                    self._set_state(t, S.ESTOP)
-                elif st != S.ESTOP:
-                    self._set_state(t, S.FAULT)
-            elif act == ACT_OPEN_LOOP:
-                if st != S.OPEN_LOOP and st != S.FAULT and st != S.ESTOP:
-                    if self._manual:
-                        self._set_state(t, S.FAULT)
-                    else:
-                        self._begin_open_loop(t, home)
-            elif st == S.BASELINE or st == S.READY:
-                self._session_end(t)
-                self._set_state(t, S.IDLE)
-            elif st == S.DESCENT or st == S.HOLD:
-                self._begin_return(t, angle)
-            st = self.state
-
-        # 3. the state itself
-        if st == S.HOLD:
-            self._run_hold(t, dt, inp, angle, act, stop_edge)
-        elif st == S.DESCENT:
-            self._run_descent(t, dt, inp, angle, act, stop_edge)
-        elif st == S.RETURN:
-            if self._manual:
-                if angle <= _HB:
-                    self._begin_rest(t)
-            elif self._traj.at_goal and angle <= _HB:
-                self._begin_rest(t)
-        elif st == S.REST:
-            self._rest_ms += dt
-            if self._rest_ms >= self.profile.rest_ms:
-                self._set_state(t, S.RISE)
-                if not self._manual:
-                    self._traj.set_goal(self.profile.loading_cdeg, self.profile.rise_cdps)
-            elif self._manual and self._at_loading(angle, home):
-                self._finish(t)
-        elif st == S.RISE:
-            if self._at_loading(angle, home) and (self._manual or self._traj.at_goal or home):
-                self._finish(t)
-        elif st == S.IDLE or st == S.DONE:
-            self._run_idle(t, inp, angle, tilt_ok, home, start_edge)
-        elif st == S.BASELINE or st == S.READY:
-            self._run_armed(t, inp, angle, stop_edge)
-        elif st == S.OPEN_LOOP:
-            if home and self._home_ms >= L.HOME_CONFIRM_MS:
-                self._set_state(t, S.FAULT)
-        elif st == S.FAULT or st == S.ESTOP:
-            if stop_edge:
-                self._clear(t)
-        elif st == S.SELFTEST:
-            self._run_selftest(t, angle, tilt_ok, home, inp)
+        # 2. react to the action (from any state); 3. the state itself
+        st = phases.react(self, t, act, st, angle, home)
+        phases.run_state(self, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_edge)
 
         # 4. motion and outputs
         if self._manual:
-            self._outputs_manual(t, out, angle)
+            drive.outputs_manual(self, t, out, angle)
         else:
-            self._motor(t, dt, angle, tilt_ok, home, inp.end_switch, act)
-            self._outputs_motor(out)
+            drive.motor(self, t, dt, angle, tilt_ok, home, inp.end_switch, act)
+            drive.outputs_motor(self, out)
         out.state = self.state
         out.alarm_bits = al.active
         out.alarm_priority = al.priority
@@ -677,95 +512,6 @@ class Controller:
             out.led_pattern = LED_SESSION
         else:
             out.led_pattern = LED_IDLE
-
-    # -- what the inputs can be trusted with ---------------------------------
-    def _trusted(self, inp, dt, angle, stop_edge):
-        # The angle is trusted when the estimator says so AND it follows the
-        # motor: a reading that stays put while the motor is commanded deeper
-        # (a chip that stopped updating, a bus returning the last value, or a
-        # stalled motor) is no longer trusted, at once, until cleared at the
-        # table.  Judged every FOLLOW_TRAVEL_CDEG (1 deg) of commanded deeper
-        # travel: with the fastest motor (GAIN_MAX_PCT) and the drive's own
-        # lag, the table is at most ~3 deg past the frozen reading when every
-        # deeper command stops.
-        if stop_edge and (self.state == S.FAULT or self.state == S.ESTOP):
-            self._angle_frozen = False
-        c = self._cmd
-        if not inp.tilt_ok or self._manual or self._angle_frozen:
-            c = 0
-        if self._follow.check(c, dt, angle):
-            self._angle_frozen = True
-        if c:
-            self._learn_gain(c, inp.rate_cdps, dt)
-        return inp.tilt_ok and not self._angle_frozen
-
-    def _learn_gain(self, cmd, rate, dt):
-        # The motor's true speed per commanded speed (its driver's scale is
-        # only nominal: load, supply, a faster motor).  Learned from steady
-        # commands of at least 0.2 deg/s; it only ever slows commands down.
-        if -L.GAIN_LEARN_CDPS < cmd < L.GAIN_LEARN_CDPS:
-            return
-        d = cmd - self._cmd_prev
-        a = rate - self._rate
-        if d > 1 or d < -1 or a > 1 or a < -1:
-            return  # only in steady motion: the drive's lag would bias the ratio
-        r = rate * 100 // cmd
-        g = self._gain_pct
-        d = (r - g) // 8
-        if self._gain_known:
-            # Once known it drifts at most 1 % per GAIN_SLEW_MS: a motor's
-            # scale does not change in a second, and a stuck driver running
-            # on while the command slows must not teach it that the motor got
-            # faster (that would hide the run-on; campaign seed 11, 237).
-            self._gain_slew_ms += dt
-            if self._gain_slew_ms < L.GAIN_SLEW_MS:
-                return
-            self._gain_slew_ms = 0
-            d = 1 if d > 0 else (-1 if d < 0 else 0)
-        g += d
-        if g < L.GAIN_MIN_PCT:
-            g = L.GAIN_MIN_PCT
-        elif g > L.GAIN_MAX_PCT:
-            g = L.GAIN_MAX_PCT
-        self._gain_pct = g
-        self._gain_n += dt
-        if self._gain_n >= 1000:
-            self._gain_known = True
-
-    def _switches(self, inp, angle, tilt_ok):
-        # A limit switch that disagrees with a trusted angle lies: a switch
-        # fault (A_SWITCH, the person is brought up on the angle), and from
-        # then on the home switch is ignored until cleared at the table.  A
-        # switch never stops upward motion on its own: only a home switch the
-        # angle does not contradict (or cannot: angle untrusted) does.  The
-        # end switch always stops deeper motion (the safe direction).
-        home = inp.home_switch
-        c = 0
-        self._end_lies = False
-        if tilt_ok:
-            if home and angle > self.profile.loading_cdeg + L.HOME_DISAGREE_CDEG:
-                self._home_bad = True
-                c = B_SWITCH
-            if inp.end_switch and angle < L.END_SWITCH_MIN_CDEG:
-                self._end_lies = True
-                c = B_SWITCH
-        self._sw_cond = c
-        home = home and not self._home_bad
-        # With a trusted angle the switch is believed only where the angle
-        # agrees it is at loading: one closed 2.5-20 deg short of loading is
-        # within the angle's doubt (no fault) but must not stop the rise there.
-        if home and tilt_ok:
-            d = angle - self.profile.loading_cdeg
-            home = -L.HOME_AGREE_CDEG <= d <= L.HOME_AGREE_CDEG
-        # Without an angle (open loop) the home switch is believed only once
-        # it has stayed closed HOME_CONFIRM_MS: a chattering switch cannot
-        # end an open-loop return at depth.
-        if home:
-            if self._home_ms < L.HOME_CONFIRM_MS:
-                self._home_ms += self._dt
-        else:
-            self._home_ms = 0
-        return home
 
     def _remember(self, angle, tilt_ok):
         # What a reset must not forget (the app keeps record() on the flash
@@ -806,562 +552,3 @@ class Controller:
         bring the person up gradually without an angle (see __init__ resume).
         gain_pct 0: not learned."""
         return (self._rec_deep, self._rec_last, self._rec_gain)
-
-    # -- conditions (one bit per alarm) -------------------------------------
-    def _conditions(self, inp, t, dt, st, angle, tilt_ok, home):
-        estop = inp.estop_pressed
-        if not estop:
-            self._estop_released = True
-        if st == S.SELFTEST and ticks_diff(t, self._t_state) < L.SELFTEST_MS:
-            # The first second after boot: estimators are still settling, but
-            # the e-stop counts from the first period (issue 14: a press in
-            # the self-test was never latched).  The only "pressed" ignored
-            # is the input's own boot reading until both channels prove
-            # closed: pressed since boot for longer than that is a press.
-            cond = B_SELFTEST if self._selftest_fail else 0
-            if estop and (
-                self._estop_released or ticks_diff(t, self._t_state) >= L.ESTOP_BOOT_SETTLE_MS
-            ):
-                cond |= B_ESTOP
-                if inp.motor_power:
-                    cond |= B_CONTACTOR
-            return cond | self._stuck_cond(inp)
-        cond = B_ESTOP if estop else 0
-        cond |= self._stuck_cond(inp)
-        if estop and inp.motor_power:
-            # The hardware cut did not happen (a welded contactor): the
-            # firmware still cuts the drive, but the e-stop's own path is gone.
-            cond |= B_CONTACTOR
-        if inp.home_switch and inp.end_switch and not tilt_ok:
-            # Both limits at once and no angle to tell which one lies: wiring
-            # fault.  (With a trusted angle, the one that disagrees is a
-            # switch fault, and the person is brought up on the angle.)
-            cond |= B_SELFTEST
-        if st == S.SELFTEST:
-            if self._selftest_fail:
-                cond |= B_SELFTEST
-            return cond  # the estimators are still starting
-        p = self.profile
-        if p.contra_flags and tilt_ok and p.contraindicated() and not self._at_loading(angle, home):
-            # Contraindicated: no inversion at all.  On a manual table the
-            # person tilts it themselves: high alarm and the lock as soon as
-            # it leaves the loading zone (issue 14).
-            cond |= B_CONTRA
-        cond |= self._sw_cond
-        if not tilt_ok:
-            cond |= B_TILT
-        elif self._alarms.active & B_OVER_LIMIT:
-            if angle > self._eff_limit - L.LIMIT_HYST_CDEG:
-                cond |= B_OVER_LIMIT
-        elif angle > self._eff_limit + L.LIMIT_TOL_CDEG:
-            cond |= B_OVER_LIMIT
-        if (
-            tilt_ok
-            and not self._manual
-            and angle > self._eff_limit + L.LIMIT_TOL_CDEG
-            and inp.rate_cdps >= L.RUNON_CDPS
-            and self._cmd <= 0
-        ):
-            # Past the limit and still going deeper at speed with no deeper
-            # command: nothing the drive was told explains it.  Cut at once
-            # (the run-on check waits for a coast; the depth cannot).
-            cond |= B_RUNAWAY
-        if inp.end_switch and not self._end_lies:
-            cond |= B_END_SWITCH  # over-travel the angle did not see: the angle lies
-        if st == S.OPEN_LOOP and ticks_diff(t, self._ol_t0) > self._ol_bound_ms:
-            cond |= B_HOME_TIMEOUT
-        manual = self._manual
-        if not manual and tilt_ok and st != S.OPEN_LOOP:
-            cond |= self._mon.check(
-                t,
-                dt,
-                self._cmd,
-                angle,
-                inp.rate_cdps,
-                self._traj.pos_mcdeg // 1000,
-                self._enable,
-                self._gain_pct,
-            )
-        elif not manual and st == S.OPEN_LOOP and self._angle_frozen and inp.tilt_ok:
-            # The reading was judged frozen because it did not follow a deeper
-            # command, and a stalled motor looks the same.  A reading that then
-            # moves deeper than the shallowest it showed in this open loop,
-            # while the open loop drives up, is alive: the motor runs on
-            # (found by the campaign, seed 2027 timeline 697: a stall, then a
-            # run-on took the table from -53 to +15 deg in open loop).
-            if angle < self._ol_low:
-                self._ol_low = angle
-            if self._cmd < 0 and angle > self._ol_low + L.UNCMD_DRIFT_CDEG:
-                cond |= B_RUNON
-        if not self._session:
-            return cond
-        if self._inverted_ms > self._time_limit_ms:
-            cond |= B_TIME_LIMIT
-        if self._recovering:
-            cond |= B_REBOOT
-        active_phase = st == S.DESCENT or st == S.HOLD
-        if self.daily_used_ms >= p.daily_ms and active_phase:
-            cond |= B_DAILY
-        if inp.on_battery and (active_phase or st == S.BASELINE or st == S.READY):
-            # Mains lost: the battery keeps the table alive for the way up,
-            # not for a session (hardware/README.md, power loss).
-            cond |= B_MAINS_LOST
-        if (
-            self._host_session
-            and not inp.host_lease_ok
-            and (active_phase or st == S.BASELINE or st == S.READY)
-        ):
-            cond |= B_LEASE
-        if p.hr_mode != HR_OFF and st >= S.BASELINE and st <= S.REST:
-            if inp.hr_ok and inp.hr_bpm > 0:
-                bpm = inp.hr_bpm
-                if bpm > p.hr_high_bpm:
-                    cond |= B_HR_HIGH
-                elif bpm < p.hr_low_bpm:
-                    cond |= B_HR_LOW
-                base = self.baseline_bpm
-                if base:
-                    if bpm > base + p.hr_rise_bpm:
-                        cond |= B_HR_RISE
-                    elif bpm < base - p.hr_drop_bpm:
-                        cond |= B_HR_DROP
-            elif st >= S.DESCENT and (angle > _HB or st <= S.HOLD):
-                # Inverted, or in DESCENT/HOLD at any angle: a pulse mostly
-                # lost in a hold short of horizontal would otherwise hide a
-                # high rate (valid too rarely to debounce it) and let the
-                # person go on down with it unknown.
-                cond |= B_HR_LOST
-            if st == S.BASELINE and ticks_diff(t, self._t_state) > L.BASELINE_MS:
-                cond |= B_NO_BASELINE
-        if not manual and tilt_ok:
-            # The measured speed is supervised against the hard limit too
-            # (the commands keep the true speed under it, _true_hi): faster
-            # warns; the runaway cut-off comes at the limit + 2 deg/s.
-            r = inp.rate_cdps
-            if r > L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS or r < -(
-                L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS
-            ):
-                cond |= B_TOO_FAST
-        if manual and tilt_ok:
-            r = inp.rate_cdps
-            if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
-                p.rise_cdps + L.MANUAL_SPEED_TOL_CDPS
-            ):
-                cond |= B_TOO_FAST
-            if st == S.RETURN:
-                if r < -(self._ret_cdps + L.COACH_TOL_CDPS):
-                    cond |= B_RISE_FAST
-            elif st == S.REST:
-                if angle < -2 * _HB:
-                    cond |= B_RISE_FAST
-            elif active_phase and self._hold_ms >= p.hold_ms:
-                cond |= B_HOLD_OVER
-        return cond
-
-    def _stuck_cond(self, inp):
-        # A motion input closed at arming stays a fault condition until it
-        # reads released; the latch then waits for the local clear.
-        s = self._stuck
-        if not s:
-            return 0
-        if s & _IN_DOWN and not inp.hold_down:
-            s &= ~_IN_DOWN
-        if s & _IN_UP and not inp.hold_up:
-            s &= ~_IN_UP
-        if s & _IN_START and not inp.start_pressed:
-            s &= ~_IN_START
-        self._stuck = s
-        return B_INPUT_STUCK if s else 0
-
-    # -- states ----------------------------------------------------------------
-    def _run_selftest(self, t, angle, tilt_ok, home, inp):
-        if ticks_diff(t, self._t_state) < L.SELFTEST_MS:
-            return
-        if inp.home_switch and inp.end_switch and not tilt_ok:
-            self._selftest_fail = True
-            self._set_state(t, S.FAULT)
-            self._events.push(t, EV_BOOT, self._reset_cause, 0)
-            return
-        if not tilt_ok:
-            if ticks_diff(t, self._t_state) < L.SELFTEST_MAX_MS:
-                return  # the estimator may need a moment longer after a reset
-            # Angle unknown: the tilt alarm (now unmasked) decides what to do.
-            self._events.push(t, EV_BOOT, self._reset_cause, 0 if home else 1)
-            self._set_state(t, S.IDLE)
-            return
-        at = self._at_loading(angle, home)
-        if at and not self._manual and (self._rec_deep or self._rec_last):
-            # A session was running at the reset: it ends at the loading
-            # position itself, not at the edge of its tolerance (found by the
-            # campaign, seed 2030 timeline 535: a reset 4.97 deg short of it,
-            # measured, left the table idle 5.03 deg short, true).
-            d = angle - self.profile.loading_cdeg
-            at = -L.LOADING_TOL_CDEG // 2 <= d <= L.LOADING_TOL_CDEG // 2
-        if at or (self._manual and angle <= _HB):
-            self._events.push(t, EV_BOOT, self._reset_cause, 0)
-            self._traj.reset(angle)
-            self._set_state(t, S.IDLE)
-            return
-        # Not at the loading position: the board restarted mid-session.
-        self._events.push(t, EV_BOOT, self._reset_cause, 1)
-        self._traj.reset(angle)
-        self._session_begin(t, angle, _NO_START)
-        self._recovering = True
-        self._begin_return(t, angle)
-
-    def _run_idle(self, t, inp, angle, tilt_ok, home, start_edge):
-        if self.state == S.DONE and ticks_diff(t, self._t_state) >= _DONE_MS:
-            self._set_state(t, S.IDLE)
-        src = _NO_START
-        if start_edge and self._start_refusal() == reasons.OK:
-            src = _LOCAL_START
-        if self._manual and tilt_ok and angle > _HB:
-            # The person tilted the table: monitor it as a session.
-            self._session_begin(t, angle, src)
-            self._set_state(t, S.DESCENT)
-            return
-        if not self._manual:
-            self._traj.reset(angle)
-            if tilt_ok and angle > _HB and not self._at_loading(angle, home):
-                # Idle but inverted (e.g. a cleared fault, or a boot that saw
-                # the angle late): nobody may be left hanging; bring them up.
-                self._session_begin(t, angle, _NO_START)
-                self._recovering = True
-                self._begin_return(t, angle)
-                return
-        if src != _NO_START:
-            self._arm(t, src)
-
-    def _run_armed(self, t, inp, angle, stop_edge):
-        st = self.state
-        if not inp.hold_down:
-            self._down_fresh = True  # a press from now on began after arming
-        elif st == S.BASELINE:
-            # A contact closed in the baseline and still closed at READY is no
-            # press of the person's: it must open first (campaign seed 11, tl 77).
-            self._down_fresh = False
-        if stop_edge or inp.hold_up:
-            self._session_end(t)
-            self._set_state(t, S.IDLE)
-            return
-        if self._manual and self._tilt_ok and angle > _HB:
-            self._set_state(t, S.DESCENT)  # started before the baseline: no baseline
-            return
-        if st == S.BASELINE:
-            if inp.hr_ok and inp.hr_bpm > 0:
-                self._base_sum += inp.hr_bpm
-                self._base_n += 1
-            el = ticks_diff(t, self._t_state)
-            if el >= L.BASELINE_MS and self._base_n * L.CONTROL_PERIOD_MS * 2 >= L.BASELINE_MS:
-                self.baseline_bpm = self._base_sum // self._base_n
-                self._set_state(t, S.READY)
-            elif el >= L.BASELINE_MAX_MS:
-                self._session_end(t)  # no pulse: refuse to invert
-                self._set_state(t, S.IDLE)
-            return
-        if ticks_diff(t, self._t_state) >= L.READY_TIMEOUT_MS:
-            self._session_end(t)
-            self._set_state(t, S.IDLE)
-            return
-        if (
-            not self._manual
-            and inp.hold_down
-            and self._down_fresh
-            and not inp.hold_up
-            and self._tilt_ok
-        ):
-            self._traj.reset(angle)
-            self._traj.set_goal(self._eff_limit, self.profile.descent_cdps)
-            self._set_state(t, S.DESCENT)
-
-    def _run_descent(self, t, dt, inp, angle, act, stop_edge):
-        if stop_edge or inp.hold_up:
-            self._begin_return(t, angle)
-            return
-        if self._manual:
-            r = inp.rate_cdps
-            if angle > _HB and -L.MANUAL_STILL_CDPS < r < L.MANUAL_STILL_CDPS:
-                self._still_ms += dt
-                if self._still_ms >= L.MANUAL_STILL_MS:
-                    self._hold_ref = angle
-                    self._set_state(t, S.HOLD)
-            else:
-                self._still_ms = 0
-                if angle <= _HB and ticks_diff(t, self._t_state) > L.MANUAL_STILL_MS:
-                    self._begin_return(t, angle)  # came back without holding
-            return
-        tr = self._traj
-        if act >= ACT_NO_DEEPER or not inp.hold_down or not self._tilt_ok:
-            if self._tilt_ok:
-                tr.stop_at(angle, inp.rate_cdps)  # hold-to-run: stop where the table is
-            else:
-                tr.stop()
-            if (
-                act >= ACT_NO_DEEPER
-                and tr.goal_mcdeg > (self._eff_limit - L.LIMIT_BACKOFF_CDEG) * 1000
-            ):
-                tr.set_goal(self._eff_limit - L.LIMIT_BACKOFF_CDEG, self.profile.descent_cdps)
-            self._set_state(t, S.HOLD)
-        elif tr.at_goal:
-            self._set_state(t, S.HOLD)
-
-    def _run_hold(self, t, dt, inp, angle, act, stop_edge):
-        if stop_edge or inp.hold_up:
-            self._begin_return(t, angle)
-            return
-        self._hold_ms += dt
-        if self._manual:
-            if angle > self._hold_ref:
-                self._hold_ref = angle
-            if angle < self._hold_ref - 300 and inp.rate_cdps < -L.MANUAL_STILL_CDPS:
-                self._begin_return(t, angle)
-            return
-        if self._hold_ms >= self.profile.hold_ms:
-            self._begin_return(t, angle)
-            return
-        tr = self._traj
-        if act >= ACT_NO_DEEPER:
-            back = self._eff_limit - L.LIMIT_BACKOFF_CDEG
-            if tr.goal_mcdeg > back * 1000:
-                tr.set_goal(back, self.profile.descent_cdps)
-        elif (
-            inp.hold_down
-            and not inp.hold_up
-            and self._tilt_ok
-            and tr.goal_mcdeg < self._eff_limit * 1000
-        ):
-            tr.set_goal(self._eff_limit, self.profile.descent_cdps)
-            self._set_state(t, S.DESCENT)
-
-    def _finish(self, t):
-        self._session_end(t)
-        self._set_state(t, S.DONE)
-
-    # -- motor command (motorized) -----------------------------------------------
-    def _motor(self, t, dt, angle, tilt_ok, home, end_sw, act):
-        st = self.state
-        p = self.profile
-        prev = self._cmd
-        enable = True
-        if tilt_ok:
-            if angle <= 0:
-                self._exc_peak = 0
-            elif angle > self._exc_peak:
-                self._exc_peak = angle
-        if st >= S.DESCENT and st <= S.RISE and tilt_ok:
-            tr = self._traj
-            # The setpoint waits for a table that lags (a loaded motor runs a
-            # little slow): its lead is bounded, so only a table that does not
-            # follow at all (stall, wrong direction) builds a tracking error.
-            # Found by hypothesis: a setpoint waiting ahead *deeper* while
-            # deeper motion is forbidden (a return alarm at depth) waited
-            # forever and the person stayed inverted.  It only waits deeper
-            # while deeper motion is allowed at all.
-            lead = tr.pos_mcdeg // 1000 - angle
-            v = tr.vel_mcdps
-            deeper_ok = (st == S.DESCENT or st == S.HOLD) and act < ACT_NO_DEEPER
-            if (v > 0 and lead > L.TRACK_LEAD_CDEG and deeper_ok) or (
-                v < 0 and lead < -L.TRACK_LEAD_CDEG
-            ):
-                ff = tr.step(0)
-            else:
-                ff = tr.step(dt)
-            err = tr.pos_mcdeg // 1000 - angle
-            cmd = ff + err * L.TRACK_KP_PER_S
-            if tr.at_goal:
-                db = L.TRACK_DEADBAND_CDEG if self._moving else 2 * L.TRACK_DEADBAND_CDEG
-                if -db <= err <= db:
-                    cmd = 0
-            if st == S.RETURN:
-                # (the slow setpoint sets the pace: the table cannot get
-                # ahead of it by more than the tracking deadband)
-                hi = ff if ff > 0 else 0
-                lo = -self._exc_pace(angle, self._ret_cdps)
-            elif st == S.REST:
-                hi = self._ret_cdps
-                lo = -self._exc_pace(angle, self._ret_cdps)
-            else:
-                if st == S.RISE:
-                    hi = 0
-                    lo = -p.rise_cdps
-                else:
-                    hi = p.descent_cdps
-                    lo = -p.descent_cdps
-                    if angle > 0:
-                        # Inverted, holding: a correction upward (an overshoot,
-                        # a motor that ran on) is never a fast return; at this
-                        # pace the table would take MIN_RETURN_MS to reach
-                        # horizontal, and it slows on the way.
-                        up = angle * 1000 // L.MIN_RETURN_MS
-                        if lo < -up:
-                            lo = -up
-                hi = self._true_hi(hi, self._rate, prev)
-                lo = -self._true_hi(-lo, -self._rate, -prev)
-                if st == S.RISE:
-                    lo = -self._exc_pace(angle, -lo)
-        elif st == S.OPEN_LOOP:
-            cmd = -self._open_loop(t, dt)  # already planned for the motor's gain
-            hi = 0
-            lo = -L.OPEN_LOOP_CDPS
-        else:
-            cmd = 0
-            hi = 0
-            lo = 0
-            enable = False
-        if hi > p.descent_cdps:
-            hi = p.descent_cdps  # deeper is never faster than the profile allows
-        if cmd > hi:
-            cmd = hi
-        elif cmd < lo:
-            cmd = lo
-        # Ramp every change of speed (acceleration limit) ...
-        s = L.MAX_ACCEL_CDPS2 * dt // 1000
-        if s < 1:
-            s = 1
-        if cmd > prev + s:
-            cmd = prev + s
-        elif cmd < prev - s:
-            cmd = prev - s
-        cmd = self._never_deeper(cmd, angle, tilt_ok, end_sw, act)
-        if st == S.OPEN_LOOP and self._home_ms < L.HOME_CONFIRM_MS:
-            home = False  # not yet believed without an angle
-        if cmd < 0 and home:
-            cmd = 0  # at the home switch (one the angle does not contradict)
-        if not enable:
-            cmd = 0
-        self._cmd_prev = self._cmd
-        self._cmd = cmd
-        self._moving = cmd != 0
-        self._enable = enable
-        self._hi_cdps = hi
-        self._lo_cdps = lo
-
-    def _exc_pace(self, angle, v):
-        # The fastest upward command (cdeg/s, >= 0) from a return's speed v
-        # while the table is inverted: whatever path brought it there (a
-        # coast past horizontal after a stop, a REST or RISE begun still
-        # inverted, a return planned from under the deepest point), the
-        # table takes at least the return time from this excursion's deepest
-        # angle to horizontal, at the motor's learned gain.  Found by the
-        # campaign: a STOP at -0.7 deg at 6 deg/s coasted to +3.1 deg and the
-        # RISE brought it to horizontal in 11 s (seed 2028, timeline 527).
-        if angle <= 0 or self._exc_peak < _EXC_MIN_CDEG:
-            return v
-        c = self._exc_peak * 1000 // (L.MIN_RETURN_MS + L.RETURN_MARGIN_MS)
-        c = c * 100 // self._gain_pct
-        if c < 1:
-            c = 1
-        return c if c < v else v
-
-    def _never_deeper(self, cmd, angle, tilt_ok, end_sw, act):
-        # Remove forbidden deeper motion at once (no ramp): never deeper
-        # without a trusted angle (or one that stopped following the motor),
-        # at or past the limit, at the end switch, or when an alarm says no
-        # deeper.
-        if cmd > 0 and (not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= self._eff_limit):
-            return 0
-        return cmd
-
-    def _true_hi(self, lim, r, prev):
-        # A command limit (one direction, >= 0) from a limit on the table's
-        # TRUE speed: a motor faster than its driver's scale (the learned
-        # gain) gets proportionally smaller commands, and a measured speed
-        # above the limit cuts the command back by the excess (found by a
-        # review: a fast motor caught up with a waiting setpoint at 6.5-7.5
-        # deg/s against the 6 deg/s hard limit).  Close to the limit the
-        # command stops growing, so a gain learned a little low cannot carry
-        # the table past it.  r, prev: the measured speed and the last
-        # command, in that direction.
-        if lim <= 0:
-            return 0
-        g = self._gain_pct
-        g += g // 16  # aim ~6 % under: the learned gain reads a little low
-        h = lim * 100 // g
-        if r >= lim - lim // 8 and h > prev:
-            h = prev if prev > 0 else 0
-        # The measured speed may read low by the gyro's scale tolerance: the
-        # cut-back starts that much under the limit (found by the campaign:
-        # a 6 deg/s profile ran at a true 6.06 deg/s, measured 5.95).
-        lim -= lim * L.GYRO_SCALE_TOL_PCT // 100
-        if r > lim:
-            h -= (r - lim) * 100 // g
-        return h if h > 0 else 0
-
-    def _open_loop(self, t, dt):
-        # Dead reckoning from the last trusted angle: slow to the estimated
-        # horizontal, rest there, then up to the home switch.
-        # The estimate moves by the command times the motor's gain (learned,
-        # else the driver's scale).  A home switch found lying is ignored:
-        # then the leg home ends at the estimated loading angle.
-        if self._cmd < 0:
-            self._ol_est_k += self._cmd * dt * self._gain_pct // 100
-        ph = self._ol_phase
-        if ph == _OL_UP:
-            if self._ol_est_k <= 0:
-                self._ol_phase = _OL_REST
-                self._ol_t_phase = t
-                return 0
-            return self._ret_cdps
-        if ph == _OL_REST:
-            if ticks_diff(t, self._ol_t_phase) >= self.profile.rest_ms:
-                self._ol_phase = _OL_HOME
-            return 0
-        if self._home_bad and self._ol_est_k <= self.profile.loading_cdeg * 1000:
-            self._set_state(t, S.FAULT)  # at the estimated loading angle
-            return 0
-        return L.OPEN_LOOP_CDPS
-
-    def _outputs_motor(self, out):
-        cmd = self._cmd
-        out.motor_cmd_cdps = cmd
-        out.motor_enable = self._enable
-        out.brake_on = cmd == 0
-        st = self.state
-        if st >= S.DESCENT and st <= S.RISE:
-            out.target_angle_cdeg = self._traj.pos_mcdeg // 1000
-            out.goal_cdeg = self._traj.goal_mcdeg // 1000
-        else:
-            out.target_angle_cdeg = self._angle if self._tilt_ok else 0
-            out.goal_cdeg = out.target_angle_cdeg
-        if out.target_angle_cdeg > self._eff_limit:
-            out.target_angle_cdeg = self._eff_limit
-
-    def _outputs_manual(self, t, out, angle):
-        out.motor_cmd_cdps = 0
-        out.motor_enable = False
-        # The lock is one-way (it stops deeper motion, never the way up), so it
-        # engages whenever deeper motion is wrong: past the limit, an angle
-        # that cannot be trusted, a latched fault or e-stop, and a table
-        # dropping faster than the profile allows (found by the simulator: a
-        # head-heavy 130 kg person tipped a manual table to 90 deg while it
-        # only warned).
-        # Its default is engaged: from the first period after a boot (found
-        # by a review: the self-test released it and a person held by it fell
-        # to the 90 deg stop on a reset) until the angle is trusted and the
-        # state lets it open; and at once (not debounced) past the limit.
-        st = self.state
-        active = self._alarms.active
-        lock = (
-            (active & (B_OVER_LIMIT | B_TILT | B_CONTRA)) != 0
-            or st == S.FAULT
-            or st == S.ESTOP
-            or st == S.SELFTEST
-            or not self._tilt_ok
-            or angle > self._eff_limit + L.LIMIT_TOL_CDEG
-        )
-        if active & B_TOO_FAST and self._rate > 0:
-            lock = True
-        out.brake_on = self._has_brake and lock
-        if st == S.RETURN:
-            c = self._ret_start - self._ret_cdps * ticks_diff(t, self._t_ret) // 1000
-            out.target_angle_cdeg = c if c > 0 else 0
-            out.goal_cdeg = 0
-        elif st == S.REST:
-            out.target_angle_cdeg = 0
-            out.goal_cdeg = 0
-        elif st == S.RISE or st == S.DONE or st == S.IDLE:
-            out.target_angle_cdeg = self.profile.loading_cdeg
-            out.goal_cdeg = self.profile.loading_cdeg
-        else:
-            out.target_angle_cdeg = self._eff_limit
-            out.goal_cdeg = self._eff_limit
