@@ -22,6 +22,10 @@
 # and interleave (hr-high while the pulse is valid, hr-lost while it is not)
 # cannot both stay below 1/3: one of them rises.
 #
+# Over 400 lines on purpose: the ids, names, bits and the rule table (one
+# row per alarm) sit next to the engine that reads them, so an alarm is added
+# or reviewed in this one file.
+#
 # Usage:
 #     al = Alarms(events)
 #     action = al.update(t_ms, cond_bits)   # ACT_* of the most severe alarm
