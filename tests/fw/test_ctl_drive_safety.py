@@ -681,3 +681,26 @@ def test_a_rise_that_begins_a_hair_below_horizontal_still_reaches_loading():
         assert boot.out.state in (S.DONE, S.IDLE), (at, S.STATE_NAMES[boot.out.state])
         d = boot.plant.angle_cdeg - prof.loading_cdeg
         assert abs(d) <= L.LOADING_TOL_CDEG, (at, d)
+
+
+def test_a_run_on_that_starts_just_before_the_limit_is_cut_at_once_past_it():
+    # Seed 2032 timeline 1561: a driver stuck at 6.1 deg/s 0.7 deg before a
+    # 19 deg limit while the descent braked: the veto zeroed the command at
+    # the limit, the run-on check waited for a coast, and the past-limit
+    # cut-off (limit + 0.5 deg, then the runaway's 100 ms debounce) came at
+    # 20.1 deg, past the campaign's 1 deg margin.  Now the runaway is
+    # debounced 30 ms: cut within 50 ms of the reading passing limit + 0.5.
+    for before, stuck in ((70, 610), (30, 610), (150, 600), (70, 450)):
+        prof = Profile(max_angle_cdeg=1900, hold_ms=19000, descent_cdps=450, hr_mode=HR_OFF)
+        rig, _ = _descending(prof)
+        rig.plant.speed_pct = 132
+        at = prof.max_angle_cdeg - before
+        rig.run_until(lambda r, a=at: r.plant.angle_cdeg >= a, 60000)
+        rig.plant.fault = "runaway"
+        rig.plant.fault_cdps = stuck
+        past = prof.max_angle_cdeg + L.LIMIT_TOL_CDEG
+        rig.run_until(lambda r, a=past: r.inp.angle_cdeg > a, 5000)
+        t0 = rig.t_ms
+        rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
+        assert rig.out.alarm_bits & bit(A.A_RUNAWAY)
+        assert rig.t_ms - t0 <= 50, (before, stuck, rig.t_ms - t0)

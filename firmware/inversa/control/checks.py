@@ -161,10 +161,17 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         and angle > ctl._eff_limit + L.LIMIT_TOL_CDEG
         and inp.rate_cdps >= L.RUNON_CDPS
         and ctl._cmd <= 0
+        and inp.rate_cdps * 16 >= ctl._rate_prev * 15
     ):
         # Past the limit and still going deeper at speed with no deeper
-        # command: nothing the drive was told explains it.  Cut at once
-        # (the run-on check waits for a coast; the depth cannot).
+        # command, and not slowing down (a braking table loses more than
+        # 1/16 of its speed each period; a reading that jumped past the
+        # limit while the table still moved shows it braking): nothing the
+        # drive was told explains it.  Cut at once (the runaway's 30 ms): the
+        # run-on check waits for a coast, the depth cannot (found by the
+        # campaign, seed 2032 timeline 1561: a driver stuck at 6.1 deg/s just
+        # before a 19 deg limit, with the runaway's old 100 ms debounce, was
+        # cut at 20.1 deg).
         cond |= B_RUNAWAY
     if inp.end_switch and not ctl._end_lies:
         cond |= B_END_SWITCH  # over-travel the angle did not see: the angle lies

@@ -150,6 +150,7 @@ class Controller:
         self._tilt_ok = False
         self._angle = 0
         self._rate = 0
+        self._rate_prev = 0  # the measured speed one period before
         self._estop = True
         self._home = False
         # What survives a reset (the app keeps record() on the flash): the
@@ -454,6 +455,7 @@ class Controller:
         home = checks.switches(self, inp, angle, tilt_ok)
         self._tilt_ok = tilt_ok
         self._angle = angle
+        self._rate_prev = self._rate
         self._rate = inp.rate_cdps
         self._estop = inp.estop_pressed
         self._home = home

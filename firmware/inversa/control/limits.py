@@ -90,7 +90,7 @@ GAIN_SLEW_MS = const(250)  # ... once known, it moves 1 % per this at most
 GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
 GYRO_SCALE_TOL_PCT = const(3)  # gyro sensitivity tolerance (MPU-6050/6500 datasheets: +-3 %)
 DRIVE_LAG_MS = const(200)  # a healthy drive's speed follows its command within this
-# Measured speed above MAX_RATE + this for 100 ms: runaway.  The drive aims
+# Measured speed above MAX_RATE + this for 30 ms: runaway.  The drive aims
 # GYRO_SCALE_TOL_PCT under the limit (5.82 deg/s measured), so this is only
 # above the rate's noise (+-0.08 deg/s).  Was 25: a driver stuck at a true
 # 6.13 deg/s ran 0.6 s above the hard limit (campaign seed 2029, tl. 1239).
