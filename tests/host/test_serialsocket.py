@@ -55,3 +55,21 @@ def test_one_host_at_a_time_bytes_both_ways_and_a_pulled_cable() -> None:
         assert events == [True, False, True, False]
     finally:
         s.close()
+
+
+def test_a_wait_ends_quietly_when_another_thread_pulls_the_cable() -> None:
+    # The link server waits outside its lock while unplug() closes the
+    # sockets from another thread (found by CI: the server thread died in
+    # select() on a socket closed under it, and the board stopped running).
+    # The moment between taking the socket and select(): closed under it.
+    s = SerialSocket()
+    a = socket.create_connection(s.address, timeout=5)
+    _until(lambda: (s.accept(), s.connected)[1])
+    try:
+        s._client.close()  # type: ignore[union-attr]  # closed, not yet dropped
+        s._listen.close()  # type: ignore[union-attr]
+        s.wait(0.01)  # returns, raises nothing
+        s.wait(0.01, writable=True)
+    finally:
+        s.close()
+        a.close()

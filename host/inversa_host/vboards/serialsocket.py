@@ -147,8 +147,13 @@ class SerialSocket:
         """Sleep until the host sent something (or can take more, with
         ``writable``), someone connects, or ``timeout_s`` passed."""
         c = self._client
-        if writable:
-            select.select([], [c] if c is not None else [], [], timeout_s)
-            return
-        waits = [s for s in (c, self._listen) if s is not None]
-        select.select(waits, [], [], timeout_s)
+        try:
+            if writable:
+                select.select([], [c] if c is not None else [], [], timeout_s)
+                return
+            waits = [s for s in (c, self._listen) if s is not None]
+            select.select(waits, [], [], timeout_s)
+        except (OSError, ValueError):
+            # Closed by another thread while waiting (a pulled cable: the
+            # caller may wait outside its lock): the wait is simply over.
+            pass
