@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from inversa.board.clock import VirtualClock
 from inversa.control import states as S
@@ -25,6 +26,20 @@ from inversa.control.profile import Profile
 from inversa.events import EventLog
 
 PERIOD_MS = 10
+
+
+class TraceRow(NamedTuple):
+    """One period of Rig.trace (after record()): what the controller output."""
+
+    t_ms: int
+    state: int
+    angle_cdeg: int  # the plant's true angle
+    target_cdeg: int
+    cmd_cdps: int
+    motor_enable: bool
+    brake_on: bool
+    alarm_bits: int
+    action: int
 
 
 class Plant:
@@ -123,7 +138,7 @@ class Rig:
         self.inp.hr_quality_pct = 90
         self.sensor_override: Callable[[Rig], None] | None = None
         self.t_ms = 0
-        self.trace: list[tuple[int, int, int, int, int, bool, bool, int, int]] | None = None
+        self.trace: list[TraceRow] | None = None
         self.hook: Callable[[Rig], None] | None = None
 
     def record(self) -> None:
@@ -139,7 +154,7 @@ class Rig:
         if self.trace is not None:
             o = self.out
             self.trace.append(
-                (
+                TraceRow(
                     self.t_ms,
                     o.state,
                     self.plant.angle_cdeg,

@@ -11,6 +11,8 @@ angle and speed.  Names are referenced from docs/SAFETY.md.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ctl_plant import PERIOD_MS, Rig
 
 from inversa.control import alarms as A
@@ -29,37 +31,47 @@ def bit(alarm_id: int) -> int:
     return 1 << alarm_id
 
 
+class TruthRow(NamedTuple):
+    t_ms: int
+    state: int
+    angle_cdeg: int  # the plant's true angle
+    vel_cdps: int  # the plant's true speed
+    cmd_cdps: int
+
+
 class Truth:
     """Per-period record of the plant's true angle and speed."""
 
     def __init__(self, rig: Rig) -> None:
         self.rig = rig
-        self.rows: list[tuple[int, int, int, int, int]] = []  # t, state, angle, vel, cmd
+        self.rows: list[TruthRow] = []
         rig.hook = self._hook
 
     def _hook(self, r: Rig) -> None:
         o = r.out
-        self.rows.append((r.t_ms, o.state, r.plant.angle_cdeg, r.plant.vel_cdps, o.motor_cmd_cdps))
+        self.rows.append(
+            TruthRow(r.t_ms, o.state, r.plant.angle_cdeg, r.plant.vel_cdps, o.motor_cmd_cdps)
+        )
 
     def return_ms(self) -> int | None:
         """Deepest -> horizontal as the simulator judges it: from the last
         moment within 0.1 deg of the deepest angle to the first moment after
         it that the table is horizontal (<= 0)."""
         rows = self.rows
-        i_deep = max(range(len(rows)), key=lambda i: rows[i][2])
-        peak = rows[i_deep][2]
+        i_deep = max(range(len(rows)), key=lambda i: rows[i].angle_cdeg)
+        peak = rows[i_deep].angle_cdeg
         if peak <= 0:
             return None
         last = i_deep
         for i in range(i_deep, len(rows)):
-            if rows[i][2] >= peak - 10:
+            if rows[i].angle_cdeg >= peak - 10:
                 last = i
-            elif rows[i][2] <= 0:
-                return rows[i][0] - rows[last][0]
+            elif rows[i].angle_cdeg <= 0:
+                return rows[i].t_ms - rows[last].t_ms
         return None
 
     def max_speed(self) -> int:
-        return max(abs(r[3]) for r in self.rows)
+        return max(abs(r.vel_cdps) for r in self.rows)
 
 
 def to_hold(rig: Rig) -> None:
@@ -95,9 +107,9 @@ def test_a_shallow_return_still_takes_the_minimum_then_rests():
         finish(rig)
         ret = truth.return_ms()
         assert ret is not None and ret >= L.MIN_RETURN_MS, (depth, ret)
-        rest = [r for r in truth.rows if r[1] == S.REST]
+        rest = [r for r in truth.rows if r.state == S.REST]
         assert len(rest) * PERIOD_MS >= prof.rest_ms
-        assert all(abs(r[2]) <= L.HORIZONTAL_BAND_CDEG for r in rest)
+        assert all(abs(r.angle_cdeg) <= L.HORIZONTAL_BAND_CDEG for r in rest)
         assert rig.out.state in (S.DONE, S.IDLE)
 
 
@@ -139,7 +151,7 @@ def test_open_loop_return_after_a_reset_is_planned_for_the_remembered_depth():
         # A rest (motor still for rest_ms) before the leg home ...
         runs, cur = [], []
         for row in truth.rows:
-            if row[1] == S.OPEN_LOOP and row[4] == 0:
+            if row.state == S.OPEN_LOOP and row.cmd_cdps == 0:
                 cur.append(row)
             elif cur:
                 runs.append(cur)
@@ -148,7 +160,10 @@ def test_open_loop_return_after_a_reset_is_planned_for_the_remembered_depth():
         assert len(rest) * PERIOD_MS >= boot.profile.rest_ms - 500
         # ... near horizontal when the motor's gain was learned before the reset.
         if motor_pct <= SIM_MOTOR_PCT:
-            assert all(abs(r[2]) <= L.HORIZONTAL_BAND_CDEG for r in rest), (motor_pct, rest[0])
+            assert all(abs(r.angle_cdeg) <= L.HORIZONTAL_BAND_CDEG for r in rest), (
+                motor_pct,
+                rest[0],
+            )
 
 
 def test_open_loop_return_without_anything_remembered_still_comes_up():
@@ -290,8 +305,8 @@ def test_end_switch_stuck_closed_at_depth_is_a_switch_fault_and_the_return_is_cl
     finish(rig)
     assert rig.out.state == S.DONE
     assert rig.trace is not None
-    assert all(row[4] <= 0 for row in rig.trace)  # never deeper while it is closed
-    assert all(row[1] != S.OPEN_LOOP for row in rig.trace)
+    assert all(row.cmd_cdps <= 0 for row in rig.trace)  # never deeper while it is closed
+    assert all(row.state != S.OPEN_LOOP for row in rig.trace)
     ret = truth.return_ms()
     assert ret is not None and ret >= L.MIN_RETURN_MS
 
@@ -411,7 +426,7 @@ def test_frozen_tilt_reading_stops_deeper_motion_within_a_bounded_travel():
         truth = Truth(rig)
         rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TILT), 3000)
         rig.run_ms(3000)
-        deepest = max(r[2] for r in truth.rows)
+        deepest = max(r.angle_cdeg for r in truth.rows)
         assert deepest - frozen <= 300, (motor_pct, speed, deepest - frozen)
         assert rig.out.state == S.OPEN_LOOP and rig.out.motor_cmd_cdps <= 0
         rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS)
@@ -503,7 +518,7 @@ def test_a_driver_running_on_while_the_command_slows_near_the_limit_is_cut_off()
     # cut within the debounce of passing the limit (the plant coasts on)
     # past the limit's tolerance, moving deeper, no deeper command: cut
     # within the runaway's 100 ms debounce (the plant coasts on until then)
-    assert max(r[2] for r in truth.rows) <= prof.max_angle_cdeg + L.LIMIT_TOL_CDEG + 100
+    assert max(r.angle_cdeg for r in truth.rows) <= prof.max_angle_cdeg + L.LIMIT_TOL_CDEG + 100
 
 
 def test_a_motor_above_the_hard_limit_is_cut_off_at_once():
@@ -518,7 +533,7 @@ def test_a_motor_above_the_hard_limit_is_cut_off_at_once():
     t0 = rig.t_ms
     rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
     assert rig.out.alarm_bits & (bit(A.A_RUNAWAY) | bit(A.A_RUNON))
-    above = [r for r in truth.rows if r[0] > t0 and r[3] > L.MAX_RATE_CDPS]
+    above = [r for r in truth.rows if r.t_ms > t0 and r.vel_cdps > L.MAX_RATE_CDPS]
     assert len(above) * PERIOD_MS <= 500, len(above)
 
 
@@ -535,7 +550,7 @@ def test_a_motor_stuck_just_above_the_hard_limit_is_cut_off_within_the_judged_wi
         t0 = rig.t_ms
         rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
         assert rig.out.alarm_bits & (bit(A.A_RUNAWAY) | bit(A.A_RUNON))
-        above = [r for r in truth.rows if r[0] > t0 and r[3] > L.MAX_RATE_CDPS]
+        above = [r for r in truth.rows if r.t_ms > t0 and r.vel_cdps > L.MAX_RATE_CDPS]
         assert len(above) * PERIOD_MS <= 300, (stuck, len(above))
 
 
@@ -571,10 +586,12 @@ def test_an_overshoot_while_holding_inverted_is_never_pulled_up_fast():
     assert rig.out.state == S.HOLD
     rig.plant.angle_k = 300 * 1000  # 3 deg head-down, the setpoint still at ~-5
     rig.run_ms(20000)
-    ups = [r for r in truth.rows if r[2] > 0 and r[3] < 0]
+    ups = [r for r in truth.rows if r.angle_cdeg > 0 and r.vel_cdps < 0]
     assert ups  # it does correct, slowly
-    assert all(-r[3] * L.MIN_RETURN_MS <= (r[2] + 10) * 1000 for r in ups)  # <= angle / 30 s
-    assert min(r[2] for r in truth.rows[-10:]) > 0  # not back to horizontal in 20 s
+    assert all(
+        -r.vel_cdps * L.MIN_RETURN_MS <= (r.angle_cdeg + 10) * 1000 for r in ups
+    )  # <= angle / 30 s
+    assert min(r.angle_cdeg for r in truth.rows[-10:]) > 0  # not back to horizontal in 20 s
 
 
 def test_a_hold_to_run_release_brakes_from_where_the_table_is():
@@ -589,7 +606,7 @@ def test_a_hold_to_run_release_brakes_from_where_the_table_is():
     a0 = rig.plant.angle_cdeg
     rig.inp.hold_down = False
     rig.run_ms(5000)
-    coast = max(r[2] for r in truth.rows) - a0
+    coast = max(r.angle_cdeg for r in truth.rows) - a0
     braking = v * v // (2 * L.MAX_ACCEL_CDPS2)  # the table's own v^2/2a
     assert coast <= braking + 150, (coast, braking)
     finish(rig)
@@ -634,7 +651,7 @@ def test_a_stop_near_horizontal_that_coasts_inverted_comes_back_at_the_return_pa
         rig.inp.hold_down = False
         finish(rig)
         assert rig.out.state in (S.DONE, S.IDLE), (stop_at, S.STATE_NAMES[rig.out.state])
-        peak = max(r[2] for r in truth.rows)
+        peak = max(r.angle_cdeg for r in truth.rows)
         ret = truth.return_ms()
         assert peak > 100, (stop_at, peak)  # it did coast past horizontal
         assert ret is not None and ret >= L.MIN_RETURN_MS, (stop_at, peak, ret)

@@ -51,7 +51,7 @@ def test_over_limit_breach_stops_descent_in_the_same_period_and_backs_off():
     rig.run_ms(10000)
     assert rig.trace is not None
     # No deeper command for as long as the over-limit alarm is active.
-    assert all(row[4] <= 0 for row in rig.trace if row[7] & bit(A.A_OVER_LIMIT))
+    assert all(row.cmd_cdps <= 0 for row in rig.trace if row.alarm_bits & bit(A.A_OVER_LIMIT))
     # Brought back under the limit (as measured), alarm cleared with hysteresis.
     assert rig.inp.angle_cdeg < 3000
     assert rig.out.alarm_bits & bit(A.A_OVER_LIMIT) == 0
@@ -151,9 +151,9 @@ def test_return_takes_at_least_30_s_then_rests_near_horizontal_before_rising():
     rig.run_until(lambda r: r.out.state == S.RISE, 200000)
     rig.run_until(lambda r: r.out.state == S.DONE, 200000)
     assert rig.trace is not None
-    rest_rows = [row for row in rig.trace if row[1] == S.REST]
+    rest_rows = [row for row in rig.trace if row.state == S.REST]
     assert len(rest_rows) * PERIOD_MS >= prof.rest_ms
-    assert all(abs(row[2]) <= L.HORIZONTAL_BAND_CDEG for row in rest_rows)
+    assert all(abs(row.angle_cdeg) <= L.HORIZONTAL_BAND_CDEG for row in rest_rows)
     assert abs(rig.plant.angle_cdeg - prof.loading_cdeg) <= L.LOADING_TOL_CDEG
 
 
@@ -373,10 +373,10 @@ def test_tilt_failure_while_inverted_returns_open_loop_to_home_never_deeper():
     assert rig.out.alarm_bits & bit(A.A_TILT) and rig.out.fault_bits & A.F_TILT
     assert not rig.out.motor_enable and rig.out.brake_on
     assert rig.trace is not None
-    assert all(row[4] <= 0 for row in rig.trace)  # never a deeper command
+    assert all(row.cmd_cdps <= 0 for row in rig.trace)  # never a deeper command
     # Slow: from 40 deg to horizontal took at least the minimum return time.
-    t_horizontal = next(row[0] for row in rig.trace if row[2] <= 0)
-    assert t_horizontal - rig.trace[0][0] >= L.MIN_RETURN_MS
+    t_horizontal = next(row.t_ms for row in rig.trace if row.angle_cdeg <= 0)
+    assert t_horizontal - rig.trace[0].t_ms >= L.MIN_RETURN_MS
 
 
 def test_open_loop_return_stays_slow_with_a_motor_faster_than_its_scale():
@@ -399,7 +399,7 @@ def test_open_loop_return_stays_slow_with_a_motor_faster_than_its_scale():
     rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 1000)
     rig.run_until(lambda r: r.plant.angle_cdeg <= 0, L.OPEN_LOOP_MAX_MS)
     assert rig.trace is not None
-    t_start = next(row[0] for row in rig.trace if row[1] == S.OPEN_LOOP)
+    t_start = next(row.t_ms for row in rig.trace if row.state == S.OPEN_LOOP)
     assert rig.t_ms - t_start >= L.MIN_RETURN_MS
 
 
@@ -658,7 +658,7 @@ def test_host_start_alone_never_moves_the_table():
     rig.record()
     rig.run_ms(100000)  # baseline, READY, then the arming times out
     assert rig.trace is not None
-    assert all(row[4] == 0 and not row[5] for row in rig.trace)
+    assert all(row.cmd_cdps == 0 and not row.motor_enable for row in rig.trace)
     assert rig.plant.angle_cdeg == Profile().loading_cdeg
     assert rig.out.state in (S.READY, S.IDLE)
 
@@ -699,7 +699,7 @@ def test_estop_pressed_during_the_selftest_after_a_reset_at_depth_latches():
     rig.record()
     rig.run_ms(20000)
     assert rig.trace is not None
-    assert all(row[4] == 0 and not row[5] for row in rig.trace)  # nothing driven
+    assert all(row.cmd_cdps == 0 and not row.motor_enable for row in rig.trace)  # nothing driven
     assert rig.out.state == S.ESTOP and rig.out.alarm_bits & bit(A.A_ESTOP)
     assert rig.plant.angle_cdeg == 2500
     rig.inp.stop_pressed = True
@@ -720,7 +720,7 @@ def test_a_stuck_hold_to_run_contact_and_a_host_start_never_move_the_table():
     rig.record()
     rig.run_ms(60000)
     assert rig.trace is not None
-    assert all(row[4] == 0 and not row[5] for row in rig.trace)
+    assert all(row.cmd_cdps == 0 and not row.motor_enable for row in rig.trace)
     assert rig.plant.angle_cdeg == Profile().loading_cdeg
     assert rig.out.state == S.FAULT and rig.out.alarm_bits & bit(A.A_INPUT_STUCK)
 
