@@ -31,6 +31,19 @@ def _session(tmp_path: Path, events: list) -> SimSession:
     )
 
 
+def _stop_stuck_then_reset_at_depth(*extra: tuple) -> list:
+    """A session held at depth, the STOP button stuck, then a power reset
+    (campaign seed 11, timeline 28), with `extra` events before the reset."""
+    return [
+        (1000, "press_start", {}),
+        (20000, "hold_down", {}),
+        (40000, "release_down", {}),
+        (45000, "button_stuck", {"button": "stop"}),
+        *extra,
+        (45200, "power_reset", {}),
+    ]
+
+
 def test_maintenance_when_idle_acks_then_reboots_into_the_repl(tmp_path: Path) -> None:
     s = _session(tmp_path, [])
     s.run_for(3000)
@@ -83,16 +96,7 @@ def test_a_stuck_stop_at_a_reset_mid_session_does_not_leave_the_person_inverted(
     # Found by `inversa sim --campaign 300 --seed 11` (timeline 28): the STOP
     # button stuck and a reset while the person hangs at depth sent the boot
     # into maintenance (no control loop): the person stayed at 27 deg.
-    s = _session(
-        tmp_path,
-        [
-            (1000, "press_start", {}),
-            (20000, "hold_down", {}),
-            (40000, "release_down", {}),
-            (45000, "button_stuck", {"button": "stop"}),
-            (45200, "power_reset", {}),
-        ],
-    )
+    s = _session(tmp_path, _stop_stuck_then_reset_at_depth())
     s.run_for(60000)
     assert not s.in_maintenance and s.app is not None
     assert s.app.ctrl.state not in (S.IDLE, S.DONE)  # a return is under way
@@ -138,17 +142,7 @@ def test_a_stuck_stop_at_a_reset_with_the_imu_gone_does_not_enter_maintenance(
     # the controller idles with the angle unknown; that is no proof that
     # nobody hangs inverted, so neither STOP held nor the host's command may
     # take the board into maintenance.
-    s = _session(
-        tmp_path,
-        [
-            (1000, "press_start", {}),
-            (20000, "hold_down", {}),
-            (40000, "release_down", {}),
-            (45000, "button_stuck", {"button": "stop"}),
-            (45100, "imu_disconnect", {}),
-            (45200, "power_reset", {}),
-        ],
-    )
+    s = _session(tmp_path, _stop_stuck_then_reset_at_depth((45100, "imu_disconnect", {})))
     s.run_for(60000)
     assert not s.in_maintenance and s.app is not None
     s.take_tx()
