@@ -721,3 +721,25 @@ def test_a_run_on_that_starts_just_before_the_limit_is_cut_at_once_past_it():
         rig.run_until(lambda r: r.out.state == S.FAULT, 5000)
         assert rig.out.alarm_bits & bit(A.A_RUNAWAY)
         assert rig.t_ms - t0 <= 50, (before, stuck, rig.t_ms - t0)
+
+
+def test_a_stall_taken_for_a_frozen_reading_then_cured_still_returns_gradually():
+    # Seed 2033 timeline 3960: the motor stalled during a descent at 15 deg;
+    # the reading did not follow, so the return went open loop, and dead
+    # reckoning "brought the table up" while it stood.  The motor came back
+    # during the fast leg home: 15 deg to horizontal in 8 s.  A reading that
+    # moves again is alive: the table is at least that deep.
+    for stall_s in (20, 50, 70):
+        prof = Profile(max_angle_cdeg=3900, hold_ms=13000, descent_cdps=600, hr_mode=HR_OFF)
+        rig, truth = _descending(prof)
+        rig.run_until(lambda r: r.plant.angle_cdeg >= 1500, 60000)
+        rig.plant.fault = "stall"
+        rig.run_until(lambda r: r.out.state == S.OPEN_LOOP, 10000)
+        rig.run_ms(stall_s * 1000)
+        rig.plant.fault = ""  # the motor works again
+        finish(rig)
+        ret = truth.return_ms()
+        if ret is None:  # the open loop's time bound ran out first: cut off, latched
+            assert rig.out.state == S.FAULT and rig.out.alarm_priority == A.P_HIGH, stall_s
+        else:
+            assert ret >= L.MIN_RETURN_MS, (stall_s, ret)

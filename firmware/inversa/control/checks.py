@@ -111,6 +111,7 @@ def switches(ctl, inp, angle, tilt_ok):
 
 # -- conditions (one bit per alarm) -------------------------------------
 def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
+    ctl._ol_floor_k = -1
     estop = inp.estop_pressed
     if not estop:
         ctl._estop_released = True
@@ -200,6 +201,14 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             ctl._ol_low = angle
         if ctl._cmd < 0 and angle > ctl._ol_low + L.UNCMD_DRIFT_CDEG:
             cond |= B_RUNON
+        # A reading that moved 1 deg since this open loop began is not
+        # frozen: while it shows the table inverted, dead reckoning may not
+        # place it shallower (drive.open_loop).
+        d = angle - ctl._ol_first
+        if d > 100 or d < -100:
+            ctl._ol_alive = True
+        if ctl._ol_alive and angle > 0:
+            ctl._ol_floor_k = angle * 1000
     if not ctl._session:
         return cond
     if ctl._inverted_ms > ctl._time_limit_ms:

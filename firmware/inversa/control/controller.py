@@ -218,6 +218,9 @@ class Controller:
         self._ol_bound_ms = L.OPEN_LOOP_MAX_MS
         self._ol_est_k = 0
         self._ol_low = 0
+        self._ol_first = 0  # the reading when this open loop began
+        self._ol_alive = False  # ... and it has moved since: not frozen
+        self._ol_floor_k = -1  # a live reading's depth (mcdeg), -1: none
         self._ol_t_phase = t
         self._goal = 0
         self._hi_cdps = 0

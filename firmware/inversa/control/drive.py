@@ -104,6 +104,8 @@ def begin_open_loop(ctl, t, home):
     ctl._ret_cdps = v
     ctl._ol_est_k = deep_est * 1000
     ctl._ol_low = ctl._angle  # the shallowest reading in this open loop
+    ctl._ol_first = ctl._angle
+    ctl._ol_alive = False
     ctl._ol_phase = _OL_UP if deep_est > 0 else _OL_HOME
     ctl._ol_t0 = t
     ctl._ol_t_phase = t
@@ -283,6 +285,17 @@ def open_loop(ctl, t, dt):
     # then the leg home ends at the estimated loading angle.
     if ctl._cmd < 0:
         ctl._ol_est_k += ctl._cmd * dt * ctl._gain_pct // 100
+    if ctl._ol_floor_k > ctl._ol_est_k:
+        # The reading proved alive (it moved) and shows the table deeper than
+        # dead reckoning: a stall was taken for a frozen reading, and the
+        # estimate ran on while the table stood.  The table is at least that
+        # deep: back to the slow leg (found by the campaign, seed 2033
+        # timeline 3960: the motor came back during the fast leg home and
+        # took the person from 15 deg to horizontal in 8 s).
+        ctl._ol_est_k = ctl._ol_floor_k
+        if ctl._ol_phase != _OL_UP:
+            ctl._ol_phase = _OL_UP
+            ctl._ol_t_phase = t
     ph = ctl._ol_phase
     if ph == _OL_UP:
         if ctl._ol_est_k <= 0:
