@@ -285,7 +285,7 @@ def open_loop(ctl, t, dt):
     # then the leg home ends at the estimated loading angle.
     if ctl._cmd < 0:
         ctl._ol_est_k += ctl._cmd * dt * ctl._gain_pct // 100
-    if ctl._ol_floor_k > ctl._ol_est_k:
+    if ctl._ol_floor_k > 0 and ctl._ol_floor_k > ctl._ol_est_k:
         # The reading proved alive (it moved) and shows the table deeper than
         # dead reckoning: a stall was taken for a frozen reading, and the
         # estimate ran on while the table stood.  The table is at least that
