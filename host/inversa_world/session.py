@@ -66,7 +66,90 @@ def _join(a, b):
     return a + "/" + b
 
 
-class SimSession:
+def calibrate(imu_kind, bus, imu, clock):
+    """What a careful user does once after mounting the IMU (docs/SENSING.md):
+    the bed still at level (known exactly) and at four other positions
+    spanning more than 60 deg; the firmware's own calibration routine
+    measures each for two seconds.  Returns the calibration (``.save(path)``)."""
+    from inversa.sense.calibration import Calibrator
+
+    if imu_kind == "mpu6050":
+        from inversa.drivers.mpu6050 import MPU6050
+
+        drv = MPU6050(bus)
+    else:
+        from inversa.drivers.lsm6dsox import LSM6DSOX
+
+        drv = LSM6DSOX(bus)
+    cal = Calibrator()
+    for angle in CALIBRATION_POSITIONS_DEG:
+        cal.begin(angle * 100)
+        imu.set_truth(float(angle), 0.0, 0.0)
+        for _ in range(200):
+            clock.advance_ms(PERIOD_MS)
+            if drv.read():
+                cal.add(drv.raw)
+        cal.end(drv)
+    return cal.finish(drv)
+
+
+class ScenarioReplay:
+    """What every simulated board does with a scenario (SimSession here, the
+    emulated Pico's Rp2Session): its events replayed in virtual time, the
+    panel's and the world's actions carried out, and a small virtual host
+    that keeps the lease (heartbeats) and sends the scripted commands.  A
+    subclass has t_ms, panel and world, and gives _to_board(frame bytes) and
+    _apply_board(action, args) (an action neither the panel's, the world's
+    nor the host's)."""
+
+    def _init_replay(self, full):
+        self.host_connected = bool(full["host_connected"])
+        self.virtual_host = bool(full["virtual_host"])
+        self.host_silent = False
+        self._host_seq = 0
+        self._host_next_hb = 0
+        self.events = list(full["events"])
+        self._ev_i = 0
+
+    def _replay(self):
+        """Carry out the events due by now, in order."""
+        while self._ev_i < len(self.events) and self.events[self._ev_i][0] <= self.t_ms:
+            _, action, args = self.events[self._ev_i]
+            self._ev_i += 1
+            self._apply(action, args)
+
+    def _apply(self, action, args):
+        if self.panel.apply(action, self.t_ms, args):
+            return
+        if self.world.apply(action, args):
+            return
+        if action == "host_start":
+            self.host_connected = True
+            self.host_silent = False
+            self._host_send(M.CMD_START, b"")
+        elif action == "host_return":
+            self._host_send(M.CMD_RETURN, b"")
+        elif action == "host_silent":
+            self.host_silent = True
+        else:
+            self._apply_board(action, args)
+
+    # -- the virtual host ------------------------------------------------------
+    def _host_send(self, msg_type, payload):
+        if not self.virtual_host:
+            return
+        self._host_seq = (self._host_seq + 1) & 0xFFFF
+        self._to_board(encode_frame(msg_type, self._host_seq, payload))
+
+    def _host_step(self):
+        if not self.host_connected or self.host_silent:
+            return
+        if self.t_ms >= self._host_next_hb:
+            self._host_next_hb = self.t_ms + HOST_HEARTBEAT_MS
+            self._host_send(M.MSG_HOST_HEARTBEAT, b"")
+
+
+class SimSession(ScenarioReplay):
     def __init__(self, spec, storage_dir):
         self.spec = spec
         self.storage_dir = storage_dir
@@ -104,17 +187,11 @@ class SimSession:
         # --- the person's hands on the table's controls ---------------------
         self.panel = TablePanel()
 
-        # --- the virtual host ----------------------------------------------
-        self.host_connected = bool(_spec_value(spec, "host_connected"))
-        self.virtual_host = bool(_spec_value(spec, "virtual_host"))
-        self.host_silent = False
-        self._host_seq = 0
-        self._host_next_hb = 0
+        # --- the scenario's events and the virtual host ----------------------
+        self._init_replay(full)
         self.tx = bytearray()  # firmware -> host, not yet taken
         self.truth = []
         self._truth_next = 0
-        self.events = list(_spec_value(spec, "events"))
-        self._ev_i = 0
         self.boots = 0
         self.boot_log = []  # what the firmware reported while booting
         self.finished = False
@@ -142,30 +219,11 @@ class SimSession:
         self._calibrate()
 
     def _calibrate(self):
-        # What a careful user does once after mounting the IMU (docs/SENSING.md):
-        # the bed still at level (known exactly) and at four other positions
-        # spanning more than 60 deg; the firmware's own calibration routine
-        # measures each for two seconds.
         from inversa.app import CALIBRATION_FILE
-        from inversa.drivers.mpu6050 import MPU6050
-        from inversa.sense.calibration import Calibrator
 
-        if _spec_value(self.spec, "imu") == "mpu6050":
-            drv = MPU6050(self.bus)
-        else:
-            from inversa.drivers.lsm6dsox import LSM6DSOX
-
-            drv = LSM6DSOX(self.bus)
-        cal = Calibrator()
-        for angle in CALIBRATION_POSITIONS_DEG:
-            cal.begin(angle * 100)
-            self.imu.set_truth(float(angle), 0.0, 0.0)
-            for _ in range(200):
-                self.clock.advance_ms(PERIOD_MS)
-                if drv.read():
-                    cal.add(drv.raw)
-            cal.end(drv)
-        cal.finish(drv).save(_join(self.storage_dir, CALIBRATION_FILE))
+        imu_kind = _spec_value(self.spec, "imu")
+        cal = calibrate(imu_kind, self.bus, self.imu, self.clock)
+        cal.save(_join(self.storage_dir, CALIBRATION_FILE))
         # the session's own time starts after the installation
         self.imu.set_truth(self.table.angle_deg, 0.0, 0.0)
 
@@ -211,39 +269,15 @@ class SimSession:
         # button held or the e-stop pressed during a boot reads so at once.
         self.panel.drive_one(self.machine, self.pins, gpio, self.t_ms, self.table)
 
-    # -- events ------------------------------------------------------------
-    def _apply(self, action, args):
-        t = self.t_ms
-        if self.panel.apply(action, t, args):
-            return
-        if self.world.apply(action, args):
-            return
-        if action == "host_start":
-            self.host_connected = True
-            self.host_silent = False
-            self._host_send(M.CMD_START, b"")
-        elif action == "host_return":
-            self._host_send(M.CMD_RETURN, b"")
-        elif action == "host_silent":
-            self.host_silent = True
-        elif action == "power_reset":
+    # -- what the scenario and the virtual host do to this board -----------
+    def _apply_board(self, action, args):
+        if action == "power_reset":
             self._boot(reset_cause=self.machine.PWRON_RESET)
         else:
             raise ValueError("unknown action %r" % action)
 
-    # -- the virtual host ------------------------------------------------------
-    def _host_send(self, msg_type, payload):
-        if not self.virtual_host:
-            return
-        self._host_seq = (self._host_seq + 1) & 0xFFFF
-        self.port.feed_rx(encode_frame(msg_type, self._host_seq, payload))
-
-    def _host_step(self):
-        if not self.host_connected or self.host_silent:
-            return
-        if self.t_ms >= self._host_next_hb:
-            self._host_next_hb = self.t_ms + HOST_HEARTBEAT_MS
-            self._host_send(M.MSG_HOST_HEARTBEAT, b"")
+    def _to_board(self, frame):
+        self.port.feed_rx(frame)
 
     # -- wiring between the world and the board's pins ---------------------
     def _read_outputs(self):
@@ -265,10 +299,7 @@ class SimSession:
     # -- stepping ----------------------------------------------------------
     def step(self):
         """One 10 ms period of the world and the firmware."""
-        while self._ev_i < len(self.events) and self.events[self._ev_i][0] <= self.t_ms:
-            _, action, args = self.events[self._ev_i]
-            self._ev_i += 1
-            self._apply(action, args)
+        self._replay()
         dt_s = PERIOD_MS / 1000.0
         self.clock.advance_ms(PERIOD_MS)
         self.t_ms += PERIOD_MS

@@ -123,7 +123,7 @@ def test_the_speed_option_runs_the_firmware_faster() -> None:
     assert pacer.next_delay() > 0
     # and the server paces by it, the board's time going on at that speed
     with VirtualBoard(speed=5.0) as vb, LinkClient.open(vb.url) as client:
-        assert vb.server.speed == 5.0
+        assert vb.speed == 5.0
         client.info()
         frames = _collect(client, lambda fs: len(_telemetry(fs)) >= 60, timeout_s=60.0)
         t = [v[_T["t_ms"]] for v in _telemetry(frames)]

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inversa_host.commands.profile import add_fill_defaults
+from inversa_host.commands.profile import add_fill_defaults, read_profile_arg
 from inversa_host.link.cliopts import add_db
 
 
@@ -45,17 +45,13 @@ def to_toml(fields: dict[str, object]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from inversa.control.profile import FIELDS
-    from inversa_host.profiles.files import profile_from_dict, read_profile
+    from inversa_host.profiles.files import profile_from_dict
     from inversa_host.profiles.plan import plan_next, session_history
     from inversa_host.sessions.store import Store
 
-    try:
-        current, filled = read_profile(args.profile, args.fill_defaults)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+    current = read_profile_arg(args.profile, args.fill_defaults, "error", sys.stdout)
+    if current is None:
         return 2
-    if filled:
-        print(f"{args.profile}: filled with beginner defaults: {', '.join(filled)}")
     fields = {name: getattr(current, name) for name in FIELDS}
     if not Path(args.db).exists():
         print(

@@ -18,11 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.ports import resolve
 from inversa_host.profiles.files import describe, read_profile
+
+if TYPE_CHECKING:
+    from inversa.control.profile import Profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,21 +60,32 @@ def add_fill_defaults(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _say_filled(path: str, filled: list[str]) -> None:
+def read_profile_arg(
+    path: str,
+    fill_defaults: bool,
+    invalid: str = "profile invalid",
+    filled_to: TextIO | None = None,
+) -> Profile | None:
+    """The profile file named on the command line, the fields filled with the
+    beginner defaults said (on ``filled_to``, stderr unless given); None when
+    it is invalid (said on stderr after ``invalid``: the command exits 2)."""
+    try:
+        p, filled = read_profile(path, fill_defaults)
+    except ValueError as e:
+        print(f"{invalid}: {e}", file=sys.stderr)
+        return None
     if filled:
         print(
             f"{path}: filled with beginner defaults: {', '.join(filled)}",
-            file=sys.stderr,
+            file=filled_to or sys.stderr,
         )
+    return p
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
-        p, filled = read_profile(args.file, args.fill_defaults)
-    except ValueError as e:
-        print(f"profile invalid: {e}", file=sys.stderr)
+    p = read_profile_arg(args.file, args.fill_defaults)
+    if p is None:
         return 2
-    _say_filled(args.file, filled)
     print(f"{args.file}: valid (crc {p.crc():#06x})")
     print(describe(p))
     return 0
@@ -101,12 +116,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    try:
-        p, filled = read_profile(args.file, args.fill_defaults)
-    except ValueError as e:
-        print(f"profile invalid: {e}", file=sys.stderr)
+    p = read_profile_arg(args.file, args.fill_defaults)
+    if p is None:
         return 2
-    _say_filled(args.file, filled)
     try:
         with LinkClient.open(resolve(args.port), args.baud) as link:
             r = link.set_profile(p.to_bytes())

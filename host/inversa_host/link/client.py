@@ -21,13 +21,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 
 import serial
 
 from inversa import reasons
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
+from inversa_host.closing import Closing
 from inversa_host.link.codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from inversa_host.link.ports import open_port
 
@@ -125,7 +125,7 @@ class CommandRetry:
         return gone
 
 
-class LinkClient:
+class LinkClient(Closing):
     def __init__(
         self,
         port: serial.Serial,
@@ -158,17 +158,6 @@ class LinkClient:
             self.port.close()
         except (serial.SerialException, OSError):
             pass
-
-    def __enter__(self) -> LinkClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- bytes ---------------------------------------------------------------
     def _next_seq(self) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inversa_host.closing import Closing
 from inversa_host.rp2emu.tools import find_rp2_tools, node_and_rp2040js
 
 _HERE = Path(__file__).resolve().parent
@@ -137,7 +138,7 @@ class I2CBridge:
             dev.writeto_mem(data[0], bytearray(data[1:]))
 
 
-class EmulatedPico:
+class EmulatedPico(Closing):
     def __init__(
         self,
         fs_image: bytes,
@@ -256,12 +257,6 @@ class EmulatedPico:
                 self._proc.kill()
                 self._proc.wait()
         self._tmp.cleanup()
-
-    def __enter__(self) -> EmulatedPico:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class RawRepl:

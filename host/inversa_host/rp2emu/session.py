@@ -29,17 +29,16 @@ from typing import Any
 
 from inversa.board.config import validate as validate_board_config
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa_host.link.codec import StreamDecoder, telemetry_dict
 from inversa_host.rp2emu.board import EmuClock, EmulatedPico
 from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
 from inversa_world.panel import TablePanel
 from inversa_world.session import (
-    CALIBRATION_POSITIONS_DEG,
     DEFAULT_SPEC,
-    HOST_HEARTBEAT_MS,
     PERIOD_MS,
     TRUTH_EVERY_MS,
+    ScenarioReplay,
+    calibrate,
 )
 from inversa_world.world import World
 
@@ -72,30 +71,13 @@ def calibration_bytes(spec: dict[str, Any]) -> bytes:
     import tempfile
 
     from inversa.board.clock import VirtualClock
-    from inversa.sense.calibration import Calibrator
 
     clock = VirtualClock(0)
     world = World(spec, clock)
-    if spec["imu"] == "mpu6050":
-        from inversa.drivers.mpu6050 import MPU6050
-
-        drv: Any = MPU6050(world.bus)
-    else:
-        from inversa.drivers.lsm6dsox import LSM6DSOX
-
-        drv = LSM6DSOX(world.bus)
-    cal = Calibrator()
-    for angle in CALIBRATION_POSITIONS_DEG:
-        cal.begin(angle * 100)
-        world.imu.set_truth(float(angle), 0.0, 0.0)
-        for _ in range(200):
-            clock.advance_ms(PERIOD_MS)
-            if drv.read():
-                cal.add(drv.raw)
-        cal.end(drv)
+    cal = calibrate(spec["imu"], world.bus, world.imu, clock)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "calibration.bin")
-        cal.finish(drv).save(path)
+        cal.save(path)
         with open(path, "rb") as f:
             return f.read()
 
@@ -124,7 +106,7 @@ class _Pins:
         return _InputPin(self._levels, gpio)
 
 
-class Rp2Session:
+class Rp2Session(ScenarioReplay):
     def __init__(
         self,
         spec: dict[str, Any],
@@ -159,17 +141,11 @@ class Rp2Session:
         )
         self.pins = self.cfg.board_def["pins"]
         self.panel = TablePanel()
-        self.host_connected = bool(full["host_connected"])
-        self.virtual_host = bool(full["virtual_host"])
-        self.host_silent = False
-        self._host_seq = 0
-        self._host_next_hb = 0
+        self._init_replay(full)
         self._tx_pending = bytearray()  # host -> board, for the next slice
         self.tx = bytearray()  # board -> host, not yet taken
         self.truth: list[tuple[int, int, int]] = []
         self._truth_next = 0
-        self.events = list(full["events"])
-        self._ev_i = 0
         self.finished = False
         self.keep_telemetry = keep_telemetry
         self.stats = BoardStats()
@@ -202,50 +178,28 @@ class Rp2Session:
         self.telemetry_hz = full.get("telemetry_hz")
         self._rate_sent = self.telemetry_hz in (None, M.DEFAULT_TELEMETRY_HZ)
 
-    # -- the panel drives pins through a stand-in for `machine` ----------------
     # -- the virtual host ------------------------------------------------------
-    def _host_send(self, msg_type: int, payload: bytes) -> None:
-        if not self.virtual_host:
-            return
-        self._host_seq = (self._host_seq + 1) & 0xFFFF
-        self._tx_pending += encode_frame(msg_type, self._host_seq, payload)
+    def _to_board(self, frame: bytes) -> None:
+        self._tx_pending += frame
 
     def send_raw(self, data: bytes) -> None:
         """Bytes for the board's USB CDC (a real host's)."""
         self._tx_pending += data
 
     def _host_step(self) -> None:
-        if not self.host_connected or self.host_silent:
-            return
-        if not self._rate_sent and self.stats.first_hello_us is not None:
+        # Once the board said hello, the scenario's telemetry rate; then heartbeats.
+        hosting = self.host_connected and not self.host_silent
+        if hosting and not self._rate_sent and self.stats.first_hello_us is not None:
             self._rate_sent = True
             self._host_send(M.CMD_SET_TELEMETRY_RATE, bytes([self.telemetry_hz or 0]))
-        if self.t_ms >= self._host_next_hb:
-            self._host_next_hb = self.t_ms + HOST_HEARTBEAT_MS
-            self._host_send(M.MSG_HOST_HEARTBEAT, b"")
+        super()._host_step()
 
-    def _apply(self, action: str, args: dict[str, Any]) -> None:
-        if self.panel.apply(action, self.t_ms):
-            return
-        if self.world.apply(action, args):
-            return
-        if action == "host_start":
-            self.host_connected = True
-            self.host_silent = False
-            self._host_send(M.CMD_START, b"")
-        elif action == "host_return":
-            self._host_send(M.CMD_RETURN, b"")
-        elif action == "host_silent":
-            self.host_silent = True
-        else:
-            raise ValueError(f"action {action!r} is not supported on the emulated board")
+    def _apply_board(self, action: str, args: dict[str, Any]) -> None:
+        raise ValueError(f"action {action!r} is not supported on the emulated board")
 
     # -- stepping ---------------------------------------------------------------
     def step(self) -> None:
-        while self._ev_i < len(self.events) and self.events[self._ev_i][0] <= self.t_ms:
-            _, action, args = self.events[self._ev_i]
-            self._ev_i += 1
-            self._apply(action, args)
+        self._replay()
         self.t_ms += PERIOD_MS
         self.clock.t_us = self.t_ms * 1000 - PERIOD_US  # the world moves to the slice start
         self.world.step(PERIOD_MS / 1000.0, self.t_ms)

@@ -39,6 +39,7 @@ from typing import Any
 
 from inversa import events as ev
 from inversa.link.messages import TELEMETRY_FIELDS
+from inversa_host.closing import Closing
 
 SCHEMA_VERSION = 3  # 2: sessions.source, last_seq, last_board_ms; store write counters
 # 3: sessions.discarded_bytes
@@ -242,7 +243,7 @@ def _source_of(port: str) -> str:
     return "board"
 
 
-class Store:
+class Store(Closing):
     """The session store.  ``readonly=True`` for the reading commands: the
     file must exist, nothing is created, migrated or written."""
 
@@ -387,12 +388,6 @@ class Store:
                 self.flush()
         finally:
             self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- writing -------------------------------------------------------------
     def _write(self, doing: str, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:

@@ -24,15 +24,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 
 from inversa.link.port import MemoryPort
-from inversa_host.vboards.serialsocket import SerialSocket
+from inversa_host.vboards.serialsocket import Pacer, SerialServer
 
 _MAX_PENDING = 64 * 1024  # socket backlog before the port is left to fill (and drop)
 
 
-class LinkServer:
+class LinkServer(SerialServer):
+    thread_name = "linkserver"
+
     def __init__(
         self,
         port: MemoryPort,
@@ -49,60 +50,15 @@ class LinkServer:
         self.period_s = period_s
         self.speed = speed
         self.lock = threading.Lock()  # held while the firmware steps
-        self.sock = SerialSocket(host, tcp_port, self._on_connected)
-        self._running = False
-        self._thread: threading.Thread | None = None
+        super().__init__(host, tcp_port)
         self.steps = 0
-        self.error: BaseException | None = None
         port.connected = False
 
     def _on_connected(self, up: bool) -> None:
         self.port.connected = up
 
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.sock.address
-
-    @property
-    def url(self) -> str:
-        return self.sock.url
-
-    @property
-    def connections(self) -> int:
-        return self.sock.connections
-
-    @property
-    def rx_total(self) -> int:
-        """Bytes received from hosts, ever."""
-        return self.sock.rx_total
-
-    @property
-    def tx_total(self) -> int:
-        """Bytes sent to hosts, ever."""
-        return self.sock.tx_total
-
-    def start(self) -> LinkServer:
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name="linkserver", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.sock.close()
-
-    def __enter__(self) -> LinkServer:
-        return self.start() if not self._running else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self.close()
 
     def unplug(self) -> None:
         """Pull the cable: the connection drops and new ones are refused."""
@@ -118,10 +74,6 @@ class LinkServer:
         drops; the host may open the port again at once.  Called from the
         ``step`` callback (the lock is held) or with the lock."""
         self.sock.drop()
-
-    @property
-    def connected(self) -> bool:
-        return self.sock.connected
 
     def _io(self) -> None:
         sock = self.sock
@@ -168,54 +120,21 @@ class LinkServer:
                     sock.wait(0.05, writable=True)
         return sock.tx_total
 
-    def _run(self) -> None:
+    def _serve(self) -> None:
         pacer = Pacer(self.period_s / self.speed)
         sock = self.sock
-        try:
-            while self._running:
-                with self.lock:
-                    if not sock.connected:
-                        sock.accept()
-                    self._io()
-                    self.step()
-                    self.steps += 1
-                    self._io()
-                delay = pacer.next_delay()
-                if delay > 0:
-                    if sock.connected:
-                        sock.wait(delay)
-                    left = pacer.left()
-                    if left > 0:
-                        time.sleep(left)
-        except BaseException as e:  # surfaced to tests through .error
-            self.error = e
-            raise
-
-
-class Pacer:
-    """Fixed-rate pacing: after each period, how long to wait for the next
-    one's start; far behind (a stalled PC) it starts afresh instead of
-    running a burst of catch-up periods."""
-
-    def __init__(
-        self,
-        interval_s: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_behind_s: float = 1.0,
-    ) -> None:
-        self.interval_s = interval_s
-        self.clock = clock
-        self.max_behind_s = max_behind_s
-        self.next_t = clock()
-        self.restarts = 0
-
-    def next_delay(self) -> float:
-        self.next_t += self.interval_s
-        delay = self.next_t - self.clock()
-        if delay < -self.max_behind_s:
-            self.next_t = self.clock()
-            self.restarts += 1
-        return delay
-
-    def left(self) -> float:
-        return self.next_t - self.clock()
+        while self._running:
+            with self.lock:
+                if not sock.connected:
+                    sock.accept()
+                self._io()
+                self.step()
+                self.steps += 1
+                self._io()
+            delay = pacer.next_delay()
+            if delay > 0:
+                if sock.connected:
+                    sock.wait(delay)
+                left = pacer.left()
+                if left > 0:
+                    time.sleep(left)

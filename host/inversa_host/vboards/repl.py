@@ -43,11 +43,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Protocol
 
 from inversa.board.boards import ACTIVE_LEVEL, get_board
-from inversa_host.vboards.serialsocket import SerialSocket
+from inversa_host.vboards.serialsocket import Pacer, SerialServer
 from inversa_host.vm import MicroPythonVM, mpylib_dir
 
 RAW_PASTE_REQUEST = b"\x05A\x01"
@@ -369,8 +368,10 @@ class AppRig(Protocol):
     def step(self) -> None: ...
 
 
-class ReplBoard:
+class ReplBoard(SerialServer):
     """One MicroPython interpreter serving its REPL on a localhost TCP port."""
+
+    thread_name = "vboard"
 
     def __init__(
         self,
@@ -384,22 +385,11 @@ class ReplBoard:
         self.lock = self.chip.lock
         self.app = app
         self.period_s = period_s
-        self.error: BaseException | None = None
         # Why the application did not start after the last hard reset (the
         # board then sits at its REPL, as one whose main.py fails).
         self.boot_error = ""
         self._rig: AppRig | None = None
-        self._running = False
-        self._thread: threading.Thread | None = None
-        self.sock = SerialSocket(host, tcp_port, self._set_port_connected)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.sock.address
-
-    @property
-    def connections(self) -> int:
-        return self.sock.connections
+        super().__init__(host, tcp_port)
 
     @property
     def vm(self) -> MicroPythonVM:
@@ -412,10 +402,6 @@ class ReplBoard:
     @property
     def soft_resets(self) -> int:
         return self.chip.soft_resets
-
-    @property
-    def url(self) -> str:
-        return self.sock.url
 
     @property
     def running_app(self) -> bool:
@@ -440,50 +426,24 @@ class ReplBoard:
     def stop_app(self) -> None:
         """Back to the REPL (as a board booted with main.py skipped)."""
         with self.lock:
-            self._drop()
+            self.sock.drop()
             self._rig = None
 
-    # -- lifecycle -------------------------------------------------------
-    def start(self) -> ReplBoard:
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name="vboard", daemon=True)
-        self._thread.start()
-        return self
-
     def close(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._drop()
-        self.sock.close()
+        super().close()
         self.chip.close()
 
-    def __enter__(self) -> ReplBoard:
-        return self.start() if not self._running else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # -- server ----------------------------------------------------------
-    def _drop(self) -> None:
-        self.sock.drop()
-
-    def _set_port_connected(self, value: bool) -> None:
+    def _on_connected(self, up: bool) -> None:
         if self._rig is not None and hasattr(self._rig.port, "connected"):
-            self._rig.port.connected = value  # type: ignore[attr-defined]
+            self._rig.port.connected = up  # type: ignore[attr-defined]
 
     def _repl_feed(self, data: bytes) -> None:
         out, hard = self.chip.feed(data)
         self.sock.out += out
         if hard:
             self.sock.flush()
-            self._drop()  # USB goes away while the chip reboots
+            self.sock.drop()  # USB goes away while the chip reboots
             if self.app is not None:
                 self._start_app()
 
@@ -518,22 +478,15 @@ class ReplBoard:
             sock.out += port.take_tx()  # type: ignore[attr-defined]
         sock.flush()
 
-    def _run(self) -> None:
-        try:
-            next_t = time.monotonic()
-            while self._running:
-                with self.lock:
-                    self._service()
-                if self._rig is not None:
-                    next_t += self.period_s
-                    delay = next_t - time.monotonic()
-                    if delay < -1.0:
-                        next_t = time.monotonic()
-                    elif delay > 0:
-                        time.sleep(delay)
-                else:
-                    next_t = time.monotonic()
-                    self.sock.wait(0.02)
-        except BaseException as e:  # surfaced to tests through .error
-            self.error = e
-            raise
+    def _serve(self) -> None:
+        pacer = Pacer(self.period_s)
+        while self._running:
+            with self.lock:
+                self._service()
+            if self._rig is not None:
+                delay = pacer.next_delay()
+                if delay > 0:
+                    time.sleep(delay)
+            else:
+                pacer.resync()
+                self.sock.wait(0.02)

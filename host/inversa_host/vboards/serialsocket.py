@@ -16,13 +16,23 @@ Usage::
     data = sock.recv()      # b"" (nothing yet) or None (the host closed it)
     sock.out += reply
     sock.flush()            # sends what the socket takes now, keeps the rest
+
+:class:`SerialServer` is the thread half they share: the socket served by a
+thread of the board's own (``start``; ``close`` or the ``with`` block's end
+stops it), what stopped that thread (``error``), the socket's address and
+counters; and :class:`Pacer`, the fixed-rate pacing of its periods.
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import threading
+import time
 from collections.abc import Callable
+from typing import TypeVar
+
+from inversa_host.closing import Closing
 
 
 class SerialSocket:
@@ -157,3 +167,109 @@ class SerialSocket:
             # Closed by another thread while waiting (a pulled cable: the
             # caller may wait outside its lock): the wait is simply over.
             pass
+
+
+_S = TypeVar("_S", bound="SerialServer")
+
+
+class SerialServer(Closing):
+    """A board served on a :class:`SerialSocket` by a thread of its own.  A
+    subclass gives the thread's loop (``_serve``, run while ``_running``) and
+    may follow the host's connection (``_on_connected``)."""
+
+    thread_name = "serialserver"
+
+    def __init__(self, host: str = "127.0.0.1", tcp_port: int = 0) -> None:
+        self.error: BaseException | None = None  # what stopped the thread, if anything did
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.sock = SerialSocket(host, tcp_port, self._on_connected)
+
+    def _on_connected(self, up: bool) -> None:
+        """The host connected (True) or its connection went (False)."""
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.address
+
+    @property
+    def url(self) -> str:
+        return self.sock.url
+
+    @property
+    def connections(self) -> int:
+        return self.sock.connections
+
+    @property
+    def connected(self) -> bool:
+        return self.sock.connected
+
+    @property
+    def rx_total(self) -> int:
+        """Bytes received from hosts, ever."""
+        return self.sock.rx_total
+
+    @property
+    def tx_total(self) -> int:
+        """Bytes sent to hosts, ever."""
+        return self.sock.tx_total
+
+    def start(self: _S) -> _S:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the thread (waiting 5 s at most) and close the socket."""
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.sock.close()
+
+    def __enter__(self: _S) -> _S:
+        return self.start() if not self._running else self
+
+    def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException as e:  # surfaced to tests through .error
+            self.error = e
+            raise
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+
+class Pacer:
+    """Fixed-rate pacing: after each period, how long to wait for the next
+    one's start; far behind (a stalled PC) it starts afresh instead of
+    running a burst of catch-up periods."""
+
+    def __init__(
+        self,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_behind_s: float = 1.0,
+    ) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self.max_behind_s = max_behind_s
+        self.next_t = clock()
+        self.restarts = 0
+
+    def next_delay(self) -> float:
+        self.next_t += self.interval_s
+        delay = self.next_t - self.clock()
+        if delay < -self.max_behind_s:
+            self.next_t = self.clock()
+            self.restarts += 1
+        return delay
+
+    def left(self) -> float:
+        return self.next_t - self.clock()
+
+    def resync(self) -> None:
+        """Not paced for a while (idle): the next period starts from now."""
+        self.next_t = self.clock()

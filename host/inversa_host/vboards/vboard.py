@@ -43,7 +43,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Protocol
 
 from inversa.link.port import MemoryPort
@@ -600,8 +599,8 @@ class LinkApp:
             self.chip.close()
 
 
-class VirtualBoard:
-    """A LinkApp behind a LinkServer: ``url`` is what the host tools open."""
+class VirtualBoard(LinkServer):
+    """A LinkServer serving a LinkApp: ``url`` is what the host tools open."""
 
     def __init__(
         self,
@@ -618,7 +617,7 @@ class VirtualBoard:
         self.app = LinkApp(cfg)
         self.cfg = self.app.cfg
         try:
-            self.server = LinkServer(
+            super().__init__(
                 self.app.port,
                 self.app.step,
                 host=host,
@@ -629,25 +628,12 @@ class VirtualBoard:
         except BaseException:
             self.app.close()
             raise
-        self.app.reenumerate = self.server.reconnect
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+        self.app.reenumerate = self.reconnect
 
     @property
     def at_repl(self) -> bool:
         """The chip is at MicroPython's REPL (maintenance, or no firmware)."""
         return self.app.at_repl
-
-    @property
-    def connected(self) -> bool:
-        return self.server.connected
-
-    @property
-    def error(self) -> BaseException | None:
-        """What stopped the firmware thread, if anything did."""
-        return self.server.error
 
     def press(self, action: str) -> None:
         """A local action at the table (PANEL_ACTIONS), applied at the next period."""
@@ -655,7 +641,7 @@ class VirtualBoard:
 
     def start(self) -> VirtualBoard:
         if not self.lockstep_only:
-            self.server.start()
+            super().start()
         return self
 
     def lockstep(self, client: Any, ms: int = PERIOD_MS, timeout_s: float = 30.0) -> list[Any]:
@@ -672,7 +658,7 @@ class VirtualBoard:
         while self.app.virtual_ms < target:
             if self.app.at_repl:
                 raise RuntimeError("the board is at its REPL: no firmware to step")
-            sent = self.server.step_lockstep(client.bytes_out, timeout_s)
+            sent = self.step_lockstep(client.bytes_out, timeout_s)
             deadline = time.monotonic() + timeout_s
             while client.bytes_in < sent:
                 if time.monotonic() > deadline:
@@ -680,22 +666,11 @@ class VirtualBoard:
                 frames += client.poll(0.05)
         return frames
 
-    def stop(self) -> None:
+    def close(self) -> None:
         try:
-            self.server.stop()
+            super().close()
         finally:
             self.app.close()
-
-    def __enter__(self) -> VirtualBoard:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def link_app_for(repl_board: Any) -> LinkApp:

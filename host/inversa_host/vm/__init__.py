@@ -19,7 +19,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from types import TracebackType
+
+from inversa_host.closing import Closing
 
 __all__ = [
     "MicroPythonError",
@@ -75,7 +76,7 @@ def _find_interpreter() -> Path:
     )
 
 
-class MicroPythonVM:
+class MicroPythonVM(Closing):
     """One MicroPython interpreter in a Node child process."""
 
     def __init__(self, heap_bytes: int = 4 * 1024 * 1024, raw_output: bool = False) -> None:
@@ -178,14 +179,3 @@ class MicroPythonVM:
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 stream.close()
-
-    def __enter__(self) -> MicroPythonVM:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -1,4 +1,5 @@
-# The physics and error model shared by the IMU fakes (MPU-6050, LSM6DSOX).
+# The physics and error model shared by the IMU fakes (MPU-6050, LSM6DSOX),
+# and their register file (IMUChip).
 #
 # Truth comes from the world each step through set_truth(angle_deg,
 # rate_dps, vibration_g): the bed's inversion angle and rate about the pivot
@@ -291,6 +292,79 @@ class IMUModel:
         t = self._t_us * 1e-6
         drift = math.sin(self._drift_w * t + self._drift_ph)
         return [self.gyro_offset_dps[i] + self._drift_amp[i] * drift for i in range(3)]
+
+
+class IMUChip(IMUModel):
+    """The register file and bus side both IMU fakes share: 128 registers,
+    WHO_AM_I and the data registers read-only, a reset bit that restores the
+    power-on values, configuration registers that reshape the model, and a
+    read of the data registers that takes a fresh sample while the chip is
+    awake.  A subclass gives the register map (the class attributes), its
+    power-on values (_defaults), _awake, _reconfigure and _store."""
+
+    WHO_AM_I = 0  # the part's own ID (the default of who_am_i)
+    DRIFT_DPS = 0.0  # the default of drift_dps
+    WHO_AM_I_REG = 0
+    DATA = 0  # the data registers: DATA .. DATA_END - 1 (read-only)
+    DATA_END = 0
+    SAMPLE_FROM = 0  # a read reaching past this register takes a fresh sample
+    RESET_REG = 0  # writing RESET_BIT here resets the chip (the bit self-clears)
+    RESET_BIT = 0
+    CONFIG_FIRST = 0  # a write touching CONFIG_FIRST .. CONFIG_LAST reconfigures
+    CONFIG_LAST = 0
+
+    def __init__(
+        self,
+        clock,
+        seed=1,
+        who_am_i=None,
+        mount=(0, 1, 2, 1),
+        misalign_deg=2.0,
+        lever_m=0.5,
+        vib_hz=None,
+        drift_dps=None,
+        offsets=True,
+        noise=True,
+    ):
+        self.regs = bytearray(128)
+        self.who_am_i = self.WHO_AM_I if who_am_i is None else who_am_i
+        if drift_dps is None:
+            drift_dps = self.DRIFT_DPS
+        self._init_model(
+            clock, seed, mount, misalign_deg, lever_m, vib_hz, drift_dps, offsets, noise
+        )
+        self._power_on()
+
+    def _power_on(self):
+        r = self.regs
+        for i in range(128):
+            r[i] = 0
+        r[self.WHO_AM_I_REG] = self.who_am_i
+        self._defaults(r)
+        self._reconfigure()
+
+    def brownout(self):
+        """The chip reset itself (supply dip): registers at their power-on values."""
+        self._power_on()
+
+    # -- bus side -------------------------------------------------------
+    def readfrom_mem_into(self, memaddr, buf):
+        n = len(buf)
+        if memaddr < self.DATA_END and memaddr + n > self.SAMPLE_FROM and self._awake():
+            self._sample()
+        buf[:] = self.regs[memaddr : memaddr + n]
+
+    def writeto_mem(self, memaddr, buf):
+        r = self.regs
+        for i in range(len(buf)):
+            a = memaddr + i
+            if a == self.WHO_AM_I_REG or self.DATA <= a < self.DATA_END:
+                continue  # read-only
+            r[a] = buf[i]
+            if a == self.RESET_REG and buf[i] & self.RESET_BIT:
+                self._power_on()  # defaults, the reset bit self-clears
+        if memaddr <= self.CONFIG_LAST and memaddr + len(buf) > self.CONFIG_FIRST:
+            self._reconfigure()
 
 
 def _sat(v):

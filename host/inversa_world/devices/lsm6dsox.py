@@ -13,10 +13,9 @@
 
 import struct
 
-from inversa_world.devices.imu_model import IMUModel
+from inversa_world.devices.imu_model import IMUChip
 
 _DATA = 0x20  # OUT_TEMP_L, then gyro at 0x22 and accel at 0x28
-_DATA_END = 0x2E
 _LE7 = "<7h"
 _ODRS = (0, 12.5, 26, 52, 104, 208, 416, 833, 1666, 3333, 6666, 0, 0, 0, 0, 0)
 _XL_FS_G = (2, 16, 4, 8)
@@ -24,44 +23,29 @@ _G_FS_DPS = (250, 500, 1000, 2000)
 _LPF2_DIV = (4, 10, 20, 45, 100, 200, 400, 800)
 
 
-class FakeLSM6DSOX(IMUModel):
+class FakeLSM6DSOX(IMUChip):
     ACCEL_DENSITY_UG = 70.0
     GYRO_DENSITY_DPS = 0.0038
     ACCEL_OFFSET_MG = 20.0
     GYRO_OFFSET_DPS = 1.0
     SCALE_ERR_PCT = 1.0
+    WHO_AM_I = 0x6C
+    DRIFT_DPS = 0.01
+    WHO_AM_I_REG = 0x0F
+    DATA = _DATA
+    DATA_END = 0x2E
+    SAMPLE_FROM = 0x22  # the temperature alone takes no sample
+    RESET_REG = 0x12  # CTRL3_C: SW_RESET
+    RESET_BIT = 0x01
+    CONFIG_FIRST = 0x10  # CTRL1_XL .. CTRL8_XL
+    CONFIG_LAST = 0x17
 
-    def __init__(
-        self,
-        clock,
-        seed=1,
-        who_am_i=0x6C,
-        mount=(0, 1, 2, 1),
-        misalign_deg=2.0,
-        lever_m=0.5,
-        vib_hz=None,
-        drift_dps=0.01,
-        offsets=True,
-        noise=True,
-    ):
-        self.regs = bytearray(128)
-        self.who_am_i = who_am_i
-        self._init_model(
-            clock, seed, mount, misalign_deg, lever_m, vib_hz, drift_dps, offsets, noise
-        )
-        self._power_on()
-
-    def _power_on(self):
-        r = self.regs
-        for i in range(128):
-            r[i] = 0
-        r[0x0F] = self.who_am_i
+    def _defaults(self, r):
         r[0x12] = 0x04  # IF_INC
         r[0x18] = 0xE0  # CTRL9_XL default
-        self._reconfigure()
 
-    def brownout(self):
-        self._power_on()
+    def _awake(self):
+        return self.powered
 
     def _reconfigure(self):
         r = self.regs
@@ -79,25 +63,6 @@ class FakeLSM6DSOX(IMUModel):
         self._configure_model(
             1000.0 / (0.061 * xl_fs / 2), 1000.0 / (8.75 * g_fs / 250), accel_bw, gyro_bw, odr
         )
-
-    # -- bus side -------------------------------------------------------
-    def readfrom_mem_into(self, memaddr, buf):
-        n = len(buf)
-        if memaddr < _DATA_END and memaddr + n > 0x22 and self.powered:
-            self._sample()
-        buf[:] = self.regs[memaddr : memaddr + n]
-
-    def writeto_mem(self, memaddr, buf):
-        r = self.regs
-        for i in range(len(buf)):
-            a = memaddr + i
-            if a == 0x0F or _DATA <= a < _DATA_END:
-                continue
-            r[a] = buf[i]
-            if a == 0x12 and buf[i] & 0x01:
-                self._power_on()  # SW_RESET: defaults, bit self-clears
-        if memaddr <= 0x17 and memaddr + len(buf) > 0x10:
-            self._reconfigure()
 
     def _store(self, ax, ay, az, gx, gy, gz):
         struct.pack_into(_LE7, self.regs, _DATA, 0, gx, gy, gz, ax, ay, az)

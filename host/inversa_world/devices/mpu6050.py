@@ -28,52 +28,37 @@
 
 import struct
 
-from inversa_world.devices.imu_model import IMUModel
+from inversa_world.devices.imu_model import IMUChip
 
 _DATA = 0x3B
-_DATA_END = 0x49
 _BE7 = ">7h"
 _TEMP_RAW = int((25.0 - 36.53) * 340)  # 25 degC
 
 
-class FakeMPU6050(IMUModel):
-    def __init__(
-        self,
-        clock,
-        seed=1,
-        who_am_i=0x68,
-        mount=(0, 1, 2, 1),
-        misalign_deg=2.0,
-        lever_m=0.5,
-        vib_hz=None,
-        drift_dps=0.05,
-        offsets=True,
-        noise=True,
-    ):
-        self.regs = bytearray(128)
-        self.who_am_i = who_am_i
-        self._init_model(
-            clock, seed, mount, misalign_deg, lever_m, vib_hz, drift_dps, offsets, noise
-        )
-        self._power_on()
+class FakeMPU6050(IMUChip):
+    WHO_AM_I = 0x68
+    DRIFT_DPS = 0.05
+    WHO_AM_I_REG = 0x75
+    DATA = _DATA
+    DATA_END = 0x49
+    SAMPLE_FROM = _DATA
+    RESET_REG = 0x6B  # PWR_MGMT_1: DEVICE_RESET
+    RESET_BIT = 0x80
+    CONFIG_FIRST = 0x19  # SMPLRT_DIV .. ACCEL_CONFIG2
+    CONFIG_LAST = 0x1D
 
-    def _power_on(self):
-        r = self.regs
-        for i in range(128):
-            r[i] = 0
+    def _defaults(self, r):
+        # After a power-on or reset (brownout() too): an MPU-6050 asleep with
+        # its data frozen at 0; a 6500-class chip awake at +-2 g, +-250 deg/s,
+        # filters wide open.
         w = self.who_am_i
         if w == 0x68 or w >= 0x98 or w in (0x11, 0x12):
             r[0x6B] = 0x40 | (0 if w == 0x68 else 1)  # asleep after power-on/reset
         else:
             r[0x6B] = 0x01  # MPU-6500/9250/9255...: awake, default configuration
-        r[0x75] = w
-        self._reconfigure()
 
-    def brownout(self):
-        """The chip reset itself (supply dip): registers at their power-on values
-        (an MPU-6050 asleep with its data frozen at 0; a 6500-class chip awake
-        at +-2 g, +-250 deg/s, filters wide open)."""
-        self._power_on()
+    def _awake(self):
+        return not self.regs[0x6B] & 0x40
 
     def _reconfigure(self):
         r = self.regs
@@ -93,25 +78,6 @@ class FakeMPU6050(IMUModel):
     @property
     def asleep(self):
         return bool(self.regs[0x6B] & 0x40)
-
-    # -- bus side -------------------------------------------------------
-    def readfrom_mem_into(self, memaddr, buf):
-        n = len(buf)
-        if memaddr < _DATA_END and memaddr + n > _DATA and not self.regs[0x6B] & 0x40:
-            self._sample()
-        buf[:] = self.regs[memaddr : memaddr + n]
-
-    def writeto_mem(self, memaddr, buf):
-        r = self.regs
-        for i in range(len(buf)):
-            a = memaddr + i
-            if a == 0x75 or _DATA <= a < _DATA_END:
-                continue  # read-only
-            r[a] = buf[i]
-            if a == 0x6B and buf[i] & 0x80:
-                self._power_on()  # DEVICE_RESET: defaults, bit self-clears
-        if memaddr <= 0x1D and memaddr + len(buf) > 0x19:
-            self._reconfigure()
 
     def _store(self, ax, ay, az, gx, gy, gz):
         struct.pack_into(_BE7, self.regs, _DATA, ax, ay, az, _TEMP_RAW, gx, gy, gz)
