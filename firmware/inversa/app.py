@@ -26,6 +26,12 @@ import gc
 from inversa.compat import const
 from inversa.control.io import ControlInputs, ControlOutputs
 from inversa.events import EventLog
+from inversa.storage import CALIBRATION_FILE as CALIBRATION_FILE
+from inversa.storage import MAINTENANCE_FILE as MAINTENANCE_FILE
+from inversa.storage import MOTION_FILE as MOTION_FILE
+from inversa.storage import PERSIST_FILE as PERSIST_FILE
+from inversa.storage import PROFILE_FILE as PROFILE_FILE
+from inversa.storage import file_path
 
 CONTROL_PERIOD_US = 10000
 # App.gc_in_slack: collect once this much was allocated (nobody on the
@@ -36,16 +42,8 @@ _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each sta
 _IDLE = const(1)
 _DONE = const(9)
 
-# Files the firmware keeps on the board's flash (relative to storage_dir).
-PROFILE_FILE = "profile.bin"
-PERSIST_FILE = "persist.bin"  # what survives a reset (control/persist.py)
-CALIBRATION_FILE = "calibration.bin"
-MOTION_FILE = "motion.bin"  # control/session_record.py: depth and motor gain across resets
-# Present at boot: start in maintenance (the REPL, no control loop, outputs
-# safe), once.  Written on the host's maintenance command, which is the only
-# way into the REPL once the loop runs: the watchdog cannot be stopped and the
-# link turns Ctrl-C off (0x03 may appear inside a frame).
-MAINTENANCE_FILE = "maintenance"
+# The files kept on the flash (PROFILE_FILE, MAINTENANCE_FILE, ...) are named
+# in inversa.storage; imported here, they stay importable from this module.
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
 
@@ -193,7 +191,7 @@ class App:
 
         if not self.ctrl.idle_at_loading():
             return reasons.WRONG_STATE
-        path = _path(self.storage_dir, MAINTENANCE_FILE)
+        path = file_path(self.storage_dir, MAINTENANCE_FILE)
         try:
             with open(path, "w") as f:
                 f.write("1")
@@ -244,7 +242,7 @@ class App:
         from inversa.control.session_record import save_record
 
         self._record_seq = self.ctrl.record_seq
-        if not save_record(_path(self.storage_dir, MOTION_FILE), self.ctrl.record()):
+        if not save_record(file_path(self.storage_dir, MOTION_FILE), self.ctrl.record()):
             self.record_save_errors += 1
 
     def actuate(self, t):
@@ -274,12 +272,6 @@ class App:
         finally:
             if self.brake is not None:
                 self.brake.engage()
-
-
-def _path(storage_dir, name):
-    if storage_dir.endswith("/"):
-        return storage_dir + name
-    return storage_dir + "/" + name
 
 
 def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
@@ -328,7 +320,7 @@ def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
                 events=events,
             )
     try:
-        calibration = Calibration.load(_path(storage_dir, CALIBRATION_FILE))
+        calibration = Calibration.load(file_path(storage_dir, CALIBRATION_FILE))
     except Exception:  # unreadable storage: not calibrated (a tilt fault)
         calibration = None
     try:
@@ -420,7 +412,7 @@ def build_app(
     if sensors is None:
         sensors = build_sensors(board, clock, storage_dir, sleep_us, events)
     motor, brake, buzzer = build_actuators(board, log)
-    store = ProfileStore(_path(storage_dir, PROFILE_FILE))
+    store = ProfileStore(file_path(storage_dir, PROFILE_FILE))
     try:
         profile, status = store.load()
     except Exception:  # storage that fails oddly: as a corrupt profile
@@ -430,7 +422,7 @@ def build_app(
         profile, status = beginner_profile(), STORE_CORRUPT
     from inversa.control.persist import PersistStore
 
-    pstore = PersistStore(_path(storage_dir, PERSIST_FILE))
+    pstore = PersistStore(file_path(storage_dir, PERSIST_FILE))
     latched, daily_ms, day_ms, _pstatus = pstore.load()
     manual = cfg.motor == "none"
     ctrl = Controller(
@@ -444,7 +436,7 @@ def build_app(
         latched=latched,
         daily_used_ms=daily_ms,
         day_ms=day_ms,
-        resume=load_record(_path(storage_dir, MOTION_FILE)),
+        resume=load_record(file_path(storage_dir, MOTION_FILE)),
     )
     link = None
     if port is not None:
@@ -504,7 +496,7 @@ def maintenance_requested(storage_dir):
     still run the loop and bring them up."""
     import os
 
-    path = _path(storage_dir, MAINTENANCE_FILE)
+    path = file_path(storage_dir, MAINTENANCE_FILE)
     try:
         os.remove(path)
         return True

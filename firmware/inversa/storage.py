@@ -8,8 +8,28 @@
 #
 # Usage:
 #     write_atomic("/profile.bin", data)   # raises OSError if it failed
+#     path = file_path(storage_dir, PROFILE_FILE)   # "/flash" + "/profile.bin"
 
 import os
+
+# Files the firmware keeps on the board's flash (relative to storage_dir).
+PROFILE_FILE = "profile.bin"
+PERSIST_FILE = "persist.bin"  # what survives a reset (control/persist.py)
+CALIBRATION_FILE = "calibration.bin"
+MOTION_FILE = "motion.bin"  # control/session_record.py: depth and motor gain across resets
+# Present at boot: start in maintenance (the REPL, no control loop, outputs
+# safe), once.  Written on the host's maintenance command, which is the only
+# way into the REPL once the loop runs: the watchdog cannot be stopped and the
+# link turns Ctrl-C off (0x03 may appear inside a frame).
+MAINTENANCE_FILE = "maintenance"
+
+
+def file_path(storage_dir, name):
+    """The path (str) of the file `name` in the folder `storage_dir`, with
+    one "/" between them whether or not `storage_dir` ends with one."""
+    if storage_dir.endswith("/"):
+        return storage_dir + name
+    return storage_dir + "/" + name
 
 
 def write_atomic(path, data):
