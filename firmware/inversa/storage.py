@@ -9,8 +9,11 @@
 # Usage:
 #     write_atomic("/profile.bin", data)   # raises OSError if it failed
 #     path = file_path(storage_dir, PROFILE_FILE)   # "/flash" + "/profile.bin"
+#     class ProfileStore(RecordFile): ...   code = self._write(data)
 
 import os
+
+from inversa import reasons
 
 # Files the firmware keeps on the board's flash (relative to storage_dir).
 PROFILE_FILE = "profile.bin"
@@ -44,3 +47,27 @@ def write_atomic(path, data):
     except OSError:  # FAT will not rename over an existing file
         os.remove(path)
         os.rename(tmp, path)
+
+
+class RecordFile:
+    """What the stores of one small file (control/profile_store.py,
+    control/persist.py) share: `path` (str; ValueError "WHAT path must not be
+    empty" for ""), `message` ("" or why the last load or save failed), and
+    the atomic write.  Each store sets its own `status`."""
+
+    def __init__(self, path, what):
+        if not path:
+            raise ValueError("%s path must not be empty" % what)
+        self.path = path
+        self.message = ""
+
+    def _write(self, data):
+        """write_atomic(path, data) (bytes); 0, or reasons.STORAGE_ERROR with
+        `message` saying why (the file at `path` is then the old one)."""
+        try:
+            write_atomic(self.path, data)
+        except OSError as e:
+            self.message = "could not write %s: %s" % (self.path, e)
+            return reasons.STORAGE_ERROR
+        self.message = ""
+        return 0
