@@ -10,11 +10,6 @@
 
 from inversa.compat import const
 
-# When the front end sets and clears TILT_BUS_ERROR / HR_BUS_ERROR (and
-# TILT_STUCK), the same for both sensors:
-ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
-RECOVER = const(10)  # consecutive good reads before such a condition clears
-
 # -- tilt (IMU) -------------------------------------------------------------
 TILT_NO_SENSOR = const(0x0001)  # no IMU configured, or it never answered its ID
 TILT_BUS_ERROR = const(0x0002)  # consecutive I2C errors (OSError) while reading
