@@ -14,7 +14,7 @@
 # SENSOR_IMU or SENSOR_PPG, value 0 when the sensor is found absent at boot,
 # n >= 1 when it came back (the n-th re-initialisation).
 #
-# Usage (app.build_sensors does this):
+# Usage (app_build.build_sensors does this):
 #     imu = make_imu(lambda: MPU6050(board.i2c), "mpu6050", clock, recover, events=log)
 #     imu.read()            # driver's read once initialised, else OSError(19)
 #     imu.present, imu.attempts, imu.reinits, imu.last_error
@@ -177,34 +177,34 @@ class PendingPPG(_Pending):
         raise self._err
 
 
-def make_imu(make, kind, clock, recover=None, retry_ms=RETRY_MS, events=None):
-    """The IMU driver from `make()`, or a PendingIMU if it does not initialise
-    (after a bus recovery and a second try)."""
-    err = None
+def _first(make, recover):
+    # The boot's attempt: make(), and once more after recover() when that is
+    # given.  (driver, None), or (None, the last exception) if both raise.
     try:
-        return make()
+        return make(), None
     except Exception as e:
         err = e
     if recover is not None:
         try:
             recover()
-            return make()
+            return make(), None
         except Exception as e:
             err = e
+    return None, err
+
+
+def make_imu(make, kind, clock, recover=None, retry_ms=RETRY_MS, events=None):
+    """The IMU driver from `make()`, or a PendingIMU if it does not initialise
+    (after a bus recovery and a second try)."""
+    d, err = _first(make, recover)
+    if err is None:
+        return d
     return PendingIMU(make, IMU_NOMINAL[kind], clock, recover, retry_ms, err, events)
 
 
 def make_ppg(make, kind, clock, recover=None, retry_ms=RETRY_MS, events=None):
     """The pulse driver from `make()`, or a PendingPPG (as make_imu)."""
-    err = None
-    try:
-        return make()
-    except Exception as e:
-        err = e
-    if recover is not None:
-        try:
-            recover()
-            return make()
-        except Exception as e:
-            err = e
+    d, err = _first(make, recover)
+    if err is None:
+        return d
     return PendingPPG(make, HR_NOMINAL[kind], clock, recover, retry_ms, err, events)

@@ -32,12 +32,11 @@
 
 import struct
 
-from inversa import reasons
 from inversa.compat import const
 from inversa.control import limits as L
 from inversa.control.alarms import B_ESTOP
 from inversa.crc import crc16
-from inversa.storage import write_atomic
+from inversa.storage import RecordFile
 
 VERSION = const(1)
 RECORD_LEN = const(18)
@@ -87,13 +86,10 @@ def _read(path):
         return None
 
 
-class PersistStore:
+class PersistStore(RecordFile):
     def __init__(self, path="/persist.bin"):
-        if not path:
-            raise ValueError("persist path must not be empty")
-        self.path = path
+        RecordFile.__init__(self, path, "persist")
         self.status = STATE_OK
-        self.message = ""
 
     def load(self):
         """(latched, daily_used_ms, day_ms, status); see the header."""
@@ -124,13 +120,7 @@ class PersistStore:
         """Write the record (atomically as the file system allows); 0, or
         reasons.STORAGE_ERROR with self.message saying why."""
         data = encode(latched, daily_used_ms, day_ms)
-        try:
-            write_atomic(self.path, data)
-        except OSError as e:
-            self.message = "could not write %s: %s" % (self.path, e)
-            return reasons.STORAGE_ERROR
-        self.message = ""
-        return 0
+        return self._write(data)
 
 
 def daily_to_store(daily_used_ms):

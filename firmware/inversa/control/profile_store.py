@@ -15,7 +15,7 @@
 from inversa import reasons
 from inversa.compat import const
 from inversa.control.profile import PROFILE_LEN, Profile, beginner_profile
-from inversa.storage import write_atomic
+from inversa.storage import RecordFile
 
 STORE_OK = const(0)
 STORE_MISSING = const(1)
@@ -23,13 +23,10 @@ STORE_CORRUPT = const(2)
 STORE_NAMES = ("ok", "missing", "corrupt")
 
 
-class ProfileStore:
+class ProfileStore(RecordFile):
     def __init__(self, path="/profile.bin"):
-        if not path:
-            raise ValueError("profile path must not be empty")
-        self.path = path
+        RecordFile.__init__(self, path, "profile")
         self.status = STORE_OK
-        self.message = ""
 
     def load(self):
         """(profile, status): the stored profile, or the beginner profile if
@@ -59,10 +56,4 @@ class ProfileStore:
         except (ValueError, AttributeError) as e:
             self.message = "not saved: %s" % e
             return reasons.PROFILE_INVALID
-        try:
-            write_atomic(self.path, data)
-        except OSError as e:
-            self.message = "could not write %s: %s" % (self.path, e)
-            return reasons.STORAGE_ERROR
-        self.message = ""
-        return 0
+        return self._write(data)

@@ -12,7 +12,7 @@
 #     imu.read()                     # raises OSError on a bus error
 #     ax, ay, az, gx, gy, gz = imu.raw   # signed LSB
 #
-# Same interface as inversa.drivers.mpu6050.MPU6050 (see there).  The output
+# The IMU drivers' interface (inversa.drivers.imu, see there).  The output
 # rate must stay above the 100 Hz control rate, or consecutive reads return
 # the same sample and look stuck: 208 Hz is the default.  The gyro range
 # defaults to +-500 deg/s so that a tip-over of a manual table is measured,
@@ -21,10 +21,9 @@
 # counts it in `resets`; `chip` names the part (for `doctor`).
 
 import struct
-from array import array
 
 from inversa.compat import IS_MICROPYTHON, const
-from inversa.drivers.i2cdev import I2CDevice
+from inversa.drivers.imu import I2CIMU, check_ranges
 
 ADDR = const(0x6A)  # SA0 low; 0x6B with SA0 high
 WHO_AM_I_VALUE = const(0x6C)
@@ -49,7 +48,7 @@ ACCEL_LPF_DIVS = (4, 10, 20, 45, 100, 200, 400, 800)
 _LE = "<hhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
-class LSM6DSOX(I2CDevice):
+class LSM6DSOX(I2CIMU):
     """ST LSM6DSOX IMU on I2C (datasheet DS12814).  Sample: raw = [ax,
     ay, az, gx, gy, gz] in counts at the configured ranges (full_scale =
     32767 counts at accel_range_g g and gyro_range_dps deg/s).  OSError if
@@ -67,19 +66,12 @@ class LSM6DSOX(I2CDevice):
         accel_lpf_div=20,
         sleep_ms=None,
     ):
-        if accel_range_g not in ACCEL_RANGES_G:
-            raise ValueError("accel_range_g must be one of 2, 4, 8, 16")
-        if gyro_range_dps not in GYRO_RANGES_DPS:
-            raise ValueError("gyro_range_dps must be one of 250, 500, 1000, 2000")
+        check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
         if odr_hz not in ODRS_HZ or odr_hz < 104:
             raise ValueError("odr_hz must be one of 104, 208, 416, 833, 1666")
         if accel_lpf_div not in ACCEL_LPF_DIVS:
             raise ValueError("accel_lpf_div must be one of 4, 10, 20, 45, 100, 200, 400, 800")
-        I2CDevice.__init__(self, i2c, address)
-        self._buf = bytearray(12)
-        self._prev = bytearray(12)
-        self.raw = array("i", (0, 0, 0, 0, 0, 0))
-        self.full_scale = 32767
+        I2CIMU.__init__(self, i2c, address, 12)
 
         who = self._read_u8(_WHO_AM_I)
         if who != WHO_AM_I_VALUE:
@@ -88,13 +80,7 @@ class LSM6DSOX(I2CDevice):
         self.chip = "LSM6DSOX"
         self._chk = bytearray(3)
         self._write_u8(_CTRL3_C, self._read_u8(_CTRL3_C) | _SW_RESET)
-        for _ in range(20):
-            if sleep_ms is not None:
-                sleep_ms(1)
-            if not self._read_u8(_CTRL3_C) & _SW_RESET:
-                break
-        else:
-            raise OSError("LSM6DSOX did not come out of reset")
+        self._await_reset(_CTRL3_C, _SW_RESET, 1, sleep_ms, "LSM6DSOX")
         odr = ODRS_HZ.index(odr_hz)
         xl = (odr << 4) | (ACCEL_RANGES_G.index(accel_range_g) << 2) | _LPF2_XL_EN
         g = (odr << 4) | (GYRO_RANGES_DPS.index(gyro_range_dps) << 2)

@@ -30,17 +30,12 @@
 #     ax, ay, az, gx, gy, gz = imu.raw   # signed LSB
 #     mg = imu.raw[0] * imu.accel_mg_num // imu.accel_mg_den
 #
-# Interface shared by every IMU driver (MPU6050, LSM6DSOX, InjectedIMU):
-#   read() -> True if the data changed since the previous read;
-#   raw: 6 signed ints, accel x y z then gyro x y z, in LSB;
-#   accel_mg_num / accel_mg_den, gyro_mdps_num / gyro_mdps_den: LSB -> mg, mdps;
-#   full_scale: the LSB value at which a channel saturates (32767).
+# Interface shared by every IMU driver: see inversa.drivers.imu.
 
 import struct
-from array import array
 
 from inversa.compat import IS_MICROPYTHON, const
-from inversa.drivers.i2cdev import I2CDevice
+from inversa.drivers.imu import I2CIMU, check_ranges
 
 ADDR = const(0x68)  # AD0 low; 0x69 with AD0 high
 WHO_AM_I_VALUE = const(0x68)
@@ -85,7 +80,7 @@ DLPF_HZ = (260, 184, 94, 44, 21, 10, 5)
 _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
 
-class MPU6050(I2CDevice):
+class MPU6050(I2CIMU):
     """InvenSense MPU-6050 / MPU-6500-class IMU on I2C (datasheets: MPU-6000/
     MPU-6050 Product Specification rev 3.4, Register Map rev 4.2; MPU-6500
     Register Map rev 2.1).  Sample: raw = [ax, ay, az, gx, gy, gz] in counts
@@ -104,21 +99,14 @@ class MPU6050(I2CDevice):
         rate_hz=1000,
         sleep_ms=None,
     ):
-        if accel_range_g not in ACCEL_RANGES_G:
-            raise ValueError("accel_range_g must be one of 2, 4, 8, 16")
-        if gyro_range_dps not in GYRO_RANGES_DPS:
-            raise ValueError("gyro_range_dps must be one of 250, 500, 1000, 2000")
+        check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
         if dlpf_hz not in DLPF_HZ:
             raise ValueError("dlpf_hz must be one of 260, 184, 94, 44, 21, 10, 5")
         # Output rate = 1 kHz / (1 + SMPLRT_DIV) with the DLPF on (8 kHz off).
         base = 8000 if dlpf_hz == 260 else 1000
         if rate_hz < 4 or base % rate_hz or base // rate_hz > 256:
             raise ValueError("rate_hz must divide %d (and be >= %d)" % (base, base // 256))
-        I2CDevice.__init__(self, i2c, address)
-        self._buf = bytearray(14)
-        self._prev = bytearray(14)
-        self.raw = array("i", (0, 0, 0, 0, 0, 0))
-        self.full_scale = 32767
+        I2CIMU.__init__(self, i2c, address, 14)
 
         who = self._read_u8(_WHO_AM_I)
         if who not in CHIPS:
@@ -127,13 +115,7 @@ class MPU6050(I2CDevice):
         self.chip = CHIPS[who]
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
-        for _ in range(20):
-            if sleep_ms is not None:
-                sleep_ms(10)
-            if not self._read_u8(_PWR_MGMT_1) & _DEVICE_RESET:
-                break
-        else:
-            raise OSError("MPU-6050 did not come out of reset")
+        self._await_reset(_PWR_MGMT_1, _DEVICE_RESET, 10, sleep_ms, "MPU-6050")
         cfg = 0 if dlpf_hz == 260 else DLPF_HZ.index(dlpf_hz)
         # what CONFIG, GYRO_CONFIG, ACCEL_CONFIG must hold (check() compares)
         self._want = bytes(

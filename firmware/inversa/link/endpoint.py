@@ -19,6 +19,12 @@
 #     calibrate() -> reason                             IMU calibration
 #     maintenance() -> reason                           reboot into the REPL (idle only)
 #     profile_from_bytes(b) -> profile                  raises ValueError when invalid
+#
+# Over 400 lines on purpose: one job, the board end of docs/PROTOCOL.md.  The
+# receiving and the sending half share the host lease, the HELLO that is due,
+# the frame writer (a command is acknowledged while its frame is read) and the
+# last command's answer for retries; split apart, each half would reach into
+# the other's fields.
 
 import struct
 

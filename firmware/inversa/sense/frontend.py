@@ -21,6 +21,12 @@
 # and at once when its data stops, whether the chip reset itself (a supply
 # dip); a chip found reset is re-initialised by the driver and counted in
 # `imu_resets` / `hr_resets`, and its estimator starts over.
+#
+# Over 400 lines on purpose: the tilt half and the heart-rate half share the
+# poll's schedule, the guard that keeps a bug from stopping the loop and the
+# bus-error runs.  The heart-rate half as its own module (tried) cost enough
+# heap that at a Pico's 224 KB the app no longer built in the fixed-heap
+# interpreter (tests/mpy/test_app_period.py: no free 8 KB for imath's table).
 
 from inversa.compat import const, ticks_diff
 from inversa.sense.flags import (

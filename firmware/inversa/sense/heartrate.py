@@ -37,6 +37,12 @@
 # shape check and a few small interval rings (~2 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
+#
+# Over 400 lines on purpose: one estimator, whose five stages share one state
+# (the sample counter, the reference interval and the timeouts made from it,
+# the beat in flight, the two quality shares) and are described together
+# above; split into modules, each stage would reach into the others' fields,
+# and every sample would go through another object.
 
 from array import array
 
