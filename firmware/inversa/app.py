@@ -14,35 +14,26 @@
 #
 # This module is that period (App) and the board's loop (run).  Building the
 # App from a board is inversa.app_build, everything before the loop
-# inversa.app_boot; their names stay importable from here.
+# inversa.app_boot; on the board, run() drops both (and the board tables)
+# once the App is built (BOOT_ONLY_MODULES), so they cost no heap while a
+# person is on the table.
 #
 # Usage (board; main.py does this):
 #     from inversa.app import run
 #     run()
 # Usage (the simulated machine does what run() does, minus the watchdog):
+#     from inversa.app_boot import boot
 #     app = boot(machine, clock, open_port, "/flash/board.json", "/flash")
 # Usage (simulator / tests):
+#     from inversa.app_build import build_app
 #     app = build_app(cfg, board, clock, storage_dir="/tmp/x", port=MemoryPort())
 #     ok = app.step()                         # one period
 
 import gc
 
-from inversa.app_boot import LAST_GOOD_SUFFIX as LAST_GOOD_SUFFIX
-from inversa.app_boot import boot
-from inversa.app_boot import load_board_config as load_board_config
-from inversa.app_boot import maintenance_requested as maintenance_requested
-from inversa.app_build import build_actuators as build_actuators
-from inversa.app_build import build_app as build_app
-from inversa.app_build import build_panel as build_panel
-from inversa.app_build import build_sensors as build_sensors
 from inversa.compat import const
 from inversa.control.io import ControlInputs, ControlOutputs
-from inversa.storage import CALIBRATION_FILE as CALIBRATION_FILE
-from inversa.storage import MAINTENANCE_FILE as MAINTENANCE_FILE
-from inversa.storage import MOTION_FILE as MOTION_FILE
-from inversa.storage import PERSIST_FILE as PERSIST_FILE
-from inversa.storage import PROFILE_FILE as PROFILE_FILE
-from inversa.storage import file_path
+from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
 
 CONTROL_PERIOD_US = 10000
 # App.gc_in_slack: collect once this much was allocated (nobody on the
@@ -53,8 +44,21 @@ _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each sta
 _IDLE = const(1)
 _DONE = const(9)
 
-# The files kept on the flash (PROFILE_FILE, MAINTENANCE_FILE, ...) are named
-# in inversa.storage; imported here, they stay importable from this module.
+# Modules the board needs only before the loop (issue 10: the Pico's heap).
+# run() drops them once the App is built, so their code is collected; only
+# the interned names (qstrs) stay.  A rare later need (a new calibration from
+# the host, in IDLE) imports one again.  A module that something still uses
+# (a sensor's stand-in keeps inversa.sensor_boot) stays alive through it.
+BOOT_ONLY_MODULES = (
+    "inversa.app_boot",
+    "inversa.app_build",
+    "inversa.board.build",
+    "inversa.board.config",
+    "inversa.board.boards",
+    "inversa.sensor_boot",
+    "inversa.sense.calibration",
+)
+
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
 
@@ -285,6 +289,39 @@ class App:
                 self.brake.engage()
 
 
+def shed_modules(names=BOOT_ONLY_MODULES):
+    """Forget the named modules (sys.modules and their package's attribute)
+    so the next collection frees their code unless something still uses it.
+    Board only: in CPython a re-import would make new classes.  Returns how
+    many were loaded."""
+    import sys
+
+    n = 0
+    for name in names:
+        if name not in sys.modules:
+            continue
+        del sys.modules[name]
+        n += 1
+        pkg, _, leaf = name.rpartition(".")
+        parent = sys.modules.get(pkg)
+        if parent is not None:
+            try:
+                delattr(parent, leaf)
+            except (AttributeError, TypeError):
+                pass
+    return n
+
+
+def settle_heap():
+    """Before the loop: drop the boot-only modules and collect.  Part of the
+    dropped code (~10 KB on the emulated Pico) can survive this collection,
+    held by a stale pointer in the stack (the collector is conservative); the
+    loop's first collection frees it (bench/bench_board.py measures both).
+    Board only (see shed_modules)."""
+    shed_modules()
+    gc.collect()
+
+
 def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
     if cfg.link == "uart":
         from inversa.link.port import UartPort
@@ -306,6 +343,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
+    from inversa.app_boot import boot
     from inversa.board.clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
@@ -321,10 +359,11 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
         micropython.kbd_intr(3)  # the REPL
         print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
         return
+    del boot  # the loop keeps no boot code alive
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).
-    gc.collect()
+    settle_heap()
     app._gc_base = gc.mem_alloc()
     wdt = machine.WDT(timeout=500)  # 50 periods: a hung loop resets the board
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
