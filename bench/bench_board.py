@@ -59,7 +59,7 @@ PROBE = r"""
 import gc, time, machine
 gc.collect()
 free_boot = gc.mem_free()
-from inversa.app import build_app
+from inversa.app_build import build_app
 from inversa.board.build import build_board
 from inversa.board.clock import SystemClock
 from inversa.board.config import load_config
@@ -70,6 +70,11 @@ clock = SystemClock()
 port = MemoryPort(4096, 512)
 app = build_app(cfg, board, clock, "/", port, reset_cause=machine.reset_cause(), uid=machine.unique_id())
 gc.collect()
+free_built_kept = gc.mem_free()
+# what run() does before the loop: drop the boot-only modules
+from inversa.app import settle_heap
+del build_app, build_board, load_config, cfg, board
+settle_heap()
 free_built = gc.mem_free()
 t0 = time.ticks_us(); gc.collect(); gc_us = time.ticks_diff(time.ticks_us(), t0)
 app._gc_base = gc.mem_alloc()
@@ -84,8 +89,11 @@ for i in range(300):
         free_min = f
     if i % 50 == 49:
         app.gc_in_slack()
+gc.collect()
+print("free_in_loop", gc.mem_free())
 print("free_boot", free_boot)
 print("free_after_build", free_built)
+print("free_after_build_kept", free_built_kept)
 print("gc_us", gc_us)
 print("free_min", free_min)
 print("gc_runs", app.gc_runs)
@@ -225,7 +233,7 @@ machine.I2C.attach(0, 0x68, Chip(((0x75, 0x68),)))
 machine.I2C.attach(0, 0x57, Chip(((0xFF, 0x15),)))
 gc.collect()
 free1 = gc.mem_free()
-from inversa.app import build_app
+from inversa.app_build import build_app
 from inversa.board.build import build_board
 from inversa.board.clock import SystemClock
 from inversa.board.config import parse_config
@@ -233,6 +241,11 @@ from inversa.link.port import MemoryPort
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
 board = build_board(cfg, machine)
 app = build_app(cfg, board, SystemClock(), "/tmp/", MemoryPort(4096, 512))
+gc.collect()
+print("live_kept", free1 - gc.mem_free())
+from inversa.app import settle_heap
+del build_app, build_board, parse_config, cfg, board
+settle_heap()
 gc.collect()
 print("live", free1 - gc.mem_free())
 print("free", gc.mem_free())
@@ -274,7 +287,12 @@ def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
             if p.returncode or "live" not in vals:
                 out[h] = {"fits": False, "error": (p.stderr or p.stdout).strip()[-300:]}
             else:
-                out[h] = {"fits": True, "live_bytes": vals["live"], "free_bytes": vals["free"]}
+                out[h] = {
+                    "fits": True,
+                    "live_bytes": vals["live"],
+                    "live_bytes_before_shedding": vals.get("live_kept"),
+                    "free_bytes": vals["free"],
+                }
     return out
 
 
@@ -336,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         "rp2040_free_heap_after_build_bytes": probe.get("free_after_build"),
         "rp2040_free_heap_min_bytes": probe.get("free_min"),
         "fw_live_heap_after_build_bytes": live,
+        # after a collection while the loop runs (300 periods): what the
+        # boot's collection left in place by stale stack pointers is gone
+        "fw_live_heap_in_loop_bytes": probe.get("free_boot", 0) - probe.get("free_in_loop", 0),
+        # the same before run() drops the boot-only modules (app.BOOT_ONLY_MODULES)
+        "fw_live_heap_before_shedding_bytes": probe.get("free_boot", 0)
+        - probe.get("free_after_build_kept", 0),
         "rp2040_boot_to_first_telemetry_ms": max(r["boot_to_first_telemetry_ms"] for r in results),
         "rp2040_link_bytes_per_s_default_rate": max(
             r["link_board_to_host_bytes_per_s"] for r in default

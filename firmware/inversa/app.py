@@ -12,12 +12,20 @@
 #      step, so a telemetry frame is one period's snapshot)
 #   7. the step checks itself; only then may the watchdog be fed
 #
+# This module is that period (App) and the board's loop (run).  Building the
+# App from a board is inversa.app_build, everything before the loop
+# inversa.app_boot; on the board, run() drops both (and the board tables)
+# once the App is built (BOOT_ONLY_MODULES), so they cost no heap while a
+# person is on the table.
+#
 # Usage (board; main.py does this):
 #     from inversa.app import run
 #     run()
 # Usage (the simulated machine does what run() does, minus the watchdog):
+#     from inversa.app_boot import boot
 #     app = boot(machine, clock, open_port, "/flash/board.json", "/flash")
 # Usage (simulator / tests):
+#     from inversa.app_build import build_app
 #     app = build_app(cfg, board, clock, storage_dir="/tmp/x", port=MemoryPort())
 #     ok = app.step()                         # one period
 
@@ -25,13 +33,7 @@ import gc
 
 from inversa.compat import const
 from inversa.control.io import ControlInputs, ControlOutputs
-from inversa.events import EventLog
-from inversa.storage import CALIBRATION_FILE as CALIBRATION_FILE
-from inversa.storage import MAINTENANCE_FILE as MAINTENANCE_FILE
-from inversa.storage import MOTION_FILE as MOTION_FILE
-from inversa.storage import PERSIST_FILE as PERSIST_FILE
-from inversa.storage import PROFILE_FILE as PROFILE_FILE
-from inversa.storage import file_path
+from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
 
 CONTROL_PERIOD_US = 10000
 # App.gc_in_slack: collect once this much was allocated (nobody on the
@@ -42,8 +44,21 @@ _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each sta
 _IDLE = const(1)
 _DONE = const(9)
 
-# The files kept on the flash (PROFILE_FILE, MAINTENANCE_FILE, ...) are named
-# in inversa.storage; imported here, they stay importable from this module.
+# Modules the board needs only before the loop (issue 10: the Pico's heap).
+# run() drops them once the App is built, so their code is collected; only
+# the interned names (qstrs) stay.  A rare later need (a new calibration from
+# the host, in IDLE) imports one again.  A module that something still uses
+# (a sensor's stand-in keeps inversa.sensor_boot) stays alive through it.
+BOOT_ONLY_MODULES = (
+    "inversa.app_boot",
+    "inversa.app_build",
+    "inversa.board.build",
+    "inversa.board.config",
+    "inversa.board.boards",
+    "inversa.sensor_boot",
+    "inversa.sense.calibration",
+)
+
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
 
@@ -274,331 +289,37 @@ class App:
                 self.brake.engage()
 
 
-def build_sensors(board, clock, storage_dir, sleep_us=None, events=None):
-    """The sensor front end for this board (drivers + estimators + calibration).
-    Never raises: a sensor that does not initialise (absent from the bus, a
-    stuck bus even after clocking it free, a bus that could not be created)
-    is replaced by a stand-in from inversa.sensor_boot whose reads fail, so
-    the front end reports it untrusted and the controller's fault reactions
-    run; the stand-in tries the sensor again every few seconds."""
-    from inversa.board.build import driver_class
-    from inversa.sense.calibration import Calibration
-    from inversa.sense.frontend import SensorFrontEnd
-    from inversa.sensor_boot import make_imu, make_ppg
+def shed_modules(names=BOOT_ONLY_MODULES):
+    """Forget the named modules (sys.modules and their package's attribute)
+    so the next collection frees their code unless something still uses it.
+    Board only: in CPython a re-import would make new classes.  Returns how
+    many were loaded."""
+    import sys
 
-    def recover():
-        board.recover_i2c(sleep_us)
-
-    def bus():
-        if board.i2c is None and board.open_i2c() is None:
-            raise OSError(19)  # ENODEV: no bus, no sensor
-        return board.i2c
-
-    imu = None
-    hr = None
-    cfg = board.cfg
-    if board.imu_driver is not None:
-        imu_spec = board.imu_driver  # a driver not on the board: absent, like the chip
-        imu = make_imu(
-            lambda: driver_class(imu_spec)(bus(), board.imu_addr),
-            cfg.imu,
-            clock,
-            recover,
-            events=events,
-        )
-    if board.hr_driver is not None:
-        hr_spec = board.hr_driver
-        if board.pulse_adc is not None:
-            adc = board.pulse_adc
-            hr = make_ppg(lambda: driver_class(hr_spec)(adc), cfg.hr, clock, events=events)
-        else:
-            hr = make_ppg(
-                lambda: driver_class(hr_spec)(bus(), board.hr_addr),
-                cfg.hr,
-                clock,
-                recover,
-                events=events,
-            )
-    try:
-        calibration = Calibration.load(file_path(storage_dir, CALIBRATION_FILE))
-    except Exception:  # unreadable storage: not calibrated (a tilt fault)
-        calibration = None
-    try:
-        return SensorFrontEnd(clock, imu, hr, calibration)
-    except Exception:  # a bug must not stop the boot: no sensor is trusted
-        return SensorFrontEnd(clock, None, None, None)
+    n = 0
+    for name in names:
+        if name not in sys.modules:
+            continue
+        del sys.modules[name]
+        n += 1
+        pkg, _, leaf = name.rpartition(".")
+        parent = sys.modules.get(pkg)
+        if parent is not None:
+            try:
+                delattr(parent, leaf)
+            except (AttributeError, TypeError):
+                pass
+    return n
 
 
-def build_actuators(board, log=print):
-    """(motor, brake, buzzer) drivers for the fitted hardware (None if absent).
-    A driver that cannot be built leaves its output as the board builder set
-    it (safe: motor off, brake engaged, quiet) and is reported, not raised."""
-    from inversa.board.build import driver_class
-
-    motor = None
-    if board.motor_driver is not None:
-        try:
-            cls = driver_class(board.motor_driver)
-            motor = cls(board.motor_a, board.motor_b, board.motor_en)
-        except Exception as e:
-            log("inversa: motor driver: %s" % e)
-    brake = None
-    if board.brake_driver is not None:
-        try:
-            brake = driver_class(board.brake_driver)(board.brake)
-        except Exception as e:
-            log("inversa: brake driver: %s" % e)
-    buzzer = None
-    if board.buzzer_driver is not None and board.buzzer is not None:
-        try:
-            buzzer = driver_class(board.buzzer_driver)(board.buzzer)
-        except Exception as e:
-            log("inversa: buzzer driver: %s" % e)
-    return motor, brake, buzzer
-
-
-def build_panel(board):
-    # Each input's "active" level comes from the wiring (boards.ACTIVE_LEVEL):
-    # e-stop, stop and limit switches are normally closed (a broken wire
-    # reads as stop), the motion buttons normally open (a broken wire can
-    # never ask for motion).
-    from inversa.drivers.buttons import Button, EStop, Panel
-
-    lvl = board.active_level
-    return Panel(
-        EStop(board.estop_a, board.estop_b, pressed_level=lvl["estop_a"]),
-        Button(board.btn_up, pressed_level=lvl["btn_up"]),
-        Button(board.btn_down, pressed_level=lvl["btn_down"]),
-        Button(board.btn_start, pressed_level=lvl["btn_start"]),
-        Button(board.btn_stop, pressed_level=lvl["btn_stop"]),
-        Button(board.home_sw, pressed_level=lvl["home_sw"], debounce_ms=10),
-        Button(board.end_sw, pressed_level=lvl["end_sw"], debounce_ms=10),
-        Button(board.power_ok, pressed_level=lvl["power_ok"], debounce_ms=200),
-        Button(board.contactor_fb, pressed_level=lvl["contactor_fb"], debounce_ms=20),
-    )
-
-
-def build_app(
-    cfg,
-    board,
-    clock,
-    storage_dir="/",
-    port=None,
-    reset_cause=0,
-    uid=b"",
-    sensors=None,
-    events=None,
-    inject=None,
-    calibrate=None,
-    sleep_us=None,
-    log=print,
-):
-    """Wire a board into an App.  `port` is the link's port (None: no link);
-    `sensors` overrides the front end (bench mode passes injected drivers, and
-    `inject` the link's callable that feeds them); `calibrate` runs the IMU
-    calibration for the link's command."""
-    from inversa.control import limits as L
-    from inversa.control.controller import Controller
-    from inversa.control.profile_store import ProfileStore
-    from inversa.control.session_record import load_record
-    from inversa.control.states import MANUAL, MOTORIZED
-
-    if events is None:
-        events = EventLog(64)
-    if sensors is None and cfg.bench:
-        from inversa.bench_sensors import build_bench_sensors
-
-        sensors, inject = build_bench_sensors(cfg, clock)
-    if sensors is None:
-        sensors = build_sensors(board, clock, storage_dir, sleep_us, events)
-    motor, brake, buzzer = build_actuators(board, log)
-    store = ProfileStore(file_path(storage_dir, PROFILE_FILE))
-    try:
-        profile, status = store.load()
-    except Exception:  # storage that fails oddly: as a corrupt profile
-        from inversa.control.profile import beginner_profile
-        from inversa.control.profile_store import STORE_CORRUPT
-
-        profile, status = beginner_profile(), STORE_CORRUPT
-    from inversa.control.persist import PersistStore
-
-    pstore = PersistStore(file_path(storage_dir, PERSIST_FILE))
-    latched, daily_ms, day_ms, _pstatus = pstore.load()
-    manual = cfg.motor == "none"
-    ctrl = Controller(
-        clock,
-        events,
-        profile,
-        table_type=MANUAL if manual else MOTORIZED,
-        has_brake=brake is not None,
-        profile_status=status,
-        reset_cause=reset_cause,
-        latched=latched,
-        daily_used_ms=daily_ms,
-        day_ms=day_ms,
-        resume=load_record(file_path(storage_dir, MOTION_FILE)),
-    )
-    link = None
-    if port is not None:
-        from inversa.link import messages as M
-        from inversa.link.endpoint import LinkEndpoint
-
-        link = LinkEndpoint(
-            port,
-            clock,
-            events,
-            ctrl,
-            board=cfg.board,
-            uid=uid,
-            limits=(
-                (M.LIMIT_MAX_ANGLE_CDEG, L.MAX_ANGLE_CDEG),
-                (M.LIMIT_MIN_ANGLE_CDEG, L.MIN_ANGLE_CDEG),
-                (M.LIMIT_MAX_RATE_CDPS, L.MAX_RATE_CDPS),
-                (M.LIMIT_MAX_ACCEL_CDPS2, L.MAX_ACCEL_CDPS2),
-                (M.LIMIT_MAX_INVERTED_S, L.MAX_INVERTED_MS // 1000),
-                (M.LIMIT_MIN_RETURN_S, L.MIN_RETURN_MS // 1000),
-                (M.LIMIT_HR_MAX_BPM, L.HR_MAX_BPM),
-                (M.LIMIT_HR_MIN_BPM, L.HR_MIN_BPM),
-            ),
-            bench=cfg.bench,
-            inject=inject,
-            calibrate=calibrate,
-            reset_cause=reset_cause,
-        )
-    from inversa.drivers.relay_motor import RelayMotor
-
-    app = App(
-        clock,
-        sensors,
-        build_panel(board),
-        ctrl,
-        link,
-        motor,
-        brake,
-        buzzer,
-        board.led,
-        motor_timed=isinstance(motor, RelayMotor),
-        profile_store=store,
-        events=events,
-    )
-    app.storage_dir = storage_dir
-    app.attach_persist(pstore)
-    if link is not None:
-        link.maintenance = app.request_maintenance
-    return app
-
-
-def maintenance_requested(storage_dir):
-    """At boot: start in maintenance?  Yes if the host's command (or STOP held
-    at power-on with the table idle, App.step) asked for it before the last
-    reset; the mark is used once.  STOP held at power-on alone is not enough:
-    a reset while a person hangs inverted with STOP stuck (or pressed) must
-    still run the loop and bring them up."""
-    import os
-
-    path = file_path(storage_dir, MAINTENANCE_FILE)
-    try:
-        os.remove(path)
-        return True
-    except OSError:
-        pass
-    return False
-
-
-def boot(
-    machine,
-    clock,
-    open_port,
-    config_path="/board.json",
-    storage_dir="/",
-    sleep_us=None,
-    log=print,
-):
-    """Everything before the loop, on the board (run) and on the simulated
-    machine (inversa_world.session): config, board (outputs safe first),
-    maintenance check, sensors, link, app.  Returns the App, or None for
-    maintenance.  Nothing that the table's hardware or storage can do makes it
-    raise: an absent sensor, a stuck or missing bus, an unreadable profile or
-    calibration, a link that does not open all become faults the running loop
-    reports and reacts to.  `open_port(cfg, board)` returns the link's port;
-    `log(text)` gets what is reported (print on the board).
-    Only a board config that cannot be read, with no earlier good copy,
-    raises (ValueError saying what to fix): the pins are then unknown."""
-    from inversa.board.build import build_board, scan_i2c
-    from inversa.board.config import check_fitted
-
-    cfg = load_board_config(config_path, log)
-    board = build_board(cfg, machine)  # outputs are created safe first
-    try:
-        stop_held = board.btn_stop.value() == board.active_level["btn_stop"]
-    except Exception:
-        stop_held = False
-    if maintenance_requested(storage_dir):
-        return None
-    try:
-        check_fitted(cfg, scan_i2c(board))
-    except ValueError as e:  # reported; the loop runs with the sensor's fault
-        log("inversa: %s" % e)
-    port = None
-    try:
-        port = open_port(cfg, board)
-    except Exception as e:  # no link: the table runs on its local controls
-        log("inversa: link: %s" % e)
-    try:
-        reset_cause = machine.reset_cause()
-    except Exception:
-        reset_cause = 0
-    try:
-        uid = machine.unique_id()
-    except Exception:
-        uid = b""
-    app = build_app(
-        cfg,
-        board,
-        clock,
-        storage_dir,
-        port,
-        reset_cause=reset_cause,
-        uid=uid,
-        sleep_us=sleep_us,
-        log=log,
-    )
-    app.stop_at_boot = stop_held  # maintenance, through the idle gate (step)
-    return app
-
-
-LAST_GOOD_SUFFIX = ".good"  # a copy of the last board config that loaded
-
-
-def load_board_config(path, log=print):
-    """The board config at `path`; if it cannot be read or is invalid, the
-    last one that loaded (kept beside it); ValueError if neither loads."""
-    from inversa.board.config import load_config
-
-    good = path + LAST_GOOD_SUFFIX
-    try:
-        cfg = load_config(path)
-    except Exception as e:
-        try:
-            cfg = load_config(good)
-        except Exception:
-            raise ValueError("%s (and no earlier good copy)" % e) from None
-        log("inversa: %s: %s; using the last good copy" % (path, e))
-        return cfg
-    try:  # keep a copy of what loaded, written only when it changed
-        with open(path, "rb") as f:
-            data = f.read()
-        try:
-            with open(good, "rb") as f:
-                same = f.read() == data
-        except OSError:
-            same = False
-        if not same:
-            with open(good, "wb") as f:
-                f.write(data)
-    except Exception:
-        pass
-    return cfg
+def settle_heap():
+    """Before the loop: drop the boot-only modules and collect.  Part of the
+    dropped code (~10 KB on the emulated Pico) can survive this collection,
+    held by a stale pointer in the stack (the collector is conservative); the
+    loop's first collection frees it (bench/bench_board.py measures both).
+    Board only (see shed_modules)."""
+    shed_modules()
+    gc.collect()
 
 
 def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
@@ -622,6 +343,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
+    from inversa.app_boot import boot
     from inversa.board.clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
@@ -637,10 +359,11 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
         micropython.kbd_intr(3)  # the REPL
         print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
         return
+    del boot  # the loop keeps no boot code alive
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).
-    gc.collect()
+    settle_heap()
     app._gc_base = gc.mem_alloc()
     wdt = machine.WDT(timeout=500)  # 50 periods: a hung loop resets the board
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)

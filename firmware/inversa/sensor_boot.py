@@ -14,7 +14,7 @@
 # SENSOR_IMU or SENSOR_PPG, value 0 when the sensor is found absent at boot,
 # n >= 1 when it came back (the n-th re-initialisation).
 #
-# Usage (app.build_sensors does this):
+# Usage (app_build.build_sensors does this):
 #     imu = make_imu(lambda: MPU6050(board.i2c), "mpu6050", clock, recover, events=log)
 #     imu.read()            # driver's read once initialised, else OSError(19)
 #     imu.present, imu.attempts, imu.reinits, imu.last_error

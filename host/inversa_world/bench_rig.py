@@ -37,7 +37,8 @@ class BenchRig:
         self._boot(self.machine.PWRON_RESET)
 
     def _boot(self, cause):
-        from inversa.app import build_app, maintenance_requested
+        from inversa.app_boot import maintenance_requested
+        from inversa.app_build import build_app
         from inversa.board.build import build_board
 
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)

@@ -212,14 +212,14 @@ class SimSession(ScenarioReplay):
             f.write(json.dumps(self.board_json))
         profile = _spec_value(self.spec, "profile")
         if profile is not None:
-            from inversa.app import PROFILE_FILE
+            from inversa.storage import PROFILE_FILE
 
             with open(_join(self.storage_dir, PROFILE_FILE), "wb") as f:
                 f.write(profile)
         self._calibrate()
 
     def _calibrate(self):
-        from inversa.app import CALIBRATION_FILE
+        from inversa.storage import CALIBRATION_FILE
 
         imu_kind = _spec_value(self.spec, "imu")
         cal = calibrate(imu_kind, self.bus, self.imu, self.clock)
@@ -231,7 +231,7 @@ class SimSession(ScenarioReplay):
         # What inversa.app.run() does on the board, on the simulated machine
         # (the same boot(): config file, board, maintenance, sensors, link),
         # minus the watchdog and the scheduler (the session steps the app).
-        from inversa.app import boot
+        from inversa.app_boot import boot
 
         self.port = MemoryPort(tx_capacity=8192, rx_capacity=2048)
         self.port.connected = True

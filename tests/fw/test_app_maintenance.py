@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from inversa import reasons
-from inversa.app import MAINTENANCE_FILE, maintenance_requested
+from inversa.app_boot import maintenance_requested
 from inversa.control import states as S
 from inversa.link import messages as M
+from inversa.storage import MAINTENANCE_FILE
 from inversa_host.link.codec import ACK, StreamDecoder
 from inversa_world.session import SimSession
 

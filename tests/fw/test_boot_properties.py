@@ -1,5 +1,5 @@
 """Hypothesis properties of the whole system: the real firmware booted by
-`inversa.app.boot()` (what `run()` does on the board) on the simulated
+`inversa.app_boot.boot()` (what `run()` does on the board) on the simulated
 machine, against the simulated table, judged on the world's TRUE angle and
 speed by inversa_host/sim/judge.py (depth, speed, return, motion, end).
 

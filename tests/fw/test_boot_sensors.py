@@ -3,7 +3,7 @@ broken storage) still starts the control loop; the missing sensor becomes
 the front end's fault, its alarm and the controller's safe reaction; a stuck
 I2C bus is clocked free first; a sensor that comes back is re-initialised.
 
-The boot is the firmware's own `inversa.app.boot()` (what `run()` does on the
+The boot is the firmware's own `inversa.app_boot.boot()` (what `run()` does on the
 board) on the simulated machine, inside a whole simulated session.  Handed
 case: ../shared/cases/safety/reboot_with_dead_imu.toml (in the scenario
 library as `reboot_with_dead_imu`, run by tests/host/test_sim_library.py).
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from inversa import app as app_mod
+from inversa import app_boot, storage
 from inversa.board.boards import get_board
 from inversa.board.clock import VirtualClock
 from inversa.control import limits as L
@@ -257,12 +258,12 @@ def test_broken_storage_at_boot_still_runs_the_loop(damage: str, tmp_path: Path)
     s = _session(tmp_path, [], duration_ms=RESET_MS + 3000)
     s.run_for(RESET_MS - 100)  # the first boot saved a good board config copy
     if damage == "profile_garbage":
-        _write(tmp_path / app_mod.PROFILE_FILE, b"\xff" * 7)
+        _write(tmp_path / storage.PROFILE_FILE, b"\xff" * 7)
     elif damage == "calibration_garbage":
-        _write(tmp_path / app_mod.CALIBRATION_FILE, b"junk")
+        _write(tmp_path / storage.CALIBRATION_FILE, b"junk")
     elif damage == "calibration_is_a_directory":
-        (tmp_path / app_mod.CALIBRATION_FILE).unlink()
-        (tmp_path / app_mod.CALIBRATION_FILE).mkdir()
+        (tmp_path / storage.CALIBRATION_FILE).unlink()
+        (tmp_path / storage.CALIBRATION_FILE).mkdir()
     else:
         _write(tmp_path / "board.json", b"{not json")
     s.run_for(2000)
@@ -277,7 +278,7 @@ def test_broken_storage_at_boot_still_runs_the_loop(damage: str, tmp_path: Path)
 def test_board_config_with_no_good_copy_says_what_to_fix(tmp_path: Path) -> None:
     (tmp_path / "board.json").write_text("{not json")
     with pytest.raises(ValueError, match="no earlier good copy"):
-        app_mod.load_board_config(str(tmp_path / "board.json"), log=lambda m: None)
+        app_boot.load_board_config(str(tmp_path / "board.json"), log=lambda m: None)
 
 
 def test_estop_pressed_during_a_boot_reads_pressed_at_the_first_period(tmp_path: Path) -> None:
@@ -333,6 +334,9 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
     monkeypatch.setitem(sys.modules, "machine", machine)
     monkeypatch.setitem(sys.modules, "micropython", micropython)
     monkeypatch.setattr(app_mod, "_open_board_port", lambda cfg, board, clock: None)
+    # In CPython, forgetting modules would make new classes on re-import:
+    # record the call instead (the emulated Pico's board test runs the real one).
+    monkeypatch.setattr(app_mod, "settle_heap", lambda: order.append("shed"))
     (tmp_path / "board.json").write_text(
         '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'
     )
@@ -342,6 +346,7 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         app_mod.run(str(tmp_path / "board.json"), str(tmp_path))
     assert order[0] == "kbd_intr(-1)" and "pin" in order
     assert order[-1] == "wdt"
+    assert order[-2] == "shed", "the boot-only modules are dropped before the loop"
 
 
 def test_a_front_end_that_raises_at_boot_leaves_no_sensor_trusted(

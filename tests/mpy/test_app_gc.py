@@ -94,3 +94,25 @@ def test_never_collects_with_a_person_on_the_table_unless_heap_runs_low():
         g.free = GC_RESERVE_BYTES - 1
         hook()
         assert g.collections == 1, st
+
+
+def test_shed_modules_forgets_a_module_and_its_package_attribute():
+    # run() drops the boot-only modules before the loop (issue 10: their
+    # code is then collected).  Shed one and put it back: nothing else in
+    # this process sees it gone.
+    import sys
+
+    import inversa
+    import inversa.events as mod
+    from inversa.app import BOOT_ONLY_MODULES, shed_modules
+
+    try:
+        assert shed_modules(("inversa.events", "inversa.no_such_module")) == 1
+        assert "inversa.events" not in sys.modules
+        assert not hasattr(inversa, "events"), "the package still holds the module"
+    finally:
+        sys.modules["inversa.events"] = mod
+        inversa.events = mod  # type: ignore[attr-defined]
+    # The loop's own modules are never on the list.
+    for name in ("inversa.app", "inversa.control.controller", "inversa.sense.frontend"):
+        assert name not in BOOT_ONLY_MODULES, name

@@ -5,7 +5,7 @@
 # would allocate themselves, which says nothing about the firmware.
 import struct
 
-from inversa.app import build_app
+from inversa.app_build import build_app
 from inversa.board.build import build_board
 from inversa.board.clock import VirtualClock
 from inversa.board.config import validate

@@ -106,7 +106,7 @@ def test_app_steps_match_the_store():
 
 
 def _app(storage):
-    from inversa.app import build_app
+    from inversa.app_build import build_app
     from inversa.board.build import build_board
     from inversa.board.clock import VirtualClock
     from inversa.board.config import validate

@@ -125,7 +125,7 @@ class SensorFrontEnd:
                 self._fb += 1
             self._fs = imu.full_scale
         self.tilt_est = TiltEstimator(rate_hz, one_g=one_g << self._fb)
-        self.calibration = None
+        self.calibrated = False  # a mount calibration is in use (the object is not kept)
         if imu is not None:
             self.set_calibration(calibration)
         self.tilt.faults = self._tf | self.tilt_est.faults
@@ -159,7 +159,7 @@ class SensorFrontEnd:
         imu = self.imu
         if imu is None:
             return
-        self.calibration = cal
+        self.calibrated = cal is not None  # keep no Calibration: its module may be shed
         if cal is None:
             from inversa.sense.calibration import Calibration
 

@@ -114,7 +114,7 @@ class Rp2Session(ScenarioReplay):
         bootrom: str | None = None,
         keep_telemetry: bool = True,
     ) -> None:
-        from inversa.app import CALIBRATION_FILE, PROFILE_FILE
+        from inversa.storage import CALIBRATION_FILE, PROFILE_FILE
 
         full = dict(DEFAULT_SPEC)
         full.update(spec)
