@@ -60,6 +60,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--vm", action="store_true", help="run the firmware inside MicroPython")
     p.add_argument(
+        "--board",
+        choices=("rp2040",),
+        default=None,
+        help="run the firmware on an emulated board: rp2040 = stock MicroPython on an "
+        "emulated Pico (rp2040js; 5-30x slower than real time; log, monitor and "
+        "profile work, deploy and doctor do not: no reboot into the REPL)",
+    )
+    p.add_argument("--uf2", default=None, help="MicroPython RPI_PICO .uf2 (or $INVERSA_RP2_UF2)")
+    p.add_argument("--bootrom", default=None, help="RP2040 boot ROM (or $INVERSA_RP2_BOOTROM)")
+    p.add_argument(
         "--bench", action="store_true", help="boot in bench mode (sensors fed by `inversa bench`)"
     )
     p.add_argument("--table", choices=("motorized", "manual"), default="motorized")
@@ -107,8 +117,12 @@ def _console(vb: VirtualBoard, stop: threading.Event) -> None:
         if actions is None:
             print(f"buttons: {', '.join(CONSOLE_WORDS)}, quit", flush=True)
             continue
-        for a in actions:
-            vb.press(a)
+        try:
+            for a in actions:
+                vb.press(a)
+        except ValueError as e:
+            print(f"  {e}", flush=True)
+            continue
         print(f"  at the table: {'; '.join(PANEL_ACTIONS[a] for a in actions)}", flush=True)
 
 
@@ -140,6 +154,22 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             print(f"error: --micropython: {e}", file=sys.stderr)
             return 2
+    if args.board == "rp2040":
+        from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+
+        if args.vm or args.bench or args.empty or args.micropython is not None:
+            print(
+                "error: --board rp2040 runs the deployed firmware on stock MicroPython: "
+                "drop --vm, --bench, --empty and --micropython",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            node_and_rp2040js()
+            find_rp2_tools(args.uf2, args.bootrom)
+        except Rp2Unavailable as e:
+            print(f"error: no emulated Pico: {e}", file=sys.stderr)
+            return 2
     scenario = None
     if args.scenario is not None:
         try:
@@ -156,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         hr=args.hr,
         empty=args.empty,
         micropython=args.micropython,
+        emulated=args.board,
+        uf2=args.uf2,
+        bootrom=args.bootrom,
     )
     try:
         vb = VirtualBoard(cfg, tcp_port=args.tcp_port, speed=args.speed)
@@ -173,8 +206,10 @@ def run(args: argparse.Namespace) -> int:
     if args.micropython is not None:
         what += f", MicroPython {args.micropython}"
     where = "MicroPython VM" if args.vm else "CPython"
+    if args.board == "rp2040":
+        where = "stock MicroPython on an emulated Pico (rp2040js; slower than real time)"
     stop = threading.Event()
-    if not args.empty:
+    if not args.empty and args.board is None:
         # the REPL's flash (the compiled firmware), ready before anyone asks
         # for maintenance: a deploy or doctor then finds the REPL at once
         print("preparing the board's flash (the compiled firmware) ...", flush=True)
@@ -190,8 +225,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {vb.url}")
         print()
         print(f"  record it:   inversa log --port {vb.url}")
-        print(f"  deploy:      inversa deploy --port {vb.url} --board {cfg.board}")
-        print(f"  check it:    inversa doctor --port {vb.url}")
+        if args.board is None:
+            print(f"  deploy:      inversa deploy --port {vb.url} --board {cfg.board}")
+            print(f"  check it:    inversa doctor --port {vb.url}")
+        else:
+            print(f"  profile:     inversa profile show --port {vb.url}")
+            print("  (deploy and doctor: not on the emulated Pico, it cannot reboot into its REPL)")
         if args.bench:
             print(f"  feed it:     inversa bench --port {vb.url} --scenario beginner")
         else:

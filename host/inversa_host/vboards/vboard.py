@@ -97,6 +97,11 @@ class VBoardConfig:
     empty: bool = False
     # The chip's MicroPython release as its REPL reports it ("1.19"); None: 1.29.
     micropython: str | None = None
+    # "rp2040": the firmware on an emulated Pico (stock MicroPython in
+    # rp2040js, inversa_host.rp2emu); None: CPython, or the VM with `vm`.
+    emulated: str | None = None
+    uf2: str | None = None  # the emulated Pico's MicroPython image (None: found as usual)
+    bootrom: str | None = None  # its boot ROM (None: found as usual)
 
 
 class Rig(Protocol):
@@ -413,12 +418,19 @@ class LinkApp:
 
     @staticmethod
     def _make_rig(cfg: VBoardConfig) -> Rig:
+        if cfg.emulated == "rp2040":
+            from inversa_host.rp2emu.rig import Rp2Rig
+
+            return Rp2Rig(cfg)
         return VMRig(cfg) if cfg.vm else CPythonRig(cfg)
 
     def press(self, action: str) -> None:
         """A local action at the table (PANEL_ACTIONS), applied at the next period."""
         if action not in PANEL_ACTIONS:
             raise ValueError(f"unknown panel action {action!r}; one of: {', '.join(PANEL_ACTIONS)}")
+        why = getattr(self.rig, "unsupported_actions", {}).get(action)
+        if why is not None:
+            raise ValueError(f"{PANEL_ACTIONS[action]}: not on this board ({why})")
         with self._lock:
             self._actions.append(action)
 
