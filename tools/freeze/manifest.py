@@ -1,7 +1,7 @@
 # Freeze the firmware package into a custom MicroPython image.
 #
 # Why: loaded from .mpy files, the firmware's bytecode, constant tables and
-# module globals all live in the GC heap (~133 KB live after the app is built,
+# module globals all live in the GC heap (~134 KB live in the loop on a Pico,
 # measured on the emulated Pico and in the 32-bit fixed-heap interpreter, see
 # bench/results/board.json).  An ESP32 without PSRAM starts MicroPython with a
 # 56 KB heap and grows it to roughly 110-140 KB: the .mpy firmware does not
