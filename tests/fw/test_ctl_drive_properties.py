@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 
 from ctl_plant import PERIOD_MS, Rig
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from inversa.control import limits as L
@@ -154,14 +154,18 @@ class World:
             peak = max(r[1] for r in seg)
             last = max(k for k, r in enumerate(seg) if r[1] >= peak - 10)
             cut = any(r[3] for r in seg[last:])
-            # The slowest planned return is 0.01 deg/s (the command's unit),
-            # so a return from 0.4 deg takes 40 s, and 30 s from 0.1 deg
-            # under it, where this check starts timing; under 0.4 deg the
-            # floor rules (found by hypothesis: a reset at 0.32 deg came up
-            # in 32 s, 21 s from 0.22 deg).
+            # Timing starts at the last sample within 0.1 deg of the peak (a
+            # hold at depth ends there), so the time owed is the rule's pace
+            # (deepest / MIN_RETURN_MS) from that sample's angle, not the
+            # whole minimum: a 0.64 deg return planned at 0.02 deg/s takes
+            # 32 s from the peak but 27 s from 0.54 deg (found by hypothesis;
+            # the old check asked 30 s from there).  Under 0.4 deg the
+            # command's 0.01 deg/s unit and the floor rules decide (a reset
+            # at 0.32 deg came up in 32 s, 21 s from 0.22 deg).
             if not cut and peak > 40:
                 took = rows[j][0] - seg[last][0]
-                assert took >= L.MIN_RETURN_MS, (peak, took)
+                owed = L.MIN_RETURN_MS * seg[last][1] // peak
+                assert took >= owed, (peak, seg[last][1], took, owed)
                 judged += 1
             i = j
         return judged
@@ -184,6 +188,14 @@ class World:
     max_examples=int(os.environ.get("INVERSA_DRIVE_EXAMPLES", "6")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@example(  # found by hypothesis: a reset while coming over horizontal at 0.64 deg
+    depth=500,
+    speed=342,
+    motor_pct=95,
+    lag_ms=20,
+    ending="hold_time",
+    script=[(20600, "reset")],
 )
 @given(
     depth=st.integers(L.MIN_DEPTH_CDEG, 2500),

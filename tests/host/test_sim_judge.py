@@ -59,6 +59,16 @@ def test_shallow_return_is_judged_too() -> None:
     assert _kinds(_trace(pts)) == ["return"]
 
 
+def test_a_shallow_return_at_the_rules_pace_is_not_a_breach() -> None:
+    # 1.3 deg -> horizontal in 31.5 s (the firmware's plan: the minimum plus
+    # its margin): from 1.2 deg, where timing starts, that is 29.1 s, which
+    # is the rule's pace from there, not a return that came up too fast.
+    pts = [(0, -60), (18, -60), (33.5, 1.3), (45, 1.3), (76.5, 0), (85, 0), (100, -60)]
+    assert _kinds(_trace(pts)) == []
+    pts[4] = (73, 0)  # 28 s from the deepest: too fast
+    assert _kinds(_trace(pts)) == ["return"]
+
+
 def test_motion_without_a_press_after_arming() -> None:
     # DOWN held before START: the descent is not legitimate
     events = [(16.0, "hold_down", {}), (17.0, "press_start", {}), (40.0, "release_down", {})]

@@ -144,22 +144,28 @@ def _speed(samples: Sequence[Sample]) -> Violation | None:
 
 
 def _return(samples: Sequence[Sample]) -> Violation | None:
-    peak = None  # (angle, time last within 0.1 deg of it)
+    # Timing starts where the angle last stood within 0.1 deg of the peak (a
+    # hold at depth ends there); from that angle the rule's pace (deepest /
+    # MIN_RETURN_S) owes the proportional share of the minimum, not all of
+    # it: a compliant 31.5 s return from 1.3 deg takes 29.1 s from 1.2 deg.
+    peak = None  # (deepest angle, time and angle last within 0.1 deg of it)
     for s in samples:
         a = s.angle_deg
         if peak is None:
             if a > RETURN_DEPTH_DEG:
-                peak = (a, s.t_s)
+                peak = (a, s.t_s, a)
             continue
         if a >= peak[0] - 0.1:
-            peak = (max(a, peak[0]), s.t_s)
+            peak = (max(a, peak[0]), s.t_s, a)
         elif a <= 0.0:
             took = s.t_s - peak[1]
-            if took < MIN_RETURN_S - RETURN_TOLERANCE_S:
+            owed = MIN_RETURN_S * peak[2] / peak[0]
+            if took < owed - RETURN_TOLERANCE_S:
                 return Violation(
                     "return",
                     peak[1],
-                    f"{peak[0]:.1f} deg -> horizontal in {took:.1f} s, want >= {MIN_RETURN_S:g}",
+                    f"{peak[0]:.1f} deg -> horizontal in {took:.1f} s from {peak[2]:.2f} deg, "
+                    f"want >= {owed:.1f} s ({MIN_RETURN_S:g} s from the deepest)",
                 )
             peak = None
     return None
