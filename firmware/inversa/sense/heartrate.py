@@ -27,14 +27,17 @@
 #    the upstroke) correlates >= 0.8 with a running template: a pulse wave
 #    repeats, noise does not.  "No pulse" when no interval was accepted for
 #    max(3 s, 2.5 intervals).
-# 6. A second rhythm: the slope, decimated to ~25 samples/s, minus itself
-#    one beat interval earlier leaves what does not repeat at the beat
-#    period.  For a pulse that is noise, breathing and beat-to-beat change;
-#    when a periodic motion drives the beats, it is the real pulse, which
-#    repeats at its own period.  Once a second, the residual's
-#    autocorrelation over 0.24..1.6 s (one lag per sample) is checked: a
-#    peak >= 0.7 away from the beat period (outside +-15 %) and 0.4 above
-#    the peak near it marks the rate low quality for the next 3 checks.
+# 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
+#    one beat period T earlier leaves what does not repeat at T: for a
+#    pulse, noise, breathing and beat-to-beat change; when a periodic motion
+#    drives the beats, the real pulse, which repeats at its own period; when
+#    a second wave doubles the rate, the two halves' difference, which
+#    alternates beat by beat.  Once a second the residual's autocorrelation
+#    (64 samples) is checked over lags 0.24..1.6 s, one lag per call: a
+#    peak r >= 0.7, 0.4 above r near T, away from T and its multiples (or
+#    at a multiple while r near T < -0.2) marks the rate low quality (for
+#    1 check, 3 when repeated).  No rate is ok before a check has run at
+#    the current T.
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -42,11 +45,12 @@
 #     est.dbpm, est.bpm, est.quality_pct, est.faults, est.ok
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
-# shape check and a few small interval rings (~2 KB); `add` allocates
+# shape check, a 160-sample decimated ring and a 104-sample residual for the
+# second-rhythm check and a few small interval rings (~3 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
 #
-# Over 400 lines on purpose: one estimator, whose five stages share one state
+# Over 600 lines on purpose: one estimator, whose six stages share one state
 # (the sample counter, the reference interval and the timeouts made from it,
 # the beat in flight, the two quality shares) and are described together
 # above; split into modules, each stage would reach into the others' fields,
