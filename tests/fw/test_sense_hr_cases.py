@@ -21,11 +21,14 @@ from inversa_world.ppg import PPGSynth
 
 CASES = Path(__file__).parent / "cases" / "hr"
 
-# Issue 11 (open): the harmonic checks that pass these were held back at the
-# merge: they withheld a true rate so often (BIDMC coverage 99.2 % -> 82.4 %,
-# the simulator's pulse in vasovagal/host_silent) that the flicker-proof
-# hr-lost rule started needless returns.  These tests state the requirement
-# and run on every make test; they pass again when the estimator meets both.
+# Issue 11 (partly open): the harmonic checks of an earlier attempt were held
+# back at the merge: they withheld a true rate so often (BIDMC coverage
+# 99.2 % -> 82.4 %, the simulator's pulse in vasovagal/host_silent) that the
+# flicker-proof hr-lost rule started needless returns.  The second-rhythm
+# check (heartrate.py, 6) resolves the cases without a mark; those marked
+# _OPEN state the requirement, run on every make test and pass again when
+# the estimator meets it (a halved rate: weak premature beats; a second wave
+# at 45 bpm; two 0.9-0.95 waves; the wander case's coverage).
 _OPEN = pytest.mark.xfail(
     reason="issue 11 open: harmonic ambiguity not yet resolved without losing coverage",
     strict=False,
@@ -56,11 +59,10 @@ def _play(xs: list[int], truth: float, period_us: int = 10000) -> tuple[int, int
     return ok, wrong, seconds
 
 
-@_OPEN
 @pytest.mark.parametrize(
     "name",
     [
-        "F1_bigeminy_weak_premature_pulses.csv",
+        pytest.param("F1_bigeminy_weak_premature_pulses.csv", marks=_OPEN),
         "F2_double_peaked_pulse.csv",
         "F3_flat_tops_clipped_peaks.csv",
         "F4_baseline_wander_2x_0.25Hz.csv",
@@ -97,9 +99,20 @@ def _synth(bpm: float, second_wave: float, at: float, seconds: int = 60) -> list
     return out
 
 
-@_OPEN
-@pytest.mark.parametrize("bpm", [45, 65, 90])
-@pytest.mark.parametrize("second_wave,at", [(0.95, 0.5), (0.9, 0.55), (0.8, 0.45)])
+# The second-rhythm check (a beat train at half the true period leaves a
+# residual that alternates beat by beat) resolves these; the 45 bpm ones and
+# the 0.95/0.9 waves at 90/65 bpm remain open.
+_STILL_OPEN = {(45, 0.95), (45, 0.9), (45, 0.8), (90, 0.95), (65, 0.9)}
+
+
+@pytest.mark.parametrize(
+    ("bpm", "second_wave", "at"),
+    [
+        pytest.param(b, w, a, marks=[_OPEN] if (b, w) in _STILL_OPEN else [])
+        for w, a in ((0.95, 0.5), (0.9, 0.55), (0.8, 0.45))
+        for b in (45, 65, 90)
+    ],
+)
 def test_second_wave_never_doubles_the_rate_ok(bpm: float, second_wave: float, at: float) -> None:
     ok, wrong, _s = _play(_synth(bpm, second_wave, at), bpm)
     assert wrong == 0, (ok, wrong)
@@ -112,3 +125,42 @@ def test_slow_and_normal_pulses_keep_a_rate(bpm: int) -> None:
     xs = [int(ppg(k * 10000) * 20000) for k in range(4000)]
     ok, wrong, seconds = _play(xs, float(bpm))
     assert wrong == 0 and ok >= 0.7 * seconds, (ok, seconds)
+
+
+def _with_motion(
+    bpm: float, motion_hz: float, size: float, seed: int, seconds: int = 60
+) -> list[int]:
+    # the simulator's pulse (0..1) plus a periodic motion artefact of `size`
+    # times the pulse's swing, a slightly skewed sine (a hand or foot moving
+    # rhythmically: the finger's blood volume and the optical path follow it)
+    ppg = PPGSynth(seed=seed, hr_bpm=bpm)
+    w = 2 * math.pi * motion_hz
+    out = []
+    for k in range(seconds * 100):
+        t = k / 100.0
+        m = size * 0.5 * math.sin(w * t + 0.3 * math.sin(w * t) + seed)
+        out.append(int(20000 * (ppg(k * 10000) + m)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("bpm", "motion_hz", "size"),
+    [(72, 2.5, 1.0), (55, 2.3, 2.0), (95, 2.9, 0.6), (64, 1.7, 1.5), (80, 2.0, 0.8)],
+)
+def test_periodic_motion_is_never_reported_as_the_rate(
+    bpm: float, motion_hz: float, size: float
+) -> None:
+    # issue 11: a 2.5 Hz motion locked the rate onto it (72 -> 150, ok).  The
+    # beats then follow the motion; the real pulse is what is left after
+    # removing what repeats at the beat period, and it repeats at its own
+    # period: a second rhythm, reported as low quality.
+    ok, wrong, seconds = _play(_with_motion(bpm, motion_hz, size, seed=int(bpm)), bpm)
+    assert wrong == 0, f"{wrong} of {ok} ok seconds off {bpm} (of {seconds})"
+
+
+@pytest.mark.parametrize("bpm", [50, 72, 110, 150])
+def test_pulse_without_motion_keeps_its_rate(bpm: float) -> None:
+    # the second-rhythm check must not withhold a clean pulse (it would start
+    # needless hr-lost returns): ok on nearly every second after the start
+    ok, wrong, seconds = _play(_with_motion(bpm, 2.5, 0.0, seed=bpm), bpm)
+    assert wrong == 0 and ok >= seconds - 12, (ok, seconds)

@@ -27,6 +27,17 @@
 #    the upstroke) correlates >= 0.8 with a running template: a pulse wave
 #    repeats, noise does not.  "No pulse" when no interval was accepted for
 #    max(3 s, 2.5 intervals).
+# 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
+#    one beat period T earlier leaves what does not repeat at T: for a
+#    pulse, noise, breathing and beat-to-beat change; when a periodic motion
+#    drives the beats, the real pulse, which repeats at its own period; when
+#    a second wave doubles the rate, the two halves' difference, which
+#    alternates beat by beat.  Once a second the residual's autocorrelation
+#    (64 samples) is checked over lags 0.24..1.6 s, one lag per call: a
+#    peak r >= 0.7, 0.4 above r near T, away from T and its multiples (or
+#    at a multiple while r near T < -0.2) marks the rate low quality (for
+#    1 check, 3 when repeated).  No rate is ok before a check has run at
+#    the current T.
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -34,11 +45,12 @@
 #     est.dbpm, est.bpm, est.quality_pct, est.faults, est.ok
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
-# shape check and a few small interval rings (~2 KB); `add` allocates
+# shape check, a 160-sample decimated ring and a 104-sample residual for the
+# second-rhythm check and a few small interval rings (~3 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
 #
-# Over 400 lines on purpose: one estimator, whose five stages share one state
+# Over 600 lines on purpose: one estimator, whose six stages share one state
 # (the sample counter, the reference interval and the timeouts made from it,
 # the beat in flight, the two quality shares) and are described together
 # above; split into modules, each stage would reach into the others' fields,
@@ -61,6 +73,11 @@ _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
+_N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
+_R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
+_R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
+_YS = const(104)  # _N2 + the longest lag (40)
+_DR = const(160)  # decimated ring: _YS + a 2 s beat period + 2
 
 
 class HeartRateEstimator:
@@ -89,6 +106,8 @@ class HeartRateEstimator:
         self._shape = array("i", [0] * _W)
         self._tmpl = array("i", [0] * _W)
         self._sgood = bytearray(_HIST)  # 1: the beat matched the template
+        self._dring = array("i", [0] * _DR)  # decimated slope, ring
+        self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -110,6 +129,12 @@ class HeartRateEstimator:
         self._st = st if st > 1 else 1
         self._wn = _W if rate * 4 // 10 >= _W else rate * 4 // 10
         self._pre = (rate * 2 // 10) // self._st * self._st
+        # second rhythm: decimate to ~25 samples/s; lags 0.24..1.6 s
+        self._dec = (rate + 24) // 25  # 13..25 decimated samples/s
+        fd = rate // self._dec
+        self._fd = fd
+        self._lmin = fd * 6 // 25 if fd >= 9 else 2
+        self._lmax = fd * 8 // 5 if fd < 25 else 40
         # Threshold decay once beats stop arriving: halve in ~0.2 s.
         d = rate * 4 // 10
         self._decay_shift = 1
@@ -145,6 +170,19 @@ class HeartRateEstimator:
         self._s_sum = 0
         self._s_i = 0
         self._t_n = 0  # beats averaged into the template
+        self._d_acc = 0
+        self._d_cnt = 0
+        self._di = 0
+        self._dn = 0  # decimated samples in the ring since the last gap
+        self._since = 0  # decimated samples since the last check started
+        self._scan = -1  # lag being checked, -1: idle
+        self._e0 = 1
+        self._best = 0
+        self._r_t = 0
+        self._t_dec = 0
+        self._t16 = 0  # beat period (1/16 decimated sample) of the last check
+        self.motion = 0  # checks left with a second rhythm flagged
+        self._checked = False  # no rate is ok before the first check
         self._t_miss = 0  # template misses in a row
         self.shape_pct = 0
         for i in range(_HIST):
@@ -190,6 +228,8 @@ class HeartRateEstimator:
         self._inpk = False
         self._pend = False
         self._t_last = -1
+        self._dn = 0
+        self._scan = -1
 
     def add(self, x):
         """One sample, oldest first.  x: any integer scale, rising with blood volume."""
@@ -208,6 +248,7 @@ class HeartRateEstimator:
         n = (self._n + 1) & _MASK24
         self._n = n
         self._raw[n & 0xFF] = x
+        self._second(sf)
 
         if self._learn:
             self._learn -= 1
@@ -245,6 +286,89 @@ class HeartRateEstimator:
             self._forget()
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
+
+    def _second(self, sf):
+        # decimated slope; once a second a check of the comb residual, then
+        # one autocorrelation lag per call
+        self._d_acc += sf
+        self._d_cnt += 1
+        if self._d_cnt >= self._dec:
+            dr = self._dring
+            i = (self._di + 1) % _DR
+            self._di = i
+            dr[i] = self._d_acc
+            self._d_acc = 0
+            self._d_cnt = 0
+            if self._dn < _DR:
+                self._dn += 1
+            self._since += 1
+            t16 = self._t16_now()
+            ti = t16 >> 4
+            if (
+                self._scan < 0
+                and (self._since >= self._fd or not self._checked)
+                and ti >= 2
+                and self._dn >= ti + _YS + 2
+            ):
+                self._since = 0
+                self._scan = self._lmin
+                self._t_dec = (t16 + 8) >> 4
+                self._t16 = t16
+                self._best = -200
+                self._r_t = -200
+                f = t16 & 15
+                sc = (self._amp * self._dec >> 8) + 1
+                ys = self._ys
+                e = 0
+                for k in range(_YS):
+                    j = i - k
+                    a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
+                    y = (dr[j % _DR] - (a >> 4)) // sc
+                    y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
+                    ys[k] = y
+                    if k < _N2:
+                        e += y * y
+                self._e0 = e
+        lag = self._scan
+        if lag < 0:
+            return
+        ys = self._ys
+        acc = 0
+        e = 0
+        for k in range(_N2):
+            v = ys[k + lag]
+            acc += ys[k] * v
+            e += v * v
+        r = acc // ((self._e0 + e) // 200 + 1)
+        t = self._t_dec
+        m = lag % t
+        if (m if m < t - m else t - m) * 100 > 15 * t or (lag * 2 > t * 3 and self._r_t < -20):
+            # away from the beat period and its multiples, or at a multiple
+            # when the residual alternates at the beat period (every other
+            # beat differs: the beats are half the true period)
+            if r > self._best:
+                self._best = r
+        elif lag * 2 < t * 3 and r > self._r_t:
+            self._r_t = r
+        if lag < self._lmax:
+            self._scan = lag + 1
+            return
+        self._scan = -1
+        self._checked = True
+        if self._best >= _R2 and self._best - self._r_t >= _R2_MARGIN:
+            # an isolated hit withholds the rate until the next check, a
+            # repeated one for two
+            self.motion = 3 if self.motion else 1
+            self.faults |= HR_LOW_QUALITY
+            self.ok = False
+        elif self.motion:
+            self.motion -= 1
+
+    def _t16_now(self):
+        # the beat period in 1/16 decimated sample, 0: not known yet
+        if self._h_count < 3 or self._amp <= 0:
+            return 0
+        return (self._ref << 4) // (self.period_us * self._dec)
 
     def _candidate(self):
         # Parabola through (prev, peak, next): vertex offset in 1/64 sample.
@@ -480,5 +604,11 @@ class HeartRateEstimator:
             faults |= HR_LOW_QUALITY
         if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
+        if self.motion:
+            faults |= HR_LOW_QUALITY
+        b = self._t16
+        t = self._t16_now()
+        if not self._checked or (t - b if t > b else b - t) * 8 > b:
+            faults |= HR_NOT_READY  # not checked at this beat period yet
         self.faults = faults
         self.ok = faults == 0
