@@ -14,14 +14,19 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
-# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s runs on
-# the gyro alone and clears validity (TILT_FAST_MOTION: the lever-arm
-# acceleration of a fast turn and its sudden stop corrupt the gravity angle).
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s clears
+# validity (TILT_FAST_MOTION: the lever-arm acceleration of a fast turn and
+# its sudden stop corrupt the gravity angle); the correction keeps running at
+# the tracking gain meanwhile (a gyro scale error over a long turn is
+# otherwise never corrected until it ends), the bias is not learned.
 # Gravity more than 2 deg from the gyro path (5 deg while turning faster than
 # 10 deg/s) is not used; if that lasts 0.5 s (1 s) validity is cleared
 # (TILT_DISAGREE: a linear acceleration, or a gyro fault).  After either, the
-# estimate is pulled to gravity quickly (after a disagreement while still it
-# is first held on the gyro path for up to 5 s, since gravity is the suspect)
+# estimate is pulled to gravity quickly once the table is still with |a|
+# near 1 g (after a disagreement while still it is first held on the gyro
+# path for up to 5 s, since gravity is the suspect); while it still moves,
+# gravity carries the motion's acceleration and is followed at the tracking
+# gain only,
 # and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
 # 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
 # tracking, while gravity says the table is still and the two agree within
@@ -311,7 +316,8 @@ class TiltEstimator:
             faults = TILT_NOT_READY
             mode = _TRACK
         elif mode == _FAST:
-            faults = TILT_FAST_MOTION  # gyro only: no correction, no learning
+            faults = TILT_FAST_MOTION  # no bias learning; correction as tracking
+            ang += (e >> self.kp_shift) + (i >> self._ki_out)
         else:
             if mode == _TRACK and self._still and ae < _LEARN_UDEG:
                 i += e >> 5
@@ -330,8 +336,14 @@ class TiltEstimator:
                     # for seconds) makes gravity the judge.
                     self._hold_n += 1
                     ang += i >> self._ki_out
-                else:
+                elif self._norm_tight and (self._still or self._quiet_n >= 10):
+                    # still, |a| near 1 g: gravity is right, converge fast
                     ang += (e >> 4) + (i >> self._ki_out)
+                else:
+                    # still moving: gravity carries the motion's own
+                    # acceleration, the (3-D) gyro path is better; correct
+                    # at the tracking gain
+                    ang += (e >> self.kp_shift) + (i >> self._ki_out)
                 if (
                     ae < _AGREE_UDEG
                     and self._norm_tight
