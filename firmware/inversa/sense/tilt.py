@@ -51,12 +51,14 @@
 # * w_long + g_up * w_up) / (g_long**2 + g_up**2).  A one-axis filter misses
 # that term, and near the pivot axis it is unbounded (theta jumps by up to
 # 180 deg as gravity passes it).  So the direction of gravity is also tracked
-# as a vector in the bed's frame (Q14, rotated by all three rates, pulled
-# towards the accelerometer with a 1.28 s time constant, renormalised), and
-# each sample theta moves by what the off-pivot rotation does to that
-# vector's angle (zero while gravity has no across component: a square mount
-# on a table).  Measured on real hand-held data (BROAD, bench_sensing_real):
-# 27 -> ~7 deg RMS while moving; the table's own case is unchanged.
+# as a vector in the bed's frame (Q14, rotated by all three rates at once to
+# second order, pulled towards the accelerometer with a 1.28 s time
+# constant, renormalised), and each sample theta moves, besides the pivot
+# rate, by what the off-pivot rotation did to that vector's angle (nothing
+# while gravity is within 1.8 deg of the bed's plane: a square mount on a
+# table; there the one-axis filter is unchanged).  Measured on real hand-held
+# data (BROAD, bench_sensing_real): 27 -> ~6.2 deg RMS while moving, about
+# as good as the best 3-D reference.
 
 from inversa.compat import const
 from inversa.sense.flags import (
@@ -84,7 +86,11 @@ _STILL_N = const(20)
 _RECOVER_SLOW_MDPS = const(10000)  # recovery completes only below 10 deg/s
 _QUIET_MDPS = const(3000)  # below 3 deg/s the gyro says "not turning"
 _Q14 = const(16384)  # the gravity vector's unit
-_PHI_DEN = const(6830)  # (mdps >> 3) * (us >> 6) / 6830 = rad * 2**14
+_PHI_DEN = const(6830)
+_UDEG_PER_Q14 = const(3497)  # 1 rad * 2**-14 in micro-degrees
+_VA_MIN = const(
+    512
+)  # gravity within 1.8 deg of the bed's plane: no 3-D term  # (mdps >> 3) * (us >> 6) / 6830 = rad * 2**14
 
 _TRACK = const(0)
 _FAST = const(1)
@@ -233,22 +239,32 @@ class TiltEstimator:
         pl = ((rate_long_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pu = ((rate_up_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pp = ((rate_c >> 3) * dt6 + 3415) // _PHI_DEN
+        # at most 0.5 rad a sample (a gap at 2000 deg/s): keeps every product
+        # below 2**30 (a small int)
+        if not -8192 <= pl <= 8192:
+            pl = 8192 if pl > 0 else -8192
+        if not -8192 <= pu <= 8192:
+            pu = 8192 if pu > 0 else -8192
+        if not -8192 <= pp <= 8192:
+            pp = 8192 if pp > 0 else -8192
         d = 0
-        if pl or pu:  # v <- v x (pl, 0, pu)
-            dl = (va * pu + 8192) >> 14
-            du = (8192 - va * pl) >> 14
-            va += (vu * pl - vl * pu + 8192) >> 14
-            if dl or du:
-                t0 = atan2_udeg(-vl, vu)
-                vl += dl
-                vu += du
-                d = atan2_udeg(-vl, vu) - t0
+        if pl or pu or pp:
+            # v <- v + v x phi + (v x phi) x phi / 2, phi = (pl, pp, pu):
+            # all three at once, to second order (one sample of a fast
+            # hand-held turn is up to 10 deg)
+            wl = (va * pu - vu * pp + 8192) >> 14
+            wa = (vu * pl - vl * pu + 8192) >> 14
+            wu = (vl * pp - va * pl + 8192) >> 14
+            nl = vl + wl + ((wa * pu - wu * pp + 16384) >> 15)
+            va += wa + ((wu * pl - wl * pu + 16384) >> 15)
+            nu = vu + wu + ((wl * pp - wa * pl + 16384) >> 15)
+            if (pl or pu) and not -_VA_MIN <= va <= _VA_MIN:
+                # theta's change less the pivot's own share (inc has it exactly)
+                d = atan2_udeg(-nl, nu) - atan2_udeg(-vl, vu) - pp * _UDEG_PER_Q14
                 if not -_DEG180 <= d <= _DEG180:
                     d += _DEG360 if d < 0 else -_DEG360
-        if pp:  # v <- v x (0, pp, 0)
-            dl = (8192 - vu * pp) >> 14
-            vu += (vl * pp + 8192) >> 14
-            vl += dl
+            vl = nl
+            vu = nu
         # towards the accelerometer (2**-7 per sample), then back to unit length
         vl += (sl - vl) >> 7
         va += (sa - va) >> 7
