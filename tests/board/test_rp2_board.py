@@ -22,7 +22,7 @@ from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
 from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
-RUN_MS = 2500  # emulated; boot takes ~1.5 s of it
+RUN_MS = 3000  # emulated; boot takes ~1.5 s of it, the tilt filter settles for 1 s more
 
 
 @pytest.fixture(scope="module")
