@@ -2,7 +2,7 @@
 
 Tilt on real IMU data with optical ground truth (BROAD, ``<data>/broad``, see
 its SOURCE.md): each trial's accelerometer and gyro are converted to the
-MPU-6050's counts at the driver's configured ranges (+-2 g, +-500 deg/s),
+MPU-6050's counts at the driver's configured ranges (+-2 g, +-1000 deg/s),
 clipped at full scale, low-passed as the chip's 10 Hz filter would (a
 second-order Butterworth, causal), resampled to the 100 Hz control rate, and
 replayed through a register-level device to the real MPU6050 driver and the

@@ -15,8 +15,8 @@ from inversa import reasons as R
 from inversa.compat import const
 
 _BENCH_IMU_SCALE = {  # accel mg num, den; gyro mdps num, den (as the drivers)
-    "mpu6050": (250, 4096, 2000, 131),  # +-2 g, +-500 deg/s
-    "lsm6dsox": (61, 1000, 1750, 100),  # +-2 g, +-500 deg/s
+    "mpu6050": (250, 4096, 4000, 131),  # +-2 g, +-1000 deg/s
+    "lsm6dsox": (61, 1000, 3500, 100),  # +-2 g, +-1000 deg/s
 }
 _BENCH_PPG = {  # period_us, polarity, contact_min, full_scale (as the drivers)
     "max30102": (10000, -1, 8192, 0x3FFFF),

@@ -36,11 +36,11 @@ ENODEV = const(19)
 # takes them once, at boot).  A driver that comes back with other values is
 # not used (tests/fw/test_boot_sensors.py checks these against the drivers).
 # imu: accel_mg_num, accel_mg_den, gyro_mdps_num, gyro_mdps_den, full_scale
-# The drivers' default gyro range is +-500 deg/s (issue 11: fast motion must
-# not saturate the gyro), so the stand-ins carry the 500 deg/s scale.
+# The drivers' default gyro range is +-1000 deg/s (issue 11: fast motion must
+# not saturate the gyro), so the stand-ins carry the 1000 deg/s scale.
 IMU_NOMINAL = {
-    "mpu6050": (250, 4096, 2000, 131, 32767),
-    "lsm6dsox": (61, 1000, 1750, 100, 32767),
+    "mpu6050": (250, 4096, 4000, 131, 32767),
+    "lsm6dsox": (61, 1000, 3500, 100, 32767),
 }
 # hr: period_us, fifo_depth, polarity, contact_min, full_scale
 HR_NOMINAL = {

@@ -22,7 +22,7 @@ from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
 from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
-RUN_MS = 3200  # emulated: boot ~1.5 s, then the self-test (limits.SELFTEST_MS) and IDLE
+RUN_MS = 3200  # emulated: boot ~1.5 s, the self-test (limits.SELFTEST_MS) and the tilt filter's settling, then IDLE
 
 
 @pytest.fixture(scope="module")

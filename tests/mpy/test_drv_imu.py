@@ -250,3 +250,17 @@ def test_lsm6dsox_read_allocates_nothing():
     bus.attach(0x6A, StaticDevice(regs, 0x22))
     imu = LSM6DSOX(bus)
     assert_no_alloc(imu.read)
+
+
+def test_default_gyro_range_covers_a_tip_over():
+    # +-1000 deg/s by default on both chips (issue 11: real fast rotations
+    # exceed 500 deg/s and clipped at +-500).  Full scale from the driver's
+    # own scale factors, and the range code written to the chip.
+    _clock, bus, fake = _mpu()
+    imu = MPU6050(bus)
+    assert 32767 * imu.gyro_mdps_num // imu.gyro_mdps_den >= 999000
+    assert (fake.regs[0x1B] >> 3) & 3 == 2
+    _clock, bus, fake = _lsm()
+    imu = LSM6DSOX(bus)
+    assert 32767 * imu.gyro_mdps_num // imu.gyro_mdps_den >= 999000
+    assert (fake.regs[0x11] >> 2) & 3 == 2

@@ -132,7 +132,7 @@ def test_saturation_is_flagged():
     clock, _bus, fi, _fp, fe = _world(seed=6)
     _run(clock, fe, fi, 150)
     for _ in range(5):
-        fi.set_truth(0.0, 600.0, 0.0)  # beyond the +-500 deg/s range
+        fi.set_truth(0.0, 1100.0, 0.0)  # beyond the +-1000 deg/s range
         clock.advance_ms(10)
         fe.poll()
     assert fe.tilt.faults & TILT_SATURATED and not fe.tilt.ok

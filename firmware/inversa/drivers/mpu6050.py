@@ -87,14 +87,15 @@ class MPU6050(I2CIMU):
     at the configured ranges (full_scale = 32767 counts at accel_range_g g
     and gyro_range_dps deg/s).  OSError if no supported chip answers
     (WHO_AM_I in CHIPS) or it does not come out of reset; ValueError for a
-    range, filter or rate the chip does not have."""
+    range, filter or rate the chip does not have.  The gyro range defaults
+    to +-1000 deg/s: a tip-over is measured, not clipped (docs/SENSING.md)."""
 
     def __init__(
         self,
         i2c,
         address=ADDR,
         accel_range_g=2,
-        gyro_range_dps=500,
+        gyro_range_dps=1000,
         dlpf_hz=10,
         rate_hz=1000,
         sleep_ms=None,

@@ -190,6 +190,17 @@ class SensorFrontEnd:
             imu.gyro_mdps_num * sp,
             imu.gyro_mdps_den,
             use.gyro_bias_mdps[p] * sp,
+            # the pivot axis's accelerometer channel and the other two gyro
+            # axes (the estimator's 3-D term): index, sign, offset each
+            p,
+            sp,
+            (use.accel_bias_mg[p] * den // num) * sp,
+            3 + use.long_axis,
+            imu.gyro_mdps_num * use.long_sign,
+            use.gyro_bias_mdps[use.long_axis] * use.long_sign,
+            3 + use.up_axis,
+            imu.gyro_mdps_num * use.up_sign,
+            use.gyro_bias_mdps[use.up_axis] * use.up_sign,
         )
         self.tilt_est.zero_udeg = use.zero_cdeg * 10000
         self.tilt_est.restart()
@@ -308,7 +319,11 @@ class SensorFrontEnd:
                 est.restart()  # the table may have moved meanwhile: start over
         self._t_imu = now
 
-        il, iu, ip, sl, su, bl, bu, scale, shr, shl, gnum, gden, gb = self._map
+        m = self._map
+        il = m[0]
+        iu = m[1]
+        ip = m[2]
+        gden = m[11]
         rl = r[il]
         ru = r[iu]
         rg = r[ip]
@@ -323,11 +338,15 @@ class SensorFrontEnd:
             self._sat_run = 0
             tf &= ~TILT_SATURATED
             self._tf = tf
+        shl = m[9]
         est.update(
-            ((rl * sl - bl) * scale) >> shr,
-            (ru * su - bu) << shl,
-            (rg * gnum) // gden - gb,
+            ((rl * m[3] - m[5]) * m[7]) >> m[8],
+            (ru * m[4] - m[6]) << shl,
+            (rg * m[10]) // gden - m[12],
             dt,
+            (r[m[13]] * m[14] - m[15]) << shl,
+            (r[m[16]] * m[17]) // gden - m[18],
+            (r[m[19]] * m[20]) // gden - m[21],
         )
         t = self.tilt
         t.angle_cdeg = est.angle_cdeg

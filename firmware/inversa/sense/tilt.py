@@ -14,14 +14,19 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
-# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s runs on
-# the gyro alone and clears validity (TILT_FAST_MOTION: the lever-arm
-# acceleration of a fast turn and its sudden stop corrupt the gravity angle).
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s clears
+# validity (TILT_FAST_MOTION: the lever-arm acceleration of a fast turn and
+# its sudden stop corrupt the gravity angle); the correction keeps running at
+# the tracking gain meanwhile (a gyro scale error over a long turn is
+# otherwise never corrected until it ends), the bias is not learned.
 # Gravity more than 2 deg from the gyro path (5 deg while turning faster than
 # 10 deg/s) is not used; if that lasts 0.5 s (1 s) validity is cleared
 # (TILT_DISAGREE: a linear acceleration, or a gyro fault).  After either, the
-# estimate is pulled to gravity quickly (after a disagreement while still it
-# is first held on the gyro path for up to 5 s, since gravity is the suspect)
+# estimate is pulled to gravity quickly once the table is still with |a|
+# near 1 g (after a disagreement while still it is first held on the gyro
+# path for up to 5 s, since gravity is the suspect); while it still moves,
+# gravity carries the motion's acceleration and is followed at the tracking
+# gain only,
 # and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
 # 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
 # tracking, while gravity says the table is still and the two agree within
@@ -30,12 +35,30 @@
 #
 # Usage (the front end does this every 10 ms):
 #     est = TiltEstimator()
-#     est.update(a_long, a_up, rate_mdps, dt_us)   # a_*: accel in any units
-#     est.angle_cdeg, est.rate_cdps, est.faults     # with ~2**14 per g
+#     est.update(a_long, a_up, rate_mdps, dt_us,   # a_*: accel in any units
+#                a_across, rate_long_mdps, rate_up_mdps)  # with ~2**14 per g
+#     est.angle_cdeg, est.rate_cdps, est.faults
 #
 # Axes (see docs/SENSING.md): a_long is the specific force along the bed
-# towards the head, a_up perpendicular to the bed, rate_mdps the rate about
-# the pivot axis, positive head-down.  theta = atan2(-a_long, a_up).
+# towards the head, a_up perpendicular to the bed, a_across along the pivot
+# axis (long, across, up: a right-handed frame), rate_mdps the rate about the
+# pivot axis, positive head-down, rate_long_mdps and rate_up_mdps the rates
+# about the other two.  theta = atan2(-a_long, a_up).
+#
+# Rotations about the other two axes (a mount that is not square, a table
+# that twists, a sensor carried by hand) also move theta once gravity has a
+# component along the pivot axis: d(theta)/dt = w_pivot - g_across * (g_long
+# * w_long + g_up * w_up) / (g_long**2 + g_up**2).  A one-axis filter misses
+# that term, and near the pivot axis it is unbounded (theta jumps by up to
+# 180 deg as gravity passes it).  So the direction of gravity is also tracked
+# as a vector in the bed's frame (Q14, rotated by all three rates at once to
+# second order, pulled towards the accelerometer with a 1.28 s time
+# constant, renormalised), and each sample theta moves, besides the pivot
+# rate, by what the off-pivot rotation did to that vector's angle (nothing
+# while gravity is within 1.8 deg of the bed's plane: a square mount on a
+# table; there the one-axis filter is unchanged).  Measured on real hand-held
+# data (BROAD, bench_sensing_real): 27 -> ~6.2 deg RMS while moving, about
+# as good as the best 3-D reference.
 
 from inversa.compat import const
 from inversa.sense.flags import (
@@ -62,6 +85,12 @@ _STILL_UDEG = const(250000)  # still: gravity moved < 0.25 deg over _STILL_N sam
 _STILL_N = const(20)
 _RECOVER_SLOW_MDPS = const(10000)  # recovery completes only below 10 deg/s
 _QUIET_MDPS = const(3000)  # below 3 deg/s the gyro says "not turning"
+_Q14 = const(16384)  # the gravity vector's unit
+_PHI_DEN = const(6830)
+_UDEG_PER_Q14 = const(3497)  # 1 rad * 2**-14 in micro-degrees
+_VA_MIN = const(
+    512
+)  # gravity within 1.8 deg of the bed's plane: no 3-D term  # (mdps >> 3) * (us >> 6) / 6830 = rad * 2**14
 
 _TRACK = const(0)
 _FAST = const(1)
@@ -114,6 +143,7 @@ class TiltEstimator:
         self._n2_thi = g * g * 441 // 400  # |a| > 1.05 g
         self._vib_lim = one_g // 5  # mean |a_up - low-passed| > 0.05 g (4x scaled)
         self.one_g = one_g
+        self._og16 = one_g >> 4  # (a << 10) // _og16: accel in Q14 g
 
     def restart(self):
         """Forget the state: the next update re-initialises from gravity."""
@@ -140,6 +170,8 @@ class TiltEstimator:
         self._g_snap = 0
         self._still_k = 0
         self._still = False
+        self._vl = self._va = 0  # gravity in the bed's frame (Q14), see the top
+        self._vu = _Q14
 
     def set_bias_mdps(self, bias_mdps):
         """Preset the integral with a known residual gyro bias (mdps, + = reads high)."""
@@ -150,7 +182,12 @@ class TiltEstimator:
         """The residual gyro bias the filter has learned (mdps, + = gyro reads high)."""
         return -((self._i >> self._ki_out) * self.rate_hz // 1000)
 
-    def update(self, a_long, a_up, rate_mdps, dt_us):
+    def update(self, a_long, a_up, rate_mdps, dt_us, a_across=0, rate_long_mdps=0, rate_up_mdps=0):
+        # -- gravity as a vector (Q14, bed frame), before a_* are rescaled -----
+        og = self._og16
+        sl = (a_long << 10) // og
+        sa = (a_across << 10) // og
+        su = (a_up << 10) // og
         # -- accelerometer low-pass (state keeps 2 extra bits) ----------------
         a_long <<= 2
         a_up <<= 2
@@ -184,6 +221,73 @@ class TiltEstimator:
             inc = (rate_mdps * (dt_us // 10) + 50) // 100
         else:  # fast: coarser, keeps every product a small int
             inc = ((rate_mdps + 5) // 10) * (dt_us // 100)
+        # -- off-pivot rotation: what it does to theta (see the top) ----------
+        if not self._started:
+            vl = -_Q14 if sl < -_Q14 else (_Q14 if sl > _Q14 else sl)
+            va = -_Q14 if sa < -_Q14 else (_Q14 if sa > _Q14 else sa)
+            vu = -_Q14 if su < -_Q14 else (_Q14 if su > _Q14 else su)
+        else:
+            vl = self._vl
+            va = self._va
+            vu = self._vu
+        dt6 = dt_us >> 6
+        if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
+            rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
+        if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
+            rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
+        # rotation over this sample, rad * 2**14 (rounded)
+        pl = ((rate_long_mdps >> 3) * dt6 + 3415) // _PHI_DEN
+        pu = ((rate_up_mdps >> 3) * dt6 + 3415) // _PHI_DEN
+        pp = ((rate_c >> 3) * dt6 + 3415) // _PHI_DEN
+        # at most 0.5 rad a sample (a gap at 2000 deg/s): keeps every product
+        # below 2**30 (a small int)
+        if not -8192 <= pl <= 8192:
+            pl = 8192 if pl > 0 else -8192
+        if not -8192 <= pu <= 8192:
+            pu = 8192 if pu > 0 else -8192
+        if not -8192 <= pp <= 8192:
+            pp = 8192 if pp > 0 else -8192
+        d = 0
+        if pl or pu or pp:
+            # v <- v + v x phi + (v x phi) x phi / 2, phi = (pl, pp, pu):
+            # all three at once, to second order (one sample of a fast
+            # hand-held turn is up to 10 deg)
+            wl = (va * pu - vu * pp + 8192) >> 14
+            wa = (vu * pl - vl * pu + 8192) >> 14
+            wu = (vl * pp - va * pl + 8192) >> 14
+            nl = vl + wl + ((wa * pu - wu * pp + 16384) >> 15)
+            va += wa + ((wu * pl - wl * pu + 16384) >> 15)
+            nu = vu + wu + ((wl * pp - wa * pl + 16384) >> 15)
+            if (pl or pu) and not -_VA_MIN <= va <= _VA_MIN:
+                # theta's change less the pivot's own share (inc has it exactly)
+                d = atan2_udeg(-nl, nu) - atan2_udeg(-vl, vu) - pp * _UDEG_PER_Q14
+                if not -_DEG180 <= d <= _DEG180:
+                    d += _DEG360 if d < 0 else -_DEG360
+            vl = nl
+            vu = nu
+        # towards the accelerometer (2**-7 per sample), then back to unit length
+        vl += (sl - vl) >> 7
+        va += (sa - va) >> 7
+        vu += (su - vu) >> 7
+        n2 = vl * vl + va * va + vu * vu
+        while n2 > 1 << 29:  # far too long (cannot happen in steady state)
+            vl >>= 1
+            va >>= 1
+            vu >>= 1
+            n2 >>= 2
+        if n2 < 1 << 24:  # (nearly) nothing: start again from level
+            vl = va = 0
+            vu = _Q14
+        else:
+            f = ((3 << 28) - n2) >> 14  # one Newton step towards |v| = 2**14
+            vl = (vl * f) >> 15
+            va = (va * f) >> 15
+            vu = (vu * f) >> 15
+        self._vl = vl
+        self._va = va
+        self._vu = vu
+        inc += d
+
         if self._started:
             ang = self.angle_udeg + inc
         else:
@@ -228,7 +332,8 @@ class TiltEstimator:
             faults = TILT_NOT_READY
             mode = _TRACK
         elif mode == _FAST:
-            faults = TILT_FAST_MOTION  # gyro only: no correction, no learning
+            faults = TILT_FAST_MOTION  # no bias learning; correction as tracking
+            ang += (e >> self.kp_shift) + (i >> self._ki_out)
         else:
             if mode == _TRACK and self._still and ae < _LEARN_UDEG:
                 i += e >> 5
@@ -247,8 +352,14 @@ class TiltEstimator:
                     # for seconds) makes gravity the judge.
                     self._hold_n += 1
                     ang += i >> self._ki_out
-                else:
+                elif self._norm_tight and (self._still or self._quiet_n >= 10):
+                    # still, |a| near 1 g: gravity is right, converge fast
                     ang += (e >> 4) + (i >> self._ki_out)
+                else:
+                    # still moving: gravity carries the motion's own
+                    # acceleration, the (3-D) gyro path is better; correct
+                    # at the tracking gain
+                    ang += (e >> self.kp_shift) + (i >> self._ki_out)
                 if (
                     ae < _AGREE_UDEG
                     and self._norm_tight
