@@ -60,3 +60,14 @@ def test_vboard_rp2040_refuses_options_it_cannot_honour(capsys: pytest.CaptureFi
     assert main(["vboard", "--board", "rp2040", "--bench", "--duration", "0"]) == 2
     err = capsys.readouterr().err
     assert "--board rp2040" in err and "drop" in err
+
+
+def test_vboard_rp2040_without_the_image_says_where_to_get_it(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    from inversa_host.cli import main
+
+    missing = str(tmp_path / "RPI_PICO.uf2")
+    assert main(["vboard", "--board", "rp2040", "--uf2", missing, "--duration", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "micropython.org/download/RPI_PICO" in err and "INVERSA_RP2_UF2" in err

@@ -122,13 +122,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.board == "rp2040":
-        from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+        from inversa_host.rp2emu.tools import rp2_missing
 
-        try:
-            node_and_rp2040js()
-            find_rp2_tools(args.uf2, args.bootrom)
-        except Rp2Unavailable as e:
-            print(f"error: {e}", file=sys.stderr)
+        why = rp2_missing(args.uf2, args.bootrom)
+        if why is not None:
+            print(f"error: {why}", file=sys.stderr)
             return 2
     failed = []
     with Store(args.db) as store:

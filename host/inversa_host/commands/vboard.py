@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: --micropython: {e}", file=sys.stderr)
             return 2
     if args.board == "rp2040":
-        from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+        from inversa_host.rp2emu.tools import rp2_missing
 
         if args.vm or args.bench or args.empty or args.micropython is not None:
             print(
@@ -164,11 +164,9 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        try:
-            node_and_rp2040js()
-            find_rp2_tools(args.uf2, args.bootrom)
-        except Rp2Unavailable as e:
-            print(f"error: no emulated Pico: {e}", file=sys.stderr)
+        why = rp2_missing(args.uf2, args.bootrom)
+        if why is not None:
+            print(f"error: no emulated Pico: {why}", file=sys.stderr)
             return 2
     scenario = None
     if args.scenario is not None:

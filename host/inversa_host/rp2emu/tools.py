@@ -73,3 +73,15 @@ def node_and_rp2040js() -> str:
     if not (repo_root() / "node_modules" / "rp2040js" / "package.json").is_file():
         raise Rp2Unavailable("rp2040js is not installed; run `make setup` (npm ci)")
     return node
+
+
+def rp2_missing(
+    uf2: str | os.PathLike[str] | None = None, bootrom: str | os.PathLike[str] | None = None
+) -> str | None:
+    """Why the emulated Pico cannot run here (what to install or point at), or None."""
+    try:
+        node_and_rp2040js()
+        find_rp2_tools(uf2, bootrom)
+    except Rp2Unavailable as e:
+        return str(e)
+    return None
