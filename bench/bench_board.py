@@ -14,9 +14,12 @@ Where each figure comes from:
   the same object model as rp2/esp32; the .mpy files compiled for x86 there
   (bytecode is the same; the viper twins need the host's arch).
 
-The scenarios run their first seconds (``--seconds`` overrides; see
-SCENARIOS): the emulator runs 5-30x slower than real time with the machine's
-load, so whole sessions take an hour or more.
+The emulator runs 5-30x slower than real time with the machine's load, so
+the library's quick_session runs its first seconds (boot, SELFTEST, IDLE, a
+fault, the maximum telemetry rate) and two short whole sessions written for
+this bench (``bench/scenarios/``) cover every state a person is on the table
+for, motorized and manual (``--seconds`` caps every scenario; see SCENARIOS).
+``rp2040_by_state`` merges the states over the default-rate scenarios.
 
     python bench/bench_board.py [--seconds 40] [--only quick_session,...]
 """
@@ -50,10 +53,12 @@ SCENARIOS: list[tuple[str, str, float | None, int, list[Any]]] = [
     # a fault: the IMU's I2C bus fails at 4 s (the tilt sensor is lost)
     ("fault_imu_bus", "quick_session", 8.0, 20, [(4000, "imu_bus_errors", {})]),
     ("max_rate_50hz", "quick_session", 3.0, 50, []),  # link load at the maximum rate
+    # whole short sessions with a person on the table (bench/scenarios/):
+    # BASELINE, READY, the descent, the hold, the return, the rest, the rise
+    ("board_session", str(HERE / "scenarios" / "board_session.toml"), None, 20, []),
+    # the manual table: the person tilts to 15 deg and back
+    ("board_manual", str(HERE / "scenarios" / "board_manual.toml"), None, 20, []),
 ]
-# Longer runs (the descent, hold and return states, the manual table):
-#   python bench/bench_board.py --seconds 130 --only quick_session
-#   python bench/bench_board.py --seconds 60 --only manual_session (add it above)
 
 PROBE = r"""
 import gc, time, machine
@@ -151,7 +156,7 @@ def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str
     link_s = emu_s - boot_end / 1e6
     return {
         "scenario": label,
-        "library_scenario": name,
+        "library_scenario": os.path.relpath(name, HERE.parent) if os.sep in name else name,
         "extra_events": [list(e[:2]) for e in extra],
         "telemetry_hz": hz,
         "emulated_s": emu_s,
@@ -174,6 +179,21 @@ def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str
         "final_state": state_name(tele[-1]["state"]) if tele else None,
         "states": states,
     }
+
+
+def merge_states(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per state over several scenarios: periods, mean, p99 (the worst
+    scenario's p99: periods are not kept), max, in us."""
+    out: dict[str, dict[str, int]] = {}
+    for r in results:
+        for k, v in r["states"].items():
+            m = out.setdefault(k, {"periods": 0, "mean_us": 0, "p99_us": 0, "max_us": 0})
+            n = m["periods"] + v["periods"]
+            m["mean_us"] = round((m["mean_us"] * m["periods"] + v["mean_us"] * v["periods"]) / n)
+            m["periods"] = n
+            m["p99_us"] = max(m["p99_us"], v["p99_us"])
+            m["max_us"] = max(m["max_us"], v["max_us"])
+    return out
 
 
 def heap_probe_rp2040() -> dict[str, int]:
@@ -342,10 +362,17 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k} p99 {v['p99_us']}" for k, v in r["states"].items())
         )
     live = probe.get("free_boot", 0) - probe.get("free_after_build", 0)
+    by_state = merge_states(default)
+    print("\nper state, every scenario at the default rate (us):")
+    for k, v in by_state.items():
+        print(
+            f"  {k:<10}{v['periods']:>7} periods  mean {v['mean_us']:>6}  p99 {v['p99_us']:>6}  max {v['max_us']:>6}"
+        )
     summary = {
         "rp2040_period_p99_us": max(r["period_p99_us"] for r in default),
         "rp2040_period_max_us": max(r["period_max_us"] for r in default),
         "rp2040_state_p99_max_us": max(v["p99_us"] for r in default for v in r["states"].values()),
+        "rp2040_by_state": by_state,
         "rp2040_overruns": max(r["overruns_fw"] or 0 for r in default),
         "rp2040_watchdog_gap_max_ms": max(r["watchdog_gap_max_ms"] for r in default),
         "rp2040_watchdog_fired": sum(r["watchdog_fired"] for r in results),

@@ -58,3 +58,18 @@ def test_after_maintenance_the_repl_answers_and_a_power_reset_brings_the_firmwar
         with LinkClient.open(vb.url) as client:
             assert client.info(timeout=3.0).board == "pico"
         assert vb.error is None and vb.app.firmware_boots == 1
+
+
+def test_a_time_scale_outside_its_range_is_refused_before_the_port_is_touched(
+    capsys,
+) -> None:
+    # --time-scale stretches every wait for a board slower than real time (the
+    # emulated Pico); 0 or a negative value would make every wait end at once.
+    from inversa_host.cli import main
+
+    for cmd in (["deploy", "--board", "pico"], ["doctor"]):
+        for bad in ("0", "-3", "5000"):
+            code = main([*cmd, "--port", "socket://127.0.0.1:9", "--time-scale", bad])
+            err = capsys.readouterr().err
+            assert code == 2, (cmd, bad, err)
+            assert "--time-scale" in err and "1-1000" in err and "cannot open" not in err

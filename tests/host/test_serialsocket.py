@@ -73,3 +73,26 @@ def test_a_wait_ends_quietly_when_another_thread_pulls_the_cable() -> None:
     finally:
         s.close()
         a.close()
+
+
+def test_what_a_host_writes_just_before_it_closes_still_arrives() -> None:
+    # Found on the emulated Pico: `inversa doctor` ends with mpremote writing
+    # `machine.reset()` and closing the port at once; the bytes and the close
+    # arrived in one recv() loop and the bytes were thrown away, so the board
+    # stayed at its REPL.  A serial port delivers what was written.
+    s = SerialSocket()
+    try:
+        a = socket.create_connection(s.address, timeout=5)
+        _until(lambda: (s.accept(), s.connected)[1])
+        a.sendall(b"import machine\r\nmachine.reset()\r\n\x04")
+        a.close()
+        got = b""
+        deadline = time.monotonic() + 5
+        while s.connected:  # until the close is seen, bounded
+            got += s.recv() or b""
+            assert time.monotonic() < deadline, "the close was never seen"
+            time.sleep(0.005)
+        assert got == b"import machine\r\nmachine.reset()\r\n\x04"
+        assert s.rx_total == len(got) and not s.connected
+    finally:
+        s.close()

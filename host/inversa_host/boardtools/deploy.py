@@ -166,11 +166,13 @@ class BoardSession(Protocol):
 class MpremoteSession:
     """A board's raw REPL through mpremote's transport (serial, socket://, rfc2217://)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, time_scale: float = 1.0) -> None:
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
         self._error = TransportError
+        # mpremote's own waits (whole seconds, as it types them), stretched
+        self._wait_s = max(10, round(10 * time_scale))
         try:
             self.t = SerialTransport(url, baudrate=115200)
         except TransportError as e:
@@ -179,8 +181,8 @@ class MpremoteSession:
                 "(a serial monitor, `inversa log`) holds the port"
             ) from e
         try:
-            self.t.enter_raw_repl(soft_reset=True)
-        except TransportError as e:
+            self.t.enter_raw_repl(soft_reset=True, timeout_overall=self._wait_s)
+        except (TransportError, OSError) as e:  # OSError: the port went away (a reboot)
             self.t.close()
             raise DeployError(
                 f"no MicroPython REPL on {url}: {e}; is MicroPython flashed "
@@ -189,9 +191,11 @@ class MpremoteSession:
 
     def exec(self, code: str) -> str:
         try:
-            out = self.t.exec(code)
+            out, err = self.t.exec_raw(code, timeout=self._wait_s)
         except self._error as e:
             raise DeployError(f"the board raised: {e}") from e
+        if err:
+            raise DeployError(f"the board raised: {err.decode('utf-8', 'replace')}")
         return out.decode("utf-8", "replace")
 
     def write_file(self, path: str, data: bytes) -> None:
@@ -202,9 +206,14 @@ class MpremoteSession:
 
     def reset(self) -> None:
         """Hard reset; the connection is gone afterwards."""
+        # Typed at the raw REPL's prompt, with no raw-paste handshake to wait
+        # for: a slow board (the emulated Pico) missed mpremote's, and the
+        # reset never ran.  The board drops the line as it resets.
         try:
-            self.t.exec_raw_no_follow("import machine\nmachine.reset()")
-        except Exception:  # the board may drop the line before answering
+            ser = self.t.serial
+            ser.write(b"import machine\nmachine.reset()\n\x04")
+            getattr(ser, "flush", lambda: None)()  # out before the close (a socket has no buffer)
+        except Exception:
             pass
         self.close()
 
@@ -490,13 +499,17 @@ def enter_maintenance(
     log: Callable[[str], None],
     timeout_s: float = 0.5,
     settle_s: float = 15.0,
+    time_scale: float = 1.0,
 ) -> bool:
     """Ask running firmware to reboot into maintenance (the REPL, no control
     loop): once the loop runs, Ctrl-C is off and the watchdog cannot be
     stopped, so this is how deploy and doctor get in.  True if the board
     agreed; False if no firmware answered (a fresh board: the REPL is there).
     Refused in a session: nobody is interrupted on the table.  A board still
-    in its boot self-test is waited for (up to ``settle_s``)."""
+    in its boot self-test is waited for (up to ``settle_s``).  Every wait is multiplied
+    by ``time_scale`` (a board slower than real time)."""
+    timeout_s *= time_scale
+    settle_s *= time_scale
     from inversa import reasons
     from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
@@ -514,11 +527,11 @@ def enter_maintenance(
                 if result.reason != reasons.WRONG_STATE:
                     break
                 state = None
-                for f in client.poll(0.2):
+                for f in client.poll(0.2 * time_scale):
                     if f.msg_type == M.MSG_TELEMETRY:
                         state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
                 if state is None:
-                    for f in client.poll(0.5):
+                    for f in client.poll(0.5 * time_scale):
                         if f.msg_type == M.MSG_TELEMETRY:
                             state = TELEMETRY.unpack_from(f.payload, 0)[state_i]
                 # Still in the self-test, or it ended since the refusal: ask again.
@@ -545,17 +558,41 @@ def enter_maintenance(
     return True
 
 
+def scaled_factory(
+    factory: Callable[..., BoardSession], time_scale: float
+) -> Callable[[str], BoardSession]:
+    """The session factory with ``time_scale`` passed on where it takes one
+    (MpremoteSession does; the tests' fakes need not)."""
+    if time_scale == 1.0:
+        return factory
+    return lambda url: factory(url, time_scale=time_scale)
+
+
+def check_time_scale(value: float) -> float:
+    """``--time-scale``: 1 (a real board) to 1000; ValueError says what to give."""
+    if not 1.0 <= value <= 1000.0:
+        raise ValueError(
+            f"--time-scale {value:g}: give 1 for a real board, or how many times slower "
+            "than real time the board runs (1-1000; `inversa vboard --board rp2040` "
+            "prints the value to use)"
+        )
+    return value
+
+
 def open_board(
     url: str,
     session_factory: Callable[[str], BoardSession],
     log: Callable[[str], None],
     maintenance: bool = True,
     reboot_s: float = MAINTENANCE_REBOOT_S,
+    time_scale: float = 1.0,
 ) -> BoardSession:
     """The board's raw REPL: running firmware is first asked to reboot into
     maintenance, then the REPL is waited for (the port re-enumerates, the
-    firmware finishes its acknowledgement) up to ``reboot_s``."""
-    if not (maintenance and enter_maintenance(url, log)):
+    firmware finishes its acknowledgement) up to ``reboot_s`` (times
+    ``time_scale``, as every wait here)."""
+    reboot_s *= time_scale
+    if not (maintenance and enter_maintenance(url, log, time_scale=time_scale)):
         return session_factory(url)
     import contextlib
     import io
@@ -587,11 +624,16 @@ def deploy(
     log: Callable[[str], None] = print,
     firmware_root: Path | None = None,
     maintenance: bool = True,
+    time_scale: float = 1.0,
 ) -> DeployReport:
-    """Deploy the firmware in this checkout to the board at ``url``."""
+    """Deploy the firmware in this checkout to the board at ``url``.
+    ``time_scale`` multiplies every wait (a board slower than real time, such
+    as the emulated Pico); ``session_factory(url, time_scale)`` opens the REPL."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
-    session = open_board(url, session_factory, log, maintenance)
+    session = open_board(
+        url, scaled_factory(session_factory, time_scale), log, maintenance, time_scale=time_scale
+    )
     try:
         if board is None:
             board = detect_board(session)
@@ -687,5 +729,5 @@ def deploy(
         session.close()
     if confirm:
         log("waiting for the handshake over the link")
-        report.link = confirm_link(url, board, confirm_timeout_s)
+        report.link = confirm_link(url, board, confirm_timeout_s * time_scale)
     return report

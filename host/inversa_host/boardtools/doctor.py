@@ -27,6 +27,7 @@ from inversa_host.boardtools.deploy import (
     MpremoteSession,
     confirm_link,
     open_board,
+    scaled_factory,
 )
 
 # Identity registers from the datasheets: kind -> (register, expected value).
@@ -351,10 +352,14 @@ def doctor(
     log: Callable[[str], None] = lambda s: None,
     maintenance: bool = True,
     confirm_timeout_s: float = 10.0,
+    time_scale: float = 1.0,
 ) -> list[DoctorCheck]:
     """Run every check on the board at ``url`` (running firmware is asked
-    to reboot into maintenance first, as for deploy)."""
-    session = open_board(url, session_factory, log, maintenance)
+    to reboot into maintenance first, as for deploy).  ``time_scale``
+    multiplies every wait (a board slower than real time)."""
+    session = open_board(
+        url, scaled_factory(session_factory, time_scale), log, maintenance, time_scale=time_scale
+    )
     try:
         cfg_kinds = session.exec(
             "try:\n import json\n c = json.load(open('/board.json'))\n"
@@ -368,7 +373,7 @@ def doctor(
         session.close()
     checks = evaluate(findings)
     if handshake and reset and "config" in findings:
-        link = confirm_link(url, findings["config"]["board"], confirm_timeout_s)
+        link = confirm_link(url, findings["config"]["board"], confirm_timeout_s * time_scale)
         status = {"ok": "ok", "skipped": "skip"}.get(link.status, "fail")
         checks.append(
             DoctorCheck(

@@ -33,6 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bench", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-confirm", action="store_true", help="skip the link handshake")
     p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every wait: for a board slower than real time "
+        "(the emulated Pico: `inversa vboard --board rp2040` prints the value)",
+    )
     p.set_defaults(func=run)
 
 
@@ -56,7 +63,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.boardtools.deploy import DeployError, deploy
+    from inversa_host.boardtools.deploy import DeployError, check_time_scale, deploy
 
     overrides = overrides_from(args)
     if overrides is not None and "board" in overrides:
@@ -69,12 +76,18 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
     try:
+        check_time_scale(args.time_scale)
+    except ValueError as e:
+        print(f"deploy: {e}", file=sys.stderr)
+        return 2
+    try:
         report = deploy(
             args.port,
             args.board,
             overrides,
             confirm=not args.no_confirm,
             confirm_timeout_s=args.timeout,
+            time_scale=args.time_scale,
         )
     except (DeployError, ValueError) as e:
         print(f"deploy failed: {e}", file=sys.stderr)

@@ -19,13 +19,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reset", action="store_true", help="leave the board at the REPL")
     p.add_argument("--handshake", action="store_true", help="after the reset, check the link")
     p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every wait: for a board slower than real time "
+        "(the emulated Pico: `inversa vboard --board rp2040` prints the value)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.boardtools.deploy import DeployError
+    from inversa_host.boardtools.deploy import DeployError, check_time_scale
     from inversa_host.boardtools.doctor import doctor
 
+    try:
+        check_time_scale(args.time_scale)
+    except ValueError as e:
+        print(f"doctor: {e}", file=sys.stderr)
+        return 2
     try:
         checks = doctor(
             args.port,
@@ -33,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             handshake=args.handshake,
             log=print,
             confirm_timeout_s=args.timeout,
+            time_scale=args.time_scale,
         )
     except DeployError as e:
         print(f"doctor: {e}", file=sys.stderr)

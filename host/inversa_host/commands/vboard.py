@@ -35,6 +35,9 @@ CONSOLE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+RP2_TIME_SCALE = 40  # the emulated Pico: 5-30x slower than real time, and a margin
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "vboard",
@@ -228,7 +231,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  check it:    inversa doctor --port {vb.url}")
         else:
             print(f"  profile:     inversa profile show --port {vb.url}")
-            print("  (deploy and doctor: not on the emulated Pico, it cannot reboot into its REPL)")
+            # the board runs 5-30x slower than real time: the tools' waits stretched
+            ts = f"--time-scale {RP2_TIME_SCALE}"
+            print(f"  deploy:      inversa deploy --port {vb.url} --board pico {ts}")
+            print(f"  check it:    inversa doctor --port {vb.url} {ts}")
         if args.bench:
             print(f"  feed it:     inversa bench --port {vb.url} --scenario beginner")
         else:

@@ -56,6 +56,7 @@ class SliceResult:
     xfers_us: list[int]
     wdt_fired: int
     cdc_up: bool
+    resets: int = 0  # chip resets so far (watchdog, machine.reset()): it booted again
 
 
 @dataclass
@@ -245,6 +246,7 @@ class EmulatedPico(Closing):
             xfers_us=m["xfers"],
             wdt_fired=m["wdt_fired"],
             cdc_up=m["cdc"],
+            resets=m.get("resets", 0),
         )
 
     def close(self) -> None:

@@ -11,9 +11,14 @@ Emulated time runs 5-30x slower than real time (the machine's load decides), so
 the board's clock and the host's wall clock disagree: the host's heartbeats
 arrive more often in the board's time than on a real board, never less.
 
-Not modelled here (each raises or is refused with the reason): the reboot into
-MicroPython's REPL (the emulator does not model the chip's reset), so
-``deploy`` and ``doctor`` stay with the CPython and VM virtual boards.
+Maintenance is the real thing: the host's maintenance command makes the
+firmware mark its flash and call ``machine.reset()``; the emulated chip resets
+(runner.mjs makes a new chip on the same flash: the USB enumerates again, and
+the server drops the host's connection, as with a board), boots into
+MicroPython's own REPL, and ``inversa deploy`` / ``inversa doctor`` talk to it
+with mpremote, writing the emulated flash.  ``machine.reset()`` from there
+boots what the flash now holds.  Not modelled (refused with the reason): a
+power cycle at the table (``power_reset``) and an empty board.
 
 Usage (vboards.vboard.LinkApp makes it for ``VBoardConfig(emulated="rp2040")``)::
 
@@ -25,10 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-MAINTENANCE_NOT_MODELLED = (
-    "the emulated Pico cannot reboot into its REPL (rp2040js does not model the "
-    "chip's reset): use `inversa vboard` (CPython) or `inversa vboard --vm` for "
-    "deploy and doctor"
+EMPTY_NOT_MODELLED = (
+    "the emulated Pico always starts with the firmware deployed: use `inversa vboard "
+    "--empty` (CPython) for a board with nothing on it"
 )
 
 
@@ -48,7 +52,7 @@ class Rp2Rig:
         if cfg.bench:
             raise ValueError("bench mode is not available on the emulated Pico: drop --bench")
         if cfg.empty:
-            raise ValueError(f"an empty emulated Pico: {MAINTENANCE_NOT_MODELLED}")
+            raise ValueError(f"an empty emulated Pico: {EMPTY_NOT_MODELLED}")
         spec = session_spec(cfg)
         self.session = Rp2Session(spec, uf2=cfg.uf2, bootrom=cfg.bootrom, keep_telemetry=False)
         try:
@@ -84,14 +88,20 @@ class Rp2Rig:
     def virtual_ms(self) -> int:
         return self.session.t_ms
 
+    @property
+    def reboots(self) -> int:
+        """Chip resets so far (LinkApp re-enumerates the wire on a change)."""
+        return self.session.stats.resets
+
     def in_maintenance(self) -> bool:
-        return False  # see MAINTENANCE_NOT_MODELLED
+        # MicroPython's own REPL answers on the same wire: nothing to swap in
+        return False
 
     def storage(self) -> dict[str, bytes]:
         return {}  # the firmware's files stay on the emulated flash
 
     def put_storage(self, files: dict[str, bytes | None]) -> None:
-        raise ValueError(MAINTENANCE_NOT_MODELLED)
+        raise ValueError("the emulated Pico's flash is written through its REPL (mpremote)")
 
     def input_levels(self) -> dict[int, int]:
         return {}

@@ -23,10 +23,13 @@
 //   {"e":"w","a":addr,"d":"hex","t":us} bytes written in one transfer (no reply)
 // Node -> Python, when the slice ends:
 //   {"e":"done","t":us,"out":{"gpio":value,...},"rx":"hex","feeds":[us,...],
-//    "xfers":[us,...],"wdt_fired":n,"cdc":bool}
+//    "xfers":[us,...],"wdt_fired":n,"resets":n,"cdc":bool}
 //   out: for each watched output pin, 0/1 (GPIO) or the PWM duty 0..65535;
 //   rx: bytes the board wrote to the USB CDC; feeds: emulated times of the
-//   watchdog LOAD writes (feeds); xfers: emulated times of I2C START conditions.
+//   watchdog LOAD writes (feeds); xfers: emulated times of I2C START conditions;
+//   wdt_fired: times the watchdog's timer ran out; resets: chip resets so far
+//   (the watchdog firing, or machine.reset()); the chip boots again from its
+//   flash, so what the firmware wrote there survives.
 //
 // What emulated time is: the RP2040 timer, driven by the cycles rp2040js
 // charges each instruction at 125 MHz (see docs/ARCHITECTURE.md).  XIP flash
@@ -39,6 +42,7 @@ const FS_OFFSET = 0xa0000; // RPI_PICO: the last 1408 KiB of the 2 MiB flash
 const FS_BYTES = 1408 * 1024;
 const WATCHDOG_BASE = 0x40058;
 const WDT_LOAD = 0x04;
+const WDT_REASON_TIMER = 1; // REASON: bit 0 the timer ran out, bit 1 forced
 const R_TX_EMPTY = 1 << 4;
 
 function die(msg) {
@@ -177,43 +181,64 @@ function enableFlashWrites(mcu) {
 }
 
 // ------------------------------------------------------------ the board
+// A chip reset (the watchdog firing, or machine.reset(), which MicroPython's
+// rp2 port does through the watchdog) makes a new chip: rp2040js has no
+// reset of its peripherals.  What survives, as on a Pico: the flash, the
+// time, the levels on the input pins, the watchdog's REASON register (so
+// machine.reset_cause() says why) and the devices on the I2C bus (Python's).
+// The USB goes away and enumerates again; bytes in flight are lost.
 const opt = parseArgs(process.argv.slice(2));
-const sim = new Simulator();
-const mcu = sim.rp2040;
-mcu.logger = new ConsoleLogger(LogLevel.Error);
-loadBootrom(mcu, opt.bootrom);
-loadUf2(mcu, opt.uf2);
-if (opt.fs) {
-  const img = fs.readFileSync(opt.fs);
-  if (img.length > FS_BYTES) die(`${opt.fs}: ${img.length} bytes; the filesystem holds ${FS_BYTES}`);
-  mcu.flash.set(img, FS_OFFSET);
-}
-if (opt.flashWrites) enableFlashWrites(mcu);
-mcu.core.PC = FLASH_BASE; // boot2 first, as on the chip after the boot ROM
-const clock = mcu.clock;
-const nowUs = () => Math.floor(clock.nanos / 1000);
+let mcu = null;
+let clock = null;
+let baseNs = 0; // emulated time at the last reset
+const nowUs = () => Math.floor((baseNs + clock.nanos) / 1000);
+let resets = 0;
+let resetReason = -1; // >= 0: a reset is due (set by the watchdog)
+const inputLevels = new Map();
 
 // --- USB CDC: bytes both ways; the OUT endpoint is held (a real host NAKs)
 // until there is something to send, instead of rp2040js's empty packets.
-const cdc = new USBCDC(mcu.usbCtrl);
+let cdc = null;
 let cdcUp = false;
 const txQueue = []; // host -> board
 let rxChunks = []; // board -> host
-cdc.onDeviceConnected = () => {
-  cdcUp = true;
-};
-cdc.onSerialData = (buf) => {
-  rxChunks.push(Buffer.from(buf));
-};
-const origRead = mcu.usbCtrl.onEndpointRead;
+let origRead = null;
 let heldRead = null;
-mcu.usbCtrl.onEndpointRead = (ep, size) => {
-  if (ep === cdc.outEndpoint && cdc.txFIFO.empty) {
-    heldRead = [ep, size];
-    return;
-  }
-  origRead(ep, size);
-};
+// A host that keeps the port open but stops reading: the board's IN
+// transfers on the CDC data endpoint are not completed (as a host that does
+// not poll leaves them pending) until it reads again.
+let hostReads = true;
+const heldIn = [];
+let usbReady = null;
+function attachCdc() {
+  cdc = new USBCDC(mcu.usbCtrl);
+  cdcUp = false;
+  heldRead = null;
+  heldIn.length = 0;
+  txQueue.length = 0;
+  cdc.onDeviceConnected = () => {
+    cdcUp = true;
+  };
+  cdc.onSerialData = (buf) => {
+    rxChunks.push(Buffer.from(buf));
+  };
+  origRead = mcu.usbCtrl.onEndpointRead;
+  mcu.usbCtrl.onEndpointRead = (ep, size) => {
+    if (ep === cdc.outEndpoint && cdc.txFIFO.empty) {
+      heldRead = [ep, size];
+      return;
+    }
+    origRead(ep, size);
+  };
+  usbReady = mcu.usbCtrl.indicateBufferReady.bind(mcu.usbCtrl);
+  mcu.usbCtrl.indicateBufferReady = (ep, out) => {
+    if (!hostReads && !out && ep === cdc.inEndpoint) {
+      heldIn.push([ep, out]);
+      return;
+    }
+    usbReady(ep, out);
+  };
+}
 function pumpCdc() {
   while (txQueue.length && !cdc.txFIFO.full) cdc.sendSerialByte(txQueue.shift());
   if (heldRead && !cdc.txFIFO.empty) {
@@ -222,85 +247,79 @@ function pumpCdc() {
     origRead(ep, size);
   }
 }
-
-// --- a host that keeps the port open but stops reading: the board's IN
-// transfers on the CDC data endpoint are not completed (as a host that does
-// not poll leaves them pending) until it reads again.
-let hostReads = true;
-const heldIn = [];
-const usbReady = mcu.usbCtrl.indicateBufferReady.bind(mcu.usbCtrl);
-mcu.usbCtrl.indicateBufferReady = (ep, out) => {
-  if (!hostReads && !out && ep === cdc.inEndpoint) {
-    heldIn.push([ep, out]);
-    return;
-  }
-  usbReady(ep, out);
-};
 function setHostReads(on) {
   hostReads = on;
   if (on) for (const [ep, out] of heldIn.splice(0)) usbReady(ep, out);
 }
 
-// --- watchdog: record every feed (LOAD write) and every time it fires.
+// --- watchdog: record every feed (LOAD write) and every time it fires
+// (its timer ran out: the firmware hung); either trigger resets the chip.
 const feeds = [];
 let wdtFired = 0;
-const wdt = mcu.peripherals[WATCHDOG_BASE];
-const wdtWrite = wdt.writeUint32.bind(wdt);
-wdt.writeUint32 = (offset, value) => {
-  if (offset === WDT_LOAD) feeds.push(nowUs());
-  wdtWrite(offset, value);
-};
-wdt.onWatchdogTrigger = () => {
-  wdtFired++;
-};
+function attachWatchdog(reason) {
+  const wdt = mcu.peripherals[WATCHDOG_BASE];
+  if (reason >= 0) wdt.reason = reason;
+  const wdtWrite = wdt.writeUint32.bind(wdt);
+  wdt.writeUint32 = (offset, value) => {
+    if (offset === WDT_LOAD) feeds.push(nowUs());
+    wdtWrite(offset, value);
+  };
+  wdt.onWatchdogTrigger = () => {
+    if (wdt.reason === WDT_REASON_TIMER) wdtFired++;
+    resetReason = wdt.reason;
+  };
+}
 
 // --- I2C0: each transfer is forwarded to Python's register-level models.
 const xfers = [];
-const i2c = mcu.i2c[0];
 let cur = null; // {addr, read, buf: [] (writes) | data: Buffer, pos}
-const bitNs = () => ((i2c.sclHighPeriod + i2c.sclLowPeriod) * 1e9) / mcu.clkSys;
-const later = (bits, fn) => clock.createAlarm(fn).schedule(bits * bitNs());
-function flushWrite() {
-  if (cur && !cur.read && cur.buf.length) {
-    send({ e: 'w', a: cur.addr, d: Buffer.from(cur.buf).toString('hex'), t: nowUs() });
-  }
+function attachI2c() {
+  const i2c = mcu.i2c[0];
   cur = null;
-}
-i2c.onStart = (repeated) => {
-  if (!repeated) xfers.push(nowUs());
-  flushWrite();
-  later(0.5, () => i2c.completeStart());
-};
-i2c.onConnect = (addr, mode) => {
-  const read = mode === I2CMode.Read;
-  const reply = request({ e: 'c', a: addr, r: read ? 1 : 0, t: nowUs() });
-  const ack = !!reply.ack;
-  cur = ack ? { addr, read, buf: [], data: Buffer.from(reply.d || '', 'hex'), pos: 0 } : null;
-  later(9, () => {
-    i2c.completeConnect(ack);
-    if (!ack) i2c.setInterrupts(R_TX_EMPTY); // else the SDK waits for its timeout
-  });
-};
-i2c.onWriteByte = (b) => {
-  if (cur) cur.buf.push(b);
-  later(9, () => i2c.completeWrite(!!cur));
-};
-i2c.onReadByte = () => {
-  let v = 0xff;
-  if (cur) {
-    if (cur.pos >= cur.data.length) {
-      const reply = request({ e: 'm', a: cur.addr, t: nowUs() });
-      cur.data = Buffer.from(reply.d || '', 'hex');
-      cur.pos = 0;
+  const bitNs = () => ((i2c.sclHighPeriod + i2c.sclLowPeriod) * 1e9) / mcu.clkSys;
+  const later = (bits, fn) => clock.createAlarm(fn).schedule(bits * bitNs());
+  function flushWrite() {
+    if (cur && !cur.read && cur.buf.length) {
+      send({ e: 'w', a: cur.addr, d: Buffer.from(cur.buf).toString('hex'), t: nowUs() });
     }
-    if (cur.pos < cur.data.length) v = cur.data[cur.pos++];
+    cur = null;
   }
-  later(9, () => i2c.completeRead(v));
-};
-i2c.onStop = () => {
-  flushWrite();
-  later(0.5, () => i2c.completeStop());
-};
+  i2c.onStart = (repeated) => {
+    if (!repeated) xfers.push(nowUs());
+    flushWrite();
+    later(0.5, () => i2c.completeStart());
+  };
+  i2c.onConnect = (addr, mode) => {
+    const read = mode === I2CMode.Read;
+    const reply = request({ e: 'c', a: addr, r: read ? 1 : 0, t: nowUs() });
+    const ack = !!reply.ack;
+    cur = ack ? { addr, read, buf: [], data: Buffer.from(reply.d || '', 'hex'), pos: 0 } : null;
+    later(9, () => {
+      i2c.completeConnect(ack);
+      if (!ack) i2c.setInterrupts(R_TX_EMPTY); // else the SDK waits for its timeout
+    });
+  };
+  i2c.onWriteByte = (b) => {
+    if (cur) cur.buf.push(b);
+    later(9, () => i2c.completeWrite(!!cur));
+  };
+  i2c.onReadByte = () => {
+    let v = 0xff;
+    if (cur) {
+      if (cur.pos >= cur.data.length) {
+        const reply = request({ e: 'm', a: cur.addr, t: nowUs() });
+        cur.data = Buffer.from(reply.d || '', 'hex');
+        cur.pos = 0;
+      }
+      if (cur.pos < cur.data.length) v = cur.data[cur.pos++];
+    }
+    later(9, () => i2c.completeRead(v));
+  };
+  i2c.onStop = () => {
+    flushWrite();
+    later(0.5, () => i2c.completeStop());
+  };
+}
 
 // --- machine.I2C.scan() and the STOP after a failed transfer are bit-banged
 // by the rp2 port on the SDA/SCL GPIOs: model the open-drain bus (pull-ups,
@@ -347,7 +366,44 @@ function busOnPins(sdaN, sclN) {
   scl.addListener(update);
   update();
 }
-busOnPins(opt.i2cPins[0], opt.i2cPins[1]);
+// --- a chip: boot ROM, flash (the image, or what survived a reset), hooks
+function boot(flash, reason) {
+  const sim = new Simulator();
+  mcu = sim.rp2040;
+  mcu.logger = new ConsoleLogger(LogLevel.Error);
+  loadBootrom(mcu, opt.bootrom); // erases the flash: first
+  if (flash) {
+    mcu.flash.set(flash);
+  } else {
+    loadUf2(mcu, opt.uf2);
+    if (opt.fs) {
+      const img = fs.readFileSync(opt.fs);
+      if (img.length > FS_BYTES) die(`${opt.fs}: ${img.length} bytes; the filesystem holds ${FS_BYTES}`);
+      mcu.flash.set(img, FS_OFFSET);
+    }
+  }
+  if (opt.flashWrites) enableFlashWrites(mcu);
+  mcu.core.PC = FLASH_BASE; // boot2 first, as on the chip after the boot ROM
+  clock = mcu.clock;
+  attachCdc();
+  attachWatchdog(reason);
+  attachI2c();
+  busOnPins(opt.i2cPins[0], opt.i2cPins[1]);
+  for (const [p, v] of inputLevels) mcu.gpio[p].setInputValue(!!v);
+}
+function setInput(pin, level) {
+  inputLevels.set(pin, level);
+  mcu.gpio[pin].setInputValue(!!level);
+}
+function resetChip() {
+  const flash = Uint8Array.from(mcu.flash);
+  baseNs += clock.nanos;
+  const reason = resetReason;
+  resetReason = -1;
+  resets++;
+  boot(flash, reason);
+}
+boot(null, -1);
 
 // --- outputs the world reads back.
 function pwmDuty(pin) {
@@ -370,18 +426,18 @@ function outputs() {
 // --- the CPU: instructions charged in cycles at the system clock; while the
 // core sleeps (WFI/WFE), time jumps to the next alarm.
 function runUntil(untilUs) {
-  const core = mcu.core;
   const until = untilUs * 1000;
-  const cycleNs = 1e9 / mcu.clkSys;
   let n = 0;
-  while (clock.nanos < until) {
+  while (baseNs + clock.nanos < until) {
+    const core = mcu.core;
     if (core.waiting) {
-      const dt = Math.min(clock.nanosToNextAlarm, until - clock.nanos);
+      const dt = Math.min(clock.nanosToNextAlarm, until - baseNs - clock.nanos);
       if (dt <= 0) break;
       clock.tick(dt);
     } else {
-      clock.tick(core.executeInstruction() * cycleNs);
+      clock.tick(core.executeInstruction() * (1e9 / mcu.clkSys));
     }
+    if (resetReason >= 0) resetChip();
     if (++n === 2000) {
       n = 0;
       pumpCdc();
@@ -396,7 +452,7 @@ for (;;) {
   const msg = JSON.parse(line);
   if (msg.op === 'quit') break;
   if (msg.op !== 'run') die(`unknown op ${msg.op}`);
-  if (msg.in) for (const [p, v] of Object.entries(msg.in)) mcu.gpio[Number(p)].setInputValue(!!v);
+  if (msg.in) for (const [p, v] of Object.entries(msg.in)) setInput(Number(p), v);
   if (msg.present) present = new Set(msg.present);
   if (msg.host_reads !== undefined) setHostReads(!!msg.host_reads);
   if (msg.tx) for (const b of Buffer.from(msg.tx, 'hex')) txQueue.push(b);
@@ -411,6 +467,7 @@ for (;;) {
     feeds: feeds.splice(0),
     xfers: xfers.splice(0),
     wdt_fired: wdtFired,
+    resets,
     cdc: cdcUp,
   });
 }

@@ -53,6 +53,7 @@ class BoardStats:
     feed_gaps_us: list[int] = field(default_factory=list)
     feeds: int = 0
     wdt_fired: int = 0
+    resets: int = 0  # chip resets (watchdog, machine.reset()): the board booted again
     first_feed_us: int | None = None
     first_telemetry_us: int | None = None
     first_hello_us: int | None = None
@@ -236,6 +237,7 @@ class Rp2Session(ScenarioReplay):
     def _observe(self, r: Any) -> None:
         st = self.stats
         st.wdt_fired = r.wdt_fired
+        st.resets = r.resets
         # Periods: the first I2C transfer after a feed opens one, the next feed closes it.
         xi = 0
         xs = r.xfers_us

@@ -128,7 +128,11 @@ class SerialSocket:
                 chunk = c.recv(4096)
                 if not chunk:
                     self.drop()
-                    return None
+                    if not data:
+                        return None
+                    # what the host wrote before it closed still reaches the
+                    # board (mpremote's last `machine.reset()` does exactly that)
+                    break
                 data += chunk
         except BlockingIOError:
             pass

@@ -390,6 +390,7 @@ class LinkApp:
         # the server drops the host's connection.  Set by VirtualBoard.
         self.reenumerate: Callable[[], None] = lambda: None
         self.rig: Rig | None = None
+        self._rig_reboots = 0
         self._chip_ready: threading.Thread | None = None
         if self.cfg.empty:
             self._chip(with_firmware=False)
@@ -445,6 +446,14 @@ class LinkApp:
         assert self.rig is not None
         tx = self.rig.exchange(bytes(self._rx[:n]), wire.connected, actions, self.chunk_ms)
         self.virtual_ms += self.chunk_ms
+        reboots = getattr(self.rig, "reboots", 0)
+        if reboots != self._rig_reboots:
+            # the chip reset itself (an emulated Pico: machine.reset() or its
+            # watchdog): its USB went away and came back, as a board's would
+            self._rig_reboots = reboots
+            self._flush_wire()
+            self.reenumerate()
+            tx = b""
         if tx and wire.connected and not wire.write(tx, len(tx)):
             self.tx_dropped += len(tx)  # full (host far behind): dropped, as a board would
         if self.rig.in_maintenance():
