@@ -23,24 +23,28 @@ class Button:
         if debounce_ms < 0:
             raise ValueError("debounce_ms must be >= 0")
         self._pin = pin
+        self._value = pin.value  # bound once: one lookup less per period (issue 10)
         self._level = pressed_level
         self._db = debounce_ms
-        self._raw = True  # until proven otherwise, assume pressed / at limit
+        self._raw = None  # no reading yet (the first one is the state)
         self._t = 0
-        self.pressed = True
-        self._first = True
+        self.pressed = True  # until proven otherwise, assume pressed / at limit
 
     def update(self, t_ms):
-        raw = self._pin.value() == self._level
-        if self._first:
+        raw = self._value() == self._level
+        r0 = self._raw
+        if raw == r0:
+            if raw == self.pressed:
+                return raw  # steady (nearly every period): nothing to time
+        elif r0 is None:
             # Boot: the first reading is the state (there is no earlier edge
             # to debounce), so a released start button cannot look like a
             # press and a switch at its limit reads so at once.
-            self._first = False
             self._raw = raw
             self._t = t_ms
             self.pressed = raw
-        elif raw != self._raw:
+            return raw
+        else:
             self._raw = raw
             self._t = t_ms
         if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
@@ -52,6 +56,8 @@ class EStop:
     def __init__(self, pin_a, pin_b=None, pressed_level=1, release_ms=50, discrepancy_ms=200):
         self._a = pin_a
         self._b = pin_b
+        self._va = pin_a.value  # bound once (issue 10)
+        self._vb = None if pin_b is None else pin_b.value
         self._level = pressed_level
         self._release = release_ms
         self._disc = discrepancy_ms
@@ -64,8 +70,10 @@ class EStop:
         self._seen_both_open = False
 
     def update(self, t_ms):
-        a_open = self._a.value() == self._level
-        b_open = a_open if self._b is None else self._b.value() == self._level
+        lvl = self._level
+        a_open = self._va() == lvl
+        vb = self._vb
+        b_open = a_open if vb is None else vb() == lvl
         if a_open != b_open:
             if not self._disagree:
                 self._disagree = True
