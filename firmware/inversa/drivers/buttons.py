@@ -117,20 +117,35 @@ class Panel:
         self.end = end
         self.power = power  # the supply's "on battery" signal, if wired
         self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
+        # Each input's update, bound once (issue 10: a method lookup per
+        # input per period costs a few microseconds on an RP2040).
+        self._estop_u = estop.update
+        self._up_u = up.update
+        self._down_u = down.update
+        self._start_u = start.update
+        self._stop_u = stop.update
+        self._home_u = None if home is None else home.update
+        self._end_u = None if end is None else end.update
+        self._power_u = None if power is None else power.update
+        self._contactor_u = None if contactor is None else contactor.update
 
     def update(self, t_ms, inp):
-        inp.estop_pressed = self.estop.update(t_ms)
-        u = self.up.update(t_ms)
-        d = self.down.update(t_ms)
+        inp.estop_pressed = self._estop_u(t_ms)
+        u = self._up_u(t_ms)
+        d = self._down_u(t_ms)
         inp.hold_up = u and not d
         inp.hold_down = d and not u
-        inp.start_pressed = self.start.update(t_ms)
-        inp.stop_pressed = self.stop.update(t_ms)
-        if self.home is not None:
-            inp.home_switch = self.home.update(t_ms)
-        if self.end is not None:
-            inp.end_switch = self.end.update(t_ms)
-        if self.power is not None:
-            inp.on_battery = self.power.update(t_ms)
-        if self.contactor is not None:
-            inp.motor_power = self.contactor.update(t_ms)
+        inp.start_pressed = self._start_u(t_ms)
+        inp.stop_pressed = self._stop_u(t_ms)
+        f = self._home_u
+        if f is not None:
+            inp.home_switch = f(t_ms)
+        f = self._end_u
+        if f is not None:
+            inp.end_switch = f(t_ms)
+        f = self._power_u
+        if f is not None:
+            inp.on_battery = f(t_ms)
+        f = self._contactor_u
+        if f is not None:
+            inp.motor_power = f(t_ms)
