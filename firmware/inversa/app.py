@@ -143,9 +143,12 @@ class App:
         inp = self.inp
         out = self.out
         t = self.clock.ticks_ms()
-        if self.sensors is not None:
-            self.sensors.poll()
-            self.sensors.fill(inp)
+        sensors = self.sensors
+        busy = False
+        if sensors is not None:
+            sensors.poll()
+            sensors.fill(inp)
+            busy = sensors.hr_polled
         else:  # no sensors at all: the controller must see untrusted data
             inp.tilt_ok = False
             inp.hr_ok = False
@@ -166,7 +169,9 @@ class App:
         if self.ctrl.record_seq != self._record_seq:
             self._persist_record()
         if link is not None:  # after the step: the frame is this period's snapshot
-            link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns)
+            # (a period that drained the heart-rate FIFO leaves a due
+            # telemetry frame to the next one: no period carries both)
+            link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns, busy)
         self.steps += 1
         if self.stop_at_boot:
             self._stop_at_boot_step()

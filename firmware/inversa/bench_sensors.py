@@ -83,10 +83,13 @@ class _BenchFrontEnd:
         self.jitter = jitter
         self.tilt = fe.tilt
         self.hr = fe.hr
+        self.hr_polled = False
 
     def poll(self):
         self.jitter.release()
-        self.fe.poll()
+        fe = self.fe
+        fe.poll()
+        self.hr_polled = fe.hr_polled
 
     def fill(self, inp):
         self.fe.fill(inp)

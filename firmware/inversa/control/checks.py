@@ -9,46 +9,71 @@
 #     home = switches(ctl, inp, angle, tilt_ok)
 #     cond = conditions(ctl, inp, t, dt, st, angle, tilt_ok, home)
 
-from inversa.compat import ticks_diff
+from inversa.compat import const, ticks_diff
 from inversa.control import drive
-from inversa.control import limits as L
-from inversa.control import states as S
-from inversa.control.alarms import (
-    B_CONTACTOR,
-    B_CONTRA,
-    B_DAILY,
-    B_END_SWITCH,
-    B_ESTOP,
-    B_HOLD_OVER,
-    B_HOME_TIMEOUT,
-    B_HR_DROP,
-    B_HR_HIGH,
-    B_HR_LOST,
-    B_HR_LOW,
-    B_HR_RISE,
-    B_INPUT_STUCK,
-    B_LEASE,
-    B_MAINS_LOST,
-    B_NO_BASELINE,
-    B_OVER_LIMIT,
-    B_REBOOT,
-    B_RISE_FAST,
-    B_RUNAWAY,
-    B_RUNON,
-    B_SELFTEST,
-    B_SWITCH,
-    B_TILT,
-    B_TIME_LIMIT,
-    B_TOO_FAST,
-)
 from inversa.control.profile import HR_OFF
+
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_BASELINE = const(2)  # states.BASELINE
+_BASELINE_MS = const(15000)  # limits.BASELINE_MS
+_B_CONTACTOR = const(33554432)  # alarms.B_CONTACTOR
+_B_CONTRA = const(134217728)  # alarms.B_CONTRA
+_B_DAILY = const(8388608)  # alarms.B_DAILY
+_B_END_SWITCH = const(8)  # alarms.B_END_SWITCH
+_B_ESTOP = const(1)  # alarms.B_ESTOP
+_B_HOLD_OVER = const(2097152)  # alarms.B_HOLD_OVER
+_B_HOME_TIMEOUT = const(16)  # alarms.B_HOME_TIMEOUT
+_B_HR_DROP = const(32768)  # alarms.B_HR_DROP
+_B_HR_HIGH = const(4096)  # alarms.B_HR_HIGH
+_B_HR_LOST = const(65536)  # alarms.B_HR_LOST
+_B_HR_LOW = const(8192)  # alarms.B_HR_LOW
+_B_HR_RISE = const(16384)  # alarms.B_HR_RISE
+_B_INPUT_STUCK = const(67108864)  # alarms.B_INPUT_STUCK
+_B_LEASE = const(131072)  # alarms.B_LEASE
+_B_MAINS_LOST = const(16777216)  # alarms.B_MAINS_LOST
+_B_NO_BASELINE = const(4194304)  # alarms.B_NO_BASELINE
+_B_OVER_LIMIT = const(1024)  # alarms.B_OVER_LIMIT
+_B_REBOOT = const(262144)  # alarms.B_REBOOT
+_B_RISE_FAST = const(1048576)  # alarms.B_RISE_FAST
+_B_RUNAWAY = const(512)  # alarms.B_RUNAWAY
+_B_RUNON = const(64)  # alarms.B_RUNON
+_B_SELFTEST = const(2)  # alarms.B_SELFTEST
+_B_SWITCH = const(268435456)  # alarms.B_SWITCH
+_B_TILT = const(4)  # alarms.B_TILT
+_B_TIME_LIMIT = const(2048)  # alarms.B_TIME_LIMIT
+_B_TOO_FAST = const(524288)  # alarms.B_TOO_FAST
+_COACH_TOL_CDPS = const(30)  # limits.COACH_TOL_CDPS
+_DESCENT = const(4)  # states.DESCENT
+_END_SWITCH_MIN_CDEG = const(7000)  # limits.END_SWITCH_MIN_CDEG
+_ESTOP = const(11)  # states.ESTOP
+_ESTOP_BOOT_SETTLE_MS = const(250)  # limits.ESTOP_BOOT_SETTLE_MS
+_FAULT = const(10)  # states.FAULT
+_HOLD = const(5)  # states.HOLD
+_HOME_AGREE_CDEG = const(250)  # limits.HOME_AGREE_CDEG
+_HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
+_HOME_DISAGREE_CDEG = const(2000)  # limits.HOME_DISAGREE_CDEG
+_HORIZONTAL_BAND_CDEG = const(500)  # limits.HORIZONTAL_BAND_CDEG
+_LIMIT_HYST_CDEG = const(100)  # limits.LIMIT_HYST_CDEG
+_LIMIT_TOL_CDEG = const(50)  # limits.LIMIT_TOL_CDEG
+_MANUAL_SPEED_TOL_CDPS = const(50)  # limits.MANUAL_SPEED_TOL_CDPS
+_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
+_OPEN_LOOP = const(12)  # states.OPEN_LOOP
+_READY = const(3)  # states.READY
+_REST = const(7)  # states.REST
+_RETURN = const(6)  # states.RETURN
+_RUNON_CDPS = const(100)  # limits.RUNON_CDPS
+_SELFTEST = const(0)  # states.SELFTEST
+_SELFTEST_MS = const(1000)  # limits.SELFTEST_MS
+_UNCMD_DRIFT_CDEG = const(300)  # limits.UNCMD_DRIFT_CDEG
 
 # Motion inputs found closed when a session was armed (issue 14: a
 # hold-to-run contact stuck closed plus a host START moved the table).
-_IN_DOWN = 1
-_IN_UP = 2
-_IN_START = 4
-_HB = L.HORIZONTAL_BAND_CDEG
+_IN_DOWN = const(1)
+_IN_UP = const(2)
+_IN_START = const(4)
+_HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
 
 
 # -- what the inputs can be trusted with ---------------------------------
@@ -61,7 +86,7 @@ def trusted(ctl, inp, dt, angle, stop_edge):
     # travel: with the fastest motor (GAIN_MAX_PCT) and the drive's own
     # lag, the table is at most ~3 deg past the frozen reading when every
     # deeper command stops.
-    if stop_edge and (ctl.state == S.FAULT or ctl.state == S.ESTOP):
+    if stop_edge and (ctl.state == _FAULT or ctl.state == _ESTOP):
         ctl._angle_frozen = False
     c = ctl._cmd
     if not inp.tilt_ok or ctl._manual or ctl._angle_frozen:
@@ -84,12 +109,12 @@ def switches(ctl, inp, angle, tilt_ok):
     c = 0
     ctl._end_lies = False
     if tilt_ok:
-        if home and angle > ctl.profile.loading_cdeg + L.HOME_DISAGREE_CDEG:
+        if home and angle > ctl.profile.loading_cdeg + _HOME_DISAGREE_CDEG:
             ctl._home_bad = True
-            c = B_SWITCH
-        if inp.end_switch and angle < L.END_SWITCH_MIN_CDEG:
+            c = _B_SWITCH
+        if inp.end_switch and angle < _END_SWITCH_MIN_CDEG:
             ctl._end_lies = True
-            c = B_SWITCH
+            c = _B_SWITCH
     ctl._sw_cond = c
     home = home and not ctl._home_bad
     # With a trusted angle the switch is believed only where the angle
@@ -97,12 +122,12 @@ def switches(ctl, inp, angle, tilt_ok):
     # within the angle's doubt (no fault) but must not stop the rise there.
     if home and tilt_ok:
         d = angle - ctl.profile.loading_cdeg
-        home = -L.HOME_AGREE_CDEG <= d <= L.HOME_AGREE_CDEG
+        home = -_HOME_AGREE_CDEG <= d <= _HOME_AGREE_CDEG
     # Without an angle (open loop) the home switch is believed only once
     # it has stayed closed HOME_CONFIRM_MS: a chattering switch cannot
     # end an open-loop return at depth.
     if home:
-        if ctl._home_ms < L.HOME_CONFIRM_MS:
+        if ctl._home_ms < _HOME_CONFIRM_MS:
             ctl._home_ms += ctl._dt
     else:
         ctl._home_ms = 0
@@ -115,52 +140,55 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
     estop = inp.estop_pressed
     if not estop:
         ctl._estop_released = True
-    if st == S.SELFTEST and ticks_diff(t, ctl._t_state) < L.SELFTEST_MS:
+    if st == _SELFTEST and ticks_diff(t, ctl._t_state) < _SELFTEST_MS:
         # The first second after boot: estimators are still settling, but
         # the e-stop counts from the first period (issue 14: a press in
         # the ctl-test was never latched).  The only "pressed" ignored
         # is the input's own boot reading until both channels prove
         # closed: pressed since boot for longer than that is a press.
-        cond = B_SELFTEST if ctl._selftest_fail else 0
-        if estop and (ctl._estop_released or ticks_diff(t, ctl._t_state) >= L.ESTOP_BOOT_SETTLE_MS):
-            cond |= B_ESTOP
+        cond = _B_SELFTEST if ctl._selftest_fail else 0
+        if estop and (ctl._estop_released or ticks_diff(t, ctl._t_state) >= _ESTOP_BOOT_SETTLE_MS):
+            cond |= _B_ESTOP
             if inp.motor_power:
-                cond |= B_CONTACTOR
-        return cond | stuck_cond(ctl, inp)
-    cond = B_ESTOP if estop else 0
-    cond |= stuck_cond(ctl, inp)
+                cond |= _B_CONTACTOR
+        if ctl._stuck:  # (stuck_cond is 0 without a stuck input)
+            cond |= stuck_cond(ctl, inp)
+        return cond
+    cond = _B_ESTOP if estop else 0
+    if ctl._stuck:
+        cond |= stuck_cond(ctl, inp)
     if estop and inp.motor_power:
         # The hardware cut did not happen (a welded contactor): the
         # firmware still cuts the drive, but the e-stop's own path is gone.
-        cond |= B_CONTACTOR
+        cond |= _B_CONTACTOR
     if inp.home_switch and inp.end_switch and not tilt_ok:
         # Both limits at once and no angle to tell which one lies: wiring
         # fault.  (With a trusted angle, the one that disagrees is a
         # switch fault, and the person is brought up on the angle.)
-        cond |= B_SELFTEST
-    if st == S.SELFTEST:
+        cond |= _B_SELFTEST
+    if st == _SELFTEST:
         if ctl._selftest_fail:
-            cond |= B_SELFTEST
+            cond |= _B_SELFTEST
         return cond  # the estimators are still starting
     p = ctl.profile
     if p.contra_flags and tilt_ok and p.contraindicated() and not ctl._at_loading(angle, home):
         # Contraindicated: no inversion at all.  On a manual table the
         # person tilts it themselves: high alarm and the lock as soon as
         # it leaves the loading zone (issue 14).
-        cond |= B_CONTRA
+        cond |= _B_CONTRA
     cond |= ctl._sw_cond
     if not tilt_ok:
-        cond |= B_TILT
-    elif ctl._alarms.active & B_OVER_LIMIT:
-        if angle > ctl._eff_limit - L.LIMIT_HYST_CDEG:
-            cond |= B_OVER_LIMIT
-    elif angle > ctl._eff_limit + L.LIMIT_TOL_CDEG:
-        cond |= B_OVER_LIMIT
+        cond |= _B_TILT
+    elif ctl._alarms.active & _B_OVER_LIMIT:
+        if angle > ctl._eff_limit - _LIMIT_HYST_CDEG:
+            cond |= _B_OVER_LIMIT
+    elif angle > ctl._eff_limit + _LIMIT_TOL_CDEG:
+        cond |= _B_OVER_LIMIT
     if (
         tilt_ok
         and not ctl._manual
-        and angle > ctl._eff_limit + L.LIMIT_TOL_CDEG
-        and inp.rate_cdps >= L.RUNON_CDPS
+        and angle > ctl._eff_limit + _LIMIT_TOL_CDEG
+        and inp.rate_cdps >= _RUNON_CDPS
         and ctl._cmd <= 0
         and inp.rate_cdps * 16 >= ctl._rate_prev * 15
     ):
@@ -173,13 +201,13 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         # campaign, seed 2032 timeline 1561: a driver stuck at 6.1 deg/s just
         # before a 19 deg limit, with the runaway's old 100 ms debounce, was
         # cut at 20.1 deg).
-        cond |= B_RUNAWAY
+        cond |= _B_RUNAWAY
     if inp.end_switch and not ctl._end_lies:
-        cond |= B_END_SWITCH  # over-travel the angle did not see: the angle lies
-    if st == S.OPEN_LOOP and ticks_diff(t, ctl._ol_t0) > ctl._ol_bound_ms:
-        cond |= B_HOME_TIMEOUT
+        cond |= _B_END_SWITCH  # over-travel the angle did not see: the angle lies
+    if st == _OPEN_LOOP and ticks_diff(t, ctl._ol_t0) > ctl._ol_bound_ms:
+        cond |= _B_HOME_TIMEOUT
     manual = ctl._manual
-    if not manual and tilt_ok and st != S.OPEN_LOOP:
+    if not manual and tilt_ok and st != _OPEN_LOOP:
         cond |= ctl._mon.check(
             t,
             dt,
@@ -190,7 +218,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             ctl._enable,
             ctl._gain_pct,
         )
-    elif not manual and st == S.OPEN_LOOP and ctl._angle_frozen and inp.tilt_ok:
+    elif not manual and st == _OPEN_LOOP and ctl._angle_frozen and inp.tilt_ok:
         # The reading was judged frozen because it did not follow a deeper
         # command, and a stalled motor looks the same.  A reading that then
         # moves deeper than the shallowest it showed in this open loop,
@@ -199,8 +227,8 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         # run-on took the table from -53 to +15 deg in open loop).
         if angle < ctl._ol_low:
             ctl._ol_low = angle
-        if ctl._cmd < 0 and angle > ctl._ol_low + L.UNCMD_DRIFT_CDEG:
-            cond |= B_RUNON
+        if ctl._cmd < 0 and angle > ctl._ol_low + _UNCMD_DRIFT_CDEG:
+            cond |= _B_RUNON
         # A reading that moved 1 deg since this open loop began is not
         # frozen: while it shows the table inverted, dead reckoning may not
         # place it shallower (drive.open_loop).
@@ -212,66 +240,66 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
     if not ctl._session:
         return cond
     if ctl._inverted_ms > ctl._time_limit_ms:
-        cond |= B_TIME_LIMIT
+        cond |= _B_TIME_LIMIT
     if ctl._recovering:
-        cond |= B_REBOOT
-    active_phase = st == S.DESCENT or st == S.HOLD
+        cond |= _B_REBOOT
+    active_phase = _DESCENT <= st <= _HOLD  # DESCENT or HOLD (4, 5)
     if ctl.daily_used_ms >= p.daily_ms and active_phase:
-        cond |= B_DAILY
-    if inp.on_battery and (active_phase or st == S.BASELINE or st == S.READY):
+        cond |= _B_DAILY
+    if inp.on_battery and (active_phase or st == _BASELINE or st == _READY):  # noqa: SIM109
         # Mains lost: the battery keeps the table alive for the way up,
         # not for a session (hardware/README.md, power loss).
-        cond |= B_MAINS_LOST
+        cond |= _B_MAINS_LOST
     if (
         ctl._host_session
         and not inp.host_lease_ok
-        and (active_phase or st == S.BASELINE or st == S.READY)
+        and (active_phase or st == _BASELINE or st == _READY)  # noqa: SIM109
     ):
-        cond |= B_LEASE
-    if p.hr_mode != HR_OFF and st >= S.BASELINE and st <= S.REST:
+        cond |= _B_LEASE
+    if p.hr_mode != HR_OFF and st >= _BASELINE and st <= _REST:
         if inp.hr_ok and inp.hr_bpm > 0:
             bpm = inp.hr_bpm
             if bpm > p.hr_high_bpm:
-                cond |= B_HR_HIGH
+                cond |= _B_HR_HIGH
             elif bpm < p.hr_low_bpm:
-                cond |= B_HR_LOW
+                cond |= _B_HR_LOW
             base = ctl.baseline_bpm
             if base:
                 if bpm > base + p.hr_rise_bpm:
-                    cond |= B_HR_RISE
+                    cond |= _B_HR_RISE
                 elif bpm < base - p.hr_drop_bpm:
-                    cond |= B_HR_DROP
-        elif st >= S.DESCENT and (angle > _HB or st <= S.HOLD):
+                    cond |= _B_HR_DROP
+        elif st >= _DESCENT and (angle > _HB or st <= _HOLD):
             # Inverted, or in DESCENT/HOLD at any angle: a pulse mostly
             # lost in a hold short of horizontal would otherwise hide a
             # high rate (valid too rarely to debounce it) and let the
             # person go on down with it unknown.
-            cond |= B_HR_LOST
-        if st == S.BASELINE and ticks_diff(t, ctl._t_state) > L.BASELINE_MS:
-            cond |= B_NO_BASELINE
+            cond |= _B_HR_LOST
+        if st == _BASELINE and ticks_diff(t, ctl._t_state) > _BASELINE_MS:
+            cond |= _B_NO_BASELINE
     if not manual and tilt_ok:
         # The measured speed is supervised against the hard limit too
         # (the commands keep the true speed under it, _true_hi): faster
         # warns; the runaway cut-off comes at the limit + 2 deg/s.
         r = inp.rate_cdps
-        if r > L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS or r < -(
-            L.MAX_RATE_CDPS + L.MANUAL_SPEED_TOL_CDPS
+        if r > _MAX_RATE_CDPS + _MANUAL_SPEED_TOL_CDPS or r < -(
+            _MAX_RATE_CDPS + _MANUAL_SPEED_TOL_CDPS
         ):
-            cond |= B_TOO_FAST
+            cond |= _B_TOO_FAST
     if manual and tilt_ok:
         r = inp.rate_cdps
-        if r > p.descent_cdps + L.MANUAL_SPEED_TOL_CDPS or r < -(
-            p.rise_cdps + L.MANUAL_SPEED_TOL_CDPS
+        if r > p.descent_cdps + _MANUAL_SPEED_TOL_CDPS or r < -(
+            p.rise_cdps + _MANUAL_SPEED_TOL_CDPS
         ):
-            cond |= B_TOO_FAST
-        if st == S.RETURN:
-            if r < -(ctl._ret_cdps + L.COACH_TOL_CDPS):
-                cond |= B_RISE_FAST
-        elif st == S.REST:
+            cond |= _B_TOO_FAST
+        if st == _RETURN:
+            if r < -(ctl._ret_cdps + _COACH_TOL_CDPS):
+                cond |= _B_RISE_FAST
+        elif st == _REST:
             if angle < -2 * _HB:
-                cond |= B_RISE_FAST
+                cond |= _B_RISE_FAST
         elif active_phase and ctl._hold_ms >= p.hold_ms:
-            cond |= B_HOLD_OVER
+            cond |= _B_HOLD_OVER
     return cond
 
 
@@ -288,4 +316,4 @@ def stuck_cond(ctl, inp):
     if s & _IN_START and not inp.start_pressed:
         s &= ~_IN_START
     ctl._stuck = s
-    return B_INPUT_STUCK if s else 0
+    return _B_INPUT_STUCK if s else 0

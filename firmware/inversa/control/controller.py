@@ -34,50 +34,76 @@
 # changes nothing, an accepted one leaves nothing pending for a later step.
 
 from inversa import reasons
-from inversa.compat import ticks_diff
+from inversa.compat import const, ticks_diff
 from inversa.control import checks, drive, phases
-from inversa.control import limits as L
-from inversa.control import states as S
-from inversa.control.alarms import (
-    ACT_CUTOFF,
-    F_PROFILE,
-    L_CLEAR,
-    LED_HIGH,
-    LED_IDLE,
-    LED_LOW,
-    LED_SESSION,
-    PAT_LOUD,
-    Alarms,
-)
+from inversa.control.alarms import Alarms
 from inversa.control.motion import FollowCheck, MotionMonitor, Trajectory
 from inversa.control.profile import HR_OFF, check
-from inversa.events import EV_FAULT, EV_PROFILE, EV_STATE
+
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
+_BASELINE = const(2)  # states.BASELINE
+_DAY_MS = const(86400000)  # limits.DAY_MS
+_DESCENT = const(4)  # states.DESCENT
+_DONE = const(9)  # states.DONE
+_ESTOP = const(11)  # states.ESTOP
+_EV_FAULT = const(5)  # events.EV_FAULT
+_EV_PROFILE = const(6)  # events.EV_PROFILE
+_EV_STATE = const(2)  # events.EV_STATE
+_FAULT = const(10)  # states.FAULT
+_F_PROFILE = const(256)  # alarms.F_PROFILE
+_GAIN_ASSUMED_PCT = const(200)  # limits.GAIN_ASSUMED_PCT
+_GAIN_MAX_PCT = const(300)  # limits.GAIN_MAX_PCT
+_GAIN_MIN_PCT = const(100)  # limits.GAIN_MIN_PCT
+_HOLD = const(5)  # states.HOLD
+_HORIZONTAL_BAND_CDEG = const(500)  # limits.HORIZONTAL_BAND_CDEG
+_IDLE = const(1)  # states.IDLE
+_LED_HIGH = const(5)  # alarms.LED_HIGH
+_LED_IDLE = const(1)  # alarms.LED_IDLE
+_LED_LOW = const(3)  # alarms.LED_LOW
+_LED_SESSION = const(2)  # alarms.LED_SESSION
+_LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
+_L_CLEAR = const(2)  # alarms.L_CLEAR
+_MANUAL = const(1)  # states.MANUAL
+_MAX_ANGLE_CDEG = const(9000)  # limits.MAX_ANGLE_CDEG
+_MAX_INVERTED_MS = const(900000)  # limits.MAX_INVERTED_MS
+_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
+_MIN_RETURN_CDPS = const(10)  # limits.MIN_RETURN_CDPS
+_MOTORIZED = const(0)  # states.MOTORIZED
+_N_STATES = const(13)  # states.N_STATES
+_OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
+_PAT_LOUD = const(4)  # alarms.PAT_LOUD
+_READY = const(3)  # states.READY
+_SELFTEST = const(0)  # states.SELFTEST
+_TIME_GRACE_MS = const(120000)  # limits.TIME_GRACE_MS
 
 # Motion inputs found closed when a session was armed (issue 14: a
 # hold-to-run contact stuck closed plus a host START moved the table).
-_IN_DOWN = 1
-_IN_UP = 2
-_IN_START = 4
+_IN_DOWN = const(1)
+_IN_UP = const(2)
+_IN_START = const(4)
 
-_HB = L.HORIZONTAL_BAND_CDEG
-_REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
+_HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
+_REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
 # Excursions shallower than this are left to the return's 0.01 deg/s floor:
 # paced, a noise-level "inversion" of 0.05 deg was a command under 1 deg/s
 # that the gain division made 0, and the rise stalled at horizontal for good
 # (campaign seed 2031, timeline 1321).
-_EXC_MIN_CDEG = 30
-_DONE_MS = 5000  # DONE is shown this long, then IDLE
-_MAX_DT_MS = 100  # a longer gap (debugger, flash write) counts as 100 ms
+_EXC_MIN_CDEG = const(30)
+_DONE_MS = const(5000)  # DONE is shown this long, then IDLE
+_MAX_DT_MS = const(100)  # a longer gap (debugger, flash write) counts as 100 ms
 
 # Where a start comes from.
-_NO_START = 0
-_LOCAL_START = 1
-_HOST_START = 2
+_NO_START = const(0)
+_LOCAL_START = const(1)
+_HOST_START = const(2)
 
 # Open-loop phases.
-_OL_UP = 0  # slow, up towards the estimated horizontal
-_OL_REST = 1  # rest at the estimated horizontal
-_OL_HOME = 2  # up to the home switch
+_OL_UP = const(0)  # slow, up towards the estimated horizontal
+_OL_REST = const(1)  # rest at the estimated horizontal
+_OL_HOME = const(2)  # up to the home switch
 
 
 class Controller:
@@ -121,20 +147,20 @@ class Controller:
         self._events = events
         self.profile = profile.copy()
         if table_type is not None:
-            if table_type not in (S.MOTORIZED, S.MANUAL):
+            if table_type not in (_MOTORIZED, _MANUAL):
                 raise ValueError("table_type must be MOTORIZED (0) or MANUAL (1)")
             self.profile.table_type = table_type  # the hardware decides
-        self._manual = self.profile.table_type == S.MANUAL
+        self._manual = self.profile.table_type == _MANUAL
         self._has_brake = has_brake
         self._reset_cause = reset_cause
         self._alarms = Alarms(events)
-        self._clear_mask = self._alarms.latched_mask(L_CLEAR)
-        self._cutoff_mask = self._alarms.action_mask(ACT_CUTOFF)
+        self._clear_mask = self._alarms.latched_mask(_L_CLEAR)
+        self._cutoff_mask = self._alarms.action_mask(_ACT_CUTOFF)
         self._traj = Trajectory()
         self._mon = MotionMonitor()
         t = clock.ticks_ms()
         self._t_prev = t
-        self.state = S.SELFTEST
+        self.state = _SELFTEST
         self._t_state = t
         self.steps = 0
         self.step_errors = 0  # exceptions caught in step (a bug): FAULT + no watchdog feed
@@ -142,9 +168,9 @@ class Controller:
         self._checked_steps = -1
         self.daily_used_ms = daily_used_ms
         self.day_ms = day_ms  # powered time since the day's first inverted second
-        self._profile_fault = F_PROFILE if profile_status else 0
+        self._profile_fault = _F_PROFILE if profile_status else 0
         if profile_status:
-            events.push(t, EV_FAULT, F_PROFILE, profile_status)
+            events.push(t, _EV_FAULT, _F_PROFILE, profile_status)
         self._mon.reset(t, 0)
         # last inputs seen (for the host-command methods, which run between steps)
         self._tilt_ok = False
@@ -163,12 +189,12 @@ class Controller:
         # True speed per commanded speed: until learned, a motor this much
         # faster than its driver's scale is assumed (the catch-up after a
         # reset approaches the limits from below).
-        self._gain_pct = L.GAIN_ASSUMED_PCT
+        self._gain_pct = _GAIN_ASSUMED_PCT
         self._gain_known = False
         self._rec_valid = resume is not None
         self._est_doubt = 0  # how far the table may be from _last_good_angle
         if resume is None:
-            self._last_good_angle = L.MAX_ANGLE_CDEG  # none yet: assume the worst
+            self._last_good_angle = _MAX_ANGLE_CDEG  # none yet: assume the worst
         else:
             deep, last, gain = resume
             # The record follows the angle in REC_STEP steps: the table may be
@@ -181,7 +207,7 @@ class Controller:
             self._est_doubt = _REC_STEP_CDEG if deep or last else 0
             self._rec_deep = deep
             self._rec_last = last
-            if L.GAIN_MIN_PCT <= gain <= L.GAIN_MAX_PCT:
+            if _GAIN_MIN_PCT <= gain <= _GAIN_MAX_PCT:
                 self._gain_pct = gain
                 self._gain_known = True
         self.record_seq = 0  # bumped whenever record() changed
@@ -215,7 +241,7 @@ class Controller:
         self._session_reset(t, 0)
         self._ol_t0 = t
         self._ol_phase = _OL_UP
-        self._ol_bound_ms = L.OPEN_LOOP_MAX_MS
+        self._ol_bound_ms = _OPEN_LOOP_MAX_MS
         self._ol_est_k = 0
         self._ol_low = 0
         self._ol_first = 0  # the reading when this open loop began
@@ -247,11 +273,11 @@ class Controller:
         self._base_n = 0
         self.baseline_bpm = 0
         self._eff_limit = (
-            p.max_angle_cdeg if p.max_angle_cdeg < L.MAX_ANGLE_CDEG else L.MAX_ANGLE_CDEG
+            p.max_angle_cdeg if p.max_angle_cdeg < _MAX_ANGLE_CDEG else _MAX_ANGLE_CDEG
         )
-        lim = p.hold_ms + p.return_ms + L.TIME_GRACE_MS
-        self._time_limit_ms = lim if lim < L.MAX_INVERTED_MS else L.MAX_INVERTED_MS
-        self._ret_cdps = L.MIN_RETURN_CDPS
+        lim = p.hold_ms + p.return_ms + _TIME_GRACE_MS
+        self._time_limit_ms = lim if lim < _MAX_INVERTED_MS else _MAX_INVERTED_MS
+        self._ret_cdps = _MIN_RETURN_CDPS
         self._ret_start = 0
         self._t_ret = t
         self._hold_ref = angle
@@ -274,11 +300,11 @@ class Controller:
             return
         self.state = new
         self._t_state = t
-        self._events.push(t, EV_STATE, new, old)
+        self._events.push(t, _EV_STATE, new, old)
 
     # -- host commands (between steps; these may allocate) -----------------
     def _start_refusal(self):
-        if self.state != S.IDLE and self.state != S.DONE:
+        if self.state != _IDLE and self.state != _DONE:
             return reasons.WRONG_STATE
         if self._alarms.active & self._clear_mask:
             return reasons.FAULT_LATCHED
@@ -304,14 +330,14 @@ class Controller:
         """Stop and bring the person back up gradually, at once (a no-op if
         already returning or idle)."""
         st = self.state
-        if st == S.FAULT or st == S.ESTOP:
+        if st == _FAULT or st == _ESTOP:  # noqa: SIM109
             return reasons.FAULT_LATCHED
         t = self._clock.ticks_ms()
-        if st == S.DESCENT or st == S.HOLD:
+        if st == _DESCENT or st == _HOLD:  # noqa: SIM109
             phases.begin_return(self, t, self._angle)
-        elif st == S.BASELINE or st == S.READY:
+        elif st == _BASELINE or st == _READY:  # noqa: SIM109
             self._session_end(t)
-            self._set_state(t, S.IDLE)
+            self._set_state(t, _IDLE)
         return reasons.OK
 
     def set_profile(self, profile):
@@ -320,14 +346,14 @@ class Controller:
         code, _why = check(profile)
         if code:
             return code
-        if self._session or self.state not in (S.IDLE, S.DONE, S.SELFTEST):
+        if self._session or self.state not in (_IDLE, _DONE, _SELFTEST):
             return reasons.WRONG_STATE
         p = profile.copy()
         p.table_type = self.profile.table_type  # the hardware decides
         self.profile = p
         self._profile_fault = 0
         self._session_reset(self._clock.ticks_ms(), 0)
-        self._events.push(self._clock.ticks_ms(), EV_PROFILE, p.user_id, p.crc())
+        self._events.push(self._clock.ticks_ms(), _EV_PROFILE, p.user_id, p.crc())
         return reasons.OK
 
     def clear_faults(self):
@@ -346,10 +372,10 @@ class Controller:
             return reasons.FAULT_LATCHED
         self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
-        if st == S.FAULT or st == S.ESTOP:
+        if st == _FAULT or st == _ESTOP:  # noqa: SIM109
             if self._manual or self._at_loading(self._angle, self._home):
                 self._session_end(t)
-                self._set_state(t, S.IDLE)
+                self._set_state(t, _IDLE)
             elif self._tilt_ok:
                 self._traj.reset(self._angle)
                 phases.begin_return(self, t, self._angle)
@@ -372,13 +398,13 @@ class Controller:
                 stuck |= _IN_START
         self._stuck = stuck
         self._down_fresh = False
-        self._set_state(t, S.READY if self.profile.hr_mode == HR_OFF else S.BASELINE)
+        self._set_state(t, _READY if self.profile.hr_mode == HR_OFF else _BASELINE)
 
     def idle_at_loading(self):
         """Nobody can be inverted in a session: idle or done, with a TRUSTED
         angle at the loading position (an unknown angle may be a person
         hanging after a reset).  The gate of maintenance (app.py)."""
-        if self.state != S.IDLE and self.state != S.DONE:
+        if self.state != _IDLE and self.state != _DONE:
             return False
         return self._tilt_ok and self._at_loading(self._angle, False)
 
@@ -388,9 +414,9 @@ class Controller:
         if home and not self._tilt_ok:
             return True
         if self._manual:
-            return angle <= self.profile.loading_cdeg + L.LOADING_TOL_CDEG
+            return angle <= self.profile.loading_cdeg + _LOADING_TOL_CDEG
         d = angle - self.profile.loading_cdeg
-        return -L.LOADING_TOL_CDEG <= d <= L.LOADING_TOL_CDEG
+        return -_LOADING_TOL_CDEG <= d <= _LOADING_TOL_CDEG
 
     # -- the step ------------------------------------------------------------
     def step(self, inp, out):
@@ -403,15 +429,15 @@ class Controller:
             self._step(inp, out)
         except Exception:  # a bug: never let it reach the loop
             self.step_errors += 1
-            self.state = S.FAULT
+            self.state = _FAULT
             self._cmd = 0
-            out.state = S.FAULT
+            out.state = _FAULT
             out.motor_cmd_cdps = 0
             out.motor_enable = False
             out.brake_on = True
             out.alarm_priority = 3
-            out.buzzer_pattern = PAT_LOUD
-            out.led_pattern = LED_HIGH
+            out.buzzer_pattern = _PAT_LOUD
+            out.led_pattern = _LED_HIGH
 
     def self_check(self, out):
         """True if the last step ran and its outputs obey the invariants; the
@@ -419,15 +445,15 @@ class Controller:
         ok = self.steps != self._checked_steps and self.step_errors == 0
         self._checked_steps = self.steps
         c = out.motor_cmd_cdps
-        if c > L.MAX_RATE_CDPS or c < -L.MAX_RATE_CDPS:
+        if c > _MAX_RATE_CDPS or c < -_MAX_RATE_CDPS:
             ok = False
         if c and not out.motor_enable:
             ok = False
         if c > 0 and not self._tilt_ok:
             ok = False
-        if out.target_angle_cdeg > L.MAX_ANGLE_CDEG:
+        if out.target_angle_cdeg > _MAX_ANGLE_CDEG:
             ok = False
-        if not 0 <= out.state < S.N_STATES:
+        if not 0 <= out.state < _N_STATES:
             ok = False
         return ok
 
@@ -449,10 +475,12 @@ class Controller:
             self.dt_clamped += 1
         self.steps += 1
         angle = inp.angle_cdeg
-        start_edge = inp.start_pressed and not self._start_prev
-        stop_edge = inp.stop_pressed and not self._stop_prev
-        self._start_prev = inp.start_pressed
-        self._stop_prev = inp.stop_pressed
+        start = inp.start_pressed
+        stop = inp.stop_pressed
+        start_edge = start and not self._start_prev
+        stop_edge = stop and not self._stop_prev
+        self._start_prev = start
+        self._stop_prev = stop
         self._dt = dt
         tilt_ok = checks.trusted(self, inp, dt, angle, stop_edge)
         home = checks.switches(self, inp, angle, tilt_ok)
@@ -464,11 +492,12 @@ class Controller:
         self._home = home
         self._down = inp.hold_down
         self._up = inp.hold_up
-        self._start_lvl = inp.start_pressed
+        self._start_lvl = start
+        session = self._session
         if tilt_ok:
             self._last_good_angle = angle
             self._est_doubt = 0
-            if self._session:
+            if session:
                 if angle > self._deepest:
                     self._deepest = angle
                 if angle > _HB:
@@ -476,11 +505,21 @@ class Controller:
                     self.daily_used_ms += dt
         if self.daily_used_ms:
             # The day's window runs on powered time (no clock on the board).
-            self.day_ms += dt
-            if self.day_ms >= L.DAY_MS:
+            d = self.day_ms + dt
+            if d >= _DAY_MS:
                 self.daily_used_ms = 0
-                self.day_ms = 0
-        self._remember(angle, tilt_ok)
+                d = 0
+            self.day_ms = d
+        if (
+            session
+            or not self._rec_valid
+            or self._rec_deep
+            or self._rec_last
+            or (self._gain_known and self._gain_pct != self._rec_gain)
+        ):
+            # (otherwise nothing to remember: no session, the record says
+            # "at the loading position" and the gain it holds is current)
+            self._remember(angle, tilt_ok)
         st = self.state
 
         # 1. raw conditions -> alarms -> the most severe action
@@ -499,9 +538,11 @@ class Controller:
             drive.motor(self, t, dt, angle, tilt_ok, home, inp.end_switch, act)
             drive.outputs_motor(self, out)
         out.state = self.state
+        p = al.priority
+        loud = al.loud
         out.alarm_bits = al.active
-        out.alarm_priority = al.priority
-        out.alarm_loud = al.loud
+        out.alarm_priority = p
+        out.alarm_loud = loud
         out.fault_bits = al.faults | self._profile_fault
         out.action = act
         out.deepest_cdeg = self._deepest
@@ -509,14 +550,13 @@ class Controller:
         out.hold_ms = self._hold_ms
         out.baseline_bpm = self.baseline_bpm
         out.daily_ms = self.daily_used_ms
-        p = al.priority
-        out.buzzer_pattern = PAT_LOUD if al.loud else p
+        out.buzzer_pattern = _PAT_LOUD if loud else p
         if p:
-            out.led_pattern = LED_LOW + p - 1
+            out.led_pattern = _LED_LOW + p - 1
         elif self._session:
-            out.led_pattern = LED_SESSION
+            out.led_pattern = _LED_SESSION
         else:
-            out.led_pattern = LED_IDLE
+            out.led_pattern = _LED_IDLE
 
     def _remember(self, angle, tilt_ok):
         # What a reset must not forget (the app keeps record() on the flash
@@ -537,7 +577,7 @@ class Controller:
             # Forgotten only once the table is known to be at the loading
             # position with no session (never in the self-test after a reset).
             st = self.state
-            if not tilt_ok or (st != S.IDLE and st != S.DONE):
+            if not tilt_ok or (st != _IDLE and st != _DONE):
                 return
             if not (self._at_loading(angle, self._home) or (self._manual and angle <= _HB)):
                 return

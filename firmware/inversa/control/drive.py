@@ -10,36 +10,65 @@
 #     outputs_manual(ctl, t, out, angle); begin_open_loop(ctl, t, home)
 #     never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act) -> cmd with no forbidden deeper part
 
-from inversa.compat import ticks_diff
-from inversa.control import limits as L
-from inversa.control import states as S
-from inversa.control.alarms import (
-    ACT_NO_DEEPER,
-    B_CONTRA,
-    B_OVER_LIMIT,
-    B_TILT,
-    B_TOO_FAST,
-)
+from inversa.compat import const, ticks_diff
 
-_REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_ACT_NO_DEEPER = const(2)  # alarms.ACT_NO_DEEPER
+_B_CONTRA = const(134217728)  # alarms.B_CONTRA
+_B_OVER_LIMIT = const(1024)  # alarms.B_OVER_LIMIT
+_B_TILT = const(4)  # alarms.B_TILT
+_B_TOO_FAST = const(524288)  # alarms.B_TOO_FAST
+_DESCENT = const(4)  # states.DESCENT
+_DONE = const(9)  # states.DONE
+_ESTOP = const(11)  # states.ESTOP
+_FAULT = const(10)  # states.FAULT
+_GAIN_LEARN_CDPS = const(20)  # limits.GAIN_LEARN_CDPS
+_GAIN_MAX_PCT = const(300)  # limits.GAIN_MAX_PCT
+_GAIN_MIN_PCT = const(100)  # limits.GAIN_MIN_PCT
+_GAIN_SLEW_MS = const(250)  # limits.GAIN_SLEW_MS
+_GYRO_SCALE_TOL_PCT = const(3)  # limits.GYRO_SCALE_TOL_PCT
+_HOLD = const(5)  # states.HOLD
+_HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
+_IDLE = const(1)  # states.IDLE
+_LIMIT_TOL_CDEG = const(50)  # limits.LIMIT_TOL_CDEG
+_MAX_ACCEL_CDPS2 = const(300)  # limits.MAX_ACCEL_CDPS2
+_MIN_LOADING_CDEG = const(-8000)  # limits.MIN_LOADING_CDEG
+_MIN_RETURN_MS = const(30000)  # limits.MIN_RETURN_MS
+_OPEN_LOOP = const(12)  # states.OPEN_LOOP
+_OPEN_LOOP_CDPS = const(150)  # limits.OPEN_LOOP_CDPS
+_OPEN_LOOP_MARGIN_MS = const(20000)  # limits.OPEN_LOOP_MARGIN_MS
+_OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
+_OPEN_LOOP_TIME_FACTOR = const(2)  # limits.OPEN_LOOP_TIME_FACTOR
+_REST = const(7)  # states.REST
+_RETURN = const(6)  # states.RETURN
+_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
+_RISE = const(8)  # states.RISE
+_SELFTEST = const(0)  # states.SELFTEST
+_TRACK_DEADBAND_CDEG = const(30)  # limits.TRACK_DEADBAND_CDEG
+_TRACK_KP_PER_S = const(2)  # limits.TRACK_KP_PER_S
+_TRACK_LEAD_CDEG = const(200)  # limits.TRACK_LEAD_CDEG
+
+_REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
 # Excursions shallower than this are left to the return's 0.01 deg/s floor:
 # paced, a noise-level "inversion" of 0.05 deg was a command under 1 deg/s
 # that the gain division made 0, and the rise stalled at horizontal for good
 # (campaign seed 2031, timeline 1321).
-_EXC_MIN_CDEG = 30
+_EXC_MIN_CDEG = const(30)
 # Where a start comes from.
-_NO_START = 0
+_NO_START = const(0)
 # Open-loop phases.
-_OL_UP = 0  # slow, up towards the estimated horizontal
-_OL_REST = 1  # rest at the estimated horizontal
-_OL_HOME = 2  # up to the home switch
+_OL_UP = const(0)  # slow, up towards the estimated horizontal
+_OL_REST = const(1)  # rest at the estimated horizontal
+_OL_HOME = const(2)  # up to the home switch
 
 
 def learn_gain(ctl, cmd, rate, dt):
     # The motor's true speed per commanded speed (its driver's scale is
     # only nominal: load, supply, a faster motor).  Learned from steady
     # commands of at least 0.2 deg/s; it only ever slows commands down.
-    if -L.GAIN_LEARN_CDPS < cmd < L.GAIN_LEARN_CDPS:
+    if -_GAIN_LEARN_CDPS < cmd < _GAIN_LEARN_CDPS:
         return
     d = cmd - ctl._cmd_prev
     a = rate - ctl._rate
@@ -54,15 +83,15 @@ def learn_gain(ctl, cmd, rate, dt):
         # on while the command slows must not teach it that the motor got
         # faster (that would hide the run-on; campaign seed 11, 237).
         ctl._gain_slew_ms += dt
-        if ctl._gain_slew_ms < L.GAIN_SLEW_MS:
+        if ctl._gain_slew_ms < _GAIN_SLEW_MS:
             return
         ctl._gain_slew_ms = 0
         d = 1 if d > 0 else (-1 if d < 0 else 0)
     g += d
-    if g < L.GAIN_MIN_PCT:
-        g = L.GAIN_MIN_PCT
-    elif g > L.GAIN_MAX_PCT:
-        g = L.GAIN_MAX_PCT
+    if g < _GAIN_MIN_PCT:
+        g = _GAIN_MIN_PCT
+    elif g > _GAIN_MAX_PCT:
+        g = _GAIN_MAX_PCT
     ctl._gain_pct = g
     ctl._gain_n += dt
     if ctl._gain_n >= 1000:
@@ -70,8 +99,8 @@ def learn_gain(ctl, cmd, rate, dt):
 
 
 def begin_open_loop(ctl, t, home):
-    if home and ctl._home_ms >= L.HOME_CONFIRM_MS:
-        ctl._set_state(t, S.FAULT)
+    if home and ctl._home_ms >= _HOME_CONFIRM_MS:
+        ctl._set_state(t, _FAULT)
         return
     if not ctl._session:
         ctl._session_begin(t, ctl._last_good_angle, _NO_START)
@@ -90,15 +119,15 @@ def begin_open_loop(ctl, t, home):
     # simulator: a motor 33 % faster than the driver's scale returned a
     # person from 25 deg in 24 s; by a review: after a reset the return
     # was sized for 90 deg and took 13 s from 25 deg.
-    f = 100 * L.OPEN_LOOP_TIME_FACTOR
+    f = 100 * _OPEN_LOOP_TIME_FACTOR
     if ctl._gain_known and ctl._gain_pct * 5 // 4 > f:
         f = ctl._gain_pct * 5 // 4
-    if ctl.state == S.RETURN or ctl.state == S.REST or ctl.state == S.RISE:
+    if ctl.state == _RETURN or ctl.state == _REST or ctl.state == _RISE:
         v = ctl._ret_cdps * 100 // f  # the return's own speed, slowed
     else:
-        v = pace_est * 100000 // ((ctl.profile.return_ms + L.RETURN_MARGIN_MS) * f)
-    if v > L.OPEN_LOOP_CDPS:
-        v = L.OPEN_LOOP_CDPS
+        v = pace_est * 100000 // ((ctl.profile.return_ms + _RETURN_MARGIN_MS) * f)
+    if v > _OPEN_LOOP_CDPS:
+        v = _OPEN_LOOP_CDPS
     if v < 1:
         v = 1
     ctl._ret_cdps = v
@@ -112,15 +141,15 @@ def begin_open_loop(ctl, t, home):
     # Bound: the slow leg, the rest, the leg home at full open-loop speed,
     # plus a margin; never above the hard bound.
     up = deep_est if deep_est > 0 else 0
-    home_leg = 0 - L.MIN_LOADING_CDEG
+    home_leg = 0 - _MIN_LOADING_CDEG
     b = (
         up * 1000 // v
         + ctl.profile.rest_ms
-        + home_leg * 1000 // L.OPEN_LOOP_CDPS
-        + L.OPEN_LOOP_MARGIN_MS
+        + home_leg * 1000 // _OPEN_LOOP_CDPS
+        + _OPEN_LOOP_MARGIN_MS
     )
-    ctl._ol_bound_ms = b if b < L.OPEN_LOOP_MAX_MS else L.OPEN_LOOP_MAX_MS
-    ctl._set_state(t, S.OPEN_LOOP)
+    ctl._ol_bound_ms = b if b < _OPEN_LOOP_MAX_MS else _OPEN_LOOP_MAX_MS
+    ctl._set_state(t, _OPEN_LOOP)
 
 
 # -- motor command (motorized) -----------------------------------------------
@@ -134,7 +163,7 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
             ctl._exc_peak = 0
         elif angle > ctl._exc_peak:
             ctl._exc_peak = angle
-    if st >= S.DESCENT and st <= S.RISE and tilt_ok:
+    if st >= _DESCENT and st <= _RISE and tilt_ok:
         tr = ctl._traj
         # The setpoint waits for a table that lags (a loaded motor runs a
         # little slow): its lead is bounded, so only a table that does not
@@ -145,29 +174,29 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
         # while deeper motion is allowed at all.
         lead = tr.pos_mcdeg // 1000 - angle
         v = tr.vel_mcdps
-        deeper_ok = (st == S.DESCENT or st == S.HOLD) and act < ACT_NO_DEEPER
-        if (v > 0 and lead > L.TRACK_LEAD_CDEG and deeper_ok) or (
-            v < 0 and lead < -L.TRACK_LEAD_CDEG
+        deeper_ok = (st == _DESCENT or st == _HOLD) and act < _ACT_NO_DEEPER  # noqa: SIM109
+        if (v > 0 and lead > _TRACK_LEAD_CDEG and deeper_ok) or (
+            v < 0 and lead < -_TRACK_LEAD_CDEG
         ):
             ff = tr.step(0)
         else:
             ff = tr.step(dt)
         err = tr.pos_mcdeg // 1000 - angle
-        cmd = ff + err * L.TRACK_KP_PER_S
+        cmd = ff + err * _TRACK_KP_PER_S
         if tr.at_goal:
-            db = L.TRACK_DEADBAND_CDEG if ctl._moving else 2 * L.TRACK_DEADBAND_CDEG
+            db = _TRACK_DEADBAND_CDEG if ctl._moving else 2 * _TRACK_DEADBAND_CDEG
             if -db <= err <= db:
                 cmd = 0
-        if st == S.RETURN:
+        if st == _RETURN:
             # (the slow setpoint sets the pace: the table cannot get
             # ahead of it by more than the tracking deadband)
             hi = ff if ff > 0 else 0
             lo = -exc_pace(ctl, angle, ctl._ret_cdps)
-        elif st == S.REST:
+        elif st == _REST:
             hi = ctl._ret_cdps
             lo = -exc_pace(ctl, angle, ctl._ret_cdps)
         else:
-            if st == S.RISE:
+            if st == _RISE:
                 hi = 0
                 lo = -p.rise_cdps
             else:
@@ -178,17 +207,17 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
                     # a motor that ran on) is never a fast return; at this
                     # pace the table would take MIN_RETURN_MS to reach
                     # horizontal, and it slows on the way.
-                    up = angle * 1000 // L.MIN_RETURN_MS
+                    up = angle * 1000 // _MIN_RETURN_MS
                     if lo < -up:
                         lo = -up
             hi = true_hi(ctl, hi, ctl._rate, prev)
             lo = -true_hi(ctl, -lo, -ctl._rate, -prev)
-            if st == S.RISE:
+            if st == _RISE:
                 lo = -exc_pace(ctl, angle, -lo)
-    elif st == S.OPEN_LOOP:
+    elif st == _OPEN_LOOP:
         cmd = -open_loop(ctl, t, dt)  # already planned for the motor's gain
         hi = 0
-        lo = -L.OPEN_LOOP_CDPS
+        lo = -_OPEN_LOOP_CDPS
     else:
         cmd = 0
         hi = 0
@@ -201,15 +230,16 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
     elif cmd < lo:
         cmd = lo
     # Ramp every change of speed (acceleration limit) ...
-    s = L.MAX_ACCEL_CDPS2 * dt // 1000
+    s = _MAX_ACCEL_CDPS2 * dt // 1000
     if s < 1:
         s = 1
     if cmd > prev + s:
         cmd = prev + s
     elif cmd < prev - s:
         cmd = prev - s
-    cmd = never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act)
-    if st == S.OPEN_LOOP and ctl._home_ms < L.HOME_CONFIRM_MS:
+    if cmd > 0:  # (never_deeper leaves any other command as it is)
+        cmd = never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act)
+    if st == _OPEN_LOOP and ctl._home_ms < _HOME_CONFIRM_MS:
         home = False  # not yet believed without an angle
     if cmd < 0 and home:
         cmd = 0  # at the home switch (one the angle does not contradict)
@@ -234,7 +264,7 @@ def exc_pace(ctl, angle, v):
     # RISE brought it to horizontal in 11 s (seed 2028, timeline 527).
     if angle <= 0 or ctl._exc_peak < _EXC_MIN_CDEG:
         return v
-    c = ctl._exc_peak * 1000 // (L.MIN_RETURN_MS + L.RETURN_MARGIN_MS)
+    c = ctl._exc_peak * 1000 // (_MIN_RETURN_MS + _RETURN_MARGIN_MS)
     c = c * 100 // ctl._gain_pct
     if c < 1:
         c = 1
@@ -246,7 +276,7 @@ def never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act):
     # without a trusted angle (or one that stopped following the motor),
     # at or past the limit, at the end switch, or when an alarm says no
     # deeper.
-    if cmd > 0 and (not tilt_ok or end_sw or act >= ACT_NO_DEEPER or angle >= ctl._eff_limit):
+    if cmd > 0 and (not tilt_ok or end_sw or act >= _ACT_NO_DEEPER or angle >= ctl._eff_limit):
         return 0
     return cmd
 
@@ -271,7 +301,7 @@ def true_hi(ctl, lim, r, prev):
     # The measured speed may read low by the gyro's scale tolerance: the
     # cut-back starts that much under the limit (found by the campaign:
     # a 6 deg/s profile ran at a true 6.06 deg/s, measured 5.95).
-    lim -= lim * L.GYRO_SCALE_TOL_PCT // 100
+    lim -= lim * _GYRO_SCALE_TOL_PCT // 100
     if r > lim:
         h -= (r - lim) * 100 // g
     return h if h > 0 else 0
@@ -308,9 +338,9 @@ def open_loop(ctl, t, dt):
             ctl._ol_phase = _OL_HOME
         return 0
     if ctl._home_bad and ctl._ol_est_k <= ctl.profile.loading_cdeg * 1000:
-        ctl._set_state(t, S.FAULT)  # at the estimated loading angle
+        ctl._set_state(t, _FAULT)  # at the estimated loading angle
         return 0
-    return L.OPEN_LOOP_CDPS
+    return _OPEN_LOOP_CDPS
 
 
 def outputs_motor(ctl, out):
@@ -319,7 +349,7 @@ def outputs_motor(ctl, out):
     out.motor_enable = ctl._enable
     out.brake_on = cmd == 0
     st = ctl.state
-    if st >= S.DESCENT and st <= S.RISE:
+    if st >= _DESCENT and st <= _RISE:
         out.target_angle_cdeg = ctl._traj.pos_mcdeg // 1000
         out.goal_cdeg = ctl._traj.goal_mcdeg // 1000
     else:
@@ -345,24 +375,23 @@ def outputs_manual(ctl, t, out, angle):
     st = ctl.state
     active = ctl._alarms.active
     lock = (
-        (active & (B_OVER_LIMIT | B_TILT | B_CONTRA)) != 0
-        or st == S.FAULT
-        or st == S.ESTOP
-        or st == S.SELFTEST
+        (active & (_B_OVER_LIMIT | _B_TILT | _B_CONTRA)) != 0
+        or _FAULT <= st <= _ESTOP  # FAULT or ESTOP (10, 11)
+        or st == _SELFTEST
         or not ctl._tilt_ok
-        or angle > ctl._eff_limit + L.LIMIT_TOL_CDEG
+        or angle > ctl._eff_limit + _LIMIT_TOL_CDEG
     )
-    if active & B_TOO_FAST and ctl._rate > 0:
+    if active & _B_TOO_FAST and ctl._rate > 0:
         lock = True
     out.brake_on = ctl._has_brake and lock
-    if st == S.RETURN:
+    if st == _RETURN:
         c = ctl._ret_start - ctl._ret_cdps * ticks_diff(t, ctl._t_ret) // 1000
         out.target_angle_cdeg = c if c > 0 else 0
         out.goal_cdeg = 0
-    elif st == S.REST:
+    elif st == _REST:
         out.target_angle_cdeg = 0
         out.goal_cdeg = 0
-    elif st == S.RISE or st == S.DONE or st == S.IDLE:
+    elif st == _RISE or st == _DONE or st == _IDLE:  # noqa: SIM109
         out.target_angle_cdeg = ctl.profile.loading_cdeg
         out.goal_cdeg = ctl.profile.loading_cdeg
     else:

@@ -18,31 +18,46 @@
 #     fc = FollowCheck()
 #     if fc.check(cmd_cdps, dt_ms, angle_cdeg): ...  # the angle did not follow deeper motion
 
-from inversa.compat import ticks_diff
-from inversa.control import limits as L
-from inversa.control.alarms import (
-    B_RUNAWAY,
-    B_RUNON,
-    B_STALL,
-    B_TRACKING,
-    B_UNCOMMANDED,
-)
+from inversa.compat import const, ticks_diff
+
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_B_RUNAWAY = const(512)  # alarms.B_RUNAWAY
+_B_RUNON = const(64)  # alarms.B_RUNON
+_B_STALL = const(32)  # alarms.B_STALL
+_B_TRACKING = const(256)  # alarms.B_TRACKING
+_B_UNCOMMANDED = const(128)  # alarms.B_UNCOMMANDED
+_DRIVE_LAG_MS = const(200)  # limits.DRIVE_LAG_MS
+_FOLLOW_MIN_PCT = const(25)  # limits.FOLLOW_MIN_PCT
+_FOLLOW_TRAVEL_CDEG = const(50)  # limits.FOLLOW_TRAVEL_CDEG
+_MAX_ACCEL_CDPS2 = const(300)  # limits.MAX_ACCEL_CDPS2
+_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
+_RUNAWAY_MARGIN_CDPS = const(5)  # limits.RUNAWAY_MARGIN_CDPS
+_RUNON_CDPS = const(100)  # limits.RUNON_CDPS
+_RUNON_SETTLE_MS = const(500)  # limits.RUNON_SETTLE_MS
+_RUNON_WINDOW_MS = const(3000)  # limits.RUNON_WINDOW_MS
+_STALL_MAX_WINDOW_MS = const(20000)  # limits.STALL_MAX_WINDOW_MS
+_STALL_MIN_TRAVEL_CDEG = const(150)  # limits.STALL_MIN_TRAVEL_CDEG
+_STALL_WINDOW_MS = const(2000)  # limits.STALL_WINDOW_MS
+_TRACK_ERR_CDEG = const(500)  # limits.TRACK_ERR_CDEG
+_UNCMD_DRIFT_CDEG = const(300)  # limits.UNCMD_DRIFT_CDEG
 
 # Any command in one direction while the table moves the other way at
 # RUNON_CDPS or more: the plant's lag cannot explain it (the trajectory's
 # accel limit passes through 0 slowly).  Was 50: a gradual return from a
 # shallow depth commands less than that, and a driver stuck running down went
 # 8.8 deg deeper during it (campaign seed 11, timeline 85).
-_AGAINST_CMD_CDPS = 1
+_AGAINST_CMD_CDPS = const(1)
 # How much faster than its command a healthy drive can be while the command
 # slows down (the accel limit times the drive's lag).
-_LAG_CDPS = L.MAX_ACCEL_CDPS2 * L.DRIVE_LAG_MS // 1000
+_LAG_CDPS = _MAX_ACCEL_CDPS2 * _DRIVE_LAG_MS // 1000
 
 
 class Trajectory:
-    def __init__(self, accel_cdps2=L.MAX_ACCEL_CDPS2):
-        if not 100 <= accel_cdps2 <= L.MAX_ACCEL_CDPS2:
-            raise ValueError("accel_cdps2 must be 100..%d" % L.MAX_ACCEL_CDPS2)
+    def __init__(self, accel_cdps2=_MAX_ACCEL_CDPS2):
+        if not 100 <= accel_cdps2 <= _MAX_ACCEL_CDPS2:
+            raise ValueError("accel_cdps2 must be 100..%d" % _MAX_ACCEL_CDPS2)
         self.accel_cdps2 = accel_cdps2
         self.pos_mcdeg = 0
         self.vel_mcdps = 0
@@ -80,8 +95,8 @@ class Trajectory:
         return v // 1000 if v >= 0 else -(-v // 1000)
 
     def set_goal(self, goal_cdeg, vmax_cdps):
-        if vmax_cdps > L.MAX_RATE_CDPS:
-            vmax_cdps = L.MAX_RATE_CDPS
+        if vmax_cdps > _MAX_RATE_CDPS:
+            vmax_cdps = _MAX_RATE_CDPS
         elif vmax_cdps < 1:
             vmax_cdps = 1
         self.goal_mcdeg = goal_cdeg * 1000
@@ -178,14 +193,14 @@ class FollowCheck:
             return False
         self._k += cmd_cdps * dt_ms
         exp = self._k // 1000
-        if exp < L.FOLLOW_TRAVEL_CDEG:
+        if exp < _FOLLOW_TRAVEL_CDEG:
             return False
         moved = angle_cdeg - self._a0
         self._k = 0
         self._a0 = angle_cdeg
         if moved < 0:
             moved = -moved  # the wrong way: a live reading (MotionMonitor: run-on)
-        return moved * 100 < exp * L.FOLLOW_MIN_PCT
+        return moved * 100 < exp * _FOLLOW_MIN_PCT
 
 
 class MotionMonitor:
@@ -200,7 +215,7 @@ class MotionMonitor:
         self._win_angle = angle_cdeg
         self._expect_k = 0  # expected travel in the window, cdeg * 1000
         self._zero_t = t_ms  # when the command last became 0
-        self._last_move_t = t_ms - L.RUNON_WINDOW_MS
+        self._last_move_t = t_ms - _RUNON_WINDOW_MS
         self._still_angle = angle_cdeg
         self._settled = False
         self._was_zero = True
@@ -212,8 +227,8 @@ class MotionMonitor:
         # faster-than-commanded check is off).
         bits = 0
         r = rate_cdps if rate_cdps >= 0 else -rate_cdps
-        if r > L.MAX_RATE_CDPS + L.RUNAWAY_MARGIN_CDPS:
-            bits = B_RUNAWAY
+        if r > _MAX_RATE_CDPS + _RUNAWAY_MARGIN_CDPS:
+            bits = _B_RUNAWAY
         if cmd_cdps:
             if self._was_zero:
                 self._was_zero = False
@@ -222,10 +237,10 @@ class MotionMonitor:
                 self._expect_k = 0
             self._last_move_t = t_ms
             # Moving against the command: the motor does not obey (run-on).
-            if (cmd_cdps <= -_AGAINST_CMD_CDPS and rate_cdps >= L.RUNON_CDPS) or (
-                cmd_cdps >= _AGAINST_CMD_CDPS and rate_cdps <= -L.RUNON_CDPS
+            if (cmd_cdps <= -_AGAINST_CMD_CDPS and rate_cdps >= _RUNON_CDPS) or (
+                cmd_cdps >= _AGAINST_CMD_CDPS and rate_cdps <= -_RUNON_CDPS
             ):
-                bits |= B_RUNON
+                bits |= _B_RUNON
             # Faster than any command of the last DRIVE_LAG_MS could make it,
             # the commanded way: the motor does not obey (a stuck driver that
             # keeps running while the command slows down near the limit).
@@ -234,11 +249,11 @@ class MotionMonitor:
             if gain_pct:
                 c = cmd_cdps if cmd_cdps > 0 else -cmd_cdps
                 v = rate_cdps if cmd_cdps > 0 else -rate_cdps
-                if v > (c + _LAG_CDPS) * gain_pct // 100 + L.RUNON_CDPS:
-                    bits |= B_RUNON
+                if v > (c + _LAG_CDPS) * gain_pct // 100 + _RUNON_CDPS:
+                    bits |= _B_RUNON
             self._expect_k += cmd_cdps * dt_ms
             age = ticks_diff(t_ms, self._win_t)
-            if age >= L.STALL_WINDOW_MS:
+            if age >= _STALL_WINDOW_MS:
                 exp = self._expect_k // 1000
                 moved = angle_cdeg - self._win_angle
                 if exp < 0:
@@ -249,39 +264,39 @@ class MotionMonitor:
                 # degrees of a rise) just makes the window longer.  Found by
                 # hypothesis: with fixed 2 s windows a motor stalled at 0.5
                 # deg/s was never judged and the rise never ended.
-                if exp >= L.STALL_MIN_TRAVEL_CDEG:
+                if exp >= _STALL_MIN_TRAVEL_CDEG:
                     if moved * 4 < exp:
-                        bits |= B_STALL
+                        bits |= _B_STALL
                     self._win_t = t_ms
                     self._win_angle = angle_cdeg
                     self._expect_k = 0
-                elif age >= L.STALL_MAX_WINDOW_MS:
+                elif age >= _STALL_MAX_WINDOW_MS:
                     self._win_t = t_ms
                     self._win_angle = angle_cdeg
                     self._expect_k = 0
             if tracking:
                 e = setpoint_cdeg - angle_cdeg
-                if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
-                    bits |= B_TRACKING
+                if e > _TRACK_ERR_CDEG or e < -_TRACK_ERR_CDEG:
+                    bits |= _B_TRACKING
         else:
             if not self._was_zero:
                 self._was_zero = True
                 self._zero_t = t_ms
                 self._settled = False
-            if ticks_diff(t_ms, self._zero_t) >= L.RUNON_SETTLE_MS:
+            if ticks_diff(t_ms, self._zero_t) >= _RUNON_SETTLE_MS:
                 if not self._settled:
                     self._settled = True
                     self._still_angle = angle_cdeg
-                if r > L.RUNON_CDPS:
-                    if ticks_diff(t_ms, self._last_move_t) < L.RUNON_WINDOW_MS:
-                        bits |= B_RUNON
+                if r > _RUNON_CDPS:
+                    if ticks_diff(t_ms, self._last_move_t) < _RUNON_WINDOW_MS:
+                        bits |= _B_RUNON
                     else:
-                        bits |= B_UNCOMMANDED
+                        bits |= _B_UNCOMMANDED
                 d = angle_cdeg - self._still_angle
-                if d > L.UNCMD_DRIFT_CDEG or d < -L.UNCMD_DRIFT_CDEG:
-                    bits |= B_UNCOMMANDED
+                if d > _UNCMD_DRIFT_CDEG or d < -_UNCMD_DRIFT_CDEG:
+                    bits |= _B_UNCOMMANDED
             if tracking:
                 e = setpoint_cdeg - angle_cdeg
-                if e > L.TRACK_ERR_CDEG or e < -L.TRACK_ERR_CDEG:
-                    bits |= B_TRACKING
+                if e > _TRACK_ERR_CDEG or e < -_TRACK_ERR_CDEG:
+                    bits |= _B_TRACKING
         return bits

@@ -9,24 +9,51 @@
 #     begin_return(ctl, t, angle)  # also from request_return
 
 from inversa import reasons
-from inversa.compat import ticks_diff
+from inversa.compat import const, ticks_diff
 from inversa.control import drive
-from inversa.control import limits as L
-from inversa.control import states as S
-from inversa.control.alarms import (
-    ACT_CUTOFF,
-    ACT_NO_DEEPER,
-    ACT_OPEN_LOOP,
-    ACT_RETURN,
-    B_ESTOP,
-)
-from inversa.events import EV_BOOT
 
-_HB = L.HORIZONTAL_BAND_CDEG
-_DONE_MS = 5000  # DONE is shown this long, then IDLE
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
+_ACT_NO_DEEPER = const(2)  # alarms.ACT_NO_DEEPER
+_ACT_OPEN_LOOP = const(4)  # alarms.ACT_OPEN_LOOP
+_ACT_RETURN = const(3)  # alarms.ACT_RETURN
+_BASELINE = const(2)  # states.BASELINE
+_BASELINE_MAX_MS = const(60000)  # limits.BASELINE_MAX_MS
+_BASELINE_MS = const(15000)  # limits.BASELINE_MS
+_B_ESTOP = const(1)  # alarms.B_ESTOP
+_CONTROL_PERIOD_MS = const(10)  # limits.CONTROL_PERIOD_MS
+_DESCENT = const(4)  # states.DESCENT
+_DONE = const(9)  # states.DONE
+_ESTOP = const(11)  # states.ESTOP
+_EV_BOOT = const(1)  # events.EV_BOOT
+_FAULT = const(10)  # states.FAULT
+_HOLD = const(5)  # states.HOLD
+_HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
+_HORIZONTAL_BAND_CDEG = const(500)  # limits.HORIZONTAL_BAND_CDEG
+_IDLE = const(1)  # states.IDLE
+_LIMIT_BACKOFF_CDEG = const(200)  # limits.LIMIT_BACKOFF_CDEG
+_LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
+_MANUAL_STILL_CDPS = const(30)  # limits.MANUAL_STILL_CDPS
+_MANUAL_STILL_MS = const(1000)  # limits.MANUAL_STILL_MS
+_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
+_OPEN_LOOP = const(12)  # states.OPEN_LOOP
+_READY = const(3)  # states.READY
+_READY_TIMEOUT_MS = const(120000)  # limits.READY_TIMEOUT_MS
+_REST = const(7)  # states.REST
+_RETURN = const(6)  # states.RETURN
+_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
+_RISE = const(8)  # states.RISE
+_SELFTEST = const(0)  # states.SELFTEST
+_SELFTEST_MAX_MS = const(5000)  # limits.SELFTEST_MAX_MS
+_SELFTEST_MS = const(1000)  # limits.SELFTEST_MS
+
+_HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
+_DONE_MS = const(5000)  # DONE is shown this long, then IDLE
 # Where a start comes from.
-_NO_START = 0
-_LOCAL_START = 1
+_NO_START = const(0)
+_LOCAL_START = const(1)
 
 
 def react(ctl, t, act, st, angle, home):
@@ -34,22 +61,22 @@ def react(ctl, t, act, st, angle, home):
     # for the e-stop), the open-loop return without an angle, or the end of
     # the session (a gradual return from DESCENT/HOLD).  Returns the state
     # the period goes on in.
-    if act >= ACT_RETURN:
-        if act == ACT_CUTOFF:
-            if ctl._alarms.active & B_ESTOP:
-                ctl._set_state(t, S.ESTOP)
-            elif st != S.ESTOP:
-                ctl._set_state(t, S.FAULT)
-        elif act == ACT_OPEN_LOOP:
-            if st != S.OPEN_LOOP and st != S.FAULT and st != S.ESTOP:
+    if act >= _ACT_RETURN:
+        if act == _ACT_CUTOFF:
+            if ctl._alarms.active & _B_ESTOP:
+                ctl._set_state(t, _ESTOP)
+            elif st != _ESTOP:
+                ctl._set_state(t, _FAULT)
+        elif act == _ACT_OPEN_LOOP:
+            if st != _OPEN_LOOP and st != _FAULT and st != _ESTOP:
                 if ctl._manual:
-                    ctl._set_state(t, S.FAULT)
+                    ctl._set_state(t, _FAULT)
                 else:
                     drive.begin_open_loop(ctl, t, home)
-        elif st == S.BASELINE or st == S.READY:
+        elif st == _BASELINE or st == _READY:  # noqa: SIM109
             ctl._session_end(t)
-            ctl._set_state(t, S.IDLE)
-        elif st == S.DESCENT or st == S.HOLD:
+            ctl._set_state(t, _IDLE)
+        elif st == _DESCENT or st == _HOLD:  # noqa: SIM109
             begin_return(ctl, t, angle)
         return ctl.state
     return st
@@ -57,38 +84,38 @@ def react(ctl, t, act, st, angle, home):
 
 def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_edge):
     # The state itself, after the alarms reacted.
-    if st == S.HOLD:
+    if st == _HOLD:
         run_hold(ctl, t, dt, inp, angle, act, stop_edge)
-    elif st == S.DESCENT:
+    elif st == _DESCENT:
         run_descent(ctl, t, dt, inp, angle, act, stop_edge)
-    elif st == S.RETURN:
+    elif st == _RETURN:
         if ctl._manual:
             if angle <= _HB:
                 begin_rest(ctl, t)
         elif ctl._traj.at_goal and angle <= _HB:
             begin_rest(ctl, t)
-    elif st == S.REST:
+    elif st == _REST:
         ctl._rest_ms += dt
         if ctl._rest_ms >= ctl.profile.rest_ms:
-            ctl._set_state(t, S.RISE)
+            ctl._set_state(t, _RISE)
             if not ctl._manual:
                 ctl._traj.set_goal(ctl.profile.loading_cdeg, ctl.profile.rise_cdps)
         elif ctl._manual and ctl._at_loading(angle, home):
             finish(ctl, t)
-    elif st == S.RISE:
+    elif st == _RISE:
         if ctl._at_loading(angle, home) and (ctl._manual or ctl._traj.at_goal or home):
             finish(ctl, t)
-    elif st == S.IDLE or st == S.DONE:
+    elif st == _IDLE or st == _DONE:  # noqa: SIM109
         run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge)
-    elif st == S.BASELINE or st == S.READY:
+    elif st == _BASELINE or st == _READY:  # noqa: SIM109
         run_armed(ctl, t, inp, angle, stop_edge)
-    elif st == S.OPEN_LOOP:
-        if home and ctl._home_ms >= L.HOME_CONFIRM_MS:
-            ctl._set_state(t, S.FAULT)
-    elif st == S.FAULT or st == S.ESTOP:
+    elif st == _OPEN_LOOP:
+        if home and ctl._home_ms >= _HOME_CONFIRM_MS:
+            ctl._set_state(t, _FAULT)
+    elif st == _FAULT or st == _ESTOP:  # noqa: SIM109
         if stop_edge:
             ctl._clear(t)
-    elif st == S.SELFTEST:
+    elif st == _SELFTEST:
         run_selftest(ctl, t, angle, tilt_ok, home, inp)
 
 
@@ -115,17 +142,17 @@ def begin_return(ctl, t, angle):
     # a 5 deg profile skipped the return and came up in 10 s): no faster
     # floor than 0.01 deg/s, i.e. only a return from under 0.3 deg may
     # take less than return_ms.
-    v = start * 1000 // (ctl.profile.return_ms + L.RETURN_MARGIN_MS)
+    v = start * 1000 // (ctl.profile.return_ms + _RETURN_MARGIN_MS)
     if v < 1:
         v = 1
-    elif v > L.MAX_RATE_CDPS:
-        v = L.MAX_RATE_CDPS
+    elif v > _MAX_RATE_CDPS:
+        v = _MAX_RATE_CDPS
     ctl._ret_cdps = v
     ctl._ret_start = start
     ctl._t_ret = t
     if not ctl._manual:
         ctl._traj.set_goal(0, v)
-    ctl._set_state(t, S.RETURN)
+    ctl._set_state(t, _RETURN)
 
 
 def begin_rest(ctl, t):
@@ -134,24 +161,24 @@ def begin_rest(ctl, t):
         # Rest at horizontal, or where we are if already head-up.
         sp = ctl._traj.pos_mcdeg // 1000
         ctl._traj.set_goal(sp if sp < 0 else 0, ctl._ret_cdps if ctl._ret_cdps > 50 else 50)
-    ctl._set_state(t, S.REST)
+    ctl._set_state(t, _REST)
 
 
 # -- states ----------------------------------------------------------------
 def run_selftest(ctl, t, angle, tilt_ok, home, inp):
-    if ticks_diff(t, ctl._t_state) < L.SELFTEST_MS:
+    if ticks_diff(t, ctl._t_state) < _SELFTEST_MS:
         return
     if inp.home_switch and inp.end_switch and not tilt_ok:
         ctl._selftest_fail = True
-        ctl._set_state(t, S.FAULT)
-        ctl._events.push(t, EV_BOOT, ctl._reset_cause, 0)
+        ctl._set_state(t, _FAULT)
+        ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0)
         return
     if not tilt_ok:
-        if ticks_diff(t, ctl._t_state) < L.SELFTEST_MAX_MS:
+        if ticks_diff(t, ctl._t_state) < _SELFTEST_MAX_MS:
             return  # the estimator may need a moment longer after a reset
         # Angle unknown: the tilt alarm (now unmasked) decides what to do.
-        ctl._events.push(t, EV_BOOT, ctl._reset_cause, 0 if home else 1)
-        ctl._set_state(t, S.IDLE)
+        ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0 if home else 1)
+        ctl._set_state(t, _IDLE)
         return
     at = ctl._at_loading(angle, home)
     if at and not ctl._manual and (ctl._rec_deep or ctl._rec_last):
@@ -160,14 +187,14 @@ def run_selftest(ctl, t, angle, tilt_ok, home, inp):
         # campaign, seed 2030 timeline 535: a reset 4.97 deg short of it,
         # measured, left the table idle 5.03 deg short, true).
         d = angle - ctl.profile.loading_cdeg
-        at = -L.LOADING_TOL_CDEG // 2 <= d <= L.LOADING_TOL_CDEG // 2
+        at = -_LOADING_TOL_CDEG // 2 <= d <= _LOADING_TOL_CDEG // 2
     if at or (ctl._manual and angle <= _HB):
-        ctl._events.push(t, EV_BOOT, ctl._reset_cause, 0)
+        ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0)
         ctl._traj.reset(angle)
-        ctl._set_state(t, S.IDLE)
+        ctl._set_state(t, _IDLE)
         return
     # Not at the loading position: the board restarted mid-session.
-    ctl._events.push(t, EV_BOOT, ctl._reset_cause, 1)
+    ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 1)
     ctl._traj.reset(angle)
     ctl._session_begin(t, angle, _NO_START)
     ctl._recovering = True
@@ -175,15 +202,15 @@ def run_selftest(ctl, t, angle, tilt_ok, home, inp):
 
 
 def run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge):
-    if ctl.state == S.DONE and ticks_diff(t, ctl._t_state) >= _DONE_MS:
-        ctl._set_state(t, S.IDLE)
+    if ctl.state == _DONE and ticks_diff(t, ctl._t_state) >= _DONE_MS:
+        ctl._set_state(t, _IDLE)
     src = _NO_START
     if start_edge and ctl._start_refusal() == reasons.OK:
         src = _LOCAL_START
     if ctl._manual and tilt_ok and angle > _HB:
         # The person tilted the table: monitor it as a session.
         ctl._session_begin(t, angle, src)
-        ctl._set_state(t, S.DESCENT)
+        ctl._set_state(t, _DESCENT)
         return
     if not ctl._manual:
         ctl._traj.reset(angle)
@@ -202,37 +229,37 @@ def run_armed(ctl, t, inp, angle, stop_edge):
     st = ctl.state
     if not inp.hold_down:
         ctl._down_fresh = True  # a press from now on began after arming
-    elif st == S.BASELINE:
+    elif st == _BASELINE:
         # A contact closed in the baseline and still closed at READY is no
         # press of the person's: it must open first (campaign seed 11, tl 77).
         ctl._down_fresh = False
     if stop_edge or inp.hold_up:
         ctl._session_end(t)
-        ctl._set_state(t, S.IDLE)
+        ctl._set_state(t, _IDLE)
         return
     if ctl._manual and ctl._tilt_ok and angle > _HB:
-        ctl._set_state(t, S.DESCENT)  # started before the baseline: no baseline
+        ctl._set_state(t, _DESCENT)  # started before the baseline: no baseline
         return
-    if st == S.BASELINE:
+    if st == _BASELINE:
         if inp.hr_ok and inp.hr_bpm > 0:
             ctl._base_sum += inp.hr_bpm
             ctl._base_n += 1
         el = ticks_diff(t, ctl._t_state)
-        if el >= L.BASELINE_MS and ctl._base_n * L.CONTROL_PERIOD_MS * 2 >= L.BASELINE_MS:
+        if el >= _BASELINE_MS and ctl._base_n * _CONTROL_PERIOD_MS * 2 >= _BASELINE_MS:
             ctl.baseline_bpm = ctl._base_sum // ctl._base_n
-            ctl._set_state(t, S.READY)
-        elif el >= L.BASELINE_MAX_MS:
+            ctl._set_state(t, _READY)
+        elif el >= _BASELINE_MAX_MS:
             ctl._session_end(t)  # no pulse: refuse to invert
-            ctl._set_state(t, S.IDLE)
+            ctl._set_state(t, _IDLE)
         return
-    if ticks_diff(t, ctl._t_state) >= L.READY_TIMEOUT_MS:
+    if ticks_diff(t, ctl._t_state) >= _READY_TIMEOUT_MS:
         ctl._session_end(t)
-        ctl._set_state(t, S.IDLE)
+        ctl._set_state(t, _IDLE)
         return
     if not ctl._manual and inp.hold_down and ctl._down_fresh and not inp.hold_up and ctl._tilt_ok:
         ctl._traj.reset(angle)
         ctl._traj.set_goal(ctl._eff_limit, ctl.profile.descent_cdps)
-        ctl._set_state(t, S.DESCENT)
+        ctl._set_state(t, _DESCENT)
 
 
 def run_descent(ctl, t, dt, inp, angle, act, stop_edge):
@@ -241,27 +268,27 @@ def run_descent(ctl, t, dt, inp, angle, act, stop_edge):
         return
     if ctl._manual:
         r = inp.rate_cdps
-        if angle > _HB and -L.MANUAL_STILL_CDPS < r < L.MANUAL_STILL_CDPS:
+        if angle > _HB and -_MANUAL_STILL_CDPS < r < _MANUAL_STILL_CDPS:
             ctl._still_ms += dt
-            if ctl._still_ms >= L.MANUAL_STILL_MS:
+            if ctl._still_ms >= _MANUAL_STILL_MS:
                 ctl._hold_ref = angle
-                ctl._set_state(t, S.HOLD)
+                ctl._set_state(t, _HOLD)
         else:
             ctl._still_ms = 0
-            if angle <= _HB and ticks_diff(t, ctl._t_state) > L.MANUAL_STILL_MS:
+            if angle <= _HB and ticks_diff(t, ctl._t_state) > _MANUAL_STILL_MS:
                 begin_return(ctl, t, angle)  # came back without holding
         return
     tr = ctl._traj
-    if act >= ACT_NO_DEEPER or not inp.hold_down or not ctl._tilt_ok:
+    if act >= _ACT_NO_DEEPER or not inp.hold_down or not ctl._tilt_ok:
         if ctl._tilt_ok:
             tr.stop_at(angle, inp.rate_cdps)  # hold-to-run: stop where the table is
         else:
             tr.stop()
-        if act >= ACT_NO_DEEPER and tr.goal_mcdeg > (ctl._eff_limit - L.LIMIT_BACKOFF_CDEG) * 1000:
-            tr.set_goal(ctl._eff_limit - L.LIMIT_BACKOFF_CDEG, ctl.profile.descent_cdps)
-        ctl._set_state(t, S.HOLD)
+        if act >= _ACT_NO_DEEPER and tr.goal_mcdeg > (ctl._eff_limit - _LIMIT_BACKOFF_CDEG) * 1000:
+            tr.set_goal(ctl._eff_limit - _LIMIT_BACKOFF_CDEG, ctl.profile.descent_cdps)
+        ctl._set_state(t, _HOLD)
     elif tr.at_goal:
-        ctl._set_state(t, S.HOLD)
+        ctl._set_state(t, _HOLD)
 
 
 def run_hold(ctl, t, dt, inp, angle, act, stop_edge):
@@ -272,24 +299,24 @@ def run_hold(ctl, t, dt, inp, angle, act, stop_edge):
     if ctl._manual:
         if angle > ctl._hold_ref:
             ctl._hold_ref = angle
-        if angle < ctl._hold_ref - 300 and inp.rate_cdps < -L.MANUAL_STILL_CDPS:
+        if angle < ctl._hold_ref - 300 and inp.rate_cdps < -_MANUAL_STILL_CDPS:
             begin_return(ctl, t, angle)
         return
     if ctl._hold_ms >= ctl.profile.hold_ms:
         begin_return(ctl, t, angle)
         return
     tr = ctl._traj
-    if act >= ACT_NO_DEEPER:
-        back = ctl._eff_limit - L.LIMIT_BACKOFF_CDEG
+    if act >= _ACT_NO_DEEPER:
+        back = ctl._eff_limit - _LIMIT_BACKOFF_CDEG
         if tr.goal_mcdeg > back * 1000:
             tr.set_goal(back, ctl.profile.descent_cdps)
     elif (
         inp.hold_down and not inp.hold_up and ctl._tilt_ok and tr.goal_mcdeg < ctl._eff_limit * 1000
     ):
         tr.set_goal(ctl._eff_limit, ctl.profile.descent_cdps)
-        ctl._set_state(t, S.DESCENT)
+        ctl._set_state(t, _DESCENT)
 
 
 def finish(ctl, t):
     ctl._session_end(t)
-    ctl._set_state(t, S.DONE)
+    ctl._set_state(t, _DONE)

@@ -23,24 +23,28 @@ class Button:
         if debounce_ms < 0:
             raise ValueError("debounce_ms must be >= 0")
         self._pin = pin
+        self._value = pin.value  # bound once: one lookup less per period (issue 10)
         self._level = pressed_level
         self._db = debounce_ms
-        self._raw = True  # until proven otherwise, assume pressed / at limit
+        self._raw = None  # no reading yet (the first one is the state)
         self._t = 0
-        self.pressed = True
-        self._first = True
+        self.pressed = True  # until proven otherwise, assume pressed / at limit
 
     def update(self, t_ms):
-        raw = self._pin.value() == self._level
-        if self._first:
+        raw = self._value() == self._level
+        r0 = self._raw
+        if raw == r0:
+            if raw == self.pressed:
+                return raw  # steady (nearly every period): nothing to time
+        elif r0 is None:
             # Boot: the first reading is the state (there is no earlier edge
             # to debounce), so a released start button cannot look like a
             # press and a switch at its limit reads so at once.
-            self._first = False
             self._raw = raw
             self._t = t_ms
             self.pressed = raw
-        elif raw != self._raw:
+            return raw
+        else:
             self._raw = raw
             self._t = t_ms
         if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
@@ -52,6 +56,8 @@ class EStop:
     def __init__(self, pin_a, pin_b=None, pressed_level=1, release_ms=50, discrepancy_ms=200):
         self._a = pin_a
         self._b = pin_b
+        self._va = pin_a.value  # bound once (issue 10)
+        self._vb = None if pin_b is None else pin_b.value
         self._level = pressed_level
         self._release = release_ms
         self._disc = discrepancy_ms
@@ -64,8 +70,10 @@ class EStop:
         self._seen_both_open = False
 
     def update(self, t_ms):
-        a_open = self._a.value() == self._level
-        b_open = a_open if self._b is None else self._b.value() == self._level
+        lvl = self._level
+        a_open = self._va() == lvl
+        vb = self._vb
+        b_open = a_open if vb is None else vb() == lvl
         if a_open != b_open:
             if not self._disagree:
                 self._disagree = True
@@ -109,20 +117,35 @@ class Panel:
         self.end = end
         self.power = power  # the supply's "on battery" signal, if wired
         self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
+        # Each input's update, bound once (issue 10: a method lookup per
+        # input per period costs a few microseconds on an RP2040).
+        self._estop_u = estop.update
+        self._up_u = up.update
+        self._down_u = down.update
+        self._start_u = start.update
+        self._stop_u = stop.update
+        self._home_u = None if home is None else home.update
+        self._end_u = None if end is None else end.update
+        self._power_u = None if power is None else power.update
+        self._contactor_u = None if contactor is None else contactor.update
 
     def update(self, t_ms, inp):
-        inp.estop_pressed = self.estop.update(t_ms)
-        u = self.up.update(t_ms)
-        d = self.down.update(t_ms)
+        inp.estop_pressed = self._estop_u(t_ms)
+        u = self._up_u(t_ms)
+        d = self._down_u(t_ms)
         inp.hold_up = u and not d
         inp.hold_down = d and not u
-        inp.start_pressed = self.start.update(t_ms)
-        inp.stop_pressed = self.stop.update(t_ms)
-        if self.home is not None:
-            inp.home_switch = self.home.update(t_ms)
-        if self.end is not None:
-            inp.end_switch = self.end.update(t_ms)
-        if self.power is not None:
-            inp.on_battery = self.power.update(t_ms)
-        if self.contactor is not None:
-            inp.motor_power = self.contactor.update(t_ms)
+        inp.start_pressed = self._start_u(t_ms)
+        inp.stop_pressed = self._stop_u(t_ms)
+        f = self._home_u
+        if f is not None:
+            inp.home_switch = f(t_ms)
+        f = self._end_u
+        if f is not None:
+            inp.end_switch = f(t_ms)
+        f = self._power_u
+        if f is not None:
+            inp.on_battery = f(t_ms)
+        f = self._contactor_u
+        if f is not None:
+            inp.motor_power = f(t_ms)

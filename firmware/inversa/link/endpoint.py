@@ -31,9 +31,51 @@ import struct
 from inversa import VERSION
 from inversa import reasons as R
 from inversa.compat import const, ticks_add, ticks_diff
-from inversa.events import EV_COMMAND
 from inversa.link import messages as M
 from inversa.link.frame import FrameReader, FrameWriter
+
+# Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
+# RP2040 and an imported name ~1 us, a const() nothing.  Each one names
+# its source; tests/fw/test_inlined_consts.py checks every value.
+_ACK_LEN = const(4)  # messages.ACK_LEN
+_CMD_CALIBRATE_IMU = const(39)  # messages.CMD_CALIBRATE_IMU
+_CMD_CLEAR_FAULTS = const(40)  # messages.CMD_CLEAR_FAULTS
+_CMD_GET_PROFILE = const(34)  # messages.CMD_GET_PROFILE
+_CMD_INFO = const(33)  # messages.CMD_INFO
+_CMD_MAINTENANCE = const(41)  # messages.CMD_MAINTENANCE
+_CMD_RETURN = const(37)  # messages.CMD_RETURN
+_CMD_SET_PROFILE = const(35)  # messages.CMD_SET_PROFILE
+_CMD_SET_TELEMETRY_RATE = const(38)  # messages.CMD_SET_TELEMETRY_RATE
+_CMD_START = const(36)  # messages.CMD_START
+_DEFAULT_TELEMETRY_HZ = const(20)  # messages.DEFAULT_TELEMETRY_HZ
+_EVENT_LEN = const(13)  # messages.EVENT_LEN
+_EV_COMMAND = const(7)  # events.EV_COMMAND
+_FLAG_BENCH = const(1)  # messages.FLAG_BENCH
+_HEARTBEAT_LEN = const(6)  # messages.HEARTBEAT_LEN
+_HEARTBEAT_MS = const(1000)  # messages.HEARTBEAT_MS
+_HELLO_HEAD_LEN = const(15)  # messages.HELLO_HEAD_LEN
+_INJECT_IMU = const(48)  # messages.INJECT_IMU
+_INJECT_IMU_SAMPLE_LEN = const(12)  # messages.INJECT_IMU_SAMPLE_LEN
+_INJECT_PPG = const(49)  # messages.INJECT_PPG
+_INJECT_PPG_SAMPLE_LEN = const(4)  # messages.INJECT_PPG_SAMPLE_LEN
+_IO_BRAKE_ON = const(16)  # messages.IO_BRAKE_ON
+_IO_ESTOP = const(4)  # messages.IO_ESTOP
+_IO_HOST_LEASE = const(32)  # messages.IO_HOST_LEASE
+_IO_HR_OK = const(2)  # messages.IO_HR_OK
+_IO_MOTOR_ENABLE = const(8)  # messages.IO_MOTOR_ENABLE
+_IO_TILT_OK = const(1)  # messages.IO_TILT_OK
+_LEASE_MS = const(2000)  # messages.LEASE_MS
+_MAX_PAYLOAD = const(240)  # messages.MAX_PAYLOAD
+_MAX_TELEMETRY_HZ = const(50)  # messages.MAX_TELEMETRY_HZ
+_MSG_ACK = const(5)  # messages.MSG_ACK
+_MSG_EVENT = const(3)  # messages.MSG_EVENT
+_MSG_HEARTBEAT = const(4)  # messages.MSG_HEARTBEAT
+_MSG_HELLO = const(1)  # messages.MSG_HELLO
+_MSG_HOST_HEARTBEAT = const(32)  # messages.MSG_HOST_HEARTBEAT
+_MSG_PROFILE = const(6)  # messages.MSG_PROFILE
+_MSG_TELEMETRY = const(2)  # messages.MSG_TELEMETRY
+_PROTOCOL_VERSION = const(1)  # messages.PROTOCOL_VERSION
+_TELEMETRY_LEN = const(48)  # messages.TELEMETRY_LEN
 
 _HDR = const(5)  # messages.HEADER_LEN
 _EVENTS_PER_SERVICE = const(4)
@@ -83,12 +125,12 @@ class LinkEndpoint:
         inject=None,
         calibrate=None,
         profile_from_bytes=None,
-        telemetry_hz=M.DEFAULT_TELEMETRY_HZ,
+        telemetry_hz=_DEFAULT_TELEMETRY_HZ,
         reset_cause=0,
         maintenance=None,
     ):
-        if not 0 <= telemetry_hz <= M.MAX_TELEMETRY_HZ:
-            raise ValueError("telemetry_hz must be 0..%d" % M.MAX_TELEMETRY_HZ)
+        if not 0 <= telemetry_hz <= _MAX_TELEMETRY_HZ:
+            raise ValueError("telemetry_hz must be 0..%d" % _MAX_TELEMETRY_HZ)
         if len(uid) > 8:
             raise ValueError("uid must be at most 8 bytes (machine.unique_id())")
         self.port = port
@@ -105,7 +147,7 @@ class LinkEndpoint:
         self.maintenance = maintenance
         self._profile_from_bytes = profile_from_bytes
         self.reset_cause = reset_cause
-        self.writer = FrameWriter(port, M.FLAG_BENCH if bench else 0)
+        self.writer = FrameWriter(port, _FLAG_BENCH if bench else 0)
         self.reader = FrameReader()
         self._rx = bytearray(_RX_CHUNK)
         self._ev = [0, 0, 0, 0]
@@ -114,6 +156,7 @@ class LinkEndpoint:
         self.telemetry_hz = 0
         self._tele_period_ms = 0
         self._tele_next = now
+        self._tele_waited = False  # a due frame was put off by one busy period
         self.set_telemetry_hz(telemetry_hz)
         self._hb_next = now
         self._hello_due = True  # announce ourselves at boot
@@ -158,7 +201,7 @@ class LinkEndpoint:
         """Before the controller: the host's commands, and the lease it keeps."""
         now = self.clock.ticks_ms()
         self._receive(now, inp, out)
-        lease = self._have_host and ticks_diff(now, self._host_ms) < M.LEASE_MS
+        lease = self._have_host and ticks_diff(now, self._host_ms) < _LEASE_MS
         if lease != self.lease_ok:
             if lease:
                 self._hello_due = True  # a host (re)appeared: tell it who we are
@@ -167,10 +210,13 @@ class LinkEndpoint:
             self.lease_ok = lease
         inp.host_lease_ok = lease
 
-    def transmit(self, inp, out, loop_us=0, loop_max_us=0, overruns=0):
+    def transmit(self, inp, out, loop_us=0, loop_max_us=0, overruns=0, busy=False):
         """After the controller and the actuators: each telemetry frame is one
         period's snapshot (this period's angle with this period's state and
-        motor command)."""
+        motor command).  busy: this period already carried a slow job (the
+        heart-rate FIFO was drained): a telemetry frame due now goes out in
+        the next period instead, once (never two periods late, so a period
+        that is always busy still gets every frame)."""
         now = self.clock.ticks_ms()
         lease = self.lease_ok
         if self._hello_due and self._send_hello():
@@ -178,13 +224,20 @@ class LinkEndpoint:
         if lease:  # with no host listening, events wait in the ring (overflow is counted)
             self._send_events()
         if self._tele_period_ms and ticks_diff(now, self._tele_next) >= 0:
+            if busy and not self._tele_waited:
+                self._tele_waited = True  # the next period sends it
+                return self._heartbeat(now, inp, out)
+            self._tele_waited = False
             self._send_telemetry(now, inp, out, loop_us, loop_max_us, overruns)
             self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
             if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
                 self._tele_next = ticks_add(now, self._tele_period_ms)
+        self._heartbeat(now, inp, out)
+
+    def _heartbeat(self, now, inp, out):
         if ticks_diff(now, self._hb_next) >= 0:
             self._send_heartbeat(now, inp, out)
-            self._hb_next = ticks_add(now, M.HEARTBEAT_MS)
+            self._hb_next = ticks_add(now, _HEARTBEAT_MS)
 
     # -- receiving -----------------------------------------------------------
     def _receive(self, now, inp, out):
@@ -200,20 +253,20 @@ class LinkEndpoint:
     def _dispatch(self, now):
         r = self.reader
         t = r.msg_type
-        if t < M.MSG_HOST_HEARTBEAT:
+        if t < _MSG_HOST_HEARTBEAT:
             self.ignored += 1  # our own frames echoed back (loopback): not the host
             return
         self._have_host = True
         self._host_ms = now
-        if r.version != M.PROTOCOL_VERSION:
+        if r.version != _PROTOCOL_VERSION:
             self.version_errors += 1
             self._ack(r.seq, t, R.UNSUPPORTED_VERSION)
             return
-        if t == M.MSG_HOST_HEARTBEAT:
+        if t == _MSG_HOST_HEARTBEAT:
             return
         off = _HDR
         n = r.payload_len
-        if t == M.INJECT_IMU or t == M.INJECT_PPG:
+        if t == _INJECT_IMU or t == _INJECT_PPG:  # noqa: SIM109
             reason = self._inject(t, r.body, off, n)
             if reason:
                 self.refused += 1
@@ -245,21 +298,21 @@ class LinkEndpoint:
         self._last_ms = now
         self._answer(t, reason)
         self._ack(r.seq, t, reason)
-        if t != M.CMD_INFO and t != M.CMD_GET_PROFILE:
-            self.events.push(now, EV_COMMAND, t, reason)
+        if t != _CMD_INFO and t != _CMD_GET_PROFILE:
+            self.events.push(now, _EV_COMMAND, t, reason)
 
     def _answer(self, t, reason):
         # Data that goes with an accepted query, sent just before its ACK.
         if reason:
             return
-        if t == M.CMD_INFO:
+        if t == _CMD_INFO:
             self._send_hello()
-        elif t == M.CMD_GET_PROFILE:
+        elif t == _CMD_GET_PROFILE:
             self._send_profile()
 
     def _command(self, t, body, off, n):
         ctrl = self.ctrl
-        if t == M.CMD_SET_PROFILE:
+        if t == _CMD_SET_PROFILE:
             if n == 0:
                 return R.BAD_ARGUMENT
             decode = self._profile_from_bytes
@@ -272,11 +325,11 @@ class LinkEndpoint:
             except (ValueError, TypeError, IndexError):
                 return R.PROFILE_INVALID
             return ctrl.set_profile(profile)
-        if t == M.CMD_SET_TELEMETRY_RATE:
+        if t == _CMD_SET_TELEMETRY_RATE:
             if n != 1:
                 return R.BAD_ARGUMENT
             hz = body[off]
-            if hz > M.MAX_TELEMETRY_HZ:
+            if hz > _MAX_TELEMETRY_HZ:
                 return R.OUT_OF_RANGE
             self.set_telemetry_hz(hz)
             self._tele_next = self.clock.ticks_ms()
@@ -285,19 +338,19 @@ class LinkEndpoint:
             if t in M.COMMAND_NAMES:
                 return R.BAD_ARGUMENT
             return R.UNKNOWN_COMMAND
-        if t == M.CMD_INFO or t == M.CMD_GET_PROFILE:
+        if t == _CMD_INFO or t == _CMD_GET_PROFILE:  # noqa: SIM109
             return R.OK
-        if t == M.CMD_START:
+        if t == _CMD_START:
             return ctrl.request_start()
-        if t == M.CMD_RETURN:
+        if t == _CMD_RETURN:
             return ctrl.request_return()
-        if t == M.CMD_CLEAR_FAULTS:
+        if t == _CMD_CLEAR_FAULTS:
             return ctrl.clear_faults()
-        if t == M.CMD_CALIBRATE_IMU:
+        if t == _CMD_CALIBRATE_IMU:
             if self.calibrate is None:
                 return R.UNKNOWN_COMMAND
             return self.calibrate()
-        if t == M.CMD_MAINTENANCE:
+        if t == _CMD_MAINTENANCE:
             if self.maintenance is None:
                 return R.UNKNOWN_COMMAND
             return self.maintenance()
@@ -311,7 +364,7 @@ class LinkEndpoint:
         if n < 1:
             return R.BAD_ARGUMENT
         count = body[off]
-        size = M.INJECT_IMU_SAMPLE_LEN if t == M.INJECT_IMU else M.INJECT_PPG_SAMPLE_LEN
+        size = _INJECT_IMU_SAMPLE_LEN if t == _INJECT_IMU else _INJECT_PPG_SAMPLE_LEN
         if count == 0 or n != 1 + count * size:
             return R.BAD_ARGUMENT
         try:
@@ -324,7 +377,7 @@ class LinkEndpoint:
     def _ack(self, seq, t, reason):
         w = self.writer
         struct.pack_into(M.ACK_FMT, w.body, _HDR, seq, t, reason)
-        return w.send(M.MSG_ACK, M.ACK_LEN)
+        return w.send(_MSG_ACK, _ACK_LEN)
 
     def _send_events(self):
         w = self.writer
@@ -335,24 +388,24 @@ class LinkEndpoint:
                     return
                 self._ev_pending = True
             struct.pack_into(M.EVENT_FMT, w.body, _HDR, ev[0], ev[1], ev[2], ev[3])
-            if not w.send(M.MSG_EVENT, M.EVENT_LEN):
+            if not w.send(_MSG_EVENT, _EVENT_LEN):
                 return  # keep it for the next period
             self._ev_pending = False
 
     def _io_bits(self, inp, out):
         b = 0
         if inp.tilt_ok:
-            b |= M.IO_TILT_OK
+            b |= _IO_TILT_OK
         if inp.hr_ok:
-            b |= M.IO_HR_OK
+            b |= _IO_HR_OK
         if inp.estop_pressed:
-            b |= M.IO_ESTOP
+            b |= _IO_ESTOP
         if out.motor_enable:
-            b |= M.IO_MOTOR_ENABLE
+            b |= _IO_MOTOR_ENABLE
         if out.brake_on:
-            b |= M.IO_BRAKE_ON
+            b |= _IO_BRAKE_ON
         if self.lease_ok:
-            b |= M.IO_HOST_LEASE
+            b |= _IO_HOST_LEASE
         return b
 
     def _send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns):
@@ -385,14 +438,14 @@ class LinkEndpoint:
             self.events.dropped & 0xFFFF,
             self.port.stalls & 0xFFFF,
         )
-        return w.send(M.MSG_TELEMETRY, M.TELEMETRY_LEN)
+        return w.send(_MSG_TELEMETRY, _TELEMETRY_LEN)
 
     def _send_heartbeat(self, now, inp, out):
         w = self.writer
         struct.pack_into(
             M.HEARTBEAT_FMT, w.body, _HDR, now, _u8(out.state), self._io_bits(inp, out)
         )
-        return w.send(M.MSG_HEARTBEAT, M.HEARTBEAT_LEN)
+        return w.send(_MSG_HEARTBEAT, _HEARTBEAT_LEN)
 
     def _profile(self):
         return getattr(self.ctrl, "profile", None)
@@ -408,13 +461,13 @@ class LinkEndpoint:
         w = self.writer
         p = self._profile()
         data = p.to_bytes() if p is not None else b""
-        if len(data) + 2 > M.MAX_PAYLOAD:
+        if len(data) + 2 > _MAX_PAYLOAD:
             return False
         crc = self._profile_crc(p)
         struct.pack_into(M.PROFILE_HEAD_FMT, w.body, _HDR, crc)
         o = _HDR + 2
         w.body[o : o + len(data)] = data
-        return w.send(M.MSG_PROFILE, 2 + len(data))
+        return w.send(_MSG_PROFILE, 2 + len(data))
 
     def _send_hello(self):
         w = self.writer
@@ -424,14 +477,14 @@ class LinkEndpoint:
             M.HELLO_HEAD_FMT,
             body,
             _HDR,
-            M.PROTOCOL_VERSION,
+            _PROTOCOL_VERSION,
             self.telemetry_hz,
-            M.LEASE_MS,
+            _LEASE_MS,
             crc,
             _u8(self.reset_cause),
             self.uid,
         )
-        o = _HDR + M.HELLO_HEAD_LEN
+        o = _HDR + _HELLO_HEAD_LEN
         for text in (VERSION, self.board):
             data = text.encode()[:32]
             body[o] = len(data)
@@ -443,4 +496,4 @@ class LinkEndpoint:
         for lid, value in limits:
             struct.pack_into("<Bi", body, o, lid, value)
             o += 5
-        return w.send(M.MSG_HELLO, o - _HDR)
+        return w.send(_MSG_HELLO, o - _HDR)

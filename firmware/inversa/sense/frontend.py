@@ -103,6 +103,7 @@ class SensorFrontEnd:
         self.imu_resets = 0  # chip found reset (brown-out) and re-initialised
         self.hr_resets = 0
         self._chk_k = 0
+        self.hr_polled = False  # this poll drained the heart-rate sensor
         self._imu_check = getattr(imu, "check", None)
         self._hr_check = getattr(hr, "check", None)
 
@@ -215,18 +216,25 @@ class SensorFrontEnd:
             if k >= _CHECK_POLLS:
                 k = 0
             self._chk_k = k
+            # A fixed schedule keeps the slow jobs apart (issue 10): the FIFO
+            # is drained at even polls (hr_every 2), the chip checks run at
+            # odd ones (99 and 49 of every 100), and the app sends telemetry after a poll that did not
+            # drain (hr_polled).
             if self.imu is not None:
-                if k == 0 and self._imu_check is not None:
+                if k == _CHECK_POLLS - 1 and self._imu_check is not None:
                     self._check_imu()
                 self._poll_imu(now)
+            drained = False
             if self.ppg is not None:
-                if k == _CHECK_POLLS // 2 and self._hr_check is not None:
+                if k == _CHECK_POLLS // 2 - 1 and self._hr_check is not None:
                     self._check_hr()
                 k = self._hr_k + 1
                 if k >= self.hr_every:
                     k = 0
+                    drained = True
                     self._poll_hr(now)
                 self._hr_k = k
+            self.hr_polled = drained
         except Exception:  # a bug must not stop the loop: report both untrusted
             self.internal_errors += 1
             self.tilt.ok = False

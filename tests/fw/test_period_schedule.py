@@ -1,0 +1,121 @@
+"""The period's fixed schedule of slow jobs (issue 10, "keep the deadline"):
+no period carries two of them.  The heart-rate FIFO is drained at every
+second poll; the once-a-second chip checks run at the other polls; a
+telemetry frame that falls due in a period that drained the FIFO goes out
+in the next period (once: never two periods late, and at its full rate).
+On the emulated Pico a drain costs ~1-2 ms, a chip check ~0.3-0.5 ms and a
+telemetry frame ~1 ms; before this schedule every check and every second
+telemetry frame shared a period with a drain."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from inversa.board.clock import VirtualClock
+from inversa.control.io import ControlInputs, ControlOutputs
+from inversa.drivers.max30102 import MAX30102
+from inversa.drivers.mpu6050 import MPU6050
+from inversa.events import EventLog
+from inversa.link import messages as M
+from inversa.link.endpoint import LinkEndpoint
+from inversa.link.port import MemoryPort
+from inversa.sense.frontend import SensorFrontEnd
+from inversa_host.link.codec import StreamDecoder
+from inversa_world.devices import FakeI2CBus, FakeMAX30102, FakeMPU6050
+from inversa_world.ppg import PPGSynth
+from inversa_world.session import SimSession
+
+
+def test_chip_checks_never_share_a_poll_with_a_fifo_drain():
+    clock = VirtualClock()
+    bus = FakeI2CBus(4)
+    bus.attach(0x68, FakeMPU6050(clock, seed=4))
+    bus.attach(0x57, FakeMAX30102(clock, seed=4, source=PPGSynth(seed=4, hr_bpm=70)))
+    fe = SensorFrontEnd(clock, MPU6050(bus), MAX30102(bus), None)
+    assert fe.hr_every == 2
+    calls = []
+    imu_check, hr_check = fe._imu_check, fe._hr_check
+    assert imu_check is not None and hr_check is not None
+    fe._imu_check = lambda: calls.append("imu") or imu_check()
+    fe._hr_check = lambda: calls.append("hr") or hr_check()
+    drained = checked_imu = checked_hr = 0
+    for _ in range(1000):  # 10 s
+        clock.advance_ms(10)
+        n = len(calls)
+        fe.poll()
+        new = calls[n:]
+        drained += fe.hr_polled
+        if new:
+            assert not fe.hr_polled, f"a chip check {new} in a period that drained the FIFO"
+        checked_imu += new.count("imu")
+        checked_hr += new.count("hr")
+    assert drained == 500
+    assert checked_imu == 10 and checked_hr == 10  # once a second each
+
+
+@pytest.mark.parametrize("hz", [20, 50, 10])
+def test_no_telemetry_frame_in_a_period_that_drained_the_fifo_and_none_lost(hz):
+    spec = {"duration_ms": 10000, "host_connected": True, "telemetry_hz": hz, "events": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        s = SimSession(spec, tmp)
+        dec = StreamDecoder()
+        frames = drained = periods = 0
+        while not s.finished:
+            s.step()
+            got = [f for f in dec.feed(s.take_tx()) if f.msg_type == M.MSG_TELEMETRY]
+            busy = s.app.sensors.hr_polled
+            drained += busy
+            periods += 1
+            assert len(got) <= 1
+            if got:
+                assert not busy, f"{hz} Hz: a telemetry frame in a draining period, t={s.t_ms}"
+                frames += 1
+        assert abs(drained - periods // 2) <= 1  # the FIFO is drained every second period
+        assert abs(frames - hz * periods / 100) <= 2, (hz, frames, periods)  # the full rate
+
+
+class _Ctrl:
+    profile = None
+
+
+def _endpoint(hz):
+    clock = VirtualClock(start_ms=(1 << 30) - 3000)  # the ticks wrap during the test
+    port = MemoryPort(1 << 16, 1024)
+    ep = LinkEndpoint(port, clock, EventLog(16), _Ctrl(), telemetry_hz=hz)
+    return clock, port, ep
+
+
+def _telemetry_periods(hz, busy_of, n=1000):
+    clock, port, ep = _endpoint(hz)
+    inp, out = ControlInputs(), ControlOutputs()
+    dec = StreamDecoder()
+    sent = []
+    for k in range(n):
+        ep.receive(inp, out)
+        ep.transmit(inp, out, 0, 0, 0, busy_of(k))
+        if any(f.msg_type == M.MSG_TELEMETRY for f in dec.feed(port.take_tx())):
+            sent.append(k)
+        clock.advance_ms(10)
+    return sent
+
+
+@pytest.mark.parametrize("hz", [1, 10, 20, 33, 50])
+def test_a_busy_period_puts_a_due_frame_off_by_exactly_one_period(hz):
+    free = _telemetry_periods(hz, lambda k: False)
+    # every even period busy: each frame due in one goes out in the next
+    alt = _telemetry_periods(hz, lambda k: k % 2 == 0)
+    assert len(alt) == len(free) >= hz * 10 - 1
+    for due, went in zip(free, alt, strict=True):
+        assert went == (due + 1 if due % 2 == 0 else due), (due, went)
+        assert went % 2 == 1
+
+
+@pytest.mark.parametrize("hz", [10, 20, 50])
+def test_a_period_that_is_always_busy_still_gets_every_frame_one_period_late(hz):
+    free = _telemetry_periods(hz, lambda k: False)
+    busy = _telemetry_periods(hz, lambda k: True)
+    assert len(busy) >= len(free) - 1
+    for due, went in zip(free, busy, strict=False):
+        assert went == due + 1, (due, went)
