@@ -153,6 +153,8 @@ class TiltEstimator:
         self.faults = TILT_NOT_READY
         self._i = 0  # integral of the correction (bias estimate)
         self._f1l = self._f1u = self._f2l = self._f2u = 0
+        self._fa = 0
+        self._vang = None  # the vector's angle (udeg) when it was last set to theta
         self._vib = 0
         self._k4 = 0
         self._pfaults = 0
@@ -191,9 +193,11 @@ class TiltEstimator:
         # -- accelerometer low-pass (state keeps 2 extra bits) ----------------
         a_long <<= 2
         a_up <<= 2
+        a_across <<= 2
         if not self._started:
             self._f1l = self._f2l = a_long
             self._f1u = self._f2u = a_up
+            self._fa = a_across
         f1l = self._f1l
         f1l += (a_long - f1l) >> 2
         self._f1l = f1l
@@ -206,6 +210,9 @@ class TiltEstimator:
         f2u = self._f2u
         f2u += (f1u - f2u) >> 2
         self._f2u = f2u
+        fa = self._fa  # the third axis, only for |a| (plausibility): one section
+        fa += (a_across - fa) >> 3
+        self._fa = fa
         g_ang = atan2_udeg(-f2l, f2u) - self.zero_udeg
 
         # -- gyro propagation -------------------------------------------------
@@ -231,10 +238,16 @@ class TiltEstimator:
             va = self._va
             vu = self._vu
         dt6 = dt_us >> 6
-        if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
-            rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
-        if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
-            rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
+        # a turn about any axis the estimate follows can be too fast (below)
+        fast = False
+        if not -_FAST_MDPS <= rate_long_mdps <= _FAST_MDPS:
+            fast = True
+            if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
+                rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
+        if not -_FAST_MDPS <= rate_up_mdps <= _FAST_MDPS:
+            fast = True
+            if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
+                rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
         # rotation over this sample, rad * 2**14 (rounded)
         pl = ((rate_long_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pu = ((rate_up_mdps >> 3) * dt6 + 3415) // _PHI_DEN
@@ -260,7 +273,10 @@ class TiltEstimator:
             nu = vu + wu + ((wl * pp - wa * pl + 16384) >> 15)
             if (pl or pu) and not -_VA_MIN <= va <= _VA_MIN:
                 # theta's change less the pivot's own share (inc has it exactly)
-                d = atan2_udeg(-nl, nu) - atan2_udeg(-vl, vu) - pp * _UDEG_PER_Q14
+                a0 = self._vang  # set at the end of the last step (or None)
+                if a0 is None:
+                    a0 = atan2_udeg(-vl, vu)
+                d = atan2_udeg(-nl, nu) - a0 - pp * _UDEG_PER_Q14
                 if not -_DEG180 <= d <= _DEG180:
                     d += _DEG360 if d < 0 else -_DEG360
             vl = nl
@@ -317,7 +333,7 @@ class TiltEstimator:
         else:
             self._quiet_n = 0
         mode = self._mode
-        if rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
+        if fast or rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
             if mode != _FAST:
                 self.fast_events += 1
             mode = _FAST
@@ -403,6 +419,30 @@ class TiltEstimator:
             ang += _DEG360 if ang <= 0 else -_DEG360
         self.angle_udeg = ang
         self.angle_cdeg = (ang + 5000) // 10000
+        if -_VA_MIN <= va <= _VA_MIN:
+            self._vang = None
+        else:
+            # Keep the vector's angle about the pivot where theta is: the two
+            # are one estimate (theta is the gated, bias-corrected part of it),
+            # and the off-pivot term above is only right on a vector that
+            # agrees with theta.  A small rotation about the pivot axis.
+            a0 = atan2_udeg(-vl, vu)
+            dl = ang + self.zero_udeg - a0
+            if not -_DEG180 <= dl <= _DEG180:
+                dl += _DEG360 if dl < 0 else -_DEG360
+            q = dl // _UDEG_PER_Q14
+            if -4096 <= q <= 4096:
+                # the vector's angle after the turn (to first order): the
+                # next step's off-pivot term starts from it
+                a0 += q * _UDEG_PER_Q14
+                if not -_DEG180 < a0 <= _DEG180:
+                    a0 += _DEG360 if a0 <= 0 else -_DEG360
+                self._vang = a0
+            else:  # 14 deg a sample at most (after a restart)
+                q = 4096 if q > 0 else -4096
+                self._vang = None
+            self._vl = vl - ((vu * q + 8192) >> 14)
+            self._vu = vu + ((vl * q + 8192) >> 14)
 
         # rate output: gyro less the learned bias, lightly smoothed (cdps)
         rf = self._rate_f
@@ -417,16 +457,21 @@ class TiltEstimator:
             self.faults = faults | self._pfaults
             return
         self._k4 = 0
-        self._plausibility(f2l, f2u, a_up)
+        self._plausibility(f2l, f2u, fa, a_up)
         self.faults = faults | self._pfaults
 
-    def _plausibility(self, f2l, f2u, a_up):
+    def _plausibility(self, f2l, f2u, fa, a_up):
         pf = 0
         s = self._norm_shift + 2
         nl = f2l >> s
         nu = f2u >> s
         n2 = nl * nl + nu * nu
-        self._norm_tight = self._n2_tlo <= n2 <= self._n2_thi
+        # |a| near 1 g (no linear acceleration: gravity may judge) is a 3-D
+        # question; "too far from 1 g" stays in the bed's plane: gravity far
+        # out of it (a table on its side) leaves no trustworthy angle.
+        na = fa >> s
+        n3 = n2 + na * na
+        self._norm_tight = self._n2_tlo <= n3 <= self._n2_thi
         if n2 < self._n2_lo or n2 > self._n2_hi:
             self._bad_norm += 1
             if self._bad_norm >= 13:  # ~0.5 s at 100 Hz
