@@ -14,9 +14,10 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
-# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s clears
-# validity (TILT_FAST_MOTION: the lever-arm acceleration of a fast turn and
-# its sudden stop corrupt the gravity angle); the correction keeps running at
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s about any
+# of the three gyro axes clears validity (TILT_FAST_MOTION: the lever-arm
+# acceleration of a fast turn and its sudden stop corrupt the gravity angle);
+# the correction keeps running at
 # the tracking gain meanwhile (a gyro scale error over a long turn is
 # otherwise never corrected until it ends), the bias is not learned.
 # Gravity more than 2 deg from the gyro path (5 deg while turning faster than
@@ -28,7 +29,7 @@
 # gravity carries the motion's acceleration and is followed at the tracking
 # gain only,
 # and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
-# 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
+# 0.5 s with |a| (all three axes) within 5 % of 1 g.  The gyro bias is learned only while
 # tracking, while gravity says the table is still and the two agree within
 # 1 deg (anti-windup), and is clamped to +-8 deg/s, so a lost rotation is
 # never learned as bias and the rate output stays right.
@@ -56,9 +57,13 @@
 # constant, renormalised), and each sample theta moves, besides the pivot
 # rate, by what the off-pivot rotation did to that vector's angle (nothing
 # while gravity is within 1.8 deg of the bed's plane: a square mount on a
-# table; there the one-axis filter is unchanged).  Measured on real hand-held
-# data (BROAD, bench_sensing_real): 27 -> ~6.2 deg RMS while moving, about
-# as good as the best 3-D reference.
+# table; there the one-axis filter is unchanged).  Theta and that vector are
+# one estimate: every 4th sample the vector is turned about the pivot axis
+# to where theta is (theta carries the gating and the bias; corrected apart,
+# a jolt split them and a later roll moved theta by the vector's wrong
+# geometry).  Its length is renormalised every 4th sample too.  Measured on
+# real hand-held data (BROAD, bench_sensing_real): 27 -> 6.15 deg RMS while
+# moving, the best 3-D reference (Mahony) 6.22.
 
 from inversa.compat import const
 from inversa.sense.flags import (
@@ -285,20 +290,21 @@ class TiltEstimator:
         vl += (sl - vl) >> 7
         va += (sa - va) >> 7
         vu += (su - vu) >> 7
-        n2 = vl * vl + va * va + vu * vu
-        while n2 > 1 << 29:  # far too long (cannot happen in steady state)
-            vl >>= 1
-            va >>= 1
-            vu >>= 1
-            n2 >>= 2
-        if n2 < 1 << 24:  # (nearly) nothing: start again from level
-            vl = va = 0
-            vu = _Q14
-        else:
-            f = ((3 << 28) - n2) >> 14  # one Newton step towards |v| = 2**14
-            vl = (vl * f) >> 15
-            va = (va * f) >> 15
-            vu = (vu * f) >> 15
+        if self._k4 == 1 or not self._started:  # length drifts slowly
+            n2 = vl * vl + va * va + vu * vu
+            while n2 > 1 << 29:  # far too long (cannot happen in steady state)
+                vl >>= 1
+                va >>= 1
+                vu >>= 1
+                n2 >>= 2
+            if n2 < 1 << 24:  # (nearly) nothing: start again from level
+                vl = va = 0
+                vu = _Q14
+            else:
+                f = ((3 << 28) - n2) >> 14  # one Newton step towards |v| = 2**14
+                vl = (vl * f) >> 15
+                va = (va * f) >> 15
+                vu = (vu * f) >> 15
         self._vl = vl
         self._va = va
         self._vu = vu
@@ -419,13 +425,14 @@ class TiltEstimator:
             ang += _DEG360 if ang <= 0 else -_DEG360
         self.angle_udeg = ang
         self.angle_cdeg = (ang + 5000) // 10000
-        if -_VA_MIN <= va <= _VA_MIN:
+        if -_VA_MIN <= va <= _VA_MIN or self._k4 != 2:
             self._vang = None
         else:
             # Keep the vector's angle about the pivot where theta is: the two
             # are one estimate (theta is the gated, bias-corrected part of it),
             # and the off-pivot term above is only right on a vector that
-            # agrees with theta.  A small rotation about the pivot axis.
+            # agrees with theta.  A small rotation about the pivot axis, every
+            # 4th sample (the two drift apart slowly; an atan2 costs).
             a0 = atan2_udeg(-vl, vu)
             dl = ang + self.zero_udeg - a0
             if not -_DEG180 <= dl <= _DEG180:
