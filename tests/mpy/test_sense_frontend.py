@@ -139,6 +139,34 @@ def test_saturation_is_flagged():
     assert fe.saturation_events == 1
 
 
+def test_saturation_of_any_channel_the_estimate_uses_is_flagged():
+    # The estimator uses all six channels (its 3-D term: the accelerometer's
+    # pivot axis and the gyro's long and up axes too).  Only three were
+    # checked: a clipped roll or yaw rate (a table tipping sideways) or a
+    # clipped across-axis acceleration went through as if measured.
+    for ch in range(6):
+        for sign in (1, -1):
+            clock = StepClock()
+            imu = InjectedIMU(gyro_mdps_per_lsb=31)  # +-1016 deg/s, +-32 g
+            fe = SensorFrontEnd(clock, imu, None, Calibration(flags=1))
+            base = [0, 0, 1000, 0, 0, 0]
+            for i in range(150):
+                base[2] = 1000 + (i & 3)  # a real chip's noise: never "stuck"
+                imu.push(*base)
+                clock.advance_ms(10)
+                fe.poll()
+            assert not fe.tilt.faults & TILT_SATURATED, (ch, fe.tilt.faults)
+            for i in range(4):
+                v = list(base)
+                v[2 if ch != 2 else 0] += i + 1
+                v[ch] = 40000 * sign  # beyond full scale: the device clips it
+                imu.push(*v)
+                clock.advance_ms(10)
+                fe.poll()
+            assert fe.tilt.faults & TILT_SATURATED and not fe.tilt.ok, (ch, sign, fe.tilt.faults)
+            assert fe.saturation_events == 1, (ch, sign)
+
+
 def test_fifo_overflow_is_counted_and_time_kept():
     clock, _bus, fi, _fp, fe = _world(seed=7, hr=80)
     _run(clock, fe, fi, 1500)

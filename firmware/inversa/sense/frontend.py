@@ -336,7 +336,17 @@ class SensorFrontEnd:
         ru = r[iu]
         rg = r[ip]
         fs = self._fs
-        if not (-fs <= rl < fs and -fs <= ru < fs and -fs <= rg < fs):
+        # The estimate uses all six channels (the 3-D term: the third
+        # accelerometer axis and the other two gyro axes), so a clipped value
+        # on any of them is a lost measurement.
+        if not (
+            -fs <= r[0] < fs
+            and -fs <= r[1] < fs
+            and -fs <= r[2] < fs
+            and -fs <= r[3] < fs
+            and -fs <= r[4] < fs
+            and -fs <= r[5] < fs
+        ):
             self._sat_run += 1
             if self._sat_run >= _SAT_RUN and not tf & TILT_SATURATED:
                 tf |= TILT_SATURATED

@@ -14,9 +14,10 @@
 # (the current one less the gyro's motion over that time), so moving at a
 # steady rate leaves no lag.
 #
-# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s clears
-# validity (TILT_FAST_MOTION: the lever-arm acceleration of a fast turn and
-# its sudden stop corrupt the gravity angle); the correction keeps running at
+# Validity (docs/SENSING.md section 4): a turn faster than 60 deg/s about any
+# of the three gyro axes clears validity (TILT_FAST_MOTION: the lever-arm
+# acceleration of a fast turn and its sudden stop corrupt the gravity angle);
+# the correction keeps running at
 # the tracking gain meanwhile (a gyro scale error over a long turn is
 # otherwise never corrected until it ends), the bias is not learned.
 # Gravity more than 2 deg from the gyro path (5 deg while turning faster than
@@ -28,7 +29,7 @@
 # gravity carries the motion's acceleration and is followed at the tracking
 # gain only,
 # and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
-# 0.5 s with |a| within 5 % of 1 g.  The gyro bias is learned only while
+# 0.5 s with |a| (all three axes) within 5 % of 1 g.  The gyro bias is learned only while
 # tracking, while gravity says the table is still and the two agree within
 # 1 deg (anti-windup), and is clamped to +-8 deg/s, so a lost rotation is
 # never learned as bias and the rate output stays right.
@@ -56,9 +57,13 @@
 # constant, renormalised), and each sample theta moves, besides the pivot
 # rate, by what the off-pivot rotation did to that vector's angle (nothing
 # while gravity is within 1.8 deg of the bed's plane: a square mount on a
-# table; there the one-axis filter is unchanged).  Measured on real hand-held
-# data (BROAD, bench_sensing_real): 27 -> ~6.2 deg RMS while moving, about
-# as good as the best 3-D reference.
+# table; there the one-axis filter is unchanged).  Theta and that vector are
+# one estimate: every 4th sample the vector is turned about the pivot axis
+# to where theta is (theta carries the gating and the bias; corrected apart,
+# a jolt split them and a later roll moved theta by the vector's wrong
+# geometry).  Its length is renormalised every 4th sample too.  Measured on
+# real hand-held data (BROAD, bench_sensing_real): 27 -> 6.15 deg RMS while
+# moving, the best 3-D reference (Mahony) 6.22.
 
 from inversa.compat import const
 from inversa.sense.flags import (
@@ -153,6 +158,8 @@ class TiltEstimator:
         self.faults = TILT_NOT_READY
         self._i = 0  # integral of the correction (bias estimate)
         self._f1l = self._f1u = self._f2l = self._f2u = 0
+        self._fa = 0
+        self._vang = None  # the vector's angle (udeg) when it was last set to theta
         self._vib = 0
         self._k4 = 0
         self._pfaults = 0
@@ -191,9 +198,11 @@ class TiltEstimator:
         # -- accelerometer low-pass (state keeps 2 extra bits) ----------------
         a_long <<= 2
         a_up <<= 2
+        a_across <<= 2
         if not self._started:
             self._f1l = self._f2l = a_long
             self._f1u = self._f2u = a_up
+            self._fa = a_across
         f1l = self._f1l
         f1l += (a_long - f1l) >> 2
         self._f1l = f1l
@@ -206,6 +215,9 @@ class TiltEstimator:
         f2u = self._f2u
         f2u += (f1u - f2u) >> 2
         self._f2u = f2u
+        fa = self._fa  # the third axis, only for |a| (plausibility): one section
+        fa += (a_across - fa) >> 3
+        self._fa = fa
         g_ang = atan2_udeg(-f2l, f2u) - self.zero_udeg
 
         # -- gyro propagation -------------------------------------------------
@@ -231,10 +243,16 @@ class TiltEstimator:
             va = self._va
             vu = self._vu
         dt6 = dt_us >> 6
-        if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
-            rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
-        if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
-            rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
+        # a turn about any axis the estimate follows can be too fast (below)
+        fast = False
+        if not -_FAST_MDPS <= rate_long_mdps <= _FAST_MDPS:
+            fast = True
+            if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
+                rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
+        if not -_FAST_MDPS <= rate_up_mdps <= _FAST_MDPS:
+            fast = True
+            if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
+                rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
         # rotation over this sample, rad * 2**14 (rounded)
         pl = ((rate_long_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pu = ((rate_up_mdps >> 3) * dt6 + 3415) // _PHI_DEN
@@ -260,7 +278,10 @@ class TiltEstimator:
             nu = vu + wu + ((wl * pp - wa * pl + 16384) >> 15)
             if (pl or pu) and not -_VA_MIN <= va <= _VA_MIN:
                 # theta's change less the pivot's own share (inc has it exactly)
-                d = atan2_udeg(-nl, nu) - atan2_udeg(-vl, vu) - pp * _UDEG_PER_Q14
+                a0 = self._vang  # set at the end of the last step (or None)
+                if a0 is None:
+                    a0 = atan2_udeg(-vl, vu)
+                d = atan2_udeg(-nl, nu) - a0 - pp * _UDEG_PER_Q14
                 if not -_DEG180 <= d <= _DEG180:
                     d += _DEG360 if d < 0 else -_DEG360
             vl = nl
@@ -269,20 +290,21 @@ class TiltEstimator:
         vl += (sl - vl) >> 7
         va += (sa - va) >> 7
         vu += (su - vu) >> 7
-        n2 = vl * vl + va * va + vu * vu
-        while n2 > 1 << 29:  # far too long (cannot happen in steady state)
-            vl >>= 1
-            va >>= 1
-            vu >>= 1
-            n2 >>= 2
-        if n2 < 1 << 24:  # (nearly) nothing: start again from level
-            vl = va = 0
-            vu = _Q14
-        else:
-            f = ((3 << 28) - n2) >> 14  # one Newton step towards |v| = 2**14
-            vl = (vl * f) >> 15
-            va = (va * f) >> 15
-            vu = (vu * f) >> 15
+        if self._k4 == 1 or not self._started:  # length drifts slowly
+            n2 = vl * vl + va * va + vu * vu
+            while n2 > 1 << 29:  # far too long (cannot happen in steady state)
+                vl >>= 1
+                va >>= 1
+                vu >>= 1
+                n2 >>= 2
+            if n2 < 1 << 24:  # (nearly) nothing: start again from level
+                vl = va = 0
+                vu = _Q14
+            else:
+                f = ((3 << 28) - n2) >> 14  # one Newton step towards |v| = 2**14
+                vl = (vl * f) >> 15
+                va = (va * f) >> 15
+                vu = (vu * f) >> 15
         self._vl = vl
         self._va = va
         self._vu = vu
@@ -317,7 +339,7 @@ class TiltEstimator:
         else:
             self._quiet_n = 0
         mode = self._mode
-        if rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
+        if fast or rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
             if mode != _FAST:
                 self.fast_events += 1
             mode = _FAST
@@ -403,6 +425,31 @@ class TiltEstimator:
             ang += _DEG360 if ang <= 0 else -_DEG360
         self.angle_udeg = ang
         self.angle_cdeg = (ang + 5000) // 10000
+        if -_VA_MIN <= va <= _VA_MIN or self._k4 != 2:
+            self._vang = None
+        else:
+            # Keep the vector's angle about the pivot where theta is: the two
+            # are one estimate (theta is the gated, bias-corrected part of it),
+            # and the off-pivot term above is only right on a vector that
+            # agrees with theta.  A small rotation about the pivot axis, every
+            # 4th sample (the two drift apart slowly; an atan2 costs).
+            a0 = atan2_udeg(-vl, vu)
+            dl = ang + self.zero_udeg - a0
+            if not -_DEG180 <= dl <= _DEG180:
+                dl += _DEG360 if dl < 0 else -_DEG360
+            q = dl // _UDEG_PER_Q14
+            if -4096 <= q <= 4096:
+                # the vector's angle after the turn (to first order): the
+                # next step's off-pivot term starts from it
+                a0 += q * _UDEG_PER_Q14
+                if not -_DEG180 < a0 <= _DEG180:
+                    a0 += _DEG360 if a0 <= 0 else -_DEG360
+                self._vang = a0
+            else:  # 14 deg a sample at most (after a restart)
+                q = 4096 if q > 0 else -4096
+                self._vang = None
+            self._vl = vl - ((vu * q + 8192) >> 14)
+            self._vu = vu + ((vl * q + 8192) >> 14)
 
         # rate output: gyro less the learned bias, lightly smoothed (cdps)
         rf = self._rate_f
@@ -417,16 +464,21 @@ class TiltEstimator:
             self.faults = faults | self._pfaults
             return
         self._k4 = 0
-        self._plausibility(f2l, f2u, a_up)
+        self._plausibility(f2l, f2u, fa, a_up)
         self.faults = faults | self._pfaults
 
-    def _plausibility(self, f2l, f2u, a_up):
+    def _plausibility(self, f2l, f2u, fa, a_up):
         pf = 0
         s = self._norm_shift + 2
         nl = f2l >> s
         nu = f2u >> s
         n2 = nl * nl + nu * nu
-        self._norm_tight = self._n2_tlo <= n2 <= self._n2_thi
+        # |a| near 1 g (no linear acceleration: gravity may judge) is a 3-D
+        # question; "too far from 1 g" stays in the bed's plane: gravity far
+        # out of it (a table on its side) leaves no trustworthy angle.
+        na = fa >> s
+        n3 = n2 + na * na
+        self._norm_tight = self._n2_tlo <= n3 <= self._n2_thi
         if n2 < self._n2_lo or n2 > self._n2_hi:
             self._bad_norm += 1
             if self._bad_norm >= 13:  # ~0.5 s at 100 Hz
