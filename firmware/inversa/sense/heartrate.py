@@ -33,11 +33,20 @@
 #    drives the beats, the real pulse, which repeats at its own period; when
 #    a second wave doubles the rate, the two halves' difference, which
 #    alternates beat by beat.  Once a second the residual's autocorrelation
-#    (64 samples) is checked over lags 0.24..1.6 s, one lag per call: a
-#    peak r >= 0.7, 0.4 above r near T, away from T and its multiples (or
-#    at a multiple while r near T < -0.2) marks the rate low quality (for
-#    1 check, 3 when repeated).  No rate is ok before a check has run at
-#    the current T.
+#    (64 samples) is checked over lags 0.24..1.6 s: a peak r >= 0.7 (0.55
+#    while one is flagged), 0.4 above r near T, away from T and its
+#    multiples (or at a multiple while r near T < -0.2) marks the rate low
+#    quality (for 1 check, 3 when repeated).  No rate is ok before a check
+#    has run at the current T.
+#
+# Timing: no call does more than a small slice of work (issue 10: the check
+# formed at once made one call 5.9 ms on the emulated Pico).  The check's
+# residual is formed a few points per call, its autocorrelation at most one
+# lag per call, in calls without beat work: a check takes ~0.6 s at 100
+# samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
+# the same verdict).
+# A beat's work runs in four calls: the shape's points when it is committed,
+# the shape's match, the interval, the rate (the rate 3 samples later).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -45,7 +54,7 @@
 #     est.dbpm, est.bpm, est.quality_pct, est.faults, est.ok
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
-# shape check, a 160-sample decimated ring and a 104-sample residual for the
+# shape check, a 176-sample decimated ring and a 104-sample residual for the
 # second-rhythm check and a few small interval rings (~3 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
@@ -75,9 +84,13 @@ _W = const(20)  # points of a beat's shape
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
+_R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _YS = const(104)  # _N2 + the longest lag (40)
-_DR = const(160)  # decimated ring: _YS + a 2 s beat period + 2
+_DR = const(176)  # decimated ring: _YS + a 2 s beat period + 2 + the samples
+# that arrive while the residual is formed (at most 16 decimated samples)
+_RES_UNITS = const(32)  # residual points formed per decimated sample's worth of adds
+_LAG_UNITS = const(256)  # autocorrelation products (at most one lag) per decimated sample
 
 
 class HeartRateEstimator:
@@ -135,6 +148,13 @@ class HeartRateEstimator:
         self._fd = fd
         self._lmin = fd * 6 // 25 if fd >= 9 else 2
         self._lmax = fd * 8 // 5 if fd < 25 else 40
+        # the check's work, spread evenly over the calls: so many residual
+        # points and products (at most one lag) per call that a check ends
+        # within ~0.9 s at every rate (one check per second)
+        u = _RES_UNITS // self._dec
+        self._res_per = u if u > 1 else 1
+        u = _LAG_UNITS // self._dec
+        self._lag_per = u if u > 4 else 4
         # Threshold decay once beats stop arriving: halve in ~0.2 s.
         d = rate * 4 // 10
         self._decay_shift = 1
@@ -176,7 +196,18 @@ class HeartRateEstimator:
         self._dn = 0  # decimated samples in the ring since the last gap
         self._since = 0  # decimated samples since the last check started
         self._scan = -1  # lag being checked, -1: idle
+        self._form = -1  # residual point being formed, -1: not forming
+        self._kpos = 0  # product of the lag's dot product reached so far
+        self._acc2 = 0  # its partial sum
         self._e0 = 1
+        self._el = 0  # energy of the residual window at the lag being checked
+        self._stage = 0  # a committed beat's work left: 1 shape match, 2 interval, 3 rate
+        self._st_ibi = 0
+        self._f_i = 0  # the residual's newest ring index, beat period, scale
+        self._f_ti = 0
+        self._f_sc = 1
+        self._st_n = 0
+        self._sw = 0
         self._best = 0
         self._r_t = 0
         self._t_dec = 0
@@ -230,9 +261,13 @@ class HeartRateEstimator:
         self._t_last = -1
         self._dn = 0
         self._scan = -1
+        self._form = -1
 
     def add(self, x):
         """One sample, oldest first.  x: any integer scale, rising with blood volume."""
+        busy = self._stage
+        if busy:
+            self._beat_stage(busy)
         ring = self._ring
         if self._fill:
             for i in range(self._k):
@@ -278,6 +313,8 @@ class HeartRateEstimator:
 
         if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
             self._commit()
+        if self._stage:
+            return  # the timers and the check wait until the beat is in
         since = (n - self._n_acc) & _MASK24
         if since > self._decay_after_n and not self._inpk:
             # beats stopped or got weaker: lower the threshold
@@ -286,10 +323,13 @@ class HeartRateEstimator:
             self._forget()
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
+        if not busy:
+            self._check_step()
 
     def _second(self, sf):
-        # decimated slope; once a second a check of the comb residual, then
-        # one autocorrelation lag per call
+        # decimated slope; once a second a check of the comb residual starts:
+        # `_check_step` forms it a few points per call, then its
+        # autocorrelation, a part of one lag per call
         self._d_acc += sf
         self._d_cnt += 1
         if self._d_cnt >= self._dec:
@@ -306,39 +346,85 @@ class HeartRateEstimator:
             ti = t16 >> 4
             if (
                 self._scan < 0
+                and self._form < 0
                 and (self._since >= self._fd or not self._checked)
                 and ti >= 2
                 and self._dn >= ti + _YS + 2
             ):
                 self._since = 0
-                self._scan = self._lmin
+                self._form = 0
+                self._f_i = i
+                self._f_ti = ti
+                self._f_sc = (self._amp * self._dec >> 8) + 1
                 self._t_dec = (t16 + 8) >> 4
                 self._t16 = t16
                 self._best = -200
                 self._r_t = -200
-                f = t16 & 15
-                sc = (self._amp * self._dec >> 8) + 1
-                ys = self._ys
-                e = 0
-                for k in range(_YS):
-                    j = i - k
-                    a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
-                    y = (dr[j % _DR] - (a >> 4)) // sc
-                    y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
-                    ys[k] = y
-                    if k < _N2:
-                        e += y * y
-                self._e0 = e
-        lag = self._scan
-        if lag < 0:
-            return
+                self._e0 = 0
+                self._el = 0
+
+    def _check_step(self):
+        # one slice of the second-rhythm check, in a call without beat work
+        if self._form >= 0:
+            self._residual()
+        elif self._scan >= 0:
+            self._lag_step()
+
+    def _residual(self):
+        # the next few points of the residual y[k] = s[j] - s[j - T] (T in
+        # 1/16 decimated sample, interpolated), k = 0 the newest; the ring
+        # keeps the oldest point needed until the residual is complete
+        dr = self._dring
         ys = self._ys
-        acc = 0
-        e = 0
-        for k in range(_N2):
-            v = ys[k + lag]
-            acc += ys[k] * v
-            e += v * v
+        i = self._f_i
+        ti = self._f_ti
+        f = self._t16 & 15
+        sc = self._f_sc
+        lmin = self._lmin
+        e = self._e0
+        el = self._el
+        k0 = self._form
+        end = k0 + self._res_per
+        if end > _YS:
+            end = _YS
+        for k in range(k0, end):
+            j = i - k
+            a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
+            y = (dr[j % _DR] - (a >> 4)) // sc
+            y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
+            ys[k] = y
+            if k < _N2:
+                e += y * y
+            if lmin <= k < lmin + _N2:
+                el += y * y
+        self._e0 = e
+        self._el = el
+        if end < _YS:
+            self._form = end
+            return
+        self._form = -1
+        self._scan = lmin
+        self._kpos = 0
+        self._acc2 = 0
+
+    def _lag_step(self):
+        # a part of the residual's autocorrelation at one lag
+        lag = self._scan
+        ys = self._ys
+        k0 = self._kpos
+        end = k0 + self._lag_per
+        if end > _N2:
+            end = _N2
+        acc = self._acc2
+        for k in range(k0, end):
+            acc += ys[k] * ys[k + lag]
+        if end < _N2:
+            self._kpos = end
+            self._acc2 = acc
+            return
+        self._kpos = 0
+        self._acc2 = 0
+        e = self._el
         r = acc // ((self._e0 + e) // 200 + 1)
         t = self._t_dec
         m = lag % t
@@ -352,10 +438,15 @@ class HeartRateEstimator:
             self._r_t = r
         if lag < self._lmax:
             self._scan = lag + 1
+            # the energy of the window one lag on
+            v = ys[lag]
+            w = ys[lag + _N2]
+            self._el = e - v * v + w * w
             return
         self._scan = -1
         self._checked = True
-        if self._best >= _R2 and self._best - self._r_t >= _R2_MARGIN:
+        r2 = _R2_HOLD if self.motion else _R2
+        if self._best >= r2 and self._best - self._r_t >= _R2_MARGIN:
             # an isolated hit withholds the rate until the next check, a
             # repeated one for two
             self.motion = 3 if self.motion else 1
@@ -396,22 +487,42 @@ class HeartRateEstimator:
         self._pend_v = y1
 
     def _commit(self):
+        # a beat: its work in four slices, this call and the next three (at
+        # once it would make one call several times longer than the rest):
+        # the shape's points, the shape's match, the interval, the rate
+        while self._stage:
+            self._beat_stage(self._stage)
         self._pend = False
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
-        self._check_shape(t >> 6)
+        self._st_n = self._n
+        self._shape_points(t >> 6)
+        self._st_ibi = 0
         if self._t_last >= 0:
             d64 = (t - self._t_last) & _MASK30
             if d64 < (_IBI_MAX_US // self.period_us + 2) << 6:
-                self._interval((d64 * self.period_us) >> 6)
+                self._st_ibi = (d64 * self.period_us) >> 6
             else:
-                self._interval(_IBI_MAX_US + 1)
+                self._st_ibi = _IBI_MAX_US + 1
+        self._stage = 1
         self._t_last = t
 
-    def _check_shape(self, pk):
-        # Correlate the beat's shape (raw samples around its steepest point)
-        # with a running template: a pulse wave repeats, noise does not.
+    def _beat_stage(self, st):
+        if st == 1:
+            self._shape_match()
+            self._stage = 2 if self._st_ibi else 0
+        elif st == 2:
+            self._interval(self._st_ibi)
+            self._stage = 3
+        else:
+            self._output()
+            self._stage = 0
+
+    def _shape_points(self, pk):
+        # The beat's shape (raw samples around its steepest point), to be
+        # correlated with a running template: a pulse wave repeats, noise
+        # does not.
         wn = self._wn
         st = self._st
         w = self._shape
@@ -437,6 +548,12 @@ class HeartRateEstimator:
             v = (w[i] * 512) // dev  # normalised to +-512
             w[i] = v
             sw += v * v
+        self._sw = sw
+
+    def _shape_match(self):
+        wn = self._wn
+        w = self._shape
+        sw = self._sw
         tm = self._tmpl
         good = 0
         if self._t_n:
@@ -477,7 +594,7 @@ class HeartRateEstimator:
         self._a_head = (self._a_head + 1) % _MAX_ACC
         if self._a_count < _MAX_ACC:
             self._a_count += 1
-        self._n_acc = self._n
+        self._n_acc = self._st_n  # the sample in which the beat was committed
         self.last_ibi_us = ibi
 
     def _interval(self, ibi):
@@ -486,12 +603,29 @@ class HeartRateEstimator:
             self.rejected += 1
             self._rej_run += 1
             self._classified(0)
-            self._output()
             return
         ref = self._ref
         have_ref = self._h_count >= 3
-        # the reference: median of the recent in-range intervals (all of them)
-        self._hist[self._h_head] = ibi
+        # the reference: median of the recent in-range intervals (all of them),
+        # kept sorted as they come and go
+        h = self._hist
+        srt = self._sorted
+        c = self._h_count
+        if c == _HIST:
+            old = h[self._h_head]
+            j = 0
+            while srt[j] != old:
+                j += 1
+            c -= 1
+            while j < c:
+                srt[j] = srt[j + 1]
+                j += 1
+        j = c - 1
+        while j >= 0 and srt[j] > ibi:
+            srt[j + 1] = srt[j]
+            j -= 1
+        srt[j + 1] = ibi
+        h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
             self._h_count += 1
@@ -520,10 +654,10 @@ class HeartRateEstimator:
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
+                self._sorted[0] = ibi
                 self._push_acc(ibi)
         self._median()
         self._set_timeouts()
-        self._output()
 
     def _classified(self, good):
         i = self._g_i
@@ -541,14 +675,6 @@ class HeartRateEstimator:
     def _median(self):
         c = self._h_count
         s = self._sorted
-        h = self._hist
-        for i in range(c):  # insertion sort of at most 16 values
-            v = h[i]
-            j = i - 1
-            while j >= 0 and s[j] > v:
-                s[j + 1] = s[j]
-                j -= 1
-            s[j + 1] = v
         self._ref = s[c >> 1] if c & 1 else (s[(c >> 1) - 1] + s[c >> 1]) >> 1
 
     def _output(self):
