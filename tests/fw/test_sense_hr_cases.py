@@ -168,5 +168,5 @@ def test_periodic_motion_is_never_reported_as_the_rate(
 def test_pulse_without_motion_keeps_its_rate(bpm: float) -> None:
     # the second-rhythm check must not withhold a clean pulse (it would start
     # needless hr-lost returns): ok on nearly every second after the start
-    ok, wrong, seconds = _play(_with_motion(bpm, 2.5, 0.0, seed=bpm), bpm)
+    ok, wrong, seconds = _play(_with_motion(bpm, 2.5, 0.0, seed=int(bpm)), bpm)
     assert wrong == 0 and ok >= seconds - 12, (ok, seconds)

@@ -29,19 +29,17 @@
 #    max(3 s, 2.5 intervals).
 #    An ambiguous beat train is low quality (issue 11: never a wrong rate
 #    ok), when:
-#    - a quarter of the last 16 beats had another upstroke >= 30 % as steep
+#    - a quarter of the last 16 beats had another upstroke >= 32 % as steep
 #      as the beat between it and the beat before, a quarter beat or more
 #      from both (weak premature beats the train skipped, bigeminy; a second
 #      wave; a late dicrotic wave): is it one pulse or two?
 #    - the last 6-8 intervals alternate long and short (their steps n to n+1
 #      >= 8 % of an interval and 2.5 times the steps n to n+2): bigeminy, or
 #      a second wave counted as a beat;
-#    - 4 of the last 16 intervals were rejected on the same side (long or
-#      short): the mean of the rest is biased (a 30 bpm pulse at the 2 s
-#      limit);
-#    - the window's mean interval is more than 12 % from the median, or holds
-#      one outside 60..150 % of it (intervals accepted before the rhythm was
-#      known, halves of a long one).
+#    - 4 of the last 16 intervals were out of range on the same side (a 30
+#      bpm pulse at the 2 s limit: the mean of the rest is biased);
+#    - the window holds an interval outside 60..150 % of the median (the
+#      first ones, accepted before the rhythm was known).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
 #    one beat period T earlier leaves what does not repeat at T: for a
 #    pulse, noise, breathing and beat-to-beat change; when a periodic motion
@@ -99,16 +97,13 @@ _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
-_MEAN_MEDIAN_PCT = const(12)  # the rate's mean interval within 12 % of the median
 _ONE_SIDED = const(4)  # rejected intervals (of 16) on one side that bias the rate
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
 _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
-_R2_MARGIN = const(40)
-_R2_HOLD_MARGIN = const(
-    25
-)  # ... 0.25 above while one is flagged  # ... and 0.4 above r near the beat period is a second rhythm
+_R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
+_R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(176)  # decimated ring: _YS + a 2 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -578,7 +573,7 @@ class HeartRateEstimator:
         self._t_last = t
 
     def _second_upstroke(self, tb):
-        # 1: an upstroke >= 30 % as steep as this beat's lay between the last
+        # 1: an upstroke >= 32 % as steep as this beat's lay between the last
         # beat and this one, a quarter beat or more from both: a weak beat
         # the beat train skipped (bigeminy) or a second wave (double-peaked
         # pulse, late dicrotic wave); the rate is then ambiguous
@@ -589,10 +584,10 @@ class HeartRateEstimator:
         sep = self._sep_n
         xp = self._xp_n
         xv = self._xp_v
-        v = self._pend_v * 3
+        v = self._pend_v * 8
         for i in range(_XP):
             m = xp[i]
-            if m >= 0 and xv[i] * 10 >= v:
+            if m >= 0 and xv[i] * 25 >= v:
                 da = (m - ta) & _MASK24
                 if sep <= da < span and span - da >= sep:
                     return 1
@@ -740,7 +735,7 @@ class HeartRateEstimator:
         else:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0, 1 if ibi > ref else 2)
+            self._classified(0, 0)
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
                 self._forget()
@@ -866,11 +861,6 @@ class HeartRateEstimator:
             self.dbpm = 600000000 // mean
             self.bpm = (self.dbpm + 5) // 10
             ref = self._ref
-            if (mean - ref if mean > ref else ref - mean) * 100 > _MEAN_MEDIAN_PCT * ref:
-                # the window's mean and the recent median disagree: intervals
-                # of another rhythm (the first ones, halves of a long one, a
-                # one-sided rejection) are in it
-                faults |= HR_LOW_QUALITY
             if lo * 5 < ref * 3 or hi * 2 > ref * 3:
                 # an interval outside 60..150 % of the median in the window
                 # (accepted before the rhythm was known)
@@ -895,7 +885,7 @@ class HeartRateEstimator:
             # rule would split the long ones, the median sits on either side
             faults |= HR_LOW_QUALITY
         if self._rl >= _ONE_SIDED or self._rs >= _ONE_SIDED:
-            # intervals rejected on one side: the mean of the rest is biased
+            # intervals out of range on one side: the mean of the rest is biased
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
