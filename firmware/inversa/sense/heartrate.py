@@ -27,17 +27,40 @@
 #    the upstroke) correlates >= 0.8 with a running template: a pulse wave
 #    repeats, noise does not.  "No pulse" when no interval was accepted for
 #    max(3 s, 2.5 intervals).
+#    An ambiguous beat train is low quality (issue 11: never a wrong rate
+#    ok), when:
+#    - a quarter of the last 16 beats had another upstroke >= 32 % as steep
+#      as the beat between it and the beat before, a quarter beat or more
+#      from both (weak premature beats the train skipped, bigeminy; a second
+#      wave; a late dicrotic wave): is it one pulse or two?
+#    - the last 6-8 intervals alternate long and short (their steps n to n+1
+#      >= 8 % of an interval and 2.5 times the steps n to n+2): bigeminy, or
+#      a second wave counted as a beat;
+#    - 4 of the last 16 intervals were out of range on the same side (a 30
+#      bpm pulse at the 2 s limit: the mean of the rest is biased);
+#    - the window holds an interval outside 60..150 % of the median (the
+#      first ones, accepted before the rhythm was known).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
 #    one beat period T earlier leaves what does not repeat at T: for a
 #    pulse, noise, breathing and beat-to-beat change; when a periodic motion
 #    drives the beats, the real pulse, which repeats at its own period; when
 #    a second wave doubles the rate, the two halves' difference, which
 #    alternates beat by beat.  Once a second the residual's autocorrelation
-#    (64 samples) is checked over lags 0.24..1.6 s, one lag per call: a
-#    peak r >= 0.7, 0.4 above r near T, away from T and its multiples (or
-#    at a multiple while r near T < -0.2) marks the rate low quality (for
-#    1 check, 3 when repeated).  No rate is ok before a check has run at
-#    the current T.
+#    (64 samples) is checked over lags 0.24..1.6 s: a peak r >= 0.7 (0.55
+#    while one is flagged), 0.4 above r near T, away from T and its
+#    multiples (or at a multiple while r near T < -0.2) marks the rate low
+#    quality (for 1 check, 3 when repeated).  No rate is ok before a check
+#    has run at the current T.
+#
+# Timing: no call does more than a small slice of work (issue 10: the check
+# formed at once made one call 5.9 ms on the emulated Pico).  The check's
+# residual is formed a few points per call, its autocorrelation at most one
+# lag per call, in calls without beat work: a check takes ~0.6 s at 100
+# samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
+# the same verdict).
+# A beat's work runs in five calls: the shape's points when it is committed,
+# the shape's match, the interval, the change check, the rate and its checks
+# (the rate 4 samples later).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -45,8 +68,9 @@
 #     est.dbpm, est.bpm, est.quality_pct, est.faults, est.ok
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
-# shape check, a 160-sample decimated ring and a 104-sample residual for the
-# second-rhythm check and a few small interval rings (~3 KB); `add` allocates
+# shape check, a 176-sample decimated ring and a 104-sample residual for the
+# second-rhythm check, the last 6 upstrokes and a few small interval rings
+# (~3 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
 #
@@ -72,12 +96,19 @@ _IBI_MAX_US = const(2000000)  # 30 bpm
 _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
+_XP = const(6)  # upstrokes remembered for the second-upstroke check
+_ONE_SIDED = const(4)  # rejected intervals (of 16) on one side that bias the rate
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
+_R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
+_R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _YS = const(104)  # _N2 + the longest lag (40)
-_DR = const(160)  # decimated ring: _YS + a 2 s beat period + 2
+_DR = const(176)  # decimated ring: _YS + a 2 s beat period + 2 + the samples
+# that arrive while the residual is formed (at most 16 decimated samples)
+_RES_UNITS = const(32)  # residual points formed per decimated sample's worth of adds
+_LAG_UNITS = const(256)  # autocorrelation products (at most one lag) per decimated sample
 
 
 class HeartRateEstimator:
@@ -106,6 +137,10 @@ class HeartRateEstimator:
         self._shape = array("i", [0] * _W)
         self._tmpl = array("i", [0] * _W)
         self._sgood = bytearray(_HIST)  # 1: the beat matched the template
+        self._xbeat = bytearray(_HIST)  # 1: a second upstroke within the beat's gap
+        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short
+        self._xp_n = array("i", [-1] * _XP)  # the last upstrokes (sample index)
+        self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
         self._ref = 0
@@ -135,6 +170,13 @@ class HeartRateEstimator:
         self._fd = fd
         self._lmin = fd * 6 // 25 if fd >= 9 else 2
         self._lmax = fd * 8 // 5 if fd < 25 else 40
+        # the check's work, spread evenly over the calls: so many residual
+        # points and products (at most one lag) per call that a check ends
+        # within ~0.9 s at every rate (one check per second)
+        u = _RES_UNITS // self._dec
+        self._res_per = u if u > 1 else 1
+        u = _LAG_UNITS // self._dec
+        self._lag_per = u if u > 4 else 4
         # Threshold decay once beats stop arriving: halve in ~0.2 s.
         d = rate * 4 // 10
         self._decay_shift = 1
@@ -169,6 +211,17 @@ class HeartRateEstimator:
         self._s_count = 0
         self._s_sum = 0
         self._s_i = 0
+        self._sx_in = False  # in a slope peak (>= 25 % of the beat level)
+        self._sx_v = 0
+        self._sx_n = 0
+        self._xp_i = 0
+        for i in range(_XP):
+            self._xp_n[i] = -1
+        self._x_count = 0
+        self._x_sum = 0
+        self._x_i = 0
+        self._rl = 0  # of the last 16 intervals: rejected as long, as short
+        self._rs = 0
         self._t_n = 0  # beats averaged into the template
         self._d_acc = 0
         self._d_cnt = 0
@@ -176,7 +229,18 @@ class HeartRateEstimator:
         self._dn = 0  # decimated samples in the ring since the last gap
         self._since = 0  # decimated samples since the last check started
         self._scan = -1  # lag being checked, -1: idle
+        self._form = -1  # residual point being formed, -1: not forming
+        self._kpos = 0  # product of the lag's dot product reached so far
+        self._acc2 = 0  # its partial sum
         self._e0 = 1
+        self._el = 0  # energy of the residual window at the lag being checked
+        self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change, 4 rate
+        self._st_ibi = 0
+        self._f_i = 0  # the residual's newest ring index, beat period, scale
+        self._f_ti = 0
+        self._f_sc = 1
+        self._st_n = 0
+        self._sw = 0
         self._best = 0
         self._r_t = 0
         self._t_dec = 0
@@ -189,6 +253,8 @@ class HeartRateEstimator:
             self._sgood[i] = 0
         for i in range(_HIST):
             self._good[i] = 0
+            self._xbeat[i] = 0
+            self._side[i] = 0
         self.beats_seen = 0
         self.accepted = 0
         self.rejected = 0
@@ -220,6 +286,8 @@ class HeartRateEstimator:
         self._decay_after_n = ((ref if known else 1500000) * 3 // 2) // p
         g = (ref * 2 // 5) // p
         self._gap_n = g if g > self._gap_min else self._gap_min
+        g = (ref // 4) // p
+        self._sep_n = g if g > self._gap_min else self._gap_min
 
     def gap(self, lost):
         """`lost` samples are missing (FIFO overflow): keep time, drop the beat in flight."""
@@ -230,9 +298,13 @@ class HeartRateEstimator:
         self._t_last = -1
         self._dn = 0
         self._scan = -1
+        self._form = -1
 
     def add(self, x):
         """One sample, oldest first.  x: any integer scale, rising with blood volume."""
+        busy = self._stage
+        if busy:
+            self._beat_stage(busy)
         ring = self._ring
         if self._fill:
             for i in range(self._k):
@@ -258,6 +330,20 @@ class HeartRateEstimator:
             if not self._learn:
                 self._n_acc = n  # the no-pulse timer starts now
             return
+        if self._sx_in:
+            if sf > self._sx_v:
+                self._sx_v = sf
+                self._sx_n = n
+            elif sf < (self._sx_v >> 1):
+                self._sx_in = False
+                i = self._xp_i
+                self._xp_n[i] = self._sx_n
+                self._xp_v[i] = self._sx_v
+                self._xp_i = (i + 1) % _XP
+        elif sf > self._amp >> 2:
+            self._sx_in = True
+            self._sx_v = sf
+            self._sx_n = n
         if self._inpk:
             if sf > self._pk_v:
                 self._pk_prev = self._last_v
@@ -278,6 +364,8 @@ class HeartRateEstimator:
 
         if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
             self._commit()
+        if self._stage:
+            return  # the timers and the check wait until the beat is in
         since = (n - self._n_acc) & _MASK24
         if since > self._decay_after_n and not self._inpk:
             # beats stopped or got weaker: lower the threshold
@@ -286,10 +374,13 @@ class HeartRateEstimator:
             self._forget()
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
+        if not busy:
+            self._check_step()
 
     def _second(self, sf):
-        # decimated slope; once a second a check of the comb residual, then
-        # one autocorrelation lag per call
+        # decimated slope; once a second a check of the comb residual starts:
+        # `_check_step` forms it a few points per call, then its
+        # autocorrelation, a part of one lag per call
         self._d_acc += sf
         self._d_cnt += 1
         if self._d_cnt >= self._dec:
@@ -306,39 +397,85 @@ class HeartRateEstimator:
             ti = t16 >> 4
             if (
                 self._scan < 0
+                and self._form < 0
                 and (self._since >= self._fd or not self._checked)
                 and ti >= 2
                 and self._dn >= ti + _YS + 2
             ):
                 self._since = 0
-                self._scan = self._lmin
+                self._form = 0
+                self._f_i = i
+                self._f_ti = ti
+                self._f_sc = (self._amp * self._dec >> 8) + 1
                 self._t_dec = (t16 + 8) >> 4
                 self._t16 = t16
                 self._best = -200
                 self._r_t = -200
-                f = t16 & 15
-                sc = (self._amp * self._dec >> 8) + 1
-                ys = self._ys
-                e = 0
-                for k in range(_YS):
-                    j = i - k
-                    a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
-                    y = (dr[j % _DR] - (a >> 4)) // sc
-                    y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
-                    ys[k] = y
-                    if k < _N2:
-                        e += y * y
-                self._e0 = e
-        lag = self._scan
-        if lag < 0:
-            return
+                self._e0 = 0
+                self._el = 0
+
+    def _check_step(self):
+        # one slice of the second-rhythm check, in a call without beat work
+        if self._form >= 0:
+            self._residual()
+        elif self._scan >= 0:
+            self._lag_step()
+
+    def _residual(self):
+        # the next few points of the residual y[k] = s[j] - s[j - T] (T in
+        # 1/16 decimated sample, interpolated), k = 0 the newest; the ring
+        # keeps the oldest point needed until the residual is complete
+        dr = self._dring
         ys = self._ys
-        acc = 0
-        e = 0
-        for k in range(_N2):
-            v = ys[k + lag]
-            acc += ys[k] * v
-            e += v * v
+        i = self._f_i
+        ti = self._f_ti
+        f = self._t16 & 15
+        sc = self._f_sc
+        lmin = self._lmin
+        e = self._e0
+        el = self._el
+        k0 = self._form
+        end = k0 + self._res_per
+        if end > _YS:
+            end = _YS
+        for k in range(k0, end):
+            j = i - k
+            a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
+            y = (dr[j % _DR] - (a >> 4)) // sc
+            y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
+            ys[k] = y
+            if k < _N2:
+                e += y * y
+            if lmin <= k < lmin + _N2:
+                el += y * y
+        self._e0 = e
+        self._el = el
+        if end < _YS:
+            self._form = end
+            return
+        self._form = -1
+        self._scan = lmin
+        self._kpos = 0
+        self._acc2 = 0
+
+    def _lag_step(self):
+        # a part of the residual's autocorrelation at one lag
+        lag = self._scan
+        ys = self._ys
+        k0 = self._kpos
+        end = k0 + self._lag_per
+        if end > _N2:
+            end = _N2
+        acc = self._acc2
+        for k in range(k0, end):
+            acc += ys[k] * ys[k + lag]
+        if end < _N2:
+            self._kpos = end
+            self._acc2 = acc
+            return
+        self._kpos = 0
+        self._acc2 = 0
+        e = self._el
         r = acc // ((self._e0 + e) // 200 + 1)
         t = self._t_dec
         m = lag % t
@@ -352,10 +489,16 @@ class HeartRateEstimator:
             self._r_t = r
         if lag < self._lmax:
             self._scan = lag + 1
+            # the energy of the window one lag on
+            v = ys[lag]
+            w = ys[lag + _N2]
+            self._el = e - v * v + w * w
             return
         self._scan = -1
         self._checked = True
-        if self._best >= _R2 and self._best - self._r_t >= _R2_MARGIN:
+        r2 = _R2_HOLD if self.motion else _R2
+        mg = _R2_HOLD_MARGIN if self.motion else _R2_MARGIN
+        if self._best >= r2 and self._best - self._r_t >= mg:
             # an isolated hit withholds the rate until the next check, a
             # repeated one for two
             self.motion = 3 if self.motion else 1
@@ -385,7 +528,8 @@ class HeartRateEstimator:
                 off = -32
         t = ((self._pk_n << 6) + off) & _MASK30
         if self._pend:
-            if ((t - self._pend_t) & _MASK30) < (self._gap_n << 6):
+            d = (t - self._pend_t) & _MASK30
+            if d < (self._gap_n << 6):
                 if y1 > self._pend_v:  # keep the steepest of close candidates
                     self._pend_t = t
                     self._pend_v = y1
@@ -396,22 +540,77 @@ class HeartRateEstimator:
         self._pend_v = y1
 
     def _commit(self):
+        # a beat: its work in five slices, this call and the next four (at
+        # once it would make one call several times longer than the rest):
+        # the shape's points, the shape's match, the interval, the change
+        # check, the rate
+        while self._stage:
+            self._beat_stage(self._stage)
         self._pend = False
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
-        self._check_shape(t >> 6)
+        self._st_n = self._n
+        # share of recent beats with a second upstroke dropped
+        i = self._x_i
+        if self._x_count == _HIST:
+            self._x_sum -= self._xbeat[i]
+        else:
+            self._x_count += 1
+        x = self._second_upstroke(t >> 6)
+        self._xbeat[i] = x
+        self._x_sum += x
+        self._x_i = (i + 1) % _HIST
+        self._shape_points(t >> 6)
+        self._st_ibi = 0
         if self._t_last >= 0:
             d64 = (t - self._t_last) & _MASK30
             if d64 < (_IBI_MAX_US // self.period_us + 2) << 6:
-                self._interval((d64 * self.period_us) >> 6)
+                self._st_ibi = (d64 * self.period_us) >> 6
             else:
-                self._interval(_IBI_MAX_US + 1)
+                self._st_ibi = _IBI_MAX_US + 1
+        self._stage = 1
         self._t_last = t
 
-    def _check_shape(self, pk):
-        # Correlate the beat's shape (raw samples around its steepest point)
-        # with a running template: a pulse wave repeats, noise does not.
+    def _second_upstroke(self, tb):
+        # 1: an upstroke >= 32 % as steep as this beat's lay between the last
+        # beat and this one, a quarter beat or more from both: a weak beat
+        # the beat train skipped (bigeminy) or a second wave (double-peaked
+        # pulse, late dicrotic wave); the rate is then ambiguous
+        if self._t_last < 0:
+            return 0
+        ta = self._t_last >> 6
+        span = (tb - ta) & _MASK24
+        sep = self._sep_n
+        xp = self._xp_n
+        xv = self._xp_v
+        v = self._pend_v * 8
+        for i in range(_XP):
+            m = xp[i]
+            if m >= 0 and xv[i] * 25 >= v:
+                da = (m - ta) & _MASK24
+                if sep <= da < span and span - da >= sep:
+                    return 1
+        return 0
+
+    def _beat_stage(self, st):
+        if st == 1:
+            self._shape_match()
+            self._stage = 2 if self._st_ibi else 0
+        elif st == 2:
+            self._interval(self._st_ibi)
+            self._stage = 3
+        elif st == 3:
+            self._change()
+            self._stage = 4
+        else:
+            self._output()
+            self._stage = 0
+
+    def _shape_points(self, pk):
+        # The beat's shape (raw samples around its steepest point), to be
+        # correlated with a running template: a pulse wave repeats, noise
+        # does not.
         wn = self._wn
         st = self._st
         w = self._shape
@@ -437,6 +636,12 @@ class HeartRateEstimator:
             v = (w[i] * 512) // dev  # normalised to +-512
             w[i] = v
             sw += v * v
+        self._sw = sw
+
+    def _shape_match(self):
+        wn = self._wn
+        w = self._shape
+        sw = self._sw
         tm = self._tmpl
         good = 0
         if self._t_n:
@@ -477,7 +682,7 @@ class HeartRateEstimator:
         self._a_head = (self._a_head + 1) % _MAX_ACC
         if self._a_count < _MAX_ACC:
             self._a_count += 1
-        self._n_acc = self._n
+        self._n_acc = self._st_n  # the sample in which the beat was committed
         self.last_ibi_us = ibi
 
     def _interval(self, ibi):
@@ -485,13 +690,30 @@ class HeartRateEstimator:
         if not in_range:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0)
-            self._output()
+            self._classified(0, 1 if ibi > _IBI_MAX_US else 2)
             return
         ref = self._ref
         have_ref = self._h_count >= 3
-        # the reference: median of the recent in-range intervals (all of them)
-        self._hist[self._h_head] = ibi
+        # the reference: median of the recent in-range intervals (all of them),
+        # kept sorted as they come and go
+        h = self._hist
+        srt = self._sorted
+        c = self._h_count
+        if c == _HIST:
+            old = h[self._h_head]
+            j = 0
+            while srt[j] != old:
+                j += 1
+            c -= 1
+            while j < c:
+                srt[j] = srt[j + 1]
+                j += 1
+        j = c - 1
+        while j >= 0 and srt[j] > ibi:
+            srt[j + 1] = srt[j]
+            j -= 1
+        srt[j + 1] = ibi
+        h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
             self._h_count += 1
@@ -502,35 +724,46 @@ class HeartRateEstimator:
             self._push_acc(ibi)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(1)
+            self._classified(1, 0)
         elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
             h = ibi >> 1
             self._push_acc(h)
             self._push_acc(ibi - h)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(0)
+            self._classified(0, 0)
         else:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0)
+            self._classified(0, 0)
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
                 self._forget()
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
+                self._sorted[0] = ibi
                 self._push_acc(ibi)
         self._median()
         self._set_timeouts()
-        self._output()
 
-    def _classified(self, good):
+    def _classified(self, good, side):
         i = self._g_i
+        sd = self._side
         if self._g_count == _HIST:
             self._g_sum -= self._good[i]
+            o = sd[i]
+            if o == 1:
+                self._rl -= 1
+            elif o == 2:
+                self._rs -= 1
         else:
             self._g_count += 1
+        sd[i] = side
+        if side == 1:
+            self._rl += 1
+        elif side == 2:
+            self._rs += 1
         self._good[i] = good
         self._g_sum += good
         self._g_i = (i + 1) % _HIST
@@ -538,20 +771,40 @@ class HeartRateEstimator:
         self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
         self._q_int = q
 
+    def _alternating(self):
+        # the last 8 (at least 6) in-range intervals alternate long and short: their
+        # steps (n to n+1) are on average 8 % of an interval or more and 2.5
+        # times the steps from n to n+2 (a steady pair of unequal beats:
+        # bigeminy, or a second wave counted as a beat); an irregular rhythm
+        # has both kinds of steps alike, a regular one both small
+        n = self._h_count
+        if n < 6:
+            return False
+        if n > 8:
+            n = 8
+        h = self._hist
+        i = self._h_head
+        a = b = 0
+        s1 = s2 = tot = 0
+        for k in range(n):
+            i = i - 1 if i else _HIST - 1
+            v = h[i]
+            tot += v
+            if k >= 1:
+                s1 += v - a if v > a else a - v
+            if k >= 2:
+                s2 += v - b if v > b else b - v
+            b = a
+            a = v
+        # mean steps: s1 / (n - 1) and s2 / (n - 2); the mean interval tot / n
+        return s1 * (n - 2) * 2 >= s2 * (n - 1) * 5 and s1 * n * 100 >= tot * (n - 1) * 8
+
     def _median(self):
         c = self._h_count
         s = self._sorted
-        h = self._hist
-        for i in range(c):  # insertion sort of at most 16 values
-            v = h[i]
-            j = i - 1
-            while j >= 0 and s[j] > v:
-                s[j + 1] = s[j]
-                j -= 1
-            s[j + 1] = v
         self._ref = s[c >> 1] if c & 1 else (s[(c >> 1) - 1] + s[c >> 1]) >> 1
 
-    def _output(self):
+    def _change(self):
         c = self._a_count
         a = self._acc
         if c >= _SHORT + 4:
@@ -578,8 +831,12 @@ class HeartRateEstimator:
                 self._chg_run = 0
             self._chg_sign = sign
             if sign and self._chg_run >= self.change_beats:
-                self._a_count = c = _SHORT
+                self._a_count = _SHORT
                 self._chg_run = 0
+
+    def _output(self):
+        c = self._a_count
+        a = self._acc
         faults = 0
         if c >= 3:
             # mean of the accepted intervals of the last window (>= 3 of them)
@@ -587,6 +844,8 @@ class HeartRateEstimator:
             total = 0
             k = 0
             lim = self.window_us
+            lo = _IBI_MAX_US
+            hi = 0
             while k < c:
                 i = i - 1 if i else _MAX_ACC - 1
                 v = a[i]
@@ -594,8 +853,18 @@ class HeartRateEstimator:
                     break
                 total += v
                 k += 1
-            self.dbpm = 600000000 // (total // k)
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            mean = total // k
+            self.dbpm = 600000000 // mean
             self.bpm = (self.dbpm + 5) // 10
+            ref = self._ref
+            if lo * 5 < ref * 3 or hi * 2 > ref * 3:
+                # an interval outside 60..150 % of the median in the window
+                # (accepted before the rhythm was known)
+                faults |= HR_LOW_QUALITY
         else:
             faults = HR_NOT_READY
             self.dbpm = 0
@@ -605,6 +874,18 @@ class HeartRateEstimator:
         if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
         if self.motion:
+            faults |= HR_LOW_QUALITY
+        if self._x_sum and self._x_sum * 4 >= self._x_count:
+            # a quarter of the beats had a second upstroke as steep as a
+            # beat dropped: weak beats missed (bigeminy) or a second wave
+            # (double-peaked pulse); which one is not known
+            faults |= HR_LOW_QUALITY
+        if self._alternating():
+            # long and short intervals alternate (bigeminy): the missed-beat
+            # rule would split the long ones, the median sits on either side
+            faults |= HR_LOW_QUALITY
+        if self._rl >= _ONE_SIDED or self._rs >= _ONE_SIDED:
+            # intervals out of range on one side: the mean of the rest is biased
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
