@@ -86,3 +86,30 @@ def test_report_files_written(tmp_path: Path) -> None:
     md = paths.markdown.read_text()
     assert "deepest angle | 25.0 deg" in md and "Expectations: PASS" in md
     assert "session.png" in paths.html.read_text()
+
+
+def test_truth_is_judged_at_each_frames_own_time_when_frames_come_late() -> None:
+    # Telemetry every 50 ms, but a frame now and then a period late (put off
+    # after a FIFO drain): 40/60 ms apart.  The truth, sampled every 100 ms,
+    # must be read at each frame's own time.  A step function charged a frame
+    # up to 100 ms of motion: a 5.84 deg/s descent read 6.8 deg/s (fast_motor).
+    from inversa_host.sim.runner import _attach_truth
+
+    speed_dps = 5.84
+    truth = [(t_ms, round(-30_00 + speed_dps * t_ms / 10), 700) for t_ms in range(0, 20_001, 100)]
+    tr = SessionTrace(loading_deg=-65.0)
+    t_ms = 0
+    k = 0
+    while t_ms <= 19_900:
+        tr.t_s.append(t_ms / 1000.0)
+        tr.angle_deg.append(0.0)
+        k += 1
+        t_ms += 60 if k % 3 == 0 else (40 if k % 3 == 1 else 50)
+    _attach_truth(tr, truth)
+    checks = check_expectations(tr, {"max_rate_dps": 6.0})
+    assert checks[0].ok, checks[0].detail
+    rates = [
+        (b - a) / (tb - ta)
+        for a, b, ta, tb in zip(tr.true_angle_deg, tr.true_angle_deg[10:], tr.t_s, tr.t_s[10:])
+    ]
+    assert max(rates) < speed_dps * 1.01 and min(rates) > speed_dps * 0.99

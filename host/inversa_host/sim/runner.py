@@ -358,7 +358,12 @@ def _event_time(segments: list[_Segment], t_ms: int, host_t: float, kind: int) -
 
 
 def _attach_truth(trace: SessionTrace, truth: list[tuple[int, int, int]]) -> None:
-    """Ground truth (simulator only), resampled onto the telemetry's times."""
+    """Ground truth (simulator only), resampled onto the telemetry's times:
+    the angle interpolated between the truth's samples (every 100 ms), so a
+    frame sent a period late is judged at its own time (a step function
+    charged it up to 100 ms of motion: a 5.84 deg/s descent read 6.8 deg/s
+    over 0.5 s once telemetry frames were put off a period after a FIFO
+    drain), the heart rate as last sampled."""
     if not truth or not trace.t_s:
         return
     # Truth samples carry the board's own ticks_ms, like the telemetry.
@@ -367,5 +372,10 @@ def _attach_truth(trace: SessionTrace, truth: list[tuple[int, int, int]]) -> Non
         tt = t + trace.board_t0_ms / 1000.0
         while j + 1 < len(truth) and truth[j + 1][0] / 1000.0 <= tt:
             j += 1
-        trace.true_angle_deg.append(truth[j][1] / 100.0)
+        a = truth[j][1] / 100.0
+        if j + 1 < len(truth):
+            t0, t1 = truth[j][0] / 1000.0, truth[j + 1][0] / 1000.0
+            if t1 - t0 > 0 and t0 <= tt:
+                a += (truth[j + 1][1] / 100.0 - a) * min(1.0, (tt - t0) / (t1 - t0))
+        trace.true_angle_deg.append(a)
         trace.true_hr_bpm.append(truth[j][2] / 10.0)
