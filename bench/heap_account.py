@@ -72,7 +72,7 @@ class Chip:
 
 machine.I2C.attach(0, 0x68, Chip(((0x75, 0x68),)))
 machine.I2C.attach(0, 0x57, Chip(((0xFF, 0x15),)))
-STORAGE = "/tmp/"
+STORAGE = "tmp/"  # below the run's own directory
 """
 RP2040_SETUP = r"""
 import machine
@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heap", default="224k", help="unix32 heap size (default 224k, a Pico)")
     ap.add_argument("--rp2040", action="store_true", help="also on the emulated Pico (minutes)")
     ap.add_argument("--min", type=int, default=256, help="smallest object row to print")
+    ap.add_argument(
+        "--no-inline", action="store_true", help="keep the constants' names (the tests' build)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
     if not UNIX32.is_file():
@@ -374,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         lib = tmp / "lib"
-        bad = [r for r in compile_tree(firmware_dir(), lib, "x86") if not r.ok]
+        bad = [
+            r
+            for r in compile_tree(firmware_dir(), lib, "x86", inline=not args.no_inline)
+            if not r.ok
+        ]
         if bad:
             print(f"mpy-cross failed: {bad[0].error}", file=sys.stderr)
             return 1
