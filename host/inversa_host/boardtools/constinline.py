@@ -60,6 +60,7 @@ class _Module:
         self.defs: dict[str, ast.Assign] = {}
         self.imported: dict[str, tuple[str, str]] = {}  # local -> (module, name)
         self.aliases: dict[str, str] = {}  # local -> firmware module
+        self.plain: set[str] = set()  # defined without const()
         for node in self.tree.body:
             if (
                 isinstance(node, ast.Assign)
@@ -72,6 +73,19 @@ class _Module:
             ):
                 self.exprs[node.targets[0].id] = node.value.args[0]
                 self.defs[node.targets[0].id] = node
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(
+                    node.value, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Name, ast.Attribute)
+                )
+            ):
+                # a plain module-level int (X = 10) that nothing rebinds is a
+                # constant too; it becomes _X = const(10) where it is dropped
+                self.exprs[node.targets[0].id] = node.value
+                self.defs[node.targets[0].id] = node
+                self.plain.add(node.targets[0].id)
             elif isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname and a.name in modules:
@@ -264,15 +278,20 @@ def _rewrite(
         if isinstance(node, ast.Assign) and node in m.defs.values():
             name = node.targets[0].id  # type: ignore[union-attr]
             visit(node.value)
-            if (
-                name in drop
-                and not name.startswith("_")
-                and foldable(m.values.get(name))
-                and name not in m.rebound
-                and "_" + name not in m.values
-                and "_" + name not in m.rebound
-            ):
-                edits.append((*span(node.targets[0]), "_" + name))
+            if name not in drop or not foldable(m.values.get(name)) or name in m.rebound:
+                continue
+            if name.startswith("_"):
+                new = name
+            elif "_" + name not in m.values and "_" + name not in m.rebound:
+                new = "_" + name
+            else:
+                continue
+            if name in m.plain:  # X = 10  ->  _X = const(10)
+                a, b = span(node.value)
+                edits.extend(((a, a, "const("), (b, b, ")")))
+            elif new == name:
+                continue
+            edits.append((*span(node.targets[0]), new))
             continue
         visit(node)
     edits.sort()
@@ -356,6 +375,15 @@ def inline_consts(
     ``folds`` collects (module, name, literal) for every read that was folded."""
     modules = set(sources)
     mods = {k: _Module(k, v, modules) for k, v in sources.items()}
+    for m in mods.values():  # module.X = ... anywhere: X is not a constant
+        for node in ast.walk(m.tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, (ast.Store, ast.Del))
+                and isinstance(node.value, ast.Name)
+                and node.value.id in m.aliases
+            ):
+                mods[m.aliases[node.value.id]].rebound.add(node.attr)
     _evaluate(mods)
     out = {k: _rewrite(m, mods, set()) for k, m in mods.items()}
     if drop_public:
