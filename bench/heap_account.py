@@ -11,7 +11,8 @@ prints sorted tables:
   keeps after a collection: bytecode, constants, the interned names (qstrs)
   it adds and its globals (tables built at import count here).  A name two
   modules share is charged to the first.
-* build: what ``build_app`` allocates that stays (the App's objects), then
+* build (the link's port is a MemoryPort of 512 + 256 bytes: the board's
+  USB port keeps no buffers of its own): what ``build_app`` allocates that stays (the App's objects), then
   what ``settle_heap`` frees (the boot-only modules: their code, not their
   qstrs, which stay interned).
 * objects: the App's objects, knocked out one at a time (an attribute set to
@@ -103,7 +104,7 @@ from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(4096, 512))
+app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(512, 256))
 del cfg, board, build_app, build_board, parse_config
 gc.collect()
 micropython.qstr_info()
@@ -247,7 +248,7 @@ from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(4096, 512))
+app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(512, 256))
 for i in range(20):
     app.step()
 for k in sys.modules:
