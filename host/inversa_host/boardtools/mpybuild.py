@@ -89,6 +89,16 @@ def module_name(rel: Path) -> str:
     return ".".join(parts)
 
 
+def _parses(src: str) -> bool:
+    import ast
+
+    try:
+        ast.parse(src)
+    except SyntaxError:
+        return False
+    return True
+
+
 def compile_tree(
     root: Path,
     out_dir: Path,
@@ -114,7 +124,10 @@ def compile_tree(
         # every module of the package takes part, compiled or not
         by_name = {module_name(p.relative_to(root)): p for p in firmware_sources(root)}
         by_name = {k: v for k, v in by_name.items() if k.split(".")[0] == "inversa"}
-        folded = inline_consts({k: p.read_text(encoding="utf-8") for k, p in by_name.items()})
+        texts = {k: p.read_text(encoding="utf-8") for k, p in by_name.items()}
+        # a module that does not parse is left to mpy-cross, which says why
+        texts = {k: v for k, v in texts.items() if _parses(v)}
+        folded = inline_consts(texts)
         rewritten = {by_name[k]: v for k, v in folded.items()}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
