@@ -64,21 +64,30 @@ PROBE = r"""
 import gc, time, machine
 gc.collect()
 free_boot = gc.mem_free()
-from inversa.app_build import build_app
-from inversa.board.build import build_board
-from inversa.board.clock import SystemClock
-from inversa.board.config import load_config
-from inversa.link.port import MemoryPort
-cfg = load_config("/board.json")
-board = build_board(cfg, machine)
-clock = SystemClock()
-port = MemoryPort(4096, 512)
-app = build_app(cfg, board, clock, "/", port, reset_cause=machine.reset_cause(), uid=machine.unique_id())
+
+
+def build():
+    # in a frame of its own, as run() builds in app._boot_app
+    from inversa.app_build import build_app
+    from inversa.board.build import build_board
+    from inversa.board.clock import SystemClock
+    from inversa.board.config import load_config
+    from inversa.link.port import MemoryPort
+
+    cfg = load_config("/board.json")
+    # The board's port (UsbCdcPort) keeps no buffers of its own; this
+    # stand-in holds one period's frames (dropped after each step).
+    port = MemoryPort(512, 256)
+    app = build_app(cfg, build_board(cfg, machine), SystemClock(), "/", port,
+                    reset_cause=machine.reset_cause(), uid=machine.unique_id())
+    return app, port
+
+
+app, port = build()
 gc.collect()
 free_built_kept = gc.mem_free()
 # what run() does before the loop: drop the boot-only modules
 from inversa.app import settle_heap
-del build_app, build_board, load_config, cfg, board
 settle_heap()
 free_built = gc.mem_free()
 t0 = time.ticks_us(); gc.collect(); gc_us = time.ticks_diff(time.ticks_us(), t0)
@@ -260,7 +269,7 @@ from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), "/tmp/", MemoryPort(4096, 512))
+app = build_app(cfg, board, SystemClock(), "tmp/", MemoryPort(512, 256))
 gc.collect()
 print("live_kept", free1 - gc.mem_free())
 from inversa.app import settle_heap
@@ -281,7 +290,7 @@ def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         lib = Path(tmp) / "lib"
-        res = compile_tree(firmware_dir(), lib, "x86")
+        res = compile_tree(firmware_dir(), lib, "x86", inline=True)  # as deployed
         bad = [r for r in res if not r.ok]
         if bad:
             return {"skipped": f"mpy-cross failed: {bad[0].error}"}

@@ -318,11 +318,12 @@ def shed_modules(names=BOOT_ONLY_MODULES):
 
 
 def settle_heap():
-    """Before the loop: drop the boot-only modules and collect.  Part of the
-    dropped code (~10 KB on the emulated Pico) can survive this collection,
-    held by a stale pointer in the stack (the collector is conservative); the
-    loop's first collection frees it (bench/bench_board.py measures both).
-    Board only (see shed_modules)."""
+    """Before the loop: drop the boot-only modules and collect.  Call it from
+    a frame that never held the boot code (run() builds in _boot_app): a
+    stale pointer to it in the caller's frame would keep ~10 KB of dropped
+    code alive until the loop's first collection (the collector is
+    conservative; bench/bench_board.py measures both).  Board only (see
+    shed_modules)."""
     shed_modules()
     gc.collect()
 
@@ -339,6 +340,23 @@ def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
     return UsbCdcPort.open(clock)
 
 
+def _boot_app(machine, clock, config_path, storage_dir):  # pragma: no cover - board only
+    # boot() from a frame of its own: once it returns, nothing in run()'s
+    # frame (a stale slot of its value stack) points at the boot code, so
+    # settle_heap's collection frees it at once (the collector is
+    # conservative; measured on the emulated Pico: ~10 KB otherwise held
+    # until the loop's first collection).
+    from inversa.app_boot import boot
+
+    return boot(
+        machine,
+        clock,
+        lambda cfg, board: _open_board_port(cfg, board, clock),
+        config_path,
+        storage_dir,
+    )
+
+
 def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
     """Boot on the board: config, hardware, app, then the fixed-rate loop."""
     import micropython
@@ -348,23 +366,15 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
-    from inversa.app_boot import boot
     from inversa.board.clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
     clock = SystemClock()
-    app = boot(
-        machine,
-        clock,
-        lambda cfg, board: _open_board_port(cfg, board, clock),
-        config_path,
-        storage_dir,
-    )
+    app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
         micropython.kbd_intr(3)  # the REPL
         print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
         return
-    del boot  # the loop keeps no boot code alive
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from inversa import reasons
+from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.control import limits as L
 from inversa.control import states as S
@@ -288,7 +289,7 @@ def test_a_chattering_condition_rises_whatever_its_rhythm(rule: int, cycles: lis
     longest = max(on + off for on, off in cycles)
     bound = 4 * deb + 2 * longest
     t = _chatter(A.Alarms(EventLog(64)), 1 << rule, cycles, bound + PERIOD_MS)
-    assert 0 <= t <= bound, (A.ALARM_NAMES[rule], t, bound)
+    assert 0 <= t <= bound, (AN.ALARM_NAMES[rule], t, bound)
 
 
 @settings(max_examples=60, deadline=None)

@@ -79,9 +79,11 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
     seen = []
     real = D.compile_tree
 
-    def spy(root, out, arch, sources=None):
+    def spy(root, out, arch, sources=None, **kw):
         seen.append(arch)
-        return real(root, out, arch, sources)
+        # the deploy folds the constants and names each file by its board path
+        assert kw == {"inline": True, "board_dir": "/lib/"}
+        return real(root, out, arch, sources, **kw)
 
     monkeypatch.setattr(D, "compile_tree", spy)
     fw = tmp_path / "fw"

@@ -14,6 +14,7 @@ import struct
 import pytest
 
 from inversa import events as ev
+from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
@@ -97,12 +98,12 @@ def _through_the_wire(records: list[tuple[int, int, int, int]]) -> list[tuple[in
 
 
 def test_the_expected_table_covers_every_alarm():
-    assert set(FAULT_OF_ALARM) == set(A.ALARM_NAMES)
+    assert set(FAULT_OF_ALARM) == set(AN.ALARM_NAMES)
 
 
 @pytest.mark.parametrize("alarm", sorted(FAULT_OF_ALARM))
 def test_every_fault_event_is_named_right_through_the_real_encoding(alarm):
-    records = _through_the_wire(_raise_alarm(A.ALARM_NAMES.index(alarm)))
+    records = _through_the_wire(_raise_alarm(AN.ALARM_NAMES.index(alarm)))
     texts = [event_text(k, c, v) for _, k, c, v in records]
     faults = [t for t in texts if t.startswith("fault")]
     assert any(t.startswith(f"alarm-raised {alarm} ") for t in texts), texts

@@ -20,6 +20,7 @@ import pytest
 import serial
 
 from inversa import events as ev
+from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
@@ -427,7 +428,7 @@ def test_report_of_the_worst_session_renders(tmp_path: Path):
         tr.alarm_priority.append(3 if 200 < i < 260 else 0)
         tr.motor_cmd_dps.append(0.0)
     tr.breaks = [300]
-    for k, n in enumerate(A.ALARM_NAMES):
+    for k, n in enumerate(AN.ALARM_NAMES):
         tr.events.append(TraceEvent(100.0 + k * 0.1, "alarm_raised", n))
     paths = write_report(tr, summarize(tr), [], tmp_path, title="worst")
     assert paths.png.stat().st_size > 10_000

@@ -1,5 +1,6 @@
 # The alarm rule engine: debounce, latching kinds, escalation, the most
 # severe action wins, events, no allocation.  CPython and MicroPython.
+from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.events import EV_ALARM_CLEARED, EV_ALARM_RAISED, EV_FAULT, EventLog
 from mpyunit import assert_no_alloc, raises
@@ -19,8 +20,8 @@ def _b(i):
 
 def test_rule_table_is_well_formed_and_named():
     A.check_rules(A.RULES, A.N_ALARMS)
-    assert len(A.ALARM_NAMES) == A.N_ALARMS
-    assert len(A.ACTION_NAMES) == A.ACT_CUTOFF + 1
+    assert len(AN.ALARM_NAMES) == A.N_ALARMS
+    assert len(AN.ACTION_NAMES) == A.ACT_CUTOFF + 1
 
 
 def test_one_bit_per_alarm_and_masks_by_column():

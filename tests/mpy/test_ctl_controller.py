@@ -3,6 +3,7 @@
 from ctl_rig import Rig
 
 from inversa import reasons
+from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.control import states as S
 from inversa.control.profile import HR_OFF, Profile
@@ -26,8 +27,8 @@ def _Rig(profile=None, angle=-6000, **kw):
 
 def test_names_cover_every_id():
     assert len(S.STATE_NAMES) == S.N_STATES
-    assert len(A.ALARM_NAMES) == A.N_ALARMS
-    assert len(A.FAULT_NAMES) == 10
+    assert len(AN.ALARM_NAMES) == A.N_ALARMS
+    assert len(AN.FAULT_NAMES) == 10
 
 
 def test_motorized_session_end_to_end():

@@ -22,9 +22,10 @@
 # and interleave (hr-high while the pulse is valid, hr-lost while it is not)
 # cannot both stay below 1/3: one of them rises.
 #
-# Over 400 lines on purpose: the ids, names, bits and the rule table (one
-# row per alarm) sit next to the engine that reads them, so an alarm is added
-# or reviewed in this one file.
+# Over 400 lines on purpose: the ids, bits and the rule table (one row per
+# alarm) sit next to the engine that reads them, so an alarm is added or
+# reviewed in this one file; its display name goes in alarm_names.py (the
+# host's; the board never loads those strings: issue 10, the Pico's heap).
 #
 # Usage:
 #     al = Alarms(events)
@@ -45,7 +46,6 @@ P_NONE = const(0)
 P_LOW = const(1)
 P_MEDIUM = const(2)
 P_HIGH = const(3)
-PRIORITY_NAMES = ("none", "low", "medium", "high")
 
 # Actions, ordered: a larger number is more severe and wins.
 ACT_NONE = const(0)
@@ -54,7 +54,6 @@ ACT_NO_DEEPER = const(2)  # stop deeper motion at once, back under the limit (ma
 ACT_RETURN = const(3)  # end the session: gradual return (manual: coached)
 ACT_OPEN_LOOP = const(4)  # angle untrusted: slow, bounded, open-loop return home
 ACT_CUTOFF = const(5)  # motor enable off, brake on, latched
-ACTION_NAMES = ("none", "warn", "no-deeper", "return", "open-loop", "cutoff")
 
 # Latch kinds.
 L_NONE = const(0)  # clears by itself once the condition is gone for clear_ms
@@ -72,18 +71,6 @@ F_REBOOT = const(0x040)
 F_HOST = const(0x080)
 F_PROFILE = const(0x100)  # set by the controller: stored profile missing/corrupt
 F_INPUT = const(0x200)  # a motion input (button contact) closed when it must be open
-FAULT_NAMES = (  # by bit position
-    "estop",
-    "tilt-sensor",
-    "motor",
-    "limit-switch",
-    "self-test",
-    "hr-sensor",
-    "reboot",
-    "host",
-    "profile",
-    "input",
-)
 
 # Alarm ids (bit positions of ControlOutputs.alarm_bits).
 A_ESTOP = const(0)
@@ -148,37 +135,6 @@ B_INPUT_STUCK = const(1 << A_INPUT_STUCK)
 B_CONTRA = const(1 << A_CONTRA)
 B_SWITCH = const(1 << A_SWITCH)
 
-ALARM_NAMES = (
-    "estop",
-    "self-test",
-    "tilt-sensor",
-    "end-switch",
-    "home-timeout",
-    "motor-stall",
-    "motor-run-on",
-    "uncommanded-motion",
-    "tracking-error",
-    "runaway",
-    "over-limit",
-    "time-limit",
-    "hr-high",
-    "hr-low",
-    "hr-rise",
-    "hr-drop",
-    "hr-lost",
-    "host-lease",
-    "reboot-recovery",
-    "too-fast",
-    "rising-too-fast",
-    "hold-over",
-    "no-baseline",
-    "daily-limit",
-    "mains-lost",
-    "contactor-stuck",
-    "input-stuck",
-    "contraindicated",
-    "switch-fault",
-)
 
 DECAY_SHIFT = const(1)  # absent time drains the debounce account at 1/2 rate
 _ESC = const(30000)  # escalate one priority step every 30 s while active

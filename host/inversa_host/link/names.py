@@ -1,7 +1,8 @@
 """Display names for states, alarms and faults: the firmware's own tables.
 
-One source: the names are the controller's (``inversa.control.states`` and
-``inversa.control.alarms``), imported here, never copied.  Two kinds of
+One source: the names are the firmware's (``inversa.control.states`` and
+``inversa.control.alarm_names``, beside the alarm engine: the board never
+loads them), imported here, never copied.  Two kinds of
 numbers are named, and they must never be confused:
 
 * an **index** (a state id, an alarm id): ``state_name``, ``alarm_name``;
@@ -14,14 +15,8 @@ from __future__ import annotations
 
 from inversa import events as ev
 from inversa import reasons
-from inversa.control.alarms import (
-    ACTION_NAMES,
-    ALARM_NAMES,
-    F_PROFILE,
-    FAULT_NAMES,
-    P_HIGH,
-    PRIORITY_NAMES,
-)
+from inversa.control.alarm_names import ACTION_NAMES, ALARM_NAMES, FAULT_NAMES, PRIORITY_NAMES
+from inversa.control.alarms import F_PROFILE, P_HIGH
 from inversa.control.states import STATE_NAMES
 
 EVENT_KIND_NAMES = {
