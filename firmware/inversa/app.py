@@ -69,7 +69,6 @@ MAX_DAILY_MS = 1800000  # = limits.MAX_DAILY_MS
 # many periods is still (its brake on), so a flash write may stall a period.
 STILL_PERIODS = const(50)
 _READY = const(3)  # control.states
-_FAULT = const(10)
 _ESTOP = const(11)
 _MANUAL = const(1)
 
@@ -311,13 +310,8 @@ class App:
             else:
                 self._save_exact()
         st = c.state
-        if not (
-            st <= _READY
-            or st == _DONE
-            or st == _FAULT
-            or st == _ESTOP
-            or (not self._manual and self._still >= STILL_PERIODS)
-        ):
+        calm = st <= _READY or _DONE <= st <= _ESTOP  # DONE, FAULT, ESTOP
+        if not calm and (self._manual or self._still < STILL_PERIODS):
             return  # the table may move: no flash write in this period
         if sess:
             if not self._ahead:
@@ -368,7 +362,8 @@ class App:
         self._p_daily_ms = daily_ms
         self._p_day_ms = day_ms
         self.persist_writes += 1
-        if self.persist_store.save(self._p_latched, daily_ms, day_ms):
+        store = self.persist_store
+        if store is not None and store.save(self._p_latched, daily_ms, day_ms):
             self.persist_errors += 1
 
     def _save_record(self, rec):
