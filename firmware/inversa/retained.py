@@ -36,11 +36,14 @@ RP2_SCRATCH0 = const(0x4005800C)  # WATCHDOG_BASE + 0x0C
 
 
 class Retained:
-    """Four retained words behind `words` (anything indexable 0..3 with
-    int items; on the RP2040 a view on SCRATCH0-3, see Mem32Words)."""
+    """Four retained words: `words[addr[i]]` for i in 0..3 (the simulated
+    machine's list with addr (0, 1, 2, 3); on the RP2040 machine.mem32 with
+    the addresses of SCRATCH0-3, kept as int objects so that indexing with
+    them allocates nothing: they are above a small int's range)."""
 
-    def __init__(self, words):
+    def __init__(self, words, addr=(0, 1, 2, 3)):
         self.words = words
+        self._addr = addr
 
     def save(self, rec):
         deep, last, gain = rec
@@ -58,40 +61,28 @@ class Retained:
         w0 = deep | (last << 15)
         w1 = gain | (_MAGIC << 10)
         w = self.words
-        w[2] = 0  # invalid until the last word is in place
-        w[0] = w0
-        w[1] = w1
-        w[3] = w1 ^ _CHECK1
-        w[2] = w0 ^ _CHECK0
+        a = self._addr
+        w[a[2]] = 0  # invalid until the last word is in place
+        w[a[0]] = w0
+        w[a[1]] = w1
+        w[a[3]] = w1 ^ _CHECK1
+        w[a[2]] = w0 ^ _CHECK0
 
     def load(self):
         """(deepest_cdeg, last_cdeg, gain_pct), or None if the words do not
         hold a whole record (power-on, torn write, another program's data)."""
         w = self.words
-        w0 = w[0]
-        w1 = w[1]
-        if w[2] != w0 ^ _CHECK0 or w[3] != w1 ^ _CHECK1 or (w1 >> 10) != _MAGIC:
+        a = self._addr
+        w0 = w[a[0]]
+        w1 = w[a[1]]
+        if w[a[2]] != w0 ^ _CHECK0 or w[a[3]] != w1 ^ _CHECK1 or (w1 >> 10) != _MAGIC:
             return None
         return (w0 & _M15, ((w0 >> 15) & _M15) - 16384, w1 & 0x3FF)
 
-    def clear(self):
-        w = self.words
-        for i in range(4):
-            w[i] = 0
 
-
-class Mem32Words:
-    """words[i] <-> machine.mem32[base + 4 * i] (values below 2**30)."""
-
-    def __init__(self, mem32, base):
-        self._mem = mem32
-        self._base = base
-
-    def __getitem__(self, i):
-        return self._mem[self._base + 4 * i] & 0xFFFFFFFF
-
-    def __setitem__(self, i, v):
-        self._mem[self._base + 4 * i] = v
+def rp2_scratch(mem32):
+    """A Retained on the RP2040 watchdog's SCRATCH0-3 (machine.mem32)."""
+    return Retained(mem32, tuple(RP2_SCRATCH0 + 4 * i for i in range(4)))
 
 
 def retained_for(machine):
@@ -103,7 +94,7 @@ def retained_for(machine):
         import sys
 
         if sys.platform == "rp2":
-            return Retained(Mem32Words(machine.mem32, RP2_SCRATCH0))
+            return rp2_scratch(machine.mem32)
     except Exception:
         pass
     return None

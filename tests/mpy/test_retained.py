@@ -1,7 +1,7 @@
 # The motion record in retained RAM (inversa/retained.py): exact across a
 # reset, and nothing a power-on or a torn write leaves reads as a record.
 
-from inversa.retained import RP2_SCRATCH0, Mem32Words, Retained, retained_for
+from inversa.retained import RP2_SCRATCH0, Retained, retained_for, rp2_scratch
 
 
 def test_a_record_comes_back_exactly():
@@ -52,7 +52,7 @@ def test_mem32_view_and_the_simulated_stand_in():
             self.d[a] = v
 
     m = Mem()
-    r = Retained(Mem32Words(m, RP2_SCRATCH0))
+    r = rp2_scratch(m)
     r.save((100, 50, 110))
     assert sorted(m.d) == [RP2_SCRATCH0 + 4 * i for i in range(4)]  # SCRATCH0-3 only
     assert r.load() == (100, 50, 110)
