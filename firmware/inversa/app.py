@@ -309,6 +309,12 @@ class App:
                 self._save_persist(d if d > self._p_daily_ms else self._p_daily_ms, self._p_day_ms)
             else:
                 self._save_exact()
+        if sess and not self._ahead and self._manual:
+            # A manual session begins when the person tilts the table past
+            # horizontal, with no calm period before it: the one flash write
+            # of the session (its daily time charged ahead) is this period,
+            # near horizontal, far from any limit.
+            self._write_ahead()
         st = c.state
         calm = st <= _READY or _DONE <= st <= _ESTOP  # DONE, FAULT, ESTOP
         if not calm and (self._manual or self._still < STILL_PERIODS):
@@ -342,7 +348,9 @@ class App:
         # the flash gets what a power cut mid-session must assume.
         c = self.ctrl
         self._ahead = True
-        if self.retained is not None:
+        if self.retained is not None and not self._manual:
+            # (a manual table has no open loop: the record's depth serves
+            # only a motorized return after a reset)
             self._save_record(c.ahead_record())
             self._flash_seq = -1  # a bound, not the record: exact once it is over
         if self.persist_store is not None:

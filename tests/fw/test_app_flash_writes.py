@@ -139,3 +139,36 @@ def test_a_latch_is_written_at_once_even_mid_descent(tmp_path: Path) -> None:
     lat, daily, _day, _st = PersistStore(str(tmp_path / "persist.bin")).load()
     assert lat == s.app.ctrl.persist_latched != 0
     assert daily >= s.app.ctrl.daily_used_ms
+
+
+def test_a_manual_session_charges_its_daily_time_ahead_and_writes_once_in_motion(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # The library's manual session: the person tilts the table past
+    # horizontal (the session begins: no calm period before it), stays, comes
+    # back.  One flash write in that first period (the daily time charged
+    # ahead), none after it until the session is over; the flash never
+    # charges less than the time used.
+    from inversa_host.sim.runner import build_spec
+    from inversa_host.sim.scenario import find_scenario, load_scenario
+
+    sc = load_scenario(find_scenario("manual_session"))
+    s = SimSession(build_spec(sc), str(tmp_path))
+    spy = _Spy(monkeypatch, s)
+    store = PersistStore(str(tmp_path / "persist.bin"))
+    in_session: list[tuple[str, int, bool]] = []
+    seen = 0
+    was = False
+    while not s.finished:
+        spy.run_for(500)
+        assert s.app is not None
+        sess = s.app.ctrl.in_session
+        new = spy.writes[seen:]
+        seen = len(spy.writes)
+        if sess or was:
+            in_session += [w for w in new if w[1] not in CALM_STATES]
+        was = sess
+        _lat, daily, _day, _st = store.load()
+        assert daily >= s.app.ctrl.daily_used_ms
+    assert s.app.ctrl.daily_used_ms > 0  # the person was inverted
+    assert [w[0] for w in in_session] == ["persist.bin"], in_session
