@@ -64,6 +64,27 @@ MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
 _DAILY_STEP_MS = 30000  # = persist.DAILY_STEP_MS (checked by its test)
 _DAY_STEP_MS = 900000  # = persist.DAY_STEP_MS
+MAX_DAILY_MS = 1800000  # = limits.MAX_DAILY_MS
+# App._persist: a motorized table whose motor has had no command for this
+# many periods is still (its brake on), so a flash write may stall a period.
+STILL_PERIODS = const(50)
+_READY = const(3)  # control.states
+_ESTOP = const(11)
+_MANUAL = const(1)
+
+
+def _daily_store(daily_ms):
+    # persist.daily_to_store, the account capped at the largest allowance
+    # (its record accepts at most MAX_DAILY_MS + one step)
+    if daily_ms <= 0:
+        return 0
+    if daily_ms > MAX_DAILY_MS:
+        daily_ms = MAX_DAILY_MS
+    return (daily_ms // _DAILY_STEP_MS + 1) * _DAILY_STEP_MS
+
+
+def _day_store(day_ms):
+    return day_ms // _DAY_STEP_MS * _DAY_STEP_MS
 
 
 class ResetRequested(Exception):
@@ -119,9 +140,18 @@ class App:
         self._reset_in = -1  # periods until a requested reset; -1: none
         self.persist_store = None
         self.persist_errors = 0
+        self.persist_writes = 0  # flash writes of the persist record
+        self.record_writes = 0  # ... and of the motion record
+        self.retained = None  # the motion record's retained RAM (inversa.retained)
+        self._flash_seq = ctrl.record_seq  # the record_seq the flash holds
+        self._ahead = False  # this session's write-ahead is on the flash
+        self._still = 0  # periods with no motor command (STILL_PERIODS)
+        self._manual = ctrl.profile.table_type == _MANUAL
         self._p_latched = 0
         self._p_daily = 0
         self._p_day = 0
+        self._p_daily_ms = 0  # what the flash charges, ms
+        self._p_day_ms = 0
         # STOP held at power-on: ask for maintenance once the controller is
         # idle or done (request_maintenance's gate: nobody inverted in a
         # session), as long as it stays held; dropped when it is released.
@@ -136,7 +166,20 @@ class App:
         self._p_latched = c.persist_latched
         self._p_daily = c.daily_used_ms // DAILY_STEP_MS
         self._p_day = c.day_ms // DAY_STEP_MS
+        self._p_daily_ms = c.daily_used_ms
+        self._p_day_ms = c.day_ms
         self.persist_store = store
+
+    def attach_retained(self, ram, flash_stale=False):
+        """Keep the motion record in `ram` (inversa.retained.Retained) at
+        every change and on the flash only while the table is calm;
+        flash_stale: the controller resumed from `ram`, newer than the
+        flash (written at the first calm period out of a session)."""
+        self.retained = ram
+        if ram is not None:
+            ram.save(self.ctrl.record())
+        if flash_stale:
+            self._flash_seq = -1
 
     def step(self):
         """One control period; returns the controller's self-check verdict."""
@@ -165,9 +208,7 @@ class App:
                 self._persist_profile()
         self.ctrl.step(inp, out)
         self.actuate(t)
-        self._persist_state()
-        if self.ctrl.record_seq != self._record_seq:
-            self._persist_record()
+        self._persist()
         if link is not None:  # after the step: the frame is this period's snapshot
             # (a period that drained the heart-rate FIFO leaves a due
             # telemetry frame to the next one: no period carries both)
@@ -235,34 +276,114 @@ class App:
         if self.profile_store is not None and self.profile_store.save(self.ctrl.profile):
             self.profile_save_errors += 1
 
-    def _persist_state(self):
-        # Written only when something that must survive a reset changed (a
-        # latch, a new step of daily time, of the day's window): rare, so the
-        # allocation of a file write is fine here; otherwise three compares.
+    def _persist(self):
+        # What must survive a reset, after actuate() (the outputs of this
+        # period are out).  The motion record goes to the retained RAM at
+        # every change (a few words: microseconds, no allocation beyond
+        # record()'s tuple).  The flash (a write stalls the whole CPU for
+        # 5-110 ms, an erase up to 400 ms) is written only while the table is
+        # calm (_calm), except a new latch, written at once: its outputs are
+        # already safe.  In a session the flash holds what a power cut must
+        # assume, written AHEAD before motion: the deepest the session may
+        # reach (Controller.ahead_record) and the daily time charged with the
+        # planned session (Controller.session_plan_ms); the exact values once
+        # the session is over.  docs/SAFETY.md "What survives a reset".
         c = self.ctrl
+        seq = c.record_seq
+        ram = self.retained
+        if seq != self._record_seq:
+            self._record_seq = seq
+            if ram is not None:
+                ram.save(c.record())
+            else:  # no retained RAM on this board: the flash, at once (stalls)
+                self._save_record(c.record())
+                self._flash_seq = seq
+        if self.out.motor_cmd_cdps:
+            self._still = 0
+        elif self._still < STILL_PERIODS:
+            self._still += 1
         store = self.persist_store
-        if store is None:
-            return
         lat = c.persist_latched
-        ds = c.daily_used_ms // _DAILY_STEP_MS
-        ws = c.day_ms // _DAY_STEP_MS
-        if lat != self._p_latched or ds != self._p_daily or ws != self._p_day:
-            from inversa.control.persist import daily_to_store, day_to_store
-
+        sess = c.in_session
+        if not sess:
+            self._ahead = False
+        if store is not None and lat != self._p_latched:
             self._p_latched = lat
-            self._p_daily = ds
-            self._p_day = ws
-            code = store.save(lat, daily_to_store(c.daily_used_ms), day_to_store(c.day_ms))
-            if code:
-                self.persist_errors += 1
+            if sess:  # never below what the flash already charges
+                d = _daily_store(c.daily_used_ms)
+                self._save_persist(d if d > self._p_daily_ms else self._p_daily_ms, self._p_day_ms)
+            else:
+                self._save_exact()
+        if sess and not self._ahead and self._manual:
+            # A manual session begins when the person tilts the table past
+            # horizontal, with no calm period before it: the one flash write
+            # of the session (its daily time charged ahead) is this period,
+            # near horizontal, far from any limit.
+            self._write_ahead()
+        st = c.state
+        calm = st <= _READY or _DONE <= st <= _ESTOP  # DONE, FAULT, ESTOP
+        if not calm and (self._manual or self._still < STILL_PERIODS):
+            return  # the table may move: no flash write in this period
+        if sess:
+            if not self._ahead:
+                self._write_ahead()
+            elif (
+                store is not None
+                and c.daily_used_ms >= self._p_daily_ms
+                and self._p_daily_ms < MAX_DAILY_MS
+            ):
+                # Inverted longer than charged (a session past its plan):
+                # charge the plan again, at the first calm period.
+                self._save_persist(
+                    _daily_store(c.daily_used_ms + c.session_plan_ms()),
+                    self._p_day_ms,
+                )
+            return
+        if store is not None:
+            ds = c.daily_used_ms // _DAILY_STEP_MS
+            ws = c.day_ms // _DAY_STEP_MS
+            if ds != self._p_daily or ws != self._p_day:
+                self._save_exact()
+        if ram is not None and seq != self._flash_seq:
+            self._flash_seq = seq
+            self._save_record(c.record())
 
-    def _persist_record(self):
-        # The depth/gain record changed (2 deg steps; rare, so the
-        # allocation of a file write is fine here).
+    def _write_ahead(self):
+        # A session began and the table is still calm: before any motion,
+        # the flash gets what a power cut mid-session must assume.
+        c = self.ctrl
+        self._ahead = True
+        if self.retained is not None and not self._manual:
+            # (a manual table has no open loop: the record's depth serves
+            # only a motorized return after a reset)
+            self._save_record(c.ahead_record())
+            self._flash_seq = -1  # a bound, not the record: exact once it is over
+        if self.persist_store is not None:
+            self._save_persist(
+                _daily_store(c.daily_used_ms + c.session_plan_ms()), _day_store(c.day_ms)
+            )
+            self._p_daily = -1  # the exact account once the session is over
+
+    def _save_exact(self):
+        c = self.ctrl
+        self._p_daily = c.daily_used_ms // _DAILY_STEP_MS
+        self._p_day = c.day_ms // _DAY_STEP_MS
+        self._save_persist(_daily_store(c.daily_used_ms), _day_store(c.day_ms))
+
+    def _save_persist(self, daily_ms, day_ms):
+        # (rare, so the allocation of a file write is fine here)
+        self._p_daily_ms = daily_ms
+        self._p_day_ms = day_ms
+        self.persist_writes += 1
+        store = self.persist_store
+        if store is not None and store.save(self._p_latched, daily_ms, day_ms):
+            self.persist_errors += 1
+
+    def _save_record(self, rec):
         from inversa.control.session_record import save_record
 
-        self._record_seq = self.ctrl.record_seq
-        if not save_record(file_path(self.storage_dir, MOTION_FILE), self.ctrl.record()):
+        self.record_writes += 1
+        if not save_record(file_path(self.storage_dir, MOTION_FILE), rec):
             self.record_save_errors += 1
 
     def actuate(self, t):

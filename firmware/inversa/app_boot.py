@@ -77,6 +77,8 @@ def boot(
         uid = machine.unique_id()
     except Exception:
         uid = b""
+    from inversa.retained import retained_for
+
     app = build_app(
         cfg,
         board,
@@ -87,6 +89,7 @@ def boot(
         uid=uid,
         sleep_us=sleep_us,
         log=log,
+        retained=retained_for(machine),
     )
     app.stop_at_boot = stop_held  # maintenance, through the idle gate (step)
     return app

@@ -137,11 +137,13 @@ def build_app(
     calibrate=None,
     sleep_us=None,
     log=print,
+    retained=None,
 ):
     """Wire a board into an App.  `port` is the link's port (None: no link);
     `sensors` overrides the front end (bench mode passes injected drivers, and
     `inject` the link's callable that feeds them); `calibrate` runs the IMU
-    calibration for the link's command."""
+    calibration for the link's command; `retained` the board's retained RAM
+    for the motion record (inversa.retained; None: the flash alone)."""
     from inversa.control import limits as L
     from inversa.control.controller import Controller
     from inversa.control.profile_store import ProfileStore
@@ -170,6 +172,13 @@ def build_app(
     pstore = PersistStore(file_path(storage_dir, PERSIST_FILE))
     latched, daily_ms, day_ms, _pstatus = pstore.load()
     manual = cfg.motor == "none"
+    # The motion record: the retained RAM's (exact, survives a watchdog or
+    # soft reset) when it holds one, else the flash's (exact out of a
+    # session, the write-ahead bound in one: a power cut).
+    resume = retained.load() if retained is not None else None
+    from_ram = resume is not None
+    if resume is None:
+        resume = load_record(file_path(storage_dir, MOTION_FILE))
     ctrl = Controller(
         clock,
         events,
@@ -181,7 +190,7 @@ def build_app(
         latched=latched,
         daily_used_ms=daily_ms,
         day_ms=day_ms,
-        resume=load_record(file_path(storage_dir, MOTION_FILE)),
+        resume=resume,
     )
     link = None
     if port is not None:
@@ -229,6 +238,8 @@ def build_app(
     )
     app.storage_dir = storage_dir
     app.attach_persist(pstore)
+    if retained is not None:
+        app.attach_retained(retained, flash_stale=from_ram)
     if link is not None:
         link.maintenance = app.request_maintenance
     return app

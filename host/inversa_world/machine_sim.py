@@ -8,6 +8,7 @@
 #     board = build_board(cfg, m)
 #     m.pins[cfg.board_def["pins"]["brake"]].value()
 #     m.reset_cause_value = m.WDT_RESET; m.reset_cause()
+#     m.retained_words                         # SCRATCH0-3: kept unless power is cut
 #     m.on_pin_created = f                     # f(gpio) after an input Pin is made
 #
 # The I2C pins: a bus whose SDA a slave holds low (FakeI2CBus.hold_sda)
@@ -28,6 +29,10 @@ class SimMachine:
         self.pwms = {}  # gpio -> SimPWM
         self.adcs = {}  # gpio -> SimADC
         self.reset_cause_value = self.PWRON_RESET
+        # The RP2040 watchdog's SCRATCH0-3 (inversa.retained): kept across a
+        # simulated watchdog or soft reset, cleared by a power cut
+        # (inversa_world.session: power_reset / watchdog_reset).
+        self.retained_words = [0, 0, 0, 0]
         self.on_pin_created = None
         self.i2c_fail = None  # an exception I2C() raises (a bus that cannot be made)
         self.scl_gpio = -1

@@ -271,8 +271,11 @@ class SimSession(ScenarioReplay):
 
     # -- what the scenario and the virtual host do to this board -----------
     def _apply_board(self, action, args):
-        if action == "power_reset":
+        if action == "power_reset":  # a power cut: the retained RAM is lost
+            self.machine.retained_words[:] = [0, 0, 0, 0]
             self._boot(reset_cause=self.machine.PWRON_RESET)
+        elif action == "watchdog_reset":  # the retained RAM stays
+            self._boot(reset_cause=self.machine.WDT_RESET)
         else:
             raise ValueError("unknown action %r" % action)
 

@@ -110,6 +110,8 @@ def test_truth_is_judged_at_each_frames_own_time_when_frames_come_late() -> None
     assert checks[0].ok, checks[0].detail
     rates = [
         (b - a) / (tb - ta)
-        for a, b, ta, tb in zip(tr.true_angle_deg, tr.true_angle_deg[10:], tr.t_s, tr.t_s[10:])
+        for a, b, ta, tb in zip(
+            tr.true_angle_deg, tr.true_angle_deg[10:], tr.t_s, tr.t_s[10:], strict=False
+        )
     ]
     assert max(rates) < speed_dps * 1.01 and min(rates) > speed_dps * 0.99

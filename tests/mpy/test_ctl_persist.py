@@ -154,3 +154,16 @@ def test_the_app_keeps_an_estop_latch_and_the_daily_time_across_a_reset():
     assert b.ctrl.daily_used_ms >= 95000
     step2(300)
     assert b.ctrl.state == S.ESTOP  # only the local clear drops it
+
+
+def test_app_state_numbers_match_the_controllers():
+    # App._persist tells a calm period by these numbers (issue 10: no flash
+    # write while the table may move)
+    from inversa import app
+
+    if not IS_MICROPYTHON:  # const() names with "_" are not module attributes there
+        assert app._READY == S.READY and app._DONE == S.DONE and app._ESTOP == S.ESTOP
+        assert app._MANUAL == S.MANUAL
+    assert S.SELFTEST < S.IDLE < S.BASELINE < S.READY  # "st <= READY": before motion
+    assert S.DONE < S.FAULT < S.ESTOP  # "DONE <= st <= ESTOP": nothing driven
+    assert app.MAX_DAILY_MS == L.MAX_DAILY_MS

@@ -76,6 +76,7 @@ _N_STATES = const(13)  # states.N_STATES
 _OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
 _PAT_LOUD = const(4)  # alarms.PAT_LOUD
 _READY = const(3)  # states.READY
+_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
 _SELFTEST = const(0)  # states.SELFTEST
 _TIME_GRACE_MS = const(120000)  # limits.TIME_GRACE_MS
 
@@ -87,6 +88,10 @@ _IN_START = const(4)
 
 _HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
 _REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
+# ahead_record(): how far past its limit a motorized session's table may be
+# found (over-limit at +0.5 deg and braking; a frozen reading or a run-on is
+# cut off within 3 deg, docs/SAFETY.md "tilt sensor failure", "run-on").
+AHEAD_MARGIN_CDEG = 500
 # Excursions shallower than this are left to the return's 0.01 deg/s floor:
 # paced, a noise-level "inversion" of 0.05 deg was a command under 1 deg/s
 # that the gain division made 0, and the rise stalled at horizontal for good
@@ -591,6 +596,35 @@ class Controller:
             ch = True
         if ch and self._rec_valid:
             self.record_seq += 1
+
+    @property
+    def in_session(self):
+        """A session is running (armed, moving, returning or recovering)."""
+        return self._session
+
+    def ahead_record(self):
+        """What the flash keeps while a session may move the table (the app
+        writes it before motion, control/session_record.py): the deepest
+        this session's table may reach (its limit + AHEAD_MARGIN_CDEG, the
+        hard limit at most; a manual table, which a person may tip past its
+        limit: the hard limit) as both the deepest and the last angle, and
+        the gain as recorded now.  A power cut mid-session then finds a
+        depth no shallower than the table's."""
+        d = _MAX_ANGLE_CDEG
+        if not self._manual:
+            d = self._eff_limit + AHEAD_MARGIN_CDEG
+            if d > _MAX_ANGLE_CDEG:
+                d = _MAX_ANGLE_CDEG
+        if d < self._rec_deep:
+            d = self._rec_deep
+        return (d, d, self._rec_gain)
+
+    def session_plan_ms(self):
+        """The inverted time this session may take as planned: its time
+        limit (hold + return + grace, at most the hard 15 min) plus the
+        return that the limit starts.  The app charges it to the daily
+        account on the flash before motion (control/persist.py)."""
+        return self._time_limit_ms + self.profile.return_ms + _RETURN_MARGIN_MS
 
     def record(self):
         """(deepest_cdeg, last_cdeg, gain_pct): what the next boot needs to

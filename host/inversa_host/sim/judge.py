@@ -188,7 +188,7 @@ def legit_hold_intervals(events: Sequence[tuple[float, str, dict]]) -> list[tupl
         closed = person or stuck
         if action in ("press_start", "host_start"):
             armed = True
-        elif action == "power_reset":
+        elif action in ("power_reset", "watchdog_reset"):
             armed = False
         elif action == "hold_down":
             person = True

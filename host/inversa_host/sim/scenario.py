@@ -99,7 +99,12 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "host_start": ((), ()),
     "host_return": ((), ()),
     "host_silent": ((), ()),
+    # power cut and back (the board's retained RAM is lost: the flash's
+    # motion record, written ahead in a session, is what the boot finds)
     "power_reset": ((), ()),
+    # the watchdog (or a soft reset) restarts the board: power stays on, the
+    # retained RAM keeps the exact motion record (inversa.retained)
+    "watchdog_reset": ((), ()),
 }
 
 _NUMBER = (int, float)
