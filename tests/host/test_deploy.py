@@ -75,6 +75,20 @@ def test_config_choice():
         choose_config("pico", {"motor": "stepper"}, None)
 
 
+def test_a_setting_given_at_deploy_changes_only_that_setting() -> None:
+    # Found deploying to the emulated Pico: `inversa deploy --no-buzzer` on a
+    # board set up with a brake wrote brake: false (the flags started from the
+    # reference hardware, not from the board's own config).
+    own = '{"board": "pico", "imu": "lsm6dsox", "hr": "max30102", "motor": "hbridge", "brake": true, "buzzer": true}'
+    cfg = choose_config("pico", {"buzzer": False}, own)
+    assert cfg.buzzer is False and cfg.brake is True and cfg.imu == "lsm6dsox"
+    # a whole config file replaces the board's: what it leaves out is the reference's
+    cfg = choose_config("pico", {"imu": "mpu6050", "buzzer": False}, own, whole=True)
+    assert cfg.brake is False and cfg.imu == "mpu6050"
+    # no config on the board (or another board's): the flags on the reference hardware
+    assert choose_config("pico", {"buzzer": False}, None).brake is False
+
+
 def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
     seen = []
     real = D.compile_tree

@@ -424,23 +424,33 @@ def config_json(cfg: BoardConfig) -> bytes:
 
 
 def choose_config(
-    board: str, overrides: dict[str, Any] | None, on_board_text: str | None
+    board: str,
+    overrides: dict[str, Any] | None,
+    on_board_text: str | None,
+    whole: bool = False,
 ) -> BoardConfig:
-    """The config to write: explicit settings win; else the board's own valid
-    config for this board; else the reference hardware."""
-    if overrides is not None:
-        values = dict(DEFAULT_HARDWARE)
+    """The config to write.  ``whole`` (a config file was given): the
+    reference hardware with ``overrides`` on top.  Otherwise the settings in
+    ``overrides`` change the board's own valid config for this board (a
+    deploy with ``--no-buzzer`` keeps the brake the board was set up with;
+    it used to start from the reference hardware and dropped it), or the
+    reference hardware where the board has none."""
+    values = dict(DEFAULT_HARDWARE, board=board)
+    where = "deploy config"
+    if on_board_text and not whole:
+        try:
+            own = json.loads(on_board_text)
+            if isinstance(own, dict) and own.get("board") == board:
+                validate(own, CONFIG_PATH + " on the board")
+                values = dict(own)
+                where = CONFIG_PATH + " on the board"
+        except ValueError:
+            pass  # replaced by the reference hardware's
+    if overrides:
         values.update(overrides)
         values["board"] = board
-        return validate(values, "deploy config")
-    if on_board_text:
-        try:
-            values = json.loads(on_board_text)
-            if isinstance(values, dict) and values.get("board") == board:
-                return validate(values, CONFIG_PATH + " on the board")
-        except ValueError:
-            pass  # replaced below by a valid one
-    return validate(dict(DEFAULT_HARDWARE, board=board), "deploy config")
+        where = "deploy config"
+    return validate(values, where)
 
 
 def confirm_link(url: str, expect_board: str, timeout_s: float = 10.0) -> LinkCheck:
@@ -626,10 +636,13 @@ def deploy(
     firmware_root: Path | None = None,
     maintenance: bool = True,
     time_scale: float = 1.0,
+    whole_config: bool = False,
 ) -> DeployReport:
     """Deploy the firmware in this checkout to the board at ``url``.
     ``time_scale`` multiplies every wait (a board slower than real time, such
-    as the emulated Pico); ``session_factory(url, time_scale)`` opens the REPL."""
+    as the emulated Pico); ``session_factory(url, time_scale)`` opens the REPL.
+    ``overrides`` change the board's own config, or, with ``whole_config``
+    (a config file), replace it (see choose_config)."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
     session = open_board(
@@ -658,7 +671,7 @@ def deploy(
         current_cfg = None
         if CONFIG_PATH in on_board:
             current_cfg = session.exec(f"print(open({CONFIG_PATH!r}).read())").strip()
-        cfg = choose_config(board, overrides, current_cfg)
+        cfg = choose_config(board, overrides, current_cfg, whole_config)
         image_cfg = config_json(cfg)
         report.config = cfg.to_dict()
 

@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             confirm=not args.no_confirm,
             confirm_timeout_s=args.timeout,
             time_scale=args.time_scale,
+            whole_config=args.config is not None,
         )
     except (DeployError, ValueError) as e:
         print(f"deploy failed: {e}", file=sys.stderr)
