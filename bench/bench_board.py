@@ -38,6 +38,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from inversa_host.vm.chip_standin import CHIP_CLASS
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "board.json"
 UNIX32 = HERE.parent.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
@@ -230,33 +232,14 @@ def heap_probe_rp2040() -> dict[str, int]:
     return vals
 
 
-UNIX32_PROBE = r"""
+UNIX32_PROBE = (
+    r"""
 import gc
 gc.collect()
 free0 = gc.mem_free()
-import machine
-
-
-class Chip:
-    def __init__(self, who):
-        self.regs = bytearray(256)
-        for r, v in who:
-            self.regs[r] = v
-
-    def readfrom_mem_into(self, memaddr, buf):
-        for i in range(len(buf)):
-            buf[i] = self.regs[(memaddr + i) & 0xFF]
-
-    def writeto_mem(self, memaddr, buf):
-        for i in range(len(buf)):
-            r = (memaddr + i) & 0xFF
-            v = buf[i]
-            if r == 0x6B:
-                v &= 0x7F  # MPU-6050 DEVICE_RESET self-clears
-            elif r == 0x09:
-                v &= 0xBF  # MAX30102 RESET self-clears
-            self.regs[r] = v
-
+"""
+    + CHIP_CLASS
+    + r"""
 
 machine.I2C.attach(0, 0x68, Chip(((0x75, 0x68),)))
 machine.I2C.attach(0, 0x57, Chip(((0xFF, 0x15),)))
@@ -279,6 +262,7 @@ gc.collect()
 print("live", free1 - gc.mem_free())
 print("free", gc.mem_free())
 """
+)
 
 
 def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:

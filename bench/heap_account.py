@@ -37,6 +37,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from inversa_host.vm.chip_standin import CHIP_CLASS
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 UNIX32 = ROOT.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
@@ -46,35 +48,15 @@ BOARD_JSON = (
 )
 
 # Emulated MPU-6050 and MAX30102 for the unix port's machine stand-in.
-UNIX32_SETUP = r"""
-import machine
-
-
-class Chip:
-    def __init__(self, who):
-        self.regs = bytearray(256)
-        for r, v in who:
-            self.regs[r] = v
-
-    def readfrom_mem_into(self, memaddr, buf):
-        for i in range(len(buf)):
-            buf[i] = self.regs[(memaddr + i) & 0xFF]
-
-    def writeto_mem(self, memaddr, buf):
-        for i in range(len(buf)):
-            r = (memaddr + i) & 0xFF
-            v = buf[i]
-            if r == 0x6B:
-                v &= 0x7F
-            elif r == 0x09:
-                v &= 0xBF
-            self.regs[r] = v
-
+UNIX32_SETUP = (
+    CHIP_CLASS
+    + r"""
 
 machine.I2C.attach(0, 0x68, Chip(((0x75, 0x68),)))
 machine.I2C.attach(0, 0x57, Chip(((0xFF, 0x15),)))
 STORAGE = "tmp/"  # below the run's own directory
 """
+)
 RP2040_SETUP = r"""
 import machine
 STORAGE = "/"

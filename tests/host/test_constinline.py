@@ -9,6 +9,7 @@ import ast
 import pytest
 
 from inversa_host.boardtools.constinline import ConstInlineError, check, inline_consts
+from inversa_host.vm.chip_standin import CHIP_CLASS
 
 LIMITS = """\
 from micropython import const
@@ -155,31 +156,12 @@ def test_the_whole_firmware_folds_and_every_module_still_parses():
 # The same session on both builds, in the 32-bit MicroPython (the board's
 # object model): the board's bytes on the link (telemetry, events, answers to
 # every command, hello, profile) must be identical, step by step.
-_SESSION = r"""
+_SESSION = (
+    r"""
 import sys
-import machine
-
-
-class Chip:
-    def __init__(self, who):
-        self.regs = bytearray(256)
-        for r, v in who:
-            self.regs[r] = v
-
-    def readfrom_mem_into(self, memaddr, buf):
-        for i in range(len(buf)):
-            buf[i] = self.regs[(memaddr + i) & 0xFF]
-
-    def writeto_mem(self, memaddr, buf):
-        for i in range(len(buf)):
-            r = (memaddr + i) & 0xFF
-            v = buf[i]
-            if r == 0x6B:
-                v &= 0x7F
-            elif r == 0x09:
-                v &= 0xBF
-            self.regs[r] = v
-
+"""
+    + CHIP_CLASS
+    + r"""
 
 imu = Chip(((0x75, 0x68), (0x40, 0x40)))  # 1 g on z: the table lies flat
 machine.I2C.attach(0, 0x68, imu)
@@ -213,6 +195,7 @@ for i in range(600):
     print("S", i, int(ok), app.ctrl.state, bytes(tx).hex())
 print("alarm_names loaded:", "inversa.control.alarm_names" in sys.modules)
 """
+)
 
 
 def test_the_folded_firmware_behaves_as_the_plain_one_on_micropython(tmp_path):
