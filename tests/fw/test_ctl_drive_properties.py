@@ -197,6 +197,14 @@ class World:
     ending="hold_time",
     script=[(20600, "reset")],
 )
+@example(  # found by hypothesis: the self-test without an angle went IDLE
+    depth=500,  # for the tilt alarm's debounce (a reset 60 s into the descent)
+    speed=50,
+    motor_pct=60,
+    lag_ms=20,
+    ending="hold_time",
+    script=[(59960, "reset_imu_stuck")],
+)
 @given(
     depth=st.integers(L.MIN_DEPTH_CDEG, 2500),
     speed=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),

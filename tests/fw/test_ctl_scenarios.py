@@ -224,6 +224,39 @@ def test_reboot_mid_session_with_a_slow_estimator_still_recovers():
     assert rig.t_ms - t0 >= L.MIN_RETURN_MS
 
 
+def test_a_boot_without_a_trusted_angle_never_reports_idle():
+    # Found by hypothesis (test_ctl_drive_properties): a reset 60 s into a
+    # descent with the tilt sensor stuck.  The self-test gave up waiting
+    # for an angle and went IDLE; the tilt alarm fired 30 ms later.  For
+    # those periods the board said "idle" with the table at -43 deg and no
+    # angle.  Now the tilt alarm decides straight from SELFTEST: the open-
+    # loop return (motorized, off the home switch) or the cut-off (manual,
+    # or at home), never IDLE, with one boot event.
+    cases = (
+        (None, 2500, S.OPEN_LOOP),  # inverted
+        (None, -4300, S.OPEN_LOOP),  # on the way down
+        (S.MANUAL, 2500, S.FAULT),
+        (S.MANUAL, -3000, S.FAULT),
+    )
+    for table, angle, then in cases:
+        rig = Rig(Profile(max_angle_cdeg=3000), table_type=table, angle_cdeg=angle, reset_cause=3)
+
+        def blind(r: Rig) -> None:
+            r.inp.tilt_ok = False
+
+        rig.sensor_override = blind
+        rig.record()
+        rig.run_until(lambda r: r.out.state not in (S.SELFTEST,), L.SELFTEST_MAX_MS + 500)
+        rig.run_ms(1000)
+        assert rig.trace is not None
+        seen = [row.state for row in rig.trace]
+        assert S.IDLE not in seen, (table, angle)
+        first = next(s for s in seen if s != S.SELFTEST)
+        assert first == then, (table, angle, S.STATE_NAMES[first])
+        assert rig.out.alarm_bits & bit(A.A_TILT)
+        assert len(rig.events_of(EV_BOOT)) == 1
+
+
 def test_idle_but_inverted_motorized_table_brings_the_person_up():
     prof = Profile(max_angle_cdeg=6000)
     rig = Rig(prof)

@@ -169,6 +169,8 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
     if st == _SELFTEST:
         if ctl._selftest_fail:
             cond |= _B_SELFTEST
+        if ctl._boot_blind and not tilt_ok:
+            cond |= _B_TILT  # the selftest gave up waiting for an angle
         return cond  # the estimators are still starting
     p = ctl.profile
     if p.contra_flags and tilt_ok and p.contraindicated() and not ctl._at_loading(angle, home):

@@ -240,6 +240,7 @@ class Controller:
         self._moving = False
         self._enable = False
         self._selftest_fail = False
+        self._boot_blind = False  # selftest over with no trusted angle
         self._recovering = False
         self._session = False
         self._host_session = False

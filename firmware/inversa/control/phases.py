@@ -176,9 +176,15 @@ def run_selftest(ctl, t, angle, tilt_ok, home, inp):
     if not tilt_ok:
         if ticks_diff(t, ctl._t_state) < _SELFTEST_MAX_MS:
             return  # the estimator may need a moment longer after a reset
-        # Angle unknown: the tilt alarm (now unmasked) decides what to do.
-        ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0 if home else 1)
-        ctl._set_state(t, _IDLE)
+        # Angle unknown: the tilt alarm (now unmasked, checks.conditions)
+        # decides what to do, straight from SELFTEST.  Never through IDLE:
+        # a board that said "idle" for the alarm's debounce while the
+        # table may be inverted was found by hypothesis (a reset 60 s into
+        # a descent with the tilt sensor stuck: idle at -43 deg, then the
+        # open-loop return).
+        if not ctl._boot_blind:
+            ctl._boot_blind = True
+            ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0 if home else 1)
         return
     at = ctl._at_loading(angle, home)
     if at and not ctl._manual and (ctl._rec_deep or ctl._rec_last):

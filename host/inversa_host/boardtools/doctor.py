@@ -288,7 +288,13 @@ def evaluate(r: dict[str, Any]) -> list[DoctorCheck]:
             )
         )
     else:
-        checks.append(DoctorCheck("limit switches", "ok", "on home, end switch closed"))
+        checks.append(
+            DoctorCheck(
+                "limit switches",
+                "ok",
+                "on the home switch; the end switch not tripped (its NC contact closed)",
+            )
+        )
     stuck = [
         n
         for n in ("btn_up", "btn_down", "btn_start", "btn_stop")

@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bench", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-confirm", action="store_true", help="skip the link handshake")
     p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
+    add_time_scale_option(p)
+    p.set_defaults(func=run)
+
+
+def add_time_scale_option(p: argparse.ArgumentParser) -> None:
+    """``--time-scale`` (deploy, doctor); checked by boardtools.deploy.check_time_scale."""
     p.add_argument(
         "--time-scale",
         type=float,
@@ -40,7 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="multiply every wait: for a board slower than real time "
         "(the emulated Pico: `inversa vboard --board rp2040` prints the value)",
     )
-    p.set_defaults(func=run)
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any] | None:

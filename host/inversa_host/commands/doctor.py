@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from inversa_host.commands.deploy import add_time_scale_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -19,13 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reset", action="store_true", help="leave the board at the REPL")
     p.add_argument("--handshake", action="store_true", help="after the reset, check the link")
     p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
-    p.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="multiply every wait: for a board slower than real time "
-        "(the emulated Pico: `inversa vboard --board rp2040` prints the value)",
-    )
+    add_time_scale_option(p)
     p.set_defaults(func=run)
 
 
