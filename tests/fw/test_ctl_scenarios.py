@@ -235,6 +235,7 @@ def test_a_boot_without_a_trusted_angle_never_reports_idle():
     cases = (
         (None, 2500, S.OPEN_LOOP),  # inverted
         (None, -4300, S.OPEN_LOOP),  # on the way down
+        (None, None, S.FAULT),  # at loading, on the home switch: nothing to drive
         (S.MANUAL, 2500, S.FAULT),
         (S.MANUAL, -3000, S.FAULT),
     )
