@@ -26,14 +26,13 @@ CASES = Path(__file__).parent / "cases" / "hr"
 # 99.2 % -> 82.4 %, the simulator's pulse in vasovagal/host_silent) that the
 # flicker-proof hr-lost rule started needless returns.  The second-rhythm
 # check (heartrate.py, 6), the second-upstroke, alternating-interval and
-# window checks resolve the cases without a mark (weak premature beats,
-# second waves at 45 and 65 bpm); those marked _OPEN state the requirement,
-# run on every make test and pass again when the estimator meets it (a 0.95
-# wave at half the beat at 90 bpm; the wander case's coverage: its rate is
-# never wrong, but withheld, F4 0 of 60 s ok).
+# -slope, early-beat and window checks resolve the cases without a mark (weak
+# premature beats, second waves at 45, 65 and 90 bpm); the one marked _OPEN
+# states the requirement, runs on every make test and passes again when the
+# estimator meets it (the wander case's coverage: its rate is never wrong,
+# but withheld, F4 0 of 60 s ok).
 _OPEN = pytest.mark.xfail(
-    reason="issue 11 open: a 0.95 wave at half the beat at 90 bpm is still read "
-    "wrong for 2 s; the wander case's rate is withheld (right, but not ok)",
+    reason="issue 11 open: the wander case's rate is withheld (right, but not ok)",
     strict=False,
 )
 
@@ -104,20 +103,14 @@ def _synth(bpm: float, second_wave: float, at: float, seconds: int = 60) -> list
 
 # The second-rhythm check (a beat train at half the true period leaves a
 # residual that alternates beat by beat), its hysteresis and the alternating-
-# interval check resolve these; a 0.95 wave at exactly half the beat at 90
-# bpm remains open (the beat train then jumps between one and two beats per
-# pulse: 2 of 3 ok seconds wrong; the residual check flags it only now and
-# then, and one-sided rejections need 4 of 16 intervals).
-_STILL_OPEN = {(90, 0.95)}
-
-
+# interval check resolve these.  A 0.95 wave at exactly half the beat at 90
+# bpm was read wrong for 2 s (the beat train jumped between one and two beats
+# per pulse; the second wave's interval, a short one rejected, and the rest
+# of the beat, accepted, biased the rate): the rest is now merged with the
+# short one into one interval.
 @pytest.mark.parametrize(
     ("bpm", "second_wave", "at"),
-    [
-        pytest.param(b, w, a, marks=[_OPEN] if (b, w) in _STILL_OPEN else [])
-        for w, a in ((0.95, 0.5), (0.9, 0.55), (0.8, 0.45))
-        for b in (45, 65, 90)
-    ],
+    [(b, w, a) for w, a in ((0.95, 0.5), (0.9, 0.55), (0.8, 0.45)) for b in (45, 65, 90)],
 )
 def test_second_wave_never_doubles_the_rate_ok(bpm: float, second_wave: float, at: float) -> None:
     ok, wrong, _s = _play(_synth(bpm, second_wave, at), bpm)

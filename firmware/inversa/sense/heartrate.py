@@ -97,7 +97,11 @@ _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
-_ONE_SIDED = const(4)  # rejected intervals (of 16) on one side that bias the rate
+_ONE_SIDED = const(4)  # a quarter of the intervals rejected on one side biases the rate
+_ALT_N = const(16)  # beats behind the alternation checks (intervals, upstroke slopes)
+_EARLY_PCT = const(7)  # mean interval with the early beats this far (%) from the rate: ambiguous
+_SLOPE_ALT_PCT = const(6)  # upstroke slopes alternating by this much (%): two kinds of beat
+_DOWN_ALT_PCT = const(10)  # ... downstrokes
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
@@ -138,7 +142,12 @@ class HeartRateEstimator:
         self._tmpl = array("i", [0] * _W)
         self._sgood = bytearray(_HIST)  # 1: the beat matched the template
         self._xbeat = bytearray(_HIST)  # 1: a second upstroke within the beat's gap
-        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short
+        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short, 3: split
+        self._c_raw = array("H", [0] * _HIST)  # per classified interval: rejected as short (ms)
+        self._c_acc = array("H", [0] * _HIST)  # ... or what was accepted of it (ms)
+        self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
+        self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
+        self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
         self._xp_n = array("i", [-1] * _XP)  # the last upstrokes (sample index)
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
@@ -220,8 +229,18 @@ class HeartRateEstimator:
         self._x_count = 0
         self._x_sum = 0
         self._x_i = 0
-        self._rl = 0  # of the last 16 intervals: rejected as long, as short
+        self._rl = 0  # of the last 16 intervals: rejected as long, as short,
         self._rs = 0
+        self._rm = 0  # ... split as a missed beat
+        self._cr_sum = 0  # of the last 16 intervals: sum (ms) and number rejected as short
+        self._cr_n = 0  # (not merged with the next one),
+        self._ca_sum = 0  # ... and accepted
+        self._ca_n = 0
+        self._short_us = 0  # the last interval, when it was rejected as short
+        self._b_i = 0  # upstroke slopes, downstrokes: next slot, count
+        self._b_count = 0
+        self._dmin = 0  # steepest downstroke since the last beat was committed
+        self._alt = False  # intervals or upstroke slopes alternate
         self._t_n = 0  # beats averaged into the template
         self._d_acc = 0
         self._d_cnt = 0
@@ -234,7 +253,8 @@ class HeartRateEstimator:
         self._acc2 = 0  # its partial sum
         self._e0 = 1
         self._el = 0  # energy of the residual window at the lag being checked
-        self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change, 4 rate
+        self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change,
+        # 4 intervals alternating, 5 slopes alternating, 6 rate
         self._st_ibi = 0
         self._f_i = 0  # the residual's newest ring index, beat period, scale
         self._f_ti = 0
@@ -255,6 +275,9 @@ class HeartRateEstimator:
             self._good[i] = 0
             self._xbeat[i] = 0
             self._side[i] = 0
+            self._c_raw[i] = 0
+            self._c_acc[i] = 0
+            self._c_n[i] = 0
         self.beats_seen = 0
         self.accepted = 0
         self.rejected = 0
@@ -361,6 +384,8 @@ class HeartRateEstimator:
             self._pk_v = sf
             self._pk_n = n
         self._last_v = sf
+        if sf < self._dmin:
+            self._dmin = sf
 
         if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
             self._commit()
@@ -550,6 +575,17 @@ class HeartRateEstimator:
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
+        # the upstroke's slope relative to the beat level (alternation check)
+        lv = (self._amp >> 2) + 1
+        a = self._pend_v * 64 // lv
+        i = self._b_i
+        self._bamp[i] = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        a = -self._dmin * 64 // lv
+        self._bdn[i] = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        self._dmin = 0
+        self._b_i = (i + 1) % _ALT_N
+        if self._b_count < _ALT_N:
+            self._b_count += 1
         self._st_n = self._n
         # share of recent beats with a second upstroke dropped
         i = self._x_i
@@ -603,6 +639,17 @@ class HeartRateEstimator:
         elif st == 3:
             self._change()
             self._stage = 4
+        elif st == 4:
+            h = self._hist
+            hh = self._h_head
+            hc = self._h_count
+            self._alt = _alternating(h, hh, hc, 8, 8, 1000) or _alternating(
+                h, hh, hc, _HIST, 4, 1000
+            )
+            self._stage = 5
+        elif st == 5:
+            self._alt_slopes()
+            self._stage = 6
         else:
             self._output()
             self._stage = 0
@@ -687,13 +734,47 @@ class HeartRateEstimator:
 
     def _interval(self, ibi):
         in_range = _IBI_MIN_US <= ibi <= _IBI_MAX_US
+        short = self._short_us
+        self._short_us = 0
+        ms = ibi // 1000
         if not in_range:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0, 1 if ibi > _IBI_MAX_US else 2)
+            if ibi > _IBI_MAX_US:
+                self._classified(0, 1, 0, 0, 0)
+            else:
+                self._short_us = ibi
+                self._classified(0, 2, ms, 0, 0)
             return
         ref = self._ref
         have_ref = self._h_count >= 3
+        m = short + ibi
+        if (
+            short
+            and have_ref
+            and m <= _IBI_MAX_US
+            and ibi * 5 < ref * 4
+            and ref * 4 <= m * 5 <= ref * 6
+        ):
+            # the last interval was too short and this one with it makes one
+            # of 80..120 % of the median: the beat between them was not one
+            # (a second wave, a noise bump); accepting this one alone would
+            # bias the rate up
+            self._push_acc(m)
+            self.accepted += 1
+            self._rej_run = 0
+            # the short one was no beat's: taken back
+            i = self._g_i - 1 if self._g_i else _HIST - 1
+            o = self._c_raw[i]
+            if o:
+                self._cr_sum -= o
+                self._cr_n -= 1
+                self._c_raw[i] = 0
+            ibi = m
+            ms = m // 1000
+            self._classified(1, 0, 0, ms, 1)
+        else:
+            m = 0
         # the reference: median of the recent in-range intervals (all of them),
         # kept sorted as they come and go
         h = self._hist
@@ -717,25 +798,31 @@ class HeartRateEstimator:
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
             self._h_count += 1
-        if not have_ref:
+        if m:
+            pass  # merged above
+        elif not have_ref:
             self._push_acc(ibi)
             self.accepted += 1
         elif ibi * 5 >= ref * 3 and ibi * 2 <= ref * 3:  # 60..150 %
             self._push_acc(ibi)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(1, 0)
+            self._classified(1, 0, 0, ms, 1)
         elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
             h = ibi >> 1
             self._push_acc(h)
             self._push_acc(ibi - h)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(0, 0)
+            self._classified(0, 3, 0, ms, 2)
         else:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0, 0)
+            if ibi < ref:
+                self._short_us = ibi
+                self._classified(0, 0, ms, 0, 0)
+            else:
+                self._classified(0, 0, 0, 0, 0)
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
                 self._forget()
@@ -747,9 +834,16 @@ class HeartRateEstimator:
         self._median()
         self._set_timeouts()
 
-    def _classified(self, good, side):
+    def _classified(self, good, side, short_ms, acc_ms, acc_n):
+        # one more interval classified (of the last 16): accepted as normal
+        # (`good`), rejected as long or short (`side`: out of range), rejected
+        # as shorter than the median (`short_ms`, 0 if not) and what of it was
+        # accepted (`acc_ms` as `acc_n` intervals)
         i = self._g_i
         sd = self._side
+        cr = self._c_raw
+        ca = self._c_acc
+        cn = self._c_n
         if self._g_count == _HIST:
             self._g_sum -= self._good[i]
             o = sd[i]
@@ -757,13 +851,31 @@ class HeartRateEstimator:
                 self._rl -= 1
             elif o == 2:
                 self._rs -= 1
+            elif o == 3:
+                self._rm -= 1
+            o = cr[i]
+            if o:
+                self._cr_sum -= o
+                self._cr_n -= 1
+            self._ca_sum -= ca[i]
+            self._ca_n -= cn[i]
         else:
             self._g_count += 1
+        cr[i] = short_ms
+        ca[i] = acc_ms
+        cn[i] = acc_n
+        if short_ms:
+            self._cr_sum += short_ms
+            self._cr_n += 1
+        self._ca_sum += acc_ms
+        self._ca_n += acc_n
         sd[i] = side
         if side == 1:
             self._rl += 1
         elif side == 2:
             self._rs += 1
+        elif side == 3:
+            self._rm += 1
         self._good[i] = good
         self._g_sum += good
         self._g_i = (i + 1) % _HIST
@@ -771,33 +883,17 @@ class HeartRateEstimator:
         self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
         self._q_int = q
 
-    def _alternating(self):
-        # the last 8 (at least 6) in-range intervals alternate long and short: their
-        # steps (n to n+1) are on average 8 % of an interval or more and 2.5
-        # times the steps from n to n+2 (a steady pair of unequal beats:
-        # bigeminy, or a second wave counted as a beat); an irregular rhythm
-        # has both kinds of steps alike, a regular one both small
-        n = self._h_count
-        if n < 6:
-            return False
-        if n > 8:
-            n = 8
-        h = self._hist
-        i = self._h_head
-        a = b = 0
-        s1 = s2 = tot = 0
-        for k in range(n):
-            i = i - 1 if i else _HIST - 1
-            v = h[i]
-            tot += v
-            if k >= 1:
-                s1 += v - a if v > a else a - v
-            if k >= 2:
-                s2 += v - b if v > b else b - v
-            b = a
-            a = v
-        # mean steps: s1 / (n - 1) and s2 / (n - 2); the mean interval tot / n
-        return s1 * (n - 2) * 2 >= s2 * (n - 1) * 5 and s1 * n * 100 >= tot * (n - 1) * 8
+    def _alt_slopes(self):
+        # (after the intervals' alternation, the stage before) the beats'
+        # upstroke or downstroke slopes alternate beat by beat: a steady pair
+        # of unequal beats (bigeminy, or a second wave counted as a beat)
+        if self._alt:
+            return
+        i = self._b_i
+        c = self._b_count
+        self._alt = _alternating(self._bamp, i, c, _ALT_N, _SLOPE_ALT_PCT, 1) or _alternating(
+            self._bdn, i, c, _ALT_N, _DOWN_ALT_PCT, 1
+        )
 
     def _median(self):
         c = self._h_count
@@ -875,17 +971,36 @@ class HeartRateEstimator:
             faults |= HR_LOW_QUALITY
         if self.motion:
             faults |= HR_LOW_QUALITY
-        if self._x_sum and self._x_sum * 4 >= self._x_count:
+        if self._x_sum and (self._x_sum * 4 >= self._x_count or self._x_count < _HIST):
             # a quarter of the beats had a second upstroke as steep as a
             # beat dropped: weak beats missed (bigeminy) or a second wave
-            # (double-peaked pulse); which one is not known
+            # (double-peaked pulse); which one is not known.  Until 16
+            # beats are seen, any one: a quarter of a few is chance (weak
+            # premature beats near the threshold were missed at the start)
             faults |= HR_LOW_QUALITY
-        if self._alternating():
-            # long and short intervals alternate (bigeminy): the missed-beat
+        if self._alt:
+            # long and short intervals (or steep and shallow upstrokes)
+            # alternate (bigeminy, a second wave counted): the missed-beat
             # rule would split the long ones, the median sits on either side
             faults |= HR_LOW_QUALITY
-        if self._rl >= _ONE_SIDED or self._rs >= _ONE_SIDED:
-            # intervals out of range on one side: the mean of the rest is biased
+        x = self._cr_n
+        n = self._ca_n
+        if x and n >= 4:
+            a = self._ca_sum
+            d = a * x - self._cr_sum * n
+            if d * 100 > _EARLY_PCT * a * (n + x):
+                # the mean interval with the beats rejected as early (not
+                # explained as a bump within a normal interval) counted, too,
+                # is 7 % off the rate: if they were beats (premature beats
+                # of bigeminy), the rate is wrong; which one is not known
+                faults |= HR_LOW_QUALITY
+        g = self._g_count
+        if g and (
+            self._rl * _ONE_SIDED >= g or self._rs * _ONE_SIDED >= g or self._rm * _ONE_SIDED >= g
+        ):
+            # a quarter of the intervals out of range on one side (the mean
+            # of the rest is biased), or split as missed beats (so many
+            # missed beats are a guess: long pauses of bigeminy)
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
@@ -893,3 +1008,32 @@ class HeartRateEstimator:
             faults |= HR_NOT_READY  # not checked at this beat period yet
         self.faults = faults
         self.ok = faults == 0
+
+
+def _alternating(ring, head, count, n, pct, div):
+    # the last n values (at least 6) of a ring (newest before `head`, `count` in it)
+    # alternate: their steps (k to k+1) are on average `pct` % of a value or
+    # more and 2.5 times the steps from k to k+2.  An irregular series has
+    # both kinds of steps alike, a regular one both small, a smooth drift
+    # (breathing) larger steps over two.  Values divided by `div` (us -> ms:
+    # the sums stay small ints).
+    if count < 6:
+        return False
+    if n > count:
+        n = count
+    size = len(ring)
+    i = head
+    a = b = 0
+    s1 = s2 = tot = 0
+    for k in range(n):
+        i = i - 1 if i else size - 1
+        v = ring[i] // div
+        tot += v
+        if k >= 1:
+            s1 += v - a if v > a else a - v
+        if k >= 2:
+            s2 += v - b if v > b else b - v
+        b = a
+        a = v
+    # mean steps: s1 / (n - 1) and s2 / (n - 2); the mean value tot / n
+    return s1 * (n - 2) * 2 >= s2 * (n - 1) * 5 and s1 * n * 100 >= tot * (n - 1) * pct
