@@ -99,6 +99,7 @@ _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
 _ONE_SIDED = const(4)  # a quarter of the intervals rejected on one side biases the rate
 _ALT_N = const(16)  # beats behind the alternation checks (intervals, upstroke slopes)
+_INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 8) accepted as normal
 _EARLY_PCT = const(7)  # mean interval with the early beats this far (%) from the rate: ambiguous
 _SLOPE_ALT_PCT = const(6)  # upstroke slopes alternating by this much (%): two kinds of beat
 _DOWN_ALT_PCT = const(10)  # ... downstrokes
@@ -763,16 +764,22 @@ class HeartRateEstimator:
             self._push_acc(m)
             self.accepted += 1
             self._rej_run = 0
-            # the short one was no beat's: taken back
-            i = self._g_i - 1 if self._g_i else _HIST - 1
-            o = self._c_raw[i]
-            if o:
-                self._cr_sum -= o
-                self._cr_n -= 1
-                self._c_raw[i] = 0
+            self._short_taken_back()
             ibi = m
-            ms = m // 1000
-            self._classified(1, 0, 0, ms, 1)
+            self._classified(1, 0, 0, m // 1000, 1)
+        elif short and have_ref and ibi * 5 > ref * 6 and ref * 17 <= m * 10 <= ref * 24:
+            # ... or one with a beat missed, when this one alone is long (a
+            # second wave found, the next beat within its gap lost): two
+            # halves, as a missed beat, rather than this one alone (biased
+            # down)
+            h = m >> 1
+            self._push_acc(h)
+            self._push_acc(m - h)
+            self.accepted += 1
+            self._rej_run = 0
+            self._short_taken_back()
+            self._classified(0, 3, 0, m // 1000, 2)
+            ibi = h
         else:
             m = 0
         # the reference: median of the recent in-range intervals (all of them),
@@ -833,6 +840,15 @@ class HeartRateEstimator:
                 self._push_acc(ibi)
         self._median()
         self._set_timeouts()
+
+    def _short_taken_back(self):
+        # the last interval, rejected as short, was no beat's (merged)
+        i = self._g_i - 1 if self._g_i else _HIST - 1
+        o = self._c_raw[i]
+        if o:
+            self._cr_sum -= o
+            self._cr_n -= 1
+            self._c_raw[i] = 0
 
     def _classified(self, good, side, short_ms, acc_ms, acc_n):
         # one more interval classified (of the last 16): accepted as normal
@@ -966,6 +982,11 @@ class HeartRateEstimator:
             self.dbpm = 0
             self.bpm = 0
         if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
+            faults |= HR_LOW_QUALITY
+        if self._g_count >= 8 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
+            # a third of the intervals not normal: the beat train mixes one
+            # and two beats per pulse (bigeminy with the weak beats found
+            # now and then); the accepted ones are not the rate
             faults |= HR_LOW_QUALITY
         if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
