@@ -99,7 +99,7 @@ _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
 _ONE_SIDED = const(4)  # a quarter of the intervals rejected on one side biases the rate
 _ALT_N = const(16)  # beats behind the alternation checks (intervals, upstroke slopes)
-_INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 8) accepted as normal
+_INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 4) accepted as normal
 _EARLY_PCT = const(7)  # mean interval with the early beats this far (%) from the rate: ambiguous
 _SLOPE_ALT_PCT = const(6)  # upstroke slopes alternating by this much (%): two kinds of beat
 _DOWN_ALT_PCT = const(10)  # ... downstrokes
@@ -983,7 +983,7 @@ class HeartRateEstimator:
             self.bpm = 0
         if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
-        if self._g_count >= 8 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
+        if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
             # a third of the intervals not normal: the beat train mixes one
             # and two beats per pulse (bigeminy with the weak beats found
             # now and then); the accepted ones are not the rate
