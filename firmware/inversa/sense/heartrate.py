@@ -17,6 +17,12 @@
 #    the median of the last 16: within 60..150 % accepted; 170..240 % is a
 #    missed beat, accepted as two halves; otherwise rejected (artifact).
 #    Six rejections in a row restart the history (the rhythm changed).
+#    An interval rejected as short and the next one that together make
+#    80..120 % of the median (the next one alone under 80 %) are one: the
+#    beat between them was a second wave or a bump, and the rest of the beat
+#    alone would bias the rate up; together 170..240 % (the next one alone
+#    over 120 %: the beat after a second wave lost in its gap), one with a
+#    missed beat.
 # 4. Rate: the mean of the accepted intervals of the last 20 s (at least 3,
 #    at most 40); irregular rhythms are averaged, not censored, so the rate
 #    counts every beat as an ECG does.  When the last 8 intervals depart from
@@ -29,15 +35,25 @@
 #    max(3 s, 2.5 intervals).
 #    An ambiguous beat train is low quality (issue 11: never a wrong rate
 #    ok), when:
-#    - a quarter of the last 16 beats had another upstroke >= 32 % as steep
-#      as the beat between it and the beat before, a quarter beat or more
-#      from both (weak premature beats the train skipped, bigeminy; a second
-#      wave; a late dicrotic wave): is it one pulse or two?
+#    - a quarter of the last 16 beats (any one of the first 16) had another
+#      upstroke >= 32 % as steep as the beat between it and the beat before,
+#      a quarter beat or more from both (weak premature beats the train
+#      skipped, bigeminy; a second wave; a late dicrotic wave): is it one
+#      pulse or two?
 #    - the last 6-8 intervals alternate long and short (their steps n to n+1
-#      >= 8 % of an interval and 2.5 times the steps n to n+2): bigeminy, or
-#      a second wave counted as a beat;
-#    - 4 of the last 16 intervals were out of range on the same side (a 30
-#      bpm pulse at the 2 s limit: the mean of the rest is biased);
+#      >= 8 % of an interval and 2.5 times the steps n to n+2), or the last
+#      16 by >= 4 % (robust to a beat missed now and then), or the beats'
+#      upstroke slopes (>= 6 %) or steepest downstrokes (>= 10 %) alternate:
+#      bigeminy, or a second wave counted as a beat (a second wave has
+#      another shape: it falls faster than a pulse);
+#    - under 70 % of the last 16 intervals (at least 4) are normal: the train
+#      mixes one and two beats per pulse (weak beats found now and then);
+#    - the intervals rejected as short (not merged) counted in shift the
+#      mean interval by > 7 %: if they were beats (premature beats), the
+#      rate is wrong;
+#    - a quarter of the last 16 intervals were out of range on the same side
+#      (a 30 bpm pulse at the 2 s limit: the mean of the rest is biased), or
+#      split as missed beats (so many are a guess: bigeminy's long pauses);
 #    - the window holds an interval outside 60..150 % of the median (the
 #      first ones, accepted before the rhythm was known).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
@@ -58,9 +74,10 @@
 # lag per call, in calls without beat work: a check takes ~0.6 s at 100
 # samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
 # the same verdict).
-# A beat's work runs in five calls: the shape's points when it is committed,
-# the shape's match, the interval, the change check, the rate and its checks
-# (the rate 4 samples later).
+# A beat's work runs in seven calls: the shape's points when it is committed,
+# the shape's match, the interval, the change check, the intervals'
+# alternation, the slopes' alternation, the rate and its checks (the rate 6
+# samples later).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -69,8 +86,8 @@
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
 # shape check, a 176-sample decimated ring and a 104-sample residual for the
-# second-rhythm check, the last 6 upstrokes and a few small interval rings
-# (~3 KB); `add` allocates
+# second-rhythm check, the last 6 upstrokes and a few small interval and
+# slope rings (~3.2 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
 #
