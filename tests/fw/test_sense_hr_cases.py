@@ -126,6 +126,47 @@ def test_slow_and_normal_pulses_keep_a_rate(bpm: int) -> None:
     assert wrong == 0 and ok >= 0.7 * seconds, (ok, seconds)
 
 
+def _slowing(seed: int, start: float = 67.0, end: float = 32.0) -> tuple[int, int, int, int]:
+    # the simulator's vasovagal drop: 67 -> 32 bpm over 20 s (from 30 s),
+    # then steady; ok seconds, wrong ones (> 10 % off the beats of the last
+    # 20 s), and ok of the last 20 s
+    ppg = PPGSynth(seed=seed, hr_bpm=start)
+    est = HeartRateEstimator()
+    beats: list[float] = []
+    ok = wrong = late_ok = 0
+    for k in range(90 * 100):
+        t = k / 100.0
+        if 30 <= t <= 50:
+            ppg.set_hr(start + (end - start) * (t - 30) / 20)
+        est.add(int(ppg(k * 10000) * 20000))
+        if ppg.beat_times and (not beats or ppg.beat_times[-1] / 1e6 != beats[-1]):
+            beats.append(ppg.beat_times[-1] / 1e6)
+        if k % 100 == 99 and t > 10:
+            b = [x for x in beats if t - 20 < x <= t]
+            truth = 60 * (len(b) - 1) / (b[-1] - b[0])
+            if est.ok:
+                ok += 1
+                wrong += abs(est.dbpm / 10 - truth) > 0.1 * truth
+                late_ok += t > 70
+    return ok, wrong, late_ok, 20
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_slowing_pulse_is_never_ok_with_a_wrong_rate(seed: int) -> None:
+    # issue 11: the median of the intervals lags a slowing rhythm, and the
+    # 0.4-interval gap made from it let the simulator's dicrotic wave become
+    # a beat now and then: 36 bpm ok for a true 32 (4-10 s per seed)
+    ok, wrong, _late_ok, _late = _slowing(seed)
+    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong"
+
+
+def test_a_slowed_pulse_keeps_its_rate() -> None:
+    # ... and once at 32 bpm the rate is back (not withheld for good: the
+    # alarm is hr-drop or hr-low, not hr-lost)
+    late = [_slowing(seed)[2:] for seed in range(6)]
+    assert sum(a for a, _b in late) >= 0.5 * sum(b for _a, b in late), late
+
+
 def _with_motion(
     bpm: float, motion_hz: float, size: float, seed: int, seconds: int = 60
 ) -> list[int]:

@@ -189,7 +189,10 @@ def test_slowest_rate_never_ok_with_a_wrong_rate(seed: int) -> None:
     noise = random.Random(seed)
     xs = _signal(beats, [1.0] * len(beats), 45.0, extra=lambda t: 0.01 * noise.gauss(0, 1))
     ok, wrong, total = _play(xs, beats)
-    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
+    assert wrong == 0 and ok >= 0.8 * total, f"{wrong} of {ok} ok seconds wrong (of {total})"
+    # (the coverage: intervals up to 2.4 s are in range, so a 30 bpm
+    # pulse's longer half is no longer rejected at the 2 s limit; before,
+    # 0-8 of 35 s ok)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -10,10 +10,12 @@
 #    candidate; its maximum, placed to 1/64 sample by a parabola through the
 #    three samples around it, is the candidate's time.  Of candidates closer
 #    together than 0.4 beat interval (at least 240 ms) only the steepest is
-#    kept (this drops dicrotic waves and noise bumps); a candidate becomes a
-#    beat once that long has passed without a steeper one.  The threshold
+#    kept (this drops dicrotic waves and noise bumps; the interval is the
+#    last accepted one when longer than the median, which lags a slowing
+#    rhythm); a candidate becomes a beat once that long has passed without
+#    a steeper one.  The threshold
 #    decays when beats stop coming, so a weaker signal is picked up again.
-# 3. Intervals: beat-to-beat intervals within 30..240 bpm are compared with
+# 3. Intervals: beat-to-beat intervals within 25..240 bpm are compared with
 #    the median of the last 16: within 60..150 % accepted; 170..240 % is a
 #    missed beat, accepted as two halves; otherwise rejected (artifact).
 #    Six rejections in a row restart the history (the rhythm changed).
@@ -52,7 +54,7 @@
 #      mean interval by > 7 %: if they were beats (premature beats), the
 #      rate is wrong;
 #    - a quarter of the last 16 intervals were out of range on the same side
-#      (a 30 bpm pulse at the 2 s limit: the mean of the rest is biased), or
+#      (a pulse at the 2.4 s limit: the mean of the rest is biased), or
 #      split as missed beats (so many are a guess: bigeminy's long pauses);
 #    - the window holds an interval outside 60..150 % of the median (the
 #      first ones, accepted before the rhythm was known).
@@ -109,7 +111,7 @@ _HIST = const(16)  # intervals behind the median reference and the quality
 _MAX_ACC = const(40)  # accepted intervals kept for the rate
 _SHORT = const(8)  # intervals of the "recent" mean for change detection
 _IBI_MIN_US = const(250000)  # 240 bpm
-_IBI_MAX_US = const(2000000)  # 30 bpm
+_IBI_MAX_US = const(2400000)  # 25 bpm (a 30 bpm pulse's intervals are not at the limit)
 _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
@@ -127,7 +129,7 @@ _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _YS = const(104)  # _N2 + the longest lag (40)
-_DR = const(176)  # decimated ring: _YS + a 2 s beat period + 2 + the samples
+_DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
 _RES_UNITS = const(32)  # residual points formed per decimated sample's worth of adds
 _LAG_UNITS = const(256)  # autocorrelation products (at most one lag) per decimated sample
@@ -325,7 +327,11 @@ class HeartRateEstimator:
         self._nopulse_n = (t if t > 3000000 else 3000000) // p
         # until the rhythm is known, wait as long as a 40 bpm beat takes
         self._decay_after_n = ((ref if known else 1500000) * 3 // 2) // p
-        g = (ref * 2 // 5) // p
+        # the gap from the last accepted interval when it is longer than the
+        # median (a slowing rhythm: the median lags, and a gap from it let a
+        # dicrotic wave become a beat)
+        li = self.last_ibi_us if known and self.last_ibi_us <= _IBI_MAX_US else 0
+        g = ((li if li > ref else ref) * 2 // 5) // p
         self._gap_n = g if g > self._gap_min else self._gap_min
         g = (ref // 4) // p
         self._sep_n = g if g > self._gap_min else self._gap_min
