@@ -168,6 +168,12 @@ class HeartRateEstimator:
         self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
         self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
         self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
+        # alternation sums (steps k to k+1, k to k+2, values) over the last 8
+        # and 16 intervals (ms), the last 16 upstroke and downstroke slopes
+        self._as8 = array("i", [0] * 3)
+        self._as16 = array("i", [0] * 3)
+        self._asu = array("i", [0] * 3)
+        self._asd = array("i", [0] * 3)
         self._xp_n = array("i", [-1] * _XP)  # the last upstrokes (sample index)
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
@@ -260,7 +266,10 @@ class HeartRateEstimator:
         self._b_i = 0  # upstroke slopes, downstrokes: next slot, count
         self._b_count = 0
         self._dmin = 0  # steepest downstroke since the last beat was committed
-        self._alt = False  # intervals or upstroke slopes alternate
+        self._b_up = 0  # the committed beat's upstroke and downstroke (stage 1)
+        self._b_dn = 0
+        for i in range(3):
+            self._as8[i] = self._as16[i] = self._asu[i] = self._asd[i] = 0
         self._t_n = 0  # beats averaged into the template
         self._d_acc = 0
         self._d_cnt = 0
@@ -274,7 +283,8 @@ class HeartRateEstimator:
         self._e0 = 1
         self._el = 0  # energy of the residual window at the lag being checked
         self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change,
-        # 4 intervals alternating, 5 slopes alternating, 6 rate
+        # 4 ambiguity, 5 rate
+        self._amb = False  # the beat train is ambiguous (stage 4)
         self._st_ibi = 0
         self._f_i = 0  # the residual's newest ring index, beat period, scale
         self._f_ti = 0
@@ -599,17 +609,10 @@ class HeartRateEstimator:
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
-        # the upstroke's slope relative to the beat level (alternation check)
-        lv = (self._amp >> 2) + 1
-        a = self._pend_v * 64 // lv
-        i = self._b_i
-        self._bamp[i] = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
-        a = -self._dmin * 64 // lv
-        self._bdn[i] = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        # the upstroke's and the steepest downstroke's slopes (kept in stage 1)
+        self._b_up = self._pend_v
+        self._b_dn = self._dmin
         self._dmin = 0
-        self._b_i = (i + 1) % _ALT_N
-        if self._b_count < _ALT_N:
-            self._b_count += 1
         self._st_n = self._n
         # share of recent beats with a second upstroke dropped
         i = self._x_i
@@ -653,8 +656,27 @@ class HeartRateEstimator:
                     return 1
         return 0
 
+    def _beat_slopes(self):
+        # the beat's upstroke and steepest downstroke slopes relative to the
+        # beat level, into their rings and alternation sums
+        lv = (self._amp >> 2) + 1
+        i = self._b_i
+        c = self._b_count
+        a = self._b_up * 64 // lv
+        a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        _alt_push(self._asu, self._bamp, i, c, a, _ALT_N, 1)
+        self._bamp[i] = a
+        a = -self._b_dn * 64 // lv
+        a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        _alt_push(self._asd, self._bdn, i, c, a, _ALT_N, 1)
+        self._bdn[i] = a
+        self._b_i = (i + 1) % _ALT_N
+        if c < _ALT_N:
+            self._b_count = c + 1
+
     def _beat_stage(self, st):
         if st == 1:
+            self._beat_slopes()
             self._shape_match()
             self._stage = 2 if self._st_ibi else 0
         elif st == 2:
@@ -664,16 +686,8 @@ class HeartRateEstimator:
             self._change()
             self._stage = 4
         elif st == 4:
-            h = self._hist
-            hh = self._h_head
-            hc = self._h_count
-            self._alt = _alternating(h, hh, hc, 8, 8, 1000) or _alternating(
-                h, hh, hc, _HIST, 4, 1000
-            )
+            self._ambiguity()
             self._stage = 5
-        elif st == 5:
-            self._alt_slopes()
-            self._stage = 6
         else:
             self._output()
             self._stage = 0
@@ -824,6 +838,9 @@ class HeartRateEstimator:
             srt[j + 1] = srt[j]
             j -= 1
         srt[j + 1] = ibi
+        v = ibi // 1000
+        _alt_push(self._as8, h, self._h_head, self._h_count, v, 8, 1000)
+        _alt_push(self._as16, h, self._h_head, self._h_count, v, _HIST, 1000)
         h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
@@ -859,6 +876,12 @@ class HeartRateEstimator:
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
+                a = self._as8
+                a[0] = a[1] = 0
+                a[2] = ibi // 1000
+                a = self._as16
+                a[0] = a[1] = 0
+                a[2] = ibi // 1000
                 self._sorted[0] = ibi
                 self._push_acc(ibi)
         self._median()
@@ -922,18 +945,6 @@ class HeartRateEstimator:
         self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
         self._q_int = q
 
-    def _alt_slopes(self):
-        # (after the intervals' alternation, the stage before) the beats'
-        # upstroke or downstroke slopes alternate beat by beat: a steady pair
-        # of unequal beats (bigeminy, or a second wave counted as a beat)
-        if self._alt:
-            return
-        i = self._b_i
-        c = self._b_count
-        self._alt = _alternating(self._bamp, i, c, _ALT_N, _SLOPE_ALT_PCT, 1) or _alternating(
-            self._bdn, i, c, _ALT_N, _DOWN_ALT_PCT, 1
-        )
-
     def _median(self):
         c = self._h_count
         s = self._sorted
@@ -968,6 +979,55 @@ class HeartRateEstimator:
             if sign and self._chg_run >= self.change_beats:
                 self._a_count = _SHORT
                 self._chg_run = 0
+
+    def _ambiguity(self):
+        # (a beat's stage 4, before the rate) is the beat train ambiguous:
+        # one or two beats per pulse?
+        self._amb = self._ambiguous()
+
+    def _ambiguous(self):
+        if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
+            # a third of the intervals not normal: the beat train mixes one
+            # and two beats per pulse (bigeminy with the weak beats found
+            # now and then); the accepted ones are not the rate
+            return True
+        if self._x_sum and (self._x_sum * 4 >= self._x_count or self._x_count < _HIST):
+            # a quarter of the beats had a second upstroke as steep as a
+            # beat dropped: weak beats missed (bigeminy) or a second wave
+            # (double-peaked pulse); which one is not known.  Until 16
+            # beats are seen, any one: a quarter of a few is chance (weak
+            # premature beats near the threshold were missed at the start)
+            return True
+        hc = self._h_count
+        bc = self._b_count
+        if (
+            _alt_of(self._as8, hc, 8, 8)
+            or _alt_of(self._as16, hc, _HIST, 4)
+            or _alt_of(self._asu, bc, _ALT_N, _SLOPE_ALT_PCT)
+            or _alt_of(self._asd, bc, _ALT_N, _DOWN_ALT_PCT)
+        ):
+            # long and short intervals (or steep and shallow upstrokes)
+            # alternate (bigeminy, a second wave counted): the missed-beat
+            # rule would split the long ones, the median sits on either side
+            return True
+        x = self._cr_n
+        n = self._ca_n
+        if x and n >= 4:
+            a = self._ca_sum
+            d = a * x - self._cr_sum * n
+            if d * 100 > _EARLY_PCT * a * (n + x):
+                # the mean interval with the beats rejected as early (not
+                # explained as a bump within a normal interval) counted, too,
+                # is 7 % off the rate: if they were beats (premature beats
+                # of bigeminy), the rate is wrong; which one is not known
+                return True
+        # a quarter of the intervals out of range on one side (the mean of
+        # the rest is biased), or split as missed beats (so many missed
+        # beats are a guess: long pauses of bigeminy)
+        g = self._g_count
+        return g > 0 and (
+            self._rl * _ONE_SIDED >= g or self._rs * _ONE_SIDED >= g or self._rm * _ONE_SIDED >= g
+        )
 
     def _output(self):
         c = self._a_count
@@ -1006,45 +1066,12 @@ class HeartRateEstimator:
             self.bpm = 0
         if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
-        if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
-            # a third of the intervals not normal: the beat train mixes one
-            # and two beats per pulse (bigeminy with the weak beats found
-            # now and then); the accepted ones are not the rate
-            faults |= HR_LOW_QUALITY
         if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
             faults |= HR_LOW_QUALITY
         if self.motion:
             faults |= HR_LOW_QUALITY
-        if self._x_sum and (self._x_sum * 4 >= self._x_count or self._x_count < _HIST):
-            # a quarter of the beats had a second upstroke as steep as a
-            # beat dropped: weak beats missed (bigeminy) or a second wave
-            # (double-peaked pulse); which one is not known.  Until 16
-            # beats are seen, any one: a quarter of a few is chance (weak
-            # premature beats near the threshold were missed at the start)
-            faults |= HR_LOW_QUALITY
-        if self._alt:
-            # long and short intervals (or steep and shallow upstrokes)
-            # alternate (bigeminy, a second wave counted): the missed-beat
-            # rule would split the long ones, the median sits on either side
-            faults |= HR_LOW_QUALITY
-        x = self._cr_n
-        n = self._ca_n
-        if x and n >= 4:
-            a = self._ca_sum
-            d = a * x - self._cr_sum * n
-            if d * 100 > _EARLY_PCT * a * (n + x):
-                # the mean interval with the beats rejected as early (not
-                # explained as a bump within a normal interval) counted, too,
-                # is 7 % off the rate: if they were beats (premature beats
-                # of bigeminy), the rate is wrong; which one is not known
-                faults |= HR_LOW_QUALITY
-        g = self._g_count
-        if g and (
-            self._rl * _ONE_SIDED >= g or self._rs * _ONE_SIDED >= g or self._rm * _ONE_SIDED >= g
-        ):
-            # a quarter of the intervals out of range on one side (the mean
-            # of the rest is biased), or split as missed beats (so many
-            # missed beats are a guess: long pauses of bigeminy)
+        if self._amb:
+            # an ambiguous beat train (stage 4, `_ambiguity`)
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
@@ -1054,30 +1081,41 @@ class HeartRateEstimator:
         self.ok = faults == 0
 
 
-def _alternating(ring, head, count, n, pct, div):
-    # the last n values (at least 6) of a ring (newest before `head`, `count` in it)
-    # alternate: their steps (k to k+1) are on average `pct` % of a value or
-    # more and 2.5 times the steps from k to k+2.  An irregular series has
-    # both kinds of steps alike, a regular one both small, a smooth drift
-    # (breathing) larger steps over two.  Values divided by `div` (us -> ms:
-    # the sums stay small ints).
-    if count < 6:
-        return False
-    if n > count:
-        n = count
+def _alt_push(sums, ring, head, count, v, n, div):
+    # keep `sums` (steps k to k+1, steps k to k+2, values) over the last n
+    # values of a ring as `v` is written at `head` (`count` values in the
+    # ring before it; ring values divided by `div`: us -> ms, the sums stay
+    # small ints): the oldest of the window leaves, v enters; a few
+    # operations per value instead of a loop over the window
     size = len(ring)
-    i = head
-    a = b = 0
-    s1 = s2 = tot = 0
-    for k in range(n):
-        i = i - 1 if i else size - 1
-        v = ring[i] // div
-        tot += v
-        if k >= 1:
-            s1 += v - a if v > a else a - v
-        if k >= 2:
-            s2 += v - b if v > b else b - v
-        b = a
-        a = v
-    # mean steps: s1 / (n - 1) and s2 / (n - 2); the mean value tot / n
-    return s1 * (n - 2) * 2 >= s2 * (n - 1) * 5 and s1 * n * 100 >= tot * (n - 1) * pct
+    if count >= n:
+        j = head - n
+        if j < 0:
+            j += size
+        o = ring[j] // div
+        a = ring[(j + 1) % size] // div
+        b = ring[(j + 2) % size] // div
+        sums[0] -= a - o if a > o else o - a
+        sums[1] -= b - o if b > o else o - b
+        sums[2] -= o
+    if count >= 1:
+        a = ring[head - 1 if head else size - 1] // div
+        sums[0] += v - a if v > a else a - v
+    if count >= 2:
+        a = ring[head - 2 if head > 1 else head + size - 2] // div
+        sums[1] += v - a if v > a else a - v
+    sums[2] += v
+
+
+def _alt_of(sums, count, n, pct):
+    # the last n values (at least 6; `count` in the ring) alternate: their
+    # steps (k to k+1) are on average `pct` % of a value or more and 2.5
+    # times the steps from k to k+2.  An irregular series has both kinds of
+    # steps alike, a regular one both small, a smooth drift (breathing)
+    # larger steps over two.
+    m = count if count < n else n
+    if m < 6:
+        return False
+    s1 = sums[0]
+    # mean steps: s1 / (m - 1) and s2 / (m - 2); the mean value tot / m
+    return s1 * (m - 2) * 2 >= sums[1] * (m - 1) * 5 and s1 * m * 100 >= sums[2] * (m - 1) * pct
