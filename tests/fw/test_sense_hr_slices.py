@@ -123,7 +123,7 @@ def _window_sums(ring, head: int, count: int, n: int, div: int) -> list[int]:
 
 
 def test_alternation_sums_kept_per_beat_equal_the_window_sums() -> None:
-    # the alternation checks (intervals over 8 and 16, upstroke and
+    # the alternation checks (intervals over 16, upstroke and
     # downstroke slopes over 16) keep their sums as values come and go
     # rather than looping over the window each beat: on a beat train with
     # rejections and restarts they equal the sums over the window
@@ -140,7 +140,6 @@ def test_alternation_sums_kept_per_beat_equal_the_window_sums() -> None:
             burst = (k * period_us // 1000) % 7000 < 400
             est.add(x + (int(rng.gauss(0, 4000)) if burst else 0))
             for sums, ring, head, count, n, div in (
-                (est._as8, est._hist, est._h_head, est._h_count, 8, 1000),
                 (est._as16, est._hist, est._h_head, est._h_count, 16, 1000),
                 (est._asu, est._bamp, est._b_i, est._b_count, 16, 1),
                 (est._asd, est._bdn, est._b_i, est._b_count, 16, 1),

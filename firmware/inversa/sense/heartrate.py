@@ -42,10 +42,10 @@
 #      a quarter beat or more from both (weak premature beats the train
 #      skipped, bigeminy; a second wave; a late dicrotic wave): is it one
 #      pulse or two?
-#    - the last 6-8 intervals alternate long and short (their steps n to n+1
-#      >= 8 % of an interval and 2.5 times the steps n to n+2), or the last
-#      16 by >= 4 % (robust to a beat missed now and then), or the beats'
-#      upstroke slopes (>= 6 %) or steepest downstrokes (>= 10 %) alternate:
+#    - the last 16 intervals (at least 6) alternate long and short (their
+#      steps n to n+1 >= 4 % of an interval and 2.5 times the steps n to
+#      n+2; over 16, a beat missed now and then does not break it), or the
+#      beats' upstroke slopes (>= 6 %) or steepest downstrokes (>= 10 %) do:
 #      bigeminy, or a second wave counted as a beat (a second wave has
 #      another shape: it falls faster than a pulse);
 #    - under 70 % of the last 16 intervals (at least 4) are normal: the train
@@ -76,10 +76,11 @@
 # lag per call, in calls without beat work: a check takes ~0.6 s at 100
 # samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
 # the same verdict).
-# A beat's work runs in seven calls: the shape's points when it is committed,
-# the shape's match, the interval, the change check, the intervals'
-# alternation, the slopes' alternation, the rate and its checks (the rate 6
-# samples later).
+# A beat's work runs in six calls: the shape's points when it is committed,
+# the slopes and the shape's match, the interval, the change check, the
+# ambiguity checks, the rate and its checks (the rate 5 samples later).  The
+# alternation checks keep their sums as values come and go (no loop over
+# the window).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -168,9 +169,8 @@ class HeartRateEstimator:
         self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
         self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
         self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
-        # alternation sums (steps k to k+1, k to k+2, values) over the last 8
-        # and 16 intervals (ms), the last 16 upstroke and downstroke slopes
-        self._as8 = array("i", [0] * 3)
+        # alternation sums (steps k to k+1, k to k+2, values) over the last
+        # 16 intervals (ms), the last 16 upstroke and downstroke slopes
         self._as16 = array("i", [0] * 3)
         self._asu = array("i", [0] * 3)
         self._asd = array("i", [0] * 3)
@@ -269,7 +269,7 @@ class HeartRateEstimator:
         self._b_up = 0  # the committed beat's upstroke and downstroke (stage 1)
         self._b_dn = 0
         for i in range(3):
-            self._as8[i] = self._as16[i] = self._asu[i] = self._asd[i] = 0
+            self._as16[i] = self._asu[i] = self._asd[i] = 0
         self._t_n = 0  # beats averaged into the template
         self._d_acc = 0
         self._d_cnt = 0
@@ -838,9 +838,7 @@ class HeartRateEstimator:
             srt[j + 1] = srt[j]
             j -= 1
         srt[j + 1] = ibi
-        v = ibi // 1000
-        _alt_push(self._as8, h, self._h_head, self._h_count, v, 8, 1000)
-        _alt_push(self._as16, h, self._h_head, self._h_count, v, _HIST, 1000)
+        _alt_push(self._as16, h, self._h_head, self._h_count, ibi // 1000, _HIST, 1000)
         h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
@@ -876,9 +874,6 @@ class HeartRateEstimator:
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
-                a = self._as8
-                a[0] = a[1] = 0
-                a[2] = ibi // 1000
                 a = self._as16
                 a[0] = a[1] = 0
                 a[2] = ibi // 1000
@@ -1001,8 +996,7 @@ class HeartRateEstimator:
         hc = self._h_count
         bc = self._b_count
         if (
-            _alt_of(self._as8, hc, 8, 8)
-            or _alt_of(self._as16, hc, _HIST, 4)
+            _alt_of(self._as16, hc, _HIST, 4)
             or _alt_of(self._asu, bc, _ALT_N, _SLOPE_ALT_PCT)
             or _alt_of(self._asd, bc, _ALT_N, _DOWN_ALT_PCT)
         ):
