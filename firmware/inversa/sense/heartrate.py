@@ -76,9 +76,9 @@
 # lag per call, in calls without beat work: a check takes ~0.6 s at 100
 # samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
 # the same verdict).
-# A beat's work runs in six calls: the shape's points when it is committed,
-# the slopes and the shape's match, the interval, the change check, the
-# ambiguity checks, the rate and its checks (the rate 5 samples later).  The
+# A beat's work runs in seven calls: the shape's points when it is committed,
+# the shape's match, the slopes, the interval, the change check, the
+# ambiguity checks, the rate and its checks (the rate 6 samples later).  The
 # alternation checks keep their sums as values come and go (no loop over
 # the window).
 #
@@ -265,7 +265,7 @@ class HeartRateEstimator:
         self._short_us = 0  # the last interval, when it was rejected as short
         self._b_i = 0  # upstroke slopes, downstrokes: next slot, count
         self._b_count = 0
-        self._dmin = 0  # steepest downstroke since the last beat was committed
+        self._dmin = 0  # steepest downstroke (decimated slope) since the last beat was committed
         self._b_up = 0  # the committed beat's upstroke and downstroke (stage 1)
         self._b_dn = 0
         for i in range(3):
@@ -282,8 +282,8 @@ class HeartRateEstimator:
         self._acc2 = 0  # its partial sum
         self._e0 = 1
         self._el = 0  # energy of the residual window at the lag being checked
-        self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change,
-        # 4 ambiguity, 5 rate
+        self._stage = 0  # a beat's work left: 1 shape match, 2 slopes, 3 interval,
+        # 4 change, 5 ambiguity, 6 rate
         self._amb = False  # the beat train is ambiguous (stage 4)
         self._st_ibi = 0
         self._f_i = 0  # the residual's newest ring index, beat period, scale
@@ -418,8 +418,6 @@ class HeartRateEstimator:
             self._pk_v = sf
             self._pk_n = n
         self._last_v = sf
-        if sf < self._dmin:
-            self._dmin = sf
 
         if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
             self._commit()
@@ -446,7 +444,10 @@ class HeartRateEstimator:
             dr = self._dring
             i = (self._di + 1) % _DR
             self._di = i
-            dr[i] = self._d_acc
+            v = self._d_acc
+            dr[i] = v
+            if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
+                self._dmin = v
             self._d_acc = 0
             self._d_cnt = 0
             if self._dn < _DR:
@@ -609,7 +610,7 @@ class HeartRateEstimator:
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
-        # the upstroke's and the steepest downstroke's slopes (kept in stage 1)
+        # the upstroke's and the steepest downstroke's slopes (kept in stage 2)
         self._b_up = self._pend_v
         self._b_dn = self._dmin
         self._dmin = 0
@@ -666,7 +667,7 @@ class HeartRateEstimator:
         a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
         _alt_push(self._asu, self._bamp, i, c, a, _ALT_N, 1)
         self._bamp[i] = a
-        a = -self._b_dn * 64 // lv
+        a = -self._b_dn * 64 // (lv * self._dec)
         a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
         _alt_push(self._asd, self._bdn, i, c, a, _ALT_N, 1)
         self._bdn[i] = a
@@ -676,18 +677,20 @@ class HeartRateEstimator:
 
     def _beat_stage(self, st):
         if st == 1:
-            self._beat_slopes()
             self._shape_match()
-            self._stage = 2 if self._st_ibi else 0
+            self._stage = 2
         elif st == 2:
-            self._interval(self._st_ibi)
-            self._stage = 3
+            self._beat_slopes()
+            self._stage = 3 if self._st_ibi else 0
         elif st == 3:
-            self._change()
+            self._interval(self._st_ibi)
             self._stage = 4
         elif st == 4:
-            self._ambiguity()
+            self._change()
             self._stage = 5
+        elif st == 5:
+            self._ambiguity()
+            self._stage = 6
         else:
             self._output()
             self._stage = 0
