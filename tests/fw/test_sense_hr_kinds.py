@@ -102,27 +102,65 @@ def test_bigeminy_never_ok_with_a_wrong_rate(seed: int) -> None:
     assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
 
 
-@pytest.mark.parametrize(
-    "seed",
-    [
-        pytest.param(
-            s,
-            marks=pytest.mark.xfail(
-                reason="issue 11 open: a 0.9 second wave at 0.45 of a 104 bpm beat, counted as "
-                "a beat now and then (its interval split 202 + 360 ms), reads 118 bpm ok for 5 s",
-                strict=True,
-            ),
-        )
-        if s == 15
-        else s
-        for s in range(16)
-    ],
-)
+@pytest.mark.parametrize("seed", range(16))
 def test_double_peaked_pulse_never_ok_with_a_wrong_rate(seed: int) -> None:
     rng = random.Random(100 + seed)
     bpm = rng.uniform(50, 110)
     beats = _regular(rng, bpm, 45.0)
     second = (rng.uniform(0.8, 1.0), rng.uniform(0.4, 0.6) * 60.0 / bpm)
+    ok, wrong, total = _play(_signal(beats, [1.0] * len(beats), 45.0, second), beats)
+    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
+
+
+def _noise(seed: int, size: float = 0.01):
+    rng = random.Random(seed)
+    return lambda _t: size * rng.gauss(0, 1)
+
+
+# Other inputs of the same kinds than the bench's and the tests above draw:
+# wider rates, couplings and sizes, with 1 % noise (it moves the weak beats
+# and second waves across the detector's thresholds from beat to beat: the
+# beat train mixes one and two beats per pulse, the kind that read wrong).
+# Before the fix (CPython): bigeminy seeds 6, 8, 11, 12 read half or 1.3x
+# the rate ok; double-peaked 26, 27, 30, 34 (a wave at about half the beat,
+# counted) and 177, 185, 186 (144 bpm: a second wave found, the next beat
+# lost in its gap, 127 for 143 bpm).
+
+
+@pytest.mark.parametrize("seed", range(13))
+def test_noisy_bigeminy_at_other_rates_and_sizes_never_ok_wrong(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    bpm = rng.uniform(38, 110)
+    c = rng.uniform(0.5, 0.78)
+    lo, hi = sorted((rng.uniform(0.4, 0.95), rng.uniform(0.4, 0.95)))
+    beats = [0.3]
+    amps = [1.0]
+    while beats[-1] < 47:
+        t0 = beats[-1]
+        T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.gauss(0, 1))
+        beats += [t0 + c * T, t0 + 2 * T]
+        amps += [rng.uniform(lo, hi), 1.0]
+    ok, wrong, total = _play(_signal(beats, amps, 45.0, extra=_noise(seed)), beats)
+    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
+
+
+@pytest.mark.parametrize("seed", range(24, 36))
+def test_noisy_second_wave_near_half_the_beat_never_ok_wrong(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    bpm = rng.uniform(40, 80)
+    beats = _regular(rng, bpm, 45.0)
+    second = (rng.uniform(0.85, 1.05), rng.uniform(0.44, 0.56) * 60.0 / bpm)
+    xs = _signal(beats, [1.0] * len(beats), 45.0, second, extra=_noise(seed))
+    ok, wrong, total = _play(xs, beats)
+    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
+
+
+@pytest.mark.parametrize("seed", range(176, 188))
+def test_second_wave_at_other_rates_and_places_never_ok_wrong(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    bpm = rng.uniform(38, 150)
+    beats = _regular(rng, bpm, 45.0)
+    second = (rng.uniform(0.7, 1.05), rng.uniform(0.35, 0.65) * 60.0 / bpm)
     ok, wrong, total = _play(_signal(beats, [1.0] * len(beats), 45.0, second), beats)
     assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
 
@@ -151,7 +189,10 @@ def test_slowest_rate_never_ok_with_a_wrong_rate(seed: int) -> None:
     noise = random.Random(seed)
     xs = _signal(beats, [1.0] * len(beats), 45.0, extra=lambda t: 0.01 * noise.gauss(0, 1))
     ok, wrong, total = _play(xs, beats)
-    assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
+    assert wrong == 0 and ok >= 0.8 * total, f"{wrong} of {ok} ok seconds wrong (of {total})"
+    # (the coverage: intervals up to 2.4 s are in range, so a 30 bpm
+    # pulse's longer half is no longer rejected at the 2 s limit; before,
+    # 0-8 of 35 s ok)
 
 
 @pytest.mark.parametrize("seed", range(3))

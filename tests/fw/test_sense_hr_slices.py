@@ -111,3 +111,40 @@ def test_sliced_check_gives_the_one_shot_verdict() -> None:
                 assert (est._best, est._r_t) == want
                 checks += 1
     assert checks >= 30
+
+
+def _window_sums(ring, head: int, count: int, n: int, div: int) -> list[int]:
+    # steps k to k+1, steps k to k+2 and the values of the last n in a ring,
+    # recomputed from scratch
+    vals = [ring[(head - 1 - k) % len(ring)] // div for k in range(min(count, n))]
+    s1 = sum(abs(vals[k] - vals[k - 1]) for k in range(1, len(vals)))
+    s2 = sum(abs(vals[k] - vals[k - 2]) for k in range(2, len(vals)))
+    return [s1, s2, sum(vals)]
+
+
+def test_alternation_sums_kept_per_beat_equal_the_window_sums() -> None:
+    # the alternation checks (intervals over 16, upstroke and
+    # downstroke slopes over 16) keep their sums as values come and go
+    # rather than looping over the window each beat: on a beat train with
+    # rejections and restarts they equal the sums over the window
+    import random
+
+    rng = random.Random(3)
+    checked = rejected = 0
+    # (rejected: at least a few intervals rejected, so restarts and rejected
+    # in-range intervals are among the cases)
+    for bpm, period_us in ((55, 10000), (130, 10000), (70, 40000)):
+        est = HeartRateEstimator(period_us=period_us)
+        for k, x in enumerate(_xs(bpm, 40, period_us)):
+            # every 7th beat-length a burst of noise: artifacts, rejections
+            burst = (k * period_us // 1000) % 7000 < 400
+            est.add(x + (int(rng.gauss(0, 4000)) if burst else 0))
+            for sums, ring, head, count, n, div in (
+                (est._as16, est._hist, est._h_head, est._h_count, 16, 1000),
+                (est._asu, est._bamp, est._b_i, est._b_count, 16, 1),
+                (est._asd, est._bdn, est._b_i, est._b_count, 16, 1),
+            ):
+                assert list(sums) == _window_sums(ring, head, count, n, div), (bpm, k)
+                checked += 1
+        rejected += est.rejected
+    assert checked > 10000 and rejected > 5, (checked, rejected)

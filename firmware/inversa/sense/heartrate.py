@@ -10,13 +10,21 @@
 #    candidate; its maximum, placed to 1/64 sample by a parabola through the
 #    three samples around it, is the candidate's time.  Of candidates closer
 #    together than 0.4 beat interval (at least 240 ms) only the steepest is
-#    kept (this drops dicrotic waves and noise bumps); a candidate becomes a
-#    beat once that long has passed without a steeper one.  The threshold
+#    kept (this drops dicrotic waves and noise bumps; the interval is the
+#    last accepted one when longer than the median, which lags a slowing
+#    rhythm); a candidate becomes a beat once that long has passed without
+#    a steeper one.  The threshold
 #    decays when beats stop coming, so a weaker signal is picked up again.
-# 3. Intervals: beat-to-beat intervals within 30..240 bpm are compared with
+# 3. Intervals: beat-to-beat intervals within 25..240 bpm are compared with
 #    the median of the last 16: within 60..150 % accepted; 170..240 % is a
 #    missed beat, accepted as two halves; otherwise rejected (artifact).
 #    Six rejections in a row restart the history (the rhythm changed).
+#    An interval rejected as short and the next one that together make
+#    80..120 % of the median (the next one alone under 80 %) are one: the
+#    beat between them was a second wave or a bump, and the rest of the beat
+#    alone would bias the rate up; together 170..240 % (the next one alone
+#    over 120 %: the beat after a second wave lost in its gap), one with a
+#    missed beat.
 # 4. Rate: the mean of the accepted intervals of the last 20 s (at least 3,
 #    at most 40); irregular rhythms are averaged, not censored, so the rate
 #    counts every beat as an ECG does.  When the last 8 intervals depart from
@@ -29,15 +37,25 @@
 #    max(3 s, 2.5 intervals).
 #    An ambiguous beat train is low quality (issue 11: never a wrong rate
 #    ok), when:
-#    - a quarter of the last 16 beats had another upstroke >= 32 % as steep
-#      as the beat between it and the beat before, a quarter beat or more
-#      from both (weak premature beats the train skipped, bigeminy; a second
-#      wave; a late dicrotic wave): is it one pulse or two?
-#    - the last 6-8 intervals alternate long and short (their steps n to n+1
-#      >= 8 % of an interval and 2.5 times the steps n to n+2): bigeminy, or
-#      a second wave counted as a beat;
-#    - 4 of the last 16 intervals were out of range on the same side (a 30
-#      bpm pulse at the 2 s limit: the mean of the rest is biased);
+#    - a quarter of the last 16 beats (any one of the first 16) had another
+#      upstroke >= 32 % as steep as the beat between it and the beat before,
+#      a quarter beat or more from both (weak premature beats the train
+#      skipped, bigeminy; a second wave; a late dicrotic wave): is it one
+#      pulse or two?
+#    - the last 16 intervals (at least 6) alternate long and short (their
+#      steps n to n+1 >= 4 % of an interval and 2.5 times the steps n to
+#      n+2; over 16, a beat missed now and then does not break it), or the
+#      beats' upstroke slopes (>= 6 %) or steepest downstrokes (>= 10 %) do:
+#      bigeminy, or a second wave counted as a beat (a second wave has
+#      another shape: it falls faster than a pulse);
+#    - under 70 % of the last 16 intervals (at least 4) are normal: the train
+#      mixes one and two beats per pulse (weak beats found now and then);
+#    - the intervals rejected as short (not merged) counted in shift the
+#      mean interval by > 7 %: if they were beats (premature beats), the
+#      rate is wrong;
+#    - a quarter of the last 16 intervals were out of range on the same side
+#      (a pulse at the 2.4 s limit: the mean of the rest is biased), or
+#      split as missed beats (so many are a guess: bigeminy's long pauses);
 #    - the window holds an interval outside 60..150 % of the median (the
 #      first ones, accepted before the rhythm was known).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
@@ -58,9 +76,11 @@
 # lag per call, in calls without beat work: a check takes ~0.6 s at 100
 # samples/s (its verdict comes 0.1-0.2 s later than when formed at once;
 # the same verdict).
-# A beat's work runs in five calls: the shape's points when it is committed,
-# the shape's match, the interval, the change check, the rate and its checks
-# (the rate 4 samples later).
+# A beat's work runs in seven calls: the shape's points when it is committed,
+# the shape's match, the slopes, the interval, the change check, the
+# ambiguity checks, the rate and its checks (the rate 6 samples later).  The
+# alternation checks keep their sums as values come and go (no loop over
+# the window).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -69,8 +89,8 @@
 #
 # Memory: a slope ring of at most 16 samples, a 256-sample raw ring for the
 # shape check, a 176-sample decimated ring and a 104-sample residual for the
-# second-rhythm check, the last 6 upstrokes and a few small interval rings
-# (~3 KB); `add` allocates
+# second-rhythm check, the last 6 upstrokes and a few small interval and
+# slope rings (~3.2 KB); `add` allocates
 # nothing.  With inputs within +-2**20 (any real sensor: 18-bit counts,
 # 16-bit ADC) every intermediate value stays below 2**30 (a small int).
 #
@@ -92,12 +112,17 @@ _HIST = const(16)  # intervals behind the median reference and the quality
 _MAX_ACC = const(40)  # accepted intervals kept for the rate
 _SHORT = const(8)  # intervals of the "recent" mean for change detection
 _IBI_MIN_US = const(250000)  # 240 bpm
-_IBI_MAX_US = const(2000000)  # 30 bpm
+_IBI_MAX_US = const(2400000)  # 25 bpm (a 30 bpm pulse's intervals are not at the limit)
 _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
-_ONE_SIDED = const(4)  # rejected intervals (of 16) on one side that bias the rate
+_ONE_SIDED = const(4)  # a quarter of the intervals rejected on one side biases the rate
+_ALT_N = const(16)  # beats behind the alternation checks (intervals, upstroke slopes)
+_INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 4) accepted as normal
+_EARLY_PCT = const(7)  # mean interval with the early beats this far (%) from the rate: ambiguous
+_SLOPE_ALT_PCT = const(6)  # upstroke slopes alternating by this much (%): two kinds of beat
+_DOWN_ALT_PCT = const(10)  # ... downstrokes
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
@@ -105,7 +130,7 @@ _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _YS = const(104)  # _N2 + the longest lag (40)
-_DR = const(176)  # decimated ring: _YS + a 2 s beat period + 2 + the samples
+_DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
 _RES_UNITS = const(32)  # residual points formed per decimated sample's worth of adds
 _LAG_UNITS = const(256)  # autocorrelation products (at most one lag) per decimated sample
@@ -138,7 +163,17 @@ class HeartRateEstimator:
         self._tmpl = array("i", [0] * _W)
         self._sgood = bytearray(_HIST)  # 1: the beat matched the template
         self._xbeat = bytearray(_HIST)  # 1: a second upstroke within the beat's gap
-        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short
+        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short, 3: split
+        self._c_raw = array("H", [0] * _HIST)  # per classified interval: rejected as short (ms)
+        self._c_acc = array("H", [0] * _HIST)  # ... or what was accepted of it (ms)
+        self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
+        self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
+        self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
+        # alternation sums (steps k to k+1, k to k+2, values) over the last
+        # 16 intervals (ms), the last 16 upstroke and downstroke slopes
+        self._as16 = array("i", [0] * 3)
+        self._asu = array("i", [0] * 3)
+        self._asd = array("i", [0] * 3)
         self._xp_n = array("i", [-1] * _XP)  # the last upstrokes (sample index)
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
@@ -220,8 +255,21 @@ class HeartRateEstimator:
         self._x_count = 0
         self._x_sum = 0
         self._x_i = 0
-        self._rl = 0  # of the last 16 intervals: rejected as long, as short
+        self._rl = 0  # of the last 16 intervals: rejected as long, as short,
         self._rs = 0
+        self._rm = 0  # ... split as a missed beat
+        self._cr_sum = 0  # of the last 16 intervals: sum (ms) and number rejected as short
+        self._cr_n = 0  # (not merged with the next one),
+        self._ca_sum = 0  # ... and accepted
+        self._ca_n = 0
+        self._short_us = 0  # the last interval, when it was rejected as short
+        self._b_i = 0  # upstroke slopes, downstrokes: next slot, count
+        self._b_count = 0
+        self._dmin = 0  # steepest downstroke (decimated slope) since the last beat was committed
+        self._b_up = 0  # the committed beat's upstroke and downstroke (stage 1)
+        self._b_dn = 0
+        for i in range(3):
+            self._as16[i] = self._asu[i] = self._asd[i] = 0
         self._t_n = 0  # beats averaged into the template
         self._d_acc = 0
         self._d_cnt = 0
@@ -234,7 +282,9 @@ class HeartRateEstimator:
         self._acc2 = 0  # its partial sum
         self._e0 = 1
         self._el = 0  # energy of the residual window at the lag being checked
-        self._stage = 0  # a beat's work left: 1 shape match, 2 interval, 3 change, 4 rate
+        self._stage = 0  # a beat's work left: 1 shape match, 2 slopes, 3 interval,
+        # 4 change, 5 ambiguity, 6 rate
+        self._amb = False  # the beat train is ambiguous (stage 4)
         self._st_ibi = 0
         self._f_i = 0  # the residual's newest ring index, beat period, scale
         self._f_ti = 0
@@ -255,6 +305,9 @@ class HeartRateEstimator:
             self._good[i] = 0
             self._xbeat[i] = 0
             self._side[i] = 0
+            self._c_raw[i] = 0
+            self._c_acc[i] = 0
+            self._c_n[i] = 0
         self.beats_seen = 0
         self.accepted = 0
         self.rejected = 0
@@ -284,7 +337,11 @@ class HeartRateEstimator:
         self._nopulse_n = (t if t > 3000000 else 3000000) // p
         # until the rhythm is known, wait as long as a 40 bpm beat takes
         self._decay_after_n = ((ref if known else 1500000) * 3 // 2) // p
-        g = (ref * 2 // 5) // p
+        # the gap from the last accepted interval when it is longer than the
+        # median (a slowing rhythm: the median lags, and a gap from it let a
+        # dicrotic wave become a beat)
+        li = self.last_ibi_us if known and self.last_ibi_us <= _IBI_MAX_US else 0
+        g = ((li if li > ref else ref) * 2 // 5) // p
         self._gap_n = g if g > self._gap_min else self._gap_min
         g = (ref // 4) // p
         self._sep_n = g if g > self._gap_min else self._gap_min
@@ -387,7 +444,10 @@ class HeartRateEstimator:
             dr = self._dring
             i = (self._di + 1) % _DR
             self._di = i
-            dr[i] = self._d_acc
+            v = self._d_acc
+            dr[i] = v
+            if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
+                self._dmin = v
             self._d_acc = 0
             self._d_cnt = 0
             if self._dn < _DR:
@@ -550,6 +610,10 @@ class HeartRateEstimator:
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
         self.beats_seen += 1
+        # the upstroke's and the steepest downstroke's slopes (kept in stage 2)
+        self._b_up = self._pend_v
+        self._b_dn = self._dmin
+        self._dmin = 0
         self._st_n = self._n
         # share of recent beats with a second upstroke dropped
         i = self._x_i
@@ -593,16 +657,40 @@ class HeartRateEstimator:
                     return 1
         return 0
 
+    def _beat_slopes(self):
+        # the beat's upstroke and steepest downstroke slopes relative to the
+        # beat level, into their rings and alternation sums
+        lv = (self._amp >> 2) + 1
+        i = self._b_i
+        c = self._b_count
+        a = self._b_up * 64 // lv
+        a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        _alt_push(self._asu, self._bamp, i, c, a, _ALT_N, 1)
+        self._bamp[i] = a
+        a = -self._b_dn * 64 // (lv * self._dec)
+        a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
+        _alt_push(self._asd, self._bdn, i, c, a, _ALT_N, 1)
+        self._bdn[i] = a
+        self._b_i = (i + 1) % _ALT_N
+        if c < _ALT_N:
+            self._b_count = c + 1
+
     def _beat_stage(self, st):
         if st == 1:
             self._shape_match()
-            self._stage = 2 if self._st_ibi else 0
+            self._stage = 2
         elif st == 2:
-            self._interval(self._st_ibi)
-            self._stage = 3
+            self._beat_slopes()
+            self._stage = 3 if self._st_ibi else 0
         elif st == 3:
-            self._change()
+            self._interval(self._st_ibi)
             self._stage = 4
+        elif st == 4:
+            self._change()
+            self._stage = 5
+        elif st == 5:
+            self._ambiguity()
+            self._stage = 6
         else:
             self._output()
             self._stage = 0
@@ -687,13 +775,53 @@ class HeartRateEstimator:
 
     def _interval(self, ibi):
         in_range = _IBI_MIN_US <= ibi <= _IBI_MAX_US
+        short = self._short_us
+        self._short_us = 0
+        ms = ibi // 1000
         if not in_range:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0, 1 if ibi > _IBI_MAX_US else 2)
+            if ibi > _IBI_MAX_US:
+                self._classified(0, 1, 0, 0, 0)
+            else:
+                self._short_us = ibi
+                self._classified(0, 2, ms, 0, 0)
             return
         ref = self._ref
         have_ref = self._h_count >= 3
+        m = short + ibi
+        if (
+            short
+            and have_ref
+            and m <= _IBI_MAX_US
+            and ibi * 5 < ref * 4
+            and ref * 4 <= m * 5 <= ref * 6
+        ):
+            # the last interval was too short and this one with it makes one
+            # of 80..120 % of the median: the beat between them was not one
+            # (a second wave, a noise bump); accepting this one alone would
+            # bias the rate up
+            self._push_acc(m)
+            self.accepted += 1
+            self._rej_run = 0
+            self._short_taken_back()
+            ibi = m
+            self._classified(1, 0, 0, m // 1000, 1)
+        elif short and have_ref and ibi * 5 > ref * 6 and ref * 17 <= m * 10 <= ref * 24:
+            # ... or one with a beat missed, when this one alone is long (a
+            # second wave found, the next beat within its gap lost): two
+            # halves, as a missed beat, rather than this one alone (biased
+            # down)
+            h = m >> 1
+            self._push_acc(h)
+            self._push_acc(m - h)
+            self.accepted += 1
+            self._rej_run = 0
+            self._short_taken_back()
+            self._classified(0, 3, 0, m // 1000, 2)
+            ibi = h
+        else:
+            m = 0
         # the reference: median of the recent in-range intervals (all of them),
         # kept sorted as they come and go
         h = self._hist
@@ -713,43 +841,69 @@ class HeartRateEstimator:
             srt[j + 1] = srt[j]
             j -= 1
         srt[j + 1] = ibi
+        _alt_push(self._as16, h, self._h_head, self._h_count, ibi // 1000, _HIST, 1000)
         h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
             self._h_count += 1
-        if not have_ref:
+        if m:
+            pass  # merged above
+        elif not have_ref:
             self._push_acc(ibi)
             self.accepted += 1
         elif ibi * 5 >= ref * 3 and ibi * 2 <= ref * 3:  # 60..150 %
             self._push_acc(ibi)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(1, 0)
+            self._classified(1, 0, 0, ms, 1)
         elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
             h = ibi >> 1
             self._push_acc(h)
             self._push_acc(ibi - h)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(0, 0)
+            self._classified(0, 3, 0, ms, 2)
         else:
             self.rejected += 1
             self._rej_run += 1
-            self._classified(0, 0)
+            if ibi < ref:
+                self._short_us = ibi
+                self._classified(0, 0, ms, 0, 0)
+            else:
+                self._classified(0, 0, 0, 0, 0)
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
                 self._forget()
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
+                a = self._as16
+                a[0] = a[1] = 0
+                a[2] = ibi // 1000
                 self._sorted[0] = ibi
                 self._push_acc(ibi)
         self._median()
         self._set_timeouts()
 
-    def _classified(self, good, side):
+    def _short_taken_back(self):
+        # the last interval, rejected as short, was no beat's (merged)
+        i = self._g_i - 1 if self._g_i else _HIST - 1
+        o = self._c_raw[i]
+        if o:
+            self._cr_sum -= o
+            self._cr_n -= 1
+            self._c_raw[i] = 0
+
+    def _classified(self, good, side, short_ms, acc_ms, acc_n):
+        # one more interval classified (of the last 16): accepted as normal
+        # (`good`), rejected as long or short (`side`: out of range), rejected
+        # as shorter than the median (`short_ms`, 0 if not) and what of it was
+        # accepted (`acc_ms` as `acc_n` intervals)
         i = self._g_i
         sd = self._side
+        cr = self._c_raw
+        ca = self._c_acc
+        cn = self._c_n
         if self._g_count == _HIST:
             self._g_sum -= self._good[i]
             o = sd[i]
@@ -757,47 +911,37 @@ class HeartRateEstimator:
                 self._rl -= 1
             elif o == 2:
                 self._rs -= 1
+            elif o == 3:
+                self._rm -= 1
+            o = cr[i]
+            if o:
+                self._cr_sum -= o
+                self._cr_n -= 1
+            self._ca_sum -= ca[i]
+            self._ca_n -= cn[i]
         else:
             self._g_count += 1
+        cr[i] = short_ms
+        ca[i] = acc_ms
+        cn[i] = acc_n
+        if short_ms:
+            self._cr_sum += short_ms
+            self._cr_n += 1
+        self._ca_sum += acc_ms
+        self._ca_n += acc_n
         sd[i] = side
         if side == 1:
             self._rl += 1
         elif side == 2:
             self._rs += 1
+        elif side == 3:
+            self._rm += 1
         self._good[i] = good
         self._g_sum += good
         self._g_i = (i + 1) % _HIST
         q = self._g_sum * 100 // self._g_count
         self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
         self._q_int = q
-
-    def _alternating(self):
-        # the last 8 (at least 6) in-range intervals alternate long and short: their
-        # steps (n to n+1) are on average 8 % of an interval or more and 2.5
-        # times the steps from n to n+2 (a steady pair of unequal beats:
-        # bigeminy, or a second wave counted as a beat); an irregular rhythm
-        # has both kinds of steps alike, a regular one both small
-        n = self._h_count
-        if n < 6:
-            return False
-        if n > 8:
-            n = 8
-        h = self._hist
-        i = self._h_head
-        a = b = 0
-        s1 = s2 = tot = 0
-        for k in range(n):
-            i = i - 1 if i else _HIST - 1
-            v = h[i]
-            tot += v
-            if k >= 1:
-                s1 += v - a if v > a else a - v
-            if k >= 2:
-                s2 += v - b if v > b else b - v
-            b = a
-            a = v
-        # mean steps: s1 / (n - 1) and s2 / (n - 2); the mean interval tot / n
-        return s1 * (n - 2) * 2 >= s2 * (n - 1) * 5 and s1 * n * 100 >= tot * (n - 1) * 8
 
     def _median(self):
         c = self._h_count
@@ -833,6 +977,54 @@ class HeartRateEstimator:
             if sign and self._chg_run >= self.change_beats:
                 self._a_count = _SHORT
                 self._chg_run = 0
+
+    def _ambiguity(self):
+        # (a beat's stage 4, before the rate) is the beat train ambiguous:
+        # one or two beats per pulse?
+        self._amb = self._ambiguous()
+
+    def _ambiguous(self):
+        if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
+            # a third of the intervals not normal: the beat train mixes one
+            # and two beats per pulse (bigeminy with the weak beats found
+            # now and then); the accepted ones are not the rate
+            return True
+        if self._x_sum and (self._x_sum * 4 >= self._x_count or self._x_count < _HIST):
+            # a quarter of the beats had a second upstroke as steep as a
+            # beat dropped: weak beats missed (bigeminy) or a second wave
+            # (double-peaked pulse); which one is not known.  Until 16
+            # beats are seen, any one: a quarter of a few is chance (weak
+            # premature beats near the threshold were missed at the start)
+            return True
+        hc = self._h_count
+        bc = self._b_count
+        if (
+            _alt_of(self._as16, hc, _HIST, 4)
+            or _alt_of(self._asu, bc, _ALT_N, _SLOPE_ALT_PCT)
+            or _alt_of(self._asd, bc, _ALT_N, _DOWN_ALT_PCT)
+        ):
+            # long and short intervals (or steep and shallow upstrokes)
+            # alternate (bigeminy, a second wave counted): the missed-beat
+            # rule would split the long ones, the median sits on either side
+            return True
+        x = self._cr_n
+        n = self._ca_n
+        if x and n >= 4:
+            a = self._ca_sum
+            d = a * x - self._cr_sum * n
+            if d * 100 > _EARLY_PCT * a * (n + x):
+                # the mean interval with the beats rejected as early (not
+                # explained as a bump within a normal interval) counted, too,
+                # is 7 % off the rate: if they were beats (premature beats
+                # of bigeminy), the rate is wrong; which one is not known
+                return True
+        # a quarter of the intervals out of range on one side (the mean of
+        # the rest is biased), or split as missed beats (so many missed
+        # beats are a guess: long pauses of bigeminy)
+        g = self._g_count
+        return g > 0 and (
+            self._rl * _ONE_SIDED >= g or self._rs * _ONE_SIDED >= g or self._rm * _ONE_SIDED >= g
+        )
 
     def _output(self):
         c = self._a_count
@@ -875,17 +1067,8 @@ class HeartRateEstimator:
             faults |= HR_LOW_QUALITY
         if self.motion:
             faults |= HR_LOW_QUALITY
-        if self._x_sum and self._x_sum * 4 >= self._x_count:
-            # a quarter of the beats had a second upstroke as steep as a
-            # beat dropped: weak beats missed (bigeminy) or a second wave
-            # (double-peaked pulse); which one is not known
-            faults |= HR_LOW_QUALITY
-        if self._alternating():
-            # long and short intervals alternate (bigeminy): the missed-beat
-            # rule would split the long ones, the median sits on either side
-            faults |= HR_LOW_QUALITY
-        if self._rl >= _ONE_SIDED or self._rs >= _ONE_SIDED:
-            # intervals out of range on one side: the mean of the rest is biased
+        if self._amb:
+            # an ambiguous beat train (stage 4, `_ambiguity`)
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
@@ -893,3 +1076,43 @@ class HeartRateEstimator:
             faults |= HR_NOT_READY  # not checked at this beat period yet
         self.faults = faults
         self.ok = faults == 0
+
+
+def _alt_push(sums, ring, head, count, v, n, div):
+    # keep `sums` (steps k to k+1, steps k to k+2, values) over the last n
+    # values of a ring as `v` is written at `head` (`count` values in the
+    # ring before it; ring values divided by `div`: us -> ms, the sums stay
+    # small ints): the oldest of the window leaves, v enters; a few
+    # operations per value instead of a loop over the window
+    size = len(ring)
+    if count >= n:
+        j = head - n
+        if j < 0:
+            j += size
+        o = ring[j] // div
+        a = ring[(j + 1) % size] // div
+        b = ring[(j + 2) % size] // div
+        sums[0] -= a - o if a > o else o - a
+        sums[1] -= b - o if b > o else o - b
+        sums[2] -= o
+    if count >= 1:
+        a = ring[head - 1 if head else size - 1] // div
+        sums[0] += v - a if v > a else a - v
+    if count >= 2:
+        a = ring[head - 2 if head > 1 else head + size - 2] // div
+        sums[1] += v - a if v > a else a - v
+    sums[2] += v
+
+
+def _alt_of(sums, count, n, pct):
+    # the last n values (at least 6; `count` in the ring) alternate: their
+    # steps (k to k+1) are on average `pct` % of a value or more and 2.5
+    # times the steps from k to k+2.  An irregular series has both kinds of
+    # steps alike, a regular one both small, a smooth drift (breathing)
+    # larger steps over two.
+    m = count if count < n else n
+    if m < 6:
+        return False
+    s1 = sums[0]
+    # mean steps: s1 / (m - 1) and s2 / (m - 2); the mean value tot / m
+    return s1 * (m - 2) * 2 >= sums[1] * (m - 1) * 5 and s1 * m * 100 >= sums[2] * (m - 1) * pct
