@@ -226,3 +226,39 @@ def test_shed_modules_forgets_a_module_and_its_package_attribute():
     # The loop's own modules are never on the list.
     for name in ("inversa.app", "inversa.control.controller", "inversa.sense.frontend"):
         assert name not in BOOT_ONLY_MODULES, name
+
+
+def test_the_loaded_modules_are_chained_module_last_in_each_pair():
+    # inversa.gcorder: the collector pushes a pair's items in order and takes
+    # the last pushed first, so each pair is (rest, module): the module is
+    # marked with only the rest of the chain waiting (a (module, rest) chain
+    # measured 20.0 ms on the emulated Pico, the (rest, module) one 10.8 ms).
+    import sys
+
+    from inversa import gcorder
+
+    gcorder.order_modules()
+    chained = []
+    c = gcorder._chain
+    while c is not None:
+        assert len(c) == 2
+        rest, mod = c
+        chained.append(mod)
+        c = rest
+    loaded = [sys.modules[k] for k in sys.modules]
+    assert len(chained) == len(loaded)
+    for m in loaded:
+        assert any(m is x for x in chained), m
+    # rebuilt when a module is dropped, so the chain does not keep it alive
+    import inversa.reasons as mod
+
+    try:
+        del sys.modules["inversa.reasons"]
+        gcorder.order_modules()
+        c = gcorder._chain
+        while c is not None:
+            assert c[1] is not mod
+            c = c[0]
+    finally:
+        sys.modules["inversa.reasons"] = mod
+        gcorder.order_modules()
