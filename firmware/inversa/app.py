@@ -321,11 +321,10 @@ class App:
     def _persist(self):
         # What must survive a reset, after actuate() (the outputs of this
         # period are out).  The motion record goes to the retained RAM at
-        # every change (a few words: microseconds, no allocation beyond
-        # record()'s tuple).  The flash (a write stalls the whole CPU for
-        # 5-110 ms, an erase up to 400 ms) is written only while the table is
-        # calm (_calm), except a new latch, written at once: its outputs are
-        # already safe.  In a session the flash holds what a power cut must
+        # every change (a few words: microseconds, no allocation).  The flash
+        # (a write stalls the whole CPU for 5-110 ms, an erase up to 400 ms)
+        # is written only while the table is calm (_calm), except a new
+        # latch, written at once: its outputs are already safe.  In a session the flash holds what a power cut must
         # assume, written AHEAD before motion: the deepest the session may
         # reach (Controller.ahead_record) and the daily time charged with the
         # planned session (Controller.session_plan_ms); the exact values once
@@ -336,7 +335,7 @@ class App:
         if seq != self._record_seq:
             self._record_seq = seq
             if ram is not None:
-                ram.save(c.record())
+                c.record_to(ram)  # (allocation-free: no record() tuple)
             else:  # no retained RAM on this board: the flash, at once (stalls)
                 self._save_record(c.record())
                 self._flash_seq = seq
