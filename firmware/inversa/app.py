@@ -31,15 +31,22 @@
 
 import gc
 
-from inversa.compat import const
+from inversa.compat import const, ticks_diff
 from inversa.control.io import ControlInputs, ControlOutputs
+from inversa.gcorder import collect as gc_collect
+from inversa.gcorder import order_modules
 from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
 
 CONTROL_PERIOD_US = 10000
-# App.gc_in_slack: collect once this much was allocated (nobody on the
-# table), or whatever the state when free heap falls below the reserve.
+# App.gc_in_slack: collect once this much was allocated, with nobody on the
+# table or where the measured pause fits the period's slack; below the
+# reserve also at a calm period (the table still, as for a flash write);
+# below the floor whatever the state (a late period, not a MemoryError).
 GC_IDLE_BYTES = 1024
 GC_RESERVE_BYTES = 24 * 1024
+GC_FLOOR_BYTES = 8 * 1024
+GC_PAUSE_MARGIN_US = 1000  # the slack must exceed the longest pause by this
+GC_PAUSE_UNKNOWN_US = 50000  # before any collection was timed: fits no slack
 _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each state)
 _IDLE = const(1)
 _DONE = const(9)
@@ -136,6 +143,11 @@ class App:
         self._record_seq = ctrl.record_seq
         self.gc_runs = 0  # collections gc_in_slack actually ran
         self._gc_base = 0  # heap in use after the last collection (set by run())
+        # the longest collection timed so far (us): run() times the one
+        # before the loop, gc_in_slack every one it runs
+        self.gc_pause_max_us = GC_PAUSE_UNKNOWN_US
+        self._gc_timed = False
+        self.gc_in_session = 0  # collections with someone possibly on the table
         self.storage_dir = "/"
         self._reset_in = -1  # periods until a requested reset; -1: none
         self.persist_store = None
@@ -222,20 +234,50 @@ class App:
             self._reset_in -= 1
         return self.ctrl.self_check(out)
 
-    def gc_in_slack(self):
-        """The scheduler's gc hook, offered in the slack after a period.  A
-        steady-state period allocates nothing, so there is usually nothing to
-        collect; a full collection takes longer than a period on an RP2040, so
-        it runs only with nobody on the table (SELFTEST, IDLE, DONE) once
-        something was allocated, or in a session when free heap runs low
-        (better one late period than a MemoryError)."""
+    def gc_in_slack(self, slack_us=0):
+        """The scheduler's gc hook, offered after a period's work with
+        slack_us left before the period's end.  A steady-state period
+        allocates nothing, so there is usually nothing to collect.  A full
+        collection (~11 ms on an RP2040, longer than a period) runs once
+        something was allocated: with nobody on the table (SELFTEST, IDLE,
+        DONE); otherwise only where the longest timed pause fits slack_us
+        (with GC_PAUSE_MARGIN_US to spare), or when free heap runs low: below
+        the reserve at a calm period (no motion to delay: the table still,
+        as for a flash write), below the floor whatever happens (better one
+        late period than a MemoryError)."""
         if gc.mem_alloc() - self._gc_base < GC_IDLE_BYTES:
             return
         st = self.ctrl.state
-        if st == _IDLE or st == _DONE or st == _SELFTEST or gc.mem_free() < GC_RESERVE_BYTES:  # noqa: SIM109
-            gc.collect()
-            self.gc_runs += 1
-            self._gc_base = gc.mem_alloc()
+        if not (st == _IDLE or st == _DONE or st == _SELFTEST):  # noqa: SIM109
+            if slack_us < self.gc_pause_max_us + GC_PAUSE_MARGIN_US:
+                free = gc.mem_free()
+                if free >= GC_RESERVE_BYTES or (free >= GC_FLOOR_BYTES and not self._calm()):
+                    return
+            self.gc_in_session += 1
+        self.collect_timed()
+        self.gc_runs += 1
+
+    def collect_timed(self):
+        """A full collection (inversa.gcorder: in its fixed marking order),
+        timed into gc_pause_max_us; the heap in use after it is the base."""
+        order_modules()  # (allocates only when the set of modules changed)
+        us = self.clock.ticks_us
+        t0 = us()
+        gc_collect()
+        pause = ticks_diff(us(), t0)
+        if not self._gc_timed or pause > self.gc_pause_max_us:
+            self.gc_pause_max_us = pause
+            self._gc_timed = True
+        self._gc_base = gc.mem_alloc()
+
+    def _calm(self):
+        """Nothing moves that a stalled period would delay: a state without
+        motion (SELFTEST..READY, DONE, FAULT, ESTOP), or a motorized table
+        whose motor has had no command for STILL_PERIODS (its brake on)."""
+        st = self.ctrl.state
+        if st <= _READY or _DONE <= st <= _ESTOP:
+            return True
+        return not self._manual and self._still >= STILL_PERIODS
 
     def _stop_at_boot_step(self):
         if not self.inp.stop_pressed:
@@ -279,11 +321,10 @@ class App:
     def _persist(self):
         # What must survive a reset, after actuate() (the outputs of this
         # period are out).  The motion record goes to the retained RAM at
-        # every change (a few words: microseconds, no allocation beyond
-        # record()'s tuple).  The flash (a write stalls the whole CPU for
-        # 5-110 ms, an erase up to 400 ms) is written only while the table is
-        # calm (_calm), except a new latch, written at once: its outputs are
-        # already safe.  In a session the flash holds what a power cut must
+        # every change (a few words: microseconds, no allocation).  The flash
+        # (a write stalls the whole CPU for 5-110 ms, an erase up to 400 ms)
+        # is written only while the table is calm (_calm), except a new
+        # latch, written at once: its outputs are already safe.  In a session the flash holds what a power cut must
         # assume, written AHEAD before motion: the deepest the session may
         # reach (Controller.ahead_record) and the daily time charged with the
         # planned session (Controller.session_plan_ms); the exact values once
@@ -294,7 +335,7 @@ class App:
         if seq != self._record_seq:
             self._record_seq = seq
             if ram is not None:
-                ram.save(c.record())
+                c.record_to(ram)  # (allocation-free: no record() tuple)
             else:  # no retained RAM on this board: the flash, at once (stalls)
                 self._save_record(c.record())
                 self._flash_seq = seq
@@ -320,9 +361,7 @@ class App:
             # of the session (its daily time charged ahead) is this period,
             # near horizontal, far from any limit.
             self._write_ahead()
-        st = c.state
-        calm = st <= _READY or _DONE <= st <= _ESTOP  # DONE, FAULT, ESTOP
-        if not calm and (self._manual or self._still < STILL_PERIODS):
+        if not self._calm():
             return  # the table may move: no flash write in this period
         if sess:
             if not self._ahead:
@@ -446,7 +485,8 @@ def settle_heap():
     conservative; bench/bench_board.py measures both).  Board only (see
     shed_modules)."""
     shed_modules()
-    gc.collect()
+    order_modules()
+    gc_collect()
 
 
 def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
@@ -500,7 +540,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).
     settle_heap()
-    app._gc_base = gc.mem_alloc()
+    app.collect_timed()  # the pause gc_in_slack weighs against a period's slack
     wdt = machine.WDT(timeout=500)  # 50 periods: a hung loop resets the board
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
     app.scheduler = sch

@@ -29,7 +29,8 @@
 #
 # Usage:
 #     ram = retained_for(machine)          # None: the board has none
-#     ram.save((deep, last, gain))         # allocation-free
+#     ram.save((deep, last, gain))         # allocation-free (the tuple aside)
+#     ram.save_values(deep, last, gain)    # the same, no tuple
 #     rec = ram.load()                     # (deep, last, gain) or None
 
 from inversa.compat import const
@@ -53,6 +54,11 @@ class Retained:
 
     def save(self, rec):
         deep, last, gain = rec
+        self.save_values(deep, last, gain)
+
+    def save_values(self, deep, last, gain):
+        """save((deep, last, gain)) without the tuple: the loop saves the
+        record at every change while the table moves (allocation-free)."""
         if deep < 0:
             deep = 0
         elif deep > _M15:

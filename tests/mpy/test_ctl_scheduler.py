@@ -84,14 +84,16 @@ def test_gc_runs_in_the_slack_at_a_fixed_cadence():
         clk.us += 1000
         return True
 
-    def gc():
-        calls.append(clk.us)
+    def gc(slack_us):
+        calls.append((clk.us, slack_us))
         clk.us += 500
 
     sch = Scheduler(clk, 10000, step, None, clk.sleep_us, gc, gc_every=10, gc_budget_us=2000)
     sch.run(100)
     assert sch.gc_runs == 10 and len(calls) == 10
-    assert all(c % 10000 == 1000 for c in calls)  # right after a step, never inside one
+    assert all(c % 10000 == 1000 for c, _ in calls)  # right after a step, never inside one
+    # offered what is left of the period (10 ms - the step's 1 ms)
+    assert all(s == 9000 for _, s in calls), calls
 
 
 def test_bad_configuration_is_refused():

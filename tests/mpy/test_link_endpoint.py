@@ -399,3 +399,36 @@ def test_service_does_not_allocate_in_the_steady_state():
     assert inp.host_lease_ok
     assert_no_alloc(period, 300)
     assert inp.host_lease_ok
+
+
+def test_a_hello_allocates_nothing():
+    # A host coming back (or asking) gets a fresh HELLO in the loop, possibly
+    # mid-session: its texts, limits and profile CRC are prepared beforehand
+    # (measured on the emulated Pico: the boot's first period allocated 384 B
+    # in the HELLO before).
+    clock, port, _events, _ctrl, ep, inp, out = make(hz=0, clock=MsClock(1000))
+    sent = [0]
+
+    def period():
+        port._tx_count = 0
+        ep._hello_due = True
+        ep.transmit(inp, out)
+        if not ep._hello_due:
+            sent[0] += 1
+        clock.advance_ms(10)
+
+    period()
+    fs = frames(port)
+    assert fs and fs[0][0] == M.MSG_HELLO
+    for _ in range(3):
+        period()
+    assert sent[0] == 4  # one HELLO every period
+    assert_no_alloc(period, 100)
+    # a board renamed after the build (the deploy's handshake test does it)
+    ep.board = "esp32"
+    port._tx_count = 0
+    ep._hello_due = True
+    ep.transmit(inp, out)
+    p = frames(port)[0][3]
+    o = 15 + 1 + p[15]
+    assert p[o + 1 : o + 1 + p[o]] == b"esp32"

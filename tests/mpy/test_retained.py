@@ -12,6 +12,22 @@ def test_a_record_comes_back_exactly():
         assert r.load() == rec
 
 
+def test_save_values_writes_what_save_writes_and_allocates_nothing():
+    # the loop saves the record at every change while the table moves
+    # (measured on the emulated Pico: a descent allocated ~110 B per 100
+    # periods in record()'s tuples before)
+    from mpyunit import assert_no_alloc
+
+    for rec in ((0, 0, 0), (2016, 2007, 125), (9000, -6478, 300), (40000, -20000, 2000)):
+        a = [0, 0, 0, 0]
+        b = [0, 0, 0, 0]
+        Retained(a).save(rec)
+        Retained(b).save_values(rec[0], rec[1], rec[2])
+        assert a == b, rec
+    r = Retained([0, 0, 0, 0])
+    assert_no_alloc(lambda: r.save_values(2016, 2007, 125))
+
+
 def test_every_word_is_a_small_int():
     # below 2**30: writing it on the board allocates nothing
     w = [0, 0, 0, 0]

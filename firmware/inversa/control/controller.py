@@ -632,3 +632,8 @@ class Controller:
         bring the person up gradually without an angle (see __init__ resume).
         gain_pct 0: not learned."""
         return (self._rec_deep, self._rec_last, self._rec_gain)
+
+    def record_to(self, ram):
+        """record() into the retained RAM (inversa.retained.Retained) without
+        the tuple: the app saves it at every change while the table moves."""
+        ram.save_values(self._rec_deep, self._rec_last, self._rec_gain)

@@ -2,12 +2,14 @@
 # previous one plus the period, so jitter does not accumulate), overrun
 # counting, a watchdog fed only when the step reports it checked itself, and
 # a deterministic point for garbage collection (in the slack after the step,
-# every gc_every periods, never in the middle of one).  Clock, watchdog, sleep
-# and gc are injected so the loop runs in virtual time in tests.
+# every gc_every periods, never in the middle of one: gc_collect(slack_us) is
+# offered the microseconds left before the period's end and decides what
+# fits; inversa.app.App.gc_in_slack).  Clock, watchdog, sleep and gc are
+# injected so the loop runs in virtual time in tests.
 #
 # Usage (board):
-#     import gc, time
-#     sch = Scheduler(SystemClock(), 10000, loop_step, wdt, time.sleep_us, gc.collect)
+#     import time
+#     sch = Scheduler(SystemClock(), 10000, loop_step, wdt, time.sleep_us, app.gc_in_slack)
 #     sch.run()                    # loop_step() returns ctrl.self_check(out)
 # Usage (test):
 #     sch = Scheduler(fake_clock, 10000, step, fake_wdt, fake_clock.sleep_us)
@@ -89,8 +91,9 @@ class Scheduler:
         self._deadline = end
         self._since_gc += 1
         if self._gc is not None and self._since_gc >= self._gc_every:
-            if ticks_diff(end, clock.ticks_us()) >= self._gc_budget:
-                self._gc()
+            slack = ticks_diff(end, clock.ticks_us())
+            if slack >= self._gc_budget:
+                self._gc(slack)  # it decides what fits the slack
                 self.gc_runs += 1
                 self._since_gc = 0
             else:

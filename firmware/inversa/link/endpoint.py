@@ -160,6 +160,14 @@ class LinkEndpoint:
         self.set_telemetry_hz(telemetry_hz)
         self._hb_next = now
         self._hello_due = True  # announce ourselves at boot
+        # HELLO's texts, limits and profile CRC, prepared here so that a
+        # hello (boot, a host coming back) allocates nothing in the loop;
+        # remade only when the board, the limits or the profile object change
+        self._hello_for = None  # (board, limits) the tail was made for
+        self._hello_tail = b""
+        self._crc_of = None  # the profile _crc_value was computed for
+        self._crc_value = 0
+        self._prepare_hello()
         self._have_host = False
         self._host_ms = now
         self.lease_ok = False
@@ -469,10 +477,36 @@ class LinkEndpoint:
         w.body[o : o + len(data)] = data
         return w.send(_MSG_PROFILE, 2 + len(data))
 
+    def _prepare_hello(self):
+        # the variable part of HELLO: firmware version, board (each a length
+        # byte and at most 32 bytes), then at most 24 limits as <Bi
+        board = self.board
+        limits = self.limits
+        if (
+            self._hello_for is None
+            or self._hello_for[0] is not board
+            or self._hello_for[1] is not limits
+        ):
+            tail = bytearray()
+            for text in (VERSION, board):
+                data = text.encode()[:32]
+                tail.append(len(data))
+                tail += data
+            lim = limits[:24]
+            tail.append(len(lim))
+            for lid, value in lim:
+                tail += struct.pack("<Bi", lid, value)
+            self._hello_tail = bytes(tail)
+            self._hello_for = (board, limits)
+        p = self._profile()
+        if p is not self._crc_of:
+            self._crc_value = self._profile_crc(p)
+            self._crc_of = p
+
     def _send_hello(self):
         w = self.writer
         body = w.body
-        crc = self._profile_crc(self._profile())
+        self._prepare_hello()  # (allocates only after a change)
         struct.pack_into(
             M.HELLO_HEAD_FMT,
             body,
@@ -480,20 +514,12 @@ class LinkEndpoint:
             _PROTOCOL_VERSION,
             self.telemetry_hz,
             _LEASE_MS,
-            crc,
+            self._crc_value,
             _u8(self.reset_cause),
             self.uid,
         )
         o = _HDR + _HELLO_HEAD_LEN
-        for text in (VERSION, self.board):
-            data = text.encode()[:32]
-            body[o] = len(data)
-            body[o + 1 : o + 1 + len(data)] = data
-            o += 1 + len(data)
-        limits = self.limits[:24]
-        body[o] = len(limits)
-        o += 1
-        for lid, value in limits:
-            struct.pack_into("<Bi", body, o, lid, value)
-            o += 5
-        return w.send(_MSG_HELLO, o - _HDR)
+        tail = self._hello_tail
+        n = len(tail)
+        body[o : o + n] = tail
+        return w.send(_MSG_HELLO, o + n - _HDR)

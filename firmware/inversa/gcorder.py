@@ -1,0 +1,54 @@
+# A full garbage collection in a fixed marking order (issue 10: the pause).
+#
+# MicroPython marks depth first with a stack of 64 blocks
+# (MICROPY_ALLOC_GC_STACK_SIZE).  When that stack is full it marks the child
+# without pushing it, and after the mark it rescans the WHOLE heap for marked
+# blocks and traces each again: one overflow costs a second full pass over
+# every live word.  The roots are traced in a fixed order: first the globals
+# of the module whose code called gc.collect(), then the loaded modules
+# (sys.modules), whose table pushes every loaded module at once, ~45 of them,
+# so the first module's tree is traced with ~45 blocks already waiting and
+# the stack overflowed.  Measured on the emulated Pico (stock MicroPython
+# 1.29, the firmware as deployed, the app built): a full collection took
+# 19.8 ms from the REPL and 20.4 ms from the app's module; with the modules
+# taken from a chain in the caller's globals, 10.8 ms.  (A change that adds
+# a few pushes on the deepest path, e.g. a few more array attributes on the
+# heart-rate estimator, tips it over: 11.6 -> 22.2 ms on a branch.)
+#
+# So this module's globals hold the loaded modules as a chain of pairs
+# (rest, module): marking a pair pushes the rest, then the module, and takes
+# the module first, with only the rest of the chain waiting; by the time
+# sys.modules' turn comes, every module is marked and nothing is pushed.
+# This module's globals hold nothing else of size.
+#
+# Usage (the loop's collections: inversa.app.App.gc_in_slack):
+#     from inversa.gcorder import collect, order_modules
+#     order_modules()      # after the set of loaded modules changed (allocates)
+#     collect()            # gc.collect(), this module's globals first
+
+import gc
+import sys
+
+_chain = None  # (rest, module) pairs over sys.modules
+_modules = -1  # how many modules the chain was built from
+
+
+def order_modules():
+    """Chain the loaded modules (16 bytes per module), unless the chain
+    already has as many as are loaded.  Call it where allocating is fine:
+    after a module was loaded or dropped, before a collection."""
+    global _chain, _modules
+    mods = sys.modules
+    if len(mods) == _modules:
+        return
+    _chain = None  # a dropped module must not stay alive through the chain
+    c = None
+    for name in mods:
+        c = (c, mods[name])
+    _chain = c
+    _modules = len(mods)
+
+
+def collect():
+    """gc.collect() with this module's globals as the first root."""
+    gc.collect()
