@@ -37,7 +37,7 @@ MicroPython VM (``tilt_step_alloc_bytes``, ``hr_step_alloc_bytes``,
 ``frontend_poll_alloc_bytes``), and CPython time per 10 ms period of the
 simulator's sensing path (fakes + drivers + front end), best of 5.
 
-Robustness (``bench/bench_sensing_real.py``, see there): tilt on real IMU
+Robustness (``bench/sensing_robust.py``, see there): tilt on real IMU
 data with optical ground truth (BROAD) through the real driver and front end
 next to vqf and ahrs (``tilt_real_*``), how long validity stays cleared after
 each kind of disturbance (``tilt_disturbances``), and heart rate on hard
@@ -78,7 +78,7 @@ from inversa_world.devices.procedures import calibrate, tilt_profile
 from inversa_world.ppg import PPGSynth
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sensing_real import (
+from sensing_robust import (
     bench_hr_robust,
     bench_tilt_disturbances,
     bench_tilt_real,

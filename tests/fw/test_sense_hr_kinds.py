@@ -1,7 +1,7 @@
 """Heart rate: never a wrong rate reported ok, per signal kind (issue 11).
 
 Each kind is generated here, independently of the estimator and of the
-benchmark (bench_sensing_real.py draws its own variants), with random
+benchmark (sensing_robust.py draws its own variants), with random
 parameters per seed: other inputs of the same kind, not one example.  A
 second is "wrong" when the estimator reports ok and its rate is more than
 10 % off the true rate (the mean beat interval of the last 20 s, every beat

@@ -62,7 +62,7 @@
 # to where theta is (theta carries the gating and the bias; corrected apart,
 # a jolt split them and a later roll moved theta by the vector's wrong
 # geometry).  Its length is renormalised every 4th sample too.  Measured on
-# real hand-held data (BROAD, bench_sensing_real): 27 -> 6.15 deg RMS while
+# real hand-held data (BROAD, sensing_robust): 27 -> 6.15 deg RMS while
 # moving, the best 3-D reference (Mahony) 6.22.
 
 from inversa.compat import const
