@@ -38,6 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from inversa_host.rp2emu.probes import BUILD_APP
 from inversa_host.vm.chip_standin import CHIP_CLASS
 
 HERE = Path(__file__).resolve().parent
@@ -68,22 +69,7 @@ gc.collect()
 free_boot = gc.mem_free()
 
 
-def build():
-    # in a frame of its own, as run() builds in app._boot_app
-    from inversa.app_build import build_app
-    from inversa.board.build import build_board
-    from inversa.board.clock import SystemClock
-    from inversa.board.config import load_config
-    from inversa.link.port import MemoryPort
-
-    cfg = load_config("/board.json")
-    # The board's port (UsbCdcPort) keeps no buffers of its own; this
-    # stand-in holds one period's frames (dropped after each step).
-    port = MemoryPort(512, 256)
-    app = build_app(cfg, build_board(cfg, machine), SystemClock(), "/", port,
-                    reset_cause=machine.reset_cause(), uid=machine.unique_id())
-    return app, port
-
+{build}
 
 app, port = build()
 gc.collect()
@@ -117,7 +103,7 @@ print("gc_us", gc_us)
 print("gc_repl_us", gc_repl_us)
 print("free_min", free_min)
 print("gc_runs", app.gc_runs)
-"""
+""".replace("{build}", BUILD_APP)
 
 
 def percentile(sorted_vals: list[int], q: float) -> int:

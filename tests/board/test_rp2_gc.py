@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from inversa_host.rp2emu.probes import BUILD_APP
 from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
 # One pass over the live heap and the sweep is ~10.7 ms; a second pass (a
@@ -21,19 +22,7 @@ MAX_PAUSE_US = 14000
 
 SCRIPT = """
 import gc, time, machine
-def build():
-    # in a frame of its own, as run() builds in app._boot_app
-    from inversa.app_build import build_app
-    from inversa.board.build import build_board
-    from inversa.board.clock import SystemClock
-    from inversa.board.config import load_config
-    from inversa.link.port import MemoryPort
-    cfg = load_config("/board.json")
-    port = MemoryPort(512, 256)
-    app = build_app(cfg, build_board(cfg, machine), SystemClock(), "/", port,
-                    reset_cause=machine.reset_cause(), uid=machine.unique_id())
-    return app, port
-app, port = build()
+{build}app, port = build()
 from inversa.app import settle_heap
 settle_heap()
 for i in range(20):
@@ -42,7 +31,7 @@ for i in range(20):
 t0 = time.ticks_us(); gc.collect(); repl = time.ticks_diff(time.ticks_us(), t0)
 app.collect_timed()
 print("pause_us", app.gc_pause_max_us, "repl_us", repl, "free", gc.mem_free())
-"""
+""".replace("{build}", BUILD_APP)
 
 
 def test_the_loops_collection_is_one_pass_on_the_emulated_pico():
