@@ -61,19 +61,31 @@ def _storage():
     return tempfile.mkdtemp()
 
 
-def test_whole_control_period_allocates_nothing_when_idle():
-    app, clock, port, frames = _rig(_storage())
+def _periods(app, clock, port, frames, hook=None):
+    """One 10 ms period per call: the host's heartbeat, hook(n) (a test's
+    own input for period n, 1-based), an IMU sample (two that differ by a
+    count, as a real sensor's noise), a PPG sample, the step, and the host
+    reading everything."""
     hb, imu_a, imu_b, ppg = frames
     n = [0]
 
     def period():
         n[0] += 1
         port.feed_rx(hb)
+        if hook is not None:
+            hook(n[0])
         port.feed_rx(imu_a if n[0] & 1 else imu_b)
         port.feed_rx(ppg)
         clock.advance_ms(10)
         app.step()
-        port.drop_tx()  # the host read everything
+        port.drop_tx()
+
+    return period
+
+
+def test_whole_control_period_allocates_nothing_when_idle():
+    app, clock, port, frames = _rig(_storage())
+    period = _periods(app, clock, port, frames)
 
     for _ in range(300):  # boot: self-test, estimators settle
         period()
@@ -91,21 +103,14 @@ def test_the_hosts_info_request_allocates_nothing():
     # mid-session: inside the measured periods.  (On the emulated Pico the
     # HELLO allocated 384 B before its parts were prepared at build.)
     app, clock, port, frames = _rig(_storage())
-    hb, imu_a, imu_b, ppg = frames
     infos = [encode_frame(M.CMD_INFO, 10 + i, b"") for i in range(8)]
-    n = [0]
     acked = [0]
 
-    def period():
-        n[0] += 1
-        port.feed_rx(hb)
-        if n[0] % 25 == 0:
-            port.feed_rx(infos[(n[0] // 25) % 8])
-        port.feed_rx(imu_a if n[0] & 1 else imu_b)
-        port.feed_rx(ppg)
-        clock.advance_ms(10)
-        app.step()
-        port.drop_tx()
+    def info(n):
+        if n % 25 == 0:
+            port.feed_rx(infos[(n // 25) % 8])
+
+    period = _periods(app, clock, port, frames, info)
 
     for _ in range(300):  # boot: self-test, estimators settle
         period()
@@ -133,20 +138,13 @@ def test_a_motion_record_saved_every_period_allocates_nothing():
     app, clock, port, frames = _rig(_storage())
     words = [0, 0, 0, 0]
     app.attach_retained(Retained(words))
-    hb, imu_a, imu_b, ppg = frames
-    n = [0]
 
-    def period():
-        n[0] += 1
+    def record_changed(n):
         c = app.ctrl
         c.record_seq += 1
         app._flash_seq = c.record_seq
-        port.feed_rx(hb)
-        port.feed_rx(imu_a if n[0] & 1 else imu_b)
-        port.feed_rx(ppg)
-        clock.advance_ms(10)
-        app.step()
-        port.drop_tx()
+
+    period = _periods(app, clock, port, frames, record_changed)
 
     for _ in range(300):  # boot: self-test, estimators settle
         period()
