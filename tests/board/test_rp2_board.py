@@ -20,18 +20,12 @@ from inversa import VERSION
 from inversa.control.states import IDLE, SELFTEST
 from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder, parse_hello
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
 RUN_MS = 3200  # emulated: boot ~1.5 s, the self-test (limits.SELFTEST_MS) and the tilt filter's settling, then IDLE
 
 
 @pytest.fixture(scope="module")
-def session():
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
+def session(emulated_pico):
     from inversa_host.rp2emu.session import Rp2Session
 
     s = Rp2Session({"duration_ms": 60000, "host_connected": True, "telemetry_hz": 20})

@@ -11,10 +11,7 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-import pytest
-
 from inversa_host.rp2emu.probes import BUILD_APP
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
 # One pass over the live heap and the sweep is ~10.7 ms; a second pass (a
 # mark-stack overflow) brings it to ~20 ms.
@@ -34,12 +31,7 @@ print("pause_us", app.gc_pause_max_us, "repl_us", repl, "free", gc.mem_free())
 """.replace("{build}", BUILD_APP)
 
 
-def test_the_loops_collection_is_one_pass_on_the_emulated_pico():
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
+def test_the_loops_collection_is_one_pass_on_the_emulated_pico(emulated_pico):
     from inversa.board.config import validate
     from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
     from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image

@@ -10,12 +10,9 @@ reason, where Node/rp2040js or the firmware image/boot ROM is missing."""
 
 from __future__ import annotations
 
-import pytest
-
 from inversa.control.states import IDLE
 from inversa.link import messages as M
 from inversa_host.link.codec import StreamDecoder
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
 
 def _run_until(s, cond, limit_ms: int, what: str) -> bytes:
@@ -32,12 +29,9 @@ def _run_until(s, cond, limit_ms: int, what: str) -> bytes:
     )
 
 
-def test_maintenance_reboots_into_the_repl_and_a_reset_boots_the_firmware_again() -> None:
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
+def test_maintenance_reboots_into_the_repl_and_a_reset_boots_the_firmware_again(
+    emulated_pico: None,
+) -> None:
     from inversa_host.rp2emu.session import Rp2Session
 
     s = Rp2Session({"duration_ms": 600000, "host_connected": True, "telemetry_hz": 20})

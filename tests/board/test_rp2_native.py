@@ -4,10 +4,6 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-import pytest
-
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
-
 SCRIPT = """
 import time
 from inversa import crc
@@ -46,12 +42,7 @@ t("cobs plain 66B", lambda: cobs.encode_into_plain(b, 0, 66, w1, 0))
 """
 
 
-def test_viper_twins_are_identical_on_armv6m():
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
+def test_viper_twins_are_identical_on_armv6m(emulated_pico):
     from inversa.board.config import validate
     from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
     from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image

@@ -17,20 +17,10 @@ from inversa.control.profile import Profile
 from inversa.link import messages as M
 from inversa_host.link.client import LinkClient
 from inversa_host.link.codec import TELEMETRY
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 from inversa_host.vboards.vboard import VBoardConfig, VirtualBoard
 
 
-def _need_rp2() -> None:
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
-
-
-def test_host_tools_talk_to_real_micropython_on_the_emulated_pico() -> None:
-    _need_rp2()
+def test_host_tools_talk_to_real_micropython_on_the_emulated_pico(emulated_pico: None) -> None:
     with VirtualBoard(VBoardConfig(emulated="rp2040")) as vb, LinkClient.open(vb.url) as client:
         # wall-clock command timeouts, stretched for a board 5-30x slower than real time
         # (and a busy machine): a bound on the answer, not a duration
