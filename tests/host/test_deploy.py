@@ -324,3 +324,18 @@ def test_mpremote_itself_can_cp_exec_and_ls_on_the_virtual_board(tmp_path):
         out = mpremote("exec", "import hello; print(hello.GREETING)")
         assert "hi from the virtual board" in out
         assert vb.read_file("/hello.py") == src.read_bytes()
+
+
+def test_cli_debug_lines_reaches_the_build(monkeypatch):
+    from inversa_host.cli import main
+
+    seen = []
+
+    def fake_deploy(*args, **kw):
+        seen.append(kw["debug_lines"])
+        raise DeployError("stop here")
+
+    monkeypatch.setattr(D, "deploy", fake_deploy)
+    for extra, want in (([], False), (["--debug-lines"], True)):
+        assert main(["deploy", "--port", "socket://127.0.0.1:9", "--board", "pico", *extra]) == 1
+        assert seen[-1] is want
