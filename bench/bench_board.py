@@ -22,6 +22,7 @@ for, motorized and manual (``--seconds`` caps every scenario; see SCENARIOS).
 ``rp2040_by_state`` merges the states over the default-rate scenarios.
 
     python bench/bench_board.py [--seconds 40] [--only quick_session,...]
+    python bench/bench_board.py --heap-only   # the heap figures alone (minutes)
 """
 
 from __future__ import annotations
@@ -258,13 +259,14 @@ print("free", gc.mem_free())
 def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     if not UNIX32.is_file():
         return {"skipped": f"{UNIX32} not found"}
-    from inversa_host.boardtools.mpybuild import compile_tree
+    from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
     from inversa_host.vm import firmware_dir, mpylib_dir
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         lib = Path(tmp) / "lib"
-        res = compile_tree(firmware_dir(), lib, "x86", inline=True)  # as deployed
+        # as deployed: constants folded, no line numbers
+        res = compile_tree(firmware_dir(), lib, "x86", inline=True, optimize=BOARD_OPTIMIZE)
         bad = [r for r in res if not r.ok]
         if bad:
             return {"skipped": f"mpy-cross failed: {bad[0].error}"}
@@ -299,11 +301,38 @@ def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def heap_figures(probe: dict[str, int], unix32: dict[str, Any] | None) -> dict[str, Any]:
+    """The heap keys of board.json from the emulated Pico's probe (and the
+    32-bit interpreter's figures when given)."""
+    out: dict[str, Any] = {
+        "rp2040_free_heap_boot_bytes": probe.get("free_boot"),
+        "rp2040_free_heap_after_build_bytes": probe.get("free_after_build"),
+        "rp2040_free_heap_min_bytes": probe.get("free_min"),
+        "fw_live_heap_after_build_bytes": probe.get("free_boot", 0)
+        - probe.get("free_after_build", 0),
+        # after a collection while the loop runs (300 periods): what the
+        # boot's collection left in place by stale stack pointers is gone
+        "fw_live_heap_in_loop_bytes": probe.get("free_boot", 0) - probe.get("free_in_loop", 0),
+        # the same before run() drops the boot-only modules (app.BOOT_ONLY_MODULES)
+        "fw_live_heap_before_shedding_bytes": probe.get("free_boot", 0)
+        - probe.get("free_after_build_kept", 0),
+    }
+    if unix32 is not None:
+        out["unix32_live_heap_after_build"] = unix32
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=None, help="cap every scenario")
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument(
+        "--heap-only",
+        action="store_true",
+        help="only the heap figures (the emulated Pico's probe and the 32-bit "
+        "interpreter's live heap), printed; bench/results/board.json is not written",
+    )
     args = ap.parse_args(argv if argv is not None else [])
     from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
 
@@ -312,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         find_rp2_tools()
     except Rp2Unavailable as e:
         print(f"board benchmark skipped: {e}")
+        return 0
+    if args.heap_only:
+        unix32 = heap_probe_unix32(("224k", "56k", "112k", "140k"))
+        probe = heap_probe_rp2040()
+        print(json.dumps(heap_figures(probe, unix32), indent=1))
         return 0
     jobs = SCENARIOS
     if args.only:
@@ -344,7 +378,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['periods_over_5ms']:>6}{r['overruns_fw']!s:>6}{r['watchdog_gap_max_ms']:>7}  "
             + ", ".join(f"{k} p99 {v['p99_us']}" for k, v in r["states"].items())
         )
-    live = probe.get("free_boot", 0) - probe.get("free_after_build", 0)
     by_state = merge_states(default)
     print("\nper state, every scenario at the default rate (us):")
     for k, v in by_state.items():
@@ -361,16 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         "rp2040_watchdog_fired": sum(r["watchdog_fired"] for r in results),
         "rp2040_gc_pause_max_us": probe.get("gc_us"),  # the loop's collection
         "rp2040_gc_pause_repl_us": probe.get("gc_repl_us"),  # gc.collect() from the REPL
-        "rp2040_free_heap_boot_bytes": probe.get("free_boot"),
-        "rp2040_free_heap_after_build_bytes": probe.get("free_after_build"),
-        "rp2040_free_heap_min_bytes": probe.get("free_min"),
-        "fw_live_heap_after_build_bytes": live,
-        # after a collection while the loop runs (300 periods): what the
-        # boot's collection left in place by stale stack pointers is gone
-        "fw_live_heap_in_loop_bytes": probe.get("free_boot", 0) - probe.get("free_in_loop", 0),
-        # the same before run() drops the boot-only modules (app.BOOT_ONLY_MODULES)
-        "fw_live_heap_before_shedding_bytes": probe.get("free_boot", 0)
-        - probe.get("free_after_build_kept", 0),
+        **heap_figures(probe, None),
         "rp2040_boot_to_first_telemetry_ms": max(r["boot_to_first_telemetry_ms"] for r in results),
         "rp2040_link_bytes_per_s_default_rate": max(
             r["link_board_to_host_bytes_per_s"] for r in default

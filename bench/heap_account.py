@@ -256,7 +256,7 @@ def run_unix32(lib: Path, tmp: Path, code: str, heap: str) -> str:
     return p.stdout
 
 
-def run_rp2040(code: str) -> str:
+def run_rp2040(code: str, debug_lines: bool = False) -> str:
     from inversa.board.config import validate
     from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
     from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
@@ -264,7 +264,7 @@ def run_rp2040(code: str) -> str:
     from inversa_world.world import World
 
     cfg = validate(json.loads(BOARD_JSON), "heap_account")
-    files = deploy_files("pico", cfg)
+    files = deploy_files("pico", cfg, debug_lines=debug_lines)
     del files["/main.py"]
     clock = EmuClock()
     world = World(dict(DEFAULT_SPEC), clock)
@@ -347,13 +347,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-inline", action="store_true", help="keep the constants' names (the tests' build)"
     )
+    ap.add_argument(
+        "--debug-lines",
+        action="store_true",
+        help="keep the line numbers (inversa deploy --debug-lines; default: -O3 as deployed)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
     if not UNIX32.is_file():
         print(f"heap account: {UNIX32} not found (see ../shared/tools)", file=sys.stderr)
         return 2
     sys.path[:0] = [str(ROOT / "host"), str(ROOT / "firmware")]
-    from inversa_host.boardtools.mpybuild import compile_tree
+    from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
     from inversa_host.vm import mpylib_dir
 
     results: dict[str, Any] = {}
@@ -362,7 +367,13 @@ def main(argv: list[str] | None = None) -> int:
         lib = tmp / "lib"
         bad = [
             r
-            for r in compile_tree(firmware_dir(), lib, "x86", inline=not args.no_inline)
+            for r in compile_tree(
+                firmware_dir(),
+                lib,
+                "x86",
+                inline=not args.no_inline,
+                optimize=0 if args.debug_lines else BOARD_OPTIMIZE,
+            )
             if not r.ok
         ]
         if bad:
@@ -378,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         results["unix32"] = parse(run_unix32(lib, tmp, code, args.heap))
         report(results["unix32"], f"unix32, heap {args.heap}", args.min)
     if args.rp2040:
-        results["rp2040"] = parse(run_rp2040(code))
+        results["rp2040"] = parse(run_rp2040(code, args.debug_lines))
         report(results["rp2040"], "emulated Pico (rp2040js, deployed .mpy)", args.min)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")

@@ -1,6 +1,7 @@
 # Reason codes: why a command or profile was refused.  One table for the
 # controller, the link (refusals on the wire) and the host (messages shown to
-# a person).  0 means accepted.  Codes are part of the protocol: append only.
+# a person: inversa/reason_names.py, which the board never imports).  0 means
+# accepted.  Codes are part of the protocol: append only.
 
 from inversa.compat import const
 
@@ -21,28 +22,3 @@ BUSY = const(13)  # try again shortly
 UNSUPPORTED_VERSION = const(14)  # protocol version mismatch
 NOT_CALIBRATED = const(15)  # IMU mount calibration missing
 INTERNAL_ERROR = const(16)  # a command handler failed (a bug); counted on the board
-
-# Human text for the host; kept on the board too (small) for the REPL.
-TEXT = {
-    OK: "accepted",
-    BAD_FRAME: "bad frame (CRC, length or framing)",
-    UNKNOWN_COMMAND: "unknown command",
-    BAD_ARGUMENT: "bad argument (length or type)",
-    OUT_OF_RANGE: "value outside the hard limits",
-    WRONG_STATE: "not allowed in the current state",
-    NEEDS_LOCAL_ACTION: "press and hold the button on the table to start motion",
-    NOT_BENCH_MODE: "sensor injection needs the board booted in bench mode",
-    FAULT_LATCHED: "a fault is latched: clear it at the table (release e-stop, press stop)",
-    CONTRAINDICATED: "the profile has a contraindication flag: inversion is not allowed",
-    PROFILE_INVALID: "the profile is invalid",
-    DAILY_LIMIT: "the daily inverted-time limit is used up",
-    STORAGE_ERROR: "could not write to the board's flash",
-    BUSY: "busy, try again",
-    UNSUPPORTED_VERSION: "protocol version not supported",
-    NOT_CALIBRATED: "the IMU is not calibrated: run the calibration first",
-    INTERNAL_ERROR: "internal error on the board (please report it)",
-}
-
-
-def text(code):
-    return TEXT.get(code, "reason %d" % code)

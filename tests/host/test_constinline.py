@@ -205,7 +205,7 @@ def test_the_folded_firmware_behaves_as_the_plain_one_on_micropython(tmp_path):
 
     from unix32_harness import Unix32Unavailable, interpreter
 
-    from inversa_host.boardtools.mpybuild import compile_tree
+    from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
     from inversa_host.vm import firmware_dir, mpylib_dir
 
     try:
@@ -215,7 +215,13 @@ def test_the_folded_firmware_behaves_as_the_plain_one_on_micropython(tmp_path):
     outs = []
     for inline in (False, True):
         lib = tmp_path / f"lib{int(inline)}"
-        bad = [r for r in compile_tree(firmware_dir(), lib, "x86", inline=inline) if not r.ok]
+        # the folded build is the board's: also without line numbers (-O3)
+        opt = BOARD_OPTIMIZE if inline else 0
+        bad = [
+            r
+            for r in compile_tree(firmware_dir(), lib, "x86", inline=inline, optimize=opt)
+            if not r.ok
+        ]
         assert not bad, bad[0].error
         shutil.copy(mpylib_dir() / "machine.py", lib / "machine.py")
         store = tmp_path / "store"  # each build starts from an empty flash

@@ -95,8 +95,9 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
 
     def spy(root, out, arch, sources=None, **kw):
         seen.append(arch)
-        # the deploy folds the constants and names each file by its board path
-        assert kw == {"inline": True, "board_dir": "/lib/"}
+        # the deploy folds the constants, names each file by its board path
+        # and drops the line numbers (-O3)
+        assert kw == {"inline": True, "board_dir": "/lib/", "optimize": 3}
         return real(root, out, arch, sources, **kw)
 
     monkeypatch.setattr(D, "compile_tree", spy)
@@ -112,6 +113,64 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
     assert image["/lib/inversa/__init__.mpy"][:2] == b"M\x06"  # .mpy v6 bytecode
     D.build_image("pico2", tmp_path / "out2", fw)
     assert seen[-1] == "armv7emsp"
+
+
+def test_debug_lines_keeps_the_line_numbers(tmp_path, monkeypatch):
+    seen = []
+    real = D.compile_tree
+
+    def spy(root, out, arch, sources=None, **kw):
+        seen.append(kw["optimize"])
+        return real(root, out, arch, sources, **kw)
+
+    monkeypatch.setattr(D, "compile_tree", spy)
+    fw = tmp_path / "fw"
+    (fw / "inversa").mkdir(parents=True)
+    body = "def f(x):\n    y = x + 1\n    return 1 // (y - y)\n"
+    (fw / "inversa" / "__init__.py").write_text(body)
+    lean = D.build_image("pico", tmp_path / "a", fw)["/lib/inversa/__init__.mpy"]
+    full = D.build_image("pico", tmp_path / "b", fw, debug_lines=True)["/lib/inversa/__init__.mpy"]
+    assert seen == [3, 0]
+    assert len(lean) < len(full)  # the line-number table
+
+
+def test_board_build_traceback_names_file_and_function_not_the_line(tmp_path):
+    """What README says a traceback from a deployed board looks like, in the
+    32-bit MicroPython (the same bytecode as the board's)."""
+    import os
+    import subprocess
+
+    from unix32_harness import Unix32Unavailable, interpreter
+
+    from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
+
+    try:
+        exe = interpreter()
+    except Unix32Unavailable as e:
+        pytest.skip(str(e))
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text(
+        "def f(x):\n    y = x + 1\n    return g(y)\n\n\ndef g(y):\n    return 1 // (y - y)\n"
+    )
+    tb = {}
+    for opt in (BOARD_OPTIMIZE, 0):
+        lib = tmp_path / f"lib{opt}"
+        assert all(r.ok for r in compile_tree(src, lib, "x86", board_dir="/lib/", optimize=opt))
+        p = subprocess.run(
+            [str(exe), "-c", "import m; m.f(1)"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, MICROPYPATH=str(lib)),
+            timeout=30,
+            check=False,
+        )
+        tb[opt] = p.stdout + p.stderr
+    assert 'File "/lib/m.mpy", line 1, in f' in tb[BOARD_OPTIMIZE]
+    assert 'File "/lib/m.mpy", line 1, in g' in tb[BOARD_OPTIMIZE]
+    assert 'File "/lib/m.mpy", line 3, in f' in tb[0]  # --debug-lines
+    assert 'File "/lib/m.mpy", line 7, in g' in tb[0]
+    assert "ZeroDivisionError" in tb[BOARD_OPTIMIZE]
 
 
 def test_build_image_reports_compile_errors(tmp_path):
@@ -265,3 +324,18 @@ def test_mpremote_itself_can_cp_exec_and_ls_on_the_virtual_board(tmp_path):
         out = mpremote("exec", "import hello; print(hello.GREETING)")
         assert "hi from the virtual board" in out
         assert vb.read_file("/hello.py") == src.read_bytes()
+
+
+def test_cli_debug_lines_reaches_the_build(monkeypatch):
+    from inversa_host.cli import main
+
+    seen = []
+
+    def fake_deploy(*args, **kw):
+        seen.append(kw["debug_lines"])
+        raise DeployError("stop here")
+
+    monkeypatch.setattr(D, "deploy", fake_deploy)
+    for extra, want in (([], False), (["--debug-lines"], True)):
+        assert main(["deploy", "--port", "socket://127.0.0.1:9", "--board", "pico", *extra]) == 1
+        assert seen[-1] is want

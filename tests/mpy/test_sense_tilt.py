@@ -39,7 +39,7 @@ def test_atan2_quadrants_and_accuracy():
         got = atan2_udeg(y, x) / 1e6
         want = math.degrees(math.atan2(y, x))
         worst = max(worst, abs(got - want))
-    assert worst < 0.002, worst
+    assert worst < 0.0012, worst  # tests/fw/test_imath.py: the whole range
 
 
 def test_atan2_and_isqrt_allocate_nothing():

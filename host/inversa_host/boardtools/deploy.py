@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from inversa import VERSION
 from inversa.board.boards import board_names, get_board
 from inversa.board.config import CONFIG_PATH, BoardConfig, validate
-from inversa_host.boardtools.mpybuild import compile_tree
+from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
 from inversa_host.vm import firmware_dir
 
 LIB_DIR = "/lib/inversa"
@@ -262,12 +262,22 @@ class DeployReport:
         return "\n".join(lines)
 
 
-def build_image(board: str, out_dir: Path, root: Path | None = None) -> dict[str, bytes]:
-    """Compile the firmware for ``board``: {board path: bytes}."""
+def build_image(
+    board: str, out_dir: Path, root: Path | None = None, debug_lines: bool = False
+) -> dict[str, bytes]:
+    """Compile the firmware for ``board``: {board path: bytes}.  Without
+    ``debug_lines`` the ``.mpy`` files carry no line numbers (``-O3``)."""
     arch = get_board(board)["arch"]
     root = root or firmware_dir()
-    # constants folded, files named by their board path (mpybuild)
-    results = compile_tree(root, out_dir, arch, inline=True, board_dir="/lib/")
+    # constants folded, files named by their board path, no line numbers (mpybuild)
+    results = compile_tree(
+        root,
+        out_dir,
+        arch,
+        inline=True,
+        board_dir="/lib/",
+        optimize=0 if debug_lines else BOARD_OPTIMIZE,
+    )
     bad = [r for r in results if not r.ok]
     if bad:
         raise DeployError(
@@ -637,12 +647,14 @@ def deploy(
     maintenance: bool = True,
     time_scale: float = 1.0,
     whole_config: bool = False,
+    debug_lines: bool = False,
 ) -> DeployReport:
     """Deploy the firmware in this checkout to the board at ``url``.
     ``time_scale`` multiplies every wait (a board slower than real time, such
     as the emulated Pico); ``session_factory(url, time_scale)`` opens the REPL.
     ``overrides`` change the board's own config, or, with ``whole_config``
-    (a config file), replace it (see choose_config)."""
+    (a config file), replace it (see choose_config).  ``debug_lines`` keeps
+    the line numbers in the ``.mpy`` files (tracebacks; ~8 KB more heap)."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
     session = open_board(
@@ -658,8 +670,9 @@ def deploy(
             log(f"detected board: {board}")
         arch = get_board(board)["arch"]
         with tempfile.TemporaryDirectory() as tmp:
-            log(f"compiling the firmware with mpy-cross -march={arch}")
-            image = build_image(board, Path(tmp), firmware_root)
+            opt = "" if debug_lines else f" -O{BOARD_OPTIMIZE}"
+            log(f"compiling the firmware with mpy-cross -march={arch}{opt}")
+            image = build_image(board, Path(tmp), firmware_root, debug_lines)
         report = DeployReport(board, arch)
         system = parse_system(session.exec(_SYSTEM_SCRIPT))
         check_micropython(system, image, board)

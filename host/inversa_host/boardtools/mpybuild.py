@@ -13,9 +13,15 @@ integer constants across modules (``constinline``): the names stay in the
 sources, CPython and the tests, but not in the board's heap.  The tests'
 own ``.mpy`` trees (the 32-bit interpreter) keep them: the tests import them.
 
+A board build also drops the line-number tables (``mpy-cross -O3``,
+``optimize=3``; the firmware has no ``assert`` and never reads ``__debug__``,
+the two other things ``-O`` changes): ~8 KB less bytecode in the board's
+heap.  A traceback then names the file and the function but every line is
+``line 1``; ``inversa deploy --debug-lines`` keeps the tables.
+
 Usage::
 
-    results = compile_tree(firmware_dir(), out_dir, "armv6m", inline=True)
+    results = compile_tree(firmware_dir(), out_dir, "armv6m", inline=True, optimize=3)
 """
 
 from __future__ import annotations
@@ -65,14 +71,26 @@ def firmware_sources(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+# mpy-cross -O level of a board build: no line-number tables (the firmware
+# has no assert and never reads __debug__); 0 keeps them (--debug-lines).
+BOARD_OPTIMIZE = 3
+
+
 def compile_file(
-    src: Path, out: Path, arch: str, source_name: str | None = None, build: Path | None = None
+    src: Path,
+    out: Path,
+    arch: str,
+    source_name: str | None = None,
+    build: Path | None = None,
+    optimize: int = 0,
 ) -> CompileResult:
-    """``build``: compile this file instead (a rewritten copy of ``src``)."""
+    """``build``: compile this file instead (a rewritten copy of ``src``);
+    ``optimize``: mpy-cross ``-O`` level (3: no line numbers)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     name = ["-s", source_name] if source_name else []
+    opt = [f"-O{optimize}"] if optimize else []
     proc = subprocess.run(
-        [mpy_cross_path(), f"-march={arch}", *name, "-o", str(out), str(build or src)],
+        [mpy_cross_path(), f"-march={arch}", *opt, *name, "-o", str(out), str(build or src)],
         capture_output=True,
         text=True,
         check=False,
@@ -106,12 +124,14 @@ def compile_tree(
     sources: Iterable[Path] | None = None,
     inline: bool = False,
     board_dir: str | None = None,
+    optimize: int = 0,
 ) -> list[CompileResult]:
     """Compile every firmware module below ``root`` into ``out_dir`` (same
     layout); ``inline``: fold the integer constants across modules first.
     ``board_dir``: where the files go on the board (``/lib/``); each ``.mpy``
     then names itself by its path there, the same string as the module's
-    ``__file__``, so the board interns one name per module, not two."""
+    ``__file__``, so the board interns one name per module, not two.
+    ``optimize``: mpy-cross ``-O`` level (``BOARD_OPTIMIZE`` for a board)."""
     todo = [
         s
         for s in (sources if sources is not None else firmware_sources(root))
@@ -140,5 +160,5 @@ def compile_tree(
                 build.write_text(rewritten[src], encoding="utf-8")
             mpy = rel.with_suffix(".mpy")
             name = board_dir + mpy.as_posix() if board_dir else rel.as_posix()
-            results.append(compile_file(src, out_dir / mpy, arch, name, build))
+            results.append(compile_file(src, out_dir / mpy, arch, name, build, optimize))
     return results

@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bench", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-confirm", action="store_true", help="skip the link handshake")
     p.add_argument("--timeout", type=float, default=10.0, help="handshake wait, seconds")
+    p.add_argument(
+        "--debug-lines",
+        action="store_true",
+        help="keep line numbers in the compiled files (tracebacks on the board name "
+        "the line; costs ~8 KB of the board's heap)",
+    )
     add_time_scale_option(p)
     p.set_defaults(func=run)
 
@@ -94,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             confirm_timeout_s=args.timeout,
             time_scale=args.time_scale,
             whole_config=args.config is not None,
+            debug_lines=args.debug_lines,
         )
     except (DeployError, ValueError) as e:
         print(f"deploy failed: {e}", file=sys.stderr)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import serial
 
-from inversa import reasons
+from inversa import reason_names, reasons
 from inversa.link import messages as M
 from inversa.link.frame import encode_frame
 from inversa_host.closing import Closing
@@ -54,7 +54,7 @@ class CommandResult:
     def text(self) -> str:
         if self.reason is None:
             return f"no answer from the board after {self.attempts} attempts"
-        return str(reasons.text(self.reason))
+        return str(reason_names.text(self.reason))
 
 
 @dataclass

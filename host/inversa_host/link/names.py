@@ -14,7 +14,7 @@ numbers are named, and they must never be confused:
 from __future__ import annotations
 
 from inversa import events as ev
-from inversa import reasons
+from inversa import reason_names
 from inversa.control.alarm_names import ACTION_NAMES, ALARM_NAMES, FAULT_NAMES, PRIORITY_NAMES
 from inversa.control.alarms import F_PROFILE, P_HIGH
 from inversa.control.states import STATE_NAMES
@@ -118,7 +118,7 @@ def reset_cause_name(code: int) -> str:
 
 
 def reason_text(code: int) -> str:
-    return str(reasons.text(code))
+    return str(reason_names.text(code))
 
 
 def event_text(kind: int, code: int, value: int) -> str:
@@ -132,7 +132,7 @@ def event_text(kind: int, code: int, value: int) -> str:
     if kind == ev.EV_COMMAND:
         from inversa.link.messages import COMMAND_NAMES
 
-        return f"command {COMMAND_NAMES.get(code, code)}: {reasons.text(value)}"
+        return f"command {COMMAND_NAMES.get(code, code)}: {reason_names.text(value)}"
     if kind == ev.EV_BOOT:
         cut = ", a session was interrupted" if value else ""
         return f"boot ({reset_cause_name(code)}{cut})"

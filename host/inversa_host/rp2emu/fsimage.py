@@ -28,13 +28,17 @@ FS_LOOKAHEAD = 32
 
 
 def deploy_files(
-    board: str, cfg: BoardConfig, extra: dict[str, bytes] | None = None
+    board: str,
+    cfg: BoardConfig,
+    extra: dict[str, bytes] | None = None,
+    debug_lines: bool = False,
 ) -> dict[str, bytes]:
-    """{board path: bytes}: what `inversa deploy --board BOARD` leaves on the board."""
+    """{board path: bytes}: what `inversa deploy --board BOARD` leaves on the
+    board (``debug_lines``: `--debug-lines`)."""
     from inversa_host.boardtools.deploy import CONFIG_PATH, build_image, config_json
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = build_image(board, Path(tmp))
+        files = build_image(board, Path(tmp), debug_lines=debug_lines)
     files[CONFIG_PATH] = config_json(cfg)
     if extra:
         files.update(extra)

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from inversa import reasons
+from inversa import reason_names, reasons
 from inversa.control import states as S
 from inversa.link import messages as M
 from inversa_host.link.client import CommandRetry, LinkClient, LinkError
@@ -350,7 +350,7 @@ class HilBench:
         if cmd in (M.INJECT_IMU, M.INJECT_PPG):
             self.counters["inject_refused"] += 1
             if self.counters["inject_refused"] == 1:
-                self.say(f"the board refused injected samples: {reasons.text(reason)}")
+                self.say(f"the board refused injected samples: {reason_names.text(reason)}")
             return
         p = self._pending.answer(seq, cmd)
         if p is None:
@@ -360,7 +360,7 @@ class HilBench:
         )
         self._answers[seq] = reason
         name = M.COMMAND_NAMES.get(cmd, str(cmd))
-        self.say(f"{name}: {'accepted' if reason == reasons.OK else reasons.text(reason)}")
+        self.say(f"{name}: {'accepted' if reason == reasons.OK else reason_names.text(reason)}")
 
     # -- frames ------------------------------------------------------------------
     def _handle(self, frames: list[Frame]) -> None:
@@ -516,7 +516,7 @@ class HilBench:
                     raise HilError("the board did not answer the profile command")
                 else:
                     raise HilError(
-                        f"the board refused the scenario's profile: {reasons.text(reason)}"
+                        f"the board refused the scenario's profile: {reason_names.text(reason)}"
                     )
             if profile_ok and self._ready():
                 return

@@ -1,0 +1,37 @@
+"""The firmware's live heap in the 32-bit fixed-heap MicroPython (224k, a
+Pico's heap; the same object model as rp2/esp32), built as deployed (the
+constants folded, no line numbers) by bench/bench_board.py's own probe.
+
+A ceiling so a regression fails where the emulated Pico is not available
+(tests/board/test_rp2_heap.py holds the Pico's): measured 123,520 B after
+the boot-only modules are dropped (133,424 before issue 10 item 4's work)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_board.py"
+# measured 123,520 B, with ~2 KB of margin
+MAX_LIVE_AFTER_BUILD = 125_500
+
+
+def test_live_heap_after_build_in_the_32_bit_interpreter_stays_below_the_ceiling():
+    from unix32_harness import Unix32Unavailable, interpreter
+
+    try:
+        interpreter()
+    except Unix32Unavailable as e:
+        pytest.skip(str(e))
+    spec = importlib.util.spec_from_file_location("bench_board", BENCH)
+    assert spec is not None and spec.loader is not None
+    bb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bb)
+    if not bb.UNIX32.is_file():
+        pytest.skip(f"{bb.UNIX32} not found")
+    got = bb.heap_probe_unix32(("224k",))["224k"]
+    print("\n32-bit MicroPython, 224k:", got)
+    assert got["fits"], got
+    assert 60_000 < got["live_bytes"] <= MAX_LIVE_AFTER_BUILD, got
