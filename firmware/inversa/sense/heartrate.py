@@ -129,6 +129,9 @@ _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
 _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
+_RB = const(75)  # a residual period 1 lag to 15 % off the beat period with r >= 0.8 ...
+_RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
+_RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -178,6 +181,10 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
+        # the residual's r at the lag nearest T, 2T and the best r off them
+        # by more than half a lag, up to 15 %
+        self._rx = array("i", [0, 0])
+        self._rb = array("i", [0, 0])
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -471,6 +478,10 @@ class HeartRateEstimator:
                 self._t16 = t16
                 self._best = -200
                 self._r_t = -200
+                a = self._rb
+                a[0] = a[1] = -200
+                a = self._rx
+                a[0] = a[1] = -200
                 self._e0 = 0
                 self._el = 0
 
@@ -547,6 +558,24 @@ class HeartRateEstimator:
                 self._best = r
         elif lag * 2 < t * 3 and r > self._r_t:
             self._r_t = r
+        # near the beat period T or 2T: at it (the nearest lag), or off it by
+        # more than half a lag and up to 15 % and a lag (a rhythm near the
+        # beat rate)
+        t16 = self._t16
+        l16 = lag << 4
+        if l16 * 2 < t16 * 5:
+            if l16 * 4 < t16 * 6:
+                d = l16 - t16
+                i = 0
+            else:
+                d = l16 - 2 * t16
+                i = 1
+            d = d if d > 0 else -d
+            if d <= 8:
+                if r > self._rx[i]:  # r at T (2T) itself: the nearest lag
+                    self._rx[i] = r
+            elif d * 100 <= 15 * (i + 1) * t16 + 1600 and r > self._rb[i]:
+                self._rb[i] = r
         if lag < self._lmax:
             self._scan = lag + 1
             # the energy of the window one lag on
@@ -558,7 +587,15 @@ class HeartRateEstimator:
         self._checked = True
         r2 = _R2_HOLD if self.motion else _R2
         mg = _R2_HOLD_MARGIN if self.motion else _R2_MARGIN
-        if self._best >= r2 and self._best - self._r_t >= mg:
+        rb = _RB_HOLD if self.motion else _RB
+        if self._near(rb):
+            # a rhythm near the beat rate: its hits come and go as the two
+            # rhythms drift in and out of phase; held for 2 checks, 5 when
+            # repeated
+            self.motion = 5 if self.motion else 2
+            self.faults |= HR_LOW_QUALITY
+            self.ok = False
+        elif self._best >= r2 and self._best - self._r_t >= mg:
             # an isolated hit withholds the rate until the next check, a
             # repeated one for two
             self.motion = 3 if self.motion else 1
@@ -566,6 +603,23 @@ class HeartRateEstimator:
             self.ok = False
         elif self.motion:
             self.motion -= 1
+
+    def _near(self, rb):
+        # a rhythm near the beat rate: the residual repeats at a lag half a
+        # lag to 15 % off T (or 2T) with r >= 0.8, 0.5 above r at T (and
+        # 2T).  Beats locked on a motion close to the pulse rate leave the
+        # pulse in the residual, at its own period; at T itself the pulse's
+        # difference does not repeat (r near 0).  A pulse's own residual
+        # (noise, beat-to-beat change) sits at the beats: at other lags it
+        # does not repeat.
+        a = self._rb
+        x = self._rx[0]
+        x = x if x > 0 else 0  # (an irregular rhythm's residual alternates at T: r < 0)
+        x2 = self._rx[1]
+        x2 = x2 if x2 > x else x
+        if a[0] >= rb and a[0] - x >= _RB_MARGIN:
+            return True
+        return a[1] >= rb and a[1] - x2 >= _RB_MARGIN
 
     def _t16_now(self):
         # the beat period in 1/16 decimated sample, 0: not known yet
