@@ -69,6 +69,11 @@
 #    multiples (or at a multiple while r near T < -0.2) marks the rate low
 #    quality (for 1 check, 3 when repeated).  No rate is ok before a check
 #    has run at the current T.
+#    A rhythm near the beat rate (a motion within ~15 % of the pulse rate,
+#    the beats locked on it): the residual repeats at a lag more than half
+#    a lag and up to 15 % (and a lag) off T or 2T with r >= 0.88 (0.65
+#    while flagged), 0.5 above r at the lag nearest T (2T): low quality for
+#    2 checks, 5 when repeated (the two rhythms drift in and out of phase).
 #
 # Timing: no call does more than a small slice of work (issue 10: the check
 # formed at once made one call 5.9 ms on the emulated Pico).  The check's
@@ -129,7 +134,7 @@ _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
 _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
-_RB = const(75)  # a residual period 1 lag to 15 % off the beat period with r >= 0.8 ...
+_RB = const(88)  # a residual period half a lag to 15 % off the beat period with r >= 0.88 ...
 _RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
 _RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
 _YS = const(104)  # _N2 + the longest lag (40)
@@ -181,10 +186,7 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
-        # the residual's r at the lag nearest T, 2T and the best r off them
-        # by more than half a lag, up to 15 %
-        self._rx = array("i", [0, 0])
-        self._rb = array("i", [0, 0])
+        self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -384,7 +386,14 @@ class HeartRateEstimator:
         n = (self._n + 1) & _MASK24
         self._n = n
         self._raw[n & 0xFF] = x
-        self._second(sf)
+        # the decimated slope for the second-rhythm check (inline: a call
+        # per sample costs more than the sum on the board)
+        self._d_acc += sf
+        c = self._d_cnt + 1
+        if c >= self._dec:
+            self._second()
+        else:
+            self._d_cnt = c
 
         if self._learn:
             self._learn -= 1
@@ -439,58 +448,48 @@ class HeartRateEstimator:
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
         if not busy:
-            self._check_step()
+            # one slice of the second-rhythm check, in a call without beat work
+            if self._form >= 0:
+                self._residual()
+            elif self._scan >= 0:
+                self._lag_step()
 
-    def _second(self, sf):
-        # decimated slope; once a second a check of the comb residual starts:
-        # `_check_step` forms it a few points per call, then its
-        # autocorrelation, a part of one lag per call
-        self._d_acc += sf
-        self._d_cnt += 1
-        if self._d_cnt >= self._dec:
-            dr = self._dring
-            i = (self._di + 1) % _DR
-            self._di = i
-            v = self._d_acc
-            dr[i] = v
-            if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
-                self._dmin = v
-            self._d_acc = 0
-            self._d_cnt = 0
-            if self._dn < _DR:
-                self._dn += 1
-            self._since += 1
-            t16 = self._t16_now()
-            ti = t16 >> 4
-            if (
-                self._scan < 0
-                and self._form < 0
-                and (self._since >= self._fd or not self._checked)
-                and ti >= 2
-                and self._dn >= ti + _YS + 2
-            ):
-                self._since = 0
-                self._form = 0
-                self._f_i = i
-                self._f_ti = ti
-                self._f_sc = (self._amp * self._dec >> 8) + 1
-                self._t_dec = (t16 + 8) >> 4
-                self._t16 = t16
-                self._best = -200
-                self._r_t = -200
-                a = self._rb
-                a[0] = a[1] = -200
-                a = self._rx
-                a[0] = a[1] = -200
-                self._e0 = 0
-                self._el = 0
-
-    def _check_step(self):
-        # one slice of the second-rhythm check, in a call without beat work
-        if self._form >= 0:
-            self._residual()
-        elif self._scan >= 0:
-            self._lag_step()
+    def _second(self):
+        # a decimated slope sample is complete; once a second a check of the
+        # comb residual starts: `_residual` forms it a few points per call,
+        # then `_lag_step` its autocorrelation, a part of one lag per call
+        dr = self._dring
+        i = (self._di + 1) % _DR
+        self._di = i
+        v = self._d_acc
+        dr[i] = v
+        if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
+            self._dmin = v
+        self._d_acc = 0
+        self._d_cnt = 0
+        if self._dn < _DR:
+            self._dn += 1
+        self._since += 1
+        t16 = self._t16_now()
+        ti = t16 >> 4
+        if (
+            self._scan < 0
+            and self._form < 0
+            and (self._since >= self._fd or not self._checked)
+            and ti >= 2
+            and self._dn >= ti + _YS + 2
+        ):
+            self._since = 0
+            self._form = 0
+            self._f_i = i
+            self._f_ti = ti
+            self._f_sc = (self._amp * self._dec >> 8) + 1
+            self._t_dec = (t16 + 8) >> 4
+            self._t16 = t16
+            self._best = -200
+            self._r_t = -200
+            self._e0 = 0
+            self._el = 0
 
     def _residual(self):
         # the next few points of the residual y[k] = s[j] - s[j - T] (T in
@@ -558,24 +557,7 @@ class HeartRateEstimator:
                 self._best = r
         elif lag * 2 < t * 3 and r > self._r_t:
             self._r_t = r
-        # near the beat period T or 2T: at it (the nearest lag), or off it by
-        # more than half a lag and up to 15 % and a lag (a rhythm near the
-        # beat rate)
-        t16 = self._t16
-        l16 = lag << 4
-        if l16 * 2 < t16 * 5:
-            if l16 * 4 < t16 * 6:
-                d = l16 - t16
-                i = 0
-            else:
-                d = l16 - 2 * t16
-                i = 1
-            d = d if d > 0 else -d
-            if d <= 8:
-                if r > self._rx[i]:  # r at T (2T) itself: the nearest lag
-                    self._rx[i] = r
-            elif d * 100 <= 15 * (i + 1) * t16 + 1600 and r > self._rb[i]:
-                self._rb[i] = r
+        self._rlag[lag] = r  # for the near-rate check (_near), at the check's end
         if lag < self._lmax:
             self._scan = lag + 1
             # the energy of the window one lag on
@@ -605,21 +587,38 @@ class HeartRateEstimator:
             self.motion -= 1
 
     def _near(self, rb):
-        # a rhythm near the beat rate: the residual repeats at a lag half a
-        # lag to 15 % off T (or 2T) with r >= 0.8, 0.5 above r at T (and
-        # 2T).  Beats locked on a motion close to the pulse rate leave the
-        # pulse in the residual, at its own period; at T itself the pulse's
-        # difference does not repeat (r near 0).  A pulse's own residual
-        # (noise, beat-to-beat change) sits at the beats: at other lags it
-        # does not repeat.
-        a = self._rb
-        x = self._rx[0]
-        x = x if x > 0 else 0  # (an irregular rhythm's residual alternates at T: r < 0)
-        x2 = self._rx[1]
-        x2 = x2 if x2 > x else x
-        if a[0] >= rb and a[0] - x >= _RB_MARGIN:
-            return True
-        return a[1] >= rb and a[1] - x2 >= _RB_MARGIN
+        # a rhythm near the beat rate: the residual repeats at a lag more
+        # than half a lag and up to 15 % (and a lag) off T or 2T with r >=
+        # 0.88, 0.5 above r at the lag nearest T (and 2T).  Beats locked on
+        # a motion close to the pulse rate leave the pulse in the residual,
+        # at its own period; at T itself the pulse's difference does not
+        # repeat (r near 0).  Once a check, from the r of each lag (_rlag).
+        t16 = self._t16
+        rl = self._rlag
+        lmin = self._lmin
+        lmax = self._lmax
+        x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
+        for k in range(1, 3):
+            c = k * t16
+            n = (c + 8) >> 4  # the lag nearest kT
+            if n > lmax:
+                return False
+            v = rl[n] if n >= lmin else 0
+            if v > x:
+                x = v
+            w = (15 * c + 1600) // 1600  # 15 % and a lag, in lags
+            lo = n - w
+            hi = n + w
+            if lo < lmin:
+                lo = lmin
+            if hi > lmax:
+                hi = lmax
+            for j in range(lo, hi + 1):
+                if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
+                    d = (j << 4) - c
+                    if (d if d > 0 else -d) > 8:  # more than half a lag off kT
+                        return True
+        return False
 
     def _t16_now(self):
         # the beat period in 1/16 decimated sample, 0: not known yet
