@@ -597,6 +597,27 @@ class HeartRateEstimator:
         rl = self._rlag
         lmin = self._lmin
         lmax = self._lmax
+        # the span of the last 4 accepted intervals (1/16 decimated sample,
+        # and half a lag): a lag within it is the beats' own period (a rate
+        # that changes, and the median lags; beat-to-beat change), not
+        # another rhythm
+        c = self._a_count
+        if c > 4:
+            c = 4
+        a = self._acc
+        i = self._a_head
+        lo = _IBI_MAX_US
+        hi = 0
+        for _ in range(c):
+            i = i - 1 if i else _MAX_ACC - 1
+            v = a[i]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        u = self.period_us * self._dec
+        lo = ((lo << 4) // u) - 8
+        hi = ((hi << 4) // u) + 8
         x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
         for k in range(1, 3):
             c = k * t16
@@ -607,16 +628,19 @@ class HeartRateEstimator:
             if v > x:
                 x = v
             w = (15 * c + 1600) // 1600  # 15 % and a lag, in lags
-            lo = n - w
-            hi = n + w
-            if lo < lmin:
-                lo = lmin
-            if hi > lmax:
-                hi = lmax
-            for j in range(lo, hi + 1):
+            jlo = n - w
+            jhi = n + w
+            if jlo < lmin:
+                jlo = lmin
+            if jhi > lmax:
+                jhi = lmax
+            for j in range(jlo, jhi + 1):
                 if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
                     d = (j << 4) - c
-                    if (d if d > 0 else -d) > 8:  # more than half a lag off kT
+                    e = (j << 4) // k
+                    if (d if d > 0 else -d) > 8 and not lo <= e <= hi:
+                        # more than half a lag off kT, and off the recent
+                        # intervals
                         return True
         return False
 
