@@ -72,8 +72,10 @@
 #    A rhythm near the beat rate (a motion within ~15 % of the pulse rate,
 #    the beats locked on it): the residual repeats at a lag more than half
 #    a lag and up to 15 % (and a lag) off T or 2T with r >= 0.88 (0.65
-#    while flagged), 0.5 above r at the lag nearest T (2T): low quality for
-#    2 checks, 5 when repeated (the two rhythms drift in and out of phase).
+#    while flagged), 0.5 above r at the lag nearest T (2T), and not within
+#    the span of the last 4 intervals (the beats' own period: a changing
+#    rate): low quality for 2 checks, 5 when repeated (the two rhythms
+#    drift in and out of phase).
 #
 # Timing: no call does more than a small slice of work (issue 10: the check
 # formed at once made one call 5.9 ms on the emulated Pico).  The check's
@@ -589,7 +591,8 @@ class HeartRateEstimator:
     def _near(self, rb):
         # a rhythm near the beat rate: the residual repeats at a lag more
         # than half a lag and up to 15 % (and a lag) off T or 2T with r >=
-        # 0.88, 0.5 above r at the lag nearest T (and 2T).  Beats locked on
+        # 0.88, 0.5 above r at the lag nearest T (and 2T), outside the span
+        # of the last 4 intervals.  Beats locked on
         # a motion close to the pulse rate leave the pulse in the residual,
         # at its own period; at T itself the pulse's difference does not
         # repeat (r near 0).  Once a check, from the r of each lag (_rlag).
