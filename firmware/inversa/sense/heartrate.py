@@ -533,6 +533,9 @@ class HeartRateEstimator:
     def _lag_step(self):
         # a part of the residual's autocorrelation at one lag
         lag = self._scan
+        if lag > self._lmax:
+            self._verdict()
+            return
         ys = self._ys
         k0 = self._kpos
         end = k0 + self._lag_per
@@ -567,6 +570,11 @@ class HeartRateEstimator:
             w = ys[lag + _N2]
             self._el = e - v * v + w * w
             return
+        self._scan = lag + 1  # past the last lag: the verdict, in the next call
+
+    def _verdict(self):
+        # the check's verdict (its own call: with the last lag's products it
+        # made the longest call of the check)
         self._scan = -1
         self._checked = True
         r2 = _R2_HOLD if self.motion else _R2
