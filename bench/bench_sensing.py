@@ -49,6 +49,10 @@ data is reported with where to get it, and those parts are skipped.
 
 Run: ``python bench/bench_sensing.py`` (``--quick`` for fewer seeds and
 records) -> bench/results/sensing.json.  About 2-4 minutes on 2 cores.
+``--hr-unseen N``: only the heart-rate kinds, on N variants each that the
+benchmark does not draw (``hr_unseen_signal`` in sensing_robust.py), per-kind
+false ok and coverage and the variants read wrong; writes nothing, exits 1
+if any second was wrong while ok (~1 minute for N = 40).
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ from inversa_world.ppg import PPGSynth
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sensing_robust import (
     bench_hr_robust,
+    bench_hr_unseen,
     bench_tilt_disturbances,
     bench_tilt_real,
     data_dir,
@@ -657,7 +662,16 @@ def main(argv: list[str] | None = None) -> int:
         "--data",
         help="folder holding bidmc/ and broad/ (default: $INVERSA_DATA or ../shared/data)",
     )
+    ap.add_argument(
+        "--hr-unseen",
+        type=int,
+        metavar="N",
+        help="only the heart-rate kinds on N unseen variants each (other seeds, rates, sizes, "
+        "couplings, motions than the benchmark draws): per-kind false ok; writes no results",
+    )
     args = ap.parse_args([] if argv is None else argv)
+    if args.hr_unseen is not None and args.hr_unseen < 1:
+        ap.error("--hr-unseen N needs N >= 1 (variants per kind)")
     global BIDMC
     BIDMC = data_dir(args.data) / "bidmc"
     if __name__ not in sys.modules:  # loaded by bench/run.py: let the pool find our functions
@@ -667,6 +681,12 @@ def main(argv: list[str] | None = None) -> int:
         mod.__dict__.update(globals())
         sys.modules[__name__] = mod
     t_start = time.perf_counter()
+    if args.hr_unseen:
+        with Pool(args.jobs) as pool:
+            per = bench_hr_unseen(pool, args.hr_unseen)["hr_unseen_kinds"]
+        wrong = sum(v["wrong_s"] for v in per.values())
+        print(f"\nwrong seconds while ok: {wrong} ({time.perf_counter() - t_start:.0f} s)")
+        return 1 if wrong else 0
     seeds = [1, 2] if args.quick else [1, 2, 3, 4]
     result: dict = {"quick": args.quick}
     with Pool(args.jobs) as pool:

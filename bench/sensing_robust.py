@@ -25,6 +25,9 @@ signal-to-noise, irregular rhythm, rates 30-220 bpm, 25-100 samples/s),
 through the estimator.  Per second after the first 10 s: ok, and wrong when
 more than 10 % off the true rate (all beats over the last 20 s).
 ``hr_false_ok_pct`` = % of ok seconds that are wrong; coverage = % ok.
+``bench_hr_unseen`` (``bench_sensing.py --hr-unseen N``) plays other
+variants of the same kinds, drawn by ``hr_unseen_signal`` (other seeds,
+rates, sizes, couplings, motion frequencies and sizes), per kind.
 
 Where the data is: ``--data DIR`` or ``INVERSA_DATA=DIR`` (holding ``bidmc/``
 and ``broad/``); default ``../shared/data`` beside the repository.
@@ -409,8 +412,6 @@ def _truth_at(beats: np.ndarray, t: float, span: float = 20.0) -> float:
 
 
 def hr_variant(args: tuple[str, int]) -> tuple[str, int, int, int]:
-    from inversa.sense.heartrate import HeartRateEstimator
-
     kind, seed = args
     rng = np.random.default_rng(seed * 7919 + len(kind))
     fs = 100.0
@@ -463,11 +464,20 @@ def hr_variant(args: tuple[str, int]) -> tuple[str, int, int, int]:
     elif kind == "low SNR":
         x = x + amp * float(rng.uniform(0.3, 1.2)) * rng.standard_normal(len(t))
     x = x + amp * 0.01 * rng.standard_normal(len(t))
-    xs = (x * (40000.0 / amp)).astype(int)
-    period_us = round(1e6 / fs)
-    est = HeartRateEstimator(period_us=period_us)
+    ok, wrong, total = _play_hr((x * (40000.0 / amp)).astype(int), t, beats, fs)[:3]
+    return kind, ok, wrong, total
+
+
+def _play_hr(xs: np.ndarray, t: np.ndarray, beats: np.ndarray, fs: float):
+    """Feed the estimator; per second after the first 10 s: ok, wrong while ok
+    (> 10 % off the mean beat rate of the last 20 s).  Returns ok, wrong, total
+    and the wrong seconds as (t, reported bpm, true bpm)."""
+    from inversa.sense.heartrate import HeartRateEstimator
+
+    est = HeartRateEstimator(period_us=round(1e6 / fs))
     per_s = int(fs)
     ok = wrong = total = 0
+    bad = []
     for k, v in enumerate(xs.tolist()):
         est.add(v)
         if k % per_s == per_s - 1 and t[k] >= 10.0:
@@ -477,7 +487,122 @@ def hr_variant(args: tuple[str, int]) -> tuple[str, int, int, int]:
                 truth = _truth_at(beats, t[k])
                 if abs(est.dbpm / 10.0 - truth) > 0.1 * truth:
                     wrong += 1
-    return kind, ok, wrong, total
+                    bad.append((round(float(t[k]), 1), est.dbpm / 10.0, round(truth, 1)))
+    return ok, wrong, total, bad
+
+
+def hr_unseen_signal(kind: str, seed: int):
+    """Another input of the same kind than `hr_variant` draws: other seeds
+    (another stream), rates, sizes, couplings, places, motion frequencies and
+    sizes, noise levels (issue 11: "other inputs of the same kinds, not
+    handed over, will be tried").  Periodic motion is drawn near the pulse
+    rate (within -15..+25 %) in half the variants, bigeminy's premature
+    pulses down to 0.15 of the normal size, a dicrotic wave with an
+    irregular rhythm in half of those.  Returns t, samples, beats, fs,
+    params."""
+    ki = HR_KINDS.index(kind)
+    rng = np.random.default_rng([seed, ki, 0x11E5])
+    fs = 100.0
+    seconds = 60.0
+    bpm = float(rng.uniform(40, 150))
+    beats = None
+    amps = None
+    second = (0, 0.0)
+    p: dict = {"seed": seed}
+    if kind == "rates 30-220 bpm":
+        bpm = float(rng.uniform(28, 225))
+    elif kind == "sample rates 25-100 Hz":
+        fs = float([20, 25, 40, 50, 125, 200, 250][int(rng.integers(7))])
+    elif kind == "clean":
+        bpm = float(rng.uniform(40, 180))
+    if kind == "irregular rhythm":
+        spread = float(rng.uniform(0.1, 0.35))
+        b = [0.3]
+        while b[-1] < seconds + 2:
+            b.append(b[-1] + 60.0 / bpm * float(rng.uniform(1 - spread, 1 + spread)))
+        beats = np.array(b)
+        p["spread"] = round(spread, 2)
+    elif kind == "bigeminy":
+        b = [0.3]
+        c = float(rng.uniform(0.45, 0.8))
+        lo, hi = sorted(float(v) for v in rng.uniform(0.15, 0.9, 2))
+        a = [1.0]
+        while b[-1] < seconds + 2:
+            t0 = b[-1]
+            T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.standard_normal())
+            b += [t0 + c * T, t0 + 2 * T]
+            a += [float(rng.uniform(lo, hi)), 1.0]
+        beats = np.array(b)
+        amps = np.array(a)
+        p.update(c=round(c, 2), premature=(round(lo, 2), round(hi, 2)))
+    if beats is None:
+        beats = _beats(rng, bpm, seconds, float(rng.uniform(0.005, 0.04)))
+    if amps is None:
+        amps = np.ones(len(beats))
+    T = 60.0 / bpm
+    if kind == "double-peaked":
+        second = (float(rng.uniform(0.7, 1.1)), float(rng.uniform(0.35, 0.65)) * T)
+    elif kind == "late dicrotic wave" or (kind == "irregular rhythm" and rng.random() < 0.5):
+        second = (float(rng.uniform(0.3, 0.85)), float(rng.uniform(0.35, 0.6)) * T)
+    if second[0]:
+        p["second"] = (round(second[0], 2), round(second[1] / T, 2))
+    t, x = _pulse_train(beats, amps, fs, seconds, second)
+    amp = float(np.percentile(x, 98) - np.percentile(x, 2))
+    if kind == "clipped tops":
+        q = float(rng.uniform(0.5, 0.9))
+        x = np.minimum(x, np.quantile(x, q))
+        p["clip_q"] = round(q, 2)
+    elif kind == "baseline wander":
+        f = float(rng.uniform(0.05, 0.6))
+        size = float(rng.uniform(0.5, 4.0))
+        x = x + amp * size * np.sin(2 * np.pi * f * t)
+        p.update(f=round(f, 2), size=round(size, 2))
+    elif kind == "periodic motion":
+        if rng.random() < 0.5:
+            f = bpm / 60.0 * float(rng.uniform(0.85, 1.25))
+        else:
+            f = float(rng.uniform(0.8, 3.5))
+        size = float(rng.uniform(0.3, 2.5))
+        wob = float(rng.uniform(0.0, 0.5))
+        x = x + amp * size * np.sin(2 * np.pi * f * t + wob * np.sin(2 * np.pi * f * t))
+        p.update(motion_bpm=round(f * 60, 1), size=round(size, 2))
+    elif kind == "low SNR":
+        size = float(rng.uniform(0.1, 1.5))
+        x = x + amp * size * rng.standard_normal(len(t))
+        p["noise"] = round(size, 2)
+    x = x + amp * float(rng.uniform(0.003, 0.03)) * rng.standard_normal(len(t))
+    p.update(bpm=round(bpm, 1), fs=fs)
+    return t, (x * (40000.0 / amp)).astype(int), beats, fs, p
+
+
+def hr_unseen_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, list]:
+    kind, seed = args
+    t, xs, beats, fs, p = hr_unseen_signal(kind, seed)
+    ok, wrong, total, bad = _play_hr(xs, t, beats, fs)
+    return kind, ok, wrong, total, p, bad
+
+
+def bench_hr_unseen(pool, variants: int = 40) -> dict:
+    """Per kind: false ok and coverage on variants the benchmark does not draw."""
+    jobs = [(k, s) for k in HR_KINDS for s in range(variants)]
+    res = pool.map(hr_unseen_variant, jobs)
+    print(f"\n-- Heart rate on unseen variants of the kinds ({variants} x 60 s each) --")
+    print(f"{'kind':<26} {'ok but > 10 % off':>18} {'coverage':>9} {'variants wrong':>15}")
+    per = {}
+    for kind in HR_KINDS:
+        rows = [r for r in res if r[0] == kind]
+        ok = sum(r[1] for r in rows)
+        wrong = sum(r[2] for r in rows)
+        total = sum(r[3] for r in rows)
+        nv = sum(1 for r in rows if r[2])
+        f = 100.0 * wrong / ok if ok else 0.0
+        c = 100.0 * ok / total if total else 0.0
+        per[kind] = {"false_ok_pct": round(f, 2), "coverage_pct": round(c, 1), "wrong_s": wrong}
+        print(f"{kind:<26} {f:17.2f}% {c:8.1f}% {nv:>9d} of {len(rows)}")
+        for r in rows:
+            if r[2]:
+                print(f"    {r[4]}: {r[2]} s wrong, e.g. (t, read, true) {r[5][:3]}")
+    return {"hr_unseen_kinds": per}
 
 
 HR_KINDS = (

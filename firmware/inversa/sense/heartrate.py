@@ -69,6 +69,13 @@
 #    multiples (or at a multiple while r near T < -0.2) marks the rate low
 #    quality (for 1 check, 3 when repeated).  No rate is ok before a check
 #    has run at the current T.
+#    A rhythm near the beat rate (a motion within ~15 % of the pulse rate,
+#    the beats locked on it): the residual repeats at a lag more than half
+#    a lag and up to 15 % (and a lag) off T or 2T with r >= 0.88 (0.65
+#    while flagged), 0.5 above r at the lag nearest T (2T), and not within
+#    the span of the last 4 intervals (the beats' own period: a changing
+#    rate): low quality for 2 checks, 5 when repeated (the two rhythms
+#    drift in and out of phase).
 #
 # Timing: no call does more than a small slice of work (issue 10: the check
 # formed at once made one call 5.9 ms on the emulated Pico).  The check's
@@ -129,6 +136,9 @@ _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
 _R2_HOLD = const(55)  # ... or r >= 0.55 while one is flagged (hysteresis)
 _R2_MARGIN = const(40)  # ... and 0.4 above r near the beat period is a second rhythm
 _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
+_RB = const(88)  # a residual period half a lag to 15 % off the beat period with r >= 0.88 ...
+_RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
+_RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -178,6 +188,7 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
+        self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -377,7 +388,14 @@ class HeartRateEstimator:
         n = (self._n + 1) & _MASK24
         self._n = n
         self._raw[n & 0xFF] = x
-        self._second(sf)
+        # the decimated slope for the second-rhythm check (inline: a call
+        # per sample costs more than the sum on the board)
+        self._d_acc += sf
+        c = self._d_cnt + 1
+        if c >= self._dec:
+            self._second()
+        else:
+            self._d_cnt = c
 
         if self._learn:
             self._learn -= 1
@@ -432,54 +450,48 @@ class HeartRateEstimator:
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
         if not busy:
-            self._check_step()
+            # one slice of the second-rhythm check, in a call without beat work
+            if self._form >= 0:
+                self._residual()
+            elif self._scan >= 0:
+                self._lag_step()
 
-    def _second(self, sf):
-        # decimated slope; once a second a check of the comb residual starts:
-        # `_check_step` forms it a few points per call, then its
-        # autocorrelation, a part of one lag per call
-        self._d_acc += sf
-        self._d_cnt += 1
-        if self._d_cnt >= self._dec:
-            dr = self._dring
-            i = (self._di + 1) % _DR
-            self._di = i
-            v = self._d_acc
-            dr[i] = v
-            if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
-                self._dmin = v
-            self._d_acc = 0
-            self._d_cnt = 0
-            if self._dn < _DR:
-                self._dn += 1
-            self._since += 1
-            t16 = self._t16_now()
-            ti = t16 >> 4
-            if (
-                self._scan < 0
-                and self._form < 0
-                and (self._since >= self._fd or not self._checked)
-                and ti >= 2
-                and self._dn >= ti + _YS + 2
-            ):
-                self._since = 0
-                self._form = 0
-                self._f_i = i
-                self._f_ti = ti
-                self._f_sc = (self._amp * self._dec >> 8) + 1
-                self._t_dec = (t16 + 8) >> 4
-                self._t16 = t16
-                self._best = -200
-                self._r_t = -200
-                self._e0 = 0
-                self._el = 0
-
-    def _check_step(self):
-        # one slice of the second-rhythm check, in a call without beat work
-        if self._form >= 0:
-            self._residual()
-        elif self._scan >= 0:
-            self._lag_step()
+    def _second(self):
+        # a decimated slope sample is complete; once a second a check of the
+        # comb residual starts: `_residual` forms it a few points per call,
+        # then `_lag_step` its autocorrelation, a part of one lag per call
+        dr = self._dring
+        i = (self._di + 1) % _DR
+        self._di = i
+        v = self._d_acc
+        dr[i] = v
+        if v < self._dmin:  # the steepest downstroke (decimated: cheaper)
+            self._dmin = v
+        self._d_acc = 0
+        self._d_cnt = 0
+        if self._dn < _DR:
+            self._dn += 1
+        self._since += 1
+        t16 = self._t16_now()
+        ti = t16 >> 4
+        if (
+            self._scan < 0
+            and self._form < 0
+            and (self._since >= self._fd or not self._checked)
+            and ti >= 2
+            and self._dn >= ti + _YS + 2
+        ):
+            self._since = 0
+            self._form = 0
+            self._f_i = i
+            self._f_ti = ti
+            self._f_sc = (self._amp * self._dec >> 8) + 1
+            self._t_dec = (t16 + 8) >> 4
+            self._t16 = t16
+            self._best = -200
+            self._r_t = -200
+            self._e0 = 0
+            self._el = 0
 
     def _residual(self):
         # the next few points of the residual y[k] = s[j] - s[j - T] (T in
@@ -521,6 +533,9 @@ class HeartRateEstimator:
     def _lag_step(self):
         # a part of the residual's autocorrelation at one lag
         lag = self._scan
+        if lag > self._lmax:
+            self._verdict()
+            return
         ys = self._ys
         k0 = self._kpos
         end = k0 + self._lag_per
@@ -547,6 +562,7 @@ class HeartRateEstimator:
                 self._best = r
         elif lag * 2 < t * 3 and r > self._r_t:
             self._r_t = r
+        self._rlag[lag] = r  # for the near-rate check (_near), at the check's end
         if lag < self._lmax:
             self._scan = lag + 1
             # the energy of the window one lag on
@@ -554,11 +570,24 @@ class HeartRateEstimator:
             w = ys[lag + _N2]
             self._el = e - v * v + w * w
             return
+        self._scan = lag + 1  # past the last lag: the verdict, in the next call
+
+    def _verdict(self):
+        # the check's verdict (its own call: with the last lag's products it
+        # made the longest call of the check)
         self._scan = -1
         self._checked = True
         r2 = _R2_HOLD if self.motion else _R2
         mg = _R2_HOLD_MARGIN if self.motion else _R2_MARGIN
-        if self._best >= r2 and self._best - self._r_t >= mg:
+        rb = _RB_HOLD if self.motion else _RB
+        if self._near(rb):
+            # a rhythm near the beat rate: its hits come and go as the two
+            # rhythms drift in and out of phase; held for 2 checks, 5 when
+            # repeated
+            self.motion = 5 if self.motion else 2
+            self.faults |= HR_LOW_QUALITY
+            self.ok = False
+        elif self._best >= r2 and self._best - self._r_t >= mg:
             # an isolated hit withholds the rate until the next check, a
             # repeated one for two
             self.motion = 3 if self.motion else 1
@@ -566,6 +595,65 @@ class HeartRateEstimator:
             self.ok = False
         elif self.motion:
             self.motion -= 1
+
+    def _near(self, rb):
+        # a rhythm near the beat rate: the residual repeats at a lag more
+        # than half a lag and up to 15 % (and a lag) off T or 2T with r >=
+        # 0.88, 0.5 above r at the lag nearest T (and 2T), outside the span
+        # of the last 4 intervals.  Beats locked on
+        # a motion close to the pulse rate leave the pulse in the residual,
+        # at its own period; at T itself the pulse's difference does not
+        # repeat (r near 0).  Once a check, from the r of each lag (_rlag).
+        t16 = self._t16
+        rl = self._rlag
+        lmin = self._lmin
+        lmax = self._lmax
+        # the span of the last 4 accepted intervals (1/16 decimated sample,
+        # and half a lag): a lag within it is the beats' own period (a rate
+        # that changes, and the median lags; beat-to-beat change), not
+        # another rhythm
+        c = self._a_count
+        if c > 4:
+            c = 4
+        a = self._acc
+        i = self._a_head
+        lo = _IBI_MAX_US
+        hi = 0
+        for _ in range(c):
+            i = i - 1 if i else _MAX_ACC - 1
+            v = a[i]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        u = self.period_us * self._dec
+        lo = ((lo << 4) // u) - 8
+        hi = ((hi << 4) // u) + 8
+        x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
+        for k in range(1, 3):
+            c = k * t16
+            n = (c + 8) >> 4  # the lag nearest kT
+            if n > lmax:
+                return False
+            v = rl[n] if n >= lmin else 0
+            if v > x:
+                x = v
+            w = (15 * c + 1600) // 1600  # 15 % and a lag, in lags
+            jlo = n - w
+            jhi = n + w
+            if jlo < lmin:
+                jlo = lmin
+            if jhi > lmax:
+                jhi = lmax
+            for j in range(jlo, jhi + 1):
+                if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
+                    d = (j << 4) - c
+                    e = (j << 4) // k
+                    if (d if d > 0 else -d) > 8 and not lo <= e <= hi:
+                        # more than half a lag off kT, and off the recent
+                        # intervals
+                        return True
+        return False
 
     def _t16_now(self):
         # the beat period in 1/16 decimated sample, 0: not known yet
