@@ -14,7 +14,12 @@
 # InjectedPPG (or None).  A missing sensor reports not ok with *_NO_SENSOR.
 # The IMU is read at every poll; a PPG sensor with a FIFO (MAX30102,
 # InjectedPPG: `fifo_depth`) is drained at every `hr_every`-th poll (default
-# 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.
+# 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.  The
+# drained samples wait in a backlog and the heart-rate estimator gets one per
+# poll (two while more than a drain's worth waits), so its work is spread
+# over the periods; none is dropped (`hr_fed` + `hr_backlog` +
+# `hr_discarded` = `hr_samples`; `hr_discarded`: waiting when the estimator
+# was reset, stale as before).
 # While `fe.calibrator` is set (a sense.calibration.Calibrator), every fresh
 # IMU sample is also handed to it.
 # A driver with `check()` (MPU6050, LSM6DSOX, MAX30102) is asked once a second,
