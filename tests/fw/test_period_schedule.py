@@ -128,7 +128,9 @@ def test_the_whole_app_feeds_the_heart_rate_estimator_at_most_two_samples_a_peri
     spec = {"duration_ms": 20000, "host_connected": True, "events": []}
     with tempfile.TemporaryDirectory() as tmp:
         s = SimSession(spec, tmp)
+        assert s.app is not None
         fe = s.app.sensors
+        assert isinstance(fe, SensorFrontEnd)
         est = fe.hr_est
         real_add = est.add
         n = [0]
