@@ -272,6 +272,92 @@ def test_sensor_rate_is_measured_against_the_clock():
     assert abs(fe.hr.hr_bpm - 75) <= 2
 
 
+def test_the_heart_rate_backlog_spreads_the_estimators_work_and_loses_no_sample():
+    # issue 10: a drain's 2-3 samples (a full FIFO, 32, after a stall) went
+    # to the estimator in one period (~0.8-1.4 ms each on an RP2040); now it
+    # gets one per poll, two while more than a drain's worth waits, and every
+    # drained sample reaches it in order (a FIFO overflow's gap after them)
+    clock, _bus, _fi, fp, fe = _world(seed=12, hr=75)
+    fp.osc_error = 0.03  # the sensor runs 3 % fast: more than one sample a poll
+    est = fe.hr_est
+    real_add = est.add
+    real_gap = est.gap
+    got = [0, 0]  # samples added, ... in this poll
+    gaps = []
+
+    def add(x):
+        got[0] += 1
+        got[1] += 1
+        real_add(x)
+
+    def gap(lost):
+        gaps.append((lost, fe.hr_backlog, got[0]))
+        real_gap(lost)
+
+    est.add = add
+    est.gap = gap
+
+    before_gap = []  # samples drained up to the drain that found the overflow
+
+    def polls(n, most, backlog_most):
+        for _ in range(n):
+            clock.advance_ms(10)
+            got[1] = 0
+            lost = fe.samples_lost
+            fe.poll()
+            if fe.samples_lost != lost:
+                before_gap.append(fe.hr_samples)
+            assert got[1] <= most, got[1]
+            assert fe.hr_backlog <= backlog_most, fe.hr_backlog
+            assert fe.hr_fed == got[0]
+            assert fe.hr_fed + fe.hr_backlog + fe.hr_discarded == fe.hr_samples
+
+    polls(100, 2, 32)  # (the FIFO filled while the IMU was calibrated)
+    polls(1500, 2, 3)
+    # (the rate reads up to 3 % low until the sensor's clock is measured, 30 s)
+    assert fe.hr.ok and abs(fe.hr.hr_bpm - 75) <= 4, (fe.hr.faults, fe.hr.hr_bpm)
+    assert fe.hr_discarded == 0
+    ovf = fe.fifo_overflows
+    lost = fe.samples_lost
+    del gaps[:]
+    del before_gap[:]
+    clock.advance_ms(600)  # the loop stalled: 62 samples into a 32-deep FIFO
+    polls(2, 2, 32)
+    assert fe.fifo_overflows == ovf + 1 and 27 <= fe.samples_lost - lost <= 31
+    assert fe.hr_backlog >= 28  # the full FIFO waits, fed two a poll
+    polls(40, 2, 32)
+    assert fe.hr_backlog <= 3
+    # the gap came after every sample drained before it, and only then
+    assert len(gaps) == 1 and len(before_gap) == 1, (gaps, before_gap)
+    assert gaps[0][0] == fe.samples_lost - lost and gaps[0][2] == before_gap[0], (gaps, before_gap)
+    polls(400, 2, 3)
+    # the estimator's time: every sample delivered or lost, none twice
+    assert est._n == fe.hr_fed + fe.samples_lost, (est._n, fe.hr_fed, fe.samples_lost)
+    assert fe.hr.ok and abs(fe.hr.hr_bpm - 75) <= 4, (fe.hr.faults, fe.hr.hr_bpm)
+    # contact lost and back: the estimator starts over, what waited is stale
+    fp.contact = False
+    polls(40, 2, 3)
+    assert fe.hr.faults & HR_NO_CONTACT and not fe.hr.ok
+    fp.contact = True
+    polls(1200, 2, 3)
+    assert fe.hr_fed + fe.hr_backlog + fe.hr_discarded == fe.hr_samples
+    assert fe.hr_discarded > 0
+    assert fe.hr.ok, (fe.hr.faults, fe.hr.hr_bpm)
+
+
+def test_a_backlog_that_would_not_fit_is_fed_at_once_never_dropped():
+    # the ring holds 64: a drain that finds more waiting than fits beside it
+    # feeds the excess first (only reachable if polls stop feeding, as here)
+    clock, _bus, _fi, _fp, fe = _world(seed=13, hr=70)
+    fe._feed_hr = lambda: None  # nothing fed between drains
+    for _ in range(200):
+        clock.advance_ms(10)
+        fe.poll()
+        assert fe.hr_backlog <= 64
+        assert fe.hr_fed + fe.hr_backlog == fe.hr_samples
+    assert fe.hr_fed >= 100 and fe.hr_backlog_max == 64
+
+
 class StepClock:
     # a clock whose advance allocates nothing either (the probe measures it too)
     def __init__(self):

@@ -14,7 +14,12 @@
 # InjectedPPG (or None).  A missing sensor reports not ok with *_NO_SENSOR.
 # The IMU is read at every poll; a PPG sensor with a FIFO (MAX30102,
 # InjectedPPG: `fifo_depth`) is drained at every `hr_every`-th poll (default
-# 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.
+# 2, i.e. every 20 ms), a sensor without one (PulseADC) at every poll.  The
+# drained samples wait in a backlog and the heart-rate estimator gets one per
+# poll (two while more than a drain's worth waits), so its work is spread
+# over the periods; none is dropped (`hr_fed` + `hr_backlog` +
+# `hr_discarded` = `hr_samples`; `hr_discarded`: waiting when the estimator
+# was reset, stale as before).
 # While `fe.calibrator` is set (a sense.calibration.Calibrator), every fresh
 # IMU sample is also handed to it.
 # A driver with `check()` (MPU6050, LSM6DSOX, MAX30102) is asked once a second,
@@ -27,6 +32,8 @@
 # bus-error runs.  The heart-rate half as its own module (tried) cost enough
 # heap that at a Pico's 224 KB the app no longer built in the fixed-heap
 # interpreter (tests/mpy/test_app_period.py: no free 8 KB for imath's table).
+
+from array import array
 
 from inversa.compat import const, ticks_diff
 from inversa.sense.flags import (
@@ -56,6 +63,16 @@ _OVF_HOLD_US = const(2000000)  # FIFO_OVERFLOW stays visible this long
 _CONTACT_RUN = const(25)  # samples below the contact level before NO_CONTACT
 _RATE_WINDOW_US = const(30000000)  # PPG sample-rate measurement window
 _CHECK_POLLS = const(100)  # ask the drivers whether their chip reset (1 s)
+# The heart-rate backlog (issue 10): a drain's samples wait in a ring and the
+# estimator gets _FEED of them per poll (one more while more than a drain's
+# worth waits), so its work is spread over the periods instead of a drain's
+# 2-3 samples (~0.8-1.4 ms each on an RP2040) landing in one.  The ring holds
+# a full FIFO (32) on top of _HQ_SAFE waiting; whatever would not fit is fed
+# at once: no sample is ever dropped.
+_HQ = const(64)  # ring size (a power of two)
+_HQ_MASK = const(63)
+_HQ_SAFE = const(32)  # backlog above this is fed at once (a full FIFO still fits)
+_FEED = const(1)  # samples fed per poll in the steady state (100/s at 100 Hz)
 
 
 class TiltState:
@@ -148,6 +165,14 @@ class SensorFrontEnd:
             hr_every = 2 if getattr(hr, "fifo_depth", 0) >= 8 else 1
         self.hr_every = hr_every
         self._hr_k = 0
+        self._hq = array("i", [0] * _HQ)  # drained samples (polarity applied) not yet fed
+        self._hq_tail = 0  # the oldest waiting sample
+        self.hr_backlog = 0  # samples waiting
+        self.hr_backlog_max = 0
+        self.hr_fed = 0  # samples the estimator got (hr_samples once the backlog is empty)
+        self.hr_discarded = 0  # samples waiting when the estimator was reset (stale)
+        self._gap_lost = 0  # a FIFO overflow's lost samples, for the estimator ...
+        self._gap_at = 0  # ... once this many waiting samples (drained before it) are fed
         self._period_nominal = hr.period_us if hr is not None else 10000
         self.hr_est = HeartRateEstimator(period_us=self._period_nominal)
         if hr is None:
@@ -234,6 +259,10 @@ class SensorFrontEnd:
                     drained = True
                     self._poll_hr(now)
                 self._hr_k = k
+                if self.hr_backlog:
+                    self._feed_hr()
+                elif drained:
+                    self._hr_out()
             self.hr_polled = drained
         except Exception:  # a bug must not stop the loop: report both untrusted
             self.internal_errors += 1
@@ -278,7 +307,7 @@ class SensorFrontEnd:
             return
         if reset:
             self.hr_resets += 1
-            self.hr_est.reset()
+            self._hr_reset()
 
     # ------------------------------------------------------------------
     def _poll_imu(self, now):
@@ -385,7 +414,6 @@ class SensorFrontEnd:
     # ------------------------------------------------------------------
     def _poll_hr(self, now):
         ppg = self.ppg
-        est = self.hr_est
         try:
             n = ppg.read_fifo()
         except Exception:
@@ -400,9 +428,7 @@ class SensorFrontEnd:
         hf = self._hf
         if n:
             ir = ppg.ir
-            pol = ppg.polarity
-            for i in range(n):
-                est.add(ir[i] * pol)
+            self._queue(ir, n, ppg.polarity)
             self.hr_samples += n
             self._rm_n += n
             self._t_hr_data = now
@@ -428,18 +454,77 @@ class SensorFrontEnd:
         el = now - self._rm_t0
         if el < 0 or el >= _RATE_WINDOW_US:
             self._measure_rate(now)
-        f = est.faults | hf
-        h = self.hr
-        h.faults = f
-        h.quality_pct = est.quality_pct
-        if f & HR_FAULT_MASK:
-            h.ok = False
-            h.hr_dbpm = 0
-            h.hr_bpm = 0
+        # (poll() then feeds the estimator and publishes: _feed_hr / _hr_out)
+
+    def _queue(self, ir, n, pol):
+        # a drain's samples into the backlog, oldest first; what would not
+        # fit under _HQ_SAFE + a full FIFO is fed at once (never dropped)
+        over = self.hr_backlog + n - _HQ
+        if over > 0:
+            self._feed(over)
+        q = self._hq
+        j = self._hq_tail + self.hr_backlog
+        for i in range(n):
+            q[j & _HQ_MASK] = ir[i] * pol
+            j += 1
+        b = self.hr_backlog + n
+        self.hr_backlog = b
+        if b > self.hr_backlog_max:
+            self.hr_backlog_max = b
+
+    def _feed(self, n):
+        # the n oldest waiting samples to the estimator, and a pending gap
+        # where it falls among them
+        g = self._gap_lost
+        if g:
+            a = self._gap_at
+            if n < a:
+                self._gap_at = a - n
+            else:
+                self._add(a)
+                self._gap_lost = 0
+                self.hr_est.gap(g)
+                n -= a
+        self._add(n)
+
+    def _add(self, n):
+        q = self._hq
+        j = self._hq_tail
+        est = self.hr_est  # (est.add(...), not a bound method: that allocates)
+        for _ in range(n):
+            est.add(q[j])
+            j = (j + 1) & _HQ_MASK
+        self._hq_tail = j
+        self.hr_backlog -= n
+        self.hr_fed += n
+
+    def _feed_hr(self):
+        # this poll's share of the backlog: _FEED, one more while more than
+        # a drain's worth waits (the sensor's clock may run a few % fast, a
+        # stall leaves up to a full FIFO), all above _HQ_SAFE
+        b = self.hr_backlog
+        if b <= self.hr_every and not self._gap_lost:
+            # the steady state, inline (a call costs ~10 us on an RP2040)
+            j = self._hq_tail
+            self.hr_est.add(self._hq[j])
+            self._hq_tail = (j + 1) & _HQ_MASK
+            self.hr_backlog = b - 1
+            self.hr_fed += 1
         else:
-            h.ok = True
-            h.hr_dbpm = est.dbpm
-            h.hr_bpm = est.bpm
+            n = _FEED + 1
+            if b - n > _HQ_SAFE:
+                n = b - _HQ_SAFE
+            self._feed(n if n < b else b)
+        self._hr_out()
+
+    def _hr_reset(self):
+        # the estimator starts over: what waits is stale (before the reset,
+        # these samples were fed first and then forgotten with the rest)
+        self.hr_discarded += self.hr_backlog
+        self._hq_tail = (self._hq_tail + self.hr_backlog) & _HQ_MASK
+        self.hr_backlog = 0
+        self._gap_lost = 0
+        self.hr_est.reset()
 
     def _hr_conditions(self, now, n, hf):
         # samples arrive again: clear the conditions that end with data
@@ -450,7 +535,7 @@ class SensorFrontEnd:
                 self._hr_good_run = 0
         if hf & HR_NO_DATA:
             hf &= ~HR_NO_DATA
-            self.hr_est.reset()
+            self._hr_reset()
         return hf
 
     def _contact(self, level, n, hf):
@@ -462,7 +547,7 @@ class SensorFrontEnd:
             self._low_run = 0
             if hf & HR_NO_CONTACT:
                 hf &= ~HR_NO_CONTACT
-                self.hr_est.reset()  # contact again: the old rhythm is stale
+                self._hr_reset()  # contact again: the old rhythm is stale
         return hf
 
     def _overflow(self, now, lost, hf):
@@ -470,7 +555,16 @@ class SensorFrontEnd:
             self.fifo_overflows += 1
             self.samples_lost += lost
             self._rm_n += lost
-            self.hr_est.gap(lost)
+            # the gap comes after every sample drained before it: the
+            # estimator gets it once those waiting now are fed (an earlier
+            # gap still pending: fed through it first)
+            if self._gap_lost:
+                self._feed(self._gap_at)
+            if self.hr_backlog:
+                self._gap_lost = lost
+                self._gap_at = self.hr_backlog
+            else:
+                self.hr_est.gap(lost)
             self._t_ovf = now
             return hf | HR_FIFO_OVERFLOW
         if ticks_diff(now, self._t_ovf) > _OVF_HOLD_US:
