@@ -199,22 +199,9 @@ def merge_states(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def heap_probe_rp2040() -> dict[str, int]:
-    from inversa.board.config import validate
-    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
-    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
-    from inversa_world.session import DEFAULT_SPEC
-    from inversa_world.world import World
+    from inversa_host.rp2emu.probes import run_probe
 
-    cfg = validate(
-        {"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": True},
-        "bench",
-    )
-    files = deploy_files("pico", cfg)
-    del files["/main.py"]
-    clock = EmuClock()
-    world = World(dict(DEFAULT_SPEC), clock)
-    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
-        out = RawRepl(pico).exec(PROBE)
+    out = run_probe(PROBE)
     vals = {}
     for line in out.splitlines():
         k, _, v = line.partition(" ")

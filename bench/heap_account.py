@@ -257,19 +257,14 @@ def run_unix32(lib: Path, tmp: Path, code: str, heap: str) -> str:
 
 
 def run_rp2040(code: str, debug_lines: bool = False) -> str:
-    from inversa.board.config import validate
-    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
-    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
-    from inversa_world.session import DEFAULT_SPEC
-    from inversa_world.world import World
+    from inversa_host.rp2emu.probes import run_probe
 
-    cfg = validate(json.loads(BOARD_JSON), "heap_account")
-    files = deploy_files("pico", cfg, debug_lines=debug_lines)
-    del files["/main.py"]
-    clock = EmuClock()
-    world = World(dict(DEFAULT_SPEC), clock)
-    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
-        return RawRepl(pico).exec(RP2040_SETUP + code, timeout_us=600_000_000)
+    return run_probe(
+        RP2040_SETUP + code,
+        json.loads(BOARD_JSON),
+        debug_lines=debug_lines,
+        timeout_us=600_000_000,
+    )
 
 
 def parse(out: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-from inversa_host.rp2emu.probes import BUILD_APP
+from inversa_host.rp2emu.probes import BUILD_APP, run_probe
 
 # One pass over the live heap and the sweep is ~10.7 ms; a second pass (a
 # mark-stack overflow) brings it to ~20 ms.
@@ -32,22 +32,7 @@ print("pause_us", app.gc_pause_max_us, "repl_us", repl, "free", gc.mem_free())
 
 
 def test_the_loops_collection_is_one_pass_on_the_emulated_pico(emulated_pico):
-    from inversa.board.config import validate
-    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
-    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
-    from inversa_world.session import DEFAULT_SPEC
-    from inversa_world.world import World
-
-    cfg = validate(
-        {"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": True},
-        "t",
-    )
-    files = deploy_files("pico", cfg)
-    del files["/main.py"]  # the REPL, not the control loop
-    clock = EmuClock()
-    world = World(dict(DEFAULT_SPEC), clock)
-    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
-        out = RawRepl(pico).exec(SCRIPT)
+    out = run_probe(SCRIPT)
     print("\nemulated Pico, one full collection: " + out)
     vals = out.split()
     pause = int(vals[vals.index("pause_us") + 1])

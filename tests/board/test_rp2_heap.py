@@ -18,10 +18,7 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-import pytest
-
-from inversa_host.rp2emu.probes import BUILD_APP
-from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
+from inversa_host.rp2emu.probes import BUILD_APP, run_probe
 
 # measured 118,896 B (see the module docstring), with ~2 KB of margin
 MAX_LIVE_AFTER_BUILD = 121_000
@@ -37,28 +34,10 @@ print("live", free_boot - gc.mem_free())
 """.replace("{build}", BUILD_APP)
 
 
-def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulated_pico():
-    try:
-        node_and_rp2040js()
-        find_rp2_tools()
-    except Rp2Unavailable as e:
-        pytest.skip(f"no emulated Pico: {e}")
-    from inversa.board.config import validate
-    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
-    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
-    from inversa_world.session import DEFAULT_SPEC
-    from inversa_world.world import World
-
-    cfg = validate(
-        {"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": True},
-        "t",
-    )
-    files = deploy_files("pico", cfg)
-    del files["/main.py"]  # the REPL, not the control loop
-    clock = EmuClock()
-    world = World(dict(DEFAULT_SPEC), clock)
-    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
-        out = RawRepl(pico).exec(SCRIPT)  # a MemoryError in the build raises here
+def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulated_pico(
+    emulated_pico: None,
+) -> None:
+    out = run_probe(SCRIPT)  # a MemoryError in the build raises here
     print("\nemulated Pico, live heap after the build: " + out)
     vals = out.split()
     live = int(vals[vals.index("live") + 1])

@@ -23,3 +23,42 @@ def build():
                     reset_cause=machine.reset_cause(), uid=machine.unique_id())
     return app, port
 """
+
+# The pico board profile the probes deploy (the bench's and the tests' sessions use it too).
+PROBE_BOARD = {
+    "board": "pico",
+    "imu": "mpu6050",
+    "hr": "max30102",
+    "motor": "hbridge",
+    "brake": True,
+}
+
+
+def run_probe(
+    script: str,
+    board: dict | None = None,
+    *,
+    debug_lines: bool = False,
+    timeout_us: int = 60_000_000,
+) -> str:
+    """Boot the emulated Pico with the files `inversa deploy` copies for ``board``
+    (``PROBE_BOARD`` by default; ``/main.py`` left out, so the REPL answers
+    instead of the control loop), the simulated world's sensors on its I2C bus,
+    and run ``script`` in the raw REPL.  Returns what the script printed.
+
+    Raises ``RuntimeError`` with the board's traceback when the script fails
+    (a MemoryError in the build, say); ``Rp2Unavailable`` where node, rp2040js,
+    the image or the boot ROM is missing."""
+    from inversa.board.config import validate
+    from inversa_host.rp2emu.board import EmuClock, EmulatedPico, RawRepl
+    from inversa_host.rp2emu.fsimage import deploy_files, littlefs_image
+    from inversa_world.session import DEFAULT_SPEC
+    from inversa_world.world import World
+
+    cfg = validate(dict(board or PROBE_BOARD), "probe")
+    files = deploy_files("pico", cfg, debug_lines=debug_lines)
+    del files["/main.py"]  # the REPL, not the control loop
+    clock = EmuClock()
+    world = World(dict(DEFAULT_SPEC), clock)
+    with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
+        return RawRepl(pico).exec(script, timeout_us=timeout_us)
