@@ -907,7 +907,6 @@ class HeartRateEstimator:
             self.accepted += 1
             self._rej_run = 0
             self._short_taken_back()
-            self._mark_second()
             ibi = m
             self._classified(1, 0, 0, m // 1000, 1)
         elif short and have_ref and ibi * 5 > ref * 6 and ref * 17 <= m * 10 <= ref * 24:
@@ -987,17 +986,6 @@ class HeartRateEstimator:
                 self._push_acc(ibi)
         self._median()
         self._set_timeouts()
-
-    def _mark_second(self):
-        # the beat just committed follows a beat explained away as a second
-        # wave or a bump (merged): a second upstroke between two beats, as
-        # steep as a beat.  A weak premature beat found now and then is
-        # merged the same way (with the beat after it the interval looks
-        # normal): the rate is ambiguous, as with a second upstroke dropped
-        i = self._x_i - 1 if self._x_i else _HIST - 1
-        if not self._xbeat[i]:
-            self._xbeat[i] = 1
-            self._x_sum += 1
 
     def _short_taken_back(self):
         # the last interval, rejected as short, was no beat's (merged)
