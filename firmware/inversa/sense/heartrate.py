@@ -41,7 +41,11 @@
 #      upstroke >= 32 % as steep as the beat between it and the beat before,
 #      a quarter beat or more from both (weak premature beats the train
 #      skipped, bigeminy; a second wave; a late dicrotic wave): is it one
-#      pulse or two?
+#      pulse or two?  Once flagged, held while an eighth of them have one;
+#    - 2 of the last 16 beats (any one of the first 16) rose at under a
+#      quarter of the beats' upstroke level (which does not decay in a
+#      pause): weak beats among full ones (bumps found in bigeminy's long
+#      pauses, weak premature beats);
 #    - the last 16 intervals (at least 6) alternate long and short (their
 #      steps n to n+1 >= 4 % of an interval and 2.5 times the steps n to
 #      n+2; over 16, a beat missed now and then does not break it), or the
