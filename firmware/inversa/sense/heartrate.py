@@ -41,7 +41,11 @@
 #      upstroke >= 32 % as steep as the beat between it and the beat before,
 #      a quarter beat or more from both (weak premature beats the train
 #      skipped, bigeminy; a second wave; a late dicrotic wave): is it one
-#      pulse or two?
+#      pulse or two?  Once flagged, held while an eighth of them have one;
+#    - 2 of the last 16 beats (any one of the first 16) rose at under a
+#      quarter of the beats' upstroke level (which does not decay in a
+#      pause): weak beats among full ones (bumps found in bigeminy's long
+#      pauses, weak premature beats);
 #    - the last 16 intervals (at least 6) alternate long and short (their
 #      steps n to n+1 >= 4 % of an interval and 2.5 times the steps n to
 #      n+2; over 16, a beat missed now and then does not break it), or the
@@ -124,6 +128,8 @@ _DEFAULT_REF_US = const(700000)
 _RAW = const(256)  # raw sample ring (the beat-shape check looks back up to 1 s)
 _W = const(20)  # points of a beat's shape
 _XP = const(6)  # upstrokes remembered for the second-upstroke check
+_XP_IN = const(4)  # slope peaks above this (1/16 of the beat level) are remembered ...
+_XP_PCT = const(32)  # ... one this steep (% of the beat's) between beats: a second upstroke
 _ONE_SIDED = const(4)  # a quarter of the intervals rejected on one side biases the rate
 _ALT_N = const(16)  # beats behind the alternation checks (intervals, upstroke slopes)
 _INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 4) accepted as normal
@@ -179,6 +185,7 @@ class HeartRateEstimator:
         self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
         self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
         self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
+        self._bweak = bytearray(_ALT_N)  # ... 1: a weak beat
         # alternation sums (steps k to k+1, k to k+2, values) over the last
         # 16 intervals (ms), the last 16 upstroke and downstroke slopes
         self._as16 = array("i", [0] * 3)
@@ -264,6 +271,7 @@ class HeartRateEstimator:
         for i in range(_XP):
             self._xp_n[i] = -1
         self._x_count = 0
+        self._x_amb = False  # flagged for second upstrokes (held while an eighth)
         self._x_sum = 0
         self._x_i = 0
         self._rl = 0  # of the last 16 intervals: rejected as long, as short,
@@ -276,6 +284,8 @@ class HeartRateEstimator:
         self._short_us = 0  # the last interval, when it was rejected as short
         self._b_i = 0  # upstroke slopes, downstrokes: next slot, count
         self._b_count = 0
+        self._weak = 0  # of the last 16 beats: upstrokes under half the beat level
+        self._blv = 0  # the beats' upstroke level (no decay)
         self._dmin = 0  # steepest downstroke (decimated slope) since the last beat was committed
         self._b_up = 0  # the committed beat's upstroke and downstroke (stage 1)
         self._b_dn = 0
@@ -415,7 +425,7 @@ class HeartRateEstimator:
                 self._xp_n[i] = self._sx_n
                 self._xp_v[i] = self._sx_v
                 self._xp_i = (i + 1) % _XP
-        elif sf > self._amp >> 2:
+        elif sf * 16 > self._amp * _XP_IN:
             self._sx_in = True
             self._sx_v = sf
             self._sx_n = n
@@ -736,10 +746,10 @@ class HeartRateEstimator:
         sep = self._sep_n
         xp = self._xp_n
         xv = self._xp_v
-        v = self._pend_v * 8
+        v = self._pend_v * _XP_PCT
         for i in range(_XP):
             m = xp[i]
-            if m >= 0 and xv[i] * 25 >= v:
+            if m >= 0 and xv[i] * 100 >= v:
                 da = (m - ta) & _MASK24
                 if sep <= da < span and span - da >= sep:
                     return 1
@@ -755,6 +765,14 @@ class HeartRateEstimator:
         a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
         _alt_push(self._asu, self._bamp, i, c, a, _ALT_N, 1)
         self._bamp[i] = a
+        # a weak beat: its upstroke under half the beats' level (which, unlike
+        # the detection level, does not decay in a pause)
+        w = 1 if self._b_up * 4 < self._blv else 0
+        if c == _ALT_N:
+            self._weak -= self._bweak[i]
+        self._bweak[i] = w
+        self._weak += w
+        self._blv += (self._b_up - self._blv) >> 2
         a = -self._b_dn * 64 // (lv * self._dec)
         a = a if 0 <= a < 1024 else (1023 if a > 0 else 0)
         _alt_push(self._asd, self._bdn, i, c, a, _ALT_N, 1)
@@ -1077,12 +1095,20 @@ class HeartRateEstimator:
             # and two beats per pulse (bigeminy with the weak beats found
             # now and then); the accepted ones are not the rate
             return True
-        if self._x_sum and (self._x_sum * 4 >= self._x_count or self._x_count < _HIST):
+        x = self._x_sum
+        self._x_amb = x > 0 and (
+            x * 4 >= self._x_count
+            or self._x_count < _HIST
+            or (self._x_amb and x * 8 >= self._x_count)
+        )
+        if self._x_amb:
             # a quarter of the beats had a second upstroke as steep as a
             # beat dropped: weak beats missed (bigeminy) or a second wave
             # (double-peaked pulse); which one is not known.  Until 16
             # beats are seen, any one: a quarter of a few is chance (weak
-            # premature beats near the threshold were missed at the start)
+            # premature beats near the threshold were missed at the start).
+            # Once flagged, held while an eighth are (weak premature beats
+            # near the threshold: 3 of 16 for one beat read half the rate ok)
             return True
         hc = self._h_count
         bc = self._b_count
@@ -1094,6 +1120,14 @@ class HeartRateEstimator:
             # long and short intervals (or steep and shallow upstrokes)
             # alternate (bigeminy, a second wave counted): the missed-beat
             # rule would split the long ones, the median sits on either side
+            return True
+        w = self._weak
+        if w and (w * 8 >= self._b_count or self._b_count < _ALT_N):
+            # 2 of the last 16 beats (any one of the first 16) rose at under
+            # a quarter of the beats' level: weak beats found now and then
+            # (weak premature beats; in a long pause, with the detection
+            # threshold lowered, a bump in the pulse's tail): the train
+            # mixes two kinds of beat
             return True
         x = self._cr_n
         n = self._ca_n
