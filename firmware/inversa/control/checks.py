@@ -80,9 +80,9 @@ _LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
 
 
 def at_loading(ctl, angle, home):
-    # Controller._at_loading, a module function for the period's callers
-    # (a method looked up on the controller first searches its nearly full
-    # attribute table: docs/ARCHITECTURE.md "The loop on the RP2040").
+    # At the loading position?  A function, not a Controller method: a
+    # method looked up on the controller first searches its nearly full
+    # attribute table (docs/ARCHITECTURE.md "The loop on the RP2040").
     # A trusted angle decides; the home switch only when there is none
     # (a chattering switch must not end a rise or a recovery early).
     if home and not ctl._tilt_ok:

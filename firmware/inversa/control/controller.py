@@ -64,7 +64,6 @@ _LED_HIGH = const(5)  # alarms.LED_HIGH
 _LED_IDLE = const(1)  # alarms.LED_IDLE
 _LED_LOW = const(3)  # alarms.LED_LOW
 _LED_SESSION = const(2)  # alarms.LED_SESSION
-_LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
 _L_CLEAR = const(2)  # alarms.L_CLEAR
 _MANUAL = const(1)  # states.MANUAL
 _MAX_ANGLE_CDEG = const(9000)  # limits.MAX_ANGLE_CDEG
@@ -325,7 +324,7 @@ class Controller:
             return reasons.DAILY_LIMIT
         if not self._tilt_ok:
             return reasons.WRONG_STATE
-        if not self._manual and not self._at_loading(self._angle, self._home):
+        if not self._manual and not checks.at_loading(self, self._angle, self._home):
             return reasons.WRONG_STATE
         return reasons.OK
 
@@ -385,7 +384,7 @@ class Controller:
         self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == _FAULT or st == _ESTOP:  # noqa: SIM109
-            if self._manual or self._at_loading(self._angle, self._home):
+            if self._manual or checks.at_loading(self, self._angle, self._home):
                 self._session_end(t)
                 self._set_state(t, _IDLE)
             elif self._tilt_ok:
@@ -418,10 +417,7 @@ class Controller:
         hanging after a reset).  The gate of maintenance (app.py)."""
         if self.state != _IDLE and self.state != _DONE:
             return False
-        return self._tilt_ok and self._at_loading(self._angle, False)
-
-    def _at_loading(self, angle, home):
-        return checks.at_loading(self, angle, home)
+        return self._tilt_ok and checks.at_loading(self, self._angle, False)
 
     # -- the step ------------------------------------------------------------
     def step(self, inp, out):

@@ -246,17 +246,12 @@ class LinkEndpoint:
         if self._tele_period_ms and ticks_diff(now, self._tele_next) >= 0:
             if busy and not self._tele_waited:
                 self._tele_waited = True  # the next period sends it
-                return self._heartbeat(now, inp, out)
-            self._tele_waited = False
-            LinkEndpoint._send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns)
-            self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
-            if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
-                self._tele_next = ticks_add(now, self._tele_period_ms)
-        if ticks_diff(now, self._hb_next) >= 0:  # (_heartbeat, inlined: every period)
-            LinkEndpoint._send_heartbeat(self, now, inp, out)
-            self._hb_next = ticks_add(now, _HEARTBEAT_MS)
-
-    def _heartbeat(self, now, inp, out):
+            else:
+                self._tele_waited = False
+                LinkEndpoint._send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns)
+                self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
+                if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
+                    self._tele_next = ticks_add(now, self._tele_period_ms)
         if ticks_diff(now, self._hb_next) >= 0:
             LinkEndpoint._send_heartbeat(self, now, inp, out)
             self._hb_next = ticks_add(now, _HEARTBEAT_MS)
@@ -422,36 +417,23 @@ class LinkEndpoint:
 
     def _send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns):
         w = self.writer
-        # The fields' clamps, inlined (_u8 / _s16 without the nine calls:
-        # ~0.1 ms per frame on an RP2040, issue 10); the controller keeps
-        # every value in range, so the clamps are only a guard.
-        st = out.state
-        act = out.action
-        a = inp.angle_cdeg
-        r = inp.rate_cdps
-        tg = out.target_angle_cdeg
-        mc = out.motor_cmd_cdps
-        dp = out.deepest_cdeg
-        hr = inp.hr_bpm
-        hq = inp.hr_quality_pct
-        pr = out.alarm_priority
         struct.pack_into(
             M.TELEMETRY_FMT,
             w.body,
             _HDR,
             now,
-            st if 0 <= st <= 255 else _u8(st),
-            act if 0 <= act <= 255 else _u8(act),
-            a if -32768 <= a <= 32767 else _s16(a),
-            r if -32768 <= r <= 32767 else _s16(r),
-            tg if -32768 <= tg <= 32767 else _s16(tg),
-            mc if -32768 <= mc <= 32767 else _s16(mc),
-            dp if -32768 <= dp <= 32767 else _s16(dp),
+            _u8(out.state),
+            _u8(out.action),
+            _s16(inp.angle_cdeg),
+            _s16(inp.rate_cdps),
+            _s16(out.target_angle_cdeg),
+            _s16(out.motor_cmd_cdps),
+            _s16(out.deepest_cdeg),
             out.inverted_ms,
-            hr if 0 <= hr <= 255 else _u8(hr),
-            hq if 0 <= hq <= 255 else _u8(hq),
+            _u8(inp.hr_bpm),
+            _u8(inp.hr_quality_pct),
             out.alarm_bits,
-            pr if 0 <= pr <= 255 else _u8(pr),
+            _u8(out.alarm_priority),
             out.fault_bits,
             inp.tilt_faults & 0xFFFF,
             LinkEndpoint._io_bits(self, inp, out),
