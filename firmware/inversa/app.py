@@ -219,8 +219,11 @@ class App:
             if self.ctrl.profile is not self._saved_profile:
                 self._persist_profile()
         self.ctrl.step(inp, out)
-        self.actuate(t)
-        self._persist()
+        # (App's own methods through the class: looked up on the instance
+        # they first search its ~46 attributes' nearly full table, ~20 us
+        # each on an RP2040; docs/ARCHITECTURE.md "The loop on the RP2040")
+        App.actuate(self, t)
+        App._persist(self)
         if link is not None:  # after the step: the frame is this period's snapshot
             # (a period that drained the heart-rate FIFO leaves a due
             # telemetry frame to the next one: no period carries both)
@@ -361,7 +364,7 @@ class App:
             # of the session (its daily time charged ahead) is this period,
             # near horizontal, far from any limit.
             self._write_ahead()
-        if not self._calm():
+        if not App._calm(self):
             return  # the table may move: no flash write in this period
         if sess:
             if not self._ahead:

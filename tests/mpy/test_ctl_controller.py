@@ -206,6 +206,10 @@ def test_a_latch_that_needs_the_local_clear_survives_a_reset():
         r = _Rig(Profile(hr_mode=HR_OFF), angle=2000)
         r.ctrl._alarms.update(0, 1 << alarm)  # latched before the reset
         r.ctrl._alarms.update(1000, 1 << alarm)
+        # persist_latched is what the app reads after a period (a plain
+        # attribute the controller sets after each step, issue 10): the
+        # latch, not its condition, keeps it
+        r.period()
         kept = r.ctrl.persist_latched
         assert kept == 1 << alarm
         # the reset: a new controller with what was persisted

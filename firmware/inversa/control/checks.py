@@ -76,6 +76,23 @@ _IN_START = const(4)
 _HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
 
 
+_LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
+
+
+def at_loading(ctl, angle, home):
+    # At the loading position?  A function, not a Controller method: a
+    # method looked up on the controller first searches its nearly full
+    # attribute table (docs/ARCHITECTURE.md "The loop on the RP2040").
+    # A trusted angle decides; the home switch only when there is none
+    # (a chattering switch must not end a rise or a recovery early).
+    if home and not ctl._tilt_ok:
+        return True
+    if ctl._manual:
+        return angle <= ctl.profile.loading_cdeg + _LOADING_TOL_CDEG
+    d = angle - ctl.profile.loading_cdeg
+    return -_LOADING_TOL_CDEG <= d <= _LOADING_TOL_CDEG
+
+
 # -- what the inputs can be trusted with ---------------------------------
 def trusted(ctl, inp, dt, angle, stop_edge):
     # The angle is trusted when the estimator says so AND it follows the
@@ -173,7 +190,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             cond |= _B_TILT  # the selftest gave up waiting for an angle
         return cond  # the estimators are still starting
     p = ctl.profile
-    if p.contra_flags and tilt_ok and p.contraindicated() and not ctl._at_loading(angle, home):
+    if p.contra_flags and tilt_ok and p.contraindicated() and not at_loading(ctl, angle, home):
         # Contraindicated: no inversion at all.  On a manual table the
         # person tilts it themselves: high alarm and the lock as soon as
         # it leaves the loading zone (issue 14).
@@ -239,7 +256,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             ctl._ol_alive = True
         if ctl._ol_alive and angle > 0:
             ctl._ol_floor_k = angle * 1000
-    if not ctl._session:
+    if not ctl.in_session:
         return cond
     if ctl._inverted_ms > ctl._time_limit_ms:
         cond |= _B_TIME_LIMIT

@@ -64,7 +64,6 @@ _LED_HIGH = const(5)  # alarms.LED_HIGH
 _LED_IDLE = const(1)  # alarms.LED_IDLE
 _LED_LOW = const(3)  # alarms.LED_LOW
 _LED_SESSION = const(2)  # alarms.LED_SESSION
-_LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
 _L_CLEAR = const(2)  # alarms.L_CLEAR
 _MANUAL = const(1)  # states.MANUAL
 _MAX_ANGLE_CDEG = const(9000)  # limits.MAX_ANGLE_CDEG
@@ -242,7 +241,9 @@ class Controller:
         self._selftest_fail = False
         self._boot_blind = False  # selftest over with no trusted angle
         self._recovering = False
-        self._session = False
+        # A session is running (armed, moving, returning or recovering);
+        # public, read by the app.
+        self.in_session = False
         self._host_session = False
         self._session_reset(t, 0)
         self._ol_t0 = t
@@ -261,12 +262,14 @@ class Controller:
         # reset (persist.py): active again from the first period.
         if latched & self._cutoff_mask:
             self._alarms.restore(t, latched & self._cutoff_mask)
-
-    @property
-    def persist_latched(self):
-        """Active alarms that only a local clear may drop (the e-stop and the
-        cut-off faults): kept across a reset by the app (persist.py)."""
-        return self._alarms.active & self._cutoff_mask
+        # Active alarms that only a local clear may drop (the e-stop and the
+        # cut-off faults): kept across a reset by the app (persist.py).  A
+        # plain attribute, set wherever the alarms change (here, after each
+        # step, _clear, _session_end): no property on this class, because a
+        # class with one makes MicroPython look every attribute store up in
+        # the class first (~14 us instead of ~3 per store on an RP2040, and
+        # the step stores dozens; docs/ARCHITECTURE.md).
+        self.persist_latched = self._alarms.active & self._cutoff_mask
 
     # -- session bookkeeping ----------------------------------------------
     def _session_reset(self, t, angle):
@@ -291,14 +294,15 @@ class Controller:
 
     def _session_begin(self, t, angle, source):
         self._session_reset(t, angle)
-        self._session = True
+        self.in_session = True
         self._host_session = source == _HOST_START
 
     def _session_end(self, t):
-        self._session = False
+        self.in_session = False
         self._host_session = False
         self._recovering = False
         self._alarms.end_session(t)
+        self.persist_latched = self._alarms.active & self._cutoff_mask
 
     def _set_state(self, t, new):
         old = self.state
@@ -320,7 +324,7 @@ class Controller:
             return reasons.DAILY_LIMIT
         if not self._tilt_ok:
             return reasons.WRONG_STATE
-        if not self._manual and not self._at_loading(self._angle, self._home):
+        if not self._manual and not checks.at_loading(self, self._angle, self._home):
             return reasons.WRONG_STATE
         return reasons.OK
 
@@ -352,7 +356,7 @@ class Controller:
         code, _why = check(profile)
         if code:
             return code
-        if self._session or self.state not in (_IDLE, _DONE, _SELFTEST):
+        if self.in_session or self.state not in (_IDLE, _DONE, _SELFTEST):
             return reasons.WRONG_STATE
         p = profile.copy()
         p.table_type = self.profile.table_type  # the hardware decides
@@ -376,10 +380,11 @@ class Controller:
             return reasons.FAULT_LATCHED
         if self._alarms.clear_latched(t, self._clear_mask):
             return reasons.FAULT_LATCHED
+        self.persist_latched = self._alarms.active & self._cutoff_mask
         self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == _FAULT or st == _ESTOP:  # noqa: SIM109
-            if self._manual or self._at_loading(self._angle, self._home):
+            if self._manual or checks.at_loading(self, self._angle, self._home):
                 self._session_end(t)
                 self._set_state(t, _IDLE)
             elif self._tilt_ok:
@@ -412,17 +417,7 @@ class Controller:
         hanging after a reset).  The gate of maintenance (app.py)."""
         if self.state != _IDLE and self.state != _DONE:
             return False
-        return self._tilt_ok and self._at_loading(self._angle, False)
-
-    def _at_loading(self, angle, home):
-        # A trusted angle decides; the home switch only when there is none
-        # (a chattering switch must not end a rise or a recovery early).
-        if home and not self._tilt_ok:
-            return True
-        if self._manual:
-            return angle <= self.profile.loading_cdeg + _LOADING_TOL_CDEG
-        d = angle - self.profile.loading_cdeg
-        return -_LOADING_TOL_CDEG <= d <= _LOADING_TOL_CDEG
+        return self._tilt_ok and checks.at_loading(self, self._angle, False)
 
     # -- the step ------------------------------------------------------------
     def step(self, inp, out):
@@ -432,7 +427,10 @@ class Controller:
         (motor off, brake on, loud alarm), latches FAULT and makes
         self_check() fail, so the watchdog resets the board."""
         try:
-            self._step(inp, out)
+            # (through the class: a method looked up on this instance first
+            # searches its ~90 attributes' nearly full table, ~30 us on an
+            # RP2040; docs/ARCHITECTURE.md "The loop on the RP2040")
+            Controller._step(self, inp, out)
         except Exception:  # a bug: never let it reach the loop
             self.step_errors += 1
             self.state = _FAULT
@@ -444,6 +442,7 @@ class Controller:
             out.alarm_priority = 3
             out.buzzer_pattern = _PAT_LOUD
             out.led_pattern = _LED_HIGH
+            self.persist_latched = self._alarms.active & self._cutoff_mask
 
     def self_check(self, out):
         """True if the last step ran and its outputs obey the invariants; the
@@ -499,7 +498,7 @@ class Controller:
         self._down = inp.hold_down
         self._up = inp.hold_up
         self._start_lvl = start
-        session = self._session
+        session = self.in_session
         if tilt_ok:
             self._last_good_angle = angle
             self._est_doubt = 0
@@ -525,7 +524,7 @@ class Controller:
         ):
             # (otherwise nothing to remember: no session, the record says
             # "at the loading position" and the gain it holds is current)
-            self._remember(angle, tilt_ok)
+            Controller._remember(self, angle, tilt_ok)
         st = self.state
 
         # 1. raw conditions -> alarms -> the most severe action
@@ -551,6 +550,7 @@ class Controller:
         out.alarm_loud = loud
         out.fault_bits = al.faults | self._profile_fault
         out.action = act
+        self.persist_latched = al.active & self._cutoff_mask
         out.deepest_cdeg = self._deepest
         out.inverted_ms = self._inverted_ms
         out.hold_ms = self._hold_ms
@@ -559,7 +559,7 @@ class Controller:
         out.buzzer_pattern = _PAT_LOUD if loud else p
         if p:
             out.led_pattern = _LED_LOW + p - 1
-        elif self._session:
+        elif self.in_session:
             out.led_pattern = _LED_SESSION
         else:
             out.led_pattern = _LED_IDLE
@@ -567,7 +567,7 @@ class Controller:
     def _remember(self, angle, tilt_ok):
         # What a reset must not forget (the app keeps record() on the flash
         # when record_seq changes): written in 2 deg steps, so rarely.
-        if self._session:
+        if self.in_session:
             if not tilt_ok:
                 return
             ch = not self._rec_valid
@@ -585,7 +585,7 @@ class Controller:
             st = self.state
             if not tilt_ok or (st != _IDLE and st != _DONE):
                 return
-            if not (self._at_loading(angle, self._home) or (self._manual and angle <= _HB)):
+            if not (checks.at_loading(self, angle, self._home) or (self._manual and angle <= _HB)):
                 return
             ch = self._rec_deep != 0 or self._rec_last != 0 or not self._rec_valid
             self._rec_deep = 0
@@ -597,11 +597,6 @@ class Controller:
             ch = True
         if ch and self._rec_valid:
             self.record_seq += 1
-
-    @property
-    def in_session(self):
-        """A session is running (armed, moving, returning or recovering)."""
-        return self._session
 
     def ahead_record(self):
         """What the flash keeps while a session may move the table (the app

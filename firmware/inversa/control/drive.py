@@ -102,7 +102,7 @@ def begin_open_loop(ctl, t, home):
     if home and ctl._home_ms >= _HOME_CONFIRM_MS:
         ctl._set_state(t, _FAULT)
         return
-    if not ctl._session:
+    if not ctl.in_session:
         ctl._session_begin(t, ctl._last_good_angle, _NO_START)
     # Dead reckoning from the depth it can prove: the last trusted angle
     # (this boot, or kept across a reset by record()/resume; the worst
@@ -155,15 +155,27 @@ def begin_open_loop(ctl, t, home):
 # -- motor command (motorized) -----------------------------------------------
 def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
     st = ctl.state
-    p = ctl.profile
     prev = ctl._cmd
-    enable = True
     if tilt_ok:
         if angle <= 0:
             ctl._exc_peak = 0
         elif angle > ctl._exc_peak:
             ctl._exc_peak = angle
-    if st >= _DESCENT and st <= _RISE and tilt_ok:
+    moving_state = _DESCENT <= st <= _RISE and tilt_ok
+    if not moving_state and st != _OPEN_LOOP:
+        # No motion in this state: the command is 0 (the clamps, the ramp
+        # and the veto below end at 0 too, since enable is off), so the
+        # period skips them (issue 10: ~0.1 ms on an RP2040 in every state
+        # at rest).
+        ctl._cmd_prev = prev
+        ctl._cmd = 0
+        ctl._moving = False
+        ctl._enable = False
+        ctl._hi_cdps = 0
+        ctl._lo_cdps = 0
+        return
+    p = ctl.profile
+    if moving_state:
         tr = ctl._traj
         # The setpoint waits for a table that lags (a loaded motor runs a
         # little slow): its lead is bounded, so only a table that does not
@@ -214,15 +226,10 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
             lo = -true_hi(ctl, -lo, -ctl._rate, -prev)
             if st == _RISE:
                 lo = -exc_pace(ctl, angle, -lo)
-    elif st == _OPEN_LOOP:
+    else:  # OPEN_LOOP
         cmd = -open_loop(ctl, t, dt)  # already planned for the motor's gain
         hi = 0
         lo = -_OPEN_LOOP_CDPS
-    else:
-        cmd = 0
-        hi = 0
-        lo = 0
-        enable = False
     if hi > p.descent_cdps:
         hi = p.descent_cdps  # deeper is never faster than the profile allows
     if cmd > hi:
@@ -243,12 +250,10 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
         home = False  # not yet believed without an angle
     if cmd < 0 and home:
         cmd = 0  # at the home switch (one the angle does not contradict)
-    if not enable:
-        cmd = 0
     ctl._cmd_prev = ctl._cmd
     ctl._cmd = cmd
     ctl._moving = cmd != 0
-    ctl._enable = enable
+    ctl._enable = True
     ctl._hi_cdps = hi
     ctl._lo_cdps = lo
 
@@ -349,14 +354,15 @@ def outputs_motor(ctl, out):
     out.motor_enable = ctl._enable
     out.brake_on = cmd == 0
     st = ctl.state
-    if st >= _DESCENT and st <= _RISE:
-        out.target_angle_cdeg = ctl._traj.pos_mcdeg // 1000
-        out.goal_cdeg = ctl._traj.goal_mcdeg // 1000
+    if _DESCENT <= st <= _RISE:
+        tr = ctl._traj
+        a = tr.pos_mcdeg // 1000
+        out.goal_cdeg = tr.goal_mcdeg // 1000
     else:
-        out.target_angle_cdeg = ctl._angle if ctl._tilt_ok else 0
-        out.goal_cdeg = out.target_angle_cdeg
-    if out.target_angle_cdeg > ctl._eff_limit:
-        out.target_angle_cdeg = ctl._eff_limit
+        a = ctl._angle if ctl._tilt_ok else 0
+        out.goal_cdeg = a
+    lim = ctl._eff_limit
+    out.target_angle_cdeg = a if a <= lim else lim
 
 
 def outputs_manual(ctl, t, out, angle):

@@ -11,6 +11,7 @@
 from inversa import reasons
 from inversa.compat import const, ticks_diff
 from inversa.control import drive
+from inversa.control.checks import at_loading
 
 # Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
 # RP2040 and an imported name ~1 us, a const() nothing.  Each one names
@@ -100,10 +101,10 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
             ctl._set_state(t, _RISE)
             if not ctl._manual:
                 ctl._traj.set_goal(ctl.profile.loading_cdeg, ctl.profile.rise_cdps)
-        elif ctl._manual and ctl._at_loading(angle, home):
+        elif ctl._manual and at_loading(ctl, angle, home):
             finish(ctl, t)
     elif st == _RISE:
-        if ctl._at_loading(angle, home) and (ctl._manual or ctl._traj.at_goal or home):
+        if at_loading(ctl, angle, home) and (ctl._manual or ctl._traj.at_goal or home):
             finish(ctl, t)
     elif st == _IDLE or st == _DONE:  # noqa: SIM109
         run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge)
@@ -122,7 +123,7 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
 def begin_return(ctl, t, angle):
     # Every return lasts at least return_ms (>= 30 s) from where it starts:
     # the speed comes from the measured angle (where the table is).
-    if not ctl._session:
+    if not ctl.in_session:
         ctl._session_begin(t, angle, _NO_START)
     sp = ctl._traj.pos_mcdeg // 1000
     start = angle
@@ -186,7 +187,7 @@ def run_selftest(ctl, t, angle, tilt_ok, home, inp):
             ctl._boot_blind = True
             ctl._events.push(t, _EV_BOOT, ctl._reset_cause, 0 if home else 1)
         return
-    at = ctl._at_loading(angle, home)
+    at = at_loading(ctl, angle, home)
     if at and not ctl._manual and (ctl._rec_deep or ctl._rec_last):
         # A session was running at the reset: it ends at the loading
         # position itself, not at the edge of its tolerance (found by the
@@ -220,7 +221,7 @@ def run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge):
         return
     if not ctl._manual:
         ctl._traj.reset(angle)
-        if tilt_ok and angle > _HB and not ctl._at_loading(angle, home):
+        if tilt_ok and angle > _HB and not at_loading(ctl, angle, home):
             # Idle but inverted (e.g. a cleared fault, or a boot that saw
             # the angle late): nobody may be left hanging; bring them up.
             ctl._session_begin(t, angle, _NO_START)

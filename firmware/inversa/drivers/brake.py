@@ -30,7 +30,10 @@ class Brake:
         self.engaged = False
 
     def set(self, brake_on):
+        # (engage() / release() inlined: called every period, issue 10)
         if brake_on:
-            self.engage()
+            self._pin.value(1 - self._rel)
+            self.engaged = True
         else:
-            self.release()
+            self._pin.value(self._rel)
+            self.engaged = False

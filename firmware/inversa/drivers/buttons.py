@@ -22,20 +22,26 @@ class Button:
     def __init__(self, pin, pressed_level=1, debounce_ms=20):
         if debounce_ms < 0:
             raise ValueError("debounce_ms must be >= 0")
-        self._pin = pin
         self._value = pin.value  # bound once: one lookup less per period (issue 10)
         self._level = pressed_level
         self._db = debounce_ms
         self._raw = None  # no reading yet (the first one is the state)
         self._t = 0
         self.pressed = True  # until proven otherwise, assume pressed / at limit
+        # The reading that is steady (the last raw reading and the debounced
+        # state agree on it), None while an edge is being timed: one
+        # comparison per period in the steady state (issue 10).
+        self._steady = None
 
     def update(self, t_ms):
         raw = self._value() == self._level
+        if raw is self._steady:
+            return raw  # steady (nearly every period): nothing to time
         r0 = self._raw
         if raw == r0:
             if raw == self.pressed:
-                return raw  # steady (nearly every period): nothing to time
+                self._steady = raw
+                return raw
         elif r0 is None:
             # Boot: the first reading is the state (there is no earlier edge
             # to debounce), so a released start button cannot look like a
@@ -43,10 +49,12 @@ class Button:
             self._raw = raw
             self._t = t_ms
             self.pressed = raw
+            self._steady = raw
             return raw
         else:
             self._raw = raw
             self._t = t_ms
+            self._steady = None
         if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
             self.pressed = raw
         return self.pressed
@@ -54,9 +62,7 @@ class Button:
 
 class EStop:
     def __init__(self, pin_a, pin_b=None, pressed_level=1, release_ms=50, discrepancy_ms=200):
-        self._a = pin_a
-        self._b = pin_b
-        self._va = pin_a.value  # bound once (issue 10)
+        self._va = pin_a.value  # bound once (issue 10; they hold the pins)
         self._vb = None if pin_b is None else pin_b.value
         self._level = pressed_level
         self._release = release_ms
@@ -68,12 +74,19 @@ class EStop:
         self._t_disagree = 0
         self._disagree = False
         self._seen_both_open = False
+        # Released and settled (both channels closed, agreeing, no fault,
+        # not pressed): the next period with both closed changes nothing,
+        # one comparison instead of the whole rule (issue 10).
+        self._quiet = False
 
     def update(self, t_ms):
         lvl = self._level
         a_open = self._va() == lvl
         vb = self._vb
         b_open = a_open if vb is None else vb() == lvl
+        if not (a_open or b_open) and self._quiet:
+            return False
+        self._quiet = False
         if a_open != b_open:
             if not self._disagree:
                 self._disagree = True
@@ -98,6 +111,8 @@ class EStop:
             self.fault = False
         if self.pressed and ticks_diff(t_ms, self._t_closed) >= self._release:
             self.pressed = False
+        if not self.pressed:
+            self._quiet = True  # (both closed: _disagree is False; fault is False here)
         return self.pressed
 
 

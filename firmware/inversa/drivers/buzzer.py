@@ -53,12 +53,13 @@ class Buzzer:
         self._write(pattern != 0 and PATTERNS[pattern][0] > 0)
 
     def update(self, t_ms):
-        p = PATTERNS[self.pattern]
-        n = len(p)
-        if n == 0:
+        pat = self.pattern
+        if not pat:  # silent (PATTERNS[0] is empty): most periods, no lookup
             if self.on:
                 self._write(False)
             return
+        p = PATTERNS[pat]
+        n = len(p)
         seg = self._seg
         while ticks_diff(t_ms, self._t_seg) >= p[seg] * 10:
             self._t_seg = ticks_add(self._t_seg, p[seg] * 10)

@@ -208,7 +208,15 @@ class LinkEndpoint:
     def receive(self, inp, out):
         """Before the controller: the host's commands, and the lease it keeps."""
         now = self.clock.ticks_ms()
-        self._receive(now, inp, out)
+        buf = self._rx
+        n = self.port.readinto(buf)
+        if n:  # (nearly every period: nothing came)
+            r = self.reader
+            i = 0
+            while i < n:
+                i = r.feed(buf, i, n)
+                if r.ready:
+                    self._dispatch(now)
         lease = self._have_host and ticks_diff(now, self._host_ms) < _LEASE_MS
         if lease != self.lease_ok:
             if lease:
@@ -226,38 +234,29 @@ class LinkEndpoint:
         the next period instead, once (never two periods late, so a period
         that is always busy still gets every frame)."""
         now = self.clock.ticks_ms()
-        lease = self.lease_ok
         if self._hello_due and self._send_hello():
             self._hello_due = False
-        if lease:  # with no host listening, events wait in the ring (overflow is counted)
-            self._send_events()
+        # With no host listening, events wait in the ring (overflow is
+        # counted); an empty ring costs no call.  (Issue 10: the endpoint's
+        # own methods are called through the class: looked up on the
+        # instance they first search its nearly full attribute table;
+        # docs/ARCHITECTURE.md "The loop on the RP2040".)
+        if self.lease_ok and (self._ev_pending or self.events._count):
+            LinkEndpoint._send_events(self)
         if self._tele_period_ms and ticks_diff(now, self._tele_next) >= 0:
             if busy and not self._tele_waited:
                 self._tele_waited = True  # the next period sends it
-                return self._heartbeat(now, inp, out)
-            self._tele_waited = False
-            self._send_telemetry(now, inp, out, loop_us, loop_max_us, overruns)
-            self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
-            if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
-                self._tele_next = ticks_add(now, self._tele_period_ms)
-        self._heartbeat(now, inp, out)
-
-    def _heartbeat(self, now, inp, out):
+            else:
+                self._tele_waited = False
+                LinkEndpoint._send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns)
+                self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
+                if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
+                    self._tele_next = ticks_add(now, self._tele_period_ms)
         if ticks_diff(now, self._hb_next) >= 0:
-            self._send_heartbeat(now, inp, out)
+            LinkEndpoint._send_heartbeat(self, now, inp, out)
             self._hb_next = ticks_add(now, _HEARTBEAT_MS)
 
     # -- receiving -----------------------------------------------------------
-    def _receive(self, now, inp, out):
-        buf = self._rx
-        n = self.port.readinto(buf)
-        r = self.reader
-        i = 0
-        while i < n:
-            i = r.feed(buf, i, n)
-            if r.ready:
-                self._dispatch(now)
-
     def _dispatch(self, now):
         r = self.reader
         t = r.msg_type
@@ -437,12 +436,12 @@ class LinkEndpoint:
             _u8(out.alarm_priority),
             out.fault_bits,
             inp.tilt_faults & 0xFFFF,
-            self._io_bits(inp, out),
+            LinkEndpoint._io_bits(self, inp, out),
             loop_us if loop_us < 0xFFFF else 0xFFFF,
             loop_max_us if loop_max_us < 0xFFFF else 0xFFFF,
             overruns & 0xFFFF,
             w.dropped & 0xFFFF,
-            self.rx_errors() & 0xFFFF,
+            LinkEndpoint.rx_errors(self) & 0xFFFF,
             self.events.dropped & 0xFFFF,
             self.port.stalls & 0xFFFF,
         )
@@ -451,7 +450,12 @@ class LinkEndpoint:
     def _send_heartbeat(self, now, inp, out):
         w = self.writer
         struct.pack_into(
-            M.HEARTBEAT_FMT, w.body, _HDR, now, _u8(out.state), self._io_bits(inp, out)
+            M.HEARTBEAT_FMT,
+            w.body,
+            _HDR,
+            now,
+            _u8(out.state),
+            LinkEndpoint._io_bits(self, inp, out),
         )
         return w.send(_MSG_HEARTBEAT, _HEARTBEAT_LEN)
 

@@ -1,0 +1,178 @@
+# The panel's steady-state fast paths (issue 10: Button._steady, EStop._quiet)
+# against plain twins: the update rules as they were before them, copied
+# here as the reference.  Both are fed the same pin readings (long steady
+# runs, chatter, single-period glitches, channels that disagree, irregular
+# periods) and must return the same value and hold the same state after
+# every update.  CPython and MicroPython.
+from inversa.compat import ticks_diff
+from inversa.drivers.buttons import Button, EStop
+
+
+class _RefButton:
+    # drivers/buttons.py Button.update before the fast path (main, 30 Nov)
+    def __init__(self, pin, pressed_level=1, debounce_ms=20):
+        self._value = pin.value
+        self._level = pressed_level
+        self._db = debounce_ms
+        self._raw = None
+        self._t = 0
+        self.pressed = True
+
+    def update(self, t_ms):
+        raw = self._value() == self._level
+        r0 = self._raw
+        if raw == r0:
+            if raw == self.pressed:
+                return raw
+        elif r0 is None:
+            self._raw = raw
+            self._t = t_ms
+            self.pressed = raw
+            return raw
+        else:
+            self._raw = raw
+            self._t = t_ms
+        if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
+            self.pressed = raw
+        return self.pressed
+
+
+class _RefEStop:
+    # drivers/buttons.py EStop.update before the fast path (main, 30 Nov)
+    def __init__(self, pin_a, pin_b=None, pressed_level=1, release_ms=50, discrepancy_ms=200):
+        self._va = pin_a.value
+        self._vb = None if pin_b is None else pin_b.value
+        self._level = pressed_level
+        self._release = release_ms
+        self._disc = discrepancy_ms
+        self.pressed = True
+        self.fault = False
+        self._t_closed = 0
+        self._closed = False
+        self._t_disagree = 0
+        self._disagree = False
+        self._seen_both_open = False
+
+    def update(self, t_ms):
+        lvl = self._level
+        a_open = self._va() == lvl
+        vb = self._vb
+        b_open = a_open if vb is None else vb() == lvl
+        if a_open != b_open:
+            if not self._disagree:
+                self._disagree = True
+                self._t_disagree = t_ms
+            elif ticks_diff(t_ms, self._t_disagree) >= self._disc:
+                self.fault = True
+                self._seen_both_open = False
+        else:
+            self._disagree = False
+        if a_open and b_open and self.fault:
+            self._seen_both_open = True
+        if a_open or b_open:
+            self.pressed = True
+            self._closed = False
+            return True
+        if not self._closed:
+            self._closed = True
+            self._t_closed = t_ms
+        if self.fault:
+            if not self._seen_both_open:
+                return True
+            self.fault = False
+        if self.pressed and ticks_diff(t_ms, self._t_closed) >= self._release:
+            self.pressed = False
+        return self.pressed
+
+
+class _Pin:
+    def __init__(self):
+        self.v = 0
+
+    def value(self):
+        return self.v
+
+
+class _Rng:
+    # a small LCG: the same sequence in CPython and MicroPython
+    def __init__(self, seed):
+        self.s = seed
+
+    def below(self, n):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.s >> 8) % n
+
+
+def _levels(rng, n):
+    # runs of one level, 1-60 periods long, some single-period glitches
+    out = []
+    v = rng.below(2)
+    while len(out) < n:
+        k = 1 + rng.below(60) if rng.below(4) else 1
+        out.extend([v] * k)
+        v ^= 1
+    return out[:n]
+
+
+def _times(rng, n):
+    t = rng.below(1000)
+    out = []
+    for _ in range(n):
+        out.append(t)
+        t += 10 if rng.below(8) else 1 + rng.below(40)  # mostly 10 ms periods
+    return out
+
+
+def test_button_fast_path_matches_the_plain_rule():
+    steady = 0
+    for seed in range(1, 13):
+        rng = _Rng(seed)
+        level = rng.below(2)
+        db = (0, 10, 20, 35)[rng.below(4)]
+        pin = _Pin()
+        new = Button(pin, pressed_level=level, debounce_ms=db)
+        ref = _RefButton(pin, pressed_level=level, debounce_ms=db)
+        n = 400
+        levels = _levels(rng, n)
+        times = _times(rng, n)
+        for i in range(n):
+            v = levels[i]
+            t = times[i]
+            pin.v = v
+            if (v == level) is new._steady:
+                steady += 1
+            a = new.update(t)
+            b = ref.update(t)
+            assert a == b, (seed, t, a, b)
+            assert new.pressed == ref.pressed and new._raw == ref._raw and new._t == ref._t
+    assert steady > 2000  # the fast path ran, not only the full rule
+
+
+def test_estop_fast_path_matches_the_plain_rule():
+    quiet_periods = 0
+    for seed in range(1, 13):
+        rng = _Rng(1000 + seed)
+        level = rng.below(2)
+        two = seed % 5 != 0  # some single-channel e-stops
+        pa = _Pin()
+        pb = _Pin() if two else None
+        new = EStop(pa, pb, pressed_level=level)
+        ref = _RefEStop(pa, pb, pressed_level=level)
+        n = 500
+        la = _levels(rng, n)
+        # channel b mostly follows a, sometimes on its own (disagreement)
+        lb = _levels(rng, n)
+        for i, t in enumerate(_times(rng, n)):
+            pa.v = la[i]
+            if pb is not None:
+                pb.v = lb[i] if (i // 97) % 3 == 0 else la[i]
+            was_quiet = new._quiet
+            a = new.update(t)
+            b = ref.update(t)
+            assert a == b, (seed, i, t, a, b)
+            assert new.pressed == ref.pressed and new.fault == ref.fault
+            assert new._disagree == ref._disagree and new._closed == ref._closed
+            assert new._seen_both_open == ref._seen_both_open
+            if was_quiet and not a:
+                quiet_periods += 1
+    assert quiet_periods > 600  # the fast path ran, not only the full rule
