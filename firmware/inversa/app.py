@@ -527,7 +527,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
-    from inversa.board.clock import SystemClock
+    from inversa.board.system_clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
     clock = SystemClock()
