@@ -30,7 +30,7 @@ from inversa.drivers.mpu6050 import MPU6050
 from inversa.drivers.pulse_adc import PulseADC
 from inversa.link import messages as M
 from inversa.sense.flags import TILT_BUS_ERROR
-from inversa.sensor_boot import (
+from inversa.sensor_standin import (
     HR_NOMINAL,
     IMU_NOMINAL,
     RETRY_MS,
