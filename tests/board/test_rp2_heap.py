@@ -31,6 +31,8 @@ free_boot = gc.mem_free()
 from inversa.app import settle_heap
 settle_heap()
 print("live", free_boot - gc.mem_free())
+import sys
+print("relay_loaded", int("inversa.drivers.relay_motor" in sys.modules))
 """.replace("{build}", BUILD_APP)
 
 
@@ -42,3 +44,5 @@ def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulate
     vals = out.split()
     live = int(vals[vals.index("live") + 1])
     assert 60_000 < live <= MAX_LIVE_AFTER_BUILD, out
+    # an H-bridge board never loads the relay motor's driver (issue 10 item 4)
+    assert vals[vals.index("relay_loaded") + 1] == "0", out
