@@ -225,7 +225,7 @@ gc.collect()
 free1 = gc.mem_free()
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.clock import SystemClock
+from inversa.board.system_clock import SystemClock
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')

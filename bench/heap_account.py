@@ -81,7 +81,7 @@ gc.collect()
 a0 = gc.mem_alloc()
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.clock import SystemClock
+from inversa.board.system_clock import SystemClock
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)
@@ -225,7 +225,7 @@ LOADED_PROBE = r"""
 import sys
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.clock import SystemClock
+from inversa.board.system_clock import SystemClock
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)

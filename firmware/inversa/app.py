@@ -55,7 +55,7 @@ _DONE = const(9)
 # run() drops them once the App is built, so their code is collected; only
 # the interned names (qstrs) stay.  A rare later need (a new calibration from
 # the host, in IDLE) imports one again.  A module that something still uses
-# (a sensor's stand-in keeps inversa.sensor_boot) stays alive through it.
+# (a sensor's stand-in keeps inversa.sensor_standin) stays alive through it.
 BOOT_ONLY_MODULES = (
     "inversa.app_boot",
     "inversa.app_build",
@@ -63,6 +63,7 @@ BOOT_ONLY_MODULES = (
     "inversa.board.config",
     "inversa.board.boards",
     "inversa.sensor_boot",
+    "inversa.sensor_standin",
     "inversa.sense.calibration",
 )
 
@@ -530,7 +531,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
-    from inversa.board.clock import SystemClock
+    from inversa.board.system_clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
     clock = SystemClock()

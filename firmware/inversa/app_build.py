@@ -242,9 +242,14 @@ def build_app(
             reset_cause=reset_cause,
         )
     _compact()
-    from inversa.app import App
-    from inversa.drivers.relay_motor import RelayMotor
+    import sys
 
+    from inversa.app import App
+
+    # A RelayMotor's stop is timed.  Its module is loaded only if one was
+    # built: not importing it here keeps its code and names off the heap of
+    # every board with another motor.
+    relay = sys.modules.get("inversa.drivers.relay_motor")
     app = App(
         clock,
         sensors,
@@ -255,7 +260,7 @@ def build_app(
         brake,
         buzzer,
         board.led,
-        motor_timed=isinstance(motor, RelayMotor),
+        motor_timed=relay is not None and isinstance(motor, relay.RelayMotor),
         profile_store=store,
         events=events,
     )

@@ -18,7 +18,8 @@
 #     the simulated boards: a list of 4 ints the simulated machine keeps
 #             across a simulated watchdog/soft reset and clears on a power
 #             cut (inversa_world.machine_sim.SimMachine.retained_words).
-#     ESP32:  16 bytes of RTC slow memory through machine.RTC().memory().
+#     ESP32:  16 bytes of RTC slow memory through machine.RTC().memory()
+#             (inversa/retained_esp32.py, loaded on an ESP32 only).
 #             MicroPython keeps that memory RTC_NOINIT (ports/esp32/
 #             machine_rtc.c), so it survives a watchdog reset, a panic and
 #             machine.reset(); at power-on its length reads 0 (no record).
@@ -92,35 +93,6 @@ class Retained:
         return (w0 & _M15, ((w0 >> 15) & _M15) - 16384, w1 & 0x3FF)
 
 
-class RtcMemWords:
-    """Four 32-bit words in the ESP32's RTC user memory, indexed 0..3 like a
-    list: `rtc` is machine.RTC() (its memory() reads the bytes, memory(buf)
-    writes them).  A store copies the 16-byte array into the RTC memory: no
-    allocation (memory(buf) copies from the buffer; the words stay small
-    ints).  Whatever the memory held that is not 16 bytes reads as zeros."""
-
-    def __init__(self, rtc):
-        from array import array
-
-        self._rtc = rtc
-        self._w = array("I", (0, 0, 0, 0))
-        try:
-            m = rtc.memory()
-        except Exception:
-            m = b""
-        if len(m) == 16:
-            for i in range(4):
-                j = 4 * i  # little-endian, as the ESP32 stores an array("I")
-                self._w[i] = m[j] | m[j + 1] << 8 | m[j + 2] << 16 | m[j + 3] << 24
-
-    def __getitem__(self, i):
-        return self._w[i]
-
-    def __setitem__(self, i, v):
-        self._w[i] = v
-        self._rtc.memory(self._w)
-
-
 def rp2_scratch(mem32):
     """A Retained on the RP2040 watchdog's SCRATCH0-3 (machine.mem32)."""
     return Retained(mem32, tuple(RP2_SCRATCH0 + 4 * i for i in range(4)))
@@ -137,6 +109,8 @@ def retained_for(machine):
         if sys.platform == "rp2":
             return rp2_scratch(machine.mem32)
         if sys.platform == "esp32":
+            from inversa.retained_esp32 import RtcMemWords
+
             return Retained(RtcMemWords(machine.RTC()))
     except Exception:
         pass

@@ -71,7 +71,7 @@ def calibrate(imu_kind, bus, imu, clock):
     the bed still at level (known exactly) and at four other positions
     spanning more than 60 deg; the firmware's own calibration routine
     measures each for two seconds.  Returns the calibration (``.save(path)``)."""
-    from inversa.sense.calibration import Calibrator
+    from inversa.sense.calibrator import Calibrator
 
     if imu_kind == "mpu6050":
         from inversa.drivers.mpu6050 import MPU6050

@@ -30,7 +30,7 @@ from inversa.drivers.mpu6050 import MPU6050
 from inversa.drivers.pulse_adc import PulseADC
 from inversa.link import messages as M
 from inversa.sense.flags import TILT_BUS_ERROR
-from inversa.sensor_boot import (
+from inversa.sensor_standin import (
     HR_NOMINAL,
     IMU_NOMINAL,
     RETRY_MS,
@@ -341,7 +341,7 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'
     )
     monkeypatch.setattr("time.sleep_us", lambda us: None, raising=False)
-    monkeypatch.setattr("inversa.board.clock.SystemClock", VirtualClock)
+    monkeypatch.setattr("inversa.board.system_clock.SystemClock", VirtualClock)
     with pytest.raises(Reached):
         app_mod.run(str(tmp_path / "board.json"), str(tmp_path))
     assert order[0] == "kbd_intr(-1)" and "pin" in order

@@ -54,6 +54,39 @@ def test_reads_by_name_and_by_module_become_values_and_their_imports_go():
     assert "NOT_CONST = (7,)" in lim
 
 
+def test_a_module_import_whose_every_read_was_folded_goes_and_one_still_read_stays():
+    # (issue 10 item 4: the board then never loads a module that only held
+    # constants, inversa.reasons or control.limits)
+    out = _fold(
+        {
+            "pkg.limits": LIMITS,
+            "pkg.reasons": "from micropython import const\nE_X = const(4)\n",
+            "pkg.user": (
+                "from pkg import limits as L\n"
+                "from pkg import reasons\n"
+                "def f(x):\n"
+                "    from pkg import reasons as R\n"
+                "    return x < L.MAX_CDEG and R.E_X + reasons.E_X\n"
+            ),
+            "pkg.other": (
+                "from pkg import limits as L, reasons\n"
+                "def g():\n"
+                "    return L.NOT_CONST, L.MAX_CDEG, reasons.E_X\n"
+            ),
+        }
+    )
+    user = out["pkg.user"]
+    assert "import" not in user, user
+    assert user.count("\n") == 5 and "    pass\n" in user  # lines stay where they were
+    assert "return x < 9000 and 4 + 4" in user
+    other = out["pkg.other"]  # L.NOT_CONST is not a constant: L stays, reasons goes
+    assert "from pkg import limits as L\n" in other
+    assert "return L.NOT_CONST, 9000, 4" in other
+    # a module never imported at all is left alone (no read was folded away)
+    out = _fold({"pkg.limits": LIMITS, "pkg.u": "from pkg import limits\n"})
+    assert out["pkg.u"] == "from pkg import limits\n"
+
+
 def test_a_plain_int_nothing_rebinds_is_a_constant_and_one_that_changes_is_not():
     out = _fold(
         {

@@ -21,6 +21,7 @@ from inversa_host.boardtools.deploy import (
     parent_dirs,
     plan_copy,
 )
+from inversa_host.boardtools.mpybuild import empty_package
 from inversa_host.link.fakeboard import FakeBoard
 from inversa_host.vboards.repl import ReplBoard, VirtualHardware
 
@@ -222,7 +223,8 @@ def deployed(tmp_path_factory):
 
 def test_first_deploy_copies_everything_and_confirms_the_handshake(deployed):
     vb, report, logs = deployed
-    n_modules = len(list((_SNAPSHOT[0] / "inversa").rglob("*.py")))
+    # every module but the packages with nothing to run (namespace packages on the board)
+    n_modules = len([p for p in (_SNAPSHOT[0] / "inversa").rglob("*.py") if not empty_package(p)])
     assert len([p for p in report.copied if p.startswith("/lib/inversa/")]) == n_modules
     assert report.unchanged == [] and report.config_written
     assert report.board_version == VERSION
@@ -339,3 +341,27 @@ def test_cli_debug_lines_reaches_the_build(monkeypatch):
     for extra, want in (([], False), (["--debug-lines"], True)):
         assert main(["deploy", "--port", "socket://127.0.0.1:9", "--board", "pico", *extra]) == 1
         assert seen[-1] is want
+
+
+def test_every_board_has_the_hosts_facts_and_the_board_table_keeps_none_of_them():
+    # (issue 10 item 4: title, chip and mpy-cross architecture live on the
+    # host, not in the board's heap as interned names)
+    from inversa.board.boards import BOARDS
+    from inversa_host.boardtools.mpybuild import BOARD_CHIPS, board_arch
+
+    assert sorted(BOARD_CHIPS) == sorted(BOARDS)
+    assert board_arch("pico") == "armv6m" and board_arch("esp32") == "xtensawin"
+    for d in BOARDS.values():
+        assert not {"title", "mcu", "arch"} & set(d), d
+    with pytest.raises(ValueError, match="known boards"):
+        board_arch("arduino")
+
+
+def test_a_board_build_leaves_out_the_packages_with_nothing_to_run(tmp_path):
+    # (issue 10 item 4: MicroPython imports such a directory as a namespace
+    # package; each file left out is one interned file name less)
+    image = D.build_image("pico", tmp_path)
+    assert "/lib/inversa/__init__.mpy" in image  # VERSION
+    assert "/lib/inversa/control/controller.mpy" in image
+    for pkg in ("board", "drivers", "sense", "control", "link"):
+        assert f"/lib/inversa/{pkg}/__init__.mpy" not in image, pkg

@@ -155,3 +155,17 @@ def test_a_motion_record_saved_every_period_allocates_nothing():
     per_call = alloc_per_call(period, n=100)
     if per_call is not None:
         assert per_call == 0, "a period allocates %s bytes" % per_call
+
+
+def test_only_a_relay_motors_stop_is_timed_whichever_modules_were_loaded_before():
+    # (issue 10 item 4: build_app no longer imports the relay driver to ask
+    # isinstance, so a board with another motor never loads it; the emulated
+    # Pico's heap test checks that it stays unloaded there)
+    for motor, timed in (("hbridge", False), ("relay", True), ("hbridge", False)):
+        cfg = validate(
+            {"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": motor, "bench": True},
+            "test board",
+        )
+        board = build_board(cfg, SimMachine(FakeI2CBus()))
+        app = build_app(cfg, board, VirtualClock(0), _storage(), MemoryPort(512, 256))
+        assert app._motor_timed is timed, motor

@@ -35,7 +35,7 @@ def test_minimal_config_gets_documented_defaults():
     assert cfg.brake is False and cfg.buzzer is True and cfg.bench is False
     assert cfg.link == "usb" and cfg.i2c_freq == 400000
     assert cfg.imu_addr == 0x68 and cfg.hr_addr == 0x57  # datasheet addresses
-    assert cfg.board_def["arch"] == "armv6m"
+    assert cfg.board_def["name"] == "pico" and cfg.board_def["i2c"] == (0, 4, 5)
 
 
 def test_lsm6dsox_and_analog_pulse_sensor():
@@ -44,7 +44,7 @@ def test_lsm6dsox_and_analog_pulse_sensor():
         ' "brake": true, "imu_addr": 107}'
     )
     assert cfg.imu_addr == 0x6B and cfg.hr_addr is None and cfg.brake is True
-    assert cfg.board_def["arch"] == "xtensawin"
+    assert cfg.board_def["name"] == "esp32" and cfg.board_def["i2c"] == (0, 21, 22)
 
 
 def test_manual_table_needs_buzzer():

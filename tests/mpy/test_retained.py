@@ -1,7 +1,8 @@
 # The motion record in retained RAM (inversa/retained.py): exact across a
 # reset, and nothing a power-on or a torn write leaves reads as a record.
 
-from inversa.retained import RP2_SCRATCH0, Retained, RtcMemWords, retained_for, rp2_scratch
+from inversa.retained import RP2_SCRATCH0, Retained, retained_for, rp2_scratch
+from inversa.retained_esp32 import RtcMemWords
 from mpyunit import assert_no_alloc
 
 

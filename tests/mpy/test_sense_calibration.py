@@ -8,8 +8,8 @@ from inversa.sense.calibration import (
     FLAG_OFFSETS,
     FLAG_SCALE,
     Calibration,
-    Calibrator,
 )
+from inversa.sense.calibrator import Calibrator
 from inversa_world.devices import FakeI2CBus, FakeMPU6050
 from mpyunit import raises
 

@@ -9,13 +9,8 @@ from inversa.events import EV_SENSOR, EventLog
 from inversa.sense.calibration import Calibration
 from inversa.sense.flags import TILT_BUS_ERROR
 from inversa.sense.frontend import SensorFrontEnd
-from inversa.sensor_boot import (
-    SENSOR_IMU,
-    PendingIMU,
-    PendingPPG,
-    make_imu,
-    make_ppg,
-)
+from inversa.sensor_boot import make_imu, make_ppg
+from inversa.sensor_standin import SENSOR_IMU, PendingIMU, PendingPPG
 from inversa_world.devices import FakeI2CBus, FakeMAX30102, FakeMPU6050
 from inversa_world.ppg import PPGSynth
 from mpyunit import raises

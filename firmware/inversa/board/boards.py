@@ -82,12 +82,13 @@ _PICO_PINS = {
     "motor_is": 27,
 }
 
+# What the board itself needs (pins, buses).  The host's facts about each
+# board (its title, chip and mpy-cross architecture) are in
+# inversa_host/boardtools/mpybuild.py BOARD_CHIPS: the board never reads them,
+# and every short string here is an interned name in its heap.
 BOARDS = {
     "pico": {
         "name": "pico",
-        "title": "Raspberry Pi Pico (RP2040)",
-        "mcu": "RP2040",
-        "arch": "armv6m",
         "i2c": (0, 4, 5),  # (bus id, SDA, SCL)
         "uart": (0, 0, 1),  # (uart id, TX, RX): optional link over UART
         "pins": _PICO_PINS,
@@ -95,9 +96,6 @@ BOARDS = {
     },
     "pico2": {
         "name": "pico2",
-        "title": "Raspberry Pi Pico 2 (RP2350)",
-        "mcu": "RP2350",
-        "arch": "armv7emsp",
         "i2c": (0, 4, 5),
         "uart": (0, 0, 1),
         # Same header as the Pico, so the same carrier board fits both.
@@ -106,9 +104,6 @@ BOARDS = {
     },
     "esp32": {
         "name": "esp32",
-        "title": "ESP32 DevKitC (ESP32-WROOM-32)",
-        "mcu": "ESP32",
-        "arch": "xtensawin",
         "i2c": (0, 21, 22),
         "uart": (2, 17, 16),
         "pins": {

@@ -1,34 +1,16 @@
-# Clocks injected into everything that needs time, so the controller can be
-# driven sample by sample in virtual time.
+# The virtual clock injected into everything that needs time in the tests and
+# the simulator, so the controller can be driven sample by sample in virtual
+# time.  The board's clock is inversa/board/system_clock.py (a module of its
+# own: the board never loads this one, nor its names).
 #
 # Usage:
 #     clock = VirtualClock()          # tests, simulator
 #     clock.advance_ms(10)
-#     clock = SystemClock()           # on the board
 #     t_ms = clock.ticks_ms()
-
-import time
 
 from inversa.compat import TICKS_PERIOD, const, ticks_add
 
 _STEP_MAX_US = const(1 << 28)
-
-
-class SystemClock:
-    """The board's own clock (MicroPython only; CPython code uses VirtualClock)."""
-
-    def __init__(self):
-        # The C functions themselves (issue 10): a call through the methods
-        # below costs ~10 us more on an RP2040, and the period reads the
-        # clock about ten times.
-        self.ticks_ms = time.ticks_ms  # pyright: ignore[reportAttributeAccessIssue]
-        self.ticks_us = time.ticks_us  # pyright: ignore[reportAttributeAccessIssue]
-
-    def ticks_ms(self):
-        return time.ticks_ms()  # pyright: ignore[reportAttributeAccessIssue]
-
-    def ticks_us(self):
-        return time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class VirtualClock:

@@ -20,7 +20,7 @@
 # over the periods; none is dropped (`hr_fed` + `hr_backlog` +
 # `hr_discarded` = `hr_samples`; `hr_discarded`: waiting when the estimator
 # was reset, stale as before).
-# While `fe.calibrator` is set (a sense.calibration.Calibrator), every fresh
+# While `fe.calibrator` is set (a sense.calibrator.Calibrator), every fresh
 # IMU sample is also handed to it.
 # A driver with `check()` (MPU6050, LSM6DSOX, MAX30102) is asked once a second,
 # and at once when its data stops, whether the chip reset itself (a supply

@@ -15,7 +15,11 @@ themselves: CPython, the tests and the host keep the names):
 
 * every read of a firmware integer constant, ``NAME`` or ``module.NAME``,
   becomes its value (what ``const()`` does within one module);
-* a ``from m import NAME`` of such a constant is dropped;
+* a ``from m import NAME`` of such a constant is dropped, and so is a
+  ``from pkg import module as M`` whose every use was such a read: the board
+  then never loads a module that only held constants (``inversa.reasons``,
+  ``control.limits``: a module object, its globals and three interned names
+  each);
 * with ``drop_public``, a public ``NAME = const(v)`` becomes ``_NAME =
   const(v)``, which mpy-cross drops: the name is gone from the board's heap.
   The deployed modules then no longer export those names, so nothing that
@@ -397,5 +401,47 @@ def inline_consts(
     elif folds is not None:
         for m in mods.values():
             _rewrite(m, mods, set(), folds)
+    out = {k: _drop_orphaned_imports(sources[k], v, modules) for k, v in out.items()}
     check(out)
     return out
+
+
+def _loaded_names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _drop_orphaned_imports(before: str, after: str, modules: set[str]) -> str:
+    """Drop ``from pkg import module [as M]`` (a firmware module) where the
+    original source read the name and the folded one no longer does: every
+    read was a constant folded away.  Lines stay where they were."""
+    used_before = _loaded_names(ast.parse(before))
+    tree = ast.parse(after)
+    used_after = _loaded_names(tree)
+    data = after.encode()
+    starts = _line_starts(data)
+    edits: list[tuple[int, int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        keep = [
+            a
+            for a in node.names
+            if _module_of(node.module, a.name, modules) is None
+            or (a.asname or a.name) in used_after
+            or (a.asname or a.name) not in used_before
+        ]
+        if len(keep) == len(node.names):
+            continue
+        lines = node.end_lineno - node.lineno  # type: ignore[operator]
+        names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in keep)
+        text = f"from {node.module} import {names}" if keep else "pass"
+        a = starts[node.lineno - 1] + node.col_offset
+        b = starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[operator]
+        edits.append((a, b, text + "\n" * lines))
+    out = bytearray()
+    pos = 0
+    for a, b, text in sorted(edits):
+        out += data[pos:a] + text.encode()
+        pos = b
+    out += data[pos:]
+    return out.decode()

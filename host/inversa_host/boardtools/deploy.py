@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from inversa import VERSION
-from inversa.board.boards import board_names, get_board
+from inversa.board.boards import board_names
 from inversa.board.config import CONFIG_PATH, BoardConfig, validate
-from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, compile_tree
+from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile_tree
 from inversa_host.vm import firmware_dir
 
 LIB_DIR = "/lib/inversa"
@@ -267,7 +267,7 @@ def build_image(
 ) -> dict[str, bytes]:
     """Compile the firmware for ``board``: {board path: bytes}.  Without
     ``debug_lines`` the ``.mpy`` files carry no line numbers (``-O3``)."""
-    arch = get_board(board)["arch"]
+    arch = board_arch(board)
     root = root or firmware_dir()
     # constants folded, files named by their board path, no line numbers (mpybuild)
     results = compile_tree(
@@ -668,7 +668,7 @@ def deploy(
                     "could not tell which board this is; pass --board " + "|".join(board_names())
                 )
             log(f"detected board: {board}")
-        arch = get_board(board)["arch"]
+        arch = board_arch(board)
         with tempfile.TemporaryDirectory() as tmp:
             opt = "" if debug_lines else f" -O{BOARD_OPTIMIZE}"
             log(f"compiling the firmware with mpy-cross -march={arch}{opt}")

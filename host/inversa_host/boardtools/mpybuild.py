@@ -67,6 +67,23 @@ def mpy_cross_path() -> str:
     return found
 
 
+# The host's facts about each board of inversa.board.boards.BOARDS (kept off
+# the board: it never reads them): title, chip, mpy-cross architecture.
+BOARD_CHIPS: dict[str, dict[str, str]] = {
+    "pico": {"title": "Raspberry Pi Pico (RP2040)", "mcu": "RP2040", "arch": "armv6m"},
+    "pico2": {"title": "Raspberry Pi Pico 2 (RP2350)", "mcu": "RP2350", "arch": "armv7emsp"},
+    "esp32": {"title": "ESP32 DevKitC (ESP32-WROOM-32)", "mcu": "ESP32", "arch": "xtensawin"},
+}
+
+
+def board_arch(board: str) -> str:
+    """mpy-cross ``-march`` for a board of ``inversa.board.boards.BOARDS``."""
+    from inversa.board.boards import get_board
+
+    get_board(board)  # ValueError naming the known boards
+    return BOARD_CHIPS[board]["arch"]
+
+
 def firmware_sources(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
@@ -107,6 +124,18 @@ def module_name(rel: Path) -> str:
     return ".".join(parts)
 
 
+def empty_package(path: Path) -> bool:
+    """A package ``__init__.py`` with nothing to run (comments at most)."""
+    import ast
+
+    if path.name != "__init__.py":
+        return False
+    try:
+        return not ast.parse(path.read_text(encoding="utf-8")).body
+    except SyntaxError:
+        return False
+
+
 def _parses(src: str) -> bool:
     import ast
 
@@ -131,11 +160,16 @@ def compile_tree(
     ``board_dir``: where the files go on the board (``/lib/``); each ``.mpy``
     then names itself by its path there, the same string as the module's
     ``__file__``, so the board interns one name per module, not two.
-    ``optimize``: mpy-cross ``-O`` level (``BOARD_OPTIMIZE`` for a board)."""
+    ``optimize``: mpy-cross ``-O`` level (``BOARD_OPTIMIZE`` for a board).
+    With ``board_dir``, a package ``__init__.py`` with nothing to run
+    (comments only) is left out: MicroPython imports the directory as a
+    namespace package, so the board interns no file name for it and loads
+    no module code (issue 10 item 4)."""
     todo = [
         s
         for s in (sources if sources is not None else firmware_sources(root))
         if s.relative_to(root).as_posix() not in ("main.py", "boot.py")
+        and not (board_dir and empty_package(s))
     ]  # main.py/boot.py are run by name on the board: they stay source
     rewritten: dict[Path, str] = {}
     if inline:

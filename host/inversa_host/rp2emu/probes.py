@@ -11,7 +11,7 @@ def build():
     # in a frame of its own, as run() builds in app._boot_app
     from inversa.app_build import build_app
     from inversa.board.build import build_board
-    from inversa.board.clock import SystemClock
+    from inversa.board.system_clock import SystemClock
     from inversa.board.config import load_config
     from inversa.link.port import MemoryPort
 

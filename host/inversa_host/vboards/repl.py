@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from inversa.board.boards import ACTIVE_LEVEL, get_board
+from inversa_host.boardtools.mpybuild import board_arch
 from inversa_host.vboards.serialsocket import Pacer, SerialServer
 from inversa_host.vm import MicroPythonVM, mpylib_dir
 
@@ -219,7 +220,7 @@ class VirtualHardware:
             devices.append((bus, spec[2], {reg: value}))
         # What sys.implementation says on that board's MicroPython 1.29: the
         # .mpy version with the chip's native architecture (deploy checks it).
-        return cls(inputs, devices, (1, 29, 0), 6 | 3 << 8 | NATIVE_ARCH[d["arch"]] << 10)
+        return cls(inputs, devices, (1, 29, 0), 6 | 3 << 8 | NATIVE_ARCH[board_arch(board)] << 10)
 
     def set_input(self, board: str, signal: str, level: int) -> VirtualHardware:
         self.inputs[get_board(board)["pins"][signal]] = level

@@ -9,7 +9,7 @@
 #     cal = calibrate(clock, fake, imu, angles=(0.0,))    # level only
 #     fe = SensorFrontEnd(clock, imu, ppg, cal)
 
-from inversa.sense.calibration import Calibrator
+from inversa.sense.calibrator import Calibrator
 
 FIVE_POSITIONS = (0.0, -60.0, -30.0, 30.0, 60.0)
 
