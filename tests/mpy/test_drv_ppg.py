@@ -131,6 +131,32 @@ def test_max30102_exactly_full_fifo_gives_32_samples():
     assert drv.samples == fake.produced == 33
 
 
+def test_max30102_drains_every_waiting_sample_in_order_whatever_the_count():
+    # FIFO_DATA is read in chunks of a few samples (its address does not
+    # increment; each read goes on from FIFO_RD_PTR): every count 1..32
+    # gives the samples the chip holds, oldest first, red and IR
+    clock, bus, fake = _max()
+    drv = MAX30102(bus)
+    for want_n in list(range(1, 33)) + [4, 5, 8, 9, 3]:
+        clock.advance_ms(10 * want_n)
+        fake._catch_up()
+        rd = fake.regs[0x06]
+        n_chip = fake._count
+        assert n_chip == want_n, (n_chip, want_n)
+        f = bytes(fake.fifo)
+        want_red = []
+        want_ir = []
+        for i in range(n_chip):
+            b = ((rd + i) & 31) * 6
+            want_red.append(int.from_bytes(f[b : b + 3], "big") & 0x3FFFF)
+            want_ir.append(int.from_bytes(f[b + 3 : b + 6], "big") & 0x3FFFF)
+        assert drv.read_fifo() == n_chip
+        assert list(drv.red[:n_chip]) == want_red, want_n
+        assert list(drv.ir[:n_chip]) == want_ir, want_n
+        assert fake._count == 0
+    assert drv.samples == fake.produced and drv.lost_total == 0
+
+
 def test_max30102_reset_is_detected_and_reinitialised():
     clock, bus, fake = _max()
     drv = MAX30102(bus)

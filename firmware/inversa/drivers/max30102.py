@@ -50,6 +50,7 @@ _A_FULL = const(0x80)  # INT_STATUS_1 / INT_ENABLE_1: FIFO almost full
 _MODE_SPO2 = const(0x03)  # red + IR
 _DEPTH = const(32)
 _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
+_CHUNK = const(4)  # samples per FIFO_DATA read (its address does not increment)
 _MASK18 = const(0x3FFFF)
 
 SAMPLE_RATES = (50, 100, 200, 400, 800, 1000, 1600, 3200)  # index = SPO2_SR code
@@ -98,9 +99,13 @@ class MAX30102(I2CDevice):
         self._ptr = bytearray(7)  # INT_STATUS_1 .. FIFO_RD_PTR
         self._chk = bytearray(3)
         self.chip = "MAX30102"
-        self._data = bytearray(_DEPTH * _BYTES)
+        # A drain reads FIFO_DATA in chunks of up to _CHUNK samples (2-3 at a
+        # 20 ms drain; a full FIFO after a stall takes 8 reads): one view per
+        # chunk size, made once (slicing later would allocate), instead of
+        # 33 views (~0.5 KB of the board's heap).
+        self._data = bytearray(_CHUNK * _BYTES)
         mv = memoryview(self._data)
-        self._views = [mv[: n * _BYTES] for n in range(_DEPTH + 1)]  # no slicing later
+        self._views = tuple(mv[: n * _BYTES] for n in range(_CHUNK + 1))
         self.ir = array("i", [0] * _DEPTH)
         self.red = array("i", [0] * _DEPTH)
         self.lost = 0
@@ -159,7 +164,9 @@ class MAX30102(I2CDevice):
     def read_fifo(self):
         """Drain the FIFO into ir/red[0:n]; return n.  `lost` = samples dropped after them."""
         p = self._ptr
-        self.i2c.readfrom_mem_into(self.address, _INT_STATUS_1, p)
+        i2c = self.i2c
+        addr = self.address
+        i2c.readfrom_mem_into(addr, _INT_STATUS_1, p)
         n = (p[4] - p[6]) & 31
         lost = p[5]
         if n == 0 and (lost or p[0] & _A_FULL):
@@ -169,14 +176,24 @@ class MAX30102(I2CDevice):
             self.lost_total += lost
         self.lost = lost
         if n:
-            self.i2c.readfrom_mem_into(self.address, _FIFO_DATA, self._views[n])
+            # FIFO_DATA does not auto-increment its address: each read goes
+            # on from FIFO_RD_PTR, whole samples at a time
             b = self._data
             ir = self.ir
             red = self.red
-            j = 0
-            for i in range(n):
-                red[i] = (b[j] << 16 | b[j + 1] << 8 | b[j + 2]) & _MASK18
-                ir[i] = (b[j + 3] << 16 | b[j + 4] << 8 | b[j + 5]) & _MASK18
-                j += _BYTES
+            views = self._views
+            i = 0
+            left = n
+            while left:
+                k = left if left < _CHUNK else _CHUNK
+                i2c.readfrom_mem_into(addr, _FIFO_DATA, views[k])
+                left -= k
+                j = 0
+                while k:
+                    red[i] = (b[j] << 16 | b[j + 1] << 8 | b[j + 2]) & _MASK18
+                    ir[i] = (b[j + 3] << 16 | b[j + 4] << 8 | b[j + 5]) & _MASK18
+                    i += 1
+                    j += _BYTES
+                    k -= 1
         self.samples = (self.samples + n + lost) & 0x3FFFFFFF
         return n
