@@ -47,6 +47,7 @@ _PART_ID = const(0xFF)
 
 _RESET = const(0x40)
 _A_FULL = const(0x80)  # INT_STATUS_1 / INT_ENABLE_1: FIFO almost full
+_NEAR_FULL = const(16)  # a drain of this many samples clears A_FULL after it
 _MODE_SPO2 = const(0x03)  # red + IR
 _DEPTH = const(32)
 _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
@@ -96,7 +97,7 @@ class MAX30102(I2CDevice):
         if not 0 <= led_ma <= 50:
             raise ValueError("led_ma must be within 0..50")
         I2CDevice.__init__(self, i2c, address)
-        self._ptr = bytearray(7)  # INT_STATUS_1 .. FIFO_RD_PTR
+        self._ptr = bytearray(3)  # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR
         self._chk = bytearray(3)
         self.chip = "MAX30102"
         # A drain reads FIFO_DATA in chunks of up to _CHUNK samples (2-3 at a
@@ -166,10 +167,16 @@ class MAX30102(I2CDevice):
         p = self._ptr
         i2c = self.i2c
         addr = self.address
-        i2c.readfrom_mem_into(addr, _INT_STATUS_1, p)
-        n = (p[4] - p[6]) & 31
-        lost = p[5]
-        if n == 0 and (lost or p[0] & _A_FULL):
+        # The three pointers only (6 bytes on the bus, not 10 from
+        # INT_STATUS_1): equal write and read pointers with no sample lost
+        # are an empty FIFO or a full one, and only then does A_FULL (set at
+        # 32 waiting, cleared only by reading INT_STATUS_1) decide.  So that
+        # it is never stale there, INT_STATUS_1 is also read after any drain
+        # that came near full (the FIFO may have filled meanwhile).
+        i2c.readfrom_mem_into(addr, _FIFO_WR_PTR, p)
+        n = (p[0] - p[2]) & 31
+        lost = p[1]
+        if n == 0 and (lost or self._read_u8(_INT_STATUS_1) & _A_FULL):
             n = _DEPTH  # full: the write pointer caught up with the read pointer
         if lost:
             self.overflows += 1
@@ -195,5 +202,7 @@ class MAX30102(I2CDevice):
                     i += 1
                     j += _BYTES
                     k -= 1
+            if n >= _NEAR_FULL:
+                self._read_u8(_INT_STATUS_1)  # A_FULL, if it was set, is stale now
         self.samples = (self.samples + n + lost) & 0x3FFFFFFF
         return n
