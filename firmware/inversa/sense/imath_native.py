@@ -20,7 +20,8 @@ TAB = None  # imath._ATAN (array "i", 130 entries), set by imath.py
 
 @micropython.viper
 def atan2_v(y: int, x: int) -> int:
-    t = ptr32(TAB)  # noqa: F821 - a viper built-in
+    # ptr32: a viper built-in; TAB is the table (array "i") once imath.py set it
+    t = ptr32(TAB)  # noqa: F821  # pyright: ignore[reportArgumentType]
     ax = x
     if ax < 0:
         ax = -ax
