@@ -1,12 +1,12 @@
 # The viper twin of atan2 (inversa/sense/imath_native.py) gives exactly what
-# the plain version (imath.atan2_udeg_plain) gives: every octant and axis,
+# the plain version (imath_plain.atan2_udeg_plain) gives: every octant and axis,
 # the table's step edges, both scaling loops (inputs up to 2**30) and seeded
 # random vectors.  Where the interpreter has no native emitter (CPython, the
 # WebAssembly VM) there is no twin to compare: skipped.  It runs in the
 # 32-bit unix interpreter (x86 native code) and on the emulated Pico (armv6m:
 # tests/board/test_rp2_native.py runs this module's checks there).
 
-from inversa.sense import imath
+from inversa.sense import imath, imath_plain
 from mpyunit import assert_no_alloc, skip
 
 
@@ -44,9 +44,10 @@ def test_atan2_twin_matches_the_plain_version():
     native = _native()
     assert imath.NATIVE
     assert imath.atan2_udeg is native.atan2_v
+    imath_plain.TAB = imath._ATAN  # imath sets it only where it uses the plain one
     n = 0
     for y, x in _inputs():
-        want = imath.atan2_udeg_plain(y, x)
+        want = imath_plain.atan2_udeg_plain(y, x)
         got = native.atan2_v(y, x)
         assert got == want, (y, x, got, want)
         n += 1
@@ -56,3 +57,8 @@ def test_atan2_twin_matches_the_plain_version():
 def test_atan2_twin_allocates_nothing():
     native = _native()
     assert_no_alloc(lambda: native.atan2_v(-12345, 16000))
+
+
+def test_the_table_has_its_extra_entry_for_45_degrees():
+    t = imath._ATAN
+    assert len(t) == 130 and t[129] == t[128] == 450000 and t[0] == 0

@@ -97,7 +97,8 @@ class MAX30102(I2CDevice):
         if not 0 <= led_ma <= 50:
             raise ValueError("led_ma must be within 0..50")
         I2CDevice.__init__(self, i2c, address)
-        self._ptr = bytearray(3)  # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR
+        # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR in read_fifo; FIFO_CONFIG ..
+        # SPO2_CONFIG in _config_lost; zeros in clear_fifo (never at once)
         self._chk = bytearray(3)
         self.chip = "MAX30102"
         # A drain reads FIFO_DATA in chunks of up to _CHUNK samples (2-3 at a
@@ -106,7 +107,7 @@ class MAX30102(I2CDevice):
         # 33 views (~0.5 KB of the board's heap).
         self._data = bytearray(_CHUNK * _BYTES)
         mv = memoryview(self._data)
-        self._views = tuple(mv[: n * _BYTES] for n in range(_CHUNK + 1))
+        self._views = (None,) + tuple(mv[: n * _BYTES] for n in range(1, _CHUNK + 1))
         self.ir = array("i", [0] * _DEPTH)
         self.red = array("i", [0] * _DEPTH)
         self.lost = 0
@@ -164,7 +165,7 @@ class MAX30102(I2CDevice):
 
     def read_fifo(self):
         """Drain the FIFO into ir/red[0:n]; return n.  `lost` = samples dropped after them."""
-        p = self._ptr
+        p = self._chk
         i2c = self.i2c
         addr = self.address
         # The three pointers only (6 bytes on the bus, not 10 from
