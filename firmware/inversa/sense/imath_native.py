@@ -1,7 +1,8 @@
-# Viper (machine-code) twin of imath.atan2_udeg_plain: ~10x fewer cycles on
-# an RP2040 (the tilt estimator calls it once or more every control period).
+# Viper (machine-code) twin of imath_plain.atan2_udeg_plain: 28 instead of
+# 78 us a call on the emulated Pico, most of it the call itself (the tilt
+# estimator calls it once or more every control period).
 #
-# Only imported through imath.py, which keeps the plain version where the
+# Only imported through imath.py, which uses the plain version where the
 # interpreter has no native emitter (CPython, the WebAssembly VM): importing
 # this module there fails (ImportError / SyntaxError / ValueError).  imath.py
 # sets TAB to its table before it uses atan2_v.  Every value stays below
