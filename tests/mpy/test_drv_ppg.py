@@ -98,10 +98,10 @@ def test_max30102_read_fifo_allocates_nothing():
     class Quiet:
         # a FIFO that always holds two samples, answered without allocating
         def readfrom_mem_into(self, memaddr, buf):
-            if memaddr == 0x00:  # INT_STATUS_1 .. FIFO_RD_PTR
+            if memaddr == 0x04:  # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR
                 for i in range(len(buf)):
                     buf[i] = 0
-                buf[4] = 2
+                buf[0] = 2
             else:
                 for i in range(len(buf)):
                     buf[i] = i
@@ -129,6 +129,70 @@ def test_max30102_exactly_full_fifo_gives_32_samples():
     clock.advance_ms(10)
     assert drv.read_fifo() == 1
     assert drv.samples == fake.produced == 33
+
+
+def test_max30102_drains_every_waiting_sample_in_order_whatever_the_count():
+    # FIFO_DATA is read in chunks of a few samples (its address does not
+    # increment; each read goes on from FIFO_RD_PTR): every count 1..32
+    # gives the samples the chip holds, oldest first, red and IR
+    clock, bus, fake = _max()
+    drv = MAX30102(bus)
+    for want_n in list(range(1, 33)) + [4, 5, 8, 9, 3]:
+        clock.advance_ms(10 * want_n)
+        fake._catch_up()
+        rd = fake.regs[0x06]
+        n_chip = fake._count
+        assert n_chip == want_n, (n_chip, want_n)
+        f = bytes(fake.fifo)
+        want_red = []
+        want_ir = []
+        for i in range(n_chip):
+            b = ((rd + i) & 31) * 6
+            want_red.append(int.from_bytes(f[b : b + 3], "big") & 0x3FFFF)
+            want_ir.append(int.from_bytes(f[b + 3 : b + 6], "big") & 0x3FFFF)
+        assert drv.read_fifo() == n_chip
+        assert list(drv.red[:n_chip]) == want_red, want_n
+        assert list(drv.ir[:n_chip]) == want_ir, want_n
+        assert fake._count == 0
+    assert drv.samples == fake.produced and drv.lost_total == 0
+
+
+def test_max30102_a_full_is_never_stale_when_the_pointers_are_equal():
+    # read_fifo reads the three pointers only; A_FULL (cleared only by
+    # reading INT_STATUS_1) decides between empty and full.  A drain that
+    # found the FIFO full, or that it filled while being drained, must leave
+    # no A_FULL behind that would make a later empty FIFO read as full.
+    clock, bus, fake = _max()
+    drv = MAX30102(bus)
+    clock.advance_ms(500)  # full, ~18 lost: the overflow counter says so
+    assert drv.read_fifo() == 32 and drv.lost > 0
+    assert drv.read_fifo() == 0  # empty now, not full again
+    assert drv.lost == 0
+
+    class FillsWhileDrained:
+        # the chip keeps sampling while the host drains: 13 more samples
+        # arrive during the first FIFO_DATA read (the FIFO reaches 32)
+        def __init__(self):
+            self.advance = 130
+
+        def readfrom_mem_into(self, memaddr, buf):
+            fake.readfrom_mem_into(memaddr, buf)
+            if memaddr == 0x07 and self.advance:
+                clock.advance_ms(self.advance)
+                self.advance = 0
+                fake._catch_up()
+
+        def writeto_mem(self, memaddr, buf):
+            fake.writeto_mem(memaddr, buf)
+
+    bus.attach(0x57, FillsWhileDrained())
+    clock.advance_ms(200)  # 20 waiting when the pointers are read
+    assert drv.read_fifo() == 20
+    assert fake.regs[0x00] & 0x80 == 0  # the A_FULL it raised meanwhile is cleared
+    got = drv.read_fifo()
+    assert 12 <= got <= 14 and drv.lost == 0
+    assert drv.read_fifo() == 0  # empty, not full
+    assert drv.samples == fake.produced + fake.lost
 
 
 def test_max30102_reset_is_detected_and_reinitialised():

@@ -47,9 +47,11 @@ _PART_ID = const(0xFF)
 
 _RESET = const(0x40)
 _A_FULL = const(0x80)  # INT_STATUS_1 / INT_ENABLE_1: FIFO almost full
+_NEAR_FULL = const(16)  # a drain of this many samples clears A_FULL after it
 _MODE_SPO2 = const(0x03)  # red + IR
 _DEPTH = const(32)
 _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
+_CHUNK = const(4)  # samples per FIFO_DATA read (its address does not increment)
 _MASK18 = const(0x3FFFF)
 
 SAMPLE_RATES = (50, 100, 200, 400, 800, 1000, 1600, 3200)  # index = SPO2_SR code
@@ -95,12 +97,17 @@ class MAX30102(I2CDevice):
         if not 0 <= led_ma <= 50:
             raise ValueError("led_ma must be within 0..50")
         I2CDevice.__init__(self, i2c, address)
-        self._ptr = bytearray(7)  # INT_STATUS_1 .. FIFO_RD_PTR
+        # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR in read_fifo; FIFO_CONFIG ..
+        # SPO2_CONFIG in _config_lost; zeros in clear_fifo (never at once)
         self._chk = bytearray(3)
         self.chip = "MAX30102"
-        self._data = bytearray(_DEPTH * _BYTES)
+        # A drain reads FIFO_DATA in chunks of up to _CHUNK samples (2-3 at a
+        # 20 ms drain; a full FIFO after a stall takes 8 reads): one view per
+        # chunk size, made once (slicing later would allocate), instead of
+        # 33 views (~0.5 KB of the board's heap).
+        self._data = bytearray(_CHUNK * _BYTES)
         mv = memoryview(self._data)
-        self._views = [mv[: n * _BYTES] for n in range(_DEPTH + 1)]  # no slicing later
+        self._views = (None,) + tuple(mv[: n * _BYTES] for n in range(1, _CHUNK + 1))
         self.ir = array("i", [0] * _DEPTH)
         self.red = array("i", [0] * _DEPTH)
         self.lost = 0
@@ -158,25 +165,45 @@ class MAX30102(I2CDevice):
 
     def read_fifo(self):
         """Drain the FIFO into ir/red[0:n]; return n.  `lost` = samples dropped after them."""
-        p = self._ptr
-        self.i2c.readfrom_mem_into(self.address, _INT_STATUS_1, p)
-        n = (p[4] - p[6]) & 31
-        lost = p[5]
-        if n == 0 and (lost or p[0] & _A_FULL):
+        p = self._chk
+        i2c = self.i2c
+        addr = self.address
+        # The three pointers only (6 bytes on the bus, not 10 from
+        # INT_STATUS_1): equal write and read pointers with no sample lost
+        # are an empty FIFO or a full one, and only then does A_FULL (set at
+        # 32 waiting, cleared only by reading INT_STATUS_1) decide.  So that
+        # it is never stale there, INT_STATUS_1 is also read after any drain
+        # that came near full (the FIFO may have filled meanwhile).
+        i2c.readfrom_mem_into(addr, _FIFO_WR_PTR, p)
+        n = (p[0] - p[2]) & 31
+        lost = p[1]
+        if n == 0 and (lost or self._read_u8(_INT_STATUS_1) & _A_FULL):
             n = _DEPTH  # full: the write pointer caught up with the read pointer
         if lost:
             self.overflows += 1
             self.lost_total += lost
         self.lost = lost
         if n:
-            self.i2c.readfrom_mem_into(self.address, _FIFO_DATA, self._views[n])
+            # FIFO_DATA does not auto-increment its address: each read goes
+            # on from FIFO_RD_PTR, whole samples at a time
             b = self._data
             ir = self.ir
             red = self.red
-            j = 0
-            for i in range(n):
-                red[i] = (b[j] << 16 | b[j + 1] << 8 | b[j + 2]) & _MASK18
-                ir[i] = (b[j + 3] << 16 | b[j + 4] << 8 | b[j + 5]) & _MASK18
-                j += _BYTES
+            views = self._views
+            i = 0
+            left = n
+            while left:
+                k = left if left < _CHUNK else _CHUNK
+                i2c.readfrom_mem_into(addr, _FIFO_DATA, views[k])
+                left -= k
+                j = 0
+                while k:
+                    red[i] = (b[j] << 16 | b[j + 1] << 8 | b[j + 2]) & _MASK18
+                    ir[i] = (b[j + 3] << 16 | b[j + 4] << 8 | b[j + 5]) & _MASK18
+                    i += 1
+                    j += _BYTES
+                    k -= 1
+            if n >= _NEAR_FULL:
+                self._read_u8(_INT_STATUS_1)  # A_FULL, if it was set, is stale now
         self.samples = (self.samples + n + lost) & 0x3FFFFFFF
         return n

@@ -2,6 +2,9 @@
 # from a 129-entry table (built once at import with floats; the lookup
 # itself uses integers only, so it allocates nothing and does not depend on
 # the board's single-precision floats), and an integer square root.
+# On a board with a native emitter (RP2040, ESP32) atan2_udeg is the viper
+# twin in imath_native.py (the same integers, ~3-6x faster a call);
+# imath_plain.atan2_udeg_plain stays the reference and the fallback.
 #
 # Usage:
 #     from inversa.sense.imath import atan2_udeg
@@ -14,10 +17,6 @@ from array import array
 from inversa.compat import const
 
 _N = const(128)  # table steps over 0..45 degrees
-_SHIFT = const(8)  # the ratio is Q15: its top 7 bits pick the step...
-_FRAC = const(255)  # ...and the low 8 interpolate within it
-_DEG90_UDEG = const(90000000)
-_DEG180_UDEG = const(180000000)
 
 # atan(i / 128) in units of 1e-4 degree, i = 0..128 (an extra entry for
 # interpolation at 45 degrees).  Single-precision floats are exact enough:
@@ -26,42 +25,29 @@ _DEG180_UDEG = const(180000000)
 # the ratio, rounded to Q15, by at most 0.00087: 0.0012 degree in all
 # (tests/fw/test_imath.py), against 0.0019 with the former 1025-entry table
 # and a truncated ratio, in 0.5 KB instead of 4 KB of the board's heap.
-_ATAN = array("i", [int(math.atan(i / _N) * 572957.7951308232 + 0.5) for i in range(_N + 1)])
-_ATAN.append(_ATAN[_N])
+# (130 entries: the last repeats entry 128, for interpolation at 45 degrees)
+_ATAN = array(
+    "i", [int(math.atan(min(i, _N) / _N) * 572957.7951308232 + 0.5) for i in range(_N + 2)]
+)
 
 
-def atan2_udeg(y, x):
-    """atan2(y, x) in micro-degrees, within (-180e6, 180e6]; integers in, integer out.
+# atan2(y, x) in micro-degrees, within (-180e6, 180e6]; integers in,
+# integer out (see imath_plain.py for the error bounds).  The plain version
+# is loaded only where it is used, so a board with the twin keeps no second
+# copy on its heap.
+NATIVE = False  # True when atan2_udeg is the viper twin (imath_native.py)
+try:
+    from inversa.sense import imath_native
 
-    Error below 0.0012 degree while |x|, |y| < 2**15 (below 0.01 degree up to
-    2**30: larger inputs are scaled down first)."""
-    ax = x if x >= 0 else -x
-    ay = y if y >= 0 else -y
-    if ax >= ay:
-        if ax == 0:
-            return 0
-        while ax > 0x7FFF:  # keep (ay << 15) + ax / 2 below 2**30
-            ax >>= 2
-            ay >>= 2
-        r = ((ay << 15) + (ax >> 1)) // ax  # rounded
-        i = r >> _SHIFT
-        t = _ATAN[i]
-        a = (t + (((_ATAN[i + 1] - t) * (r & _FRAC)) >> _SHIFT)) * 100
-    else:
-        while ay > 0x7FFF:
-            ax >>= 2
-            ay >>= 2
-        r = ((ax << 15) + (ay >> 1)) // ay
-        i = r >> _SHIFT
-        t = _ATAN[i]
-        a = _DEG90_UDEG - (t + (((_ATAN[i + 1] - t) * (r & _FRAC)) >> _SHIFT)) * 100
-    if x < 0:
-        a = _DEG180_UDEG - a
-    if y < 0:
-        # Just below the negative x axis, a rounds to 180 deg: the result
-        # stays in (-180, 180] (found by hypothesis: y=-1, x=-32768).
-        return a if a >= _DEG180_UDEG else -a
-    return a
+    imath_native.TAB = _ATAN
+    from inversa.sense.imath_native import atan2_v as atan2_udeg
+
+    NATIVE = True
+except (ImportError, SyntaxError, ValueError):  # no native emitter, or another arch's .mpy
+    from inversa.sense import imath_plain
+
+    imath_plain.TAB = _ATAN
+    from inversa.sense.imath_plain import atan2_udeg_plain as atan2_udeg  # noqa: F401
 
 
 def isqrt(n):
