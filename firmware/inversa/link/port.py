@@ -13,6 +13,7 @@
 #     port = MemoryPort(4096, 512)       # tests: port.feed_rx(b), port.take_tx()
 #     port = UartPort(UART(0, 115200, txbuf=1024, timeout=0))
 
+
 def _ring_put(ring, start, src, n):
     """Copy src[0:n] into the ring from index start, wrapping (allocates nothing)."""
     cap = len(ring)
