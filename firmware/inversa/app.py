@@ -500,7 +500,7 @@ def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
         if board.uart is None:
             raise OSError("the UART could not be created")
         return UartPort(board.uart)
-    from inversa.link.port import UsbCdcPort
+    from inversa.link.usb_port import UsbCdcPort
 
     return UsbCdcPort.open(clock)
 

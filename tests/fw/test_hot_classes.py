@@ -28,7 +28,8 @@ from inversa.drivers.relay_motor import RelayMotor
 from inversa.events import EventLog
 from inversa.link.endpoint import LinkEndpoint
 from inversa.link.frame import FrameReader, FrameWriter
-from inversa.link.port import UartPort, UsbCdcPort
+from inversa.link.port import UartPort
+from inversa.link.usb_port import UsbCdcPort
 
 HOT = [
     App,

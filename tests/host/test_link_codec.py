@@ -84,7 +84,7 @@ def test_every_board_message_round_trips():
 
 
 def test_host_commands_round_trip_through_the_board_reader():
-    cmds = [(t, b"") for t in M.COMMAND_NAMES] + [(M.CMD_SET_TELEMETRY_RATE, b"\x05")]
+    cmds = [(t, b"") for t in M.COMMANDS] + [(M.CMD_SET_TELEMETRY_RATE, b"\x05")]
     wire = b"".join(b"\x00" + encode_frame(t, i, p) for i, (t, p) in enumerate(cmds))
     r = FrameReader()
     got = []

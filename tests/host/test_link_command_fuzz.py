@@ -45,7 +45,7 @@ def _period(clock, ep, ctrl, inp, out):
     assert out.state not in (S.DESCENT, S.HOLD)
 
 
-_cmd_types = st.sampled_from([*M.COMMAND_NAMES, M.MSG_HOST_HEARTBEAT]) | st.integers(0, 255)
+_cmd_types = st.sampled_from([*M.COMMANDS, M.MSG_HOST_HEARTBEAT]) | st.integers(0, 255)
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,8 +1,9 @@
 # IMU drivers (MPU-6050, LSM6DSOX) against the register-level fakes: ID
 # checks, configuration, burst reads, scaling, bus errors, no allocation.
 from inversa.board.clock import VirtualClock
+from inversa.chip_names import MPU6050_CHIPS, mpu6050_chip
 from inversa.drivers.lsm6dsox import LSM6DSOX
-from inversa.drivers.mpu6050 import MPU6050
+from inversa.drivers.mpu6050 import CHIP_IDS, MPU6050
 from inversa_world.devices import FakeI2CBus, FakeLSM6DSOX, FakeMPU6050
 from mpyunit import assert_no_alloc, raises
 
@@ -53,6 +54,14 @@ def test_mpu6050_id_check_raises_on_wrong_chip():
     assert "WHO_AM_I" in str(e)
 
 
+def test_every_accepted_mpu6050_code_has_a_part_name_and_no_other():
+    # one source per fact: the board keeps the codes (CHIP_IDS), the host
+    # the names (inversa/chip_names.py); a code added on one side only fails here
+    assert len(set(CHIP_IDS)) == len(CHIP_IDS)
+    assert sorted(MPU6050_CHIPS) == sorted(CHIP_IDS)
+    assert mpu6050_chip(0x70) == "MPU-6500" and mpu6050_chip(0x55) == "0x55"
+
+
 def test_mpu6500_family_is_accepted_and_named():
     # boards sold as MPU-6050 often carry one of these (WHO_AM_I per datasheet)
     for who, name in (
@@ -65,7 +74,7 @@ def test_mpu6500_family_is_accepted_and_named():
     ):
         clock, bus, fake = _mpu(who_am_i=who, offsets=False, noise=False, misalign_deg=0)
         imu = MPU6050(bus)
-        assert imu.chip == name and imu.who_am_i == who
+        assert mpu6050_chip(imu.who_am_i) == name and imu.who_am_i == who
         fake.set_truth(0.0, 0.0, 0.0)
         clock.advance_ms(10)
         assert imu.read()

@@ -1,6 +1,7 @@
 # UsbCdcPort and UartPort with fake streams: never wait, drop when poll says
 # no room, go silent after a stalled write until the host speaks again.
-from inversa.link.port import USB_RX_BUDGET, UartPort, UsbCdcPort
+from inversa.link.port import UartPort
+from inversa.link.usb_port import USB_RX_BUDGET, UsbCdcPort
 from mpyunit import assert_no_alloc
 
 

@@ -48,7 +48,6 @@ DAY_STEP_MS = const(900000)
 STATE_OK = const(0)
 STATE_MISSING = const(1)
 STATE_CORRUPT = const(2)
-STATE_NAMES = ("ok", "missing", "corrupt")
 
 
 def encode(latched, daily_used_ms, day_ms):

@@ -20,7 +20,6 @@ from inversa.storage import RecordFile
 STORE_OK = const(0)
 STORE_MISSING = const(1)
 STORE_CORRUPT = const(2)
-STORE_NAMES = ("ok", "missing", "corrupt")
 
 
 class ProfileStore(RecordFile):

@@ -11,7 +11,7 @@
 # the 6500 class the accelerometer's low-pass is ACCEL_CONFIG2 (0x1D,
 # A_DLPF_CFG; at its reset value the bandwidth is 218 Hz, so motor vibration
 # would alias in), and PWR_MGMT_1 resets to 0x01 (awake) instead of 0x40.
-# `chip` names the part found (for `doctor`).
+# `who_am_i` is the part found (inversa.chip_names.mpu6050_chip names it).
 #
 # A chip that resets itself (a supply dip) comes back asleep (MPU-6050) or
 # awake with default ranges and filters (6500 class): `check()` reads the
@@ -39,22 +39,10 @@ from inversa.drivers.imu import I2CIMU, check_ranges
 
 ADDR = const(0x68)  # AD0 low; 0x69 with AD0 high
 WHO_AM_I_VALUE = const(0x68)
-# WHO_AM_I -> part; every part but the MPU-6050 family has ACCEL_CONFIG2.
-CHIPS = {
-    0x68: "MPU-6050",
-    0x70: "MPU-6500",
-    0x71: "MPU-9250",
-    0x73: "MPU-9255",
-    0x74: "MPU-6515",
-    0x78: "MPU-6880",
-    0x11: "ICM-20600",
-    0x12: "ICM-20602",
-    0xAF: "ICM-20608",
-    0xAE: "ICM-20608-D",
-    0xA6: "ICM-20609",
-    0x98: "ICM-20689",
-    0xA9: "IAM-20680",
-}
+# The WHO_AM_I codes accepted; every part but the MPU-6050 family has
+# ACCEL_CONFIG2.  Their part names are host-side (inversa/chip_names.py): on
+# the board they were a dozen interned names that nothing there reads.
+CHIP_IDS = (0x68, 0x70, 0x71, 0x73, 0x74, 0x78, 0x11, 0x12, 0xAF, 0xAE, 0xA6, 0x98, 0xA9)
 
 _SMPLRT_DIV = const(0x19)
 _CONFIG = const(0x1A)
@@ -86,7 +74,7 @@ class MPU6050(I2CIMU):
     Register Map rev 2.1).  Sample: raw = [ax, ay, az, gx, gy, gz] in counts
     at the configured ranges (full_scale = 32767 counts at accel_range_g g
     and gyro_range_dps deg/s).  OSError if no supported chip answers
-    (WHO_AM_I in CHIPS) or it does not come out of reset; ValueError for a
+    (WHO_AM_I in CHIP_IDS) or it does not come out of reset; ValueError for a
     range, filter or rate the chip does not have.  The gyro range defaults
     to +-1000 deg/s: a tip-over is measured, not clipped (docs/SENSING.md)."""
 
@@ -110,10 +98,9 @@ class MPU6050(I2CIMU):
         I2CIMU.__init__(self, i2c, address, 14)
 
         who = self._read_u8(_WHO_AM_I)
-        if who not in CHIPS:
+        if who not in CHIP_IDS:
             raise OSError("no MPU-6050 at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
         self.who_am_i = who
-        self.chip = CHIPS[who]
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
         self._await_reset(_PWR_MGMT_1, _DEVICE_RESET, 10, sleep_ms, "MPU-6050")

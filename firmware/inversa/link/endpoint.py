@@ -342,7 +342,7 @@ class LinkEndpoint:
             self._tele_next = self.clock.ticks_ms()
             return R.OK
         if n != 0:
-            if t in M.COMMAND_NAMES:
+            if t in M.COMMANDS:
                 return R.BAD_ARGUMENT
             return R.UNKNOWN_COMMAND
         if t == _CMD_INFO or t == _CMD_GET_PROFILE:  # noqa: SIM109

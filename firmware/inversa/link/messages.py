@@ -50,19 +50,21 @@ CMD_MAINTENANCE = const(0x29)  # idle only: reboot into the REPL (deploy, doctor
 INJECT_IMU = const(0x30)  # bench mode only; acknowledged only when refused
 INJECT_PPG = const(0x31)  # bench mode only; acknowledged only when refused
 
-COMMAND_NAMES = {
-    CMD_INFO: "info",
-    CMD_GET_PROFILE: "get-profile",
-    CMD_SET_PROFILE: "set-profile",
-    CMD_START: "start",
-    CMD_RETURN: "return",
-    CMD_SET_TELEMETRY_RATE: "telemetry-rate",
-    CMD_CALIBRATE_IMU: "calibrate-imu",
-    CMD_CLEAR_FAULTS: "clear-faults",
-    CMD_MAINTENANCE: "maintenance",
-    INJECT_IMU: "inject-imu",
-    INJECT_PPG: "inject-ppg",
-}
+# Every command type (the endpoint refuses a payload for one that takes none).
+# Their names are host-side, keyed by these codes (inversa/link/message_names.py).
+COMMANDS = (
+    CMD_INFO,
+    CMD_GET_PROFILE,
+    CMD_SET_PROFILE,
+    CMD_START,
+    CMD_RETURN,
+    CMD_SET_TELEMETRY_RATE,
+    CMD_CALIBRATE_IMU,
+    CMD_CLEAR_FAULTS,
+    CMD_MAINTENANCE,
+    INJECT_IMU,
+    INJECT_PPG,
+)
 
 DEFAULT_TELEMETRY_HZ = const(20)
 MAX_TELEMETRY_HZ = const(50)
@@ -146,16 +148,7 @@ LIMIT_MAX_INVERTED_S = const(5)
 LIMIT_MIN_RETURN_S = const(6)
 LIMIT_HR_MAX_BPM = const(7)
 LIMIT_HR_MIN_BPM = const(8)
-LIMIT_NAMES = {
-    LIMIT_MAX_ANGLE_CDEG: "max_angle_cdeg",
-    LIMIT_MIN_ANGLE_CDEG: "min_angle_cdeg",
-    LIMIT_MAX_RATE_CDPS: "max_rate_cdps",
-    LIMIT_MAX_ACCEL_CDPS2: "max_accel_cdps2",
-    LIMIT_MAX_INVERTED_S: "max_inverted_s",
-    LIMIT_MIN_RETURN_S: "min_return_s",
-    LIMIT_HR_MAX_BPM: "hr_max_bpm",
-    LIMIT_HR_MIN_BPM: "hr_min_bpm",
-}
+# (their names: inversa/link/message_names.py LIMIT_NAMES)
 
 # Sensor injection payloads: count u8, then count samples.
 #   INJECT_IMU: 6 x i16 per sample: ax, ay, az, gx, gy, gz in the chip's raw counts

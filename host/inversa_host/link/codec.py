@@ -17,6 +17,7 @@ from inversa.crc import crc16
 from inversa.link import messages as M
 from inversa.link.cobs import decode as cobs_decode
 from inversa.link.frame import encode_frame
+from inversa.link.message_names import LIMIT_NAMES
 
 __all__ = [
     "ACK",
@@ -78,7 +79,7 @@ def parse_hello(payload: bytes, flags: int = 0) -> Hello:
         limits = {}
         for _ in range(count):
             lid, value = _LIMIT.unpack_from(payload, o)
-            limits[M.LIMIT_NAMES.get(lid, f"limit_{lid}")] = value
+            limits[LIMIT_NAMES.get(lid, f"limit_{lid}")] = value
             o += _LIMIT.size
     except (struct.error, IndexError) as e:
         raise ValueError(f"malformed handshake: {e}") from None

@@ -130,7 +130,7 @@ def event_text(kind: int, code: int, value: int) -> str:
     if kind == ev.EV_FAULT:
         return f"fault {fault_text(code)} ({fault_detail(code, value)})"
     if kind == ev.EV_COMMAND:
-        from inversa.link.messages import COMMAND_NAMES
+        from inversa.link.message_names import COMMAND_NAMES
 
         return f"command {COMMAND_NAMES.get(code, code)}: {reason_names.text(value)}"
     if kind == ev.EV_BOOT:

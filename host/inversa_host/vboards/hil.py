@@ -48,6 +48,7 @@ from typing import Any, Protocol
 from inversa import reason_names, reasons
 from inversa.control import states as S
 from inversa.link import messages as M
+from inversa.link.message_names import COMMAND_NAMES
 from inversa_host.link.client import CommandRetry, LinkClient, LinkError
 from inversa_host.link.codec import ACK, TELEMETRY, Frame, Hello
 from inversa_host.recording.logger import store_frames
@@ -343,7 +344,7 @@ class HilBench:
                 self.session_id, time.time(), p.cmd, p.seq, None, p.attempts, p.payload
             )
             self._answers[p.seq] = None
-            self.say(f"no answer to {M.COMMAND_NAMES.get(p.cmd, p.cmd)} after {p.attempts} tries")
+            self.say(f"no answer to {COMMAND_NAMES.get(p.cmd, p.cmd)} after {p.attempts} tries")
 
     def _on_ack(self, payload: bytes) -> None:
         seq, cmd, reason = ACK.unpack_from(payload, 0)
@@ -359,7 +360,7 @@ class HilBench:
             self.session_id, time.time(), cmd, seq, reason, p.attempts, p.payload
         )
         self._answers[seq] = reason
-        name = M.COMMAND_NAMES.get(cmd, str(cmd))
+        name = COMMAND_NAMES.get(cmd, str(cmd))
         self.say(f"{name}: {'accepted' if reason == reasons.OK else reason_names.text(reason)}")
 
     # -- frames ------------------------------------------------------------------
