@@ -10,6 +10,7 @@
 #     if app is None: ...                     # maintenance: no loop
 
 from inversa.app_build import build_app
+from inversa.compat import const
 from inversa.storage import MAINTENANCE_FILE, file_path
 
 
@@ -95,7 +96,7 @@ def boot(
     return app
 
 
-LAST_GOOD_SUFFIX = ".good"  # a copy of the last board config that loaded
+_LAST_GOOD_SUFFIX = const(".good")  # a copy of the last board config that loaded
 
 
 def load_board_config(path, log=print):
@@ -103,7 +104,7 @@ def load_board_config(path, log=print):
     last one that loaded (kept beside it); ValueError if neither loads."""
     from inversa.board.config import load_config
 
-    good = path + LAST_GOOD_SUFFIX
+    good = path + _LAST_GOOD_SUFFIX
     try:
         cfg = load_config(path)
     except Exception as e:

@@ -42,16 +42,7 @@ C_STROKE_TIA = const(0x20)  # recent stroke or TIA
 C_ANTICOAGULANTS = const(0x40)
 C_HIATAL_HERNIA = const(0x80)
 CONTRA_MASK = const(0xFF)
-CONTRA_NAMES = (
-    "hypertension",
-    "glaucoma",
-    "heart-disease",
-    "pregnancy",
-    "osteoporosis",
-    "recent-stroke-or-tia",
-    "anticoagulants",
-    "hiatal-hernia",
-)
+# their display names: inversa/control/profile_names.py (host only)
 
 HR_OFF = const(0)  # no heart-rate sensor fitted: heart-rate rules off
 HR_MONITOR = const(1)  # heart-rate rules on; a baseline is required to descend

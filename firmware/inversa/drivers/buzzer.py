@@ -15,12 +15,14 @@ from inversa.compat import const, ticks_add, ticks_diff
 _DUTY_ON = const(32768)  # 50 %: loudest square wave for a piezo
 
 # Each pattern: alternating on/off segment lengths in units of 10 ms, repeated.
-PATTERNS = (
-    b"",  # 0: silent
-    b"\x14\x0a\x14\xff\x00\xff\x00\xff\x00\xff\x00\xff\x00\xff",  # low: 2 pulses, ~15 s
-    b"\x14\x0a\x14\x0a\x14\xff\x00\xc8",  # medium: 3 pulses, ~4.6 s
-    b"\x0f\x0a\x0f\x0a\x0f\x23\x0f\x0a\x0f\xfa",  # high: 3 + 2 pulses, ~3.3 s
-    b"\x0f\x0a\x0f\x0a\x0f\x23\x0f\x0a\x0f\x28",  # loud: high burst, 0.4 s apart
+_PATTERNS = const(
+    (
+        b"",  # 0: silent
+        b"\x14\x0a\x14\xff\x00\xff\x00\xff\x00\xff\x00\xff\x00\xff",  # low: 2 pulses, ~15 s
+        b"\x14\x0a\x14\x0a\x14\xff\x00\xc8",  # medium: 3 pulses, ~4.6 s
+        b"\x0f\x0a\x0f\x0a\x0f\x23\x0f\x0a\x0f\xfa",  # high: 3 + 2 pulses, ~3.3 s
+        b"\x0f\x0a\x0f\x0a\x0f\x23\x0f\x0a\x0f\x28",  # loud: high burst, 0.4 s apart
+    )
 )
 N_PATTERNS = const(5)
 
@@ -50,15 +52,15 @@ class Buzzer:
         self.pattern = pattern
         self._seg = 0
         self._t_seg = t_ms
-        self._write(pattern != 0 and PATTERNS[pattern][0] > 0)
+        self._write(pattern != 0 and _PATTERNS[pattern][0] > 0)
 
     def update(self, t_ms):
         pat = self.pattern
-        if not pat:  # silent (PATTERNS[0] is empty): most periods, no lookup
+        if not pat:  # silent (_PATTERNS[0] is empty): most periods, no lookup
             if self.on:
                 self._write(False)
             return
-        p = PATTERNS[pat]
+        p = _PATTERNS[pat]
         n = len(p)
         seg = self._seg
         while ticks_diff(t_ms, self._t_seg) >= p[seg] * 10:

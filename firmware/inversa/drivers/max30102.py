@@ -54,11 +54,11 @@ _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
 _CHUNK = const(4)  # samples per FIFO_DATA read (its address does not increment)
 _MASK18 = const(0x3FFFF)
 
-SAMPLE_RATES = (50, 100, 200, 400, 800, 1000, 1600, 3200)  # index = SPO2_SR code
-AVERAGES = (1, 2, 4, 8, 16, 32)  # index = SMP_AVE code
-PULSE_WIDTHS_US = (69, 118, 215, 411)  # 15..18-bit ADC; index = LED_PW code
-_MAX_RATE_BY_PW = (1600, 1000, 800, 400)  # SpO2 mode limits from the datasheet
-ADC_RANGES_NA = (2048, 4096, 8192, 16384)
+_SAMPLE_RATES = const((50, 100, 200, 400, 800, 1000, 1600, 3200))  # index = SPO2_SR code
+_AVERAGES = const((1, 2, 4, 8, 16, 32))  # index = SMP_AVE code
+_PULSE_WIDTHS_US = const((69, 118, 215, 411))  # 15..18-bit ADC; index = LED_PW code
+_MAX_RATE_BY_PW = const((1600, 1000, 800, 400))  # SpO2 mode limits from the datasheet
+_ADC_RANGES_NA = const((2048, 4096, 8192, 16384))
 
 
 class MAX30102(I2CDevice):
@@ -81,18 +81,18 @@ class MAX30102(I2CDevice):
         contact_min=8192,
         sleep_ms=None,
     ):
-        if sample_rate not in SAMPLE_RATES:
+        if sample_rate not in _SAMPLE_RATES:
             raise ValueError("sample_rate must be one of 50..3200 (datasheet list)")
-        if average not in AVERAGES:
+        if average not in _AVERAGES:
             raise ValueError("average must be one of 1, 2, 4, 8, 16, 32")
-        if pulse_width_us not in PULSE_WIDTHS_US:
+        if pulse_width_us not in _PULSE_WIDTHS_US:
             raise ValueError("pulse_width_us must be one of 69, 118, 215, 411")
-        pw = PULSE_WIDTHS_US.index(pulse_width_us)
+        pw = _PULSE_WIDTHS_US.index(pulse_width_us)
         if sample_rate > _MAX_RATE_BY_PW[pw]:
             raise ValueError(
                 "%d samples/s is too fast for a %d us pulse" % (sample_rate, pulse_width_us)
             )
-        if adc_range_na not in ADC_RANGES_NA:
+        if adc_range_na not in _ADC_RANGES_NA:
             raise ValueError("adc_range_na must be one of 2048, 4096, 8192, 16384")
         if not 0 <= led_ma <= 50:
             raise ValueError("led_ma must be within 0..50")
@@ -132,9 +132,9 @@ class MAX30102(I2CDevice):
                 break
         else:
             raise OSError("MAX30102 did not come out of reset")
-        spo2 = (ADC_RANGES_NA.index(adc_range_na) << 5) | (SAMPLE_RATES.index(sample_rate) << 2)
+        spo2 = (_ADC_RANGES_NA.index(adc_range_na) << 5) | (_SAMPLE_RATES.index(sample_rate) << 2)
         # FIFO_CONFIG (no rollover, A_FULL at 0 free slots), MODE, SPO2_CONFIG
-        self._want = bytes((AVERAGES.index(average) << 5, _MODE_SPO2, spo2 | pw))
+        self._want = bytes((_AVERAGES.index(average) << 5, _MODE_SPO2, spo2 | pw))
         self._led = led_ma * 5  # 0.2 mA per step
         self._configure()
         if self._read_u8(_SPO2_CONFIG) != spo2 | pw:

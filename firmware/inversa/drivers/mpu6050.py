@@ -61,7 +61,7 @@ _CLK_PLL_XGYRO = const(0x01)
 ACCEL_RANGES_G = (2, 4, 8, 16)  # 16384, 8192, 4096, 2048 LSB/g
 GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # 131, 65.5, 32.8, 16.4 LSB/(deg/s)
 # DLPF_CFG 1..6: accelerometer bandwidth (Hz); gyro is within 2 Hz of it.
-DLPF_HZ = (260, 184, 94, 44, 21, 10, 5)
+_DLPF_HZ = const((260, 184, 94, 44, 21, 10, 5))
 # 6500 class, ACCEL_CONFIG2 A_DLPF_CFG 0..6: 218, 218, 99, 45, 21, 10, 5 Hz
 # (the same codes as CONFIG above give the nearest bandwidths).
 
@@ -89,7 +89,7 @@ class MPU6050(I2CIMU):
         sleep_ms=None,
     ):
         check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
-        if dlpf_hz not in DLPF_HZ:
+        if dlpf_hz not in _DLPF_HZ:
             raise ValueError("dlpf_hz must be one of 260, 184, 94, 44, 21, 10, 5")
         # Output rate = 1 kHz / (1 + SMPLRT_DIV) with the DLPF on (8 kHz off).
         base = 8000 if dlpf_hz == 260 else 1000
@@ -104,7 +104,7 @@ class MPU6050(I2CIMU):
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
         self._await_reset(_PWR_MGMT_1, _DEVICE_RESET, 10, sleep_ms, "MPU-6050")
-        cfg = 0 if dlpf_hz == 260 else DLPF_HZ.index(dlpf_hz)
+        cfg = 0 if dlpf_hz == 260 else _DLPF_HZ.index(dlpf_hz)
         # what CONFIG, GYRO_CONFIG, ACCEL_CONFIG must hold (check() compares)
         self._want = bytes(
             (

@@ -23,6 +23,13 @@ def _pm() -> Any:
     return profile
 
 
+def _contra_names() -> tuple[str, ...]:
+    """The contraindication flags' names by bit position (host-only module)."""
+    from inversa.control.profile_names import CONTRA_NAMES
+
+    return CONTRA_NAMES
+
+
 def load_profile(path: str) -> Any:
     """Read a complete JSON/TOML profile file; ValueError with a plain message
     if anything is wrong (a missing field included)."""
@@ -75,11 +82,11 @@ def profile_from_dict(fields: dict[str, Any], where: str) -> Any:
     if names is not None:
         flags = 0
         for n in names:
-            if n not in pm.CONTRA_NAMES:
+            if n not in _contra_names():
                 raise ValueError(
-                    f"unknown contraindication {n!r}; known: {', '.join(pm.CONTRA_NAMES)}"
+                    f"unknown contraindication {n!r}; known: {', '.join(_contra_names())}"
                 )
-            flags |= 1 << pm.CONTRA_NAMES.index(n)
+            flags |= 1 << _contra_names().index(n)
         data["contra_flags"] = data.get("contra_flags", 0) | flags
     unknown = sorted(set(data) - set(pm.FIELDS))
     if unknown:
@@ -112,7 +119,7 @@ def describe(p: Any) -> str:
 
             extra = f"  ({TABLE_TYPE_NAMES[v] if 0 <= v < len(TABLE_TYPE_NAMES) else '?'})"
         if name == "contra_flags":
-            names = [n for i, n in enumerate(pm.CONTRA_NAMES) if v >> i & 1]
+            names = [n for i, n in enumerate(_contra_names()) if v >> i & 1]
             extra = f"  ({', '.join(names) or 'none'})"
         lines.append(f"  {name:<16} {v}{extra}")
     return "\n".join(lines)
