@@ -200,7 +200,10 @@ def test_a_sensor_that_comes_back_is_reinitialised_and_counted(tmp_path: Path) -
     assert ppg.present and ppg.reinits == 1 and isinstance(ppg.driver, MAX30102)
     # Reported to the host: absent at boot (value 0), then back (value 1).
     got = _sensor_events(s)
-    assert got == [(SENSOR_IMU, 0), (SENSOR_PPG, 0), (SENSOR_IMU, 1), (SENSOR_PPG, 1)]
+    # (the two returns in either order: a tilt sensor in error is tried at
+    # every 10th period only, issue 10, so the IMU may come back after the PPG)
+    assert got[:2] == [(SENSOR_IMU, 0), (SENSOR_PPG, 0)]
+    assert sorted(got[2:]) == [(SENSOR_IMU, 1), (SENSOR_PPG, 1)]
     assert fe.tilt.ok  # trusted again; the tilt alarm stays latched as designed
     assert fe.hr_samples > 0
 

@@ -92,16 +92,80 @@ def test_bus_errors_are_counted_then_flagged_then_recovered():
     bus.fail_next(2, addr=0x68)
     _run(clock, fe, fi, 2)
     assert fe.imu_bus_errors == 2 and fe.tilt.ok  # two misses are tolerated
-    bus.fail_next(5, addr=0x68)
+    bus.disconnect(0x68)  # five polls of failing bus
     _run(clock, fe, fi, 5)
     assert fe.tilt.faults & TILT_BUS_ERROR and not fe.tilt.ok
-    _run(clock, fe, fi, 9)
+    bus.reconnect(0x68)
+    # in error the bus is retried at the 10th failed poll only (issue 10):
+    # 7 failed so far (2 + 5), 3 polls until the retry, which is the first of
+    # the 10 good reads
+    _run(clock, fe, fi, 12)
     assert fe.tilt.faults & TILT_BUS_ERROR  # not yet: 10 good reads needed
-    _run(clock, fe, fi, 2)
+    _run(clock, fe, fi, 1)
     assert not fe.tilt.faults & TILT_BUS_ERROR
     assert fe.tilt.faults & TILT_NOT_READY  # restarted from gravity
     _run(clock, fe, fi, 120)
     assert fe.tilt.ok and abs(fe.tilt.angle_cdeg - 1000) <= 30
+
+
+def _count_imu_reads(fe):
+    """Count the IMU driver's read() calls (each is one I2C transaction)."""
+    n = [0]
+    real = fe.imu.read
+
+    def read():
+        n[0] += 1
+        return real()
+
+    fe.imu.read = read
+    return n
+
+
+def test_failing_imu_is_declared_in_the_third_poll_then_retried_every_tenth():
+    # issue 10: a failing read raises (and allocates) on MicroPython; while
+    # in error the bus is tried every 10th poll only.  The fault is declared
+    # in the same poll as ever (the third failed read), and every poll
+    # between retries reports exactly what a failed read would.
+    clock, bus, fi, _fp, fe = _world(seed=4)
+    _run(clock, fe, fi, 150, angle=5.0)
+    assert fe.tilt.ok
+    n = _count_imu_reads(fe)
+    bus.disconnect(0x68)
+    _run(clock, fe, fi, 2)
+    assert fe.tilt.ok and not fe.tilt.faults & TILT_BUS_ERROR  # two misses tolerated
+    _run(clock, fe, fi, 1)
+    assert fe.tilt.faults & TILT_BUS_ERROR and not fe.tilt.ok  # the third: declared
+    angle = fe.tilt.angle_cdeg
+    for _ in range(97):
+        clock.advance_ms(10)
+        fe.poll()
+        assert fe.tilt.faults & TILT_BUS_ERROR and not fe.tilt.ok
+        assert fe.tilt.angle_cdeg == angle  # held, as a failed read holds it
+    assert fe.imu_bus_errors == 100  # every poll without a sample counts
+    # 3 reads to declare it, then one at the 10th, 20th, .. 90th failed poll
+    # (the old code read on all 100)
+    assert n[0] == 12, n[0]
+
+
+def test_recovered_imu_is_seen_within_the_retry_interval():
+    # Whatever poll the bus comes back in, the flag clears within the retry
+    # interval (10) plus the 10 good reads recovery always needed.
+    for gap in range(12):
+        clock, bus, fi, _fp, fe = _world(seed=6)
+        _run(clock, fe, fi, 150, angle=0.0)
+        bus.disconnect(0x68)
+        _run(clock, fe, fi, 40 + gap)
+        assert fe.tilt.faults & TILT_BUS_ERROR
+        bus.reconnect(0x68)
+        polls = 0
+        while fe.tilt.faults & TILT_BUS_ERROR:
+            assert polls < 20, (gap, polls)
+            clock.advance_ms(10)
+            fe.poll()
+            polls += 1
+        assert polls >= 10  # never sooner than the 10 good reads
+        _run(clock, fe, fi, 120, angle=0.0)
+        assert fe.tilt.ok, (gap, fe.tilt.faults)
 
 
 def test_disconnected_imu_never_raises():

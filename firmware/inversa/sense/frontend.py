@@ -55,6 +55,15 @@ from inversa.sense.tilt import TiltEstimator
 
 _ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
 _RECOVER = const(10)  # consecutive good reads before such a condition clears
+# While the IMU's bus is in error (TILT_BUS_ERROR after _ERR_RUN failed reads
+# in a row) it is retried every _RETRY_POLLS-th poll only; the polls between
+# count as failed reads (the same flags, counters and outputs), so the fault
+# is declared in the same poll as before and a recovered sensor is seen
+# within _RETRY_POLLS polls.  A failing transfer raises OSError, which on
+# MicroPython allocates (the exception, its traceback) and soon costs a
+# garbage collection (issue 10).
+_RETRY_POLLS = const(10)
+_ERR_RUN_CAP = const(30000)  # a multiple of _RETRY_POLLS: err_run stays a small int
 _STUCK_READS = const(10)  # identical raw reads in a row (100 ms) = stuck
 _SAT_RUN = const(3)
 _RESTART_US = const(500000)  # an outage longer than this restarts the tilt filter
@@ -313,13 +322,21 @@ class SensorFrontEnd:
     def _poll_imu(self, now):
         imu = self.imu
         est = self.tilt_est
-        try:
-            changed = imu.read()
-        except Exception:  # OSError from the bus, or anything a driver raises
+        run = self._imu_err_run
+        failed = True
+        changed = False
+        if run < _ERR_RUN or not run % _RETRY_POLLS:  # in error: every 10th poll
+            try:
+                changed = imu.read()
+                failed = False
+            except Exception:  # OSError from the bus, or anything a driver raises
+                pass
+        if failed:  # a failed (or, while in error, skipped) read
             self.imu_bus_errors += 1
-            self._imu_err_run += 1
+            run += 1
+            self._imu_err_run = run if run < _ERR_RUN_CAP else _RETRY_POLLS
             self._good_run = 0
-            if self._imu_err_run >= _ERR_RUN:
+            if run >= _ERR_RUN:
                 self._tf |= TILT_BUS_ERROR
             self._tilt_out()
             return
