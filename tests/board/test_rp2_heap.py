@@ -53,8 +53,7 @@ def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulate
     assert 60_000 < live <= MAX_LIVE_AFTER_BUILD, (
         "the live heap grew past its ceiling; if qstr_info says n_pool=7, the"
         " board now interns more than 1,260 names and a 7.7 KB pool came back:"
-        " keep host-only names off the board (docs/ARCHITECTURE.md, the heap): "
-        + out
+        " keep host-only names off the board (docs/ARCHITECTURE.md, the heap): " + out
     )
     # an H-bridge board never loads the relay motor's driver (issue 10 item 4)
     assert vals[vals.index("relay_loaded") + 1] == "0", out

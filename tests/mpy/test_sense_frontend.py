@@ -316,6 +316,46 @@ def test_hr_bus_errors():
     assert fe.hr_bus_errors == 4 and fe.tilt.ok
 
 
+def test_failing_ppg_is_declared_in_the_third_read_then_retried_every_tenth():
+    # issue 10, the same kind as the IMU's: while the PPG's bus is in error
+    # the FIFO is tried every 10th heart-rate poll only; the fault is
+    # declared at the third failed read as ever, every poll between counts
+    # as a failed read, and a returning sensor clears within 10 + 10 polls.
+    clock, bus, fi, _fp, fe = _world(seed=9)
+    _run(clock, fe, fi, 800)
+    assert fe.hr.ok
+    n = [0]
+    real = fe.ppg.read_fifo
+
+    def read_fifo():
+        n[0] += 1
+        return real()
+
+    fe.ppg.read_fifo = read_fifo
+    bus.disconnect(0x57)
+    polls = 0
+    while not fe.hr.faults & HR_BUS_ERROR:
+        assert fe.hr_bus_errors < 3
+        clock.advance_ms(10)
+        fe.poll()
+        polls += 1
+    assert fe.hr_bus_errors == 3 and n[0] == 3 and not fe.hr.ok  # the third
+    while fe.hr_bus_errors < 100:
+        clock.advance_ms(10)
+        fe.poll()
+        assert fe.hr.faults & HR_BUS_ERROR and not fe.hr.ok
+    # 3 reads to declare it, then one at the 10th, 20th, .. 90th failed poll
+    # (the old code read on all 100)
+    assert n[0] == 12, n[0]
+    bus.reconnect(0x57)
+    polls = 0
+    while fe.hr.faults & HR_BUS_ERROR:
+        assert polls < 2 * 20 + 2, polls  # heart-rate polls come every 2nd period
+        clock.advance_ms(10)
+        fe.poll()
+        polls += 1
+
+
 def test_a_driver_bug_does_not_escape():
     clock, _bus, fi, _fp, fe = _world(seed=10)
 

@@ -55,9 +55,9 @@ from inversa.sense.tilt import TiltEstimator
 
 _ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
 _RECOVER = const(10)  # consecutive good reads before such a condition clears
-# While the IMU's bus is in error (TILT_BUS_ERROR after _ERR_RUN failed reads
-# in a row) it is retried every _RETRY_POLLS-th poll only; the polls between
-# count as failed reads (the same flags, counters and outputs), so the fault
+# While a sensor's bus is in error (TILT_BUS_ERROR / HR_BUS_ERROR after
+# _ERR_RUN failed reads in a row) it is retried every _RETRY_POLLS-th poll
+# only; the polls between count as failed reads (the same flags, counters and outputs), so the fault
 # is declared in the same poll as before and a recovered sensor is seen
 # within _RETRY_POLLS polls.  A failing transfer raises OSError, which on
 # MicroPython allocates (the exception, its traceback) and soon costs a
@@ -425,13 +425,19 @@ class SensorFrontEnd:
     # ------------------------------------------------------------------
     def _poll_hr(self, now):
         ppg = self.ppg
-        try:
-            n = ppg.read_fifo()
-        except Exception:
+        run = self._hr_err_run
+        n = -1
+        if run < _ERR_RUN or not run % _RETRY_POLLS:  # in error: every 10th poll
+            try:
+                n = ppg.read_fifo()
+            except Exception:  # as the IMU's: a raise allocates on MicroPython
+                n = -1
+        if n < 0:  # a failed (or, while in error, skipped) read
             self.hr_bus_errors += 1
-            self._hr_err_run += 1
+            run += 1
+            self._hr_err_run = run if run < _ERR_RUN_CAP else _RETRY_POLLS
             self._hr_good_run = 0
-            if self._hr_err_run >= _ERR_RUN:
+            if run >= _ERR_RUN:
                 self._hf |= HR_BUS_ERROR
             self._hr_out()
             return
