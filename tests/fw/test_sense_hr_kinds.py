@@ -14,8 +14,11 @@ the rate ok on most seeds, a double-peaked pulse 1.2x, baseline wander and a
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -79,17 +82,38 @@ def _play(xs: list[int], beats) -> tuple[int, int, int]:
     return ok, wrong, total
 
 
+def _bigeminy_train(rng: random.Random, bpm: float, c: float, lo: float, hi: float, until_s: float):
+    """Beat times (s) and sizes of a bigeminy at ``bpm`` on average: a
+    premature beat at ``c`` of the mean interval, its size drawn from
+    [lo, hi), then a full beat; until a beat passes ``until_s``."""
+    beats = [0.3]
+    amps = [1.0]
+    while beats[-1] < until_s:
+        t0 = beats[-1]
+        T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.gauss(0, 1))
+        beats += [t0 + c * T, t0 + 2 * T]
+        amps += [rng.uniform(lo, hi), 1.0]
+    return beats, amps
+
+
+def sensing_robust():
+    """bench/sensing_robust.py as a module (skips without numpy, a bench
+    dependency: pip install -e '.[bench]')."""
+    pytest.importorskip("numpy")
+    path = Path(__file__).resolve().parents[2] / "bench" / "sensing_robust.py"
+    spec = importlib.util.spec_from_file_location("sensing_robust", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("sensing_robust", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def _bigeminy(seed: int, seconds: float = 45.0):
     rng = random.Random(seed)
     bpm = rng.uniform(50, 110)
     c = rng.uniform(0.55, 0.7)  # the premature beat at c of the mean interval
-    beats = [0.3]
-    amps = [1.0]
-    while beats[-1] < seconds + 2:
-        t0 = beats[-1]
-        T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.gauss(0, 1))
-        beats += [t0 + c * T, t0 + 2 * T]
-        amps += [rng.uniform(0.35, 0.8), 1.0]
+    beats, amps = _bigeminy_train(rng, bpm, c, 0.35, 0.8, seconds + 2)
     return _signal(beats, amps, seconds), beats
 
 
@@ -133,13 +157,7 @@ def test_noisy_bigeminy_at_other_rates_and_sizes_never_ok_wrong(seed: int) -> No
     bpm = rng.uniform(38, 110)
     c = rng.uniform(0.5, 0.78)
     lo, hi = sorted((rng.uniform(0.4, 0.95), rng.uniform(0.4, 0.95)))
-    beats = [0.3]
-    amps = [1.0]
-    while beats[-1] < 47:
-        t0 = beats[-1]
-        T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.gauss(0, 1))
-        beats += [t0 + c * T, t0 + 2 * T]
-        amps += [rng.uniform(lo, hi), 1.0]
+    beats, amps = _bigeminy_train(rng, bpm, c, lo, hi, 47)
     ok, wrong, total = _play(_signal(beats, amps, 45.0, extra=_noise(seed)), beats)
     assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
 

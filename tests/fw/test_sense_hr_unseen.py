@@ -16,16 +16,11 @@ variants is `hr_unseen_signal` in bench/sensing_robust.py
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
-import sys
-from pathlib import Path
 
 import pytest
-from test_sense_hr_kinds import _play, _regular, _signal
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from test_sense_hr_kinds import _play, _regular, _signal, sensing_robust
 
 
 def _near_motion(seed: int):
@@ -82,16 +77,6 @@ def test_a_small_motion_near_the_pulse_rate_keeps_the_rate(seed: int) -> None:
     assert wrong == 0 and ok >= total - 2, (ok, wrong, total)
 
 
-def _robust():
-    pytest.importorskip("numpy")  # a bench dependency (pip install -e '.[bench]')
-    spec = importlib.util.spec_from_file_location("sensing_robust", BENCH / "sensing_robust.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("sensing_robust", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 # the benchmark's unseen variants of periodic motion that read the motion's
 # rate ok before (seed: pulse, motion bpm): 7 (144, 124), 8 (144, 129),
 # 11 (74, 85), 27 (93, 83), 34 (91, 83).  Still wrong (docs/SENSING.md §5.7):
@@ -100,6 +85,6 @@ def _robust():
 # repeats with r up to 0.88 a lag off T)
 @pytest.mark.parametrize("seed", [7, 8, 11, 27, 34])
 def test_bench_unseen_motion_variants_never_ok_wrong(seed: int) -> None:
-    sr = _robust()
+    sr = sensing_robust()
     _, ok, wrong, _, params, bad = sr.hr_unseen_variant(("periodic motion", seed))
     assert wrong == 0, f"{params}: {wrong} of {ok} ok seconds wrong, e.g. {bad[:3]}"

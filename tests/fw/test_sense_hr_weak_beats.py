@@ -21,15 +21,10 @@ that read wrong before are replayed at the end."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
 
 import pytest
-from test_sense_hr_kinds import _noise, _play, _signal
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from test_sense_hr_kinds import _bigeminy_train, _noise, _play, _signal, sensing_robust
 
 
 def _weak_bigeminy(seed: int, bpm_lo: float, bpm_hi: float, c_lo: float, c_hi: float):
@@ -37,13 +32,7 @@ def _weak_bigeminy(seed: int, bpm_lo: float, bpm_hi: float, c_lo: float, c_hi: f
     bpm = rng.uniform(bpm_lo, bpm_hi)
     c = rng.uniform(c_lo, c_hi)
     lo, hi = sorted((rng.uniform(0.2, 0.9), rng.uniform(0.2, 0.9)))
-    beats = [0.3]
-    amps = [1.0]
-    while beats[-1] < 47:
-        t0 = beats[-1]
-        T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.gauss(0, 1))
-        beats += [t0 + c * T, t0 + 2 * T]
-        amps += [rng.uniform(lo, hi), 1.0]
+    beats, amps = _bigeminy_train(rng, bpm, c, lo, hi, 47)
     size = rng.uniform(0.01, 0.02)
     return _signal(beats, amps, 45.0, extra=_noise(seed, size)), beats
 
@@ -64,16 +53,6 @@ def test_slow_bigeminy_with_long_pauses_never_ok_wrong(seed: int) -> None:
     assert wrong == 0, f"{wrong} of {ok} ok seconds wrong (of {total})"
 
 
-def _robust():
-    pytest.importorskip("numpy")  # a bench dependency (pip install -e '.[bench]')
-    spec = importlib.util.spec_from_file_location("sensing_robust", BENCH / "sensing_robust.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("sensing_robust", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 # the benchmark's unseen bigeminy variants that read wrong ok before (seed:
 # wrong seconds, read for true): 0 (5 s, 57.8 for 115.6) and 39 (1 s, 58
 # for 117): the second-upstroke flag let go for a beat; 21 (11 s, 55 for
@@ -82,6 +61,6 @@ def _robust():
 # are 22-28 % as steep as a beat, where a real dicrotic wave lies too)
 @pytest.mark.parametrize("seed", [0, 21, 39])
 def test_bench_unseen_bigeminy_variants_never_ok_wrong(seed: int) -> None:
-    sr = _robust()
+    sr = sensing_robust()
     _, ok, wrong, _, params, bad = sr.hr_unseen_variant(("bigeminy", seed))
     assert wrong == 0, f"{params}: {wrong} of {ok} ok seconds wrong, e.g. {bad[:3]}"
