@@ -1,4 +1,5 @@
-"""The viper twins (inversa/crc_native.py, inversa/link/native.py, inversa/sense/imath_native.py) compiled by mpy-cross for armv6m,
+"""The viper twins (inversa/crc_native.py, inversa/link/native.py, inversa/sense/imath_native.py,
+inversa/drivers/native.py) compiled by mpy-cross for armv6m,
 run on the emulated Pico, give what the plain versions give.  Timings printed.
 Skipped, with the reason, where the emulated Pico is unavailable."""
 
@@ -40,6 +41,37 @@ for i in range(4000):
     for yy, xx in ((ya, xa), (xa, ya), (ya >> 9, xa >> 9), (0, xa), (ya, 0)):
         if imath.atan2_udeg(yy, xx) != imath_plain.atan2_udeg_plain(yy, xx):
             bad += 1
+from array import array
+from inversa.drivers import native
+from inversa.drivers.mpu6050 import MPU6050
+print("mpu native", MPU6050._read_v is native.read)
+class Bursts:
+    def __init__(self):
+        self.data = bytearray(14)
+    def readfrom_mem_into(self, address, reg, buf):
+        buf[:] = self.data if reg == 0x3B else b"?"
+class Imu:
+    def __init__(self):
+        self.i2c = Bursts()
+        self.address = 0x68
+        self._buf = bytearray(14)
+        self._prev = bytearray(14)
+        self.raw = array("i", (0, 0, 0, 0, 0, 0))
+p = Imu()
+q = Imu()
+for i in range(3000):
+    fill(p.i2c.data, False)
+    if i % 7 == 0:
+        p.i2c.data[:] = p._buf  # the same burst again: not changed
+    if i < 64:  # the sign edges of each word
+        e = (0, 1, 0x7F, 0x80, 0x81, 0xFE, 0xFF, 0x80)
+        for k in range(14):
+            p.i2c.data[k] = e[(i >> 3) if k % 2 == 0 else i % 8]
+    q.i2c.data[:] = p.i2c.data
+    want = MPU6050._read_mpy(p)
+    got = native.read(q)
+    if got is not want or p.raw != q.raw or p._buf != q._buf or p._prev != q._prev:
+        bad += 1
 print("mismatches", bad)
 def t(name, f, n=10):
     t0 = time.ticks_us()
@@ -52,6 +84,8 @@ t("cobs viper 66B", lambda: cobs.encode_into(b, 0, 66, w1, 0))
 t("cobs plain 66B", lambda: cobs.encode_into_plain(b, 0, 66, w1, 0))
 t("atan2 viper", lambda: imath.atan2_udeg(-1234, 16000))
 t("atan2 plain", lambda: imath_plain.atan2_udeg_plain(-1234, 16000))
+t("mpu read viper", lambda: native.read(q), 100)
+t("mpu read plain", lambda: MPU6050._read_mpy(p), 100)
 """
 
 
@@ -69,4 +103,5 @@ def test_viper_twins_are_identical_on_armv6m(emulated_pico):
     print("\nemulated Pico (armv6m .mpy):\n" + out)
     assert "native True True" in out
     assert "imath native True" in out
+    assert "mpu native True" in out
     assert "mismatches 0" in out

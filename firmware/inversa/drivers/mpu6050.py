@@ -67,6 +67,11 @@ _DLPF_HZ = const((260, 184, 94, 44, 21, 10, 5))
 
 _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
+try:  # MicroPython with a native emitter: the viper twin of _read_mpy
+    from inversa.drivers.native import read as _read_v
+except (ImportError, SyntaxError, ValueError):  # none, or a .mpy for another arch
+    _read_v = None
+
 
 class MPU6050(I2CIMU):
     """InvenSense MPU-6050 / MPU-6500-class IMU on I2C (datasheets: MPU-6000/
@@ -125,7 +130,7 @@ class MPU6050(I2CIMU):
         self.gyro_mdps_num = 4 * gyro_range_dps  # 131 LSB/(deg/s) at +-250 deg/s
         self.gyro_mdps_den = 131
         if IS_MICROPYTHON:
-            self.read = self._read_mpy
+            self.read = self._read_mpy if _read_v is None else self._read_v  # pyright: ignore[reportAttributeAccessIssue]
 
     def _configure(self):
         w = self._want
@@ -160,8 +165,12 @@ class MPU6050(I2CIMU):
         r[0], r[1], r[2], _, r[3], r[4], r[5] = struct.unpack_from(_BE, b)
         return b != self._prev
 
+    _read_v = _read_v  # drivers/native.py's read (a method here), or None
+
     def _read_mpy(self):
         # MicroPython: unpack_from would allocate a tuple; decode by hand.
+        # The plain twin of drivers/native.py's read (the reference, and the
+        # method where there is no native emitter).
         self._buf, self._prev = self._prev, self._buf
         b = self._buf
         self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H, b)
