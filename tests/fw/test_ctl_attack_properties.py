@@ -85,8 +85,38 @@ def test_a_reset_with_a_reading_frozen_while_ok_at_any_value_still_brings_the_pe
     r.settle()
     assert r.broken(("depth",)) == []
     # Not left inverted.  (A lying reading has only the record, kept in 2
-    # deg steps, and the home switch to contradict it.  Left open: a reading
-    # frozen near horizontal paces the rise at that excursion's return
-    # pace, too slow for the stall window, so such a session may creep
-    # head-up without ending.)
+    # deg steps, and the home switch to contradict it: a table that stops
+    # head-up a few degrees short of loading, within that doubt, is not a
+    # trapped person.)
     assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)
+
+
+def test_a_reading_frozen_just_past_horizontal_does_not_keep_a_rise_creeping_for_good() -> None:
+    # Found by test_a_reset_with_a_reading_frozen_while_ok_at_any_value_...:
+    # after a reset, a reading frozen at 1.28 deg while "ok".  The rise
+    # paces an inverted table at its excursion's return pace (0.03 deg/s
+    # here), too slow for the stall window, so the table crept head-up for
+    # good (RISE at -22 deg after 400 s, the session never ended).  Required
+    # (DESIGN.md §3, tilt sensor failure; trapped inverted): the stuck
+    # reading is found and the table is brought to the home switch.
+    prof = Profile(
+        max_angle_cdeg=2441,
+        hold_ms=15162,
+        descent_cdps=572,
+        rise_cdps=572,
+        return_ms=38777,
+        rest_ms=14149,
+        hr_mode=0,
+    )
+    r = Run(prof)
+    r.session(10500)
+    r.run(4290)
+
+    def lie(rig) -> None:
+        rig.inp.angle_cdeg = 128
+        rig.inp.rate_cdps = 0
+
+    r.override = lie
+    r.reset()
+    r.settle()
+    assert r.broken(("depth", "end"), latched_ok=()) == [], S.STATE_NAMES[r.rig.out.state]

@@ -63,6 +63,11 @@ _MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _READY = const(3)  # states.READY
 _REST = const(7)  # states.REST
+_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
+_RISE = const(8)  # states.RISE
+# A rise's inverted leg may take this many times a return from the same
+# depth (an unlearned motor gain is assumed 2x; a slow motor is 0.6x).
+_RISE_SLOW_X = const(4)
 _RETURN = const(6)  # states.RETURN
 _RUNON_CDPS = const(100)  # limits.RUNON_CDPS
 _SELFTEST = const(0)  # states.SELFTEST
@@ -247,6 +252,18 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             # stalled is cut off by its time bound.
             ctl._angle_frozen = True
             m = (m & ~_B_STALL) | _B_TILT
+        if (
+            st == _RISE
+            and angle > 0
+            and ticks_diff(t, ctl._t_state) > _RISE_SLOW_X * (p.return_ms + _RETURN_MARGIN_MS)
+        ):
+            # A rise still "inverted" long after a return from its deepest
+            # would have reached horizontal: its pace (drive.exc_pace) is too
+            # slow for the stall window to judge, so a reading frozen just
+            # past horizontal kept it creeping for good (review, 30 Nov).
+            # The same doubt as a stall: untrusted, the open-loop return.
+            ctl._angle_frozen = True
+            m |= _B_TILT
         cond |= m
     elif not manual and st == _OPEN_LOOP and ctl._angle_frozen and inp.tilt_ok:
         # The reading was judged frozen because it did not follow a deeper
