@@ -441,8 +441,11 @@ def test_a_lying_angle_at_the_home_switch_ends_in_a_cut_off_at_home():
     # The other way round from test_home_switch_stuck_closed_at_depth_...: the
     # switch is right and the angle lies (a trusted reading 80 deg off).  It
     # is taken for a switch fault and the controller tries to bring the
-    # "inverted" person up; the table, already at its home stop, cannot move
-    # and the motor supervision cuts it off: not inverted, alarmed, latched.
+    # "inverted" person up; the table, already at its home stop, cannot move,
+    # so the reading does not follow the upward command: it is not trusted
+    # (a stalled motor and a frozen reading look the same) and the open-loop
+    # return, dead reckoning to loading, ends in the cut-off: not inverted,
+    # alarmed, latched.
     rig = Rig(Profile())
     rig.boot()
 
@@ -452,7 +455,8 @@ def test_a_lying_angle_at_the_home_switch_ends_in_a_cut_off_at_home():
     rig.sensor_override = lying
     rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_SWITCH), 1000)
     assert rig.out.fault_bits & A.F_SWITCH
-    rig.run_until(lambda r: r.out.state == S.FAULT, 30000)
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS)
+    rig.run_ms(20)
     assert not rig.out.motor_enable and rig.out.brake_on
     assert rig.plant.angle_cdeg == Profile().loading_cdeg
     assert rig.ctrl.request_start() != reasons.OK
@@ -555,8 +559,16 @@ def test_motor_stalled_during_a_slow_return_is_still_cut_off():
     to_hold(rig)
     rig.run_until(lambda r: r.out.state == S.RETURN, 60000)
     rig.plant.fault = "stall"
-    rig.run_until(lambda r: r.out.state == S.FAULT, L.STALL_MAX_WINDOW_MS + 5000)
-    assert rig.out.alarm_bits & bit(A.A_STALL)
+    # Going up, a table that does not move cannot be told from a reading
+    # frozen while "ok" either (review, 30 Nov: cut off at once, the frozen
+    # reading left the person inverted): the stall is seen within its
+    # window, the angle is no longer trusted, and the open-loop return
+    # (which cannot move a stalled motor) ends in a cut-off by its bound.
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TILT), L.STALL_MAX_WINDOW_MS + 5000)
+    assert rig.out.state == S.OPEN_LOOP and rig.out.motor_cmd_cdps <= 0
+    rig.run_until(lambda r: r.out.state == S.FAULT, L.OPEN_LOOP_MAX_MS + 5000)
+    assert rig.out.alarm_bits & bit(A.A_HOME_TIMEOUT)
+    rig.run_ms(20)
     assert not rig.out.motor_enable and rig.out.brake_on
 
 

@@ -40,6 +40,7 @@ _B_RISE_FAST = const(1048576)  # alarms.B_RISE_FAST
 _B_RUNAWAY = const(512)  # alarms.B_RUNAWAY
 _B_RUNON = const(64)  # alarms.B_RUNON
 _B_SELFTEST = const(2)  # alarms.B_SELFTEST
+_B_STALL = const(32)  # alarms.B_STALL
 _B_SWITCH = const(268435456)  # alarms.B_SWITCH
 _B_TILT = const(4)  # alarms.B_TILT
 _B_TIME_LIMIT = const(2048)  # alarms.B_TIME_LIMIT
@@ -62,6 +63,11 @@ _MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _READY = const(3)  # states.READY
 _REST = const(7)  # states.REST
+_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
+_RISE = const(8)  # states.RISE
+# A rise's inverted leg may take this many times a return from the same
+# depth (an unlearned motor gain is assumed 2x; a slow motor is 0.6x).
+_RISE_SLOW_X = const(4)
 _RETURN = const(6)  # states.RETURN
 _RUNON_CDPS = const(100)  # limits.RUNON_CDPS
 _SELFTEST = const(0)  # states.SELFTEST
@@ -227,7 +233,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         cond |= _B_HOME_TIMEOUT
     manual = ctl._manual
     if not manual and tilt_ok and st != _OPEN_LOOP:
-        cond |= ctl._mon.check(
+        m = ctl._mon.check(
             t,
             dt,
             ctl._cmd,
@@ -237,6 +243,28 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             ctl._enable,
             ctl._gain_pct,
         )
+        if m & _B_STALL and ctl._cmd < 0:
+            # A reading that did not follow an upward command: a stalled
+            # motor, or a reading frozen while "ok" (the same doubt as a
+            # deeper command's, trusted()).  Cut off, a frozen reading
+            # left the person inverted (review, 30 Nov); untrusted, the
+            # open-loop return brings them up, and a motor that really
+            # stalled is cut off by its time bound.
+            ctl._angle_frozen = True
+            m = (m & ~_B_STALL) | _B_TILT
+        if (
+            st == _RISE
+            and angle > 0
+            and ticks_diff(t, ctl._t_state) > _RISE_SLOW_X * (p.return_ms + _RETURN_MARGIN_MS)
+        ):
+            # A rise still "inverted" long after a return from its deepest
+            # would have reached horizontal: its pace (drive.exc_pace) is too
+            # slow for the stall window to judge, so a reading frozen just
+            # past horizontal kept it creeping for good (review, 30 Nov).
+            # The same doubt as a stall: untrusted, the open-loop return.
+            ctl._angle_frozen = True
+            m |= _B_TILT
+        cond |= m
     elif not manual and st == _OPEN_LOOP and ctl._angle_frozen and inp.tilt_ok:
         # The reading was judged frozen because it did not follow a deeper
         # command, and a stalled motor looks the same.  A reading that then

@@ -30,22 +30,33 @@ class ProfileStore(RecordFile):
     def load(self):
         """(profile, status): the stored profile, or the beginner profile if
         the file is missing or fails its checks (message says which)."""
-        try:
-            with open(self.path, "rb") as f:
-                data = f.read(PROFILE_LEN + 1)
-        except OSError:
+        # A valid PATH.tmp serves when PATH is missing or corrupt: on FAT a
+        # power cut between write_atomic's remove and rename leaves only
+        # that (review, 30 Nov: the person's profile, contraindications
+        # included, fell back to the beginner's).
+        data = None
+        why = ""
+        for path in (self.path, self.path + ".tmp"):
+            try:
+                with open(path, "rb") as f:
+                    data = f.read(PROFILE_LEN + 1)
+            except OSError:
+                continue
+            try:
+                p = Profile.from_bytes(data)
+            except ValueError as e:
+                why = e
+                continue
+            self.status = STORE_OK
+            self.message = ""
+            return p, self.status
+        if data is None:
             self.status = STORE_MISSING
             self.message = "no stored profile: using the beginner profile"
             return beginner_profile(), self.status
-        try:
-            p = Profile.from_bytes(data)
-        except ValueError as e:
-            self.status = STORE_CORRUPT
-            self.message = "stored profile rejected (%s): using the beginner profile" % e
-            return beginner_profile(), self.status
-        self.status = STORE_OK
-        self.message = ""
-        return p, self.status
+        self.status = STORE_CORRUPT
+        self.message = "stored profile rejected (%s): using the beginner profile" % why
+        return beginner_profile(), self.status
 
     def save(self, profile):
         """Persist profile (validated first); 0, or reasons.STORAGE_ERROR /

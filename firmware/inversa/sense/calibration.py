@@ -138,13 +138,19 @@ class Calibration:
 
     @classmethod
     def load(cls, path):
-        """The calibration stored at `path`, or None if it is missing or corrupt."""
-        try:
-            with open(path, "rb") as f:
-                data = f.read(_SIZE + 3)
-        except OSError:
-            return None
-        return cls.from_bytes(data)
+        """The calibration stored at `path`, or None if it is missing or
+        corrupt.  A valid PATH.tmp serves when PATH does not: on FAT a power
+        cut between write_atomic's remove and rename leaves only that."""
+        for p in (path, path + ".tmp"):
+            try:
+                with open(p, "rb") as f:
+                    data = f.read(_SIZE + 3)
+            except OSError:
+                continue
+            c = cls.from_bytes(data)
+            if c is not None:
+                return c
+        return None
 
     def save(self, path):
         """Write atomically (temporary file, then rename: inversa.storage);

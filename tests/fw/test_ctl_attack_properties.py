@@ -1,0 +1,122 @@
+"""Attacks of a safety review (30 Nov) on the controller and its kinematic
+plant (tests/fw/ctl_plant.py), in virtual time, judged on the plant's TRUE
+angle by the simulator's rules (inversa_host/sim/judge.py) through the Run
+helper of test_ctl_reset_properties.py.  Each states the hazard row's
+required behaviour (docs/SAFETY.md), not the code's output.
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from test_ctl_reset_properties import SOME, Run, profiles
+
+from inversa.control import states as S
+from inversa.control.profile import Profile
+
+# --- tilt sensor failure: a reading frozen while "ok", at any moment ---------
+
+
+@SOME
+@given(
+    profile=profiles,
+    held_ms=st.integers(1000, 20000),
+    freeze_after_ms=st.integers(0, 80000),
+)
+@example(Profile(max_angle_cdeg=3000, hold_ms=10000, descent_cdps=500, hr_mode=0), 20000, 15000)
+def test_a_reading_frozen_while_ok_at_any_moment_still_brings_the_person_up(
+    profile: Profile, held_ms: int, freeze_after_ms: int
+) -> None:
+    # The estimator keeps saying "ok" while the angle and rate stand still
+    # (a chip that stopped updating, a bus returning the last value): a
+    # stuck IMU.  Required (DESIGN.md §3, tilt sensor failure; trapped
+    # inverted): never deeper without a trusted angle, and the person is
+    # brought up (a latched fault is acceptable only at the loading
+    # position).  Found by this review: frozen in a hold or a return, the
+    # reading was taken for a stalled motor and cut off with the person at
+    # 25-28 deg (A_STALL), for good.
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(freeze_after_ms // 10 * 10)
+    frozen = [r.rig.inp.angle_cdeg]
+
+    def freeze(rig) -> None:
+        rig.inp.angle_cdeg = frozen[0]
+        rig.inp.rate_cdps = 0
+
+    r.override = freeze
+    r.settle()
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], S.STATE_NAMES[
+        r.rig.out.state
+    ]
+
+
+@SOME
+@given(
+    profile=profiles,
+    held_ms=st.integers(1000, 20000),
+    reset_after_ms=st.integers(0, 60000),
+    reads_cdeg=st.one_of(st.just(-6000), st.integers(-6300, 4500)),
+)
+@example(
+    Profile(max_angle_cdeg=2500, hold_ms=20000, descent_cdps=500, hr_mode=0), 18000, 5000, -6000
+)
+def test_a_reset_with_a_reading_frozen_while_ok_at_any_value_still_brings_the_person_up(
+    profile: Profile, held_ms: int, reset_after_ms: int, reads_cdeg: int
+) -> None:
+    # A reset mid-session, and from then on the estimator says "ok" for a
+    # reading that stands at one value (a chip that reset and returns a
+    # plausible stale value).  Required (DESIGN.md §3, trapped inverted: a
+    # reboot mid-session is detected and recovered; tilt sensor failure):
+    # the person is brought up; a latched fault only at the loading
+    # position.  Found by this review: a reading frozen at the loading
+    # angle after a reset at 19 deg gave IDLE, no alarm, the person left
+    # inverted, though the record said inverted and the home switch open.
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(reset_after_ms // 10 * 10)
+
+    def lie(rig) -> None:
+        rig.inp.angle_cdeg = reads_cdeg
+        rig.inp.rate_cdps = 0
+
+    r.override = lie
+    r.reset()
+    r.settle()
+    assert r.broken(("depth",)) == []
+    # Not left inverted.  (A lying reading has only the record, kept in 2
+    # deg steps, and the home switch to contradict it: a table that stops
+    # head-up a few degrees short of loading, within that doubt, is not a
+    # trapped person.)
+    assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)
+
+
+def test_a_reading_frozen_just_past_horizontal_does_not_keep_a_rise_creeping_for_good() -> None:
+    # Found by test_a_reset_with_a_reading_frozen_while_ok_at_any_value_...:
+    # after a reset, a reading frozen at 1.28 deg while "ok".  The rise
+    # paces an inverted table at its excursion's return pace (0.03 deg/s
+    # here), too slow for the stall window, so the table crept head-up for
+    # good (RISE at -22 deg after 400 s, the session never ended).  Required
+    # (DESIGN.md §3, tilt sensor failure; trapped inverted): the stuck
+    # reading is found and the table is brought to the home switch.
+    prof = Profile(
+        max_angle_cdeg=2441,
+        hold_ms=15162,
+        descent_cdps=572,
+        rise_cdps=572,
+        return_ms=38777,
+        rest_ms=14149,
+        hr_mode=0,
+    )
+    r = Run(prof)
+    r.session(10500)
+    r.run(4290)
+
+    def lie(rig) -> None:
+        rig.inp.angle_cdeg = 128
+        rig.inp.rate_cdps = 0
+
+    r.override = lie
+    r.reset()
+    r.settle()
+    assert r.broken(("depth", "end"), latched_ok=()) == [], S.STATE_NAMES[r.rig.out.state]
