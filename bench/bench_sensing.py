@@ -683,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args([] if argv is None else argv)
     if args.hr_unseen is not None and args.hr_unseen < 1:
         ap.error("--hr-unseen N needs N >= 1 (variants per kind)")
+    if args.hr_sweep is not None and args.hr_sweep < 1:
+        ap.error("--hr-sweep N needs N >= 1 (variants per kind)")
     global BIDMC
     BIDMC = data_dir(args.data) / "bidmc"
     if __name__ not in sys.modules:  # loaded by bench/run.py: let the pool find our functions
@@ -692,12 +694,14 @@ def main(argv: list[str] | None = None) -> int:
         mod.__dict__.update(globals())
         sys.modules[__name__] = mod
     t_start = time.perf_counter()
-    if args.hr_unseen or args.hr_sweep:
+    n_sweep: int = args.hr_sweep or 0
+    n_unseen: int = args.hr_unseen or 0
+    if n_unseen or n_sweep:
         with Pool(args.jobs) as pool:
-            if args.hr_sweep:
-                per = bench_hr_sweep(pool, args.hr_sweep)["hr_sweep_kinds"]
+            if n_sweep:
+                per = bench_hr_sweep(pool, n_sweep)["hr_sweep_kinds"]
             else:
-                per = bench_hr_unseen(pool, args.hr_unseen)["hr_unseen_kinds"]
+                per = bench_hr_unseen(pool, n_unseen)["hr_unseen_kinds"]
         wrong = sum(v["wrong_s"] for v in per.values())
         print(f"\nwrong seconds while ok: {wrong} ({time.perf_counter() - t_start:.0f} s)")
         return 1 if wrong else 0
