@@ -52,7 +52,10 @@ records) -> bench/results/sensing.json.  About 2-4 minutes on 2 cores.
 ``--hr-unseen N``: only the heart-rate kinds, on N variants each that the
 benchmark does not draw (``hr_unseen_signal`` in sensing_robust.py), per-kind
 false ok and coverage and the variants read wrong; writes nothing, exits 1
-if any second was wrong while ok (~1 minute for N = 40).
+if any second was wrong while ok (~1 minute for N = 40).  ``--hr-sweep N``:
+the same for a wide sweep of the three hardest kinds (``hr_sweep_signal``:
+motion at 0.5-4 Hz, near, half and double the pulse rate, four shapes;
+bigeminy; irregular rhythms; 25-100 samples/s, 35-200 bpm).
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ from inversa_world.ppg import PPGSynth
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sensing_robust import (
     bench_hr_robust,
+    bench_hr_sweep,
     bench_hr_unseen,
     bench_tilt_disturbances,
     bench_tilt_real,
@@ -669,9 +673,18 @@ def main(argv: list[str] | None = None) -> int:
         help="only the heart-rate kinds on N unseen variants each (other seeds, rates, sizes, "
         "couplings, motions than the benchmark draws): per-kind false ok; writes no results",
     )
+    ap.add_argument(
+        "--hr-sweep",
+        type=int,
+        metavar="N",
+        help="only the three hardest heart-rate kinds on a wide sweep of N variants each "
+        "(hr_sweep_signal): per-kind false ok; writes no results",
+    )
     args = ap.parse_args([] if argv is None else argv)
     if args.hr_unseen is not None and args.hr_unseen < 1:
         ap.error("--hr-unseen N needs N >= 1 (variants per kind)")
+    if args.hr_sweep is not None and args.hr_sweep < 1:
+        ap.error("--hr-sweep N needs N >= 1 (variants per kind)")
     global BIDMC
     BIDMC = data_dir(args.data) / "bidmc"
     if __name__ not in sys.modules:  # loaded by bench/run.py: let the pool find our functions
@@ -681,9 +694,14 @@ def main(argv: list[str] | None = None) -> int:
         mod.__dict__.update(globals())
         sys.modules[__name__] = mod
     t_start = time.perf_counter()
-    if args.hr_unseen:
+    n_sweep: int = args.hr_sweep or 0
+    n_unseen: int = args.hr_unseen or 0
+    if n_unseen or n_sweep:
         with Pool(args.jobs) as pool:
-            per = bench_hr_unseen(pool, args.hr_unseen)["hr_unseen_kinds"]
+            if n_sweep:
+                per = bench_hr_sweep(pool, n_sweep)["hr_sweep_kinds"]
+            else:
+                per = bench_hr_unseen(pool, n_unseen)["hr_unseen_kinds"]
         wrong = sum(v["wrong_s"] for v in per.values())
         print(f"\nwrong seconds while ok: {wrong} ({time.perf_counter() - t_start:.0f} s)")
         return 1 if wrong else 0

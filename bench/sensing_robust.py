@@ -647,3 +647,117 @@ def bench_hr_robust(pool, variants: int = 12) -> dict:
         "hr_robust_coverage_pct": round(100.0 * all_ok / all_total, 2),
         "hr_robust_kinds": per,
     }
+
+
+# ----------------------------------------------------------------------------
+# Heart rate: a wide sweep of the three hardest kinds (issue 11, item 2)
+# ----------------------------------------------------------------------------
+HR_SWEEP_KINDS = ("periodic motion", "bigeminy", "irregular rhythm")
+
+
+def _motion_wave(shape: str, f: float, t: np.ndarray, rng) -> np.ndarray:
+    ph = 2 * np.pi * f * t + float(rng.uniform(0, 2 * np.pi))
+    if shape == "sine":  # with a wobble: not a pure sine
+        wob = float(rng.uniform(0, 0.5))
+        return np.sin(ph + wob * np.sin(ph))
+    if shape == "triangle":
+        return 2 / np.pi * np.arcsin(np.sin(ph))
+    if shape == "tap":  # a fast rise over 15 % of the cycle, a slow fall: pulse-like
+        u = (ph / (2 * np.pi)) % 1.0
+        return np.where(u < 0.15, u / 0.15, 1 - (u - 0.15) / 0.85) * 2 - 1
+    # "jerky": a rounded square wave, each cycle 0.6-1.4 times the size
+    cyc = np.floor(ph / (2 * np.pi)).astype(int)
+    sizes = rng.uniform(0.6, 1.4, int(cyc.max() - cyc.min()) + 2)
+    return np.tanh(4 * np.sin(ph)) * sizes[cyc - cyc.min()]
+
+
+def hr_sweep_signal(kind: str, seed: int):
+    """A wider draw of the three kinds that stay hard (``--hr-sweep N``):
+    25-100 samples/s, pulses at 35-200 bpm.  Periodic motion at 0.5-4 Hz, or
+    within 0.8-1.25, 0.45-0.55 or 1.8-2.2 times the pulse rate (a quarter of
+    the variants each), 0.3-3 times the pulse's swing, sine, triangle,
+    tap-like or jerky; bigeminy at 40-170 bpm, the premature beat at
+    0.4-0.85 of the mean interval, 0.1-0.9 of a full beat; irregular rhythms
+    +-10-40 %, half of them with a dicrotic wave.  Returns t, samples,
+    beats, fs, params."""
+    rng = np.random.default_rng([seed, 0xBEEF, HR_SWEEP_KINDS.index(kind) + 1])
+    fs = float(rng.choice([25, 40, 50, 100, 100]))
+    bpm = float(rng.uniform(35, 200))
+    seconds = 60.0
+    amps = None
+    second = (0, 0.0)
+    p: dict = {"seed": seed}
+    if kind == "bigeminy":
+        bpm = float(rng.uniform(40, 170))
+        b = [0.3]
+        a = [1.0]
+        c = float(rng.uniform(0.4, 0.85))
+        lo, hi = sorted(float(v) for v in rng.uniform(0.1, 0.9, 2))
+        while b[-1] < seconds + 2:
+            t0 = b[-1]
+            T = 60.0 / bpm * 2 / (1 + c) * (1 + 0.02 * rng.standard_normal())
+            b += [t0 + c * T, t0 + 2 * T]
+            a += [float(rng.uniform(lo, hi)), 1.0]
+        beats = np.array(b)
+        amps = np.array(a)
+        p.update(c=round(c, 2), premature=(round(lo, 2), round(hi, 2)))
+    elif kind == "irregular rhythm":
+        spread = float(rng.uniform(0.1, 0.4))
+        b = [0.3]
+        while b[-1] < seconds + 2:
+            b.append(b[-1] + 60.0 / bpm * float(rng.uniform(1 - spread, 1 + spread)))
+        beats = np.array(b)
+        p["spread"] = round(spread, 2)
+        if rng.random() < 0.5:
+            second = (float(rng.uniform(0.3, 0.8)), float(rng.uniform(0.35, 0.6)) * 60 / bpm)
+            p["second"] = (round(second[0], 2), round(second[1] * bpm / 60, 2))
+    else:
+        beats = _beats(rng, bpm, seconds, float(rng.uniform(0.005, 0.04)))
+    if amps is None:
+        amps = np.ones(len(beats))
+    t, x = _pulse_train(beats, amps, fs, seconds, second)
+    amp = float(np.percentile(x, 98) - np.percentile(x, 2))
+    if kind == "periodic motion":
+        mode = int(rng.integers(4))
+        fp = bpm / 60
+        f = [
+            float(rng.uniform(0.5, 4.0)),
+            fp * float(rng.uniform(0.8, 1.25)),
+            fp * float(rng.uniform(0.45, 0.55)),
+            fp * float(rng.uniform(1.8, 2.2)),
+        ][mode]
+        f = min(f, 0.45 * fs)
+        shape = str(rng.choice(["sine", "triangle", "tap", "jerky"]))
+        size = float(rng.uniform(0.3, 3.0))
+        x = x + amp * size * _motion_wave(shape, f, t, rng)
+        p.update(shape=shape, motion_bpm=round(f * 60, 1), size=round(size, 2))
+    x = x + amp * float(rng.uniform(0.003, 0.02)) * rng.standard_normal(len(t))
+    p.update(bpm=round(bpm, 1), fs=fs)
+    return t, (x * (40000.0 / amp)).astype(int), beats, fs, p
+
+
+def hr_sweep_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, list]:
+    kind, seed = args
+    t, xs, beats, fs, p = hr_sweep_signal(kind, seed)
+    ok, wrong, total, bad = _play_hr(xs, t, beats, fs)
+    return kind, ok, wrong, total, p, bad
+
+
+def bench_hr_sweep(pool, variants: int = 200) -> dict:
+    """Per kind of HR_SWEEP_KINDS: false ok and coverage over a wide sweep."""
+    jobs = [(k, s) for k in HR_SWEEP_KINDS for s in range(variants)]
+    res = pool.map(hr_sweep_variant, jobs)
+    print(f"\n-- Heart rate, a wide sweep of the hard kinds ({variants} x 60 s each) --")
+    print(f"{'kind':<26} {'ok but > 10 % off':>18} {'coverage':>9} {'wrong s':>8} {'variants':>12}")
+    per = {}
+    for kind in HR_SWEEP_KINDS:
+        rows = [r for r in res if r[0] == kind]
+        ok = sum(r[1] for r in rows)
+        wrong = sum(r[2] for r in rows)
+        total = sum(r[3] for r in rows)
+        nv = sum(1 for r in rows if r[2])
+        f = 100.0 * wrong / ok if ok else 0.0
+        c = 100.0 * ok / total if total else 0.0
+        per[kind] = {"false_ok_pct": round(f, 2), "coverage_pct": round(c, 1), "wrong_s": wrong}
+        print(f"{kind:<26} {f:17.2f}% {c:8.1f}% {wrong:8d} {nv:>5d} of {len(rows)}")
+    return {"hr_sweep_kinds": per}

@@ -61,7 +61,11 @@
 #      (a pulse at the 2.4 s limit: the mean of the rest is biased), or
 #      split as missed beats (so many are a guess: bigeminy's long pauses);
 #    - the window holds an interval outside 60..150 % of the median (the
-#      first ones, accepted before the rhythm was known).
+#      first ones, accepted before the rhythm was known);
+#    - the window's intervals scatter by > 12 % and its split halves (a
+#      split is a guess there: one long interval, or a beat missed) move
+#      its rate by > 10 %, or the window mean's standard error is > 5 %
+#      (a very irregular rhythm after the change rule kept the last 8).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
 #    one beat period T earlier leaves what does not repeat at T: for a
 #    pulse, noise, breathing and beat-to-beat change; when a periodic motion
@@ -136,6 +140,9 @@ _INTERVALS_OK_PCT = const(70)  # of the last 16 intervals (at least 4) accepted 
 _EARLY_PCT = const(7)  # mean interval with the early beats this far (%) from the rate: ambiguous
 _SLOPE_ALT_PCT = const(6)  # upstroke slopes alternating by this much (%): two kinds of beat
 _DOWN_ALT_PCT = const(10)  # ... downstrokes
+_SPLIT_DEN = const(11)  # halves x of k in the window: k / (k - x/2) > 1.1 when 11x > 2k
+_SCATTER_DEN = const(69)  # the intervals' standard deviation over 12 % of their mean
+_SE_DEN = const(400)  # the window mean's standard error over 1/20 of it (var/k > mean^2/400)
 _R_GOOD = const(80)  # correlation (%) with the template for a beat to look right
 _N2 = const(64)  # second rhythm: autocorrelation window (decimated samples)
 _R2 = const(70)  # ... a residual period with r >= 0.7 (%) ...
@@ -907,7 +914,7 @@ class HeartRateEstimator:
             # of 80..120 % of the median: the beat between them was not one
             # (a second wave, a noise bump); accepting this one alone would
             # bias the rate up
-            self._push_acc(m)
+            self._push_acc(m & -2)
             self.accepted += 1
             self._rej_run = 0
             self._short_taken_back()
@@ -919,8 +926,8 @@ class HeartRateEstimator:
             # halves, as a missed beat, rather than this one alone (biased
             # down)
             h = m >> 1
-            self._push_acc(h)
-            self._push_acc(m - h)
+            self._push_acc(h | 1)
+            self._push_acc((m - h) | 1)
             self.accepted += 1
             self._rej_run = 0
             self._short_taken_back()
@@ -955,17 +962,17 @@ class HeartRateEstimator:
         if m:
             pass  # merged above
         elif not have_ref:
-            self._push_acc(ibi)
+            self._push_acc(ibi & -2)
             self.accepted += 1
         elif ibi * 5 >= ref * 3 and ibi * 2 <= ref * 3:  # 60..150 %
-            self._push_acc(ibi)
+            self._push_acc(ibi & -2)
             self.accepted += 1
             self._rej_run = 0
             self._classified(1, 0, 0, ms, 1)
         elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
             h = ibi >> 1
-            self._push_acc(h)
-            self._push_acc(ibi - h)
+            self._push_acc(h | 1)
+            self._push_acc((ibi - h) | 1)
             self.accepted += 1
             self._rej_run = 0
             self._classified(0, 3, 0, ms, 2)
@@ -987,7 +994,7 @@ class HeartRateEstimator:
                 a[0] = a[1] = 0
                 a[2] = ibi // 1000
                 self._sorted[0] = ibi
-                self._push_acc(ibi)
+                self._push_acc(ibi & -2)
         self._median()
         self._set_timeouts()
 
@@ -1160,6 +1167,8 @@ class HeartRateEstimator:
             lim = self.window_us
             lo = _IBI_MAX_US
             hi = 0
+            sq = 0  # sum of the intervals (~16 ms) << 8 | halves of split intervals
+            ss = 0  # ... of their squares
             while k < c:
                 i = i - 1 if i else _MAX_ACC - 1
                 v = a[i]
@@ -1167,6 +1176,9 @@ class HeartRateEstimator:
                     break
                 total += v
                 k += 1
+                q = v >> 14  # ~16 ms units: the sums stay small ints
+                sq += (q << 8) | (v & 1)  # and the split halves, below
+                ss += q * q
                 if v < lo:
                     lo = v
                 if v > hi:
@@ -1178,6 +1190,22 @@ class HeartRateEstimator:
             if lo * 5 < ref * 3 or hi * 2 > ref * 3:
                 # an interval outside 60..150 % of the median in the window
                 # (accepted before the rhythm was known)
+                faults |= HR_LOW_QUALITY
+            # k^2 times the intervals' variance (<= k * 146 * 1367 < 2**23;
+            # the products below stay small ints, < 2**30)
+            x = sq & 255  # halves of intervals split as a missed beat (low bit set)
+            sq >>= 8
+            v = ss * k - sq * sq
+            if x * _SPLIT_DEN > k * 2 and v * _SCATTER_DEN > sq * sq:
+                # in an irregular rhythm (the intervals scattered by > 12 %)
+                # a split is a guess (a missed beat, or one long interval):
+                # counted as one interval each, the window's rate would be
+                # > 10 % lower; which one is not known
+                faults |= HR_LOW_QUALITY
+            if v > sq * sq * k // _SE_DEN:
+                # the mean of so few, so scattered intervals is uncertain by
+                # more than 5 % (its standard error: an irregular rhythm
+                # after the change rule kept only the last 8)
                 faults |= HR_LOW_QUALITY
         else:
             faults = HR_NOT_READY
