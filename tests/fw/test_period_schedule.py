@@ -9,6 +9,7 @@ telemetry frame shared a period with a drain."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 
 import pytest
@@ -199,7 +200,7 @@ def test_chip_checks_and_heartbeats_keep_off_the_periods_with_a_drain_or_a_frame
         # still once a second each (a few periods later at most)
         for times in (checks["imu"], checks["hr"], beats):
             assert len(times) >= 10, times
-            gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(times)]
             assert all(990 <= g <= 1100 for g in gaps), gaps
 
 
@@ -224,7 +225,7 @@ def test_a_chip_check_waits_for_a_free_poll_but_never_longer_than_its_bound():
     # the bound: 20 polls late at most, then at the next poll without a drain
     assert len(imu) >= 8 and len(hr) >= 8
     assert imu[0] in (119, 120) and hr[0] in (69, 70)
-    assert all(120 <= b - a <= 122 for a, b in zip(imu, imu[1:], strict=False))
+    assert all(120 <= b - a <= 122 for a, b in itertools.pairwise(imu))
 
 
 @pytest.mark.parametrize("hz", [20, 50])
