@@ -188,6 +188,7 @@ def test_chip_checks_and_heartbeats_keep_off_the_periods_with_a_drain_or_a_frame
             tele = M.MSG_TELEMETRY in types
             hb = M.MSG_HEARTBEAT in types
             if s.t_ms == 1490:
+                assert s.app.link is not None
                 s.app.link._tele_next = s.clock.ticks_ms() + 10 + phase_ms
             if s.t_ms < 1500:
                 continue  # the boot (HELLO, the first heartbeat, events)
@@ -242,6 +243,7 @@ def test_a_draining_period_feeds_the_estimator_one_sample_and_the_backlog_stays_
         assert s.app is not None
         fe = s.app.sensors
         assert isinstance(fe, SensorFrontEnd)
+        assert s.world.hr_sensor is not None
         s.world.hr_sensor.osc_error = 0.03  # the sensor's clock 3 % fast
         est = fe.hr_est
         real_add = est.add
