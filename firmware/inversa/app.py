@@ -200,9 +200,12 @@ class App:
         out = self.out
         t = self.clock.ticks_ms()
         sensors = self.sensors
+        link = self.link
         busy = False
         if sensors is not None:
-            sensors.poll()
+            # (a period whose transmit may send a frame keeps the chip
+            # checks off it: LinkEndpoint.busy)
+            sensors.poll(link is not None and link.busy(t))
             sensors.fill(inp)
             busy = sensors.hr_polled
         else:  # no sensors at all: the controller must see untrusted data
@@ -214,7 +217,6 @@ class App:
             self.loop_us = sch.work_us
             self.loop_max_us = sch.work_max_us
             self.overruns = sch.overruns
-        link = self.link
         if link is not None:
             link.receive(inp, out)
             if self.ctrl.profile is not self._saved_profile:
@@ -227,7 +229,8 @@ class App:
         App._persist(self)
         if link is not None:  # after the step: the frame is this period's snapshot
             # (a period that drained the heart-rate FIFO leaves a due
-            # telemetry frame to the next one: no period carries both)
+            # telemetry frame or heartbeat to the next one: no period
+            # carries both)
             link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns, busy)
         self.steps += 1
         if self.stop_at_boot:

@@ -85,10 +85,10 @@ class _BenchFrontEnd:
         self.hr = fe.hr
         self.hr_polled = False
 
-    def poll(self):
+    def poll(self, busy=False):
         self.jitter.release()
         fe = self.fe
-        fe.poll()
+        fe.poll(busy)
         self.hr_polled = fe.hr_polled
 
     def fill(self, inp):

@@ -453,7 +453,7 @@ def test_a_backlog_that_would_not_fit_is_fed_at_once_never_dropped():
     # the ring holds 64: a drain that finds more waiting than fits beside it
     # feeds the excess first (only reachable if polls stop feeding, as here)
     clock, _bus, _fi, _fp, fe = _world(seed=13, hr=70)
-    fe._feed_hr = lambda: None  # nothing fed between drains
+    fe._feed_hr = lambda n: None  # nothing fed between drains
     for _ in range(200):
         clock.advance_ms(10)
         fe.poll()

@@ -81,6 +81,10 @@ _HDR = const(5)  # messages.HEADER_LEN
 _EVENTS_PER_SERVICE = const(4)
 _DEDUP_MS = const(5000)  # a repeated (seq, type) this recent is a retry: answer, do not redo
 _RX_CHUNK = const(128)
+_PERIOD_MS = const(10)  # the control period (app.CONTROL_PERIOD_US)
+# A due heartbeat waits for a period without a drain or a telemetry frame
+# (busy), this long at most.
+_HB_WAIT_MS = const(100)
 
 
 def _s16(v):
@@ -243,18 +247,35 @@ class LinkEndpoint:
         # docs/ARCHITECTURE.md "The loop on the RP2040".)
         if self.lease_ok and (self._ev_pending or self.events._count):
             LinkEndpoint._send_events(self)
+        sent = False
         if self._tele_period_ms and ticks_diff(now, self._tele_next) >= 0:
             if busy and not self._tele_waited:
                 self._tele_waited = True  # the next period sends it
             else:
                 self._tele_waited = False
                 LinkEndpoint._send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns)
+                sent = True
                 self._tele_next = ticks_add(self._tele_next, self._tele_period_ms)
                 if ticks_diff(now, self._tele_next) >= 0:  # fell behind: no burst
                     self._tele_next = ticks_add(now, self._tele_period_ms)
-        if ticks_diff(now, self._hb_next) >= 0:
+        # the heartbeat goes in a period with neither a drain nor a telemetry
+        # frame (issue 10: it used to land on either), _HB_WAIT_MS late at most
+        late = ticks_diff(now, self._hb_next)
+        if late >= 0 and (not (busy or sent) or late >= _HB_WAIT_MS):
             LinkEndpoint._send_heartbeat(self, now, inp, out)
             self._hb_next = ticks_add(now, _HEARTBEAT_MS)
+
+    def busy(self, now):
+        """Before the period's sensor poll (now: its ticks_ms): True when
+        this period's transmit may send a frame (telemetry or the heartbeat
+        due before the period ends, a frame put off by the last period,
+        events for the host), so the sensors keep their chip checks off it."""
+        if self._tele_waited or (self.lease_ok and (self._ev_pending or self.events._count)):
+            return True
+        end = ticks_add(now, _PERIOD_MS)
+        if self._tele_period_ms and ticks_diff(end, self._tele_next) > 0:
+            return True
+        return ticks_diff(end, self._hb_next) > 0
 
     # -- receiving -----------------------------------------------------------
     def _dispatch(self, now):

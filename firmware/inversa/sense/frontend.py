@@ -72,6 +72,15 @@ _OVF_HOLD_US = const(2000000)  # FIFO_OVERFLOW stays visible this long
 _CONTACT_RUN = const(25)  # samples below the contact level before NO_CONTACT
 _RATE_WINDOW_US = const(30000000)  # PPG sample-rate measurement window
 _CHECK_POLLS = const(100)  # ask the drivers whether their chip reset (1 s)
+# The heart-rate chip is checked from the _HR_CHK_AT-th poll after the
+# IMU's check, the IMU from the _IMU_CHK_AT-th, each at the first poll that
+# neither drains the FIFO nor carries a link frame (poll(busy)), waiting
+# _CHK_WAIT polls at most (then a frame may share the poll, never a drain).
+_HR_CHK_AT = const(49)
+_IMU_CHK_AT = const(99)
+_CHK_WAIT = const(20)
+_CHK_N = const(0xFFF)  # _chk_k: polls since the IMU's check ...
+_CHK_HR_DONE = const(0x1000)  # ... and this bit once the heart-rate chip's ran
 # The heart-rate backlog (issue 10): a drain's samples wait in a ring and the
 # estimator gets _FEED of them per poll (one more while more than a drain's
 # worth waits), so its work is spread over the periods instead of a drain's
@@ -241,35 +250,52 @@ class SensorFrontEnd:
         self.tilt_est.restart()
 
     # ------------------------------------------------------------------
-    def poll(self):
-        """Read both sensors and update the estimates; call once per control period."""
+    def poll(self, busy=False):
+        """Read both sensors and update the estimates; call once per control
+        period.  busy: this period carries a link frame (the app asks the
+        link first): a chip check due now waits for a free period."""
         self.polls += 1
         try:
             now = self.clock.ticks_us()
-            k = self._chk_k + 1
-            if k >= _CHECK_POLLS:
-                k = 0
-            self._chk_k = k
-            # A fixed schedule keeps the slow jobs apart (issue 10): the FIFO
-            # is drained at even polls (hr_every 2), the chip checks run at
-            # odd ones (99 and 49 of every 100), and the app sends telemetry after a poll that did not
-            # drain (hr_polled).
-            if self.imu is not None:
-                if k == _CHECK_POLLS - 1 and self._imu_check is not None:
-                    self._check_imu()
-                self._poll_imu(now)
+            # A schedule keeps the slow jobs apart (issue 10): the FIFO is
+            # drained at every hr_every-th poll; the chip checks (the IMU's
+            # once a second, the heart-rate sensor's half a second later)
+            # wait for a poll that neither drains nor carries a link frame
+            # (busy), _CHK_WAIT polls at most; the app sends telemetry and
+            # heartbeats after a poll that did not drain (hr_polled).
             drained = False
             if self.ppg is not None:
-                if k == _CHECK_POLLS // 2 - 1 and self._hr_check is not None:
-                    self._check_hr()
                 k = self._hr_k + 1
                 if k >= self.hr_every:
                     k = 0
                     drained = True
-                    self._poll_hr(now)
                 self._hr_k = k
+            c = self._chk_k + 1
+            n = c & _CHK_N
+            # (a sensor drained at every poll, hr_every 1, is no slow job)
+            if n >= _HR_CHK_AT and not (drained and self.hr_every > 1):
+                if not c & _CHK_HR_DONE:
+                    if not busy or n >= _HR_CHK_AT + _CHK_WAIT:
+                        c |= _CHK_HR_DONE
+                        if self._hr_check is not None:
+                            self._check_hr()
+                elif n >= _IMU_CHK_AT and (not busy or n >= _IMU_CHK_AT + _CHK_WAIT):
+                    c = 0
+                    if self._imu_check is not None:
+                        self._check_imu()
+            self._chk_k = c
+            if self.imu is not None:
+                self._poll_imu(now)
+            if self.ppg is not None:
+                if drained:
+                    self._poll_hr(now)
                 if self.hr_backlog:
-                    self._feed_hr()
+                    # one sample, two while more than this waits: a drain
+                    # poll two drains' worth, a poll with a link frame one
+                    # drain's worth, a free poll one (issue 10: a drain of
+                    # 3-4 samples used to feed two in the draining poll)
+                    e = self.hr_every
+                    self._feed_hr(e + e if drained and e > 1 else (e if busy else 1))
                 elif drained:
                     self._hr_out()
             self.hr_polled = drained
@@ -515,12 +541,12 @@ class SensorFrontEnd:
         self.hr_backlog -= n
         self.hr_fed += n
 
-    def _feed_hr(self):
+    def _feed_hr(self, n):
         # this poll's share of the backlog: _FEED, one more while more than
-        # a drain's worth waits (the sensor's clock may run a few % fast, a
-        # stall leaves up to a full FIFO), all above _HQ_SAFE
+        # n wait (the sensor's clock may run a few % fast, a stall leaves up
+        # to a full FIFO), all above _HQ_SAFE
         b = self.hr_backlog
-        if b <= self.hr_every and not self._gap_lost:
+        if b <= n and not self._gap_lost:
             # the steady state, inline (a call costs ~10 us on an RP2040)
             j = self._hq_tail
             self.hr_est.add(self._hq[j])
