@@ -60,6 +60,7 @@ def test_library_covers_every_hazard_row() -> None:
             "reboot_mid_session",
             "motor_stall",
             "mains_lost",
+            "mains_flicker",
             "home_switch_stuck",
             "end_switch_stuck",
         },

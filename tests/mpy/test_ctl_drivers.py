@@ -191,3 +191,46 @@ def test_panel_hold_to_run_both_buttons_means_neither():
         panel.update(t[0], inp)
 
     assert_no_alloc(tick)
+
+
+def test_panel_reads_a_chattering_supply_as_lost_and_allocates_nothing():
+    # Drops under the 200 ms debounce, three within the 5 s chain: on
+    # battery without a break (safety review, 30 Nov; the property is
+    # tests/fw/test_ctl_supply_chatter.py); the contactor likewise once
+    # the e-stop is pressed.
+    pins = [_Pin(0) for _ in range(10)]
+    power, contactor = pins[8], pins[9]
+    contactor.v = 1  # open
+    panel = Panel(
+        EStop(pins[0], pins[1]),
+        Button(pins[2], debounce_ms=0),
+        Button(pins[3], debounce_ms=0),
+        Button(pins[4], debounce_ms=0),
+        Button(pins[5], debounce_ms=0),
+        None,
+        None,
+        Button(power, pressed_level=1, debounce_ms=200),
+        Button(contactor, pressed_level=0, debounce_ms=20),
+    )
+    inp = ControlInputs()
+    t = [0]
+
+    def tick():
+        t[0] += 10
+        power.v = 1 if t[0] % 700 < 100 else 0
+        pins[0].v = pins[1].v = 1 if t[0] >= 20000 else 0
+        contactor.v = 0 if t[0] >= 20000 and t[0] % 300 < 10 else 1
+        panel.update(t[0], inp)
+
+    while t[0] < 700 * 3:
+        tick()
+    for _ in range(200):
+        tick()
+        assert inp.on_battery
+    assert_no_alloc(tick)
+    while t[0] < 20000 + 300 * 3:
+        tick()
+    for _ in range(100):
+        tick()
+        assert inp.estop_pressed and inp.motor_power
+    assert_no_alloc(tick)

@@ -176,3 +176,57 @@ def test_estop_fast_path_matches_the_plain_rule():
             if was_quiet and not a:
                 quiet_periods += 1
     assert quiet_periods > 600  # the fast path ran, not only the full rule
+
+
+class _RefSupervised:
+    # A supervised Button (Panel's DC-OK and contactor inputs, safety review
+    # 30 Nov) stated plainly, every reading through the whole rule: each
+    # edge to the pressed side is kept; three, each less than 5 s after the
+    # one before, read pressed until 5 s after the last.
+    def __init__(self, pin, pressed_level, debounce_ms):
+        self._b = _RefButton(pin, pressed_level=pressed_level, debounce_ms=debounce_ms)
+        self._v = pin.value
+        self._level = pressed_level
+        self._prev = None
+        self._edges = []
+
+    def update(self, t_ms):
+        raw = self._v() == self._level
+        if raw and self._prev is False:
+            if self._edges and ticks_diff(t_ms, self._edges[-1]) >= 5000:
+                self._edges = []
+            self._edges.append(t_ms)
+        self._prev = raw
+        p = self._b.update(t_ms)
+        if len(self._edges) >= 3 and ticks_diff(t_ms, self._edges[-1]) < 5000:
+            return True
+        return p
+
+
+def test_supervised_button_matches_the_plain_rule():
+    held = 0
+    steady = 0
+    for seed in range(1, 9):
+        rng = _Rng(seed)
+        level = rng.below(2)
+        db = (20, 200)[rng.below(2)]
+        pin = _Pin()
+        new = Button(pin, pressed_level=level, debounce_ms=db)
+        new._n = 0  # as Panel supervises it
+        ref = _RefSupervised(pin, level, db)
+        n = 2400
+        levels = _levels(rng, n)
+        for i in range(n):
+            if i % 1200 >= 600:
+                levels[i] = 1 - level  # 6 s released: the hold runs out
+        times = _times(rng, n)
+        for i in range(n):
+            pin.v = levels[i]
+            if (levels[i] == level) is new._steady:
+                steady += 1
+            a = new.update(times[i])
+            b = ref.update(times[i])
+            assert a == b, (seed, times[i], a, b)
+            if a and not new.pressed:
+                held += 1
+    assert held > 100 and steady > 3000  # both the hold and the fast path ran

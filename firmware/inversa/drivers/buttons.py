@@ -14,8 +14,20 @@
 #     panel = Panel(EStop(pin_a, pin_b), Button(up), Button(down), Button(start),
 #                   Button(stop), Button(home, debounce_ms=10), Button(end, debounce_ms=10))
 #     panel.update(t_ms, inp)        # fills ControlInputs every period
+#
+# Supervised inputs (the supply's DC-OK and, while the e-stop is pressed, the
+# motor contactor's contact): the debounce hides a drop shorter than it, and
+# the alarm's leaky account one present less than 1/3 of the time, so a
+# chattering supply never raised its alarm (safety review, 30 Nov).  A
+# supervised Button counts its edges to the pressed (alarm) side, seen even
+# when the debounce hides them; _DROPS of them each less than _CHAIN_MS after
+# the last is an unstable input, read pressed without a break until it has
+# had no such edge for _CHAIN_MS: the alarm then rises as for a steady loss.
 
-from inversa.compat import ticks_diff
+from inversa.compat import const, ticks_diff
+
+_CHAIN_MS = const(5000)  # edges closer than this belong to one chatter
+_DROPS = const(3)  # the third chained edge makes the input unstable
 
 
 class Button:
@@ -32,6 +44,11 @@ class Button:
         # state agree on it), None while an edge is being timed: one
         # comparison per period in the steady state (issue 10).
         self._steady = None
+        # Supervision (Panel turns it on): chained edges to the pressed side,
+        # -1 = not supervised; the time of the last one.  (Names the board
+        # already interns, alarms.py's: no new qstr.)
+        self._n = -1
+        self._t_off = 0
 
     def update(self, t_ms):
         raw = self._value() == self._level
@@ -39,7 +56,7 @@ class Button:
             return raw  # steady (nearly every period): nothing to time
         r0 = self._raw
         if raw == r0:
-            if raw == self.pressed:
+            if raw == self.pressed and self._n < _DROPS:
                 self._steady = raw
                 return raw
         elif r0 is None:
@@ -55,8 +72,18 @@ class Button:
             self._raw = raw
             self._t = t_ms
             self._steady = None
+            n = self._n
+            if raw and n >= 0:
+                if ticks_diff(t_ms, self._t_off) >= _CHAIN_MS:
+                    n = 0
+                self._n = n + 1 if n < _DROPS else n
+                self._t_off = t_ms
         if raw != self.pressed and ticks_diff(t_ms, self._t) >= self._db:
             self.pressed = raw
+        if self._n >= _DROPS:
+            if ticks_diff(t_ms, self._t_off) < _CHAIN_MS:
+                return True  # unstable: pressed, whatever the debounce says
+            self._n = 0
         return self.pressed
 
 
@@ -132,6 +159,11 @@ class Panel:
         self.end = end
         self.power = power  # the supply's "on battery" signal, if wired
         self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
+        # Both supervised: chatter reads as the steady fault (see the top).
+        if power is not None:
+            power._n = 0
+        if contactor is not None:
+            contactor._n = 0
         # Each input's update, bound once (issue 10: a method lookup per
         # input per period costs a few microseconds on an RP2040).
         self._estop_u = estop.update
@@ -163,4 +195,8 @@ class Panel:
             inp.on_battery = f(t_ms)
         f = self._contactor_u
         if f is not None:
+            if not inp.estop_pressed:
+                # Released, the contactor follows the motor enable, as often
+                # as the person works the buttons: judged only once pressed.
+                self.contactor._n = 0  # pyright: ignore[reportOptionalMemberAccess] (f: its update)
             inp.motor_power = f(t_ms)
