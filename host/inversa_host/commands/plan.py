@@ -13,6 +13,7 @@ from pathlib import Path
 
 from inversa_host.commands.profile import add_fill_defaults, read_profile_arg
 from inversa_host.link.cliopts import add_db
+from inversa_host.outfile import write_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  - {r}")
     text = to_toml(plan.profile)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_files({Path(args.out): text})  # OutputError: the old file stays whole
         print(f"{'proposed' if plan.changed else 'unchanged'} profile written to {args.out}")
     else:
         print(text, end="")

@@ -1,0 +1,165 @@
+"""A hostile first-time user of the host tools: a full disk under every file
+a command writes, malformed profile files, and the names of what the
+firmware reports.  Bad input gets a plain message and a non-zero exit, no
+traceback, and changes nothing (an older output stays as it was, no
+half-written file is left behind)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inversa import events as ev
+from inversa.control import alarms as A
+from inversa.control import profile as pm
+from inversa.control.profile_store import STORE_CORRUPT, STORE_MISSING
+from inversa_host.cli import main
+from inversa_host.link.names import event_text
+
+ROOT = Path(__file__).resolve().parents[2]
+# past the store's 32 KB shared-memory file (read-only commands map it too),
+# under a session's export and plot
+_LIMIT = 40_000
+
+
+@pytest.fixture(scope="module")
+def session_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("attack")
+    db = d / "s.db"
+    assert main(["sim", "quick_session", "--db", str(db), "--out", str(d / "sim")]) == 0
+    return db
+
+
+def _cli_with_small_disk(cwd: Path, limit_bytes: int, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI where no file may grow past ``limit_bytes`` (RLIMIT_FSIZE:
+    a write past it fails with EFBIG, as a full disk fails with ENOSPC)."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'host'}{os.pathsep}{ROOT / 'firmware'}")
+    return subprocess.run(
+        [sys.executable, "-m", "inversa_host.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())} if d.exists() else {}
+
+
+def test_export_to_a_full_disk_says_so_and_leaves_no_half_file(
+    session_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples.csv"
+    out.write_text("an older export\n")
+    proc = _cli_with_small_disk(
+        tmp_path, _LIMIT, "export", "latest", "--db", str(session_db), "-o", str(out)
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert str(out) in proc.stderr and "File too large" in proc.stderr, proc.stderr
+    assert out.read_text() == "an older export\n"  # unchanged, not cut off
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.csv"]
+
+
+def test_report_to_a_full_disk_keeps_the_older_report_whole(
+    session_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rep"
+    assert main(["report", "latest", "--db", str(session_db), "--out", str(out)]) == 0
+    before = _files(out)
+    assert set(before) == {"report.html", "session.png", "summary.md"}
+    proc = _cli_with_small_disk(
+        tmp_path, _LIMIT, "report", "latest", "--db", str(session_db), "--out", str(out)
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write" in proc.stderr and str(out) in proc.stderr, proc.stderr
+    assert _files(out) == before  # every old file whole, no temporary left
+
+
+def test_a_report_that_cannot_be_written_makes_no_folder(session_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "rep"
+    proc = _cli_with_small_disk(
+        tmp_path, _LIMIT, "report", "latest", "--db", str(session_db), "--out", str(out)
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write" in proc.stderr and str(out) in proc.stderr, proc.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_sim_whose_report_cannot_be_written_says_the_session_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "reports"
+    not_a_folder.write_text("a file where the report folder should go\n")
+    db = tmp_path / "s.db"
+    rc = main(["sim", "quick_session", "--db", str(db), "--out", str(not_a_folder)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "cannot write" in err and "session 1" in err and str(db) in err, err
+    assert "inversa report 1" in err, err  # what to do next
+
+
+def test_plan_out_into_a_file_not_a_folder_says_so(
+    session_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cur = tmp_path / "current.json"
+    cur.write_text(json.dumps({n: getattr(pm.beginner_profile(), n) for n in pm.FIELDS}))
+    nxt = cur / "next.toml"  # under a file: no such folder can be made
+    rc = main(["plan", str(cur), "--db", str(session_db), "--include-sim", "--out", str(nxt)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cannot write" in err and str(nxt) in err, err
+
+
+@pytest.mark.parametrize("value", [3, "glaucoma", {"glaucoma": True}, [["glaucoma"]]])
+def test_contraindications_that_are_not_a_list_of_names_are_refused_plainly(
+    tmp_path: Path, value: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = {n: getattr(pm.beginner_profile(), n) for n in pm.FIELDS}
+    d["contraindications"] = value
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(d))
+    for args in (["profile", "check", str(f)], ["plan", str(f), "--db", str(tmp_path / "n.db")]):
+        rc = main(args)
+        err = capsys.readouterr().err
+        assert rc == 2, (args, err)
+        assert "contraindications" in err and "list of names" in err, err
+        assert "unknown contraindication 'g'" not in err
+
+
+def test_a_contraindicated_profile_is_valid_but_says_the_board_will_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = {n: getattr(pm.beginner_profile(), n) for n in pm.FIELDS}
+    d["contraindications"] = ["glaucoma"]
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(d))
+    assert main(["profile", "check", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "refuse" in out and "glaucoma" in out, out
+
+
+def test_the_stored_profile_fault_names_the_stores_status() -> None:
+    # events.py: EV_FAULT F_PROFILE carries the profile store's status
+    # (control/profile_store.py: STORE_MISSING, STORE_CORRUPT), and the
+    # board then runs on the beginner profile (ProfileStore.load).
+    missing = event_text(ev.EV_FAULT, A.F_PROFILE, STORE_MISSING)
+    corrupt = event_text(ev.EV_FAULT, A.F_PROFILE, STORE_CORRUPT)
+    assert "no stored profile" in missing and "beginner profile" in missing, missing
+    assert "stored profile damaged" in corrupt and "beginner profile" in corrupt, corrupt
+    assert "status" not in missing + corrupt
