@@ -12,6 +12,7 @@ import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,12 @@ from inversa import events as ev
 from inversa.control import alarms as A
 from inversa.control import profile as pm
 from inversa.control.profile_store import STORE_CORRUPT, STORE_MISSING
+from inversa.link import messages as M
+from inversa.link.frame import encode_frame
+from inversa.link.port import MemoryPort
 from inversa_host.cli import main
 from inversa_host.link.names import event_text
+from inversa_host.vboards.linkserver import LinkServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # past the store's 32 KB shared-memory file (read-only commands map it too),
@@ -163,3 +168,51 @@ def test_the_stored_profile_fault_names_the_stores_status() -> None:
     assert "no stored profile" in missing and "beginner profile" in missing, missing
     assert "stored profile damaged" in corrupt and "beginner profile" in corrupt, corrupt
     assert "status" not in missing + corrupt
+
+
+def _board_of_protocol(version: int) -> tuple[MemoryPort, Callable[[], None]]:
+    """A board whose every frame is well formed but of another protocol version
+    (a newer firmware than these host tools, or an older one)."""
+    port = MemoryPort(4096, 1024)
+    seq = [0]
+
+    def step() -> None:
+        if port.tx_pending() < 1024:
+            frame = encode_frame(M.MSG_HELLO, seq[0], b"\x00" * 24, version=version)
+            port.write(frame, len(frame))
+            seq[0] += 1
+
+    return port, step
+
+
+@pytest.mark.parametrize("command", ["log", "monitor", "profile show", "start", "stop"])
+def test_a_board_of_another_protocol_version_is_named_not_called_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    port, step = _board_of_protocol(M.PROTOCOL_VERSION + 1)
+    with LinkServer(port, step) as server:
+        args = {
+            "log": ["log", "--port", server.url, "--db", str(tmp_path / "s.db"), "--quiet"],
+            "monitor": ["monitor", "--port", server.url],
+            "profile show": ["profile", "show", "--port", server.url],
+            "start": ["start", "--port", server.url, "--db", str(tmp_path / "s.db"), "--quiet"],
+            "stop": ["stop", "--port", server.url],
+        }[command]
+        if command in ("log", "monitor"):
+            args += ["--handshake-timeout", "1", "--duration", "30"]
+        rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    newer = M.PROTOCOL_VERSION + 1
+    assert f"protocol version {newer}" in err and "update" in err, err
+    assert "Traceback" not in err
+
+
+def test_start_on_a_port_where_no_board_answers_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.db"
+    assert main(["start", "--port", "loop://", "--db", str(db), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "no board answered on loop://" in err and "Nothing was recorded" in err, err
+    assert "Traceback" not in err

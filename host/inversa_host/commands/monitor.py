@@ -18,6 +18,7 @@ from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
 from inversa_host.link.names import action_name, bit_names, event_text, state_name
 from inversa_host.link.ports import resolve
+from inversa_host.link.silence import other_protocol
 from inversa_host.sessions.store import Store
 
 _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
@@ -157,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
             while end is None or time.monotonic() < end:
                 if values is None and client.hello is None and time.monotonic() > answer_by:
                     d = client.decoder
+                    why = other_protocol(d)
+                    if why is not None:
+                        print(f"no handshake on {args.port}: {why}", file=sys.stderr)
+                        return 1
                     print(
                         f"no board answered on {args.port} within {args.handshake_timeout:g} s "
                         f"(received {d.bytes} bytes, no handshake or telemetry): is this the "

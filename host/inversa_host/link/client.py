@@ -250,9 +250,17 @@ class LinkClient(Closing):
             self.on_command(result, payload)
         return result
 
+    def _raise_if_other_protocol(self) -> None:
+        from inversa_host.link.silence import other_protocol
+
+        why = other_protocol(self.decoder)
+        if why is not None:
+            raise LinkError(f"no handshake from the board: {why}")
+
     def info(self, timeout: float = 0.3, retries: int = 3) -> Hello:
         r = self.command(M.CMD_INFO, timeout=timeout, retries=retries)
         if r.reason is None:
+            self._raise_if_other_protocol()
             raise LinkError(
                 f"no handshake from the board ({r.text}): is it the board's port, "
                 "with the Inversa firmware running? (`inversa devices` lists the ports)"
@@ -265,6 +273,7 @@ class LinkClient(Closing):
         self.profile = None
         r = self.command(M.CMD_GET_PROFILE)
         if r.reason is None:
+            self._raise_if_other_protocol()
             raise LinkError(
                 f"no board answered on this port ({r.text}): is it the board's port, "
                 "with the Inversa firmware running? (`inversa devices` lists the ports)"

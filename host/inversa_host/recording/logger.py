@@ -42,6 +42,7 @@ from inversa_host.link.client import CommandResult, LinkClient, LinkError
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
 from inversa_host.link.ports import NoBoardFound, resolve
+from inversa_host.link.silence import other_protocol
 from inversa_host.sessions.store import (
     COUNTERS,
     HOST_FRAMES_LOST,
@@ -286,6 +287,9 @@ class Logger:
         waited = time.monotonic() - self._connected_at
         if self.client.hello is None and waited > self.handshake_timeout_s:
             d = self.client.decoder
+            why = other_protocol(d)
+            if why is not None:
+                raise LoggerError(f"no handshake on {self.url}: {why}. Nothing was recorded.")
             got = (
                 "nothing at all"
                 if d.bytes == 0
@@ -568,6 +572,9 @@ class Logger:
             )
         if self.client is not None and self.client.hello is None:
             d = self.client.decoder
+            why = other_protocol(d)
+            if why is not None:
+                raise LoggerError(f"no handshake on {self.url}: {why}. Nothing was recorded.")
             raise LoggerError(
                 f"no board answered on {self.url} (received {d.bytes} bytes, no handshake). "
                 "Is it running the Inversa firmware? Nothing was recorded."
