@@ -216,3 +216,31 @@ def test_start_on_a_port_where_no_board_answers_says_so(
     err = capsys.readouterr().err
     assert "no board answered on loop://" in err and "Nothing was recorded" in err, err
     assert "Traceback" not in err
+
+
+_QUICK = ROOT / "host/inversa_host/sim/scenarios/quick_session.toml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ('alarms_exclude = ["over-limit"', 'alarms_exclude = ["over-limitt"', "'over-limitt'"),
+        ('final_state_any = ["done", "idle"]', 'final_state_any = ["done", "idel"]', "'idel'"),
+        ('final_state_any = ["done", "idle"]', 'faults_include = ["estopp"]', "'estopp'"),
+        ('final_state_any = ["done", "idle"]', 'states_include = ["holdd"]', "'holdd'"),
+        ('final_state_any = ["done", "idle"]', "final_state_any = [3]", "3"),
+    ],
+)
+def test_an_expectation_naming_no_firmware_alarm_state_or_fault_is_refused(
+    old: str, new: str, says: str
+) -> None:
+    """A misspelt alarm in alarms_exclude made a check that could never fail."""
+    from inversa_host.sim.scenario import ScenarioError, parse_scenario
+
+    text = _QUICK.read_text()
+    assert old in text
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text.replace(old, new), "s.toml")
+    msg = str(e.value)
+    assert says in msg and "known:" in msg, msg
+    assert msg.startswith(("s.toml:35:", "s.toml:36:")), msg  # the line of the key
