@@ -244,3 +244,31 @@ def test_an_expectation_naming_no_firmware_alarm_state_or_fault_is_refused(
     msg = str(e.value)
     assert says in msg and "known:" in msg, msg
     assert msg.startswith(("s.toml:35:", "s.toml:36:")), msg  # the line of the key
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("badscheme://x", "unknown kind of port"),
+        ("socket://localhost", "socket://HOST:PORT"),
+        ("socket://localhost:abc", "socket://HOST:PORT"),
+        ("rfc2217://x", "rfc2217://HOST:PORT"),
+        ("loop://?bad=1", "cannot open loop://?bad=1"),
+    ],
+)
+@pytest.mark.parametrize("command", ["log", "monitor", "stop"])
+def test_a_malformed_port_url_is_refused_at_once_and_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, says: str, command: str
+) -> None:
+    args = {
+        "log": ["log", "--port", url, "--db", str(tmp_path / "s.db"), "--quiet"],
+        "monitor": ["monitor", "--port", url],
+        "stop": ["stop", "--port", url],
+    }[command]
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert says in err, err
+    assert "tried for" not in err  # not retried: the URL itself is wrong
+    assert "NoneType" not in err and "debug|info" not in err  # pyserial's insides
+    assert not (tmp_path / "s.db").exists()

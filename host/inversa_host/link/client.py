@@ -29,13 +29,17 @@ from inversa.link import messages as M
 from inversa.link.frame import encode_frame
 from inversa_host.closing import Closing
 from inversa_host.link.codec import ACK, Frame, Hello, StreamDecoder, parse_hello
-from inversa_host.link.ports import open_port
+from inversa_host.link.ports import BadPortURL, open_port
 
 _READ_MAX = 64 * 1024  # bytes taken per read at most
 
 
 class LinkError(RuntimeError):
     """The port failed (unplugged, closed) or the board did not answer."""
+
+
+class PortURLError(LinkError):
+    """The --port URL itself is wrong: retrying cannot open it."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,13 @@ class LinkClient(Closing):
     def open(cls, url: str, baudrate: int = 115200) -> LinkClient:
         try:
             return cls(open_port(url, baudrate))  # all URL handlers implement in_waiting
+        except BadPortURL as e:
+            raise PortURLError(str(e)) from None
+        except KeyError:  # pyserial: an ?option of the URL it does not know
+            raise PortURLError(
+                f"cannot open {url}: an option after '?' is not one this kind of port takes; "
+                "remove it"
+            ) from None
         except (serial.SerialException, OSError, ValueError) as e:
             raise LinkError(f"cannot open {url}: {e}") from e
 

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa_host.link.client import CommandResult, LinkClient, LinkError
+from inversa_host.link.client import CommandResult, LinkClient, LinkError, PortURLError
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
 from inversa_host.link.ports import NoBoardFound, resolve
@@ -252,6 +252,8 @@ class Logger:
         try:
             url = resolve(self.url, self.serial_number)
             client = LinkClient.open(url, self.baudrate)
+        except PortURLError as e:
+            raise LoggerError(str(e)) from None
         except (LinkError, NoBoardFound) as e:
             self.last_error = str(e)
             if not self._ever_connected and (
