@@ -272,3 +272,27 @@ def test_a_malformed_port_url_is_refused_at_once_and_plainly(
     assert "tried for" not in err  # not retried: the URL itself is wrong
     assert "NoneType" not in err and "debug|info" not in err  # pyserial's insides
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("badscheme://x", "unknown kind of port"),
+        ("socket://localhost", "socket://HOST:PORT"),
+        ("loop://?bad=1", "cannot open loop://?bad=1"),
+        ("loop://", "no MicroPython REPL on loop://"),
+    ],
+)
+@pytest.mark.parametrize("command", ["doctor", "deploy"])
+def test_doctor_and_deploy_refuse_a_port_plainly(
+    capfd: pytest.CaptureFixture[str], url: str, says: str, command: str
+) -> None:
+    args = ["doctor", "--port", url]
+    if command == "deploy":
+        args = ["deploy", "--port", url, "--board", "pico"]
+    rc = main(args)
+    out, err = capfd.readouterr()
+    assert rc == 1, err
+    assert says in err, err
+    assert "Traceback" not in err
+    assert "b'" not in out + err  # mpremote's raw bytes are not the person's business
