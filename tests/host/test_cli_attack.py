@@ -296,3 +296,15 @@ def test_doctor_and_deploy_refuse_a_port_plainly(
     assert says in err, err
     assert "Traceback" not in err
     assert "b'" not in out + err  # mpremote's raw bytes are not the person's business
+
+
+def test_a_sensor_event_names_the_sensor_and_what_happened() -> None:
+    # sensor_standin.py: EV_SENSOR code SENSOR_IMU / SENSOR_PPG, value 0 when
+    # found absent at boot, n >= 1 when it came back (the n-th re-initialisation)
+    from inversa.sensor_standin import SENSOR_IMU, SENSOR_PPG
+
+    gone = event_text(ev.EV_SENSOR, SENSOR_IMU, 0)
+    back = event_text(ev.EV_SENSOR, SENSOR_PPG, 2)
+    assert "tilt sensor (IMU)" in gone and "absent at boot" in gone, gone
+    assert "heart-rate sensor" in back and "back" in back and "2" in back, back
+    assert "sensor 7" in event_text(ev.EV_SENSOR, 7, 0)  # an unknown code, plainly

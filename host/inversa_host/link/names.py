@@ -126,6 +126,19 @@ def reset_cause_name(code: int) -> str:
     return RESET_CAUSES.get(code, f"reset cause {code}")
 
 
+def sensor_text(code: int, value: int) -> str:
+    """An EV_SENSOR event (inversa/sensor_standin.py): value 0 = the sensor was
+    absent at boot (a fault until it answers), n >= 1 = it came back, n-th time."""
+    from inversa.sensor_standin import RETRY_MS, SENSOR_IMU, SENSOR_PPG
+
+    name = {SENSOR_IMU: "tilt sensor (IMU)", SENSOR_PPG: "heart-rate sensor"}.get(
+        code, f"sensor {code}"
+    )
+    if value == 0:
+        return f"{name} absent at boot: tried again every {RETRY_MS // 1000} s"
+    return f"{name} back (re-initialised {value} time(s) since boot)"
+
+
 def reason_text(code: int) -> str:
     return str(reason_names.text(code))
 
@@ -147,4 +160,6 @@ def event_text(kind: int, code: int, value: int) -> str:
         return f"boot ({reset_cause_name(code)}{cut})"
     if kind == ev.EV_PROFILE:
         return f"profile {code} in use (CRC 0x{value & 0xFFFF:04x})"
+    if kind == ev.EV_SENSOR:
+        return sensor_text(code, value)
     return f"{name} {code} {value}"
