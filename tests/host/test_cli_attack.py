@@ -308,3 +308,24 @@ def test_a_sensor_event_names_the_sensor_and_what_happened() -> None:
     assert "tilt sensor (IMU)" in gone and "absent at boot" in gone, gone
     assert "heart-rate sensor" in back and "back" in back and "2" in back, back
     assert "sensor 7" in event_text(ev.EV_SENSOR, 7, 0)  # an unknown code, plainly
+
+
+def test_plan_proposes_no_progression_for_a_contraindicated_profile() -> None:
+    from inversa_host.profiles.plan import SessionRecord, plan_next
+
+    fields = {n: getattr(pm.beginner_profile(), n) for n in pm.FIELDS}
+    fields["contra_flags"] = pm.C_GLAUCOMA
+    clean = SessionRecord(
+        session_id=1,
+        deepest_cdeg=fields["max_angle_cdeg"],
+        hold_ms=fields["hold_ms"],
+        completed=True,
+        worst_priority=0,
+        alarms=(),
+        faults=0,
+        hr_rise_bpm=5,
+    )
+    plan = plan_next([clean] * 5, fields)
+    assert not plan.changed and plan.profile == fields
+    said = " ".join(plan.reasons)
+    assert "glaucoma" in said and "refuses" in said, said
