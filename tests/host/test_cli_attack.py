@@ -329,3 +329,30 @@ def test_plan_proposes_no_progression_for_a_contraindicated_profile() -> None:
     assert not plan.changed and plan.profile == fields
     said = " ".join(plan.reasons)
     assert "glaucoma" in said and "refuses" in said, said
+
+
+def test_damaged_rows_in_a_store_are_skipped_and_counted_not_a_traceback(
+    session_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "damaged.db"
+    shutil.copy(session_db, db)
+    with sqlite3.connect(db) as c:  # another program wrote into it
+        n_samples = c.execute("UPDATE samples SET angle_cdeg=NULL WHERE rowid % 50 = 0").rowcount
+        c.execute("UPDATE samples SET hr_bpm='x' WHERE rowid % 50 = 0")
+        n_events = c.execute("UPDATE events SET kind=NULL WHERE rowid % 3 = 0").rowcount
+    assert n_samples > 10 and n_events > 1
+    cur = tmp_path / "current.json"
+    cur.write_text(json.dumps({n: getattr(pm.beginner_profile(), n) for n in pm.FIELDS}))
+    for args in (
+        ["report", "latest", "--db", str(db), "--out", str(tmp_path / "rep")],
+        ["plan", str(cur), "--db", str(db), "--include-sim"],
+        ["monitor", "--db", str(db), "--duration", "0.3"],
+    ):
+        rc = main(args)
+        err = capsys.readouterr().err
+        assert rc == 0, (args, err)
+        assert f"{n_samples + n_events} damaged rows" in err, (args, err)
+    assert (tmp_path / "rep" / "session.png").exists()

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from inversa_host.outfile import OutputError
     from inversa_host.sessions.report import summary_lines, write_report
-    from inversa_host.sessions.store import StoreError, open_session
+    from inversa_host.sessions.store import StoreError, open_session, warn_damaged
     from inversa_host.sim.runner import trace_from_store
     from inversa_host.sim.trace import summarize
 
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     with store:
         info = store.session(sid)
         trace = trace_from_store(store, sid)
+        warn_damaged(store)
     if not trace.t_s:
         print(f"session {sid} has no telemetry samples to report on", file=sys.stderr)
         return 1
