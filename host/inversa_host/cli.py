@@ -87,11 +87,12 @@ def _main(argv: Sequence[str] | None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from inversa_host.outfile import OutputError
     from inversa_host.sessions.store import StoreError
 
     try:
         return int(func(args) or 0)
-    except StoreError as e:
+    except (StoreError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except sqlite3.Error as e:  # a store that fails while being read (damaged pages)

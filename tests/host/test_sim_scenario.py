@@ -31,7 +31,7 @@ delta_bpm = 20
 over_s = 15
 
 [expect]
-final_state = "DONE"
+final_state = "done"
 alarms_include = []
 """
 

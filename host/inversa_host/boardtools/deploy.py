@@ -28,7 +28,9 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import tempfile
 import time
@@ -41,6 +43,7 @@ from inversa import VERSION
 from inversa.board.boards import board_names
 from inversa.board.config import CONFIG_PATH, BoardConfig, validate
 from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile_tree
+from inversa_host.link.ports import BadPortURL, check_url
 from inversa_host.vm import firmware_dir
 
 LIB_DIR = "/lib/inversa"
@@ -174,14 +177,24 @@ class MpremoteSession:
         # mpremote's own waits (whole seconds, as it types them), stretched
         self._wait_s = max(10, round(10 * time_scale))
         try:
+            check_url(url)
             self.t = SerialTransport(url, baudrate=115200)
+        except BadPortURL as e:
+            raise DeployError(str(e)) from None
+        except KeyError:  # pyserial: an ?option of the URL it does not know
+            raise DeployError(
+                f"cannot open {url}: an option after '?' is not one this kind of port takes; "
+                "remove it"
+            ) from None
         except TransportError as e:
             raise DeployError(
                 f"cannot open {url}: {e}; check the cable and that no other program "
                 "(a serial monitor, `inversa log`) holds the port"
             ) from e
         try:
-            self.t.enter_raw_repl(soft_reset=True, timeout_overall=self._wait_s)
+            # mpremote prints the bytes it read when no raw REPL answers
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.t.enter_raw_repl(soft_reset=True, timeout_overall=self._wait_s)
         except (TransportError, OSError) as e:  # OSError: the port went away (a reboot)
             self.t.close()
             raise DeployError(
@@ -615,8 +628,6 @@ def open_board(
     reboot_s *= time_scale
     if not (maintenance and enter_maintenance(url, log, time_scale=time_scale)):
         return session_factory(url)
-    import contextlib
-    import io
 
     deadline = time.monotonic() + reboot_s
     while True:

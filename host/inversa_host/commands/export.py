@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import event_text
+from inversa_host.outfile import atomic_open
 from inversa_host.sessions.store import (
     HOST_EVENT_NAMES,
     HOST_FRAMES_LOST,
@@ -91,12 +92,8 @@ def run(args: argparse.Namespace) -> int:
             if n == 0:
                 print(f"session {sid} has no {args.what}", file=sys.stderr)
         else:
-            try:
-                f = open(args.output, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            except OSError as e:
-                print(f"cannot write {args.output}: {e.strerror}", file=sys.stderr)
-                return 1
-            with f:
+            # all or nothing: a full disk leaves an older file whole (OutputError)
+            with atomic_open(args.output, newline="") as f:
                 n = write(_rows(store, sid, args.what), args.format, f, cols)
             print(f"{n} {args.what} of session {sid} written to {args.output}", file=sys.stderr)
     return 0

@@ -18,7 +18,8 @@ from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
 from inversa_host.link.names import action_name, bit_names, event_text, state_name
 from inversa_host.link.ports import resolve
-from inversa_host.sessions.store import Store
+from inversa_host.link.silence import other_protocol
+from inversa_host.sessions.store import Store, warn_damaged
 
 _T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
 PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")
@@ -124,17 +125,19 @@ def _follow_db(args: argparse.Namespace, tty: bool) -> int:
             return 1
         last = None
         while end is None or time.monotonic() < end:
-            for row in store.samples(sid, after_rowid=last["rowid"] if last else 0):
+            after = last["rowid"] if last else 0
+            for row in store.samples(sid, after_rowid=after, whole_only=True):
                 last = row
             values = tuple(last[k] for k in M.TELEMETRY_FIELDS) if last else None
             evs = [
                 event_text(e["kind"], e["code"], e["value"])
-                for e in store.events(sid)
+                for e in store.events(sid, whole_only=True)
                 if e["source"] == "board"
             ]
             s = store.session(sid)
             _show(render(values, evs, s.counters, f"session {sid} in {args.db}"), tty)
             time.sleep(args.interval)
+        warn_damaged(store)
     return 0
 
 
@@ -157,6 +160,10 @@ def run(args: argparse.Namespace) -> int:
             while end is None or time.monotonic() < end:
                 if values is None and client.hello is None and time.monotonic() > answer_by:
                     d = client.decoder
+                    why = other_protocol(d)
+                    if why is not None:
+                        print(f"no handshake on {args.port}: {why}", file=sys.stderr)
+                        return 1
                     print(
                         f"no board answered on {args.port} within {args.handshake_timeout:g} s "
                         f"(received {d.bytes} bytes, no handshake or telemetry): is this the "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from inversa_host.commands.profile import add_fill_defaults, read_profile_arg
 from inversa_host.link.cliopts import add_db
+from inversa_host.outfile import write_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from inversa.control.profile import FIELDS
     from inversa_host.profiles.files import profile_from_dict
     from inversa_host.profiles.plan import plan_next, session_history
-    from inversa_host.sessions.store import Store
+    from inversa_host.sessions.store import Store, warn_damaged
 
     current = read_profile_arg(args.profile, args.fill_defaults, "error", sys.stdout)
     if current is None:
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = [s for s in everything if sources is None or s.source in sources]
         ids = sorted(s.id for s in chosen)[-args.sessions :]
         history = session_history(store, ids)
+        warn_damaged(store)
     plan = plan_next(history, fields, advanced=args.advanced)
     profile_from_dict(plan.profile, "the proposed profile")  # the firmware's own check
     left_out = len(everything) - len(chosen)
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  - {r}")
     text = to_toml(plan.profile)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_files({Path(args.out): text})  # OutputError: the old file stays whole
         print(f"{'proposed' if plan.changed else 'unchanged'} profile written to {args.out}")
     else:
         print(text, end="")

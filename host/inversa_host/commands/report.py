@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inversa_host.outfile import OutputError
     from inversa_host.sessions.report import summary_lines, write_report
-    from inversa_host.sessions.store import StoreError, open_session
+    from inversa_host.sessions.store import StoreError, open_session, warn_damaged
     from inversa_host.sim.runner import trace_from_store
     from inversa_host.sim.trace import summarize
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     with store:
         info = store.session(sid)
         trace = trace_from_store(store, sid)
+        warn_damaged(store)
     if not trace.t_s:
         print(f"session {sid} has no telemetry samples to report on", file=sys.stderr)
         return 1
@@ -46,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out is not None else Path("out/report") / str(sid)
     try:
         paths = write_report(trace, summary, [], out, title=title)
-    except OSError as e:
-        print(f"cannot write the report into {out}: {e.strerror}", file=sys.stderr)
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
     print(title)
     for k, v in summary_lines(summary):

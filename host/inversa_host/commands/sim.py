@@ -16,6 +16,7 @@ from pathlib import Path
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import bit_names, state_name
+from inversa_host.outfile import OutputError, write_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -148,14 +149,23 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             progress.done()
             out_dir = Path(args.out) / sc.name
-            paths_out = write_report(
-                result.trace,
-                result.summary,
-                result.checks,
-                out_dir,
-                title=f"{sc.name}: simulated session {result.session_id}",
-                description=sc.description,
-            )
+            try:
+                paths_out = write_report(
+                    result.trace,
+                    result.summary,
+                    result.checks,
+                    out_dir,
+                    title=f"{sc.name}: simulated session {result.session_id}",
+                    description=sc.description,
+                )
+            except OutputError as e:
+                sid = result.session_id
+                print(
+                    f"error: {e}\n  session {sid} is recorded in {args.db}: "
+                    f"`inversa report {sid} --db {args.db} --out DIR` writes its report",
+                    file=sys.stderr,
+                )
+                return 1
             where = "MicroPython VM" if args.vm else "CPython"
             if args.board == "rp2040":
                 where = "MicroPython on an emulated Pico"
@@ -232,11 +242,13 @@ def _campaign(args: argparse.Namespace) -> int:
     if f is None:
         print("no violations")
         return 0
-    out = Path(args.out) / "campaign"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{f.shrunk.name}.toml"
-    path.write_text(f.toml, encoding="utf-8")
+    path = Path(args.out) / "campaign" / f"{f.shrunk.name}.toml"
     print(f"\nfirst failing timeline: {f.index}; {f.violations[0]}")
-    print(f"shrunk to {len(f.shrunk.events)} events; reproduce with: inversa sim {path}\n")
+    try:
+        write_files({path: f.toml})
+    except OutputError as e:  # the scenario is printed below all the same
+        print(f"error: {e}", file=sys.stderr)
+    else:
+        print(f"shrunk to {len(f.shrunk.events)} events; reproduce with: inversa sim {path}\n")
     print(f.toml)
     return 1

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from inversa.link import messages as M
     from inversa_host.link.names import reason_text, state_name
     from inversa_host.link.ports import NoBoardFound, resolve
-    from inversa_host.recording.logger import Logger
+    from inversa_host.recording.logger import Logger, LoggerError
     from inversa_host.sessions.store import Store, StoreError
 
     try:
@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         logger = Logger(store, url, status=status)
         try:
             return _session(args, logger, S, M, reason_text, state_name, tty)
+        except LoggerError as e:  # the port never opened, or no board (of ours) answered
+            if tty:
+                print()
+            print(f"start: {e}", file=sys.stderr)
+            return 1
         finally:
             logger.close()
 

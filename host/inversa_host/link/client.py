@@ -29,13 +29,17 @@ from inversa.link import messages as M
 from inversa.link.frame import encode_frame
 from inversa_host.closing import Closing
 from inversa_host.link.codec import ACK, Frame, Hello, StreamDecoder, parse_hello
-from inversa_host.link.ports import open_port
+from inversa_host.link.ports import BadPortURL, open_port
 
 _READ_MAX = 64 * 1024  # bytes taken per read at most
 
 
 class LinkError(RuntimeError):
     """The port failed (unplugged, closed) or the board did not answer."""
+
+
+class PortURLError(LinkError):
+    """The --port URL itself is wrong: retrying cannot open it."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,13 @@ class LinkClient(Closing):
     def open(cls, url: str, baudrate: int = 115200) -> LinkClient:
         try:
             return cls(open_port(url, baudrate))  # all URL handlers implement in_waiting
+        except BadPortURL as e:
+            raise PortURLError(str(e)) from None
+        except KeyError:  # pyserial: an ?option of the URL it does not know
+            raise PortURLError(
+                f"cannot open {url}: an option after '?' is not one this kind of port takes; "
+                "remove it"
+            ) from None
         except (serial.SerialException, OSError, ValueError) as e:
             raise LinkError(f"cannot open {url}: {e}") from e
 
@@ -250,9 +261,17 @@ class LinkClient(Closing):
             self.on_command(result, payload)
         return result
 
+    def _raise_if_other_protocol(self) -> None:
+        from inversa_host.link.silence import other_protocol
+
+        why = other_protocol(self.decoder)
+        if why is not None:
+            raise LinkError(f"no handshake from the board: {why}")
+
     def info(self, timeout: float = 0.3, retries: int = 3) -> Hello:
         r = self.command(M.CMD_INFO, timeout=timeout, retries=retries)
         if r.reason is None:
+            self._raise_if_other_protocol()
             raise LinkError(
                 f"no handshake from the board ({r.text}): is it the board's port, "
                 "with the Inversa firmware running? (`inversa devices` lists the ports)"
@@ -265,6 +284,7 @@ class LinkClient(Closing):
         self.profile = None
         r = self.command(M.CMD_GET_PROFILE)
         if r.reason is None:
+            self._raise_if_other_protocol()
             raise LinkError(
                 f"no board answered on this port ({r.text}): is it the board's port, "
                 "with the Inversa firmware running? (`inversa devices` lists the ports)"

@@ -17,6 +17,7 @@ from inversa import events as ev
 from inversa import reason_names
 from inversa.control.alarm_names import ACTION_NAMES, ALARM_NAMES, FAULT_NAMES, PRIORITY_NAMES
 from inversa.control.alarms import F_PROFILE, P_HIGH
+from inversa.control.profile_store import STORE_CORRUPT, STORE_MISSING
 from inversa.control.states import STATE_NAMES
 
 EVENT_KIND_NAMES = {
@@ -90,11 +91,19 @@ def bit_names(bits: int, kind: str) -> list[str]:
     raise ValueError(f"kind must be 'alarm' or 'fault', not {kind!r}")
 
 
+# The profile store's status (control/profile_store.py STORE_*), the value of
+# the F_PROFILE fault event; the board then runs on the beginner profile.
+PROFILE_STORE_TEXT = {
+    STORE_MISSING: "no stored profile: the beginner profile is in use",
+    STORE_CORRUPT: "stored profile damaged: the beginner profile is in use",
+}
+
+
 def fault_detail(mask: int, value: int) -> str:
     """The value of an EV_FAULT event: the alarm that raised it, or for the
     stored-profile fault the profile store's status."""
     if mask == F_PROFILE:
-        return f"profile store status {value}"
+        return PROFILE_STORE_TEXT.get(value, f"profile store status {value}")
     return f"raised by alarm {alarm_name(value)}"
 
 
@@ -115,6 +124,19 @@ RESET_CAUSES = {
 
 def reset_cause_name(code: int) -> str:
     return RESET_CAUSES.get(code, f"reset cause {code}")
+
+
+def sensor_text(code: int, value: int) -> str:
+    """An EV_SENSOR event (inversa/sensor_standin.py): value 0 = the sensor was
+    absent at boot (a fault until it answers), n >= 1 = it came back, n-th time."""
+    from inversa.sensor_standin import RETRY_MS, SENSOR_IMU, SENSOR_PPG
+
+    name = {SENSOR_IMU: "tilt sensor (IMU)", SENSOR_PPG: "heart-rate sensor"}.get(
+        code, f"sensor {code}"
+    )
+    if value == 0:
+        return f"{name} absent at boot: tried again every {RETRY_MS // 1000} s"
+    return f"{name} back (re-initialised {value} time(s) since boot)"
 
 
 def reason_text(code: int) -> str:
@@ -138,4 +160,6 @@ def event_text(kind: int, code: int, value: int) -> str:
         return f"boot ({reset_cause_name(code)}{cut})"
     if kind == ev.EV_PROFILE:
         return f"profile {code} in use (CRC 0x{value & 0xFFFF:04x})"
+    if kind == ev.EV_SENSOR:
+        return sensor_text(code, value)
     return f"{name} {code} {value}"

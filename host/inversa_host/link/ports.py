@@ -87,10 +87,38 @@ def resolve(url: str, serial_number: str | None = None) -> str:
     return boards[0].device
 
 
+class BadPortURL(ValueError):
+    """The port URL itself is wrong: no retry can open it."""
+
+
+# pyserial's URL handlers (serial/urlhandler/protocol_*.py)
+_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")
+
+
+def check_url(url: str) -> None:
+    """BadPortURL (saying what to give) for a URL of an unknown kind or a
+    network URL without HOST:PORT; pyserial's own messages for these name its
+    internals ("'<=' not supported between 'int' and 'NoneType'")."""
+    if "://" not in url:
+        return  # a device path: only opening it tells
+    scheme, rest = url.split("://", 1)
+    if scheme not in _SCHEMES:
+        raise BadPortURL(
+            f"{url} is an unknown kind of port ({scheme}://): give a serial device "
+            "(/dev/ttyACM0, COM3), socket://HOST:PORT, rfc2217://HOST:PORT, loop:// or auto"
+        )
+    if scheme in ("socket", "rfc2217"):
+        host, _, port = rest.split("?", 1)[0].rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise BadPortURL(f"{url}: give the host and the TCP port, {scheme}://HOST:PORT")
+
+
 def open_port(url: str, baudrate: int = 115200, timeout: float = 0.02) -> serial.Serial:
     """Open any pyserial URL (see module doc) with a short read timeout.  A
     serial device is opened exclusively where pyserial supports it (POSIX):
-    a second program on the same port would take half of the frames."""
+    a second program on the same port would take half of the frames.
+    BadPortURL if the URL itself is malformed."""
+    check_url(url)
     if "://" not in url and os.name == "posix":
         port = serial.serial_for_url(
             url, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True

@@ -80,6 +80,11 @@ def profile_from_dict(fields: dict[str, Any], where: str) -> Any:
     data = dict(fields)
     names = data.pop("contraindications", None)
     if names is not None:
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(
+                f"{where}: contraindications must be a list of names, like "
+                f'["glaucoma"], not {names!r}; known: {", ".join(_contra_names())}'
+            )
         flags = 0
         for n in names:
             if n not in _contra_names():
@@ -121,5 +126,7 @@ def describe(p: Any) -> str:
         if name == "contra_flags":
             names = [n for i, n in enumerate(_contra_names()) if v >> i & 1]
             extra = f"  ({', '.join(names) or 'none'})"
+            if v:  # Controller: a contraindicated profile never leaves the loading zone
+                extra += "\n  contraindicated: the board refuses every inversion with this profile"
         lines.append(f"  {name:<16} {v}{extra}")
     return "\n".join(lines)

@@ -112,6 +112,16 @@ def plan_next(
     say = plan.reasons.append
     angle = int(prof.get("max_angle_cdeg", 2000))
     hold = int(prof.get("hold_ms", 60_000))
+    contra = int(prof.get("contra_flags", 0))
+    if contra:  # the board never inverts this person: no session to progress
+        from inversa.control.profile_names import CONTRA_NAMES
+
+        names = [n for i, n in enumerate(CONTRA_NAMES) if contra >> i & 1] or [str(contra)]
+        say(
+            f"contraindicated ({', '.join(names)}): the board refuses every inversion with "
+            "this profile, so there is nothing to progress; keep it as it is"
+        )
+        return plan
     if not history:
         say("no recorded sessions yet: keep the current profile for the first session")
         return plan

@@ -38,10 +38,11 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa_host.link.client import CommandResult, LinkClient, LinkError
+from inversa_host.link.client import CommandResult, LinkClient, LinkError, PortURLError
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
 from inversa_host.link.ports import NoBoardFound, resolve
+from inversa_host.link.silence import other_protocol
 from inversa_host.sessions.store import (
     COUNTERS,
     HOST_FRAMES_LOST,
@@ -251,6 +252,8 @@ class Logger:
         try:
             url = resolve(self.url, self.serial_number)
             client = LinkClient.open(url, self.baudrate)
+        except PortURLError as e:
+            raise LoggerError(str(e)) from None
         except (LinkError, NoBoardFound) as e:
             self.last_error = str(e)
             if not self._ever_connected and (
@@ -286,6 +289,9 @@ class Logger:
         waited = time.monotonic() - self._connected_at
         if self.client.hello is None and waited > self.handshake_timeout_s:
             d = self.client.decoder
+            why = other_protocol(d)
+            if why is not None:
+                raise LoggerError(f"no handshake on {self.url}: {why}. Nothing was recorded.")
             got = (
                 "nothing at all"
                 if d.bytes == 0
@@ -568,6 +574,9 @@ class Logger:
             )
         if self.client is not None and self.client.hello is None:
             d = self.client.decoder
+            why = other_protocol(d)
+            if why is not None:
+                raise LoggerError(f"no handshake on {self.url}: {why}. Nothing was recorded.")
             raise LoggerError(
                 f"no board answered on {self.url} (received {d.bytes} bytes, no handshake). "
                 "Is it running the Inversa firmware? Nothing was recorded."

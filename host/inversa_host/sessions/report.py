@@ -8,10 +8,12 @@ Usage::
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from inversa_host.outfile import write_files
 from inversa_host.sim.expect import Check
 from inversa_host.sim.trace import SessionTrace, TraceSummary
 
@@ -82,7 +84,7 @@ def _broken(t: list[float], ys: list[float], breaks: list[int]) -> tuple[list[fl
     return bt, by
 
 
-def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
+def plot_session(trace: SessionTrace, path: Path | IO[bytes], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,7 +165,7 @@ def plot_session(trace: SessionTrace, path: Path, title: str) -> None:
         )
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -194,9 +196,9 @@ def write_report(
     title: str,
     description: str = "",
 ) -> ReportPaths:
-    out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / "session.png"
-    plot_session(trace, png, title)
+    plot = io.BytesIO()
+    plot_session(trace, plot, title)
     verdict = "PASS" if all(c.ok for c in checks) else "FAIL"
 
     md = [f"# {title}", ""]
@@ -209,7 +211,6 @@ def write_report(
         md += [f"- {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in checks]
     md += ["", f"![session plot]({png.name})", ""]
     md_path = out_dir / "summary.md"
-    md_path.write_text("\n".join(md), encoding="utf-8")
 
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
@@ -233,5 +234,6 @@ def write_report(
 {expectations}
 <img src="{png.name}" alt="angle, heart rate and alarms over time"></body></html>"""
     html_path = out_dir / "report.html"
-    html_path.write_text(page, encoding="utf-8")
+    # all three or none: a full disk leaves an older report whole (OutputError)
+    write_files({png: plot.getvalue(), md_path: "\n".join(md), html_path: page})
     return ReportPaths(png=png, markdown=md_path, html=html_path)

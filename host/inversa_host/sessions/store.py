@@ -186,9 +186,29 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
     db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
 
+def _numbers(ints: tuple[Any, ...], host_t: Any) -> bool:
+    """Every value an integer (not a bool) and the host time a number."""
+    return isinstance(host_t, (int, float)) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in ints
+    )
+
+
 class StoreError(RuntimeError):
     """No store, no such session, or a store that cannot be used: the message
     says what is wrong and what to do."""
+
+
+def warn_damaged(store: Store) -> None:
+    """Say on stderr how many damaged rows the whole-only readers left out."""
+    import sys
+
+    if store.damaged_rows:
+        print(
+            f"warning: {store.damaged_rows} damaged rows in {store.path} were left out (values "
+            "that are not numbers: another program wrote into the store); `inversa export` "
+            "shows every row as stored",
+            file=sys.stderr,
+        )
 
 
 def explain(path: str | Path, e: BaseException, doing: str) -> str:
@@ -266,6 +286,7 @@ class Store(Closing):
         self.write_error: str | None = None  # what the last failed write said, None when fine
         self.write_retries = 0
         self.rows_dropped = 0
+        self._damaged: set[tuple[str, int]] = set()
         self.dropped_by_session: dict[int, int] = {}
         self._samples: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
@@ -718,22 +739,42 @@ class Store(Closing):
         row = self.db.execute("SELECT MAX(id) FROM sessions").fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-    def samples(self, session_id: int, after_rowid: int = 0) -> Iterator[dict[str, Any]]:
+    def samples(
+        self, session_id: int, after_rowid: int = 0, whole_only: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """The session's telemetry rows; with ``whole_only`` a row with a value
+        that is not a number (another program wrote into the store) is left
+        out and counted in ``damaged_rows``.  Export (not whole_only) keeps
+        every row as stored."""
         cols = ("rowid", *_SAMPLE_COLS[1:])
         cur = self.db.execute(
             f"SELECT {', '.join(cols)} FROM samples WHERE session_id=? AND rowid>? ORDER BY rowid",
             (session_id, after_rowid),
         )
         for row in cur:
+            if whole_only and not _numbers(row[2:], row[1]):
+                self._damaged.add(("samples", row[0]))
+                continue
             yield dict(zip(cols, row, strict=True))
 
-    def events(self, session_id: int) -> Iterator[dict[str, Any]]:
+    def events(self, session_id: int, whole_only: bool = False) -> Iterator[dict[str, Any]]:
+        """The session's events (``whole_only``: as in :meth:`samples`; seq and
+        t_ms are empty on the host's own events)."""
         cols = ("host_t", "seq", "t_ms", "kind", "code", "value", "source")
         cur = self.db.execute(
-            f"SELECT {', '.join(cols)} FROM events WHERE session_id=? ORDER BY rowid", (session_id,)
+            f"SELECT rowid, {', '.join(cols)} FROM events WHERE session_id=? ORDER BY rowid",
+            (session_id,),
         )
         for row in cur:
-            yield dict(zip(cols, row, strict=True))
+            if whole_only and not _numbers(row[4:7], row[1]):
+                self._damaged.add(("events", row[0]))
+                continue
+            yield dict(zip(cols, row[1:], strict=True))
+
+    @property
+    def damaged_rows(self) -> int:
+        """Rows left out by the ``whole_only`` readers (each counted once)."""
+        return len(self._damaged)
 
     def commands(self, session_id: int) -> Iterator[dict[str, Any]]:
         cols = ("host_t", "cmd", "seq", "reason", "attempts")

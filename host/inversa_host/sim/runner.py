@@ -253,7 +253,7 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
     seg: _Segment | None = None
     prev_bits = 0
     gap_s = HOLE_S
-    for row in store.samples(session_id):
+    for row in store.samples(session_id, whole_only=True):  # damaged rows: counted
         raw = int(row["t_ms"])
         host_t = float(row["host_t"])
         t_s = 0.0
@@ -298,7 +298,7 @@ def trace_from_store(store: Store, session_id: int) -> SessionTrace:
             new >>= 1
             bit += 1
     tr.board_t0_ms = segments[0].t0_ms if segments else 0
-    for e in store.events(session_id):
+    for e in store.events(session_id, whole_only=True):
         if e["t_ms"] is None:
             continue
         t_s = _event_time(segments, int(e["t_ms"]), float(e["host_t"]), int(e["kind"]))

@@ -253,6 +253,27 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     )
 
 
+def _check_expect_names(expect: dict[str, Any], path: Path | str, lines: _Lines) -> None:
+    """Every alarm, fault and state an expectation names is the firmware's: a
+    misspelt one would make a check that can never fail."""
+    from inversa.control.alarm_names import ALARM_NAMES, FAULT_NAMES
+    from inversa.control.states import STATE_NAMES
+
+    tables = {"alarms": ALARM_NAMES, "faults": FAULT_NAMES, "final_state": STATE_NAMES}
+    tables["states"] = STATE_NAMES
+    for key, value in expect.items():
+        known = next((t for k, t in tables.items() if key.startswith(k)), None)
+        if known is None:
+            continue
+        for name in value if isinstance(value, list) else [value]:
+            if name not in known:
+                raise ScenarioError(
+                    path,
+                    lines.find("expect", key),
+                    f"[expect] {key}: {name!r} is not a firmware name; known: {', '.join(known)}",
+                )
+
+
 def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     """Parse and validate scenario text; raise ScenarioError on anything wrong."""
     try:
@@ -294,6 +315,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
                 raise ScenarioError(path, lines.find(sec), f"[{sec}] needs {key!r}")
         sections[sec] = body
 
+    _check_expect_names(sections["expect"], path, lines)
     sc = sections["scenario"]
     if sc["table"] not in ("motorized", "manual"):
         raise ScenarioError(
