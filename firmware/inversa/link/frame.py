@@ -23,7 +23,9 @@ from inversa.compat import const
 from inversa.crc import crc16
 from inversa.link.cobs import decode as cobs_decode
 from inversa.link.cobs import encode_into, max_encoded_len
-from inversa.link.messages import CRC_LEN, HEADER_FMT, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
+from inversa.link.messages import CRC_LEN, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
+
+_HEADER_FMT = const("<BBBH")  # messages.HEADER_FMT (folded: the board never loads messages.py)
 
 _MIN_BODY = const(7)  # HEADER_LEN + CRC_LEN
 
@@ -45,7 +47,7 @@ class FrameWriter:
         The sequence number advances only when a frame leaves, so a gap seen by
         the host means loss in transit; drops at the source are counted here."""
         body = self.body
-        struct.pack_into(HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
+        struct.pack_into(_HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
         n = HEADER_LEN + payload_len
         c = crc16(body, 0, n)
         body[n] = c & 0xFF
@@ -175,7 +177,7 @@ def encode_frame(msg_type, seq, payload=b"", flags=0, version=PROTOCOL_VERSION):
     """One complete wire frame (stuffed, with a trailing delimiter), as bytes."""
     if len(payload) > MAX_BODY - _MIN_BODY:
         raise ValueError("payload too long: %d bytes" % len(payload))
-    body = bytearray(struct.pack(HEADER_FMT, version, msg_type, flags, seq & 0xFFFF))
+    body = bytearray(struct.pack(_HEADER_FMT, version, msg_type, flags, seq & 0xFFFF))
     body += payload
     c = crc16(body, 0, len(body))
     body.append(c & 0xFF)

@@ -534,11 +534,12 @@ def enter_maintenance(
     from inversa import reasons
     from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
+    from inversa.link.message_names import TELEMETRY_FIELDS
     from inversa_host.link.client import LinkClient, LinkError
     from inversa_host.link.codec import TELEMETRY
     from inversa_host.link.names import state_name
 
-    state_i = M.TELEMETRY_FIELDS.index("state")
+    state_i = TELEMETRY_FIELDS.index("state")
     said = False
     deadline = time.monotonic() + settle_s
     try:

@@ -13,6 +13,7 @@ from collections import deque
 from pathlib import Path
 
 from inversa.link import messages as M
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
@@ -20,7 +21,7 @@ from inversa_host.link.names import action_name, bit_names, event_text, state_na
 from inversa_host.link.ports import resolve
 from inversa_host.sessions.store import Store
 
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")
 
 
@@ -126,7 +127,7 @@ def _follow_db(args: argparse.Namespace, tty: bool) -> int:
         while end is None or time.monotonic() < end:
             for row in store.samples(sid, after_rowid=last["rowid"] if last else 0):
                 last = row
-            values = tuple(last[k] for k in M.TELEMETRY_FIELDS) if last else None
+            values = tuple(last[k] for k in TELEMETRY_FIELDS) if last else None
             evs = [
                 event_text(e["kind"], e["code"], e["value"])
                 for e in store.events(sid)

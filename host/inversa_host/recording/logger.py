@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import CommandResult, LinkClient, LinkError
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
@@ -52,7 +53,7 @@ from inversa_host.sessions.store import (
     StoreError,
 )
 
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 _CLOCK_WAIT_S = 2.0  # after the HELLO, wait this long for a frame carrying the board's clock
 _MAX_PENDING = 5000  # frames held before the session is known (about 4 minutes at 20 Hz)
 _TICKS_PERIOD = 1 << 30  # the board's ticks_ms wraps here
@@ -467,7 +468,7 @@ class Logger:
         if self._udp is None or self._pj is None:
             return
         msg: dict[str, Any] = {"timestamp": host_t}
-        msg.update(zip(M.TELEMETRY_FIELDS, values, strict=True))
+        msg.update(zip(TELEMETRY_FIELDS, values, strict=True))
         msg["angle_deg"] = values[_T["angle_cdeg"]] / 100
         try:
             self._udp.sendto(json.dumps({"inversa": msg}).encode(), self._pj)
