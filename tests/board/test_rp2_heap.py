@@ -21,32 +21,26 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-from inversa_host.rp2emu.probes import BUILD_APP, run_probe
+from inversa_host.rp2emu.probes import LIVE_AFTER_BUILD, run_probe
 
 # measured 104,976 B, 1,229 names (see the module docstring), with ~5 KB of
 # margin: less than the 7.7 KB qstr pool that comes back when the board
 # interns more than 1,260 names (qstr_info's n_pool 7; the count is printed below)
 MAX_LIVE_AFTER_BUILD = 110_000
 
-SCRIPT = """
-import gc, machine
-gc.collect()
-free_boot = gc.mem_free()
-{build}app, port = build()
-from inversa.app import settle_heap
-settle_heap()
-print("live", free_boot - gc.mem_free())
+# after the shared measurement (probes.LIVE_AFTER_BUILD, the bench's too)
+AFTER = """
 import sys
 print("relay_loaded", int("inversa.drivers.relay_motor" in sys.modules))
 import micropython
 micropython.qstr_info()
-""".replace("{build}", BUILD_APP)
+"""
 
 
 def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulated_pico(
     emulated_pico: None,
 ) -> None:
-    out = run_probe(SCRIPT)  # a MemoryError in the build raises here
+    out = run_probe(LIVE_AFTER_BUILD, then=(AFTER,))  # a MemoryError in the build raises here
     print("\nemulated Pico, live heap after the build: " + out)
     vals = out.split()
     live = int(vals[vals.index("live") + 1])
