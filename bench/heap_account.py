@@ -41,7 +41,10 @@ from inversa_host.vm.chip_standin import CHIP_CLASS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-UNIX32 = ROOT.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+UNIX32 = Path(
+    os.environ.get("INVERSA_UNIX32")
+    or ROOT.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+)
 
 BOARD_JSON = (
     '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'

@@ -90,10 +90,6 @@ class Trajectory:
     def pos_cdeg(self):
         return self.pos_mcdeg // 1000
 
-    def vel_cdps(self):
-        v = self.vel_mcdps
-        return v // 1000 if v >= 0 else -(-v // 1000)
-
     def set_goal(self, goal_cdeg, vmax_cdps):
         if vmax_cdps > _MAX_RATE_CDPS:
             vmax_cdps = _MAX_RATE_CDPS

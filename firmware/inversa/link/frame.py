@@ -21,7 +21,6 @@ import struct
 
 from inversa.compat import const
 from inversa.crc import crc16
-from inversa.link.cobs import decode as cobs_decode
 from inversa.link.cobs import encode_into, max_encoded_len
 from inversa.link.messages import CRC_LEN, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
 
@@ -196,11 +195,3 @@ def parse_body(body):
     if crc16(body, 0, n - CRC_LEN) != (body[n - 2] | (body[n - 1] << 8)):
         return None
     return body[0], body[1], body[2], body[3] | (body[4] << 8), body[HEADER_LEN : n - CRC_LEN]
-
-
-def decode_frame(stuffed):
-    """Unstuff and check one frame (without its delimiter); see parse_body."""
-    body = cobs_decode(stuffed)
-    if body is None:
-        return None
-    return parse_body(body)

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from inversa import VERSION
 from inversa.board.boards import board_names
-from inversa.board.config import CONFIG_PATH, BoardConfig, validate
+from inversa.board.config import CONFIG_PATH, KEY_NAMES, BoardConfig, validate
 from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile_tree
 from inversa_host.vm import firmware_dir
 
@@ -429,8 +429,13 @@ def flash_needed(sizes_new: list[int], sizes_old: list[int], block: int) -> tupl
     return sum(blocks(n) for n in sizes_new), sum(blocks(n) for n in sizes_old)
 
 
+def config_dict(cfg: BoardConfig) -> dict[str, Any]:
+    """The config's settings by key (host-side: the board never needs it)."""
+    return {key: getattr(cfg, key) for key in KEY_NAMES}
+
+
 def config_json(cfg: BoardConfig) -> bytes:
-    return (json.dumps(cfg.to_dict(), sort_keys=True, indent=1) + "\n").encode()
+    return (json.dumps(config_dict(cfg), sort_keys=True, indent=1) + "\n").encode()
 
 
 def choose_config(
@@ -687,7 +692,7 @@ def deploy(
             current_cfg = session.exec(f"print(open({CONFIG_PATH!r}).read())").strip()
         cfg = choose_config(board, overrides, current_cfg, whole_config)
         image_cfg = config_json(cfg)
-        report.config = cfg.to_dict()
+        report.config = config_dict(cfg)
 
         copy, same, stale = plan_copy(image, on_board)
         report.unchanged = same
