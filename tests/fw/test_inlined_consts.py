@@ -119,7 +119,7 @@ def test_no_board_module_reads_a_format_or_table_of_messages():
     # every module but the host-side names may import messages only for
     # integers, which `inversa deploy` folds (boardtools/constinline.py)
     for p in FW.rglob("*.py"):
-        if p.name in ("messages.py", "message_names.py"):
+        if p.name in ("messages.py", "message_names.py", "wire.py"):
             continue
         code = "\n".join(line.split("#", 1)[0] for line in p.read_text().splitlines())
         assert not re.search(r"\b(?:M|messages)\.[A-Z_]*(?:FMT|COMMANDS|FIELDS)\b", code), p

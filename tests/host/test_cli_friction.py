@@ -16,8 +16,8 @@ import pytest
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa.link.message_names import TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 from inversa_host.cli import build_parser, main
 from inversa_host.link.codec import TELEMETRY, StreamDecoder
 from inversa_host.link.names import event_text

@@ -203,7 +203,7 @@ from inversa.app_build import build_app
 from inversa.board.build import build_board
 from inversa.board.clock import VirtualClock
 from inversa.board.config import parse_config
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa.link.port import MemoryPort
 
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')

@@ -17,8 +17,8 @@ from inversa import events as ev
 from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa.link.message_names import TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 from inversa_host.cli import main
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.names import bit_names, event_text, fault_names

@@ -36,6 +36,8 @@ def test_the_board_modules_never_import_the_names():
             code = line.split("#")[0]
             if "import" in code:
                 assert "message_names" not in code and "chip_names" not in code, (p, line)
+                # whole-frame encode/parse: host and tests only (link/wire.py)
+                assert "link.wire" not in code, (p, line)
 
 
 def _commented_codes(name: str) -> list[tuple[str, str]]:

@@ -9,9 +9,10 @@ from inversa.compat import ticks_add
 from inversa.events import EV_COMMAND, EV_STATE, EventLog
 from inversa.link import messages as M
 from inversa.link.endpoint import LinkEndpoint
-from inversa.link.frame import FrameReader, encode_frame
+from inversa.link.frame import FrameReader
 from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from mpyunit import assert_no_alloc, raises
 
 

@@ -4,8 +4,9 @@ import struct
 
 from inversa.link import messages as M
 from inversa.link.cobs import decode as cobs_decode
-from inversa.link.frame import FrameReader, FrameWriter, encode_frame, parse_body
+from inversa.link.frame import FrameReader, FrameWriter
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame, parse_body
 from mpyunit import assert_no_alloc, raises
 
 

@@ -2,8 +2,8 @@
 # 0x00-delimited.  FrameWriter builds and sends frames from preallocated
 # buffers (nothing allocated per frame); FrameReader reassembles frames from a
 # byte stream one byte at a time and survives garbage, REPL text, truncated
-# and over-long frames, counting each kind of error.  encode_frame and
-# parse_body are the allocating versions for the host and for tests.
+# and over-long frames, counting each kind of error.  The allocating versions for the host and the
+# tests, encode_frame and parse_body, are in link/wire.py (not on the board).
 #
 # Usage (board):
 #     w = FrameWriter(port)
@@ -170,28 +170,3 @@ class FrameReader:
         self._in = 0
         self._zero = False
         self._left = 0
-
-
-def encode_frame(msg_type, seq, payload=b"", flags=0, version=PROTOCOL_VERSION):
-    """One complete wire frame (stuffed, with a trailing delimiter), as bytes."""
-    if len(payload) > MAX_BODY - _MIN_BODY:
-        raise ValueError("payload too long: %d bytes" % len(payload))
-    body = bytearray(struct.pack(_HEADER_FMT, version, msg_type, flags, seq & 0xFFFF))
-    body += payload
-    c = crc16(body, 0, len(body))
-    body.append(c & 0xFF)
-    body.append(c >> 8)
-    out = bytearray(max_encoded_len(len(body)) + 1)
-    m = encode_into(body, 0, len(body), out, 0)
-    out[m] = 0
-    return bytes(out[: m + 1])
-
-
-def parse_body(body):
-    """Check an unstuffed frame: (version, type, flags, seq, payload) or None."""
-    n = len(body)
-    if n < _MIN_BODY or n > MAX_BODY:
-        return None
-    if crc16(body, 0, n - CRC_LEN) != (body[n - 2] | (body[n - 1] << 8)):
-        return None
-    return body[0], body[1], body[2], body[3] | (body[4] << 8), body[HEADER_LEN : n - CRC_LEN]

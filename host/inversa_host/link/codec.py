@@ -16,8 +16,8 @@ from typing import NamedTuple
 from inversa.crc import crc16
 from inversa.link import messages as M
 from inversa.link.cobs import decode as cobs_decode
-from inversa.link.frame import encode_frame
 from inversa.link.message_names import LIMIT_NAMES, TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 
 __all__ = [
     "ACK",
