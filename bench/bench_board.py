@@ -241,7 +241,9 @@ def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         lib = Path(tmp) / "lib"
         # as deployed: constants folded, no line numbers
-        res = compile_tree(firmware_dir(), lib, "x86", inline=True, optimize=BOARD_OPTIMIZE)
+        res = compile_tree(
+            firmware_dir(), lib, "x86", inline=True, optimize=BOARD_OPTIMIZE, short_names=True
+        )
         bad = [r for r in res if not r.ok]
         if bad:
             return {"skipped": f"mpy-cross failed: {bad[0].error}"}

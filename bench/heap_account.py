@@ -371,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 "x86",
                 inline=not args.no_inline,
                 optimize=0 if args.debug_lines else BOARD_OPTIMIZE,
+                short_names=not args.debug_lines,
             )
             if not r.ok
         ]

@@ -252,7 +252,9 @@ def test_the_folded_firmware_behaves_as_the_plain_one_on_micropython(tmp_path):
         opt = BOARD_OPTIMIZE if inline else 0
         bad = [
             r
-            for r in compile_tree(firmware_dir(), lib, "x86", inline=inline, optimize=opt)
+            for r in compile_tree(
+                firmware_dir(), lib, "x86", inline=inline, optimize=opt, short_names=inline
+            )
             if not r.ok
         ]
         assert not bad, bad[0].error

@@ -277,6 +277,7 @@ def build_image(
         inline=True,
         board_dir="/lib/",
         optimize=0 if debug_lines else BOARD_OPTIMIZE,
+        short_names=not debug_lines,  # --debug-lines keeps the names too
     )
     bad = [r for r in results if not r.ok]
     if bad:

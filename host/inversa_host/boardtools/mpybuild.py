@@ -154,6 +154,7 @@ def compile_tree(
     inline: bool = False,
     board_dir: str | None = None,
     optimize: int = 0,
+    short_names: bool = False,
 ) -> list[CompileResult]:
     """Compile every firmware module below ``root`` into ``out_dir`` (same
     layout); ``inline``: fold the integer constants across modules first.
@@ -164,7 +165,8 @@ def compile_tree(
     With ``board_dir``, a package ``__init__.py`` with nothing to run
     (comments only) is left out: MicroPython imports the directory as a
     namespace package, so the board interns no file name for it and loads
-    no module code (issue 10 item 4)."""
+    no module code (issue 10 item 4).  ``short_names`` (with ``inline``):
+    the private names shortened too (``boardtools/shortnames.py``)."""
     todo = [
         s
         for s in (sources if sources is not None else firmware_sources(root))
@@ -182,6 +184,10 @@ def compile_tree(
         # a module that does not parse is left to mpy-cross, which says why
         texts = {k: v for k, v in texts.items() if _parses(v)}
         folded = inline_consts(texts)
+        if short_names:
+            from inversa_host.boardtools.shortnames import host_tokens, shorten_names
+
+            folded = shorten_names(folded, host_tokens())
         rewritten = {by_name[k]: v for k, v in folded.items()}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
