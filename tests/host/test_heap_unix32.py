@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_board.py"
-# measured 114,208 B, with ~2.3 KB of margin
-MAX_LIVE_AFTER_BUILD = 116_500
+# measured 114,208 B (115,264 B with main of 30 Nov 17:50 merged in), with
+# ~2.2 KB of margin above that
+MAX_LIVE_AFTER_BUILD = 117_500
 
 
 def test_live_heap_after_build_in_the_32_bit_interpreter_stays_below_the_ceiling():

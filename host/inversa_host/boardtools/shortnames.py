@@ -50,6 +50,9 @@ KEEP: frozenset[str] = frozenset(
         "_compact",
         "_near",
         "_open_board_port",
+        "_prev",
+        "_read_mpy",
+        "_read_v",  # tests/board/test_rp2_native.py on main (the MPU-6050 twin)
         "_tx_count",
     )
 )
