@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import CommandResult, LinkClient, LinkError
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
@@ -49,6 +48,7 @@ from inversa_host.sessions.store import (
     HOST_LINK_LOST,
     HOST_LINK_RESTORED,
     HOST_LOGGER_STARTED,
+    TELEMETRY_FIELDS,  # the sample columns' names (inversa/link/message_names.py)
     Store,
     StoreError,
 )
