@@ -39,12 +39,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from inversa_host.rp2emu.probes import BUILD_APP
 from inversa_host.vm.chip_standin import CHIP_CLASS
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "board.json"
-UNIX32 = HERE.parent.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+UNIX32 = Path(
+    os.environ.get("INVERSA_UNIX32")
+    or HERE.parent.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+)
 DEADLINE_P99_US = 5000
 PERIOD_US = 10000
 
@@ -64,29 +66,18 @@ SCENARIOS: list[tuple[str, str, float | None, int, list[Any]]] = [
     ("board_manual", str(HERE / "scenarios" / "board_manual.toml"), None, 20, []),
 ]
 
-PROBE = r"""
-import gc, time, machine
-gc.collect()
-free_boot = gc.mem_free()
-
-
-{build}
-
-app, port = build()
-gc.collect()
-free_built_kept = gc.mem_free()
-# what run() does before the loop: drop the boot-only modules
-from inversa.app import settle_heap
-settle_heap()
-free_built = gc.mem_free()
+# After the build's measurement (probes.LIVE_AFTER_BUILD, the same text as
+# tests/board/test_rp2_heap.py's, so both report one figure): the
+# collections and some periods.  Compiled after the build, so its names
+# are interned after the measurement.
+PROBE_LOOP = r"""
+import time
 # a collection from here (the REPL) marks in the order the roots give, the
 # loop's (app.collect_timed, inversa.gcorder) its modules first
 t0 = time.ticks_us(); gc.collect(); gc_repl_us = time.ticks_diff(time.ticks_us(), t0)
 app.collect_timed()
 gc_us = app.gc_pause_max_us
 free_min = gc.mem_free()
-a0 = gc.mem_alloc()
-runs = 0
 for i in range(300):
     app.step()
     port.drop_tx()
@@ -97,14 +88,11 @@ for i in range(300):
         app.gc_in_slack()
 gc.collect()
 print("free_in_loop", gc.mem_free())
-print("free_boot", free_boot)
-print("free_after_build", free_built)
-print("free_after_build_kept", free_built_kept)
 print("gc_us", gc_us)
 print("gc_repl_us", gc_repl_us)
 print("free_min", free_min)
 print("gc_runs", app.gc_runs)
-""".replace("{build}", BUILD_APP)
+"""
 
 
 def percentile(sorted_vals: list[int], q: float) -> int:
@@ -199,9 +187,9 @@ def merge_states(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def heap_probe_rp2040() -> dict[str, int]:
-    from inversa_host.rp2emu.probes import run_probe
+    from inversa_host.rp2emu.probes import LIVE_AFTER_BUILD, run_probe
 
-    out = run_probe(PROBE)
+    out = run_probe(LIVE_AFTER_BUILD, then=(PROBE_LOOP,))
     vals = {}
     for line in out.splitlines():
         k, _, v = line.partition(" ")
@@ -253,7 +241,9 @@ def heap_probe_unix32(heaps: tuple[str, ...]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         lib = Path(tmp) / "lib"
         # as deployed: constants folded, no line numbers
-        res = compile_tree(firmware_dir(), lib, "x86", inline=True, optimize=BOARD_OPTIMIZE)
+        res = compile_tree(
+            firmware_dir(), lib, "x86", inline=True, optimize=BOARD_OPTIMIZE, short_names=True
+        )
         bad = [r for r in res if not r.ok]
         if bad:
             return {"skipped": f"mpy-cross failed: {bad[0].error}"}

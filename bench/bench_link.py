@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.fakeboard import FakeBoard
 from inversa_host.recording.logger import Logger
@@ -91,7 +91,7 @@ def vm_alloc() -> dict[str, float] | None:
     setup = """
 from inversa.link.endpoint import LinkEndpoint
 from inversa.link.port import MemoryPort
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa.link import messages as M
 from inversa.events import EventLog
 from inversa.compat import ticks_add

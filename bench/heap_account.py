@@ -41,7 +41,10 @@ from inversa_host.vm.chip_standin import CHIP_CLASS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-UNIX32 = ROOT.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+UNIX32 = Path(
+    os.environ.get("INVERSA_UNIX32")
+    or ROOT.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
+)
 
 BOARD_JSON = (
     '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'
@@ -218,7 +221,9 @@ def topo_order(mods: list[str], graph: dict[str, set[str]]) -> list[str]:
 
     for m in sorted(mods):
         visit(m)
-    return [m for m in out if m in set(mods) or m in graph]
+    # only what the build loaded: a module the sources import but the board's
+    # folded build does not (inversa.reasons, link/messages.py) is not charged
+    return [m for m in out if m in set(mods)]
 
 
 LOADED_PROBE = r"""
@@ -368,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                 "x86",
                 inline=not args.no_inline,
                 optimize=0 if args.debug_lines else BOARD_OPTIMIZE,
+                short_names=not args.debug_lines,
             )
             if not r.ok
         ]

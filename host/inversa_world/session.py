@@ -19,8 +19,8 @@ from inversa.app import ResetRequested
 from inversa.board.clock import VirtualClock
 from inversa.board.config import validate as validate_board_config
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from inversa_world.machine_sim import SimMachine
 from inversa_world.panel import TablePanel
 from inversa_world.world import World

@@ -9,11 +9,14 @@ as run() builds it, then the boot-only modules dropped).
   with 115 KB free in 5 KB pieces.  app_build collects between its stages
   (``_compact``).
 * A ceiling on the live heap after the build, so a regression fails: the
-  figure, measured with this test's probe, is 117,728 B (118,896 B before
+  figure, measured with this probe (the bench's too), is 102,160 B (104,384 B
+  before the private names were shortened, 107,472 B before the link's
+  payload names and formats and the host-only functions left the board, 117,728 B
+  before the seventh qstr pool was avoided, 118,896 B before
   the board stopped loading what it never runs: the relay driver on an
   H-bridge board, the sensor stand-ins on a healthy boot, VirtualClock, the
   calibration procedure, the constant-only modules; bench/bench_board.py
-  --heap-only, whose probe differs a little, said 128,672 B before issue 10
+  --heap-only, whose probe then differed a little, said 128,672 B before issue 10
   item 4's work: no -O3, the 4 KB atan table, the reason texts on the board;
   the target is 90 KB).
 
@@ -21,32 +24,28 @@ Skipped, with the reason, where the emulated Pico is unavailable."""
 
 from __future__ import annotations
 
-from inversa_host.rp2emu.probes import BUILD_APP, run_probe
+from inversa_host.rp2emu.probes import LIVE_AFTER_BUILD, run_probe
 
-# measured 107,456 B (see the module docstring), with ~2.5 KB of margin: less
-# than the 7.7 KB qstr pool that comes back when the board interns more than
-# 1,260 names (qstr_info's n_pool 7; the count is printed below)
-MAX_LIVE_AFTER_BUILD = 110_000
+# measured 102,160 B, 1,220 names (see the module docstring); 103,696 B,
+# 1,223 names with main of 30 Nov 17:50 merged in (the MPU-6050's viper
+# twin, the period schedule); ~1.8 KB of margin above that: less than the
+# 7.7 KB qstr pool that comes back when the board interns more than 1,260
+# names (qstr_info's n_pool 7; the count is printed below)
+MAX_LIVE_AFTER_BUILD = 105_500
 
-SCRIPT = """
-import gc, machine
-gc.collect()
-free_boot = gc.mem_free()
-{build}app, port = build()
-from inversa.app import settle_heap
-settle_heap()
-print("live", free_boot - gc.mem_free())
+# after the shared measurement (probes.LIVE_AFTER_BUILD, the bench's too)
+AFTER = """
 import sys
 print("relay_loaded", int("inversa.drivers.relay_motor" in sys.modules))
 import micropython
 micropython.qstr_info()
-""".replace("{build}", BUILD_APP)
+"""
 
 
 def test_the_app_builds_and_its_live_heap_stays_below_the_ceiling_on_the_emulated_pico(
     emulated_pico: None,
 ) -> None:
-    out = run_probe(SCRIPT)  # a MemoryError in the build raises here
+    out = run_probe(LIVE_AFTER_BUILD, then=(AFTER,))  # a MemoryError in the build raises here
     print("\nemulated Pico, live heap after the build: " + out)
     vals = out.split()
     live = int(vals[vals.index("live") + 1])

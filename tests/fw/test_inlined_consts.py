@@ -84,3 +84,43 @@ def test_the_pattern_catches_a_wrong_value(tmp_path):
     ((name, value, mod, src),) = inlined(p)
     assert (name, value, mod, src) == ("_MAX_RATE_CDPS", 601, "limits", "MAX_RATE_CDPS")
     assert value != importlib.import_module(SOURCES[mod]).MAX_RATE_CDPS
+
+
+# Formats and tables inlined as const() literals (strings, tuples): the board
+# then never loads inversa/link/messages.py (issue 10 item 4: its names).
+LITERAL = re.compile(r"^(_[A-Z0-9_]+) = const\((.+)\)  # messages\.([A-Z0-9_]+)\b", re.M)
+
+
+def test_every_inlined_format_and_table_equals_its_source():
+    import ast
+
+    msgs = importlib.import_module(SOURCES["messages"])
+    seen = set()
+    for rel in ("link/endpoint.py", "link/frame.py"):
+        for m in LITERAL.finditer((FW / rel).read_text()):
+            value = ast.literal_eval(m[2])
+            if isinstance(value, int):
+                continue  # the integers: test_every_inlined_constant_equals_its_source
+            assert value == getattr(msgs, m[3]), f"{rel}: {m[1]} = {value!r}, not messages.{m[3]}"
+            seen.add(m[3])
+    assert seen == {
+        "ACK_FMT",
+        "COMMANDS",
+        "EVENT_FMT",
+        "HEADER_FMT",
+        "HEARTBEAT_FMT",
+        "HELLO_HEAD_FMT",
+        "PROFILE_HEAD_FMT",
+        "TELEMETRY_FMT",
+    }
+
+
+def test_no_board_module_reads_a_format_or_table_of_messages():
+    # every module but the host-side names may import messages only for
+    # integers, which `inversa deploy` folds (boardtools/constinline.py)
+    for p in FW.rglob("*.py"):
+        if p.name in ("messages.py", "message_names.py", "wire.py"):
+            continue
+        code = "\n".join(line.split("#", 1)[0] for line in p.read_text().splitlines())
+        assert not re.search(r"\b(?:M|messages)\.[A-Z_]*(?:FMT|COMMANDS|FIELDS)\b", code), p
+        assert not re.search(r"import[^\n]*\b[A-Z_]*(?:_FMT|COMMANDS|_FIELDS)\b", code), p

@@ -16,7 +16,8 @@ import pytest
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.message_names import TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 from inversa_host.cli import build_parser, main
 from inversa_host.link.codec import TELEMETRY, StreamDecoder
 from inversa_host.link.names import event_text
@@ -120,7 +121,7 @@ def test_names_not_numbers(tmp_path: Path) -> None:
 
     assert event_text(ev.EV_BOOT, 1, 0) == "boot (power-on)"
     assert event_text(ev.EV_BOOT, 3, 1) == "boot (watchdog, a session was interrupted)"
-    values = [0] * len(M.TELEMETRY_FIELDS)
+    values = [0] * len(TELEMETRY_FIELDS)
     screen = render(tuple(values), [], {"frames": 1}, "test")
     assert "action none" in screen and "alarms   none" in screen
     assert "none: none" not in screen
@@ -185,7 +186,7 @@ def test_the_boards_receive_buffer_counts_what_it_dropped() -> None:
             tele += [
                 f for f in d.feed(rig.exchange(b"", True, [], 50)) if f.msg_type == M.MSG_TELEMETRY
             ]
-        rx_i = M.TELEMETRY_FIELDS.index("rx_errors")
+        rx_i = TELEMETRY_FIELDS.index("rx_errors")
         assert TELEMETRY.unpack_from(tele[-1].payload, 0)[rx_i] >= dropped
     finally:
         rig.close()

@@ -120,15 +120,13 @@ def test_profile_push_then_show(tmp_path, capsys):
 
 
 def test_monitor_panel_renders_names_and_units():
-    from inversa.link import messages as M
+    from inversa.link.message_names import TELEMETRY_FIELDS
 
-    v = dict.fromkeys(M.TELEMETRY_FIELDS, 0)
+    v = dict.fromkeys(TELEMETRY_FIELDS, 0)
     v.update(
         state=5, angle_cdeg=3000, hr_bpm=72, hr_quality_pct=90, alarm_priority=3, alarm_bits=1 << 10
     )
-    text = render(
-        tuple(v[k] for k in M.TELEMETRY_FIELDS), ["state idle -> hold"], {"frames": 5}, "x"
-    )
+    text = render(tuple(v[k] for k in TELEMETRY_FIELDS), ["state idle -> hold"], {"frames": 5}, "x")
     assert "hold" in text and "+30.00 deg" in text and "72 bpm" in text
     assert "HIGH: over-limit" in text
     assert angle_bar(9000).endswith("#] head-down") and angle_bar(-9000).startswith("head-up [#")

@@ -203,7 +203,7 @@ from inversa.app_build import build_app
 from inversa.board.build import build_board
 from inversa.board.clock import VirtualClock
 from inversa.board.config import parse_config
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa.link.port import MemoryPort
 
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
@@ -252,7 +252,9 @@ def test_the_folded_firmware_behaves_as_the_plain_one_on_micropython(tmp_path):
         opt = BOARD_OPTIMIZE if inline else 0
         bad = [
             r
-            for r in compile_tree(firmware_dir(), lib, "x86", inline=inline, optimize=opt)
+            for r in compile_tree(
+                firmware_dir(), lib, "x86", inline=inline, optimize=opt, short_names=inline
+            )
             if not r.ok
         ]
         assert not bad, bad[0].error

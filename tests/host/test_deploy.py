@@ -96,9 +96,9 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
 
     def spy(root, out, arch, sources=None, **kw):
         seen.append(arch)
-        # the deploy folds the constants, names each file by its board path
-        # and drops the line numbers (-O3)
-        assert kw == {"inline": True, "board_dir": "/lib/", "optimize": 3}
+        # the deploy folds the constants, names each file by its board path,
+        # drops the line numbers (-O3) and shortens the private names
+        assert kw == {"inline": True, "board_dir": "/lib/", "optimize": 3, "short_names": True}
         return real(root, out, arch, sources, **kw)
 
     monkeypatch.setattr(D, "compile_tree", spy)
@@ -121,7 +121,7 @@ def test_debug_lines_keeps_the_line_numbers(tmp_path, monkeypatch):
     real = D.compile_tree
 
     def spy(root, out, arch, sources=None, **kw):
-        seen.append(kw["optimize"])
+        seen.append((kw["optimize"], kw["short_names"]))
         return real(root, out, arch, sources, **kw)
 
     monkeypatch.setattr(D, "compile_tree", spy)
@@ -131,7 +131,7 @@ def test_debug_lines_keeps_the_line_numbers(tmp_path, monkeypatch):
     (fw / "inversa" / "__init__.py").write_text(body)
     lean = D.build_image("pico", tmp_path / "a", fw)["/lib/inversa/__init__.mpy"]
     full = D.build_image("pico", tmp_path / "b", fw, debug_lines=True)["/lib/inversa/__init__.mpy"]
-    assert seen == [3, 0]
+    assert seen == [(3, True), (0, False)]  # --debug-lines keeps the names too
     assert len(lean) < len(full)  # the line-number table
 
 

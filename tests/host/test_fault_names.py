@@ -17,7 +17,8 @@ from inversa import events as ev
 from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.message_names import TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 from inversa_host.cli import main
 from inversa_host.link.codec import StreamDecoder
 from inversa_host.link.names import bit_names, event_text, fault_names
@@ -130,13 +131,13 @@ def test_a_mask_of_several_faults_names_each_and_unknown_bits_plainly():
 def _store_with_fault(tmp_path, mask: int, alarm_id: int) -> tuple[str, int]:
     db = str(tmp_path / "s.db")
     wire = b"\x00" + encode_frame(
-        M.MSG_TELEMETRY, 1, struct.pack(M.TELEMETRY_FMT, *([0] * len(M.TELEMETRY_FIELDS)))
+        M.MSG_TELEMETRY, 1, struct.pack(M.TELEMETRY_FMT, *([0] * len(TELEMETRY_FIELDS)))
     )
     wire += b"\x00" + encode_frame(
         M.MSG_EVENT, 2, struct.pack(M.EVENT_FMT, 5, ev.EV_FAULT, mask, alarm_id)
     )
     wire += b"\x00" + encode_frame(
-        M.MSG_TELEMETRY, 3, struct.pack(M.TELEMETRY_FMT, 50, *([0] * (len(M.TELEMETRY_FIELDS) - 1)))
+        M.MSG_TELEMETRY, 3, struct.pack(M.TELEMETRY_FMT, 50, *([0] * (len(TELEMETRY_FIELDS) - 1)))
     )
     with Store(db) as store:
         sid = store.begin_session("test")

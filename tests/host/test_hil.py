@@ -26,7 +26,7 @@ from inversa.board.clock import VirtualClock
 from inversa.board.config import validate
 from inversa.drivers.injected import InjectedIMU, InjectedPPG
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa_host.link.client import LinkClient
 from inversa_host.link.codec import Frame
 from inversa_host.sessions.store import Store

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from inversa.crc import crc16, crc16_table
 from inversa.link import messages as M
-from inversa.link.frame import FrameReader, encode_frame
+from inversa.link.frame import FrameReader
+from inversa.link.wire import encode_frame
 from inversa_host.link.codec import (
     ACK,
     EVENT,

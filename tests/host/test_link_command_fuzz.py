@@ -15,8 +15,8 @@ from inversa.control.profile import beginner_profile
 from inversa.events import EventLog
 from inversa.link import messages as M
 from inversa.link.endpoint import LinkEndpoint
-from inversa.link.frame import encode_frame
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 
 
 def _rig():

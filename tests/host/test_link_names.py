@@ -36,3 +36,42 @@ def test_the_board_modules_never_import_the_names():
             code = line.split("#")[0]
             if "import" in code:
                 assert "message_names" not in code and "chip_names" not in code, (p, line)
+                # whole-frame encode/parse: host and tests only (link/wire.py)
+                assert "link.wire" not in code, (p, line)
+
+
+def _commented_codes(name: str) -> list[tuple[str, str]]:
+    """(code, field named by the comment) for each line of messages.NAME's
+    format, in wire order."""
+    import io
+    import pathlib
+    import tokenize
+
+    src = (pathlib.Path(M.__file__).read_text()).splitlines(keepends=True)
+    start = next(i for i, line in enumerate(src) if line.startswith(name + " = ("))
+    rows: list[tuple[str, str]] = []
+    code = None
+    for tok in tokenize.generate_tokens(io.StringIO("".join(src[start:])).readline):
+        if tok.type == tokenize.OP and tok.string == ")":
+            break
+        if tok.type == tokenize.STRING:
+            code = tok.string.strip("\"'")
+        elif tok.type == tokenize.COMMENT and code is not None:
+            rows.append((code, tok.string[1:].split(":")[0].strip()))
+            code = None
+    return rows
+
+
+def test_every_payload_field_has_its_name_in_wire_order_and_the_lengths_agree():
+    # messages.*_FMT is the board's (one code per line, the comment names the
+    # field); message_names.*_FIELDS the host's names: same fields, same order
+    import struct
+
+    for kind in ("TELEMETRY", "EVENT", "HEARTBEAT", "ACK"):
+        fmt = getattr(M, kind + "_FMT")
+        rows = _commented_codes(kind + "_FMT")
+        assert fmt == "<" + "".join(c for c, _ in rows), kind
+        assert tuple(n for _, n in rows) == getattr(N, kind + "_FIELDS"), kind
+        assert len(struct.unpack(fmt, bytes(struct.calcsize(fmt)))) == len(rows), kind
+        assert struct.calcsize(fmt) == getattr(M, kind + "_LEN"), kind
+    assert M.TELEMETRY_LEN == 48  # endpoint.py's _TELEMETRY_LEN (test_inlined_consts.py)

@@ -23,8 +23,9 @@ from inversa import events as ev
 from inversa.control import alarm_names as AN
 from inversa.control import alarms as A
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from inversa_host.cli import main
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.codec import StreamDecoder
@@ -207,9 +208,9 @@ def test_bytes_discarded_on_the_link_are_stored_and_shown(tmp_path, capsys):
 
 # -- item 4: reboots within a session --------------------------------------------
 def _telemetry(seq: int, t_ms: int, angle: int, state: int = 5) -> bytes:
-    v = dict.fromkeys(M.TELEMETRY_FIELDS, 0)
+    v = dict.fromkeys(TELEMETRY_FIELDS, 0)
     v.update(t_ms=t_ms, angle_cdeg=angle, state=state, hr_bpm=70, deepest_cdeg=max(angle, 0))
-    payload = struct.pack(M.TELEMETRY_FMT, *(v[k] for k in M.TELEMETRY_FIELDS))
+    payload = struct.pack(M.TELEMETRY_FMT, *(v[k] for k in TELEMETRY_FIELDS))
     return b"\x00" + encode_frame(M.MSG_TELEMETRY, seq, payload)
 
 

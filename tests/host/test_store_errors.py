@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from inversa.link.messages import TELEMETRY_FIELDS
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.cli import main
 from inversa_host.sessions.store import SCHEMA_VERSION, Store, StoreError
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from inversa import events as ev
-from inversa.link.messages import TELEMETRY_FIELDS
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.sessions.store import HOST_LINK_LOST, Store
 
 

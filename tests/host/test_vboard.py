@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from inversa.link import messages as M
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import LinkClient
 from inversa_host.link.codec import TELEMETRY, Frame
 from inversa_host.sim.scenario import parse_scenario
@@ -25,7 +26,7 @@ from inversa_host.vboards.vboard import (
 )
 from inversa_world.session import SimSession
 
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 
 
 def _collect(

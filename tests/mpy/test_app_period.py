@@ -11,8 +11,8 @@ from inversa.board.clock import VirtualClock
 from inversa.board.config import validate
 from inversa.control import states as S
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from inversa_world.devices.bus import FakeI2CBus
 from inversa_world.machine_sim import SimMachine
 from inversa_world.panel import TablePanel

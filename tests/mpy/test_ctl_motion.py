@@ -28,7 +28,7 @@ def test_reaches_goal_within_speed_and_acceleration_without_overshoot():
         tr.reset(0)
         tr.set_goal(goal, vmax)
         vs, ps = _run(tr, abs(goal) * 1000 // vmax + 5000)
-        assert tr.at_goal and tr.pos_cdeg() == goal
+        assert tr.at_goal and tr.pos_mcdeg // 1000 == goal
         prev = 0
         for v in vs:
             assert abs(v) <= vmax * 1000

@@ -9,8 +9,10 @@ from inversa.compat import ticks_add
 from inversa.events import EV_COMMAND, EV_STATE, EventLog
 from inversa.link import messages as M
 from inversa.link.endpoint import LinkEndpoint
-from inversa.link.frame import FrameReader, encode_frame
+from inversa.link.frame import FrameReader
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from mpyunit import assert_no_alloc, raises
 
 
@@ -177,7 +179,7 @@ def test_telemetry_at_the_configured_rate_with_every_field():
     assert len(tele) == 20
     seqs = [f[1] for f in fs]
     assert seqs == list(range(len(fs)))  # no gaps, one counter for all frames
-    v = fields(M.TELEMETRY_FMT, M.TELEMETRY_FIELDS, tele[-1][3])
+    v = fields(M.TELEMETRY_FMT, TELEMETRY_FIELDS, tele[-1][3])
     assert v["angle_cdeg"] == 1234 and v["rate_cdps"] == -56
     assert v["state"] == 5 and v["target_angle_cdeg"] == 3000 and v["motor_cmd_cdps"] == 150
     assert v["hr_bpm"] == 72 and v["hr_quality_pct"] == 90
@@ -194,7 +196,7 @@ def test_values_beyond_the_wire_range_are_clamped_not_wrapped():
     inp.hr_bpm = 400
     run(clock, ep, inp, out, 100)
     tele = [f for f in frames(port) if f[0] == M.MSG_TELEMETRY]
-    v = fields(M.TELEMETRY_FMT, M.TELEMETRY_FIELDS, tele[0][3])
+    v = fields(M.TELEMETRY_FMT, TELEMETRY_FIELDS, tele[0][3])
     assert v["rate_cdps"] == 32767 and v["motor_cmd_cdps"] == -32768 and v["hr_bpm"] == 255
 
 

@@ -162,10 +162,3 @@ def get_board(name):
     if b is None:
         raise ValueError("unknown board %r; known boards: %s" % (name, ", ".join(board_names())))
     return b
-
-
-def signal_kind(signal):
-    for name, kind in SIGNALS:
-        if name == signal:
-            return kind
-    raise ValueError("unknown signal %r" % (signal,))

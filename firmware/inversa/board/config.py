@@ -65,12 +65,6 @@ class BoardConfig:
         self.table = "manual" if self.motor == "none" else "motorized"
         self.board_def = get_board(self.board)
 
-    def to_dict(self):
-        d = {}
-        for key in KEY_NAMES:
-            d[key] = getattr(self, key)
-        return d
-
 
 def _describe(allowed):
     if isinstance(allowed, dict):

@@ -12,7 +12,7 @@
 #     tr = Trajectory()
 #     tr.reset(angle_cdeg)                 # setpoint := measured angle, at rest
 #     tr.set_goal(goal_cdeg, vmax_cdps)
-#     ff_cdps = tr.step(dt_ms)             # advance; tr.pos_cdeg() is the setpoint
+#     ff_cdps = tr.step(dt_ms)             # advance; tr.pos_mcdeg // 1000 is the setpoint
 #     mon = MotionMonitor()
 #     bits = mon.check(t_ms, dt_ms, cmd_cdps, angle_cdeg, rate_cdps, setpoint_cdeg, moving)
 #     fc = FollowCheck()
@@ -86,13 +86,6 @@ class Trajectory:
         self.pos_mcdeg = angle_cdeg * 1000
         self.vel_mcdps = v
         self.stop()
-
-    def pos_cdeg(self):
-        return self.pos_mcdeg // 1000
-
-    def vel_cdps(self):
-        v = self.vel_mcdps
-        return v // 1000 if v >= 0 else -(-v // 1000)
 
     def set_goal(self, goal_cdeg, vmax_cdps):
         if vmax_cdps > _MAX_RATE_CDPS:

@@ -31,7 +31,6 @@ import struct
 from inversa import VERSION
 from inversa import reasons as R
 from inversa.compat import const, ticks_add, ticks_diff
-from inversa.link import messages as M
 from inversa.link.frame import FrameReader, FrameWriter
 
 # Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
@@ -78,6 +77,15 @@ _PROTOCOL_VERSION = const(1)  # messages.PROTOCOL_VERSION
 _TELEMETRY_LEN = const(48)  # messages.TELEMETRY_LEN
 
 _HDR = const(5)  # messages.HEADER_LEN
+# The payload formats and the command types as const() too: folded, so the
+# board never loads messages.py (its names, issue 10).
+_ACK_FMT = const("<HBB")  # messages.ACK_FMT
+_EVENT_FMT = const("<IBii")  # messages.EVENT_FMT
+_HEARTBEAT_FMT = const("<IBB")  # messages.HEARTBEAT_FMT
+_HELLO_HEAD_FMT = const("<BBHHB8s")  # messages.HELLO_HEAD_FMT
+_PROFILE_HEAD_FMT = const("<H")  # messages.PROFILE_HEAD_FMT
+_TELEMETRY_FMT = const("<IBBhhhhhIBBIBIHBHHHHHHH")  # messages.TELEMETRY_FMT
+_COMMANDS = const((33, 34, 35, 36, 37, 38, 39, 40, 41, 48, 49))  # messages.COMMANDS
 _EVENTS_PER_SERVICE = const(4)
 _DEDUP_MS = const(5000)  # a repeated (seq, type) this recent is a retry: answer, do not redo
 _RX_CHUNK = const(128)
@@ -363,7 +371,7 @@ class LinkEndpoint:
             self._tele_next = self.clock.ticks_ms()
             return R.OK
         if n != 0:
-            if t in M.COMMANDS:
+            if t in _COMMANDS:
                 return R.BAD_ARGUMENT
             return R.UNKNOWN_COMMAND
         if t == _CMD_INFO or t == _CMD_GET_PROFILE:  # noqa: SIM109
@@ -404,7 +412,7 @@ class LinkEndpoint:
     # -- sending -------------------------------------------------------------
     def _ack(self, seq, t, reason):
         w = self.writer
-        struct.pack_into(M.ACK_FMT, w.body, _HDR, seq, t, reason)
+        struct.pack_into(_ACK_FMT, w.body, _HDR, seq, t, reason)
         return w.send(_MSG_ACK, _ACK_LEN)
 
     def _send_events(self):
@@ -415,7 +423,7 @@ class LinkEndpoint:
                 if not self.events.pop_into(ev):
                     return
                 self._ev_pending = True
-            struct.pack_into(M.EVENT_FMT, w.body, _HDR, ev[0], ev[1], ev[2], ev[3])
+            struct.pack_into(_EVENT_FMT, w.body, _HDR, ev[0], ev[1], ev[2], ev[3])
             if not w.send(_MSG_EVENT, _EVENT_LEN):
                 return  # keep it for the next period
             self._ev_pending = False
@@ -439,7 +447,7 @@ class LinkEndpoint:
     def _send_telemetry(self, now, inp, out, loop_us, loop_max_us, overruns):
         w = self.writer
         struct.pack_into(
-            M.TELEMETRY_FMT,
+            _TELEMETRY_FMT,
             w.body,
             _HDR,
             now,
@@ -471,7 +479,7 @@ class LinkEndpoint:
     def _send_heartbeat(self, now, inp, out):
         w = self.writer
         struct.pack_into(
-            M.HEARTBEAT_FMT,
+            _HEARTBEAT_FMT,
             w.body,
             _HDR,
             now,
@@ -497,7 +505,7 @@ class LinkEndpoint:
         if len(data) + 2 > _MAX_PAYLOAD:
             return False
         crc = self._profile_crc(p)
-        struct.pack_into(M.PROFILE_HEAD_FMT, w.body, _HDR, crc)
+        struct.pack_into(_PROFILE_HEAD_FMT, w.body, _HDR, crc)
         o = _HDR + 2
         w.body[o : o + len(data)] = data
         return w.send(_MSG_PROFILE, 2 + len(data))
@@ -533,7 +541,7 @@ class LinkEndpoint:
         body = w.body
         self._prepare_hello()  # (allocates only after a change)
         struct.pack_into(
-            M.HELLO_HEAD_FMT,
+            _HELLO_HEAD_FMT,
             body,
             _HDR,
             _PROTOCOL_VERSION,

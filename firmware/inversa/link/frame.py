@@ -2,8 +2,8 @@
 # 0x00-delimited.  FrameWriter builds and sends frames from preallocated
 # buffers (nothing allocated per frame); FrameReader reassembles frames from a
 # byte stream one byte at a time and survives garbage, REPL text, truncated
-# and over-long frames, counting each kind of error.  encode_frame and
-# parse_body are the allocating versions for the host and for tests.
+# and over-long frames, counting each kind of error.  The allocating versions for the host and the
+# tests, encode_frame and parse_body, are in link/wire.py (not on the board).
 #
 # Usage (board):
 #     w = FrameWriter(port)
@@ -21,9 +21,10 @@ import struct
 
 from inversa.compat import const
 from inversa.crc import crc16
-from inversa.link.cobs import decode as cobs_decode
 from inversa.link.cobs import encode_into, max_encoded_len
-from inversa.link.messages import CRC_LEN, HEADER_FMT, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
+from inversa.link.messages import CRC_LEN, HEADER_LEN, MAX_BODY, PROTOCOL_VERSION
+
+_HEADER_FMT = const("<BBBH")  # messages.HEADER_FMT (folded: the board never loads messages.py)
 
 _MIN_BODY = const(7)  # HEADER_LEN + CRC_LEN
 
@@ -45,7 +46,7 @@ class FrameWriter:
         The sequence number advances only when a frame leaves, so a gap seen by
         the host means loss in transit; drops at the source are counted here."""
         body = self.body
-        struct.pack_into(HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
+        struct.pack_into(_HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
         n = HEADER_LEN + payload_len
         c = crc16(body, 0, n)
         body[n] = c & 0xFF
@@ -169,36 +170,3 @@ class FrameReader:
         self._in = 0
         self._zero = False
         self._left = 0
-
-
-def encode_frame(msg_type, seq, payload=b"", flags=0, version=PROTOCOL_VERSION):
-    """One complete wire frame (stuffed, with a trailing delimiter), as bytes."""
-    if len(payload) > MAX_BODY - _MIN_BODY:
-        raise ValueError("payload too long: %d bytes" % len(payload))
-    body = bytearray(struct.pack(HEADER_FMT, version, msg_type, flags, seq & 0xFFFF))
-    body += payload
-    c = crc16(body, 0, len(body))
-    body.append(c & 0xFF)
-    body.append(c >> 8)
-    out = bytearray(max_encoded_len(len(body)) + 1)
-    m = encode_into(body, 0, len(body), out, 0)
-    out[m] = 0
-    return bytes(out[: m + 1])
-
-
-def parse_body(body):
-    """Check an unstuffed frame: (version, type, flags, seq, payload) or None."""
-    n = len(body)
-    if n < _MIN_BODY or n > MAX_BODY:
-        return None
-    if crc16(body, 0, n - CRC_LEN) != (body[n - 2] | (body[n - 1] << 8)):
-        return None
-    return body[0], body[1], body[2], body[3] | (body[4] << 8), body[HEADER_LEN : n - CRC_LEN]
-
-
-def decode_frame(stuffed):
-    """Unstuff and check one frame (without its delimiter); see parse_body."""
-    body = cobs_decode(stuffed)
-    if body is None:
-        return None
-    return parse_body(body)

@@ -1,12 +1,15 @@
 # Names of the link's command types and handshake limit ids, keyed by their
-# codes in inversa/link/messages.py, for the host and the tests.  The board
+# codes in inversa/link/messages.py, and of the payloads' fields in the order
+# of messages.*_FMT, for the host and the tests.  The board
 # never imports this module: there these names were interned strings (never
 # freed) that nothing on the board reads (issue 10).  A command or limit added
-# in messages.py gets its name here (tests/host/test_link_names.py).
+# in messages.py gets its name here, a payload field its name in the same place
+# as its code (tests/host/test_link_names.py).
 #
 # Usage (host):
 #     from inversa.link.message_names import COMMAND_NAMES, LIMIT_NAMES
 #     COMMAND_NAMES[M.CMD_START]   # "start"
+#     dict(zip(TELEMETRY_FIELDS, struct.unpack(M.TELEMETRY_FMT, payload)))
 
 from inversa.link import messages as M
 
@@ -34,3 +37,33 @@ LIMIT_NAMES = {
     M.LIMIT_HR_MAX_BPM: "hr_max_bpm",
     M.LIMIT_HR_MIN_BPM: "hr_min_bpm",
 }
+
+# The payloads' field names, in wire order (one per code of messages.*_FMT).
+TELEMETRY_FIELDS = (
+    "t_ms",
+    "state",
+    "action",
+    "angle_cdeg",
+    "rate_cdps",
+    "target_angle_cdeg",
+    "motor_cmd_cdps",
+    "deepest_cdeg",
+    "inverted_ms",
+    "hr_bpm",
+    "hr_quality_pct",
+    "alarm_bits",
+    "alarm_priority",
+    "fault_bits",
+    "tilt_faults",
+    "io_bits",
+    "loop_us",
+    "loop_max_us",
+    "overruns",
+    "tx_drops",
+    "rx_errors",
+    "events_dropped",
+    "tx_stalls",
+)
+EVENT_FIELDS = ("t_ms", "kind", "code", "value")
+HEARTBEAT_FIELDS = ("t_ms", "state", "io_bits")
+ACK_FIELDS = ("cmd_seq", "cmd", "reason")

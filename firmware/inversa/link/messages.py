@@ -10,9 +10,7 @@
 #
 # Usage:
 #     from inversa.link import messages as m
-#     m.TELEMETRY_FMT, m.TELEMETRY_FIELDS, m.CMD_START
-
-import struct
+#     m.TELEMETRY_FMT, m.TELEMETRY_LEN, m.CMD_START
 
 from inversa.compat import const
 
@@ -73,44 +71,44 @@ HOST_HEARTBEAT_MS = const(500)  # host heartbeat period
 LEASE_MS = const(2000)  # host lease: no valid host frame for this long = host gone
 
 # --- payloads ---------------------------------------------------------------
-# Each payload layout is one table of (name, struct code) rows, little-endian,
-# in wire order (as Klipper describes its messages): the format string, the
-# field names and the length all come from it, so they cannot drift apart.
-
-
-def _layout(rows):
-    fmt = "<" + "".join(r[1] for r in rows)
-    return fmt, tuple(r[0] for r in rows), struct.calcsize(fmt)
-
+# Each payload layout is one struct format, little-endian, one code per line
+# in wire order, the comment naming the field.  The field names are
+# host-side, in the same order (inversa/link/message_names.py *_FIELDS: on
+# the board they were ~30 interned names and tuples nothing reads, issue 10);
+# tests/host/test_link_names.py ties the comments, the names and the lengths.
+# The board never loads this module: link/endpoint.py and link/frame.py keep
+# the formats and COMMANDS as const() (tests/fw/test_inlined_consts.py), and
+# `inversa deploy` folds the integers.
 
 # Telemetry: inputs, outputs, loop timing and counters.  Counters are u16 and
 # wrap; the host works with differences.
-TELEMETRY = (
-    ("t_ms", "I"),  # board ticks_ms (wraps at 2**30)
-    ("state", "B"),  # ControlOutputs.state
-    ("action", "B"),  # ControlOutputs.action
-    ("angle_cdeg", "h"),  # 0.01 deg, +9000 = fully inverted
-    ("rate_cdps", "h"),  # 0.01 deg/s, + = deeper
-    ("target_angle_cdeg", "h"),
-    ("motor_cmd_cdps", "h"),
-    ("deepest_cdeg", "h"),
-    ("inverted_ms", "I"),
-    ("hr_bpm", "B"),  # 0 = unknown
-    ("hr_quality_pct", "B"),
-    ("alarm_bits", "I"),
-    ("alarm_priority", "B"),  # 0 none, 1 low, 2 medium, 3 high
-    ("fault_bits", "I"),
-    ("tilt_faults", "H"),
-    ("io_bits", "B"),  # IO_* below
-    ("loop_us", "H"),  # duration of the last control period's work
-    ("loop_max_us", "H"),  # worst since boot
-    ("overruns", "H"),  # periods that ran late
-    ("tx_drops", "H"),  # frames the board dropped because the port had no room
-    ("rx_errors", "H"),  # bad CRC/framing/length frames + bytes the rx buffer dropped
-    ("events_dropped", "H"),  # EventLog records overwritten before they were sent
-    ("tx_stalls", "H"),  # writes that stalled (USB host not reading)
+TELEMETRY_FMT = (
+    "<"
+    "I"  # t_ms: board ticks_ms (wraps at 2**30)
+    "B"  # state: ControlOutputs.state
+    "B"  # action: ControlOutputs.action
+    "h"  # angle_cdeg: 0.01 deg, +9000 = fully inverted
+    "h"  # rate_cdps: 0.01 deg/s, + = deeper
+    "h"  # target_angle_cdeg
+    "h"  # motor_cmd_cdps
+    "h"  # deepest_cdeg
+    "I"  # inverted_ms
+    "B"  # hr_bpm: 0 = unknown
+    "B"  # hr_quality_pct
+    "I"  # alarm_bits
+    "B"  # alarm_priority: 0 none, 1 low, 2 medium, 3 high
+    "I"  # fault_bits
+    "H"  # tilt_faults
+    "B"  # io_bits: IO_* below
+    "H"  # loop_us: duration of the last control period's work
+    "H"  # loop_max_us: worst since boot
+    "H"  # overruns: periods that ran late
+    "H"  # tx_drops: frames the board dropped because the port had no room
+    "H"  # rx_errors: bad CRC/framing/length frames + bytes the rx buffer dropped
+    "H"  # events_dropped: EventLog records overwritten before they were sent
+    "H"  # tx_stalls: writes that stalled (USB host not reading)
 )
-TELEMETRY_FMT, TELEMETRY_FIELDS, TELEMETRY_LEN = _layout(TELEMETRY)
+TELEMETRY_LEN = const(48)
 
 IO_TILT_OK = const(0x01)
 IO_HR_OK = const(0x02)
@@ -120,14 +118,29 @@ IO_BRAKE_ON = const(0x10)
 IO_HOST_LEASE = const(0x20)
 
 # an event record (inversa/events.py)
-EVENT_FMT, EVENT_FIELDS, EVENT_LEN = _layout(
-    (("t_ms", "I"), ("kind", "B"), ("code", "i"), ("value", "i"))
+EVENT_FMT = (
+    "<"
+    "I"  # t_ms
+    "B"  # kind
+    "i"  # code
+    "i"  # value
 )
-HEARTBEAT_FMT, HEARTBEAT_FIELDS, HEARTBEAT_LEN = _layout(
-    (("t_ms", "I"), ("state", "B"), ("io_bits", "B"))
+EVENT_LEN = const(13)
+HEARTBEAT_FMT = (
+    "<"
+    "I"  # t_ms
+    "B"  # state
+    "B"  # io_bits
 )
+HEARTBEAT_LEN = const(6)
 # the answer to a command: its seq and type, and the reason (inversa/reasons.py)
-ACK_FMT, ACK_FIELDS, ACK_LEN = _layout((("cmd_seq", "H"), ("cmd", "B"), ("reason", "B")))
+ACK_FMT = (
+    "<"
+    "H"  # cmd_seq
+    "B"  # cmd
+    "B"  # reason
+)
+ACK_LEN = const(4)
 
 # MSG_PROFILE: crc16 u16, then the profile's own bytes (Profile.to_bytes()).
 PROFILE_HEAD_FMT = "<H"

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from inversa import VERSION
 from inversa.board.boards import board_names
-from inversa.board.config import CONFIG_PATH, BoardConfig, validate
+from inversa.board.config import CONFIG_PATH, KEY_NAMES, BoardConfig, validate
 from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile_tree
 from inversa_host.link.ports import BadPortURL, check_url
 from inversa_host.vm import firmware_dir
@@ -290,6 +290,7 @@ def build_image(
         inline=True,
         board_dir="/lib/",
         optimize=0 if debug_lines else BOARD_OPTIMIZE,
+        short_names=not debug_lines,  # --debug-lines keeps the names too
     )
     bad = [r for r in results if not r.ok]
     if bad:
@@ -442,8 +443,13 @@ def flash_needed(sizes_new: list[int], sizes_old: list[int], block: int) -> tupl
     return sum(blocks(n) for n in sizes_new), sum(blocks(n) for n in sizes_old)
 
 
+def config_dict(cfg: BoardConfig) -> dict[str, Any]:
+    """The config's settings by key (host-side: the board never needs it)."""
+    return {key: getattr(cfg, key) for key in KEY_NAMES}
+
+
 def config_json(cfg: BoardConfig) -> bytes:
-    return (json.dumps(cfg.to_dict(), sort_keys=True, indent=1) + "\n").encode()
+    return (json.dumps(config_dict(cfg), sort_keys=True, indent=1) + "\n").encode()
 
 
 def choose_config(
@@ -547,11 +553,12 @@ def enter_maintenance(
     from inversa import reasons
     from inversa.control.states import DONE, IDLE, SELFTEST
     from inversa.link import messages as M
+    from inversa.link.message_names import TELEMETRY_FIELDS
     from inversa_host.link.client import LinkClient, LinkError
     from inversa_host.link.codec import TELEMETRY
     from inversa_host.link.names import state_name
 
-    state_i = M.TELEMETRY_FIELDS.index("state")
+    state_i = TELEMETRY_FIELDS.index("state")
     said = False
     deadline = time.monotonic() + settle_s
     try:
@@ -697,7 +704,7 @@ def deploy(
             current_cfg = session.exec(f"print(open({CONFIG_PATH!r}).read())").strip()
         cfg = choose_config(board, overrides, current_cfg, whole_config)
         image_cfg = config_json(cfg)
-        report.config = cfg.to_dict()
+        report.config = config_dict(cfg)
 
         copy, same, stale = plan_copy(image, on_board)
         report.unchanged = same

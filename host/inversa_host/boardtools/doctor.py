@@ -49,9 +49,9 @@ except ImportError as e:
     r["version"] = None
 cfg = None
 try:
-    from inversa.board.config import load_config
+    from inversa.board.config import KEY_NAMES, load_config
     cfg = load_config("/board.json")
-    r["config"] = cfg.to_dict()
+    r["config"] = {k: getattr(cfg, k) for k in KEY_NAMES}
 except ImportError as e:
     r["config_error"] = "firmware missing: " + str(e)
 except ValueError as e:

@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,11 @@ def board_arch(board: str) -> str:
 def firmware_sources(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
+
+# CPython 3.11 before 3.11.8 can fail ast.parse in two threads at once
+# ("AST constructor recursion depth mismatch", gh-106905): a virtual board
+# builds its image in a thread while a deploy builds one in another.
+_AST_LOCK = threading.Lock()
 
 # mpy-cross -O level of a board build: no line-number tables (the firmware
 # has no assert and never reads __debug__); 0 keeps them (--debug-lines).
@@ -154,6 +160,7 @@ def compile_tree(
     inline: bool = False,
     board_dir: str | None = None,
     optimize: int = 0,
+    short_names: bool = False,
 ) -> list[CompileResult]:
     """Compile every firmware module below ``root`` into ``out_dir`` (same
     layout); ``inline``: fold the integer constants across modules first.
@@ -164,7 +171,8 @@ def compile_tree(
     With ``board_dir``, a package ``__init__.py`` with nothing to run
     (comments only) is left out: MicroPython imports the directory as a
     namespace package, so the board interns no file name for it and loads
-    no module code (issue 10 item 4)."""
+    no module code (issue 10 item 4).  ``short_names`` (with ``inline``):
+    the private names shortened too (``boardtools/shortnames.py``)."""
     todo = [
         s
         for s in (sources if sources is not None else firmware_sources(root))
@@ -179,9 +187,14 @@ def compile_tree(
         by_name = {module_name(p.relative_to(root)): p for p in firmware_sources(root)}
         by_name = {k: v for k, v in by_name.items() if k.split(".")[0] == "inversa"}
         texts = {k: p.read_text(encoding="utf-8") for k, p in by_name.items()}
-        # a module that does not parse is left to mpy-cross, which says why
-        texts = {k: v for k, v in texts.items() if _parses(v)}
-        folded = inline_consts(texts)
+        with _AST_LOCK:
+            # a module that does not parse is left to mpy-cross, which says why
+            texts = {k: v for k, v in texts.items() if _parses(v)}
+            folded = inline_consts(texts)
+            if short_names:
+                from inversa_host.boardtools.shortnames import host_tokens, shorten_names
+
+                folded = shorten_names(folded, host_tokens())
         rewritten = {by_name[k]: v for k, v in folded.items()}
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -69,9 +69,9 @@ class _Progress:
         self._last = step
         status = ""
         if values is not None:
-            from inversa.link import messages as M
+            from inversa.link.message_names import TELEMETRY_FIELDS
 
-            v = dict(zip(M.TELEMETRY_FIELDS, values, strict=True))
+            v = dict(zip(TELEMETRY_FIELDS, values, strict=True))
             alarms = ",".join(bit_names(v["alarm_bits"], "alarm")) or "-"
             hr = f"{v['hr_bpm']} bpm" if v["hr_bpm"] else "-- bpm"
             status = (

@@ -13,6 +13,7 @@ from collections import deque
 from pathlib import Path
 
 from inversa.link import messages as M
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
@@ -21,7 +22,7 @@ from inversa_host.link.ports import resolve
 from inversa_host.link.silence import other_protocol
 from inversa_host.sessions.store import Store, warn_damaged
 
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")
 
 
@@ -128,7 +129,7 @@ def _follow_db(args: argparse.Namespace, tty: bool) -> int:
             after = last["rowid"] if last else 0
             for row in store.samples(sid, after_rowid=after, whole_only=True):
                 last = row
-            values = tuple(last[k] for k in M.TELEMETRY_FIELDS) if last else None
+            values = tuple(last[k] for k in TELEMETRY_FIELDS) if last else None
             evs = [
                 event_text(e["kind"], e["code"], e["value"])
                 for e in store.events(sid, whole_only=True)

@@ -40,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _state(values: tuple[int, ...] | None) -> int | None:
-    from inversa.link import messages as M
+    from inversa.link.message_names import TELEMETRY_FIELDS
 
-    return None if values is None else values[M.TELEMETRY_FIELDS.index("state")]
+    return None if values is None else values[TELEMETRY_FIELDS.index("state")]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ import serial
 
 from inversa import reason_names, reasons
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
+from inversa.link.wire import encode_frame
 from inversa_host.closing import Closing
 from inversa_host.link.codec import ACK, Frame, Hello, StreamDecoder, parse_hello
 from inversa_host.link.ports import BadPortURL, open_port

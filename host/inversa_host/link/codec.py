@@ -16,8 +16,8 @@ from typing import NamedTuple
 from inversa.crc import crc16
 from inversa.link import messages as M
 from inversa.link.cobs import decode as cobs_decode
-from inversa.link.frame import encode_frame
-from inversa.link.message_names import LIMIT_NAMES
+from inversa.link.message_names import LIMIT_NAMES, TELEMETRY_FIELDS
+from inversa.link.wire import encode_frame
 
 __all__ = [
     "ACK",
@@ -99,7 +99,7 @@ def parse_hello(payload: bytes, flags: int = 0) -> Hello:
 
 def telemetry_dict(payload: bytes) -> dict[str, int]:
     """Telemetry payload as {field: value} (for display and export, not the hot path)."""
-    return dict(zip(M.TELEMETRY_FIELDS, TELEMETRY.unpack_from(payload, 0), strict=True))
+    return dict(zip(TELEMETRY_FIELDS, TELEMETRY.unpack_from(payload, 0), strict=True))
 
 
 class StreamDecoder:

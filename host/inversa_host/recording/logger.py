@@ -49,11 +49,12 @@ from inversa_host.sessions.store import (
     HOST_LINK_LOST,
     HOST_LINK_RESTORED,
     HOST_LOGGER_STARTED,
+    TELEMETRY_FIELDS,  # the sample columns' names (inversa/link/message_names.py)
     Store,
     StoreError,
 )
 
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 _CLOCK_WAIT_S = 2.0  # after the HELLO, wait this long for a frame carrying the board's clock
 _MAX_PENDING = 5000  # frames held before the session is known (about 4 minutes at 20 Hz)
 _TICKS_PERIOD = 1 << 30  # the board's ticks_ms wraps here
@@ -473,7 +474,7 @@ class Logger:
         if self._udp is None or self._pj is None:
             return
         msg: dict[str, Any] = {"timestamp": host_t}
-        msg.update(zip(M.TELEMETRY_FIELDS, values, strict=True))
+        msg.update(zip(TELEMETRY_FIELDS, values, strict=True))
         msg["angle_deg"] = values[_T["angle_cdeg"]] / 100
         try:
             self._udp.sendto(json.dumps({"inversa": msg}).encode(), self._pj)

@@ -24,6 +24,34 @@ def build():
     return app, port
 """
 
+# Board-side: the live heap after the build, as run() leaves it (the
+# boot-only modules dropped); prints ``live`` (bytes) and the free heap at
+# boot, after the build and after the shedding.  The one measurement of
+# tests/board/test_rp2_heap.py and bench/bench_board.py: the raw REPL compiles
+# a script whole, interning its names before ``free_boot``, so a probe that
+# ran different text would shift where the qstr pools fill and report
+# another figure.  What a probe does afterwards goes in ``run_probe(then=)``.
+LIVE_AFTER_BUILD = (
+    """
+import gc, machine
+gc.collect()
+free_boot = gc.mem_free()
+"""
+    + BUILD_APP
+    + """
+app, port = build()
+gc.collect()
+free_built_kept = gc.mem_free()
+from inversa.app import settle_heap
+settle_heap()
+free_built = gc.mem_free()
+print("free_boot", free_boot)
+print("free_after_build_kept", free_built_kept)
+print("free_after_build", free_built)
+print("live", free_boot - free_built)
+"""
+)
+
 # The pico board profile the probes deploy (the bench's and the tests' sessions use it too).
 PROBE_BOARD = {
     "board": "pico",
@@ -40,11 +68,13 @@ def run_probe(
     *,
     debug_lines: bool = False,
     timeout_us: int = 60_000_000,
+    then: tuple[str, ...] = (),
 ) -> str:
     """Boot the emulated Pico with the files `inversa deploy` copies for ``board``
     (``PROBE_BOARD`` by default; ``/main.py`` left out, so the REPL answers
     instead of the control loop), the simulated world's sensors on its I2C bus,
-    and run ``script`` in the raw REPL.  Returns what the script printed.
+    and run ``script`` in the raw REPL, then each of ``then`` (compiled and run
+    one after the other, in the same globals).  Returns what they printed.
 
     Raises ``RuntimeError`` with the board's traceback when the script fails
     (a MemoryError in the build, say); ``Rp2Unavailable`` where node, rp2040js,
@@ -61,4 +91,5 @@ def run_probe(
     clock = EmuClock()
     world = World(dict(DEFAULT_SPEC), clock)
     with EmulatedPico(littlefs_image(files), world.bus, clock, [], []) as pico:
-        return RawRepl(pico).exec(script, timeout_us=timeout_us)
+        repl = RawRepl(pico)
+        return "".join(repl.exec(code, timeout_us=timeout_us) for code in (script, *then))

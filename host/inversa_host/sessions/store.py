@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from inversa import events as ev
-from inversa.link.messages import TELEMETRY_FIELDS
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.closing import Closing
 
 SCHEMA_VERSION = 3  # 2: sessions.source, last_seq, last_board_ms; store write counters

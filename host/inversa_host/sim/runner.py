@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from inversa import events as ev
 from inversa.link import messages as M
+from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.codec import StreamDecoder, parse_hello
 from inversa_host.link.names import alarm_name, fault_detail, fault_names, state_name
 from inversa_host.recording.logger import store_frames
@@ -235,7 +236,7 @@ def rules_of(sc: Scenario, spec: dict[str, Any]) -> Rules:
 def _values(values: tuple[int, ...] | None) -> dict[str, int] | None:
     if values is None:
         return None
-    return dict(zip(M.TELEMETRY_FIELDS, values, strict=True))
+    return dict(zip(TELEMETRY_FIELDS, values, strict=True))
 
 
 def trace_from_store(store: Store, session_id: int) -> SessionTrace:

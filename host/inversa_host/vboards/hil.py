@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from inversa import reason_names, reasons
 from inversa.control import states as S
 from inversa.link import messages as M
-from inversa.link.message_names import COMMAND_NAMES
+from inversa.link.message_names import COMMAND_NAMES, TELEMETRY_FIELDS
 from inversa_host.link.client import CommandRetry, LinkClient, LinkError
 from inversa_host.link.codec import ACK, TELEMETRY, Frame, Hello
 from inversa_host.recording.logger import store_frames
@@ -65,7 +65,7 @@ CMD_TIMEOUT_S = 0.3
 CMD_RETRIES = 3
 WARMUP_RESET_PERIODS = 300  # 3 s of samples and still not idle: ask for a reset
 WARMUP_MAX_PERIODS = 3000  # 30 s: give up
-_T = {name: i for i, name in enumerate(M.TELEMETRY_FIELDS)}
+_T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 _IMU = struct.Struct("<B6h")
 
 COMMAND_ACTIONS = {"host_start": M.CMD_START, "host_return": M.CMD_RETURN}
