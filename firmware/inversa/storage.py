@@ -8,6 +8,7 @@
 #
 # Usage:
 #     write_atomic("/profile.bin", data)   # raises OSError if it failed
+#     for data in stored_copies("/profile.bin", n): ...   # then PATH.tmp
 #     path = file_path(storage_dir, PROFILE_FILE)   # "/flash" + "/profile.bin"
 #     class ProfileStore(RecordFile): ...   code = self._write(data)
 
@@ -47,6 +48,20 @@ def write_atomic(path, data):
     except OSError:  # FAT will not rename over an existing file
         os.remove(path)
         os.rename(tmp, path)
+
+
+def stored_copies(path, nbytes):
+    """The bytes (at most `nbytes`) of `path`, then of `path`.tmp, each one
+    that can be opened, in that order: write_atomic's reading side.  On FAT
+    a power cut between its remove and its rename leaves only PATH.tmp,
+    whole; the caller's checksum decides which copy is valid."""
+    for p in (path, path + ".tmp"):
+        try:
+            with open(p, "rb") as f:
+                data = f.read(nbytes)
+        except OSError:
+            continue
+        yield data
 
 
 class RecordFile:

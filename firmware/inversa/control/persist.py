@@ -36,7 +36,7 @@ from inversa.compat import const
 from inversa.control import limits as L
 from inversa.control.alarms import B_ESTOP
 from inversa.crc import crc16
-from inversa.storage import RecordFile
+from inversa.storage import RecordFile, stored_copies
 
 VERSION = const(1)
 RECORD_LEN = const(18)
@@ -76,15 +76,6 @@ def decode(data):
     return latched, daily, day
 
 
-def _read(path):
-    # The file's bytes, or None if it does not exist.
-    try:
-        with open(path, "rb") as f:
-            return f.read(RECORD_LEN + 1)
-    except OSError:
-        return None
-
-
 class PersistStore(RecordFile):
     def __init__(self, path="/persist.bin"):
         RecordFile.__init__(self, path, "persist")
@@ -94,10 +85,7 @@ class PersistStore(RecordFile):
         """(latched, daily_used_ms, day_ms, status); see the header."""
         seen = False
         why = ""
-        for p in (self.path, self.path + ".tmp"):
-            data = _read(p)
-            if data is None:
-                continue
+        for data in stored_copies(self.path, RECORD_LEN + 1):
             seen = True
             try:
                 latched, daily, day = decode(data)

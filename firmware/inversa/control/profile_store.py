@@ -15,7 +15,7 @@
 from inversa import reasons
 from inversa.compat import const
 from inversa.control.profile import PROFILE_LEN, Profile, beginner_profile
-from inversa.storage import RecordFile
+from inversa.storage import RecordFile, stored_copies
 
 STORE_OK = const(0)
 STORE_MISSING = const(1)
@@ -36,12 +36,7 @@ class ProfileStore(RecordFile):
         # included, fell back to the beginner's).
         data = None
         why = ""
-        for path in (self.path, self.path + ".tmp"):
-            try:
-                with open(path, "rb") as f:
-                    data = f.read(PROFILE_LEN + 1)
-            except OSError:
-                continue
+        for data in stored_copies(self.path, PROFILE_LEN + 1):
             try:
                 p = Profile.from_bytes(data)
             except ValueError as e:

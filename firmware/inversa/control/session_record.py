@@ -11,7 +11,7 @@
 #     rec = load_record("/motion.bin")       # (deep, last, gain) or None (unknown)
 #     ok = save_record("/motion.bin", ctrl.record())
 
-from inversa.storage import write_atomic
+from inversa.storage import stored_copies, write_atomic
 
 _MAGIC = 0x4D52  # "MR"
 _LEN = 12
@@ -46,12 +46,7 @@ def load_record(path):
     cut between write_atomic's remove and rename leaves only that (review,
     30 Nov: the depth was forgotten and an open-loop return planned for 90
     deg)."""
-    for p in (path, path + ".tmp"):
-        try:
-            with open(p, "rb") as f:
-                b = f.read(_LEN + 1)
-        except OSError:
-            continue
+    for b in stored_copies(path, _LEN + 1):
         if len(b) != _LEN:
             continue
         rec = (_s16(b[2], b[3]), _s16(b[4], b[5]), b[6] | (b[7] << 8))

@@ -33,7 +33,7 @@ import struct
 
 from inversa.compat import const
 from inversa.crc import crc16
-from inversa.storage import write_atomic
+from inversa.storage import stored_copies, write_atomic
 
 _MAGIC = b"INVC"
 _VERSION = const(1)
@@ -141,12 +141,7 @@ class Calibration:
         """The calibration stored at `path`, or None if it is missing or
         corrupt.  A valid PATH.tmp serves when PATH does not: on FAT a power
         cut between write_atomic's remove and rename leaves only that."""
-        for p in (path, path + ".tmp"):
-            try:
-                with open(p, "rb") as f:
-                    data = f.read(_SIZE + 3)
-            except OSError:
-                continue
+        for data in stored_copies(path, _SIZE + 3):
             c = cls.from_bytes(data)
             if c is not None:
                 return c
