@@ -582,14 +582,13 @@ def hr_unseen_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, 
     return kind, ok, wrong, total, p, bad
 
 
-def bench_hr_unseen(pool, variants: int = 40) -> dict:
-    """Per kind: false ok and coverage on variants the benchmark does not draw."""
-    jobs = [(k, s) for k in HR_KINDS for s in range(variants)]
-    res = pool.map(hr_unseen_variant, jobs)
-    print(f"\n-- Heart rate on unseen variants of the kinds ({variants} x 60 s each) --")
-    print(f"{'kind':<26} {'ok but > 10 % off':>18} {'coverage':>9} {'variants wrong':>15}")
+def _per_kind(res: list, kinds, title: str, examples: bool) -> dict:
+    """Print and return, per kind: false ok (% of ok seconds more than 10 %
+    off), coverage, wrong seconds; ``res`` rows as hr_unseen_variant's."""
+    print(f"\n-- {title} --")
+    print(f"{'kind':<26} {'ok but > 10 % off':>18} {'coverage':>9} {'wrong s':>8} {'variants':>12}")
     per = {}
-    for kind in HR_KINDS:
+    for kind in kinds:
         rows = [r for r in res if r[0] == kind]
         ok = sum(r[1] for r in rows)
         wrong = sum(r[2] for r in rows)
@@ -598,11 +597,18 @@ def bench_hr_unseen(pool, variants: int = 40) -> dict:
         f = 100.0 * wrong / ok if ok else 0.0
         c = 100.0 * ok / total if total else 0.0
         per[kind] = {"false_ok_pct": round(f, 2), "coverage_pct": round(c, 1), "wrong_s": wrong}
-        print(f"{kind:<26} {f:17.2f}% {c:8.1f}% {nv:>9d} of {len(rows)}")
-        for r in rows:
+        print(f"{kind:<26} {f:17.2f}% {c:8.1f}% {wrong:8d} {nv:>5d} of {len(rows)}")
+        for r in rows if examples else ():
             if r[2]:
                 print(f"    {r[4]}: {r[2]} s wrong, e.g. (t, read, true) {r[5][:3]}")
-    return {"hr_unseen_kinds": per}
+    return per
+
+
+def bench_hr_unseen(pool, variants: int = 40) -> dict:
+    """Per kind: false ok and coverage on variants the benchmark does not draw."""
+    res = pool.map(hr_unseen_variant, [(k, s) for k in HR_KINDS for s in range(variants)])
+    title = f"Heart rate on unseen variants of the kinds ({variants} x 60 s each)"
+    return {"hr_unseen_kinds": _per_kind(res, HR_KINDS, title, True)}
 
 
 HR_KINDS = (
@@ -745,19 +751,6 @@ def hr_sweep_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, l
 
 def bench_hr_sweep(pool, variants: int = 200) -> dict:
     """Per kind of HR_SWEEP_KINDS: false ok and coverage over a wide sweep."""
-    jobs = [(k, s) for k in HR_SWEEP_KINDS for s in range(variants)]
-    res = pool.map(hr_sweep_variant, jobs)
-    print(f"\n-- Heart rate, a wide sweep of the hard kinds ({variants} x 60 s each) --")
-    print(f"{'kind':<26} {'ok but > 10 % off':>18} {'coverage':>9} {'wrong s':>8} {'variants':>12}")
-    per = {}
-    for kind in HR_SWEEP_KINDS:
-        rows = [r for r in res if r[0] == kind]
-        ok = sum(r[1] for r in rows)
-        wrong = sum(r[2] for r in rows)
-        total = sum(r[3] for r in rows)
-        nv = sum(1 for r in rows if r[2])
-        f = 100.0 * wrong / ok if ok else 0.0
-        c = 100.0 * ok / total if total else 0.0
-        per[kind] = {"false_ok_pct": round(f, 2), "coverage_pct": round(c, 1), "wrong_s": wrong}
-        print(f"{kind:<26} {f:17.2f}% {c:8.1f}% {wrong:8d} {nv:>5d} of {len(rows)}")
-    return {"hr_sweep_kinds": per}
+    res = pool.map(hr_sweep_variant, [(k, s) for k in HR_SWEEP_KINDS for s in range(variants)])
+    title = f"Heart rate, a wide sweep of the hard kinds ({variants} x 60 s each)"
+    return {"hr_sweep_kinds": _per_kind(res, HR_SWEEP_KINDS, title, False)}
