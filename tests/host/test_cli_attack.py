@@ -22,8 +22,8 @@ from inversa.control import alarms as A
 from inversa.control import profile as pm
 from inversa.control.profile_store import STORE_CORRUPT, STORE_MISSING
 from inversa.link import messages as M
-from inversa.link.frame import encode_frame
 from inversa.link.port import MemoryPort
+from inversa.link.wire import encode_frame
 from inversa_host.cli import main
 from inversa_host.link.names import event_text
 from inversa_host.vboards.linkserver import LinkServer

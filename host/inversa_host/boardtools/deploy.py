@@ -43,7 +43,7 @@ from inversa import VERSION
 from inversa.board.boards import board_names
 from inversa.board.config import CONFIG_PATH, KEY_NAMES, BoardConfig, validate
 from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile_tree
-from inversa_host.link.ports import BadPortURL, check_url
+from inversa_host.link.ports import BadPortURL, bad_option, check_url
 from inversa_host.vm import firmware_dir
 
 LIB_DIR = "/lib/inversa"
@@ -182,10 +182,7 @@ class MpremoteSession:
         except BadPortURL as e:
             raise DeployError(str(e)) from None
         except KeyError:  # pyserial: an ?option of the URL it does not know
-            raise DeployError(
-                f"cannot open {url}: an option after '?' is not one this kind of port takes; "
-                "remove it"
-            ) from None
+            raise DeployError(str(bad_option(url))) from None
         except TransportError as e:
             raise DeployError(
                 f"cannot open {url}: {e}; check the cable and that no other program "

@@ -156,11 +156,6 @@ class LinkClient(Closing):
             return cls(open_port(url, baudrate))  # all URL handlers implement in_waiting
         except BadPortURL as e:
             raise PortURLError(str(e)) from None
-        except KeyError:  # pyserial: an ?option of the URL it does not know
-            raise PortURLError(
-                f"cannot open {url}: an option after '?' is not one this kind of port takes; "
-                "remove it"
-            ) from None
         except (serial.SerialException, OSError, ValueError) as e:
             raise LinkError(f"cannot open {url}: {e}") from e
 

@@ -113,18 +113,30 @@ def check_url(url: str) -> None:
             raise BadPortURL(f"{url}: give the host and the TCP port, {scheme}://HOST:PORT")
 
 
+def bad_option(url: str) -> BadPortURL:
+    """The error for a URL whose ``?option`` its kind of port does not take
+    (pyserial raises a bare KeyError naming the option)."""
+    return BadPortURL(
+        f"cannot open {url}: an option after '?' is not one this kind of port takes; remove it"
+    )
+
+
 def open_port(url: str, baudrate: int = 115200, timeout: float = 0.02) -> serial.Serial:
     """Open any pyserial URL (see module doc) with a short read timeout.  A
     serial device is opened exclusively where pyserial supports it (POSIX):
     a second program on the same port would take half of the frames.
-    BadPortURL if the URL itself is malformed."""
+    BadPortURL if the URL itself is malformed or has an option its kind
+    of port does not take."""
     check_url(url)
-    if "://" not in url and os.name == "posix":
-        port = serial.serial_for_url(
-            url, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True
-        )
-    else:
-        port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
+    try:
+        if "://" not in url and os.name == "posix":
+            port = serial.serial_for_url(
+                url, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True
+            )
+        else:
+            port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
+    except KeyError:
+        raise bad_option(url) from None
     sock = getattr(port, "_socket", None)
     if sock is not None:  # socket://: small frames go out at once (no Nagle wait)
         import socket
