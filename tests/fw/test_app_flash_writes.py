@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.persist import PersistStore
 from inversa.control.profile import Profile
@@ -112,8 +113,10 @@ def test_a_power_cut_mid_descent_assumes_at_least_the_depth_written_ahead(
     s._apply_board("power_reset", {})
     assert s.app is not None
     deep, last, _gain = s.app.ctrl.record()
-    # the session's limit and the margin: never shallower than the table
-    assert deep >= LIMIT_CDEG and last >= LIMIT_CDEG > true_cdeg
+    # the session's limit and the margin: never shallower than the table;
+    # where in that range it is, the flash does not know
+    assert deep >= LIMIT_CDEG > true_cdeg and last == L.REC_UNKNOWN_CDEG
+    assert s.app.ctrl._last_good_angle >= LIMIT_CDEG  # the depth the open loop covers
     assert s.app.ctrl.daily_used_ms >= used  # the daily time was charged ahead
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -130,6 +131,26 @@ def test_reset_with_sensors_missing_returns_gradually(
 ) -> None:
     tl = _timeline(profile, _backbone(session) + _reset_with_missing(round(t_reset, 2), m))
     assert _broken(tl, ("return", "speed")) == []
+
+
+@pytest.mark.parametrize("t_reset", [38.3, 39.0, 40.5, 41.2, 43.0, 47.0])
+def test_a_power_cut_with_the_tilt_sensor_gone_returns_slowly_from_any_depth(
+    t_reset: float,
+) -> None:
+    """Power back with the tilt sensor gone: the flash knows only the bound
+    written ahead of the motion (limit + margin), not where in it the table
+    is.  From every true depth (0.5 to 25 deg here) the open-loop return
+    still takes >= 30 s to horizontal (campaign seed 2043 timeline 261: a
+    cut at 6.4 deg, paced for 34 deg, up in 14 s on the old code)."""
+    profile = dict(DEEP, max_angle_cdeg=2900, descent_cdps=350)
+    events = [
+        (1.2, "press_start", {}),
+        (20.9, "hold_down", {}),
+        (t_reset - 0.05, "imu_disconnect", {}),
+        (t_reset, "power_reset", {}),
+        (t_reset + 8.0, "release_down", {}),
+    ]
+    assert _broken(_timeline(profile, events), ("return", "speed", "depth", "end")) == []
 
 
 stuck_inputs = st.one_of(

@@ -87,6 +87,7 @@ _IN_START = const(4)
 
 _HB = const(500)  # = limits.HORIZONTAL_BAND_CDEG
 _REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
+_REC_UNKNOWN_CDEG = const(-16384)  # limits.REC_UNKNOWN_CDEG
 # ahead_record(): how far past its limit a motorized session's table may be
 # found (over-limit at +0.5 deg and braking; a frozen reading or a run-on is
 # cut off within 3 deg, docs/SAFETY.md "tilt sensor failure", "run-on").
@@ -209,6 +210,12 @@ class Controller:
             self._last_good_angle = last
             # (0, 0): no session, at the loading position: nothing in doubt.
             self._est_doubt = _REC_STEP_CDEG if deep or last else 0
+            if last == _REC_UNKNOWN_CDEG:
+                # Only the bound written ahead of the session's motion: the
+                # table is no deeper than `deep`, anywhere above it (the
+                # open loop creeps first, drive.begin_open_loop).
+                self._last_good_angle = deep
+                self._est_doubt = 0
             self._rec_deep = deep
             self._rec_last = last
             if _GAIN_MIN_PCT <= gain <= _GAIN_MAX_PCT:
@@ -255,6 +262,7 @@ class Controller:
         self._ol_alive = False  # ... and it has moved since: not frozen
         self._ol_floor_k = -1  # a live reading's depth (mcdeg), -1: none
         self._ol_t_phase = t
+        self._ol_creep_cdps = 0  # the open loop's first leg, depth unknown
         self._goal = 0
         self._hi_cdps = 0
         self._lo_cdps = 0
@@ -603,9 +611,11 @@ class Controller:
         writes it before motion, control/session_record.py): the deepest
         this session's table may reach (its limit + AHEAD_MARGIN_CDEG, the
         hard limit at most; a manual table, which a person may tip past its
-        limit: the hard limit) as both the deepest and the last angle, and
-        the gain as recorded now.  A power cut mid-session then finds a
-        depth no shallower than the table's."""
+        limit: the hard limit) as the deepest, REC_UNKNOWN_CDEG as the last
+        angle (the table may be anywhere above that depth), and the gain as
+        recorded now.  A power cut mid-session then finds a depth no
+        shallower than the table's, and an open-loop return that is slow
+        from any depth (drive.begin_open_loop)."""
         d = _MAX_ANGLE_CDEG
         if not self._manual:
             d = self._eff_limit + AHEAD_MARGIN_CDEG
@@ -613,7 +623,7 @@ class Controller:
                 d = _MAX_ANGLE_CDEG
         if d < self._rec_deep:
             d = self._rec_deep
-        return (d, d, self._rec_gain)
+        return (d, _REC_UNKNOWN_CDEG, self._rec_gain)
 
     def session_plan_ms(self):
         """The inverted time this session may take as planned: its time

@@ -51,6 +51,7 @@ _TRACK_KP_PER_S = const(2)  # limits.TRACK_KP_PER_S
 _TRACK_LEAD_CDEG = const(200)  # limits.TRACK_LEAD_CDEG
 
 _REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
+_REC_UNKNOWN_CDEG = const(-16384)  # limits.REC_UNKNOWN_CDEG
 # Excursions shallower than this are left to the return's 0.01 deg/s floor:
 # paced, a noise-level "inversion" of 0.05 deg was a command under 1 deg/s
 # that the gain division made 0, and the rise stalled at horizontal for good
@@ -131,6 +132,20 @@ def begin_open_loop(ctl, t, home):
     if v < 1:
         v = 1
     ctl._ret_cdps = v
+    # Only a bound is known (the flash's record written ahead of the
+    # motion, a power cut since): the table may be anywhere above deep_est,
+    # so for the shortest return's time it first creeps at a 1 deg return's
+    # pace, and horizontal is that far away from any true depth (found by
+    # the campaign, seed 2043 timeline 261: a power cut at 6 deg with the
+    # tilt sensor gone, paced for 34 deg, up in 14 s).
+    c = 0
+    if ctl._rec_last == _REC_UNKNOWN_CDEG and deep_est > 0:
+        c = (_REC_STEP_CDEG // 2) * 100000 // ((_MIN_RETURN_MS + _RETURN_MARGIN_MS) * f)
+        if c < 1:
+            c = 1
+        if c > v:
+            c = v
+    ctl._ol_creep_cdps = c
     ctl._ol_est_k = deep_est * 1000
     ctl._ol_low = ctl._angle  # the shallowest reading in this open loop
     ctl._ol_first = ctl._angle
@@ -144,6 +159,7 @@ def begin_open_loop(ctl, t, home):
     home_leg = 0 - _MIN_LOADING_CDEG
     b = (
         up * 1000 // v
+        + (_MIN_RETURN_MS + _RETURN_MARGIN_MS if c else 0)
         + ctl.profile.rest_ms
         + home_leg * 1000 // _OPEN_LOOP_CDPS
         + _OPEN_LOOP_MARGIN_MS
@@ -337,6 +353,9 @@ def open_loop(ctl, t, dt):
             ctl._ol_phase = _OL_REST
             ctl._ol_t_phase = t
             return 0
+        c = ctl._ol_creep_cdps
+        if c and ticks_diff(t, ctl._ol_t0) < _MIN_RETURN_MS + _RETURN_MARGIN_MS:
+            return c
         return ctl._ret_cdps
     if ph == _OL_REST:
         if ticks_diff(t, ctl._ol_t_phase) >= ctl.profile.rest_ms:

@@ -34,6 +34,11 @@ MIN_RATE_CDPS = const(50)  # slowest descent/rise speed a profile may set
 MAX_ACCEL_CDPS2 = const(300)  # commanded acceleration: 3 deg/s^2 (smooth)
 MIN_RETURN_MS = const(30000)  # deepest -> horizontal takes at least 30 s
 RETURN_MARGIN_MS = const(1500)  # returns are planned this much longer (lag, noise)
+# The flash record's last angle when only a bound is known (the record
+# written ahead of a session's motion): the table may be anywhere from the
+# loading position to its deepest (control/session_record.py).  Below any
+# angle a table reaches, and kept as is by both record encodings.
+REC_UNKNOWN_CDEG = const(-16384)
 MAX_RETURN_MS = const(180000)
 MIN_RETURN_CDPS = const(10)  # floor so a shallow return still moves (stall check)
 MIN_REST_MS = const(10000)  # rest near horizontal before coming upright

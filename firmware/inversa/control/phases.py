@@ -45,6 +45,7 @@ _READY_TIMEOUT_MS = const(120000)  # limits.READY_TIMEOUT_MS
 _REST = const(7)  # states.REST
 _RETURN = const(6)  # states.RETURN
 _RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
+_REC_UNKNOWN_CDEG = const(-16384)  # limits.REC_UNKNOWN_CDEG
 _RISE = const(8)  # states.RISE
 _SELFTEST = const(0)  # states.SELFTEST
 _SELFTEST_MAX_MS = const(5000)  # limits.SELFTEST_MAX_MS
@@ -195,7 +196,10 @@ def run_selftest(ctl, t, angle, tilt_ok, home, inp):
         # measured, left the table idle 5.03 deg short, true).
         d = angle - ctl.profile.loading_cdeg
         at = -_LOADING_TOL_CDEG // 2 <= d <= _LOADING_TOL_CDEG // 2
-        if at and ctl._rec_last > angle + _LOADING_TOL_CDEG and not inp.home_switch:
+        last = ctl._rec_last
+        if last == _REC_UNKNOWN_CDEG:
+            last = ctl._rec_deep  # (a bound written ahead of the motion)
+        if at and last > angle + _LOADING_TOL_CDEG and not inp.home_switch:
             # The record (kept to 2 deg) says the table was deeper at the
             # reset, the angle says it is at loading, the home switch that
             # it is not: a reading that lies (frozen at a plausible value;
