@@ -17,13 +17,18 @@ from inversa.link.message_names import TELEMETRY_FIELDS
 from inversa_host.link.client import LinkClient, LinkError
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
-from inversa_host.link.names import action_name, bit_names, event_text, state_name
+from inversa_host.link.names import (
+    action_name,
+    bit_names,
+    event_text,
+    priority_name,
+    state_name,
+)
 from inversa_host.link.ports import resolve
 from inversa_host.link.silence import other_protocol
 from inversa_host.sessions.store import Store, warn_damaged
 
 _T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
-PRIORITY = ("none", "LOW", "MEDIUM", "HIGH")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +82,7 @@ def render(
             f"inverted {v['inverted_ms'] / 1000:.1f} s",
             "alarms   "
             + (
-                f"{PRIORITY[min(3, v['alarm_priority'])]}: "
+                f"{priority_name(min(3, v['alarm_priority'])).upper()}: "
                 + ", ".join(bit_names(v["alarm_bits"], "alarm"))
                 if v["alarm_bits"]
                 else "none"

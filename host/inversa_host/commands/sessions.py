@@ -9,9 +9,13 @@ import time
 from pathlib import Path
 
 from inversa_host.link.cliopts import add_db
+from inversa_host.link.names import priority_name
 from inversa_host.sessions.store import SessionSummary, Store
 
-PRIORITY = ("-", "low", "medium", "high")
+
+def _worst(priority: int) -> str:
+    """The worst alarm priority of a session, by the firmware's names; "-" for none."""
+    return priority_name(min(3, priority)) if priority > 0 else "-"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         open_ = "" if s.ended else "  (open)"
         print(
             f"{s.id:>4}  {started:<19}  {dur:>8}  {deep:>8}  {s.alarms:>6}  "
-            f"{PRIORITY[min(3, s.max_alarm_priority)]:<6}  {s.faults:>6}  {s.samples:>7}  "
+            f"{_worst(s.max_alarm_priority):<6}  {s.faults:>6}  {s.samples:>7}  "
             f"{s.counters['lost_frames']:>5}  {s.counters['crc_errors']:>4}  {s.source:<10}  "
             f"{s.board or '?'}{open_}{_notes(s)}"
         )
