@@ -575,11 +575,16 @@ def hr_unseen_signal(kind: str, seed: int):
     return t, (x * (40000.0 / amp)).astype(int), beats, fs, p
 
 
-def hr_unseen_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, list]:
-    kind, seed = args
-    t, xs, beats, fs, p = hr_unseen_signal(kind, seed)
+def _played(kind: str, signal: tuple) -> tuple[str, int, int, int, dict, list]:
+    """(kind, ok s, wrong-while-ok s, total s, the variant's parameters, the
+    wrong seconds) for one generated signal (t, counts, beats, fs, params)."""
+    t, xs, beats, fs, p = signal
     ok, wrong, total, bad = _play_hr(xs, t, beats, fs)
     return kind, ok, wrong, total, p, bad
+
+
+def hr_unseen_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, list]:
+    return _played(args[0], hr_unseen_signal(*args))
 
 
 def _per_kind(res: list, kinds, title: str, examples: bool) -> dict:
@@ -743,10 +748,7 @@ def hr_sweep_signal(kind: str, seed: int):
 
 
 def hr_sweep_variant(args: tuple[str, int]) -> tuple[str, int, int, int, dict, list]:
-    kind, seed = args
-    t, xs, beats, fs, p = hr_sweep_signal(kind, seed)
-    ok, wrong, total, bad = _play_hr(xs, t, beats, fs)
-    return kind, ok, wrong, total, p, bad
+    return _played(args[0], hr_sweep_signal(*args))
 
 
 def bench_hr_sweep(pool, variants: int = 200) -> dict:

@@ -29,6 +29,21 @@ from inversa_world.ppg import PPGSynth
 from inversa_world.session import SimSession
 
 
+def _count_samples_fed(fe: SensorFrontEnd) -> list[int]:
+    """Wrap the front end's heart-rate estimator so that n[0] counts the
+    samples it is fed (the caller zeroes it each period)."""
+    est = fe.hr_est
+    real_add = est.add
+    n = [0]
+
+    def add(x):
+        n[0] += 1
+        real_add(x)
+
+    est.add = add
+    return n
+
+
 def test_chip_checks_never_share_a_poll_with_a_fifo_drain():
     clock = VirtualClock()
     bus = FakeI2CBus(4)
@@ -132,15 +147,7 @@ def test_the_whole_app_feeds_the_heart_rate_estimator_at_most_two_samples_a_peri
         assert s.app is not None
         fe = s.app.sensors
         assert isinstance(fe, SensorFrontEnd)
-        est = fe.hr_est
-        real_add = est.add
-        n = [0]
-
-        def add(x):
-            n[0] += 1
-            real_add(x)
-
-        est.add = add
+        n = _count_samples_fed(fe)
         per_period = []
         while not s.finished:
             n[0] = 0
@@ -245,15 +252,7 @@ def test_a_draining_period_feeds_the_estimator_one_sample_and_the_backlog_stays_
         assert isinstance(fe, SensorFrontEnd)
         assert s.world.hr_sensor is not None
         s.world.hr_sensor.osc_error = 0.03  # the sensor's clock 3 % fast
-        est = fe.hr_est
-        real_add = est.add
-        n = [0]
-
-        def add(x):
-            n[0] += 1
-            real_add(x)
-
-        est.add = add
+        n = _count_samples_fed(fe)
         fed_in_drains = []
         while not s.finished:
             n[0] = 0
