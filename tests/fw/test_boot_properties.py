@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from inversa.control import limits as L
 from inversa_host.sim.campaign import Timeline, run_timeline
 from inversa_host.sim.judge import Rules
 
@@ -38,8 +39,8 @@ profiles = st.fixed_dictionaries(
     {
         "max_angle_cdeg": st.integers(800, 2500),
         "hold_ms": st.just(10000),
-        "descent_cdps": st.integers(200, 600),
-        "rise_cdps": st.integers(200, 600),
+        "descent_cdps": st.integers(200, L.MAX_CMD_RATE_CDPS),
+        "rise_cdps": st.integers(200, L.MAX_CMD_RATE_CDPS),
         "return_ms": st.integers(30000, 36000),
         "rest_ms": st.just(10000),
     }

@@ -51,9 +51,9 @@ from inversa_world.ppg import PPGSynth
 from inversa_world.session import SimSession
 
 PICO_PINS = get_board("pico")["pins"]
-PROFILE = Profile(max_angle_cdeg=2500, hold_ms=180000, descent_cdps=600)
+PROFILE = Profile(max_angle_cdeg=2500, hold_ms=180000, descent_cdps=L.MAX_CMD_RATE_CDPS)
 # A session at 25 deg, then (at 40 s) the faults of each case and a reset.
-AT_DEPTH = [(1000, "press_start", {}), (18000, "hold_down", {}), (35000, "release_down", {})]
+AT_DEPTH = [(1000, "press_start", {}), (18000, "hold_down", {}), (39000, "release_down", {})]
 RESET_MS = 40000
 
 

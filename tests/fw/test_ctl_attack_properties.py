@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from test_ctl_reset_properties import SOME, Run, profiles
 
+from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.profile import Profile
 
@@ -102,8 +103,8 @@ def test_a_reading_frozen_just_past_horizontal_does_not_keep_a_rise_creeping_for
     prof = Profile(
         max_angle_cdeg=2441,
         hold_ms=15162,
-        descent_cdps=572,
-        rise_cdps=572,
+        descent_cdps=L.MAX_CMD_RATE_CDPS,
+        rise_cdps=L.MAX_CMD_RATE_CDPS,
         return_ms=38777,
         rest_ms=14149,
         hr_mode=0,

@@ -207,7 +207,7 @@ class World:
 )
 @given(
     depth=st.integers(L.MIN_DEPTH_CDEG, 2500),
-    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),
+    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
     motor_pct=st.integers(60, 200),
     lag_ms=st.integers(20, 150),
     ending=st.sampled_from(ENDINGS),
@@ -278,7 +278,7 @@ def test_returns_are_gradual_and_speed_bounded_on_every_path(
 )
 @given(
     freeze_at=st.integers(-4000, 3000),
-    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),
+    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
     motor_pct=st.integers(60, 200),
     lag_ms=st.integers(20, 150),
 )

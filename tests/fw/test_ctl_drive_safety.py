@@ -370,7 +370,12 @@ def test_true_speed_stays_under_the_hard_limit_with_a_motor_faster_than_its_scal
     # driver's scale, the setpoint waited at its lead while the table lagged,
     # then the table caught up at 6.5-7.5 deg/s.
     for motor_pct, lag_ms in ((SIM_MOTOR_PCT, 80), (150, 150), (200, 80)):
-        prof = Profile(max_angle_cdeg=6000, hold_ms=10000, descent_cdps=600, rise_cdps=600)
+        prof = Profile(
+            max_angle_cdeg=6000,
+            hold_ms=10000,
+            descent_cdps=L.MAX_CMD_RATE_CDPS,
+            rise_cdps=L.MAX_CMD_RATE_CDPS,
+        )
         rig = Rig(prof)
         rig.plant.speed_pct = motor_pct
         rig.plant.lag_ms = lag_ms
@@ -414,7 +419,12 @@ def test_frozen_tilt_reading_stops_deeper_motion_within_a_bounded_travel():
     # more than 5 deg past it.  Now: within 1 deg of commanded deeper travel
     # the angle is no longer trusted; deeper motion stops at once and the
     # person is brought up open loop.
-    for motor_pct, speed in ((100, 600), (SIM_MOTOR_PCT, 600), (200, 600), (100, 100)):
+    for motor_pct, speed in (
+        (100, L.MAX_CMD_RATE_CDPS),
+        (SIM_MOTOR_PCT, L.MAX_CMD_RATE_CDPS),
+        (200, L.MAX_CMD_RATE_CDPS),
+        (100, 100),
+    ):
         prof = Profile(max_angle_cdeg=6000, hold_ms=300000, descent_cdps=speed, hr_mode=HR_OFF)
         rig = Rig(prof)
         rig.plant.speed_pct = motor_pct
@@ -435,7 +445,7 @@ def test_frozen_tilt_reading_stops_deeper_motion_within_a_bounded_travel():
 
 def test_a_reading_that_follows_the_motor_is_not_taken_for_frozen():
     # A whole session, slow and fast, with a loaded (slow) motor: no false alarm.
-    for motor_pct, speed in ((60, 300), (60, 600), (100, 100)):
+    for motor_pct, speed in ((60, 300), (60, L.MAX_CMD_RATE_CDPS), (100, 100)):
         prof = Profile(max_angle_cdeg=4000, hold_ms=10000, descent_cdps=speed, hr_mode=HR_OFF)
         rig = Rig(prof)
         rig.plant.speed_pct = motor_pct
@@ -506,7 +516,9 @@ def test_a_driver_running_on_while_the_command_slows_near_the_limit_is_cut_off()
     # Seed 11 timeline 237: a driver stuck at ~5.9 deg/s during a descent
     # went 2 deg past the limit while the command slowed (same direction, so
     # "against the command" never fired, and the learned gain followed it).
-    prof = Profile(max_angle_cdeg=3100, hold_ms=60000, descent_cdps=600, hr_mode=HR_OFF)
+    prof = Profile(
+        max_angle_cdeg=3100, hold_ms=60000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+    )
     rig, truth = _descending(prof)
     rig.run_until(lambda r: r.plant.angle_cdeg >= 500, 60000)
     rig.plant.fault = "runaway"  # the driver's output stuck at a fixed speed
@@ -542,7 +554,9 @@ def test_a_motor_stuck_just_above_the_hard_limit_is_cut_off_within_the_judged_wi
     # the 6 deg/s limit and the runaway's old 6.25 threshold) ran 0.6 s above
     # the limit before the faster-than-commanded run-on check cut it.
     for stuck in (L.MAX_RATE_CDPS + 13, L.MAX_RATE_CDPS + 20):
-        prof = Profile(max_angle_cdeg=3200, hold_ms=60000, descent_cdps=600, hr_mode=HR_OFF)
+        prof = Profile(
+            max_angle_cdeg=3200, hold_ms=60000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+        )
         rig, truth = _descending(prof)
         rig.run_until(lambda r: r.plant.angle_cdeg >= -1900, 60000)
         rig.plant.fault = "runaway"
@@ -557,7 +571,9 @@ def test_a_motor_stuck_just_above_the_hard_limit_is_cut_off_within_the_judged_wi
 def test_a_profile_at_the_hard_limit_stays_under_it_with_a_gyro_reading_low():
     # Seed 11 timelines 94, 253: a 6 deg/s profile ran at a true 6.06 deg/s
     # with the measured speed 1-2 % low (within the gyro's +-3 %).
-    prof = Profile(max_angle_cdeg=4000, hold_ms=10000, descent_cdps=L.MAX_RATE_CDPS, hr_mode=HR_OFF)
+    prof = Profile(
+        max_angle_cdeg=4000, hold_ms=10000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+    )
     rig = Rig(prof)
 
     def low(r: Rig) -> None:
@@ -619,7 +635,9 @@ def test_a_run_on_after_a_stall_taken_for_a_frozen_reading_is_cut_off():
     # reading (the angle did not follow), so the return went open loop; the
     # motor came back, then ran on deeper while the open loop drove up, and
     # the live reading (no longer trusted) showed it all the way to +15 deg.
-    prof = Profile(max_angle_cdeg=4000, hold_ms=26000, descent_cdps=550, hr_mode=HR_OFF)
+    prof = Profile(
+        max_angle_cdeg=4000, hold_ms=26000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+    )
     rig, _ = _descending(prof)
     rig.run_until(lambda r: r.plant.angle_cdeg >= -4000, 60000)
     rig.plant.fault = "stall"
@@ -642,7 +660,9 @@ def test_a_stop_near_horizontal_that_coasts_inverted_comes_back_at_the_return_pa
     # Whatever the path, an excursion below horizontal comes back no faster
     # than its deepest angle over the return time.
     for stop_at in (-200, -70, 0, 60):
-        prof = Profile(max_angle_cdeg=2000, hold_ms=10000, descent_cdps=600, hr_mode=HR_OFF)
+        prof = Profile(
+            max_angle_cdeg=2000, hold_ms=10000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+        )
         rig, truth = _descending(prof)
         rig.run_until(lambda r, a=stop_at: r.plant.angle_cdeg >= a, 60000)
         rig.inp.stop_pressed = True
@@ -730,7 +750,9 @@ def test_a_stall_taken_for_a_frozen_reading_then_cured_still_returns_gradually()
     # during the fast leg home: 15 deg to horizontal in 8 s.  A reading that
     # moves again is alive: the table is at least that deep.
     for stall_s in (20, 50, 70):
-        prof = Profile(max_angle_cdeg=3900, hold_ms=13000, descent_cdps=600, hr_mode=HR_OFF)
+        prof = Profile(
+            max_angle_cdeg=3900, hold_ms=13000, descent_cdps=L.MAX_CMD_RATE_CDPS, hr_mode=HR_OFF
+        )
         rig, truth = _descending(prof)
         rig.run_until(lambda r: r.plant.angle_cdeg >= 1500, 60000)
         rig.plant.fault = "stall"

@@ -33,8 +33,8 @@ profiles = st.builds(
     Profile,
     max_angle_cdeg=st.integers(L.MIN_DEPTH_CDEG, L.MAX_ANGLE_CDEG),
     hold_ms=st.integers(L.MIN_HOLD_MS, 40000),
-    descent_cdps=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),
-    rise_cdps=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),
+    descent_cdps=st.integers(L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
+    rise_cdps=st.integers(L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
     return_ms=st.integers(L.MIN_RETURN_MS, 60000),
     rest_ms=st.integers(L.MIN_REST_MS, 20000),
     hr_mode=st.integers(0, 1),
@@ -231,7 +231,7 @@ def test_controller_invariants_under_arbitrary_inputs(profile: Profile, script: 
 @given(
     depth=st.integers(L.HORIZONTAL_BAND_CDEG + 100, L.MAX_ANGLE_CDEG),
     return_ms=st.integers(L.MIN_RETURN_MS, L.MAX_RETURN_MS),
-    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_RATE_CDPS),
+    speed=st.integers(L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
 )
 def test_every_return_from_depth_takes_at_least_the_minimum(
     depth: int, return_ms: int, speed: int

@@ -40,8 +40,8 @@ profiles = st.builds(
     Profile,
     max_angle_cdeg=st.integers(800, 4500),
     hold_ms=st.integers(L.MIN_HOLD_MS, 20000),
-    descent_cdps=st.integers(200, L.MAX_RATE_CDPS),
-    rise_cdps=st.integers(200, L.MAX_RATE_CDPS),
+    descent_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
+    rise_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
     return_ms=st.integers(L.MIN_RETURN_MS, 40000),
     rest_ms=st.integers(L.MIN_REST_MS, 15000),
     hr_mode=st.just(0),
@@ -218,7 +218,7 @@ def test_reset_at_any_period_with_sensors_missing_ends_safe(
     Profile(
         max_angle_cdeg=4079,
         hold_ms=14633,
-        descent_cdps=520,
+        descent_cdps=L.MAX_CMD_RATE_CDPS,
         rise_cdps=351,
         return_ms=35432,
         rest_ms=14299,
@@ -302,7 +302,7 @@ long_holds = st.builds(
     Profile,
     max_angle_cdeg=st.integers(800, 4500),
     hold_ms=st.just(120000),
-    descent_cdps=st.integers(200, L.MAX_RATE_CDPS),
+    descent_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
     return_ms=st.integers(L.MIN_RETURN_MS, 40000),
     hr_mode=st.just(1),
     hr_high_bpm=st.just(150),
@@ -327,7 +327,13 @@ long_holds = st.builds(
 @example(  # found by this property on the integrated code: a hold at -11 deg
     # (short of horizontal) with the pulse valid 18 % of the time at 185 bpm
     # raised nothing (hr-lost counted only while inverted)
-    Profile(max_angle_cdeg=951, hold_ms=120000, descent_cdps=582, return_ms=31076, hr_mode=1),
+    Profile(
+        max_angle_cdeg=951,
+        hold_ms=120000,
+        descent_cdps=L.MAX_CMD_RATE_CDPS,
+        return_ms=31076,
+        hr_mode=1,
+    ),
     8910,
     "hr_ok",
     3673,

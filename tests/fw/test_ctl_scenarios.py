@@ -138,7 +138,9 @@ def test_manual_table_locks_in_a_latched_fault():
 
 
 def test_return_takes_at_least_30_s_then_rests_near_horizontal_before_rising():
-    prof = Profile(max_angle_cdeg=6000, hold_ms=10000, descent_cdps=600, rest_ms=20000)
+    prof = Profile(
+        max_angle_cdeg=6000, hold_ms=10000, descent_cdps=L.MAX_CMD_RATE_CDPS, rest_ms=20000
+    )
     rig = Rig(prof)
     rig.record()
     to_hold(rig)

@@ -41,10 +41,10 @@ def test_reaches_goal_within_speed_and_acceleration_without_overshoot():
 def test_stop_brakes_at_the_acceleration_limit():
     tr = Trajectory()
     tr.reset(0)
-    tr.set_goal(5000, 600)
+    tr.set_goal(5000, L.MAX_CMD_RATE_CDPS)
     _run(tr, 3000)
     v0 = tr.vel_mcdps
-    assert v0 == 600000
+    assert v0 == L.MAX_CMD_RATE_CDPS * 1000
     tr.stop()
     vs, _ = _run(tr, 3000)
     assert tr.at_goal
@@ -104,7 +104,7 @@ def test_moving_against_the_command_and_overspeed():
     mon = MotionMonitor()
     mon.reset(0, 0)
     assert _bits(mon, 10, -200, 0, 150) & (1 << A.A_RUNON)
-    assert _bits(mon, 20, 0, 0, L.MAX_RATE_CDPS + L.RUNAWAY_MARGIN_CDPS + 1) & (1 << A.A_RUNAWAY)
+    assert _bits(mon, 20, 0, 0, L.RUNAWAY_CDPS + 1) & (1 << A.A_RUNAWAY)
     assert _bits(mon, 30, 100, 0, 0, sp=L.TRACK_ERR_CDEG + 1) & (1 << A.A_TRACKING)
 
 

@@ -45,7 +45,7 @@ def test_every_field_past_its_hard_limit_is_refused_with_its_name():
         ("max_angle_cdeg", L.MAX_ANGLE_CDEG + 1),
         ("max_angle_cdeg", L.MIN_DEPTH_CDEG - 1),
         ("hold_ms", L.MAX_HOLD_MS + 1),
-        ("descent_cdps", L.MAX_RATE_CDPS + 1),
+        ("descent_cdps", L.MAX_CMD_RATE_CDPS + 1),
         ("return_ms", L.MIN_RETURN_MS - 1),
         ("rest_ms", L.MIN_REST_MS - 1),
         ("rise_cdps", 0),

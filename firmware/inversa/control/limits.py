@@ -29,7 +29,15 @@ LIMIT_BACKOFF_CDEG = const(200)  # after a breach the hold target is 2 deg under
 # 1 deg hysteresis even if the tracking deadband stops the table 0.6 deg short)
 
 # --- motion -----------------------------------------------------------------
-MAX_RATE_CDPS = const(600)  # fastest commanded motion: 6 deg/s
+MAX_RATE_CDPS = const(600)  # hard limit on the table's true speed: 6 deg/s
+# Commands (and profiles) stay a margin under the hard limit, so a motor
+# that stops obeying is cut (RUNAWAY_CDPS) before it passes the limit:
+# the measured speed may read GYRO_SCALE_TOL_PCT low (a true 6 deg/s reads
+# 5.82), and the trip is debounced 30 ms.  Found by the campaign (seed 2043,
+# timeline 179): a profile at 6 deg/s ran at a true 5.86; a driver stuck at
+# 73 % duty as the hold began took it to 6.1 deg/s for 0.8 s, under the
+# old runaway trip (6.05 measured), until the run-on check cut it.
+MAX_CMD_RATE_CDPS = const(500)  # fastest commanded motion / profile speed: 5 deg/s
 MIN_RATE_CDPS = const(50)  # slowest descent/rise speed a profile may set
 MAX_ACCEL_CDPS2 = const(300)  # commanded acceleration: 3 deg/s^2 (smooth)
 MIN_RETURN_MS = const(30000)  # deepest -> horizontal takes at least 30 s
@@ -95,11 +103,14 @@ GAIN_SLEW_MS = const(250)  # ... once known, it moves 1 % per this at most
 GAIN_LEARN_CDPS = const(20)  # learned only from commands of at least 0.2 deg/s
 GYRO_SCALE_TOL_PCT = const(3)  # gyro sensitivity tolerance (MPU-6050/6500 datasheets: +-3 %)
 DRIVE_LAG_MS = const(200)  # a healthy drive's speed follows its command within this
-# Measured speed above MAX_RATE + this for 30 ms: runaway.  The drive aims
-# GYRO_SCALE_TOL_PCT under the limit (5.82 deg/s measured), so this is only
-# above the rate's noise (+-0.08 deg/s).  Was 25: a driver stuck at a true
-# 6.13 deg/s ran 0.6 s above the hard limit (campaign seed 2029, tl. 1239).
-RUNAWAY_MARGIN_CDPS = const(5)
+# Measured speed above this for 30 ms: runaway.  A true 6 deg/s reads at
+# least 5.82 (GYRO_SCALE_TOL_PCT), so a trip at 5.6 cuts before the hard
+# limit; healthy motion (commands <= MAX_CMD_RATE, the drive aiming a few %
+# under) reads <= ~5.1 deg/s, 0.5 deg/s from it against the rate's noise
+# (+-0.08 deg/s).  Was MAX_RATE + 5: a stuck driver at a true 6.1 deg/s
+# read 5.99-6.05 and was cut only by the run-on check (seed 2043, tl. 179);
+# MAX_RATE + 25 before that: 0.6 s above the limit (seed 2029, tl. 1239).
+RUNAWAY_CDPS = const(560)
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
 STALL_MAX_WINDOW_MS = const(20000)  # ... growing the window up to this (slow commands)

@@ -32,8 +32,8 @@ _DRIVE_LAG_MS = const(200)  # limits.DRIVE_LAG_MS
 _FOLLOW_MIN_PCT = const(25)  # limits.FOLLOW_MIN_PCT
 _FOLLOW_TRAVEL_CDEG = const(50)  # limits.FOLLOW_TRAVEL_CDEG
 _MAX_ACCEL_CDPS2 = const(300)  # limits.MAX_ACCEL_CDPS2
-_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
-_RUNAWAY_MARGIN_CDPS = const(5)  # limits.RUNAWAY_MARGIN_CDPS
+_MAX_CMD_RATE_CDPS = const(500)  # limits.MAX_CMD_RATE_CDPS
+_RUNAWAY_CDPS = const(560)  # limits.RUNAWAY_CDPS
 _RUNON_CDPS = const(100)  # limits.RUNON_CDPS
 _RUNON_SETTLE_MS = const(500)  # limits.RUNON_SETTLE_MS
 _RUNON_WINDOW_MS = const(3000)  # limits.RUNON_WINDOW_MS
@@ -88,8 +88,8 @@ class Trajectory:
         self.stop()
 
     def set_goal(self, goal_cdeg, vmax_cdps):
-        if vmax_cdps > _MAX_RATE_CDPS:
-            vmax_cdps = _MAX_RATE_CDPS
+        if vmax_cdps > _MAX_CMD_RATE_CDPS:
+            vmax_cdps = _MAX_CMD_RATE_CDPS
         elif vmax_cdps < 1:
             vmax_cdps = 1
         self.goal_mcdeg = goal_cdeg * 1000
@@ -220,7 +220,7 @@ class MotionMonitor:
         # faster-than-commanded check is off).
         bits = 0
         r = rate_cdps if rate_cdps >= 0 else -rate_cdps
-        if r > _MAX_RATE_CDPS + _RUNAWAY_MARGIN_CDPS:
+        if r > _RUNAWAY_CDPS:
             bits = _B_RUNAWAY
         if cmd_cdps:
             if self._was_zero:

@@ -38,7 +38,7 @@ _LIMIT_BACKOFF_CDEG = const(200)  # limits.LIMIT_BACKOFF_CDEG
 _LOADING_TOL_CDEG = const(500)  # limits.LOADING_TOL_CDEG
 _MANUAL_STILL_CDPS = const(30)  # limits.MANUAL_STILL_CDPS
 _MANUAL_STILL_MS = const(1000)  # limits.MANUAL_STILL_MS
-_MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
+_MAX_CMD_RATE_CDPS = const(500)  # limits.MAX_CMD_RATE_CDPS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _READY = const(3)  # states.READY
 _READY_TIMEOUT_MS = const(120000)  # limits.READY_TIMEOUT_MS
@@ -147,8 +147,8 @@ def begin_return(ctl, t, angle):
     v = start * 1000 // (ctl.profile.return_ms + _RETURN_MARGIN_MS)
     if v < 1:
         v = 1
-    elif v > _MAX_RATE_CDPS:
-        v = _MAX_RATE_CDPS
+    elif v > _MAX_CMD_RATE_CDPS:
+        v = _MAX_CMD_RATE_CDPS
     ctl._ret_cdps = v
     ctl._ret_start = start
     ctl._t_ret = t

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from inversa.control import limits as L
 from inversa_host.link.names import state_name
 from inversa_host.sim.judge import LOADING_TOL_DEG, Rules, Sample, Violation, judge
 from inversa_host.sim.scenario import ACTIONS, Scenario, parse_scenario
@@ -291,8 +292,10 @@ def random_timeline(seed: int, index: int) -> Timeline:
     profile = {
         "max_angle_cdeg": rng.randrange(1000, 4001, 100),
         "hold_ms": rng.randrange(10000, 30001, 1000),
-        "descent_cdps": rng.randrange(100, 601, 50),
-        "rise_cdps": rng.randrange(100, 601, 50),
+        # Drawn as before the 5 deg/s profile ceiling (so seeds keep their
+        # timelines) and clamped to it: the ceiling itself is drawn often.
+        "descent_cdps": min(rng.randrange(100, 601, 50), L.MAX_CMD_RATE_CDPS),
+        "rise_cdps": min(rng.randrange(100, 601, 50), L.MAX_CMD_RATE_CDPS),
         "return_ms": rng.randrange(30000, 45001, 1000),
         "rest_ms": rng.randrange(10000, 15001, 1000),
     }
