@@ -386,9 +386,18 @@ class Controller:
         # All or nothing: clear_latched() drops every latch or none.
         if self._estop:
             return reasons.FAULT_LATCHED
-        if self._alarms.clear_latched(t, self._clear_mask):
-            return reasons.FAULT_LATCHED
-        self.persist_latched = self._alarms.active & self._cutoff_mask
+        al = self._alarms
+        still = al.clear_latched(t, self._clear_mask)
+        if still:
+            # The local clear of a cut-off (only the table's: the host may
+            # not) is not held back by a latch whose own reaction brings
+            # the person up (tilt, switches): the cut-off latches go, all
+            # or none, that one stays and acts (review attack2, 30 Nov: the
+            # tilt alarm kept the e-stop latched, the person inverted).
+            c = al.active & self._cutoff_mask
+            if not c or still & c or al.clear_latched(t, c):
+                return reasons.FAULT_LATCHED
+        self.persist_latched = al.active & self._cutoff_mask
         self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == _FAULT or st == _ESTOP:  # noqa: SIM109
@@ -398,6 +407,8 @@ class Controller:
             elif self._tilt_ok:
                 self._traj.reset(self._angle)
                 phases.begin_return(self, t, self._angle)
+            else:
+                drive.begin_open_loop(self, t, self._home)  # (ESTOP/FAULT never starts it)
         return reasons.OK
 
     # -- helpers -----------------------------------------------------------
