@@ -94,20 +94,34 @@ def test_an_estop_cleared_at_the_table_with_the_tilt_sensor_lost_still_brings_th
     switch=st.sampled_from(["home", "end"]),
     press_after_ms=st.integers(0, 20000),
     press_ms=st.integers(50, 5000),
+    tilt_lost_after_ms=st.one_of(st.none(), st.integers(0, 20000)),
 )
-@example(DEEP, 20000, "home", 2000, 1000)
+@example(DEEP, 20000, "home", 2000, 1000, None)
+# The lie seen, then the tilt sensor lost (the open loop ignores a home
+# switch found lying), then the e-stop: the first version of this fix
+# forgot the lie at the clear while A_SWITCH stayed, and the open loop took
+# the stuck switch for home at 25 deg (found by this property).
+@example(DEEP, 20000, "home", 8000, 1000, 3000)
 def test_an_estop_cleared_at_the_table_with_a_lying_switch_still_brings_the_person_up(
-    profile: Profile, held_ms: int, switch: str, press_after_ms: int, press_ms: int
+    profile: Profile,
+    held_ms: int,
+    switch: str,
+    press_after_ms: int,
+    press_ms: int,
+    tilt_lost_after_ms: int | None,
 ) -> None:
     # A limit switch stuck closed at depth (a lie the trusted angle sees:
     # A_SWITCH, latched, its condition there as long as the switch lies),
-    # then the e-stop.  The old clear was refused for the switch's latch:
-    # ESTOP for good, the person inverted.
+    # maybe the tilt sensor lost later, then the e-stop.  The old clear was
+    # refused for the switch's latch: ESTOP for good, the person inverted.
     r = Run(profile)
     r.session(held_ms)
+    t0 = r.rig.t_ms
 
     def stuck(rig) -> None:
         setattr(rig.inp, switch + "_switch", True)
+        if tilt_lost_after_ms is not None and rig.t_ms - t0 >= tilt_lost_after_ms:
+            rig.inp.tilt_ok = False
 
     r.override = stuck
     r.run(press_after_ms // 10 * 10)
@@ -123,6 +137,12 @@ def test_an_estop_cleared_at_the_table_with_a_lying_switch_still_brings_the_pers
     r.rig.inp.stop_pressed = False
     r.settle()
     assert r.moved_while_latched_ms == 0
-    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], S.STATE_NAMES[
-        r.rig.out.state
-    ]
+    if tilt_lost_after_ms is None:
+        assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], S.STATE_NAMES[
+            r.rig.out.state
+        ]
+    else:
+        # Without an angle, a home switch stuck closed where it may be (it
+        # was not caught lying) is believed: not left inverted is the rule.
+        assert r.broken(("depth", "return", "speed")) == []
+        assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)

@@ -45,6 +45,7 @@ from inversa.control.profile import HR_OFF, check
 # its source; tests/fw/test_inlined_consts.py checks every value.
 _ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
 _BASELINE = const(2)  # states.BASELINE
+_B_SWITCH = const(268435456)  # alarms.B_SWITCH
 _DAY_MS = const(86400000)  # limits.DAY_MS
 _DESCENT = const(4)  # states.DESCENT
 _DONE = const(9)  # states.DONE
@@ -398,7 +399,8 @@ class Controller:
             if not c or still & c or al.clear_latched(t, c):
                 return reasons.FAULT_LATCHED
         self.persist_latched = al.active & self._cutoff_mask
-        self._home_bad = False  # a switch fault was cleared at the table
+        if not al.active & _B_SWITCH:
+            self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == _FAULT or st == _ESTOP:  # noqa: SIM109
             if self._manual or checks.at_loading(self, self._angle, self._home):
