@@ -45,6 +45,7 @@ from inversa.control.profile import HR_OFF, check
 # its source; tests/fw/test_inlined_consts.py checks every value.
 _ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
 _BASELINE = const(2)  # states.BASELINE
+_B_ESTOP = const(1)  # alarms.B_ESTOP
 _B_SWITCH = const(268435456)  # alarms.B_SWITCH
 _DAY_MS = const(86400000)  # limits.DAY_MS
 _DESCENT = const(4)  # states.DESCENT
@@ -390,13 +391,14 @@ class Controller:
         al = self._alarms
         still = al.clear_latched(t, self._clear_mask)
         if still:
-            # The local clear of a cut-off (only the table's: the host may
-            # not) is not held back by a latch whose own reaction brings
-            # the person up (tilt, switches): the cut-off latches go, all
-            # or none, that one stays and acts (review attack2, 30 Nov: the
-            # tilt alarm kept the e-stop latched, the person inverted).
+            # The e-stop's local clear (only the table's: the host may not)
+            # is not held back by a latch whose own reaction brings the
+            # person up (tilt, switches): the e-stop goes, that one stays
+            # and acts (review attack2, 30 Nov: the tilt alarm kept the
+            # e-stop latched, the person inverted).  A motor fault stays
+            # latched as before (with no angle nothing would watch it).
             c = al.active & self._cutoff_mask
-            if not c or still & c or al.clear_latched(t, c):
+            if c != _B_ESTOP or still & c or al.clear_latched(t, c):
                 return reasons.FAULT_LATCHED
         self.persist_latched = al.active & self._cutoff_mask
         if not al.active & _B_SWITCH:
