@@ -146,3 +146,22 @@ def test_an_estop_cleared_at_the_table_with_a_lying_switch_still_brings_the_pers
         # was not caught lying) is believed: not left inverted is the rule.
         assert r.broken(("depth", "return", "speed")) == []
         assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)
+
+
+def test_a_flickering_tilt_reading_does_not_blind_the_motion_monitor() -> None:
+    # The monitor starts afresh after the open loop only: the first version
+    # of this fix reset it in every period without a trusted angle, and a
+    # reading that dropped one sample in 30 hid a table drifting deeper
+    # with no command (A_UNCOMMANDED never rose).
+    r = Run(DEEP)
+    r.run(2000)
+    t0 = r.rig.t_ms
+
+    def flicker(rig) -> None:
+        rig.inp.tilt_ok = (rig.t_ms - t0) % 300 != 0
+
+    r.override = flicker
+    r.rig.plant.fault = "drift"
+    r.rig.plant.fault_cdps = 50  # 0.5 deg/s deeper, nothing commanded
+    r.run(15000)
+    assert r.rig.out.state == S.FAULT, S.STATE_NAMES[r.rig.out.state]
