@@ -137,7 +137,7 @@ def test_button_first_reading_is_the_state_without_a_false_edge():
     assert at_limit.update(0)
 
 
-def test_estop_broken_wire_reads_pressed_and_release_needs_both_channels():
+def test_estop_broken_wire_reads_pressed_and_a_disagreement_latches_the_fault():
     a, b = _Pin(0), _Pin(0)
     e = EStop(a, b, release_ms=50, discrepancy_ms=200)
     assert e.update(0)  # pressed until proven closed
@@ -152,8 +152,12 @@ def test_estop_broken_wire_reads_pressed_and_release_needs_both_channels():
         assert e.update(t)
     assert e.fault
     b.v = 0
-    for t in range(500, 800, 10):
-        assert e.update(t)  # still latched: both channels must open together once
+    assert e.update(500)
+    for t in range(560, 800, 10):
+        # Released (a welded channel never opens: holding the e-stop pressed
+        # left the person inverted for good, safety review 30 Nov), but the
+        # fault stays: both channels must open together once.
+        assert not e.update(t) and e.fault
     a.v = 1
     b.v = 1
     e.update(800)
@@ -191,6 +195,43 @@ def test_panel_hold_to_run_both_buttons_means_neither():
         panel.update(t[0], inp)
 
     assert_no_alloc(tick)
+
+
+def test_panel_refuses_deeper_motion_while_an_estop_channel_is_welded():
+    # Safety review attack2, 30 Nov: the welded channel no longer holds the
+    # e-stop pressed (the person hung inverted for good); instead DOWN
+    # reads released until both channels have opened together again.
+    pins = [_Pin(0) for _ in range(8)]
+    panel = Panel(EStop(pins[0], pins[1]), *[Button(p, debounce_ms=0) for p in pins[2:]])
+    inp = ControlInputs()
+    panel.update(0, inp)
+    panel.update(100, inp)
+    pins[0].v = 1  # pressed: channel A opens, B (welded) stays closed
+    for t in range(110, 500, 10):
+        panel.update(t, inp)
+        assert inp.estop_pressed
+    pins[0].v = 0
+    pins[3].v = 1  # DOWN held
+    pins[2].v = 1  # UP held: the way up still works
+    for t in range(500, 700, 10):
+        panel.update(t, inp)
+    assert not inp.estop_pressed and not inp.hold_down and not inp.hold_up  # (both: neither)
+    pins[2].v = 0
+    panel.update(710, inp)
+    assert not inp.hold_down
+    pins[3].v = 0
+    pins[2].v = 1
+    panel.update(720, inp)
+    assert inp.hold_up
+    pins[2].v = 0
+    pins[0].v = pins[1].v = 1  # repaired: both open on a press, then released
+    panel.update(730, inp)
+    pins[0].v = pins[1].v = 0
+    for t in range(740, 900, 10):
+        panel.update(t, inp)
+    pins[3].v = 1
+    panel.update(910, inp)
+    assert inp.hold_down and not inp.estop_pressed
 
 
 def test_panel_reads_a_chattering_supply_as_lost_and_allocates_nothing():

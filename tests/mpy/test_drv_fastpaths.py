@@ -76,9 +76,7 @@ class _RefEStop:
         if not self._closed:
             self._closed = True
             self._t_closed = t_ms
-        if self.fault:
-            if not self._seen_both_open:
-                return True
+        if self.fault and self._seen_both_open:  # (attack2, 30 Nov: no longer held pressed)
             self.fault = False
         if self.pressed and ticks_diff(t_ms, self._t_closed) >= self._release:
             self.pressed = False

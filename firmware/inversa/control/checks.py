@@ -284,6 +284,13 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             ctl._ol_alive = True
         if ctl._ol_alive and angle > 0:
             ctl._ol_floor_k = angle * 1000
+    if st == _OPEN_LOOP:
+        # The monitor does not see the open loop's motion: it starts afresh
+        # when it runs again (review attack2, 30 Nov: after an open-loop
+        # return it measured drift from where the hold had been, and the
+        # e-stop's clear was refused for good, the person inverted).  Only
+        # here: a tilt reading that flickers must not keep resetting it.
+        ctl._mon.reset(t, angle)
     if not ctl.in_session:
         return cond
     if ctl._inverted_ms > ctl._time_limit_ms:

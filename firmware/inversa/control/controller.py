@@ -45,6 +45,8 @@ from inversa.control.profile import HR_OFF, check
 # its source; tests/fw/test_inlined_consts.py checks every value.
 _ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
 _BASELINE = const(2)  # states.BASELINE
+_B_ESTOP = const(1)  # alarms.B_ESTOP
+_B_SWITCH = const(268435456)  # alarms.B_SWITCH
 _DAY_MS = const(86400000)  # limits.DAY_MS
 _DESCENT = const(4)  # states.DESCENT
 _DONE = const(9)  # states.DONE
@@ -386,10 +388,21 @@ class Controller:
         # All or nothing: clear_latched() drops every latch or none.
         if self._estop:
             return reasons.FAULT_LATCHED
-        if self._alarms.clear_latched(t, self._clear_mask):
-            return reasons.FAULT_LATCHED
-        self.persist_latched = self._alarms.active & self._cutoff_mask
-        self._home_bad = False  # a switch fault was cleared at the table
+        al = self._alarms
+        still = al.clear_latched(t, self._clear_mask)
+        if still:
+            # The e-stop's local clear (only the table's: the host may not)
+            # is not held back by a latch whose own reaction brings the
+            # person up (tilt, switches): the e-stop goes, that one stays
+            # and acts (review attack2, 30 Nov: the tilt alarm kept the
+            # e-stop latched, the person inverted).  A motor fault stays
+            # latched as before (with no angle nothing would watch it).
+            c = al.active & self._cutoff_mask
+            if c != _B_ESTOP or still & c or al.clear_latched(t, c):
+                return reasons.FAULT_LATCHED
+        self.persist_latched = al.active & self._cutoff_mask
+        if not al.active & _B_SWITCH:
+            self._home_bad = False  # a switch fault was cleared at the table
         st = self.state
         if st == _FAULT or st == _ESTOP:  # noqa: SIM109
             if self._manual or checks.at_loading(self, self._angle, self._home):
@@ -398,6 +411,8 @@ class Controller:
             elif self._tilt_ok:
                 self._traj.reset(self._angle)
                 phases.begin_return(self, t, self._angle)
+            else:
+                drive.begin_open_loop(self, t, self._home)  # (ESTOP/FAULT never starts it)
         return reasons.OK
 
     # -- helpers -----------------------------------------------------------

@@ -7,8 +7,11 @@
 # The e-stop asserts on the first sample either channel opens (no debounce on
 # the safe side) and releases only when both channels have been closed for
 # release_ms.  Channels that disagree for longer than discrepancy_ms (a welded
-# contact block or a broken wire) latch `fault`, which keeps the e-stop
-# pressed until both channels have been seen open together and closed again.
+# contact block or a broken wire) latch `fault` until both channels have been
+# seen open together and closed again; meanwhile the panel refuses deeper
+# motion.  The fault no longer holds the e-stop pressed: a welded channel
+# never opens, so the person hung inverted in ESTOP for good (safety review,
+# 30 Nov); a broken wire still reads pressed on its own.
 #
 # Usage:
 #     panel = Panel(EStop(pin_a, pin_b), Button(up), Button(down), Button(start),
@@ -132,14 +135,12 @@ class EStop:
         if not self._closed:
             self._closed = True
             self._t_closed = t_ms
-        if self.fault:
-            if not self._seen_both_open:
-                return True
-            self.fault = False
+        if self.fault and self._seen_both_open:
+            self.fault = False  # both opened together and closed: proven again
         if self.pressed and ticks_diff(t_ms, self._t_closed) >= self._release:
             self.pressed = False
         if not self.pressed:
-            self._quiet = True  # (both closed: _disagree is False; fault is False here)
+            self._quiet = True  # (both closed: _disagree is False, fault stays)
         return self.pressed
 
 
@@ -181,7 +182,8 @@ class Panel:
         u = self._up_u(t_ms)
         d = self._down_u(t_ms)
         inp.hold_up = u and not d
-        inp.hold_down = d and not u
+        # A welded e-stop channel (fault) costs deeper motion, not the way up.
+        inp.hold_down = d and not u and not self.estop.fault
         inp.start_pressed = self._start_u(t_ms)
         inp.stop_pressed = self._stop_u(t_ms)
         f = self._home_u
