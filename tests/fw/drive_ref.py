@@ -5,51 +5,50 @@ tests/fw/test_drive_twin.py runs side by side with the firmware's."""
 
 # ruff: noqa: SIM109
 
-from inversa.compat import const
 from inversa.control import drive
 from inversa.control.drive import open_loop
 
-_ACT_NO_DEEPER = const(2)  # alarms.ACT_NO_DEEPER
-_B_CONTRA = const(134217728)  # alarms.B_CONTRA
-_B_OVER_LIMIT = const(1024)  # alarms.B_OVER_LIMIT
-_B_TILT = const(4)  # alarms.B_TILT
-_B_TOO_FAST = const(524288)  # alarms.B_TOO_FAST
-_DESCENT = const(4)  # states.DESCENT
-_DONE = const(9)  # states.DONE
-_ESTOP = const(11)  # states.ESTOP
-_FAULT = const(10)  # states.FAULT
-_GAIN_LEARN_CDPS = const(20)  # limits.GAIN_LEARN_CDPS
-_GAIN_MAX_PCT = const(300)  # limits.GAIN_MAX_PCT
-_GAIN_MIN_PCT = const(100)  # limits.GAIN_MIN_PCT
-_GAIN_SLEW_MS = const(250)  # limits.GAIN_SLEW_MS
-_GYRO_SCALE_TOL_PCT = const(3)  # limits.GYRO_SCALE_TOL_PCT
-_HOLD = const(5)  # states.HOLD
-_HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
-_IDLE = const(1)  # states.IDLE
-_LIMIT_TOL_CDEG = const(50)  # limits.LIMIT_TOL_CDEG
-_MAX_ACCEL_CDPS2 = const(300)  # limits.MAX_ACCEL_CDPS2
-_MIN_LOADING_CDEG = const(-8000)  # limits.MIN_LOADING_CDEG
-_MIN_RETURN_MS = const(30000)  # limits.MIN_RETURN_MS
-_OPEN_LOOP = const(12)  # states.OPEN_LOOP
-_OPEN_LOOP_CDPS = const(150)  # limits.OPEN_LOOP_CDPS
-_OPEN_LOOP_MARGIN_MS = const(20000)  # limits.OPEN_LOOP_MARGIN_MS
-_OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
-_OPEN_LOOP_TIME_FACTOR = const(2)  # limits.OPEN_LOOP_TIME_FACTOR
-_REST = const(7)  # states.REST
-_RETURN = const(6)  # states.RETURN
-_RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
-_RISE = const(8)  # states.RISE
-_SELFTEST = const(0)  # states.SELFTEST
-_TRACK_DEADBAND_CDEG = const(30)  # limits.TRACK_DEADBAND_CDEG
-_TRACK_KP_PER_S = const(2)  # limits.TRACK_KP_PER_S
-_TRACK_LEAD_CDEG = const(200)  # limits.TRACK_LEAD_CDEG
-_REC_STEP_CDEG = const(200)  # record() follows the angle in 2 deg steps
-_REC_UNKNOWN_CDEG = const(-16384)  # limits.REC_UNKNOWN_CDEG
-_EXC_MIN_CDEG = const(30)
-_NO_START = const(0)
-_OL_UP = const(0)  # slow, up towards the estimated horizontal
-_OL_REST = const(1)  # rest at the estimated horizontal
-_OL_HOME = const(2)  # up to the home switch
+_ACT_NO_DEEPER = 2  # alarms.ACT_NO_DEEPER
+_B_CONTRA = 134217728  # alarms.B_CONTRA
+_B_OVER_LIMIT = 1024  # alarms.B_OVER_LIMIT
+_B_TILT = 4  # alarms.B_TILT
+_B_TOO_FAST = 524288  # alarms.B_TOO_FAST
+_DESCENT = 4  # states.DESCENT
+_DONE = 9  # states.DONE
+_ESTOP = 11  # states.ESTOP
+_FAULT = 10  # states.FAULT
+_GAIN_LEARN_CDPS = 20  # limits.GAIN_LEARN_CDPS
+_GAIN_MAX_PCT = 300  # limits.GAIN_MAX_PCT
+_GAIN_MIN_PCT = 100  # limits.GAIN_MIN_PCT
+_GAIN_SLEW_MS = 250  # limits.GAIN_SLEW_MS
+_GYRO_SCALE_TOL_PCT = 3  # limits.GYRO_SCALE_TOL_PCT
+_HOLD = 5  # states.HOLD
+_HOME_CONFIRM_MS = 100  # limits.HOME_CONFIRM_MS
+_IDLE = 1  # states.IDLE
+_LIMIT_TOL_CDEG = 50  # limits.LIMIT_TOL_CDEG
+_MAX_ACCEL_CDPS2 = 300  # limits.MAX_ACCEL_CDPS2
+_MIN_LOADING_CDEG = -8000  # limits.MIN_LOADING_CDEG
+_MIN_RETURN_MS = 30000  # limits.MIN_RETURN_MS
+_OPEN_LOOP = 12  # states.OPEN_LOOP
+_OPEN_LOOP_CDPS = 150  # limits.OPEN_LOOP_CDPS
+_OPEN_LOOP_MARGIN_MS = 20000  # limits.OPEN_LOOP_MARGIN_MS
+_OPEN_LOOP_MAX_MS = 180000  # limits.OPEN_LOOP_MAX_MS
+_OPEN_LOOP_TIME_FACTOR = 2  # limits.OPEN_LOOP_TIME_FACTOR
+_REST = 7  # states.REST
+_RETURN = 6  # states.RETURN
+_RETURN_MARGIN_MS = 1500  # limits.RETURN_MARGIN_MS
+_RISE = 8  # states.RISE
+_SELFTEST = 0  # states.SELFTEST
+_TRACK_DEADBAND_CDEG = 30  # limits.TRACK_DEADBAND_CDEG
+_TRACK_KP_PER_S = 2  # limits.TRACK_KP_PER_S
+_TRACK_LEAD_CDEG = 200  # limits.TRACK_LEAD_CDEG
+_REC_STEP_CDEG = 200  # record() follows the angle in 2 deg steps
+_REC_UNKNOWN_CDEG = -16384  # limits.REC_UNKNOWN_CDEG
+_EXC_MIN_CDEG = 30
+_NO_START = 0
+_OL_UP = 0  # slow, up towards the estimated horizontal
+_OL_REST = 1  # rest at the estimated horizontal
+_OL_HOME = 2  # up to the home switch
 
 
 def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
