@@ -114,7 +114,12 @@ def trusted(ctl, inp, dt, angle, stop_edge):
     c = ctl._cmd
     if not inp.tilt_ok or ctl._manual or ctl._angle_frozen:
         c = 0
-    if ctl._follow.check(c, dt, angle):
+    fc = ctl._follow
+    if c <= 0:
+        # (FollowCheck.check without a deeper command, here: a new window)
+        fc._k = 0
+        fc._a0 = angle
+    elif fc.check(c, dt, angle):
         ctl._angle_frozen = True
     if c:
         drive.learn_gain(ctl, c, inp.rate_cdps, dt)
@@ -258,7 +263,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             and ticks_diff(t, ctl._t_state) > _RISE_SLOW_X * (p.return_ms + _RETURN_MARGIN_MS)
         ):
             # A rise still "inverted" long after a return from its deepest
-            # would have reached horizontal: its pace (drive.exc_pace) is too
+            # would have reached horizontal: its pace (drive.motor's excursion pace) is too
             # slow for the stall window to judge, so a reading frozen just
             # past horizontal kept it creeping for good (review, 30 Nov).
             # The same doubt as a stall: untrusted, the open-loop return.
@@ -333,7 +338,7 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             cond |= _B_NO_BASELINE
     if not manual and tilt_ok:
         # The measured speed is supervised against the hard limit too
-        # (the commands keep the true speed under it, _true_hi): faster
+        # (the commands keep the true speed under it, drive.motor): faster
         # warns; the runaway cut-off comes at the limit + 2 deg/s.
         r = inp.rate_cdps
         if r > _MAX_RATE_CDPS + _MANUAL_SPEED_TOL_CDPS or r < -(

@@ -44,6 +44,7 @@ from inversa.control.profile import HR_OFF, check
 # RP2040 and an imported name ~1 us, a const() nothing.  Each one names
 # its source; tests/fw/test_inlined_consts.py checks every value.
 _ACT_CUTOFF = const(5)  # alarms.ACT_CUTOFF
+_ACT_RETURN = const(3)  # alarms.ACT_RETURN
 _BASELINE = const(2)  # states.BASELINE
 _B_ESTOP = const(1)  # alarms.B_ESTOP
 _B_SWITCH = const(268435456)  # alarms.B_SWITCH
@@ -77,6 +78,7 @@ _N_STATES = const(13)  # states.N_STATES
 _OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
 _PAT_LOUD = const(4)  # alarms.PAT_LOUD
 _READY = const(3)  # states.READY
+_RISE = const(8)  # states.RISE
 _RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
 _SELFTEST = const(0)  # states.SELFTEST
 _TIME_GRACE_MS = const(120000)  # limits.TIME_GRACE_MS
@@ -266,8 +268,6 @@ class Controller:
         self._ol_t_phase = t
         self._ol_creep_cdps = 0  # the open loop's first leg, depth unknown
         self._goal = 0
-        self._hi_cdps = 0
-        self._lo_cdps = 0
         # Latches that demand the local clear and were active before the
         # reset (persist.py): active again from the first period.
         if latched & self._cutoff_mask:
@@ -556,7 +556,8 @@ class Controller:
         act = al.update(t, cond)
 
         # 2. react to the action (from any state); 3. the state itself
-        st = phases.react(self, t, act, st, angle, home)
+        if act >= _ACT_RETURN:  # (below it, react leaves everything as it is)
+            st = phases.react(self, t, act, st, angle, home)
         phases.run_state(self, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_edge)
 
         # 4. motion and outputs
@@ -564,7 +565,21 @@ class Controller:
             drive.outputs_manual(self, t, out, angle)
         else:
             drive.motor(self, t, dt, angle, tilt_ok, home, inp.end_switch, act)
-            drive.outputs_motor(self, out)
+            # The motor's outputs (here, not a call: issue 10)
+            cmd = self._cmd
+            out.motor_cmd_cdps = cmd
+            out.motor_enable = self._enable
+            out.brake_on = cmd == 0
+            st = self.state  # (the open loop may have ended in FAULT)
+            if _DESCENT <= st <= _RISE:
+                tr = self._traj
+                a = tr.pos_mcdeg // 1000
+                out.goal_cdeg = tr.goal_mcdeg // 1000
+            else:
+                a = angle if tilt_ok else 0
+                out.goal_cdeg = a
+            lim = self._eff_limit
+            out.target_angle_cdeg = a if a <= lim else lim
         out.state = self.state
         p = al.priority
         loud = al.loud

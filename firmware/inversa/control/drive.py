@@ -1,14 +1,13 @@
 # The controller's motor drive: the motion command from the trajectory and
 # closed-loop tracking, limited for the table's TRUE speed (the motor's
 # learned gain), ramped at the acceleration limit, with deeper motion removed
-# at once whenever it is not allowed (never_deeper, the veto); the open-loop
-# return without an angle (dead reckoning); and the outputs that go to the
-# actuators (motorized and manual tables).
+# at once whenever it is not allowed (the veto); the open-loop return without
+# an angle (dead reckoning); and a manual table's outputs (a motorized
+# table's are filled by Controller._step from the command).
 #
 # Functions of the Controller (`ctl`), called from Controller._step:
-#     motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act); outputs_motor(ctl, out)
+#     motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act)  # -> ctl._cmd, ctl._enable
 #     outputs_manual(ctl, t, out, angle); begin_open_loop(ctl, t, home)
-#     never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act) -> cmd with no forbidden deeper part
 
 from inversa.compat import const, ticks_diff
 
@@ -170,6 +169,10 @@ def begin_open_loop(ctl, t, home):
 
 # -- motor command (motorized) -----------------------------------------------
 def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
+    # (issue 10: the limits below are computed inline, not by helper calls: a
+    # Python call costs ~10-20 us on an RP2040 and the period makes several;
+    # tests/fw/test_drive_twin.py runs this against the readable version,
+    # tests/fw/drive_ref.py, period by period)
     st = ctl.state
     prev = ctl._cmd
     if tilt_ok:
@@ -187,61 +190,117 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
         ctl._cmd = 0
         ctl._moving = False
         ctl._enable = False
-        ctl._hi_cdps = 0
-        ctl._lo_cdps = 0
         return
     p = ctl.profile
     if moving_state:
         tr = ctl._traj
-        # The setpoint waits for a table that lags (a loaded motor runs a
-        # little slow): its lead is bounded, so only a table that does not
-        # follow at all (stall, wrong direction) builds a tracking error.
-        # Found by hypothesis: a setpoint waiting ahead *deeper* while
-        # deeper motion is forbidden (a return alarm at depth) waited
-        # forever and the person stayed inverted.  It only waits deeper
-        # while deeper motion is allowed at all.
-        lead = tr.pos_mcdeg // 1000 - angle
-        v = tr.vel_mcdps
-        deeper_ok = (st == _DESCENT or st == _HOLD) and act < _ACT_NO_DEEPER  # noqa: SIM109
-        if (v > 0 and lead > _TRACK_LEAD_CDEG and deeper_ok) or (
-            v < 0 and lead < -_TRACK_LEAD_CDEG
-        ):
-            ff = tr.step(0)
+        sp = tr.pos_mcdeg // 1000
+        if tr.at_goal:
+            ff = 0  # (Trajectory.step at its goal: 0, and nothing moves)
         else:
-            ff = tr.step(dt)
-        err = tr.pos_mcdeg // 1000 - angle
+            # The setpoint waits for a table that lags (a loaded motor runs
+            # a little slow): its lead is bounded, so only a table that does
+            # not follow at all (stall, wrong direction) builds a tracking
+            # error.  Found by hypothesis: a setpoint waiting ahead *deeper*
+            # while deeper motion is forbidden (a return alarm at depth)
+            # waited forever and the person stayed inverted.  It only waits
+            # deeper while deeper motion is allowed at all.
+            lead = sp - angle
+            v = tr.vel_mcdps
+            deeper_ok = (st == _DESCENT or st == _HOLD) and act < _ACT_NO_DEEPER  # noqa: SIM109
+            if (v > 0 and lead > _TRACK_LEAD_CDEG and deeper_ok) or (
+                v < 0 and lead < -_TRACK_LEAD_CDEG
+            ):
+                ff = tr.step(0)
+            else:
+                ff = tr.step(dt)
+            sp = tr.pos_mcdeg // 1000
+        err = sp - angle
         cmd = ff + err * _TRACK_KP_PER_S
         if tr.at_goal:
             db = _TRACK_DEADBAND_CDEG if ctl._moving else 2 * _TRACK_DEADBAND_CDEG
             if -db <= err <= db:
                 cmd = 0
+        exc = 0
+        if st >= _RETURN:  # RETURN, REST, RISE
+            # While the table is inverted, its upward command is at most
+            # this excursion's pace (exc: 0 = none): whatever path brought
+            # it there (a coast past horizontal after a stop, a REST or
+            # RISE begun still inverted, a return planned from under the
+            # deepest point), the table takes at least the return time
+            # from this excursion's deepest angle to horizontal, at the
+            # motor's learned gain.  Found by the campaign: a STOP at -0.7
+            # deg at 6 deg/s coasted to +3.1 deg and the RISE brought it to
+            # horizontal in 11 s (seed 2028, timeline 527).  Excursions
+            # shallower than _EXC_MIN_CDEG are left to the return's floor.
+            exc = 0
+            if angle > 0 and ctl._exc_peak >= _EXC_MIN_CDEG:
+                exc = ctl._exc_peak * 1000 // (_MIN_RETURN_MS + _RETURN_MARGIN_MS)
+                exc = exc * 100 // ctl._gain_pct
+                if exc < 1:
+                    exc = 1
         if st == _RETURN:
             # (the slow setpoint sets the pace: the table cannot get
             # ahead of it by more than the tracking deadband)
             hi = ff if ff > 0 else 0
-            lo = -exc_pace(ctl, angle, ctl._ret_cdps)
+            up = ctl._ret_cdps
+            lo = -(exc if exc and exc < up else up)
         elif st == _REST:
             hi = ctl._ret_cdps
-            lo = -exc_pace(ctl, angle, ctl._ret_cdps)
+            lo = -(exc if exc and exc < hi else hi)
         else:
+            # Limits on the table's TRUE speed (one direction each, >= 0):
+            # a motor faster than its driver's scale (the learned gain) gets
+            # proportionally smaller commands, and a measured speed above
+            # the limit cuts the command back by the excess (found by a
+            # review: a fast motor caught up with a waiting setpoint at
+            # 6.5-7.5 deg/s against the 6 deg/s hard limit).  Close to the
+            # limit the command stops growing, so a gain learned a little
+            # low cannot carry the table past it.  The measured speed may
+            # read low by the gyro's scale tolerance: the cut-back starts
+            # that much under the limit (found by the campaign: a 6 deg/s
+            # profile ran at a true 6.06 deg/s, measured 5.95).
+            g = ctl._gain_pct
+            g += g // 16  # aim ~6 % under: the learned gain reads a little low
+            r = ctl._rate
             if st == _RISE:
                 hi = 0
-                lo = -p.rise_cdps
+                up = p.rise_cdps
             else:
-                hi = p.descent_cdps
-                lo = -p.descent_cdps
+                hi = 0
+                lim = p.descent_cdps
+                if lim > 0:
+                    h = lim * 100 // g
+                    if r >= lim - lim // 8 and h > prev:
+                        h = prev if prev > 0 else 0
+                    lim -= lim * _GYRO_SCALE_TOL_PCT // 100
+                    if r > lim:
+                        h -= (r - lim) * 100 // g
+                    if h > 0:
+                        hi = h
+                up = p.descent_cdps
                 if angle > 0:
                     # Inverted, holding: a correction upward (an overshoot,
                     # a motor that ran on) is never a fast return; at this
                     # pace the table would take MIN_RETURN_MS to reach
                     # horizontal, and it slows on the way.
-                    up = angle * 1000 // _MIN_RETURN_MS
-                    if lo < -up:
-                        lo = -up
-            hi = true_hi(ctl, hi, ctl._rate, prev)
-            lo = -true_hi(ctl, -lo, -ctl._rate, -prev)
-            if st == _RISE:
-                lo = -exc_pace(ctl, angle, -lo)
+                    h = angle * 1000 // _MIN_RETURN_MS
+                    if up > h:
+                        up = h
+            # the same for the way up: the speed and the last command
+            # measured upward
+            lo = 0
+            if up > 0:
+                h = up * 100 // g
+                if -r >= up - up // 8 and h > -prev:
+                    h = -prev if prev < 0 else 0
+                up -= up * _GYRO_SCALE_TOL_PCT // 100
+                if -r > up:
+                    h -= (-r - up) * 100 // g
+                if h > 0:
+                    lo = -h
+            if st == _RISE and exc and exc < -lo:
+                lo = -exc
     else:  # OPEN_LOOP
         cmd = -open_loop(ctl, t, dt)  # already planned for the motor's gain
         hi = 0
@@ -260,72 +319,20 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
         cmd = prev + s
     elif cmd < prev - s:
         cmd = prev - s
-    if cmd > 0:  # (never_deeper leaves any other command as it is)
-        cmd = never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act)
+    # ... except the veto: deeper motion that is not allowed is removed at
+    # once (no ramp): never deeper without a trusted angle (or one that
+    # stopped following the motor), at or past the limit, at the end
+    # switch, or when an alarm says no deeper.
+    if cmd > 0 and (not tilt_ok or end_sw or act >= _ACT_NO_DEEPER or angle >= ctl._eff_limit):
+        cmd = 0
     if st == _OPEN_LOOP and ctl._home_ms < _HOME_CONFIRM_MS:
         home = False  # not yet believed without an angle
     if cmd < 0 and home:
         cmd = 0  # at the home switch (one the angle does not contradict)
-    ctl._cmd_prev = ctl._cmd
+    ctl._cmd_prev = prev
     ctl._cmd = cmd
     ctl._moving = cmd != 0
     ctl._enable = True
-    ctl._hi_cdps = hi
-    ctl._lo_cdps = lo
-
-
-def exc_pace(ctl, angle, v):
-    # The fastest upward command (cdeg/s, >= 0) from a return's speed v
-    # while the table is inverted: whatever path brought it there (a
-    # coast past horizontal after a stop, a REST or RISE begun still
-    # inverted, a return planned from under the deepest point), the
-    # table takes at least the return time from this excursion's deepest
-    # angle to horizontal, at the motor's learned gain.  Found by the
-    # campaign: a STOP at -0.7 deg at 6 deg/s coasted to +3.1 deg and the
-    # RISE brought it to horizontal in 11 s (seed 2028, timeline 527).
-    if angle <= 0 or ctl._exc_peak < _EXC_MIN_CDEG:
-        return v
-    c = ctl._exc_peak * 1000 // (_MIN_RETURN_MS + _RETURN_MARGIN_MS)
-    c = c * 100 // ctl._gain_pct
-    if c < 1:
-        c = 1
-    return c if c < v else v
-
-
-def never_deeper(ctl, cmd, angle, tilt_ok, end_sw, act):
-    # Remove forbidden deeper motion at once (no ramp): never deeper
-    # without a trusted angle (or one that stopped following the motor),
-    # at or past the limit, at the end switch, or when an alarm says no
-    # deeper.
-    if cmd > 0 and (not tilt_ok or end_sw or act >= _ACT_NO_DEEPER or angle >= ctl._eff_limit):
-        return 0
-    return cmd
-
-
-def true_hi(ctl, lim, r, prev):
-    # A command limit (one direction, >= 0) from a limit on the table's
-    # TRUE speed: a motor faster than its driver's scale (the learned
-    # gain) gets proportionally smaller commands, and a measured speed
-    # above the limit cuts the command back by the excess (found by a
-    # review: a fast motor caught up with a waiting setpoint at 6.5-7.5
-    # deg/s against the 6 deg/s hard limit).  Close to the limit the
-    # command stops growing, so a gain learned a little low cannot carry
-    # the table past it.  r, prev: the measured speed and the last
-    # command, in that direction.
-    if lim <= 0:
-        return 0
-    g = ctl._gain_pct
-    g += g // 16  # aim ~6 % under: the learned gain reads a little low
-    h = lim * 100 // g
-    if r >= lim - lim // 8 and h > prev:
-        h = prev if prev > 0 else 0
-    # The measured speed may read low by the gyro's scale tolerance: the
-    # cut-back starts that much under the limit (found by the campaign:
-    # a 6 deg/s profile ran at a true 6.06 deg/s, measured 5.95).
-    lim -= lim * _GYRO_SCALE_TOL_PCT // 100
-    if r > lim:
-        h -= (r - lim) * 100 // g
-    return h if h > 0 else 0
 
 
 def open_loop(ctl, t, dt):
@@ -365,23 +372,6 @@ def open_loop(ctl, t, dt):
         ctl._set_state(t, _FAULT)  # at the estimated loading angle
         return 0
     return _OPEN_LOOP_CDPS
-
-
-def outputs_motor(ctl, out):
-    cmd = ctl._cmd
-    out.motor_cmd_cdps = cmd
-    out.motor_enable = ctl._enable
-    out.brake_on = cmd == 0
-    st = ctl.state
-    if _DESCENT <= st <= _RISE:
-        tr = ctl._traj
-        a = tr.pos_mcdeg // 1000
-        out.goal_cdeg = tr.goal_mcdeg // 1000
-    else:
-        a = ctl._angle if ctl._tilt_ok else 0
-        out.goal_cdeg = a
-    lim = ctl._eff_limit
-    out.target_angle_cdeg = a if a <= lim else lim
 
 
 def outputs_manual(ctl, t, out, angle):

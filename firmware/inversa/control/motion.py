@@ -127,7 +127,9 @@ class Trajectory:
         if self.at_goal:
             return 0
         a = self.accel_cdps2
-        d = self.goal_mcdeg - self.pos_mcdeg
+        goal = self.goal_mcdeg
+        pos = self.pos_mcdeg
+        d = goal - pos
         ad = d if d >= 0 else -d
         if ad > self._zone_mcdeg:
             vd = self.vmax_mcdps
@@ -150,13 +152,11 @@ class Trajectory:
             v -= dv
         else:
             v = vd
-        p = self.pos_mcdeg + v * dt_ms // 1000
-        if (d >= 0 and v >= 0 and p >= self.goal_mcdeg) or (
-            d <= 0 and v <= 0 and p <= self.goal_mcdeg
-        ):
+        p = pos + v * dt_ms // 1000
+        if (d >= 0 and v >= 0 and p >= goal) or (d <= 0 and v <= 0 and p <= goal):
             # Landing on the goal: stay there and let the speed ramp down to 0
             # at the acceleration limit over the next period(s).
-            self.pos_mcdeg = self.goal_mcdeg
+            self.pos_mcdeg = goal
             self.vel_mcdps = v
             if v == 0:
                 self.at_goal = True
