@@ -438,8 +438,8 @@ class App:
             if self._pending is None:
                 self._pending = []
                 sch.pause = self._due
-                if self.events is not None:
-                    self.events.push(self.clock.ticks_ms(), _EV_PAUSE, kind, self.ctrl.state)
+                # (the board's App has its event log: build_app)
+                self.events.push(self.clock.ticks_ms(), _EV_PAUSE, kind, self.ctrl.state)  # pyright: ignore[reportOptionalMemberAccess]
             self._pending.append((kind, data))
             return
         if kind:
@@ -459,7 +459,7 @@ class App:
         # decided, in its order, now (no scheduler to hand them to meanwhile).
         sch = self.scheduler
         self.scheduler = None
-        for kind, data in self._pending or ():
+        for kind, data in self._pending:  # pyright: ignore[reportOptionalIterable] (set with pause)
             App._write(self, kind, data)
         self._pending = None
         self.scheduler = sch
