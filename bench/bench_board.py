@@ -9,7 +9,14 @@ Where each figure comes from:
   states are not modelled, so a real Pico is, if anything, slower.
   Period = from the period's first I2C transfer (the IMU read that opens the
   step) to the watchdog feed that closes it; overruns are the firmware's own
-  count (telemetry), so they include the boot's first periods.
+  count (telemetry), so they include the boot's first periods, but not the
+  flash pauses: a flash write the firmware announces (EV_PAUSE) and makes
+  after its period's feed, counted from outside (the emulated flash's
+  erase/program times) in ``rp2040_flash_pauses`` with the longest gap
+  between feeds it made.  Every period over 10 ms and every gap between
+  feeds over 15 ms is printed and kept per scenario with what the flash
+  did meanwhile (``late_periods``, ``flash_pause_gaps``,
+  ``long_gaps_no_flash``).
 * ``unix32_*``: the 32-bit unix port with a fixed heap (-X heapsize=...):
   the same object model as rp2/esp32; the .mpy files compiled for x86 there
   (bytecode is the same; the viper twins need the host's arch).
@@ -141,6 +148,30 @@ def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str
             "max_us": v[-1],
         }
     allw = sorted(w for v in by_state.values() for w in v)
+    # Every period over budget (the boot's too) and every long gap between
+    # watchdog feeds, with what the emulated flash did meanwhile: a flash
+    # write the firmware announced and made after its period (a pause,
+    # EV_PAUSE) lies in a gap, between a feed and the next period; one
+    # inside a period makes that period late.
+    fl = st.flash_us
+
+    def flash_in(a: int, b: int) -> int:
+        return sum(1 for x in fl if a < x <= b)
+
+    late = []
+    for t, work, state in st.periods_us:
+        if work > PERIOD_US:
+            n = flash_in(t - work, t)
+            why = f"{n} flash erase/program(s) in it" if n else ""
+            if t <= boot_end:
+                why = "boot (before the first telemetry)" + (", " + why if why else "")
+            late.append([round(t / 1000), work, state_name(state) if state >= 0 else "boot", why])
+    pauses = []
+    other_gaps = []
+    for t, gap, state in st.long_gaps_us:
+        n = flash_in(t - gap, t)
+        row = [round(t / 1000), round(gap / 1000, 1), state_name(state) if state >= 0 else "boot"]
+        (pauses if n else other_gaps).append([*row, n] if n else row)
     tele = st.telemetry
     emu_s = s.t_ms / 1000
     link_s = emu_s - boot_end / 1e6
@@ -161,6 +192,11 @@ def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str
         "overruns_fw": tele[-1]["overruns"] if tele else None,
         "loop_max_us_fw": tele[-1]["loop_max_us"] if tele else None,
         "watchdog_gap_max_ms": round(st.max_feed_gap_us() / 1000, 1),
+        "late_periods": late,  # [t_ms, work_us, state, why]
+        "flash_pauses": len(pauses),
+        "flash_pause_max_ms": max((p[1] for p in pauses), default=0),
+        "flash_pause_gaps": pauses,  # [t_ms, gap_ms, state, flash ops]
+        "long_gaps_no_flash": other_gaps,  # [t_ms, gap_ms, state]
         "watchdog_fired": st.wdt_fired,
         "boot_to_first_telemetry_ms": round(boot_end / 1000),
         "link_board_to_host_bytes_per_s": round(st.rx_bytes / link_s) if link_s > 0 else 0,
@@ -355,6 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['periods_over_5ms']:>6}{r['overruns_fw']!s:>6}{r['watchdog_gap_max_ms']:>7}  "
             + ", ".join(f"{k} p99 {v['p99_us']}" for k, v in r["states"].items())
         )
+    for r in results:
+        for t, work, state, why in r["late_periods"]:
+            print(f"  {r['scenario']}: late period at {t} ms: {work} us in {state}: {why or '?'}")
+        for t, gap, state, n in r["flash_pause_gaps"]:
+            print(
+                f"  {r['scenario']}: flash pause ending {t} ms: {gap} ms between feeds, {state}, {n} flash op(s)"
+            )
+        for t, gap, state in r["long_gaps_no_flash"]:
+            print(f"  {r['scenario']}: long gap ending {t} ms: {gap} ms between feeds, {state}")
     by_state = merge_states(default)
     print("\nper state, every scenario at the default rate (us):")
     for k, v in by_state.items():
@@ -367,6 +412,10 @@ def main(argv: list[str] | None = None) -> int:
         "rp2040_state_p99_max_us": max(v["p99_us"] for r in default for v in r["states"].values()),
         "rp2040_by_state": by_state,
         "rp2040_overruns": max(r["overruns_fw"] or 0 for r in default),
+        # flash writes made as announced pauses after a calm period (EV_PAUSE),
+        # not counted in the firmware's overruns; the most in one scenario
+        "rp2040_flash_pauses": max(r["flash_pauses"] for r in default),
+        "rp2040_flash_pause_max_ms": max(r["flash_pause_max_ms"] for r in default),
         "rp2040_watchdog_gap_max_ms": max(r["watchdog_gap_max_ms"] for r in default),
         "rp2040_watchdog_fired": sum(r["watchdog_fired"] for r in results),
         "rp2040_gc_pause_max_us": probe.get("gc_us"),  # the loop's collection

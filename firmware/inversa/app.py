@@ -79,6 +79,7 @@ STILL_PERIODS = const(50)
 _READY = const(3)  # control.states
 _ESTOP = const(11)
 _MANUAL = const(1)
+_EV_PAUSE = const(9)  # events.EV_PAUSE
 
 
 def _daily_store(daily_ms):
@@ -156,6 +157,7 @@ class App:
         self.persist_writes = 0  # flash writes of the persist record
         self.record_writes = 0  # ... and of the motion record
         self.retained = None  # the motion record's retained RAM (inversa.retained)
+        self._pending = None  # flash writes put off to the scheduler's pause (_write)
         self._flash_seq = ctrl.record_seq  # the record_seq the flash holds
         self._ahead = False  # this session's write-ahead is on the flash
         self._still = 0  # periods with no motor command (STILL_PERIODS)
@@ -344,7 +346,7 @@ class App:
             if ram is not None:
                 c.record_to(ram)  # (allocation-free: no record() tuple)
             else:  # no retained RAM on this board: the flash, at once (stalls)
-                self._save_record(c.record())
+                App._write(self, 1, c.record())
                 self._flash_seq = seq
         if self.out.motor_cmd_cdps:
             self._still = 0
@@ -392,7 +394,7 @@ class App:
                 self._save_exact()
         if ram is not None and seq != self._flash_seq:
             self._flash_seq = seq
-            self._save_record(c.record())
+            App._write(self, 1, c.record())
 
     def _write_ahead(self):
         # A session began and the table is still calm: before any motion,
@@ -402,7 +404,7 @@ class App:
         if self.retained is not None and not self._manual:
             # (a manual table has no open loop: the record's depth serves
             # only a motorized return after a reset)
-            self._save_record(c.ahead_record())
+            App._write(self, 1, c.ahead_record())
             self._flash_seq = -1  # a bound, not the record: exact once it is over
         if self.persist_store is not None:
             self._save_persist(
@@ -420,17 +422,47 @@ class App:
         # (rare, so the allocation of a file write is fine here)
         self._p_daily_ms = daily_ms
         self._p_day_ms = day_ms
+        App._write(self, 0, (self._p_latched, daily_ms, day_ms))
+
+    def _write(self, kind, data):
+        # kind 0: the persist record (latches, daily time), 1: the motion
+        # record.  Under the board's scheduler a flash write (it stalls the
+        # whole RP2040 for 5-110 ms) goes after this period, as the
+        # scheduler's pause (_due): this period's outputs are out, its
+        # telemetry and an EV_PAUSE event announcing the pause are sent
+        # first, and the next period starts after it.  Nothing can run in
+        # between, so the flash holds the same records as written in-period,
+        # before the table can move.
+        sch = self.scheduler
+        if sch is not None:
+            if self._pending is None:
+                self._pending = []
+                sch.pause = self._due
+                # (the board's App has its event log: build_app)
+                self.events.push(self.clock.ticks_ms(), _EV_PAUSE, kind, self.ctrl.state)  # pyright: ignore[reportOptionalMemberAccess]
+            self._pending.append((kind, data))
+            return
+        if kind:
+            from inversa.control.session_record import save_record
+
+            self.record_writes += 1
+            if not save_record(file_path(self.storage_dir, MOTION_FILE), data):
+                self.record_save_errors += 1
+            return
         self.persist_writes += 1
         store = self.persist_store
-        if store is not None and store.save(self._p_latched, daily_ms, day_ms):
+        if store is not None and store.save(data[0], data[1], data[2]):
             self.persist_errors += 1
 
-    def _save_record(self, rec):
-        from inversa.control.session_record import save_record
-
-        self.record_writes += 1
-        if not save_record(file_path(self.storage_dir, MOTION_FILE), rec):
-            self.record_save_errors += 1
+    def _due(self):
+        # The scheduler's pause after a period: the flash writes that period
+        # decided, in its order, now (no scheduler to hand them to meanwhile).
+        sch = self.scheduler
+        self.scheduler = None
+        for kind, data in self._pending:  # pyright: ignore[reportOptionalIterable] (set with pause)
+            App._write(self, kind, data)
+        self._pending = None
+        self.scheduler = sch
 
     def actuate(self, t):
         out = self.out

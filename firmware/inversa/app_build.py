@@ -11,7 +11,7 @@
 
 import gc
 
-from inversa.compat import IS_MICROPYTHON
+from inversa.compat import IS_MICROPYTHON, const
 from inversa.events import EventLog
 from inversa.storage import (
     CALIBRATION_FILE,
@@ -120,15 +120,35 @@ def build_actuators(board, log=print):
     return motor, brake, buzzer
 
 
+# The pins build_panel reads (tests/fw/test_panel_word.py: every input signal)
+_PANEL_INPUTS = const(
+    (
+        "estop_a",
+        "estop_b",
+        "btn_up",
+        "btn_down",
+        "btn_start",
+        "btn_stop",
+        "home_sw",
+        "end_sw",
+        "power_ok",
+        "contactor_fb",
+    )
+)
+_RP2_GPIO_IN = const(0xD0000004)  # RP2040 SIO GPIO_IN: bits 0-29, the pins' levels
+
+
 def build_panel(board):
     # Each input's "active" level comes from the wiring (boards.ACTIVE_LEVEL):
     # e-stop, stop and limit switches are normally closed (a broken wire
     # reads as stop), the motion buttons normally open (a broken wire can
     # never ask for motion).
+    import sys
+
     from inversa.drivers.buttons import Button, EStop, Panel
 
     lvl = board.active_level
-    return Panel(
+    panel = Panel(
         EStop(board.estop_a, board.estop_b, pressed_level=lvl["estop_a"]),
         Button(board.btn_up, pressed_level=lvl["btn_up"]),
         Button(board.btn_down, pressed_level=lvl["btn_down"]),
@@ -139,6 +159,18 @@ def build_panel(board):
         Button(board.power_ok, pressed_level=lvl["power_ok"], debounce_ms=200),
         Button(board.contactor_fb, pressed_level=lvl["contactor_fb"], debounce_ms=20),
     )
+    if sys.platform == "rp2":
+        # One read of every input (drivers/buttons.py): SIO GPIO_IN and the
+        # mask of the pins read above.  (GPIO_IN's bits 30-31 read 0: the
+        # word is a small int, no allocation.)
+        pins = board.cfg.board_def["pins"]
+        mask = 0
+        for name in _PANEL_INPUTS:
+            mask |= 1 << pins[name]
+        panel.mem32 = board.machine.mem32
+        panel._addr = _RP2_GPIO_IN
+        panel._mask = mask
+    return panel
 
 
 def build_app(

@@ -23,6 +23,7 @@ EV_FAULT = const(5)  # code: fault MASK (F_* bits), value: raising alarm id (F_P
 EV_PROFILE = const(6)  # code: profile slot, value: profile CRC16
 EV_COMMAND = const(7)  # code: command id, value: result/reason code
 EV_SENSOR = const(8)  # code: sensor condition, value: count
+EV_PAUSE = const(9)  # code: 0 persist record, 1 motion record (the first due), value: state
 
 _FIELDS = const(4)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from inversa import events as ev
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.persist import PersistStore
@@ -173,5 +174,92 @@ def test_a_manual_session_charges_its_daily_time_ahead_and_writes_once_in_motion
         was = sess
         _lat, daily, _day, _st = store.load()
         assert daily >= s.app.ctrl.daily_used_ms
-    assert s.app.ctrl.daily_used_ms > 0  # the person was inverted
+    assert s.app is not None and s.app.ctrl.daily_used_ms > 0  # the person was inverted
     assert [w[0] for w in in_session] == ["persist.bin"], in_session
+
+
+class _BoardScheduler:
+    """What App.step reads of the board's scheduler (control/scheduler.py),
+    and its pause: a job the step hands it, run after the period (the board
+    runs it after the period's watchdog feed)."""
+
+    work_us = 0
+    work_max_us = 0
+    overruns = 0
+
+    def __init__(self) -> None:
+        self.pause = None
+
+
+def _run_logging_writes(tmp_path: Path, monkeypatch, board: bool) -> tuple[list, list]:
+    import inversa.control.session_record as sr
+    import inversa.storage as storage
+
+    tmp_path.mkdir()
+    s = SimSession(_spec([(55000, "release_down", {})]), str(tmp_path))
+    sch = _BoardScheduler() if board else None
+    # (file, bytes, period, inside a step: None at boot, before any step)
+    writes: list[tuple[str, bytes, int, bool | None]] = []
+    pauses: list[tuple[int, int, int]] = []  # EV_PAUSE: (period, code, state)
+    where: dict[str, bool | None] = {"in_step": None}
+    real = getattr(storage.write_atomic, "real", storage.write_atomic)  # (not the last run's spy)
+
+    def spy(path: str, data: bytes) -> None:
+        assert s.app is not None
+        writes.append((Path(path).name, bytes(data), s.app.steps, where["in_step"]))
+        real(path, data)
+
+    spy.real = real  # type: ignore[attr-defined]
+    monkeypatch.setattr(storage, "write_atomic", spy)
+    monkeypatch.setattr(sr, "write_atomic", spy)
+    hooked = None
+    while s.t_ms < 190000:
+        app = s.app
+        assert app is not None
+        if app is not hooked:
+            hooked = app
+            app.scheduler = sch
+            assert app.events is not None
+            push = app.events.push
+
+            def logged(t, kind, code, value, push=push, app=app):
+                if kind == ev.EV_PAUSE:
+                    pauses.append((app.steps, code, value))
+                push(t, kind, code, value)
+
+            app.events.push = logged
+        where["in_step"] = True
+        s.step()
+        where["in_step"] = False
+        if sch is not None and sch.pause is not None:
+            job, sch.pause = sch.pause, None
+            job()
+    assert s.app is not None and s.app.ctrl.state in (S.DONE, S.IDLE)
+    return writes, pauses
+
+
+def test_under_the_board_scheduler_a_flash_write_is_an_announced_pause_after_its_period(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # On the board (a scheduler attached) every flash write of a period goes
+    # after it, as the scheduler's pause, announced by an EV_PAUSE event in
+    # that period: the same files with the same bytes, in the same order,
+    # each right after the very period that wrote it in-step before (the
+    # simulator, no scheduler, still writes in-step).  Old code: written
+    # inside the step, unannounced, so the board counted it as an overrun.
+    plain, none = _run_logging_writes(tmp_path / "plain", monkeypatch, board=False)
+    board, pauses = _run_logging_writes(tmp_path / "board", monkeypatch, board=True)
+    assert none == []
+    assert [w[:2] for w in plain if w[3] is None] == [w[:2] for w in board if w[3] is None]
+    plain = [w for w in plain if w[3] is not None]
+    board = [w for w in board if w[3] is not None]
+    assert len(plain) >= 4 and all(w[3] for w in plain)  # in-step, as before
+    assert not any(w[3] for w in board)  # every one after its period
+    # the same writes, each at the end of the same period (a step's
+    # in-step write sees steps = k - 1, the pause after it k)
+    assert [(n, d, k + 1) for n, d, k, _ in plain] == [(n, d, k) for n, d, k, _ in board]
+    # one announcement per pause, in the period before it, naming the first
+    # record due and a calm state
+    paused = sorted({k for _n, _d, k, _ in board})
+    assert [k + 1 for k, _c, _st in pauses] == paused
+    assert all(st in CALM_STATES for _k, _c, st in pauses)

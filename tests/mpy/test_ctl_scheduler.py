@@ -76,6 +76,41 @@ def test_overrun_counted_and_late_periods_not_burst():
     assert clk.us - before < 30000  # no catch-up burst of back-to-back steps
 
 
+def test_a_pause_runs_after_the_fed_period_and_is_no_overrun():
+    # A job the step puts off to after its period (the App's flash write,
+    # 35 ms here): the period is fed first, the job runs once, the loop
+    # starts again at once after it on a new phase, no overrun is counted
+    # and no period is late after it.
+    clk = _Clock()
+    log = []
+    wdt = _Wdt()
+    sch = None
+
+    def job():
+        log.append(("pause", clk.us, wdt.feeds))
+        clk.us += 35000
+
+    def step():
+        log.append(("step", clk.us))
+        if len(log) == 3:
+            sch.pause = job
+        clk.us += 4000
+        return True
+
+    sch = Scheduler(clk, 10000, step, wdt, clk.sleep_us)
+    sch.run(6)
+    assert log[:5] == [
+        ("step", 0),
+        ("step", 10000),
+        ("step", 20000),
+        ("pause", 24000, 3),  # after the third period, fed
+        ("step", 59000),  # at once after it, a new phase
+    ]
+    assert [e[1] for e in log[5:]] == [69000, 79000]
+    assert sch.pause is None and len([e for e in log if e[0] == "pause"]) == 1
+    assert sch.overruns == 0 and sch.missed == 0 and wdt.feeds == 6
+
+
 def test_gc_runs_in_the_slack_at_a_fixed_cadence():
     clk = _Clock()
     calls = []

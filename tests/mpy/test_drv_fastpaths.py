@@ -228,3 +228,110 @@ def test_supervised_button_matches_the_plain_rule():
             if a and not new.pressed:
                 held += 1
     assert held > 100 and steady > 3000  # both the hold and the fast path ran
+
+
+# Panel's one read of every input (mem32/_addr/_mask: the RP2040's SIO
+# GPIO_IN word, set by app_build.build_panel there)
+# against the same Panel reading each pin alone: the same ControlInputs
+# after every period.
+_PANEL_FIELDS = (
+    "estop_pressed",
+    "hold_up",
+    "hold_down",
+    "start_pressed",
+    "stop_pressed",
+    "home_switch",
+    "end_switch",
+    "on_battery",
+    "motor_power",
+)
+# GPIO numbers of the ten inputs (the word's other bits toggle too: masked)
+_GPIOS = (2, 3, 6, 7, 8, 9, 10, 11, 13, 14)
+_ADDR = 0xD0000004
+
+
+class _Inp:
+    def __init__(self):
+        for f in _PANEL_FIELDS:
+            setattr(self, f, None)
+
+
+class _Mem:
+    # machine.mem32 over the fake pins: the word at GPIO_IN
+    def __init__(self, pins):
+        self.pins = pins
+        self.noise = 0
+
+    def __getitem__(self, addr):
+        assert addr == _ADDR
+        w = self.noise
+        for i in range(len(_GPIOS)):
+            w |= self.pins[i].v << _GPIOS[i]
+        return w
+
+
+def _panel(pins, levels, word):
+    from inversa.drivers.buttons import Panel
+
+    b = [
+        Button(pins[i], pressed_level=levels[i], debounce_ms=(20, 10, 200)[i % 3])
+        for i in range(2, 10)
+    ]
+    estop = EStop(pins[0], pins[1], pressed_level=levels[0])
+    p = Panel(estop, *b)
+    if word is not None:
+        p.mem32, p._addr, p._mask = word
+    return p
+
+
+def test_panel_one_word_read_matches_each_pin_read():
+    skipped = 0
+    for seed in range(1, 6):
+        rng = _Rng(500 + seed)
+        pins = [_Pin() for _ in _GPIOS]
+        levels = [rng.below(2) for _ in _GPIOS]
+        mem = _Mem(pins)
+        mask = 0
+        for g in _GPIOS:
+            mask |= 1 << g
+        word = _panel(pins, levels, (mem, _ADDR, mask))
+        each = _panel(pins, levels, None)
+        a = _Inp()
+        b = _Inp()
+        for k in range(len(pins)):
+            pins[k].v = 1 - levels[k]  # released / closed
+        t = rng.below(1000)
+        back = []  # (period, pin): the pin goes back to rest then
+        for i in range(1500):
+            # mostly still; now and then an input is pressed for 1-100
+            # periods (one period: a glitch): the e-stop (both channels
+            # open), one e-stop channel alone for 1-10 (they disagree), a
+            # button or switch; sometimes two at once
+            for _ in range(2 if rng.below(4) == 0 else 1):
+                k = rng.below(250)
+                if k >= len(pins):
+                    break
+                end = i + 1 + rng.below(100)
+                if k == 0:
+                    pins[0].v ^= 1
+                    pins[1].v ^= 1
+                    back += [(end, 0), (end, 1)]
+                elif k == 1:
+                    pins[1].v ^= 1
+                    back.append((i + 1 + rng.below(10), 1))
+                else:
+                    pins[k].v ^= 1
+                    back.append((end, k))
+            for e in [e for e in back if e[0] == i]:
+                back.remove(e)
+                pins[e[1]].v ^= 1
+            mem.noise = rng.below(4) << 30 >> 2 | rng.below(2) << 25  # other pins (masked)
+            t += 10 if rng.below(8) else 1 + rng.below(40)
+            before = word._raw, word._quiet
+            word.update(t, a)
+            each.update(t, b)
+            if before[1] and before[0] == word._raw:
+                skipped += 1
+            for f in _PANEL_FIELDS:
+                assert getattr(a, f) == getattr(b, f), (seed, i, f, getattr(a, f), getattr(b, f))
+    assert skipped > 1000  # the one-read path returned early, not only the full update

@@ -4,8 +4,12 @@
 # a deterministic point for garbage collection (in the slack after the step,
 # every gc_every periods, never in the middle of one: gc_collect(slack_us) is
 # offered the microseconds left before the period's end and decides what
-# fits; inversa.app.App.gc_in_slack).  Clock, watchdog, sleep and gc are
-# injected so the loop runs in virtual time in tests.
+# fits; inversa.app.App.gc_in_slack), and a one-shot pause after a period
+# (`pause`: a job the step put off to after its own end, the App's flash
+# writes: run once the period is over and fed, not counted as an overrun;
+# the loop starts again after it on a new phase).  Clock,
+# watchdog, sleep and gc are injected so the loop runs in virtual time in
+# tests.
 #
 # Usage (board):
 #     import time
@@ -56,6 +60,9 @@ class Scheduler:
         self.work_max_us = 0
         self._late_run = 0  # consecutive overrunning periods
         self._since_gc = 0
+        # A job the step puts off to after its period (set by the step, run
+        # once, then None again).
+        self.pause = None
 
     def run_once(self):
         clock = self._clock
@@ -89,6 +96,18 @@ class Scheduler:
         else:
             self.unhealthy += 1
         self._deadline = end
+        p = self.pause
+        if p is not None:
+            # The period's work is done, its outputs out and the watchdog
+            # fed: the job may stall the CPU (a flash write: 5-110 ms on an
+            # RP2040).  Then the next period starts at once, on a new phase
+            # (no burst of late periods), and this period offers no gc.
+            self.pause = None
+            p()
+            t2 = clock.ticks_us()
+            if ticks_diff(t2, end) > 0:
+                self._deadline = t2
+            return
         self._since_gc += 1
         if self._gc is not None and self._since_gc >= self._gc_every:
             slack = ticks_diff(end, clock.ticks_us())

@@ -26,6 +26,15 @@
 # when the debounce hides them; _DROPS of them each less than _CHAIN_MS after
 # the last is an unstable input, read pressed without a break until it has
 # had no such edge for _CHAIN_MS: the alarm then rises as for a steady loss.
+#
+# One read of every input (issue 10: the panel was ~0.3-0.6 ms of a period
+# on an RP2040): given mem32, _addr and _mask (app_build.build_panel sets
+# them on an RP2040: machine.mem32, SIO GPIO_IN, the panel's pins), a word
+# holding every panel input's level among its bits, a period whose word is the last one's while every input
+# is settled (each Button's reading steady, the e-stop released and quiet)
+# changes nothing: update() returns at once, ControlInputs keeping the
+# values the last full update wrote (only the panel writes them).  Without
+# it (other boards, the simulator) every input is read and updated.
 
 from inversa.compat import const, ticks_diff
 
@@ -149,7 +158,16 @@ class Panel:
     means neither (an ambiguous request moves nothing)."""
 
     def __init__(
-        self, estop, up, down, start, stop, home=None, end=None, power=None, contactor=None
+        self,
+        estop,
+        up,
+        down,
+        start,
+        stop,
+        home=None,
+        end=None,
+        power=None,
+        contactor=None,
     ):
         self.estop = estop
         self.up = up
@@ -176,8 +194,22 @@ class Panel:
         self._end_u = None if end is None else end.update
         self._power_u = None if power is None else power.update
         self._contactor_u = None if contactor is None else contactor.update
+        # The word of every input (see the top; None: each pin read alone).
+        # (Names the board already interns: no new qstr.)
+        # (_addr and _mask come with mem32)
+        self.mem32 = None
+        self._raw = -1  # the word of the last full update (-1: none yet)
+        self._quiet = False  # ... after which every input was settled
+        # the Buttons, whose _steady says each is settled
+        self._steady = (up, down, start, stop, home, end, power, contactor)
 
     def update(self, t_ms, inp):
+        m = self.mem32
+        if m is not None:
+            w = m[self._addr] & self._mask  # pyright: ignore[reportAttributeAccessIssue]
+            if w == self._raw and self._quiet:
+                return  # nothing changed and nothing is being timed
+            self._raw = w
         inp.estop_pressed = self._estop_u(t_ms)
         u = self._up_u(t_ms)
         d = self._down_u(t_ms)
@@ -202,3 +234,12 @@ class Panel:
                 # as the person works the buttons: judged only once pressed.
                 self.contactor._n = 0  # pyright: ignore[reportOptionalMemberAccess] (f: its update)
             inp.motor_power = f(t_ms)
+        if m is not None:
+            # settled: a next period with this word would change nothing
+            q = self.estop._quiet
+            if q:
+                for b in self._steady:
+                    if b is not None and b._steady is None:
+                        q = False
+                        break
+            self._quiet = q

@@ -29,6 +29,7 @@ EVENT_KIND_NAMES = {
     ev.EV_PROFILE: "profile",
     ev.EV_COMMAND: "command",
     ev.EV_SENSOR: "sensor",
+    ev.EV_PAUSE: "flash-pause",
 }
 
 
@@ -162,4 +163,7 @@ def event_text(kind: int, code: int, value: int) -> str:
         return f"profile {code} in use (CRC 0x{value & 0xFFFF:04x})"
     if kind == ev.EV_SENSOR:
         return sensor_text(code, value)
+    if kind == ev.EV_PAUSE:
+        what = "motion record" if code else "latches and daily time"
+        return f"flash write after this period ({what}) in {state_name(value)}: the loop pauses"
     return f"{name} {code} {value}"

@@ -57,6 +57,7 @@ class SliceResult:
     wdt_fired: int
     cdc_up: bool
     resets: int = 0  # chip resets so far (watchdog, machine.reset()): it booted again
+    flash_us: list[int] = field(default_factory=list)  # when each flash erase/program began
 
 
 @dataclass
@@ -247,6 +248,7 @@ class EmulatedPico(Closing):
             wdt_fired=m["wdt_fired"],
             cdc_up=m["cdc"],
             resets=m.get("resets", 0),
+            flash_us=m.get("flash", []),
         )
 
     def close(self) -> None:

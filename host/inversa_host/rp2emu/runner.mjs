@@ -140,7 +140,9 @@ function loadUf2(mcu, file) {
 // rp2040js ignores the SPI flash's program/erase commands.  The boot ROM's
 // flash_range_erase ('RE') and flash_range_program ('RP') entries are replaced
 // by breakpoints that do the work on mcu.flash (NOR: erase to 0xFF, program
-// ANDs), charged typical W25Q16 times.
+// ANDs), charged typical W25Q16 times.  flashOps: the emulated time each
+// erase/program began (the bench names the pauses and periods they stall).
+const flashOps = [];
 function enableFlashWrites(mcu) {
   const rom = mcu.bootrom;
   const half = (a) => (rom[a >>> 2] >>> ((a & 2) * 8)) & 0xffff;
@@ -162,6 +164,7 @@ function enableFlashWrites(mcu) {
     const core = mcu.core;
     const r = core.registers;
     const at = (core.PC - 2) & ~1;
+    if (code === 0xe5 || code === 0xf5) flashOps.push(nowUs());
     if (code === 0xe5 && at === erase) {
       const offs = r[0] >>> 0;
       const count = r[1] >>> 0;
@@ -466,6 +469,7 @@ for (;;) {
     rx: rx.toString('hex'),
     feeds: feeds.splice(0),
     xfers: xfers.splice(0),
+    flash: flashOps.splice(0),
     wdt_fired: wdtFired,
     resets,
     cdc: cdcUp,

@@ -51,6 +51,10 @@ class BoardStats:
 
     periods_us: list[tuple[int, int, int]] = field(default_factory=list)  # (t, work, state)
     feed_gaps_us: list[int] = field(default_factory=list)
+    # (the feed that ended it, the gap, the state) for each gap between
+    # watchdog feeds longer than a period and a half
+    long_gaps_us: list[tuple[int, int, int]] = field(default_factory=list)
+    flash_us: list[int] = field(default_factory=list)  # each flash erase/program began
     feeds: int = 0
     wdt_fired: int = 0
     resets: int = 0  # chip resets (watchdog, machine.reset()): the board booted again
@@ -238,6 +242,7 @@ class Rp2Session(ScenarioReplay):
         st = self.stats
         st.wdt_fired = r.wdt_fired
         st.resets = r.resets
+        st.flash_us.extend(r.flash_us)
         # Periods: the first I2C transfer after a feed opens one, the next feed closes it.
         xi = 0
         xs = r.xfers_us
@@ -251,6 +256,8 @@ class Rp2Session(ScenarioReplay):
             self._open_xfer = None
             if self._last_feed is not None:
                 st.feed_gaps_us.append(f - self._last_feed)
+                if f - self._last_feed > PERIOD_US * 3 // 2:
+                    st.long_gaps_us.append((f, f - self._last_feed, self._state))
             else:
                 st.first_feed_us = f
             self._last_feed = f
