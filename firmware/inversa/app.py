@@ -39,12 +39,11 @@ from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
 
 CONTROL_PERIOD_US = 10000
 # App.gc_in_slack: collect once this much was allocated, with nobody on the
-# table or where the measured pause fits the period's slack; below the
-# reserve also at a calm period (the table still, as for a flash write);
-# below the floor whatever the state (a late period, not a MemoryError).
+# table; with someone on it only at a calm period (the table still, as for a
+# flash write), where the measured pause fits the period's slack or free
+# heap is below the reserve.
 GC_IDLE_BYTES = 1024
 GC_RESERVE_BYTES = 24 * 1024
-GC_FLOOR_BYTES = 8 * 1024
 GC_PAUSE_MARGIN_US = 1000  # the slack must exceed the longest pause by this
 GC_PAUSE_UNKNOWN_US = 50000  # before any collection was timed: fits no slack
 _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each state)
@@ -249,19 +248,29 @@ class App:
         allocates nothing, so there is usually nothing to collect.  A full
         collection (~11 ms on an RP2040, longer than a period) runs once
         something was allocated: with nobody on the table (SELFTEST, IDLE,
-        DONE); otherwise only where the longest timed pause fits slack_us
-        (with GC_PAUSE_MARGIN_US to spare), or when free heap runs low: below
-        the reserve at a calm period (no motion to delay: the table still,
-        as for a flash write), below the floor whatever happens (better one
-        late period than a MemoryError)."""
+        DONE); otherwise only at a calm period (no motion to delay: the
+        table still, as for a flash write), where the longest timed pause
+        fits slack_us (with GC_PAUSE_MARGIN_US to spare) or free heap is
+        below the reserve.  While the table may move it does not even look:
+        gc.mem_alloc() and gc.mem_free() each walk the whole heap's
+        allocation table, ~8 ms on an RP2040, more than a period's slack
+        (found by the iopath review, 30 Nov: after the arming's flash write
+        left garbage, the two walks every 0.5 s of a descent started the
+        next period late, a period lost).  There MicroPython's own
+        collection, when an allocation finds no room, is the floor (one late
+        period rather than a MemoryError), as the old floor rule was."""
+        st = self.ctrl.state
+        nobody = st in (_IDLE, _DONE, _SELFTEST)
+        if not nobody and not self._calm():
+            return
         if gc.mem_alloc() - self._gc_base < GC_IDLE_BYTES:
             return
-        st = self.ctrl.state
-        if not (st == _IDLE or st == _DONE or st == _SELFTEST):  # noqa: SIM109
-            if slack_us < self.gc_pause_max_us + GC_PAUSE_MARGIN_US:
-                free = gc.mem_free()
-                if free >= GC_RESERVE_BYTES or (free >= GC_FLOOR_BYTES and not self._calm()):
-                    return
+        if not nobody:
+            if (
+                slack_us < self.gc_pause_max_us + GC_PAUSE_MARGIN_US
+                and gc.mem_free() >= GC_RESERVE_BYTES
+            ):
+                return
             self.gc_in_session += 1
         self.collect_timed()
         self.gc_runs += 1

@@ -145,3 +145,27 @@ def test_run_once_allocates_nothing():
 
     sch = Scheduler(clk, 10000, step, _Wdt(), clk.sleep_us)
     assert_no_alloc(sch.run_once)
+
+
+def test_a_gc_hook_that_outlasts_the_slack_gives_the_next_period_its_whole_budget():
+    # App.gc_in_slack walks the heap (~8 ms on an RP2040) only where the
+    # table cannot move; past the period's end the next period starts at
+    # once on a new phase (like a pause), not late against the old deadline
+    # (found by the iopath review: the walk made the next period late and
+    # a heavy one then overran).
+    clk = _Clock()
+    starts = []
+
+    def step():
+        starts.append(clk.us)
+        clk.us += 6000
+        return True
+
+    def gc(slack_us):
+        clk.us += 8000  # past the period's end by 4 ms
+
+    sch = Scheduler(clk, 10000, step, None, clk.sleep_us, gc, gc_every=3, gc_budget_us=2000)
+    sch.run(6)
+    assert starts[:4] == [0, 10000, 20000, 34000], starts
+    assert starts[4:] == [44000, 54000]
+    assert sch.overruns == 0 and sch.missed == 0 and sch.gc_stretched == 2  # the 3rd, 6th
