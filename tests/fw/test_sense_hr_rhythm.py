@@ -3,12 +3,12 @@
 (``bench_sensing.py --hr-sweep N``) that read wrong ok before.
 
 * bigeminy whose weak premature pulses the beat train skips: the beats come
-  at half the rate, regular, and read ok at half the true rate (seed 0: 58
-  for 117, 50 of 50 s; 31: 62 for 125).  The early-wave check
+  at half the rate, regular, and read ok at half the true rate (seed 0: 46
+  for 92 bpm, 50 of 50 s; 31: 62 for 125).  The early-wave check
   (heartrate.py, ``_wave``) withholds them;
 * irregular rhythms (+-30-40 %) whose 20 s window held a run of long or
   short intervals: 10-15 % off while ok.  The rhythm's own scatter now sets
-  how uncertain the window's mean is (``_scattered``)."""
+  how uncertain a short window's mean is (``_rhythm``)."""
 
 from __future__ import annotations
 
