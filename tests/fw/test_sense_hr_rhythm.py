@@ -16,8 +16,8 @@ import pytest
 from test_sense_hr_kinds import sensing_robust
 
 
-# before (CPython): 50, 50, 50, 50, 50 wrong seconds of 50 ok
-@pytest.mark.parametrize("seed", [0, 1, 4, 31, 196])
+# before (CPython): 50, 50, 50, 50, 50, 7, 50 wrong seconds of 50 (7) ok
+@pytest.mark.parametrize("seed", [0, 1, 4, 31, 73, 119, 196])
 def test_bigeminy_never_ok_at_half_the_rate(seed: int) -> None:
     _, ok, wrong, _, params, bad = sensing_robust().hr_sweep_variant(("bigeminy", seed))
     assert wrong == 0, f"{params}: {wrong} of {ok} ok seconds wrong, e.g. {bad[:3]}"

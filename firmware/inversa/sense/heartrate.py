@@ -67,7 +67,7 @@
 #      its rate by > 10 %, or the window mean's standard error is > 5 %
 #      (a very irregular rhythm after the change rule kept the last 8).
 #    - a quarter of the last 16 beats (two of the first 16) had an early
-#      wave, at the same place of intervals >= 0.85 s (`_wave`: a weak
+#      wave, at the same place of intervals >= 0.8 s (`_wave`: a weak
 #      premature pulse the train skips, or a slow pulse's dicrotic wave),
 #      or the last 16 intervals' scatter makes the mean of a window of 16
 #      or fewer uncertain by > 5 % (`_rhythm`).
@@ -1285,7 +1285,7 @@ def _alt_of(sums, count, n, pct):
 # wave alone does not tell.  A bump: the slope rises 1/16 of the beat level
 # above its last low, and falls as much and to half its rise from its top.
 # Counted when it rose >= 1/5 of the beat level, its top at 1/8..45 % of an
-# interval >= 0.85 s (under 70 bpm: twice the rate is a plausible rate), the
+# interval >= 0.8 s (under 75 bpm: twice the rate is a plausible rate), the
 # only one in its interval (noise on a slow pulse's flat tail makes
 # several), within 1/16 interval of the place of the one 1 or 2 beats
 # before (a wave that repeats).  The BIDMC pulses' dicrotic waves sit later
@@ -1315,7 +1315,7 @@ def _wave(self, v, n):
     w[3] = 0
     w[4] = v
     t = self._pend_t if self._pend else self._t_last
-    if r * 5 < a or self._ref < 850000 or t < 0:
+    if r * 5 < a or self._ref < 800000 or t < 0:
         return
     d = (w[6] - (t >> 6)) & _MASK24
     n = self._ref // self.period_us
