@@ -144,7 +144,8 @@ def test_alternation_sums_kept_per_beat_equal_the_window_sums() -> None:
                 (est._asu, est._bamp, est._b_i, est._b_count, 16, 1),
                 (est._asd, est._bdn, est._b_i, est._b_count, 16, 1),
             ):
-                assert list(sums) == _window_sums(ring, head, count, n, div), (bpm, k)
+                # (the first 3: _as16[3:] holds the early-wave state)
+                assert list(sums[:3]) == _window_sums(ring, head, count, n, div), (bpm, k)
                 checked += 1
         rejected += est.rejected
     assert checked > 10000 and rejected > 5, (checked, rejected)

@@ -66,6 +66,11 @@
 #      split is a guess there: one long interval, or a beat missed) move
 #      its rate by > 10 %, or the window mean's standard error is > 5 %
 #      (a very irregular rhythm after the change rule kept the last 8).
+#    - a quarter of the last 16 beats (two of the first 16) had an early
+#      wave, at the same place of intervals >= 0.8 s (`_wave`: a weak
+#      premature pulse the train skips, or a slow pulse's dicrotic wave),
+#      or the last 16 intervals' scatter makes the mean of a window of 16
+#      or fewer uncertain by > 5 % (`_rhythm`).
 # 6. A second rhythm: the slope, decimated to 13-25 samples/s, minus itself
 #    one beat period T earlier leaves what does not repeat at T: for a
 #    pulse, noise, breathing and beat-to-beat change; when a periodic motion
@@ -195,7 +200,7 @@ class HeartRateEstimator:
         self._bweak = bytearray(_ALT_N)  # ... 1: a weak beat
         # alternation sums (steps k to k+1, k to k+2, values) over the last
         # 16 intervals (ms), the last 16 upstroke and downstroke slopes
-        self._as16 = array("i", [0] * 3)
+        self._as16 = array("i", [0] * 11)  # [3:]: early waves (_wave)
         self._asu = array("i", [0] * 3)
         self._asd = array("i", [0] * 3)
         self._xp_n = array("i", [-1] * _XP)  # the last upstrokes (sample index)
@@ -277,6 +282,8 @@ class HeartRateEstimator:
         self._xp_i = 0
         for i in range(_XP):
             self._xp_n[i] = -1
+        for i in range(3, 11):
+            self._as16[i] = 0
         self._x_count = 0
         self._x_amb = False  # flagged for second upstrokes (held while an eighth)
         self._x_sum = 0
@@ -422,6 +429,7 @@ class HeartRateEstimator:
             if not self._learn:
                 self._n_acc = n  # the no-pulse timer starts now
             return
+        _wave(self, sf, n)
         if self._sx_in:
             if sf > self._sx_v:
                 self._sx_v = sf
@@ -1202,6 +1210,8 @@ class HeartRateEstimator:
                 # counted as one interval each, the window's rate would be
                 # > 10 % lower; which one is not known
                 faults |= HR_LOW_QUALITY
+            if _rhythm(self, k):
+                faults |= HR_LOW_QUALITY  # early waves, or an irregular rhythm
             if v > sq * sq * k // _SE_DEN:
                 # the mean of so few, so scattered intervals is uncertain by
                 # more than 5 % (its standard error: an irregular rhythm
@@ -1266,3 +1276,85 @@ def _alt_of(sums, count, n, pct):
     s1 = sums[0]
     # mean steps: s1 / (m - 1) and s2 / (m - 2); the mean value tot / m
     return s1 * (m - 2) * 2 >= sums[1] * (m - 1) * 5 and s1 * m * 100 >= sums[2] * (m - 1) * pct
+
+
+# Early waves (issue 11: never a wrong rate ok).  A weak premature beat the
+# beat train skips (bigeminy: its pulse 0.1-0.9 of a beat's, too weak or too
+# close for a beat) and a dicrotic wave both leave a bump in the slope early
+# in the interval: the rate is the beats' or twice it, which one the pulse
+# wave alone does not tell.  A bump: the slope rises 1/16 of the beat level
+# above its last low, and falls as much and to half its rise from its top.
+# Counted when it rose >= 1/5 of the beat level, its top at 1/8..45 % of an
+# interval >= 0.8 s (under 75 bpm: twice the rate is a plausible rate), the
+# only one in its interval (noise on a slow pulse's flat tail makes
+# several), within 1/16 interval of the place of the one 1 or 2 beats
+# before (a wave that repeats).  The BIDMC pulses' dicrotic waves sit later
+# or in shorter intervals (their coverage unchanged).  self._as16[3:]: 3 in
+# a bump, 4 its low, 5 its top, 6 the top's sample, 7 beats with one
+# counted (bits, newest in bit 0), 8 the beat of the last bump, 9 its place
+# (1/64 interval; -99: a second one in its interval), 10 the beat of the
+# last counted one.
+def _wave(self, v, n):
+    w = self._as16
+    a = self._amp
+    if not w[3]:
+        if v < w[4]:
+            w[4] = v
+        elif (v - w[4]) * 16 > a:
+            w[3] = 1
+            w[5] = v
+            w[6] = n
+        return
+    if v > w[5]:
+        w[5] = v
+        w[6] = n
+        return
+    r = w[5] - w[4]
+    if (w[5] - v) * 16 <= a or (v * 2 > w[5] + w[4] and r * 6 >= a):
+        return
+    w[3] = 0
+    w[4] = v
+    t = self._pend_t if self._pend else self._t_last
+    if r * 5 < a or self._ref < 800000 or t < 0:
+        return
+    d = (w[6] - (t >> 6)) & _MASK24
+    n = self._ref // self.period_us
+    if d * 8 < n or d * 20 > n * 9:
+        return
+    b = self.beats_seen + (1 if self._pend else 0)
+    d = d * 64 // n
+    if b == w[8]:
+        d = -99  # a second one in this interval: noise
+        if w[10] == b:
+            w[7] &= 0xFFFE
+    elif b - w[8] <= 2 and -4 <= d - w[9] <= 4:
+        a = b - w[10]
+        w[7] = ((w[7] << a) | 1) & 0xFFFF if a < 16 else 1
+        w[10] = b
+    w[8] = b
+    w[9] = d
+
+
+def _rhythm(self, n):
+    # (the rate of n intervals) ambiguous: a quarter of the last 16 beats
+    # had an early wave counted (above; two in the first 16); or, when the window holds 16 intervals or
+    # fewer, the rhythm's scatter (the mean step between the last 16
+    # in-range intervals: 1.13 standard deviations for independent ones)
+    # makes their mean uncertain by > 5 % (its standard error): in an
+    # irregular rhythm a run of long or short ones (the first ones, or those
+    # the change rule kept) is not the rate, however alike they are
+    w = self._as16
+    v = self.beats_seen - w[10]
+    v = (w[7] << v) & 0xFFFF if v < 16 else 0
+    a = 0
+    while v:
+        v &= v - 1
+        a += 1
+    if a >= 4 or (a > 1 and self._b_count < _ALT_N):
+        return True  # (two in the first 16 beats: a slow pulse has few)
+    b = self._h_count
+    if b < 6 or n > 16:
+        return False
+    a = w[0] // (b - 1)  # mean step (ms)
+    b = w[2] // b  # mean interval (ms)
+    return a * a * 100 > (b * b // 4000) * n * 1273
