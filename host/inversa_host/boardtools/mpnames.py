@@ -192,6 +192,7 @@ MP_NAMES: frozenset[str] = frozenset(
         "ir",
         "is",
         "isinstance",
+        "items",
         "j",
         "join",
         "json",
