@@ -484,9 +484,9 @@ def shed_modules(names=BOOT_ONLY_MODULES):
     return n
 
 
-# Modules whose classes the loop builds (a Profile from the link): their
-# methods stay (drop_boot_methods).
-BUILT_IN_LOOP = ("inversa.control.profile",)
+# Modules whose classes are built after settle_heap (a Profile from the
+# link; run()'s Scheduler): their methods stay (drop_boot_methods).
+BUILT_IN_LOOP = ("inversa.control.profile", "inversa.control.scheduler")
 # A sensor that failed at boot is retried in the loop (sensor_standin, loaded
 # only then): its driver is built then, so these keep theirs too.
 LATE_SENSOR_MODULES = (
