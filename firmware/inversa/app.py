@@ -525,14 +525,89 @@ def shed_modules(names=BOOT_ONLY_MODULES):
     return n
 
 
+# Modules whose classes are built after settle_heap (a Profile from the
+# link; run()'s Scheduler): their methods stay (drop_boot_methods).
+BUILT_IN_LOOP = ("inversa.control.profile", "inversa.control.scheduler")
+# A sensor that failed at boot is retried in the loop (sensor_standin, loaded
+# only then): its driver is built then, so these keep theirs too.
+LATE_SENSOR_MODULES = (
+    "inversa.drivers.i2cdev",
+    "inversa.drivers.imu",
+    "inversa.drivers.lsm6dsox",
+    "inversa.drivers.max30102",
+    "inversa.drivers.mpu6050",
+    "inversa.drivers.pulse_adc",
+)
+# Methods and module functions only the boot calls
+# (tests/host/test_built_once.py checks the sources): dropped once the App is
+# built.
+BOOT_METHODS = (
+    "__init__",
+    "_boot_app",
+    "_open_board_port",
+    "action_mask",
+    "attach_persist",
+    "attach_retained",
+    "check_rules",
+    "load",
+    "load_record",
+    "restore",
+    "retained_for",
+    "rp2_scratch",
+    "set_calibration",
+    "set_one_g",
+)
+
+
+def drop_boot_methods(keep=BUILT_IN_LOOP, modules=None):
+    """Board only, once the App is built: every firmware class loaded by now
+    (but those of the modules in ``keep``) was built at boot and is never
+    built again, and BOOT_METHODS (methods and module functions) are never
+    called after it
+    (tests/host/test_built_once.py checks the sources), so each of those
+    methods is set to None and the next collection frees its code (~7 KB on
+    the emulated Pico); calling one later would raise TypeError at once.
+    Not ``del``: MicroPython keeps a deleted entry's value in the class's
+    table, so nothing would be freed.  ``modules``: sys.modules (a test
+    gives its own).  Returns how many."""
+    if modules is None:
+        import sys
+
+        modules = sys.modules
+    n = 0
+    for name, mod in modules.items():
+        if name[:8] != "inversa." or name in keep:
+            continue
+        g = mod.__dict__
+        for m in BOOT_METHODS:
+            if type(g.get(m, type)) is not type:  # a module function (or None)
+                setattr(mod, m, None)
+        for v in g.values():
+            if type(v) is type:
+                d = v.__dict__
+                if d.get("__module__") == name:
+                    for m in BOOT_METHODS:
+                        if d.get(m) is not None:
+                            setattr(v, m, None)
+                            n += 1
+    return n
+
+
 def settle_heap():
-    """Before the loop: drop the boot-only modules and collect.  Call it from
+    """Before the loop: drop the boot-only modules and the boot-only
+    methods (drop_boot_methods) and collect.  Call it from
     a frame that never held the boot code (run() builds in _boot_app): a
     stale pointer to it in the caller's frame would keep ~10 KB of dropped
     code alive until the loop's first collection (the collector is
     conservative; bench/bench_board.py measures both).  Board only (see
     shed_modules)."""
+    import sys
+
+    keep = BUILT_IN_LOOP
+    if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
+        keep += LATE_SENSOR_MODULES
     shed_modules()
+    drop_boot_methods(keep)
     order_modules()
     gc_collect()
 

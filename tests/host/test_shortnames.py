@@ -1,9 +1,10 @@
-"""A board build shortens the firmware's private names (boardtools/shortnames.py;
-issue 10 item 4: ~2.2 KB less interned text on the emulated Pico).  The
+"""A board build shortens the firmware's names (boardtools/shortnames.py;
+issue 10 item 4: the private ones ~2.2 KB less interned text on the emulated
+Pico, the public ones ~1.8 KB more).  The
 folded, shortened build runs side by side with the plain one in the 32-bit
 interpreter (tests/host/test_constinline.py: identical link bytes over 600
 periods); here: the renaming itself, and that nothing outside the firmware
-names a private name the build renames."""
+names a name the build renames."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_nothing_outside_the_firmware_names_a_renamed_private_name():
     names = plan(_firmware(), host_tokens())
     seen = set()
     for p in sorted((ROOT / "bench").rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py")):
-        if p.name == "test_shortnames.py":  # its own examples
+        if p.name in ("test_shortnames.py", "test_built_once.py"):  # source analysis, not probes
             continue
         for node in ast.walk(ast.parse(p.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -77,3 +78,77 @@ def test_nothing_outside_the_firmware_names_a_renamed_private_name():
     for text in shorten_names(_firmware(), host_tokens()).values():
         ast.parse(text)
     assert len(names) > 400
+
+
+def test_public_names_the_firmware_binds_are_renamed_but_not_micropythons_own():
+    src = {
+        "inversa.a": (
+            "import machine\n"
+            "from inversa.b import Holder\n"
+            "class Port:\n"
+            "    def write(self, buf):\n"  # machine.UART's too: kept
+            "        self.sent_total = len(buf)\n"
+            "def sync_clock(rtc, held):\n"
+            "    words = rtc.memory()\n"  # read only (an ESP32's RTC): kept
+            "    held.rows_seen += 1\n"
+            "    return Holder(rows_seen=held.rows_seen), words, getattr(held, 'label_text')\n"
+        ),
+        "inversa.b": (
+            "_LIMIT = const(3)\n"
+            "class Holder:\n"
+            "    def __init__(self, rows_seen=0):\n"
+            "        self.rows_seen = rows_seen\n"
+            "        self.label_text = ''\n"
+        ),
+    }
+    names = plan(src)
+    assert {"Port", "sent_total", "sync_clock", "held", "rows_seen", "Holder"} <= set(names)
+    for kept in ("write", "memory", "label_text", "machine", "buf"):
+        assert kept not in names  # MicroPython's, read only, a string's, or short
+    assert names["_LIMIT"].startswith("_")  # a private const stays private (folded)
+    assert not any(v.startswith("_") for k, v in names.items() if k[0] != "_")
+    out = shorten_names(src)
+    ns: dict = {"const": lambda v: v}
+    exec(compile(out["inversa.b"], "b", "exec"), ns)
+    h = ns[names["Holder"]](**{names["rows_seen"]: 2})
+    assert getattr(h, names["rows_seen"]) == 2 and h.label_text == ""
+
+
+def _image_words(data: bytes) -> set[str]:
+    # every suffix of every NUL-terminated identifier-like run (the linker
+    # stores "write" as the tail of "inc_write")
+    out: set[str] = set()
+    for run in re.findall(rb"([A-Za-z0-9_]+)\x00", data):
+        s = run.decode()
+        out |= {s[k:] for k in range(len(s)) if s[k].isalpha() or s[k] == "_"}
+    return out
+
+
+def test_every_firmware_name_micropython_knows_is_in_mp_names():
+    import io
+    import tokenize
+
+    import pytest
+
+    from inversa_host.boardtools.mpnames import MP_NAMES
+
+    shared = ROOT.parent / "shared" / "tools"
+    uf2 = shared / "micropython-rp2" / "RPI_PICO.uf2"
+    unix32 = shared / "micropython-unix32" / "micropython"
+    if not (uf2.is_file() and unix32.is_file()):
+        pytest.skip(f"MicroPython images not found in {shared}")
+    raw = uf2.read_bytes()
+    image = b"".join(  # UF2: 512-byte blocks, payload length at 16, data at 32
+        raw[i + 32 : i + 32 + int.from_bytes(raw[i + 16 : i + 20], "little")]
+        for i in range(0, len(raw), 512)
+    )
+    known = _image_words(image) | _image_words(unix32.read_bytes())
+    assert {"write", "readinto", "value", "duty_u16", "reset_cause"} <= known
+    root = firmware_dir()
+    idents = set()
+    for p in firmware_sources(root):
+        for t in tokenize.generate_tokens(io.StringIO(p.read_text()).readline):
+            if t.type == tokenize.NAME and not t.string.startswith("_"):
+                idents.add(t.string)
+    missing = sorted((idents & known) - MP_NAMES)
+    assert not missing, f"add to boardtools/mpnames.py: {missing}"

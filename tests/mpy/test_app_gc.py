@@ -268,3 +268,44 @@ def test_the_loaded_modules_are_chained_module_last_in_each_pair():
     finally:
         sys.modules["inversa.reasons"] = mod
         gcorder.order_modules()
+
+
+def test_drop_boot_methods_leaves_built_objects_and_kept_modules_alone():
+    # settle_heap sets the __init__ (and app.BOOT_METHODS) of the firmware's
+    # classes loaded by then to None (their code is then collected: ~7 KB on
+    # the emulated Pico): an object built before keeps working, building one
+    # raises at once,
+    # the classes of app.BUILT_IN_LOOP's modules (a Profile from the link)
+    # and anything outside the package keep theirs.
+    from inversa.app import BUILT_IN_LOOP, drop_boot_methods
+
+    def init(self, x=1):
+        self.x = x
+
+    def twice(self):
+        return 2 * self.x
+
+    class Mod:
+        def __init__(self, c, f):
+            self.C = c
+            self.load_record = f  # a module function only the boot calls
+
+    def mod_with(name):
+        d = {"__module__": name, "__init__": init, "twice": twice, "restore": twice}
+        return Mod(type("C", (), d), twice)
+
+    names = ("inversa.zz_built_once", BUILT_IN_LOOP[0], "zz_not_firmware")
+    mods = {n: mod_with(n) for n in names}
+    built = mods[names[0]].C(3)
+    assert drop_boot_methods(modules=mods) == 2  # __init__ and restore
+    assert twice(built) == 6
+    assert mods[names[0]].C.__dict__.get("restore") is None
+    assert mods[names[0]].load_record is None
+    assert mods[names[2]].load_record is twice
+    try:
+        mods[names[0]].C(3)
+        raise AssertionError("a dropped __init__ still built an object")
+    except TypeError:
+        pass
+    assert twice(mods[names[1]].C(4)) == 8  # kept
+    assert twice(mods[names[2]].C(5)) == 10  # not the firmware's

@@ -192,9 +192,14 @@ def compile_tree(
             texts = {k: v for k, v in texts.items() if _parses(v)}
             folded = inline_consts(texts)
             if short_names:
-                from inversa_host.boardtools.shortnames import host_tokens, shorten_names
+                from inversa_host.boardtools.shortnames import host_tokens, shorten_names, words
 
-                folded = shorten_names(folded, host_tokens())
+                # main.py (run by name, not renamed) calls into the package
+                outside: set[str] = set()
+                for p in firmware_sources(root):
+                    if module_name(p.relative_to(root)).split(".")[0] != "inversa":
+                        outside |= words(p.read_text(encoding="utf-8"))
+                folded = shorten_names(folded, host_tokens() | outside)
         rewritten = {by_name[k]: v for k, v in folded.items()}
     results = []
     with tempfile.TemporaryDirectory() as tmp:

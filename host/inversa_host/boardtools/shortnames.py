@@ -1,24 +1,28 @@
-"""Shorten the firmware's private names in a board build.
+"""Shorten the firmware's names in a board build.
 
 On a board that runs ``.mpy`` files from RAM every name the code uses (a
 global, an attribute, a function, an argument) is interned when its module
-loads and never freed: ~500 of the firmware's ~1,220 names are private
-(``_poll_imu``, ``self._tele_next``), ~4.2 KB of text.  A board build renames
-each of them to a short one (``_a``, ``_b``, ... ``_aZ``), the same everywhere
-in the package, so an attribute set in one module and read in another still
-meets; the count of names (and so MicroPython's qstr pools) stays, the text
-shrinks (issue 10 item 4).  The sources, CPython, the tests and the host keep
-the names; a traceback on the board then names a private function by its
-short name (``inversa deploy --debug-lines`` keeps them, with the lines).
+loads and never freed (~1,220 names on the emulated Pico).  A board build
+renames the firmware's own names to short ones, the same everywhere in the
+package, so an attribute set in one module and read in another still meets:
+private ones (``_poll_imu``, ``self._tele_next``) to ``_a``, ``_b``, ...
+``_aZ`` (a private ``_X = const(1)`` stays private: mpy-cross drops it),
+public ones (``hr_backlog``, ``set_goal``) to ``a``.. ``Z``, ``ab``...  The
+count of names (and so MicroPython's qstr pools) stays, the text shrinks
+(issue 10 item 4).  The sources, CPython, the tests and the host keep the
+names; a traceback on the board then names a function by its short name
+(``inversa deploy --debug-lines`` keeps them, with the lines).
 
 Conservative: a name is left alone when it is a dunder or mangled
 (``__x``), when it is already short, when some string in the firmware
 equals it (``getattr(o, "_x")``) or an f-string reads it, when it names a
-module, or when code that
-runs on the board but lives outside the package may use it: the host's
-probe texts and the VM's stand-ins (every token of ``inversa_host``, which
-ships with the deploy tool) and ``KEEP``.  Edits stay on their line, so a
-traceback with ``--debug-lines`` still points at the source line.
+module, when MicroPython itself knows it (``mpnames.MP_NAMES``: ``write``
+may be machine.UART's), when it is public and the firmware never binds it
+(only reads it: ``rtc.memory()`` on an ESP32), or when code that runs on
+the board but lives outside the package may use it: ``main.py``, the
+host's probe texts and the VM's stand-ins (every token of ``inversa_host``,
+which ships with the deploy tool) and ``KEEP``.  Edits stay on their line,
+so a traceback with ``--debug-lines`` still points at the source line.
 
 Usage::
 
@@ -28,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import ast
+import builtins
 import io
 import keyword
 import re
@@ -35,25 +40,68 @@ import tokenize
 from collections.abc import Iterable
 from pathlib import Path
 
-# Private names that texts outside inversa_host name (bench/, tests/: a
-# probe run on the board reads imath._ATAN, say); tests/host/test_shortnames.py
-# checks that every such name is here.
+from inversa_host.boardtools.mpnames import MP_NAMES
+
+# Names that texts outside inversa_host name (bench/, tests/: a probe run on
+# the board reads imath._ATAN or app.sensors.hr_est.spread, say);
+# tests/host/test_shortnames.py checks that every such name is here.
 KEEP: frozenset[str] = frozenset(
     (
+        "a_long",
+        "A_MAINS_LOST",
+        "a_up",
+        "advance_us",
         "_ATAN",
+        "atan2_udeg_plain",
+        "B_ESTOP",
         "_B_ESTOP",
+        "BenchInjector",
+        "build_panel",
+        "cmd_cdps",
+        "collect_timed",
+        "COMMANDS",
+        "_compact",
+        "crc16_table",
+        "delta",
+        "DESCENT",
+        "dt_us",
+        "encode_into",
+        "encode_into_plain",
         "_FIELDS",
         "_FMT",
+        "gc_in_slack",
+        "gc_runs",
+        "HEADER_FMT",
+        "HeartRateEstimator",
+        "in_session",
+        "InjectedPPG",
         "_JitterIMU",
         "_LEN",
         "_MAX_RATE_CDPS",
-        "_compact",
         "_near",
         "_open_board_port",
+        "parse_config",
+        "pattern",
+        "pct",
+        "persist_latched",
+        "pop_into",
         "_prev",
+        "PROFILE_HEAD_FMT",
+        "rate_mdps",
         "_read_mpy",
         "_read_v",  # tests/board/test_rp2_native.py on main (the MPU-6050 twin)
+        "retained_for",
+        "RETURN",
+        "SensorFrontEnd",
+        "silent",
+        "spread",
+        "start_pressed",
+        "TAB",
+        "TiltEstimator",
         "_tx_count",
+        "tx_room",
+        "vib",
+        "wanted",
     )
 )
 
@@ -66,7 +114,7 @@ def _tokens(src: str) -> list[tokenize.TokenInfo]:
     return list(tokenize.generate_tokens(io.StringIO(src).readline))
 
 
-def _words(src: str) -> set[str]:
+def words(src: str) -> set[str]:
     """Every identifier-like word of a text, strings and comments included."""
     return set(re.findall(r"[A-Za-z_]\w*", src))
 
@@ -78,15 +126,15 @@ def host_tokens(root: Path | None = None) -> set[str]:
         import inversa_host
 
         root = Path(inversa_host.__file__).resolve().parent
-    words: set[str] = set()
+    out: set[str] = set()
     for p in sorted(root.rglob("*")):
         if p.suffix in (".py", ".mjs", ".js") and "__pycache__" not in p.parts:
-            words |= _words(p.read_text(encoding="utf-8", errors="replace"))
-    return words
+            out |= words(p.read_text(encoding="utf-8", errors="replace"))
+    return out
 
 
-def _names(n: int, taken: set[str]) -> Iterable[str]:
-    """Short private names not in ``taken``: _a.._Z, then _aa.. (n of them)."""
+def _names(n: int, taken: set[str], prefix: str) -> Iterable[str]:
+    """Short names not in ``taken``: prefix + a..Z, then aa.. (n of them)."""
     made = 0
     width = 1
     while made < n:
@@ -96,7 +144,7 @@ def _names(n: int, taken: set[str]) -> Iterable[str]:
             for _ in range(width - 1):
                 rest, d = divmod(rest, len(_DIGITS))
                 tail = _DIGITS[d] + tail
-            name = "_" + _ALPHABET[first % len(_ALPHABET)] + tail
+            name = prefix + _ALPHABET[first % len(_ALPHABET)] + tail
             if name in taken or keyword.iskeyword(name):
                 continue
             yield name
@@ -106,15 +154,34 @@ def _names(n: int, taken: set[str]) -> Iterable[str]:
         width += 1
 
 
+def _bound(tree: ast.AST) -> set[str]:
+    """The names a module binds: functions, classes, arguments, assigned
+    globals, locals and attributes (a name only ever read may belong to
+    something outside the firmware: ``rtc.memory()`` on an ESP32)."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            out.add(node.attr)
+    return out
+
+
 def plan(sources: dict[str, str], keep: Iterable[str] = ()) -> dict[str, str]:
-    """{old private name: short name} for the modules' sources."""
+    """{old name: short name} for the modules' sources."""
     idents: dict[str, int] = {}
-    fixed: set[str] = set(keep) | KEEP
+    fixed: set[str] = set(keep) | KEEP | MP_NAMES | set(dir(builtins))
+    bound: set[str] = set()
     for src in sources.values():
         tree = ast.parse(src)
+        bound |= _bound(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                fixed |= _words(node.value)
+                fixed |= words(node.value)
             elif isinstance(node, ast.JoinedStr):  # an f-string: one token before 3.12
                 for sub in ast.walk(node):
                     if isinstance(sub, ast.Name):
@@ -138,11 +205,21 @@ def plan(sources: dict[str, str], keep: Iterable[str] = ()) -> dict[str, str]:
         (
             n
             for n in idents
-            if _PRIVATE.match(n) and not n.startswith("__") and len(n) > 3 and n not in fixed
+            if not n.startswith("__")
+            and not keyword.iskeyword(n)
+            and n not in fixed
+            and (len(n) > 3 if _PRIVATE.match(n) else len(n) > 2 and n in bound)
         ),
         key=lambda n: (-idents[n], n),  # the most used get the shortest
     )
-    return dict(zip(todo, _names(len(todo), set(idents) | fixed), strict=True))
+    # a private name stays private (``_X = const(1)`` is folded away, ``X``
+    # would be stored), a public one public
+    taken = set(idents) | fixed
+    private = [n for n in todo if n[0] == "_"]
+    public = [n for n in todo if n[0] != "_"]
+    out = dict(zip(private, _names(len(private), taken, "_"), strict=True))
+    out.update(zip(public, _names(len(public), taken, ""), strict=True))
+    return out
 
 
 def rename(src: str, names: dict[str, str]) -> str:
