@@ -59,6 +59,14 @@ def test_private_names_are_renamed_alike_everywhere_and_the_rest_is_kept():
     assert ns[names["_helper"]](1) == 2
 
 
+def _has_docstring(node: ast.AST) -> bool:
+    body = getattr(node, "body", None)
+    if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) or not body:
+        return False
+    first = body[0]
+    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+
+
 def test_nothing_outside_the_firmware_names_a_renamed_private_name():
     # a probe text run on the board (bench/, tests/) would miss a renamed name:
     # every private name in their strings is kept (KEEP); inversa_host's
@@ -68,7 +76,15 @@ def test_nothing_outside_the_firmware_names_a_renamed_private_name():
     for p in sorted((ROOT / "bench").rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py")):
         if p.name in ("test_shortnames.py", "test_built_once.py"):  # source analysis, not probes
             continue
-        for node in ast.walk(ast.parse(p.read_text())):
+        if p.name in ("test_drive_twin.py", "test_drv_fastpaths.py"):
+            # their strings name attributes of the plain firmware they run
+            # (CPython, the unix ports): a renamed one fails them at once
+            continue
+        tree = ast.parse(p.read_text())
+        docs = {id(d.body[0].value) for d in ast.walk(tree) if _has_docstring(d)}
+        for node in ast.walk(tree):
+            if id(node) in docs:  # a docstring is never probe text
+                continue
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 hit = set(re.findall(r"[A-Za-z_]\w*", node.value)) & set(names)
                 seen |= {(p.name, w) for w in hit}
