@@ -548,12 +548,17 @@ BOOT_METHODS = (
     "action_mask",
     "attach_persist",
     "attach_retained",
+    "bias_mdps",  # these five no firmware calls: the tests' and fake board's
     "check_rules",
+    "daily_to_store",
+    "day_to_store",
     "load",
     "load_record",
     "restore",
     "retained_for",
     "rp2_scratch",
+    "service",
+    "set_bias_mdps",
     "set_calibration",
     "set_one_g",
 )
