@@ -542,18 +542,28 @@ LATE_SENSOR_MODULES = (
 # (tests/host/test_built_once.py checks the sources): dropped once the App is
 # built.
 BOOT_METHODS = (
+    # bias_mdps, set_bias_mdps, service, daily_to_store, day_to_store: no
+    # firmware calls them (the tests' and the fake board's)
     "__init__",
+    "_await_reset",
     "_boot_app",
     "_open_board_port",
+    "_read_mpy",
     "action_mask",
     "attach_persist",
     "attach_retained",
+    "bias_mdps",
+    "check_ranges",
     "check_rules",
+    "daily_to_store",
+    "day_to_store",
     "load",
     "load_record",
     "restore",
     "retained_for",
     "rp2_scratch",
+    "service",
+    "set_bias_mdps",
     "set_calibration",
     "set_one_g",
 )

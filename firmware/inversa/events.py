@@ -25,7 +25,7 @@ EV_COMMAND = const(7)  # code: command id, value: result/reason code
 EV_SENSOR = const(8)  # code: sensor condition, value: count
 EV_PAUSE = const(9)  # code: 0 persist record, 1 motion record (the first due), value: state
 
-_FIELDS = const(4)
+_FIELDS = const(3)  # t_ms, code, value; the kind (1..9, a byte on the wire) in _kind
 
 
 class EventLog:
@@ -34,18 +34,20 @@ class EventLog:
             raise ValueError("capacity must be >= 1")
         self.capacity = capacity
         self._buf = array("i", [0] * (capacity * _FIELDS))
+        self._kind = bytearray(capacity)
         self._head = 0  # next slot to write
         self._count = 0
         self.dropped = 0  # overwritten before being read
         self.pushed = 0
 
     def push(self, t_ms, kind, code, value):
-        i = self._head * _FIELDS
+        h = self._head
+        i = h * _FIELDS
         b = self._buf
         b[i] = t_ms
-        b[i + 1] = kind
-        b[i + 2] = code
-        b[i + 3] = value
+        self._kind[h] = kind
+        b[i + 1] = code
+        b[i + 2] = value
         self._head = (self._head + 1) % self.capacity
         self.pushed += 1
         if self._count == self.capacity:
@@ -64,8 +66,8 @@ class EventLog:
         i = tail * _FIELDS
         b = self._buf
         rec[0] = b[i]
-        rec[1] = b[i + 1]
-        rec[2] = b[i + 2]
-        rec[3] = b[i + 3]
+        rec[1] = self._kind[tail]
+        rec[2] = b[i + 1]
+        rec[3] = b[i + 2]
         self._count -= 1
         return True

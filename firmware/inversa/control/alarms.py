@@ -231,7 +231,9 @@ class Alarms:
         self._t_seg = array("i", [0] * n)  # start of the current present/absent stretch
         self._t_off = array("i", [0] * n)  # condition gone (clear delay)
         self._t_raised = array("i", [0] * n)  # activation (escalation)
-        self._level = array("i", [0] * n)  # effective priority (may exceed 3: loud)
+        # effective priority: a rule's 1..3 (check_rules) + at most 2 steps of
+        # escalation, so 0..5 fits a byte
+        self._level = bytearray(n)
         self._cond = 0  # raw conditions seen last update
         self._pending = 0  # condition true, debounce running
         self._leaking = 0  # condition gone, debounce account not yet drained

@@ -34,8 +34,11 @@ class FrameWriter:
         self.port = port
         self.flags = flags
         self.seq = 0
-        self.body = bytearray(MAX_BODY)
+        # One buffer for the body (from index 2) and its stuffed frame (from 0
+        # or 1, in place): below 254 bytes, COBS writes byte i of the body at
+        # off + 1 + i, never past the byte it is reading.
         self._wire = bytearray(max_encoded_len(MAX_BODY) + 2)
+        self.body = memoryview(self._wire)[2 : 2 + MAX_BODY]
         self.sent = 0
         self.dropped = 0  # port had no room: the frame was not sent
         self._resync = True  # lead with a delimiter: the line may hold junk
@@ -45,19 +48,18 @@ class FrameWriter:
 
         The sequence number advances only when a frame leaves, so a gap seen by
         the host means loss in transit; drops at the source are counted here."""
-        body = self.body
-        struct.pack_into(_HEADER_FMT, body, 0, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
-        n = HEADER_LEN + payload_len
-        c = crc16(body, 0, n)
-        body[n] = c & 0xFF
-        body[n + 1] = c >> 8
-        n += CRC_LEN
         w = self._wire
+        struct.pack_into(_HEADER_FMT, w, 2, PROTOCOL_VERSION, msg_type, self.flags, self.seq)
+        n = 2 + HEADER_LEN + payload_len
+        c = crc16(w, 2, n)
+        w[n] = c & 0xFF
+        w[n + 1] = c >> 8
+        n += CRC_LEN
         o = 0
         if self._resync:
             w[0] = 0
             o = 1
-        m = encode_into(body, 0, n, w, o)
+        m = encode_into(w, 2, n, w, o)
         w[m] = 0
         m += 1
         r = self.port.write(w, m)

@@ -180,10 +180,10 @@ class TiltEstimator:
         self._vl = self._va = 0  # gravity in the bed's frame (Q14), see the top
         self._vu = _Q14
 
-    def set_bias_mdps(self, bias_mdps):
+    def set_bias_mdps(self, mdps):
         """Preset the integral with a known residual gyro bias (mdps, + = reads high)."""
-        # per-sample angle step in udeg = bias_mdps * 1000 / rate_hz
-        self._i = -(bias_mdps * 1000 // self.rate_hz) << self._ki_out
+        # per-sample angle step in udeg = mdps * 1000 / rate_hz
+        self._i = -(mdps * 1000 // self.rate_hz) << self._ki_out
 
     def bias_mdps(self):
         """The residual gyro bias the filter has learned (mdps, + = gyro reads high)."""
