@@ -179,6 +179,7 @@ MP_NAMES: frozenset[str] = frozenset(
         "head",
         "hi",
         "hr",
+        "hs",
         "hz",
         "i",
         "if",
