@@ -29,6 +29,22 @@ from inversa.control.profile import Profile
 DEEP = Profile(max_angle_cdeg=2500, hold_ms=60000, descent_cdps=500, hr_mode=0)
 
 
+def _press_release_and_clear(r: Run, press_ms: int, stop_after_ms: int) -> None:
+    # The e-stop pressed for press_ms and released, then the local STOP
+    # (the clear at the table) after stop_after_ms; then the run settles.
+    r.rig.inp.estop_pressed = True
+    r.ev("press_estop")
+    r.run(press_ms // 10 * 10)
+    r.rig.inp.estop_pressed = False
+    r.ev("release_estop")
+    r.run(stop_after_ms // 10 * 10)
+    r.rig.inp.stop_pressed = True
+    r.ev("press_stop")
+    r.run(300)
+    r.rig.inp.stop_pressed = False
+    r.settle()
+
+
 @SOME
 @given(
     profile=profiles,
@@ -68,17 +84,7 @@ def test_an_estop_cleared_at_the_table_with_the_tilt_sensor_lost_still_brings_th
 
     r.override = sensors
     r.run((500 + press_after_lost_ms) // 10 * 10)
-    r.rig.inp.estop_pressed = True
-    r.ev("press_estop")
-    r.run(press_ms // 10 * 10)
-    r.rig.inp.estop_pressed = False
-    r.ev("release_estop")
-    r.run(stop_after_ms // 10 * 10)
-    r.rig.inp.stop_pressed = True
-    r.ev("press_stop")
-    r.run(300)
-    r.rig.inp.stop_pressed = False
-    r.settle()
+    _press_release_and_clear(r, press_ms, stop_after_ms)
     assert r.moved_while_latched_ms == 0
     # Up at the loading position (the open loop ends in a latched FAULT at
     # the home switch), never left latched at depth.
@@ -125,17 +131,7 @@ def test_an_estop_cleared_at_the_table_with_a_lying_switch_still_brings_the_pers
 
     r.override = stuck
     r.run(press_after_ms // 10 * 10)
-    r.rig.inp.estop_pressed = True
-    r.ev("press_estop")
-    r.run(press_ms // 10 * 10)
-    r.rig.inp.estop_pressed = False
-    r.ev("release_estop")
-    r.run(1000)
-    r.rig.inp.stop_pressed = True
-    r.ev("press_stop")
-    r.run(300)
-    r.rig.inp.stop_pressed = False
-    r.settle()
+    _press_release_and_clear(r, press_ms, 1000)
     assert r.moved_while_latched_ms == 0
     if tilt_lost_after_ms is None:
         assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], S.STATE_NAMES[
