@@ -143,18 +143,23 @@ def _pair_train(n):
     return vals
 
 
-def test_add_allocates_nothing_on_an_ambiguous_beat_train():
-    est = HeartRateEstimator()
-    vals = _pair_train(1300)
-    for k in range(2600):
-        est.add(vals[k % 1300])
+def _cycled_without_alloc(est, vals):
+    # the train twice to settle, then once more with no allocation allowed
+    n = len(vals)
+    for k in range(2 * n):
+        est.add(vals[k % n])
     k = [0]
 
     def step():
         est.add(vals[k[0]])
-        k[0] = (k[0] + 1) % 1300
+        k[0] = (k[0] + 1) % n
 
-    assert_no_alloc(step, n=1300)  # 10 pairs
+    assert_no_alloc(step, n=n)
+
+
+def test_add_allocates_nothing_on_an_ambiguous_beat_train():
+    est = HeartRateEstimator()
+    _cycled_without_alloc(est, _pair_train(1300))  # 10 pairs
     assert est.rejected > 0 and not est.ok, (est.rejected, est.faults)
 
 
@@ -177,14 +182,5 @@ def _weak_pair_train(n):
 
 def test_weak_premature_beats_withhold_the_rate_and_allocate_nothing():
     est = HeartRateEstimator()
-    vals = _weak_pair_train(1600)
-    for k in range(3200):
-        est.add(vals[k % 1600])
-    k = [0]
-
-    def step():
-        est.add(vals[k[0]])
-        k[0] = (k[0] + 1) % 1600
-
-    assert_no_alloc(step, n=1600)  # 10 pairs
+    _cycled_without_alloc(est, _weak_pair_train(1600))  # 10 pairs
     assert not est.ok and est.dbpm in range(360, 390), (est.ok, est.dbpm, est.faults)
