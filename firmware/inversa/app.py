@@ -142,8 +142,6 @@ class App:
         self.loop_max_us = 0
         self.overruns = 0
         self.steps = 0
-        self.profile_save_errors = 0
-        self.record_save_errors = 0
         self._record_seq = ctrl.record_seq
         self.gc_runs = 0  # collections gc_in_slack actually ran
         self._gc_base = 0  # heap in use after the last collection (set by run())
@@ -157,8 +155,6 @@ class App:
         self._reset_in = -1  # periods until a requested reset; -1: none
         self.persist_store = None
         self.persist_errors = 0
-        self.persist_writes = 0  # flash writes of the persist record
-        self.record_writes = 0  # ... and of the motion record
         self.retained = None  # the motion record's retained RAM (inversa.retained)
         self._pending = None  # flash writes put off to the scheduler's pause (_write)
         self._flash_seq = ctrl.record_seq  # the record_seq the flash holds
@@ -346,8 +342,11 @@ class App:
         # A profile the host set and the controller accepted: keep it across
         # reboots (rare, so the allocation of a file write is fine here).
         self._saved_profile = self.ctrl.profile
-        if self.profile_store is not None and self.profile_store.save(self.ctrl.profile):
-            self.profile_save_errors += 1
+        # (a failed write keeps the old profile there; no count: nothing read
+        # the profile's and the motion record's write and error counts, and
+        # four attributes fewer keep the App's table at 47 slots, not 59)
+        if self.profile_store is not None:
+            self.profile_store.save(self.ctrl.profile)
 
     def _persist(self):
         # What must survive a reset, after actuate() (the outputs of this
@@ -467,11 +466,8 @@ class App:
         if kind:
             from inversa.control.session_record import save_record
 
-            self.record_writes += 1
-            if not save_record(file_path(self.storage_dir, MOTION_FILE), data):
-                self.record_save_errors += 1
+            save_record(file_path(self.storage_dir, MOTION_FILE), data)
             return
-        self.persist_writes += 1
         store = self.persist_store
         if store is not None and store.save(data[0], data[1], data[2]):
             self.persist_errors += 1
@@ -551,15 +547,25 @@ LATE_SENSOR_MODULES = (
     "inversa.drivers.mpu6050",
     "inversa.drivers.pulse_adc",
 )
-# Methods and module functions only the boot calls
+# Methods, module functions and module tables only the boot uses
 # (tests/host/test_built_once.py checks the sources): dropped once the App is
 # built.
 BOOT_METHODS = (
     # bias_mdps, set_bias_mdps, service, daily_to_store, day_to_store: no
-    # firmware calls them (the tests' and the fake board's)
+    # firmware calls them (the tests' and the fake board's); the upper-case
+    # ones and the three after them: settle_heap's own tables and helpers;
+    # _make_table: crc.py's import builds its table
+    "BOOT_METHODS",
+    "BOOT_ONLY_MODULES",
+    "BUILT_IN_LOOP",
+    "LATE_SENSOR_MODULES",
+    "drop_boot_methods",
+    "settle_heap",
+    "shed_modules",
     "__init__",
     "_await_reset",
     "_boot_app",
+    "_make_table",
     "_open_board_port",
     "_read_mpy",
     "action_mask",
@@ -598,18 +604,19 @@ def drop_boot_methods(keep=BUILT_IN_LOOP, modules=None):
 
         modules = sys.modules
     n = 0
+    names = BOOT_METHODS  # (a local: app's own entry is dropped on the way)
     for name, mod in modules.items():
         if name[:8] != "inversa." or name in keep:
             continue
         g = mod.__dict__
-        for m in BOOT_METHODS:
+        for m in names:
             if type(g.get(m, type)) is not type:  # a module function (or None)
                 setattr(mod, m, None)
         for v in g.values():
             if type(v) is type:
                 d = v.__dict__
                 if d.get("__module__") == name:
-                    for m in BOOT_METHODS:
+                    for m in names:
                         if d.get(m) is not None:
                             setattr(v, m, None)
                             n += 1

@@ -318,6 +318,30 @@ def test_drop_boot_methods_leaves_built_objects_and_kept_modules_alone():
     assert twice(mods[names[2]].C(5)) == 10  # not the firmware's
 
 
+def test_drop_boot_methods_drops_the_boot_s_own_tables_and_helpers():
+    # settle_heap's tables and helpers (app.py's BOOT_METHODS, BOOT_ONLY_MODULES,
+    # shed_modules...) and crc.py's table builder are dropped too, and the
+    # list is read once, so dropping app.py's own entry midway is harmless.
+    from inversa.app import BOOT_METHODS, drop_boot_methods
+
+    class Mod:
+        pass
+
+    app = Mod()
+    app.BOOT_METHODS = BOOT_METHODS
+    app.BOOT_ONLY_MODULES = ("inversa.app_boot",)
+    app.shed_modules = len
+    app.settle_heap = len
+    crc = Mod()
+    crc._make_table = len
+    crc.crc16 = len
+    mods = {"inversa.app": app, "inversa.crc": crc}
+    drop_boot_methods(keep=(), modules=mods)
+    assert app.BOOT_METHODS is None and app.BOOT_ONLY_MODULES is None
+    assert app.shed_modules is None and app.settle_heap is None
+    assert crc._make_table is None and crc.crc16 is len
+
+
 def test_someone_on_the_table_the_heap_is_walked_at_most_once_per_hold():
     # A walk (gc.mem_alloc / mem_free: ~8 ms each on an RP2040) stretches its
     # period; with someone on the table and nothing to collect it comes at
