@@ -254,7 +254,7 @@ from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), "tmp/", MemoryPort(512, 256))
+app = build_app(cfg, board, SystemClock(), "tmp/", MemoryPort(512, 256), shed=True)
 gc.collect()
 print("live_kept", free1 - gc.mem_free())
 from inversa.app import settle_heap

@@ -511,29 +511,6 @@ class App:
                 self.brake.engage()
 
 
-def shed_modules(names=BOOT_ONLY_MODULES):
-    """Forget the named modules (sys.modules and their package's attribute)
-    so the next collection frees their code unless something still uses it.
-    Board only: in CPython a re-import would make new classes.  Returns how
-    many were loaded."""
-    import sys
-
-    n = 0
-    for name in names:
-        if name not in sys.modules:
-            continue
-        del sys.modules[name]
-        n += 1
-        pkg, _, leaf = name.rpartition(".")
-        parent = sys.modules.get(pkg)
-        if parent is not None:
-            try:
-                delattr(parent, leaf)
-            except (AttributeError, TypeError):
-                pass
-    return n
-
-
 # Modules whose classes are built after settle_heap (a Profile from the
 # link; run()'s Scheduler): their methods stay (drop_boot_methods).
 BUILT_IN_LOOP = ("inversa.control.profile", "inversa.control.scheduler")
@@ -633,10 +610,12 @@ def settle_heap():
     shed_modules)."""
     import sys
 
+    from inversa.gcorder import shed_modules
+
     keep = BUILT_IN_LOOP
     if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
         keep += LATE_SENSOR_MODULES
-    shed_modules()
+    shed_modules(BOOT_ONLY_MODULES)
     drop_boot_methods(keep)
     order_modules()
     gc_collect()
@@ -668,6 +647,7 @@ def _boot_app(machine, clock, config_path, storage_dir):  # pragma: no cover - b
         lambda cfg, board: _open_board_port(cfg, board, clock),
         config_path,
         storage_dir,
+        shed=True,
     )
 
 

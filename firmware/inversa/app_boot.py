@@ -39,6 +39,7 @@ def boot(
     storage_dir="/",
     sleep_us=None,
     log=print,
+    shed=False,
 ):
     """Everything before the loop, on the board (run) and on the simulated
     machine (inversa_world.session): config, board (outputs safe first),
@@ -47,7 +48,8 @@ def boot(
     raise: an absent sensor, a stuck or missing bus, an unreadable profile or
     calibration, a link that does not open all become faults the running loop
     reports and reacts to.  `open_port(cfg, board)` returns the link's port;
-    `log(text)` gets what is reported (print on the board).
+    `log(text)` gets what is reported (print on the board); `shed`: see
+    build_app (run() only).
     Only a board config that cannot be read, with no earlier good copy,
     raises (ValueError saying what to fix): the pins are then unknown."""
     from inversa.board.build import build_board, scan_i2c
@@ -91,6 +93,7 @@ def boot(
         sleep_us=sleep_us,
         log=log,
         retained=retained_for(machine),
+        shed=shed,
     )
     app.stop_at_boot = stop_held  # maintenance, through the idle gate (step)
     return app

@@ -188,12 +188,20 @@ def build_app(
     sleep_us=None,
     log=print,
     retained=None,
+    shed=False,
 ):
     """Wire a board into an App.  `port` is the link's port (None: no link);
     `sensors` overrides the front end (bench mode passes injected drivers, and
     `inject` the link's callable that feeds them); `calibrate` runs the IMU
     calibration for the link's command; `retained` the board's retained RAM
-    for the motion record (inversa.retained; None: the flash alone)."""
+    for the motion record (inversa.retained; None: the flash alone).
+    `shed` (run() and the heap probes only, a board: a re-import makes new
+    classes): once the front end is built, drop the sensors' boot-only
+    modules (sensor_boot, calibration; app.BOOT_ONLY_MODULES sheds them
+    later anyway, and a late sensor's retry or a host's calibration imports
+    them afresh, as after it), so the build's peak, which decides whether
+    it fits a small heap, is ~2 KB lower: the 32-bit interpreter (unix32)
+    fits at 140k (bench/bench_board.py --heap-only)."""
     _compact()
     from inversa.control import limits as L
     from inversa.control.controller import Controller
@@ -210,6 +218,10 @@ def build_app(
     if sensors is None:
         _compact()
         sensors = build_sensors(board, clock, storage_dir, sleep_us, events)
+        if shed:
+            from inversa.gcorder import shed_modules
+
+            shed_modules(("inversa.sensor_boot", "inversa.sense.calibration"))
     _compact()
     motor, brake, buzzer = build_actuators(board, log)
     store = ProfileStore(file_path(storage_dir, PROFILE_FILE))

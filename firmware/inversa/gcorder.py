@@ -19,7 +19,8 @@
 # (rest, module): marking a pair pushes the rest, then the module, and takes
 # the module first, with only the rest of the chain waiting; by the time
 # sys.modules' turn comes, every module is marked and nothing is pushed.
-# This module's globals hold nothing else of size.
+# This module's globals hold nothing else of size.  (shed_modules, the
+# boot's, lives here because both app and app_build load this module.)
 #
 # Usage (the loop's collections: inversa.app.App.gc_in_slack):
 #     from inversa.gcorder import collect, order_modules
@@ -52,3 +53,25 @@ def order_modules():
 def collect():
     """gc.collect() with this module's globals as the first root."""
     gc.collect()
+
+
+def shed_modules(names):
+    """Forget the named modules (sys.modules and their package's attribute)
+    so the next collection frees their code unless something still uses it.
+    Board only: in CPython a re-import would make new classes.  Returns how
+    many were loaded.  Boot only (app.settle_heap, app_build.build_app), so
+    app.settle_heap drops it (app.BOOT_METHODS)."""
+    n = 0
+    for name in names:
+        if name not in sys.modules:
+            continue
+        del sys.modules[name]
+        n += 1
+        pkg, _, leaf = name.rpartition(".")
+        parent = sys.modules.get(pkg)
+        if parent is not None:
+            try:
+                delattr(parent, leaf)
+            except (AttributeError, TypeError):
+                pass
+    return n

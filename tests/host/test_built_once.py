@@ -24,7 +24,7 @@ BOOT_FUNCTIONS = {
     ("inversa.app", "_boot_app"),  # run()
     ("inversa.app", "_open_board_port"),  # _boot_app
     ("inversa.app", "settle_heap"),  # run()
-    ("inversa.app", "shed_modules"),  # settle_heap
+    ("inversa.gcorder", "shed_modules"),  # settle_heap, build_app
     ("inversa.app", "drop_boot_methods"),  # settle_heap
     ("inversa.retained", "retained_for"),  # app_boot
     ("inversa.retained", "rp2_scratch"),  # retained_for

@@ -9,7 +9,12 @@ then 122,496 B once the board stopped loading what it never runs, 119,392 B
 once fewer names were interned; 116,784 B once the board stopped loading
 link/messages.py and the host-only functions; 114,208 B with the private
 names shortened; 115,328 B on the main of 30 Nov 18:20; 107,024 B with the
-public names shortened and the boot-only methods dropped)."""
+public names shortened and the boot-only methods dropped; 107,776 B on the
+main of 30 Nov 21:00; 107,264 B once settle_heap dropped its own tables and
+the App its unread counters).  And the build fits a 140k heap (an ESP32
+without PSRAM), since run() sheds the sensors' boot-only modules once the
+front end is built (app_build.build_app's ``shed``): the build's peak
+decides, not the figure after it."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_board.py"
 # measured 107,632 B (heap3 branch, 30 Nov 20:45; 108,752 B on the main of
 # 30 Nov 20:30, over this ceiling); 107,024 B (heap2 branch, 30 Nov 20:28; 115,328 B on the main of
 # 30 Nov 18:20), with ~1.5 KB of margin above that
-MAX_LIVE_AFTER_BUILD = 108_500
+MAX_LIVE_AFTER_BUILD = 108_200
 
 
 def test_live_heap_after_build_in_the_32_bit_interpreter_stays_below_the_ceiling():
@@ -38,7 +43,12 @@ def test_live_heap_after_build_in_the_32_bit_interpreter_stays_below_the_ceiling
     spec.loader.exec_module(bb)
     if not bb.UNIX32.is_file():
         pytest.skip(f"{bb.UNIX32} not found")
-    got = bb.heap_probe_unix32(("224k",))["224k"]
-    print("\n32-bit MicroPython, 224k:", got)
+    both = bb.heap_probe_unix32(("224k", "140k"))
+    got = both["224k"]
+    print("\n32-bit MicroPython, 224k:", got, "\n140k:", both["140k"])
     assert got["fits"], got
     assert 60_000 < got["live_bytes"] <= MAX_LIVE_AFTER_BUILD, got
+    # an ESP32 without PSRAM grows MicroPython's heap to ~110-140 KB: the
+    # build's peak must fit 140k (issue 10 item 4; it ran out in
+    # App.__init__ before run() shed the sensors' boot-only modules early)
+    assert both["140k"]["fits"], both["140k"]

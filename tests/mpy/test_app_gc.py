@@ -227,7 +227,8 @@ def test_shed_modules_forgets_a_module_and_its_package_attribute():
 
     import inversa
     import inversa.events as mod
-    from inversa.app import BOOT_ONLY_MODULES, shed_modules
+    from inversa.app import BOOT_ONLY_MODULES
+    from inversa.gcorder import shed_modules
 
     try:
         assert shed_modules(("inversa.events", "inversa.no_such_module")) == 1

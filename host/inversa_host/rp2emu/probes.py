@@ -20,7 +20,7 @@ def build():
     # stand-in holds one period's frames (dropped after each step).
     port = MemoryPort(512, 256)
     app = build_app(cfg, build_board(cfg, machine), SystemClock(), "/", port,
-                    reset_cause=machine.reset_cause(), uid=machine.unique_id())
+                    reset_cause=machine.reset_cause(), uid=machine.unique_id(), shed=True)
     return app, port
 """
 
