@@ -321,8 +321,9 @@ def test_drop_boot_methods_leaves_built_objects_and_kept_modules_alone():
 
 def test_drop_boot_methods_drops_the_boot_s_own_tables_and_helpers():
     # settle_heap's tables and helpers (app.py's BOOT_METHODS, BOOT_ONLY_MODULES,
-    # shed_modules...) and crc.py's table builder are dropped too, and the
-    # list is read once, so dropping app.py's own entry midway is harmless.
+    # settle_heap; gcorder.py's shed_modules) and crc.py's table builder are
+    # dropped too, and the list is read once, so dropping app.py's own entry
+    # midway is harmless.
     from inversa.app import BOOT_METHODS, drop_boot_methods
 
     class Mod:
@@ -331,15 +332,17 @@ def test_drop_boot_methods_drops_the_boot_s_own_tables_and_helpers():
     app = Mod()
     app.BOOT_METHODS = BOOT_METHODS
     app.BOOT_ONLY_MODULES = ("inversa.app_boot",)
-    app.shed_modules = len
     app.settle_heap = len
+    gco = Mod()
+    gco.shed_modules = len
+    gco.collect = len
     crc = Mod()
     crc._make_table = len
     crc.crc16 = len
-    mods = {"inversa.app": app, "inversa.crc": crc}
+    mods = {"inversa.app": app, "inversa.gcorder": gco, "inversa.crc": crc}
     drop_boot_methods(keep=(), modules=mods)
     assert app.BOOT_METHODS is None and app.BOOT_ONLY_MODULES is None
-    assert app.shed_modules is None and app.settle_heap is None
+    assert app.settle_heap is None and gco.shed_modules is None and gco.collect is len
     assert crc._make_table is None and crc.crc16 is len
 
 
