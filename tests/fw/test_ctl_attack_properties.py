@@ -121,3 +121,82 @@ def test_a_reading_frozen_just_past_horizontal_does_not_keep_a_rise_creeping_for
     r.reset()
     r.settle()
     assert r.broken(("depth", "end"), latched_ok=()) == [], S.STATE_NAMES[r.rig.out.state]
+
+
+# --- tilt sensor failure with a profile at its limits (review attack3) -----
+
+# Every profile the hard limits allow: a 90 deg limit, a 180 s return and a
+# 120 s rest included.
+profiles_at_limits = st.builds(
+    Profile,
+    max_angle_cdeg=st.one_of(st.just(L.MAX_ANGLE_CDEG), st.integers(800, L.MAX_ANGLE_CDEG)),
+    hold_ms=st.integers(L.MIN_HOLD_MS, 20000),
+    descent_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
+    rise_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
+    return_ms=st.one_of(st.just(L.MAX_RETURN_MS), st.integers(L.MIN_RETURN_MS, L.MAX_RETURN_MS)),
+    rest_ms=st.one_of(st.just(L.MAX_REST_MS), st.integers(L.MIN_REST_MS, L.MAX_REST_MS)),
+    hr_mode=st.just(0),
+)
+
+
+@SOME
+@given(
+    profile=profiles_at_limits,
+    held_ms=st.integers(1000, 40000),
+    lost_after_ms=st.integers(0, 60000),
+    reset=st.booleans(),
+)
+@example(
+    Profile(
+        max_angle_cdeg=9000,
+        hold_ms=20000,
+        descent_cdps=500,
+        return_ms=L.MAX_RETURN_MS,
+        rest_ms=L.MAX_REST_MS,
+        hr_mode=0,
+    ),
+    40000,
+    3000,
+    False,
+)
+@example(
+    Profile(
+        max_angle_cdeg=4500,
+        hold_ms=20000,
+        descent_cdps=300,
+        return_ms=60000,
+        rest_ms=30000,
+        hr_mode=0,
+    ),
+    25000,
+    3000,
+    True,
+)
+def test_the_open_loop_return_of_any_profile_reaches_home_within_its_bound(
+    profile: Profile, held_ms: int, lost_after_ms: int, reset: bool
+) -> None:
+    # The tilt sensor is lost for good at any moment of a session (with or
+    # without a reset then), the motor healthy.  Required (DESIGN.md §3,
+    # tilt sensor failure: a motorized table brings the person up by a
+    # bounded, slow, open-loop path to the home limit switch; trapped
+    # inverted).  Found by this review (attack3): the open loop's own plan
+    # (its slow leg for the profile's return, the rest, the leg home) was
+    # cut at a hard 180 s, shorter than the plan of any profile with a long
+    # return or rest: a 90 deg profile with a 180 s return and a 120 s rest
+    # ended in the home-timeout cut-off with the person at 47 deg for good;
+    # 45 deg, 60 s return, 30 s rest: at 2 deg after a reset.
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(lost_after_ms // 10 * 10)
+
+    def lost(rig) -> None:
+        rig.inp.tilt_ok = False
+
+    r.override = lost
+    if reset:
+        r.reset()
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[r.rig.out.state],
+        r.rig.plant.angle_cdeg,
+    )
