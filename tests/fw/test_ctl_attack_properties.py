@@ -200,3 +200,49 @@ def test_the_open_loop_return_of_any_profile_reaches_home_within_its_bound(
         S.STATE_NAMES[r.rig.out.state],
         r.rig.plant.angle_cdeg,
     )
+
+
+@SOME
+@given(
+    back_ms=st.integers(8000, 14000),
+    released_after_ms=st.integers(500, 5000),
+)
+@example(10360, 4760)
+def test_a_reset_during_an_estop_press_with_the_tilt_back_later_ends_at_loading(
+    back_ms: int, released_after_ms: int
+) -> None:
+    # Left open by the last review (b): the e-stop pressed at 23 deg, a
+    # reset while it is held, the tilt sensor back 8-14 s after the reset,
+    # the e-stop released and cleared at the table.  Required (DESIGN.md
+    # §3, trapped inverted; tilt sensor failure): the open-loop return
+    # brings the person to the home switch.  On the old code its 180 s cap
+    # cut the plan (the e-stop's wait, the slow leg, the rest, the leg
+    # home): the home-timeout cut-off at 1 deg, for good (attack3).
+    r = Run(
+        Profile(max_angle_cdeg=2300, hold_ms=20000, descent_cdps=500, return_ms=38000, hr_mode=0)
+    )
+    r.session(14310)
+    r.run(3310)
+    r.rig.inp.estop_pressed = True
+    r.ev("press_estop")
+    r.run(1350)
+    t0 = r.rig.t_ms
+
+    def late(rig) -> None:
+        rig.inp.tilt_ok = rig.t_ms - t0 >= back_ms
+
+    r.override = late
+    r.reset()
+    r.run(released_after_ms // 10 * 10)
+    r.rig.inp.estop_pressed = False
+    r.ev("release_estop")
+    r.run(2920)
+    r.rig.inp.stop_pressed = True
+    r.ev("press_stop")
+    r.run(300)
+    r.rig.inp.stop_pressed = False
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[r.rig.out.state],
+        r.rig.plant.angle_cdeg,
+    )
