@@ -121,3 +121,171 @@ def test_a_reading_frozen_just_past_horizontal_does_not_keep_a_rise_creeping_for
     r.reset()
     r.settle()
     assert r.broken(("depth", "end"), latched_ok=()) == [], S.STATE_NAMES[r.rig.out.state]
+
+
+# --- tilt sensor failure with a profile at its limits (review attack3) -----
+
+# Every profile the hard limits allow: a 90 deg limit, a 180 s return and a
+# 120 s rest included.
+profiles_at_limits = st.builds(
+    Profile,
+    max_angle_cdeg=st.one_of(st.just(L.MAX_ANGLE_CDEG), st.integers(800, L.MAX_ANGLE_CDEG)),
+    hold_ms=st.integers(L.MIN_HOLD_MS, 20000),
+    descent_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
+    rise_cdps=st.integers(200, L.MAX_CMD_RATE_CDPS),
+    return_ms=st.one_of(st.just(L.MAX_RETURN_MS), st.integers(L.MIN_RETURN_MS, L.MAX_RETURN_MS)),
+    rest_ms=st.one_of(st.just(L.MAX_REST_MS), st.integers(L.MIN_REST_MS, L.MAX_REST_MS)),
+    hr_mode=st.just(0),
+)
+
+
+@SOME
+@given(
+    profile=profiles_at_limits,
+    held_ms=st.integers(1000, 40000),
+    lost_after_ms=st.integers(0, 60000),
+    reset=st.booleans(),
+)
+@example(
+    Profile(
+        max_angle_cdeg=9000,
+        hold_ms=20000,
+        descent_cdps=500,
+        return_ms=L.MAX_RETURN_MS,
+        rest_ms=L.MAX_REST_MS,
+        hr_mode=0,
+    ),
+    40000,
+    3000,
+    False,
+)
+@example(
+    Profile(
+        max_angle_cdeg=4500,
+        hold_ms=20000,
+        descent_cdps=300,
+        return_ms=60000,
+        rest_ms=30000,
+        hr_mode=0,
+    ),
+    25000,
+    3000,
+    True,
+)
+def test_the_open_loop_return_of_any_profile_reaches_home_within_its_bound(
+    profile: Profile, held_ms: int, lost_after_ms: int, reset: bool
+) -> None:
+    # The tilt sensor is lost for good at any moment of a session (with or
+    # without a reset then), the motor healthy.  Required (DESIGN.md §3,
+    # tilt sensor failure: a motorized table brings the person up by a
+    # bounded, slow, open-loop path to the home limit switch; trapped
+    # inverted).  Found by this review (attack3): the open loop's own plan
+    # (its slow leg for the profile's return, the rest, the leg home) was
+    # cut at a hard 180 s, shorter than the plan of any profile with a long
+    # return or rest: a 90 deg profile with a 180 s return and a 120 s rest
+    # ended in the home-timeout cut-off with the person at 47 deg for good;
+    # 45 deg, 60 s return, 30 s rest: at 2 deg after a reset.
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(lost_after_ms // 10 * 10)
+
+    def lost(rig) -> None:
+        rig.inp.tilt_ok = False
+
+    r.override = lost
+    if reset:
+        r.reset()
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[r.rig.out.state],
+        r.rig.plant.angle_cdeg,
+    )
+
+
+@SOME
+@given(
+    back_ms=st.integers(8000, 14000),
+    released_after_ms=st.integers(500, 5000),
+)
+@example(10360, 4760)
+def test_a_reset_during_an_estop_press_with_the_tilt_back_later_ends_at_loading(
+    back_ms: int, released_after_ms: int
+) -> None:
+    # Left open by the last review (b): the e-stop pressed at 23 deg, a
+    # reset while it is held, the tilt sensor back 8-14 s after the reset,
+    # the e-stop released and cleared at the table.  Required (DESIGN.md
+    # §3, trapped inverted; tilt sensor failure): the open-loop return
+    # brings the person to the home switch.  On the old code its 180 s cap
+    # cut the plan (the e-stop's wait, the slow leg, the rest, the leg
+    # home): the home-timeout cut-off at 1 deg, for good (attack3).
+    r = Run(
+        Profile(max_angle_cdeg=2300, hold_ms=20000, descent_cdps=500, return_ms=38000, hr_mode=0)
+    )
+    r.session(14310)
+    r.run(3310)
+    r.rig.inp.estop_pressed = True
+    r.ev("press_estop")
+    r.run(1350)
+    t0 = r.rig.t_ms
+
+    def late(rig) -> None:
+        rig.inp.tilt_ok = rig.t_ms - t0 >= back_ms
+
+    r.override = late
+    r.reset()
+    r.run(released_after_ms // 10 * 10)
+    r.rig.inp.estop_pressed = False
+    r.ev("release_estop")
+    r.run(2920)
+    r.rig.inp.stop_pressed = True
+    r.ev("press_stop")
+    r.run(300)
+    r.rig.inp.stop_pressed = False
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[r.rig.out.state],
+        r.rig.plant.angle_cdeg,
+    )
+
+
+@SOME
+@given(
+    profile=profiles,
+    held_ms=st.integers(1000, 20000),
+    lost_after_ms=st.integers(0, 40000),
+    stuck_after_ms=st.integers(0, 20000),
+    reset=st.booleans(),
+)
+@example(
+    Profile(max_angle_cdeg=3000, hold_ms=20000, descent_cdps=500, hr_mode=0), 20000, 2000, 0, False
+)
+@example(
+    Profile(max_angle_cdeg=3000, hold_ms=20000, descent_cdps=500, hr_mode=0), 20000, 2000, 0, True
+)
+def test_a_home_switch_stuck_closed_with_the_tilt_lost_does_not_leave_the_person_inverted(
+    profile: Profile, held_ms: int, lost_after_ms: int, stuck_after_ms: int, reset: bool
+) -> None:
+    # Left open by the last review (a): the tilt sensor lost at any moment
+    # of a session (a reset then or not), and the home switch stuck closed
+    # at the same time or up to 20 s later, the motor healthy.  Required
+    # (DESIGN.md §3, trapped inverted): the person is brought up.  On the
+    # old code the open loop believed the switch after 100 ms and cut off
+    # with the person at 30 deg, for good.  (The open loop then ends at the
+    # dead-reckoned loading angle: a motor slower than the gain assumed
+    # stops short of it, head-up; so "not inverted" here, not "at loading".)
+    r = Run(profile)
+    r.session(held_ms)
+    r.run(lost_after_ms // 10 * 10)
+    t0 = r.rig.t_ms
+
+    def faults(rig) -> None:
+        rig.inp.tilt_ok = False
+        if rig.t_ms - t0 >= stuck_after_ms:
+            rig.inp.home_switch = True
+
+    r.override = faults
+    if reset:
+        r.reset()
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "return", "speed")) == []
+    assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)

@@ -63,6 +63,7 @@ def test_library_covers_every_hazard_row() -> None:
             "mains_flicker",
             "home_switch_stuck",
             "end_switch_stuck",
+            "review_home_stuck_imu_lost",
         },
         "physiological distress": {
             "hr_rise",
@@ -76,6 +77,7 @@ def test_library_covers_every_hazard_row() -> None:
             "tilt_bus_errors",
             "reboot_with_dead_imu",
             "reboot_bus_stuck",
+            "review_long_return_imu_lost",
         },
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},

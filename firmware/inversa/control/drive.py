@@ -38,7 +38,7 @@ _MIN_RETURN_MS = const(30000)  # limits.MIN_RETURN_MS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _OPEN_LOOP_CDPS = const(150)  # limits.OPEN_LOOP_CDPS
 _OPEN_LOOP_MARGIN_MS = const(20000)  # limits.OPEN_LOOP_MARGIN_MS
-_OPEN_LOOP_MAX_MS = const(180000)  # limits.OPEN_LOOP_MAX_MS
+_OPEN_LOOP_MAX_MS = const(2400000)  # limits.OPEN_LOOP_MAX_MS
 _OPEN_LOOP_TIME_FACTOR = const(2)  # limits.OPEN_LOOP_TIME_FACTOR
 _REST = const(7)  # states.REST
 _RETURN = const(6)  # states.RETURN
@@ -100,8 +100,17 @@ def learn_gain(ctl, cmd, rate, dt):
 
 def begin_open_loop(ctl, t, home):
     if home and ctl._home_ms >= _HOME_CONFIRM_MS:
-        ctl._set_state(t, _FAULT)
-        return
+        if (
+            ctl._last_good_angle + ctl._est_doubt <= 0
+            or not ctl._rec_valid
+            or ctl._rec_last == _REC_UNKNOWN_CDEG
+        ):
+            ctl._set_state(t, _FAULT)  # at home, or no depth known to doubt it
+            return
+        # Closed while the depth it can prove (an exact record or this
+        # boot's angle) is inverted: it lies (a switch stuck closed, with the
+        # tilt sensor lost the cut-off left the person there; attack3).
+        ctl._home_bad = True
     if not ctl.in_session:
         ctl._session_begin(t, ctl._last_good_angle, _NO_START)
     # Dead reckoning from the depth it can prove: the last trusted angle

@@ -122,7 +122,13 @@ TRACK_ERR_CDEG = const(500)  # setpoint - angle beyond 5 deg ...
 TRACK_ERR_MS = const(1000)  # ... for 1 s: motion does not follow command
 OPEN_LOOP_CDPS = const(150)  # tilt failed: 1.5 deg/s up, open loop
 OPEN_LOOP_TIME_FACTOR = const(2)  # ... planned for twice the return time (speed unmeasured)
-OPEN_LOOP_MAX_MS = const(180000)  # hard bound of an open-loop return
+# Hard bound of an open-loop return.  Each open loop is bounded by its own
+# plan (drive.begin_open_loop: slow leg + rest + leg home + margin); this cap
+# must never cut a plan short: the longest one (a 180 s return, a 120 s
+# rest, the learned gain 300 %, a record at 15.6 deg with its 2 deg doubt)
+# is 1,985 s.  At 180 s it cut the plans of long returns or rests and left
+# the person inverted in a home-timeout fault (review attack3, 30 Nov).
+OPEN_LOOP_MAX_MS = const(2400000)
 OPEN_LOOP_MARGIN_MS = const(20000)
 
 # --- manual tables ----------------------------------------------------------

@@ -32,6 +32,7 @@ _EV_BOOT = const(1)  # events.EV_BOOT
 _FAULT = const(10)  # states.FAULT
 _HOLD = const(5)  # states.HOLD
 _HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
+_OL_HOME = const(2)  # the open loop's leg home (drive._OL_HOME)
 _HORIZONTAL_BAND_CDEG = const(500)  # limits.HORIZONTAL_BAND_CDEG
 _IDLE = const(1)  # states.IDLE
 _LIMIT_BACKOFF_CDEG = const(200)  # limits.LIMIT_BACKOFF_CDEG
@@ -113,7 +114,12 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
         run_armed(ctl, t, inp, angle, stop_edge)
     elif st == _OPEN_LOOP:
         if home and ctl._home_ms >= _HOME_CONFIRM_MS:
-            ctl._set_state(t, _FAULT)
+            if ctl._ol_phase == _OL_HOME or not ctl._rec_valid or ctl._ol_creep_cdps:
+                ctl._set_state(t, _FAULT)
+            else:
+                # Closed before dead reckoning from a known depth came back
+                # to horizontal: it lies (drive.begin_open_loop).
+                ctl._home_bad = True
     elif st == _FAULT or st == _ESTOP:  # noqa: SIM109
         if stop_edge:
             ctl._clear(t)

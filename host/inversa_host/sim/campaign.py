@@ -42,7 +42,7 @@ from inversa_host.sim.scenario import ACTIONS, Scenario, parse_scenario
 ArgValue = float | str | bool
 Event = tuple[float, str, dict[str, ArgValue]]
 
-SETTLE_S = 240.0  # after the last event: open-loop bound (180 s) + rest + rise
+SETTLE_S = 240.0  # after the last event: an open-loop return of these profiles (bound: its plan, 214 s at the assumed 2x gain) + rest + rise
 SAMPLE_MS = 100  # the truth's sampling, as `inversa sim` records it
 STOP_AFTER_S = 3.0  # settled this long after the last event: the timeline is over
 
