@@ -191,6 +191,30 @@ def test_time_limit_brings_the_person_up_even_if_the_hold_never_ends():
     rig.run_until(lambda r: r.out.state == S.DONE, 200000)
 
 
+def test_the_time_limit_leaves_the_return_time_within_the_hard_15_min():
+    # Review attack3: the limit rose at 15 min inverted, so a return at the
+    # profile's 3 min pace had the person up at 18.  A manual table whose
+    # person stays in the hold past its end: the time limit must rise while
+    # a return at the profile's pace still ends within the 15 min.
+    prof = Profile(
+        max_angle_cdeg=3000,
+        hold_ms=L.MAX_HOLD_MS,
+        return_ms=L.MAX_RETURN_MS,
+        daily_ms=L.MAX_DAILY_MS,
+        table_type=S.MANUAL,
+        hr_mode=HR_OFF,
+    )
+    prof.validate()
+    rig = Rig(prof)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200
+    rig.run_until(lambda r: r.plant.angle_cdeg >= 2500, 60000)
+    rig.plant.manual_vel_cdps = 0  # the person stays
+    rig.run_until(lambda r: r.out.alarm_bits & bit(A.A_TIME_LIMIT), L.MAX_INVERTED_MS)
+    assert rig.out.inverted_ms + prof.return_ms + L.RETURN_MARGIN_MS <= L.MAX_INVERTED_MS + 100
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+
+
 def test_reboot_mid_session_is_detected_and_recovered_by_gradual_return():
     prof = Profile(max_angle_cdeg=6000)
     rig = Rig(prof, angle_cdeg=5000, reset_cause=3)  # the watchdog reset us at 50 deg

@@ -74,6 +74,29 @@ def test_longest_profile_fits_the_inverted_time_hard_limit():
     assert check(Profile(hold_ms=L.MAX_HOLD_MS, return_ms=L.MAX_RETURN_MS)) == (0, "")
 
 
+def test_a_session_longer_than_the_inverted_time_hard_limit_is_refused():
+    # descent + hold + return must fit the 15 min (review attack3: a 90 deg
+    # descent at 0.5 deg/s, a 10 min hold and a 3 min return took 16 min).
+    long = Profile(
+        max_angle_cdeg=L.MAX_ANGLE_CDEG,
+        descent_cdps=L.MIN_RATE_CDPS,
+        hold_ms=L.MAX_HOLD_MS,
+        return_ms=L.MAX_RETURN_MS,
+    )
+    code, why = check(long)
+    assert code == reasons.PROFILE_INVALID
+    assert "hold_ms" in why and "return_ms" in why and "descent_cdps" in why
+    e = raises(ValueError, long.validate)
+    assert "hard limit" in str(e)
+    # ... one second shorter than the limit (with the return's margin) fits
+    descent_ms = L.MAX_ANGLE_CDEG * 1000 // L.MIN_RATE_CDPS
+    fits = L.MAX_INVERTED_MS - L.RETURN_MARGIN_MS - descent_ms - L.MAX_RETURN_MS
+    long.hold_ms = fits
+    assert check(long) == (0, "")
+    long.hold_ms = fits + 1
+    assert check(long)[0] == reasons.PROFILE_INVALID
+
+
 def test_inconsistent_and_mistyped_profiles_are_refused():
     assert check(Profile(hr_low_bpm=100, hr_high_bpm=110))[0] == reasons.PROFILE_INVALID
     assert check(Profile(hold_ms="60000"))[0] == reasons.BAD_ARGUMENT

@@ -59,6 +59,7 @@ _HORIZONTAL_BAND_CDEG = const(500)  # limits.HORIZONTAL_BAND_CDEG
 _LIMIT_HYST_CDEG = const(100)  # limits.LIMIT_HYST_CDEG
 _LIMIT_TOL_CDEG = const(50)  # limits.LIMIT_TOL_CDEG
 _MANUAL_SPEED_TOL_CDPS = const(50)  # limits.MANUAL_SPEED_TOL_CDPS
+_MAX_INVERTED_MS = const(900000)  # limits.MAX_INVERTED_MS
 _MAX_RATE_CDPS = const(600)  # limits.MAX_RATE_CDPS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _READY = const(3)  # states.READY
@@ -298,11 +299,18 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         ctl._mon.reset(t, angle)
     if not ctl.in_session:
         return cond
-    if ctl._inverted_ms > ctl._time_limit_ms:
+    active_phase = _DESCENT <= st <= _HOLD  # DESCENT or HOLD (4, 5)
+    inv = ctl._inverted_ms
+    # The hard 15 min counts to the person back at horizontal: the return
+    # must start by then less its own planned time (review attack3: the
+    # limit started the return at 15 min, so up at 18).  Later, only a
+    # stalled return trips it (hold + return + grace, at most 15 min).
+    if inv > ctl._time_limit_ms or (
+        active_phase and inv > _MAX_INVERTED_MS - p.return_ms - _RETURN_MARGIN_MS
+    ):
         cond |= _B_TIME_LIMIT
     if ctl._recovering:
         cond |= _B_REBOOT
-    active_phase = _DESCENT <= st <= _HOLD  # DESCENT or HOLD (4, 5)
     if ctl.daily_used_ms >= p.daily_ms and active_phase:
         cond |= _B_DAILY
     if inp.on_battery and (active_phase or st == _BASELINE or st == _READY):  # noqa: SIM109

@@ -224,4 +224,14 @@ def check(p):
             reasons.PROFILE_INVALID,
             "hr_high_bpm must be at least %d above hr_low_bpm" % L.HR_MIN_SPAN_BPM,
         )
+    # The whole session fits the hard inverted time (checks.conditions
+    # starts the return early otherwise): descent + hold + return.
+    t_ms = p.max_angle_cdeg * 1000 // p.descent_cdps + p.hold_ms + p.return_ms
+    if t_ms + L.RETURN_MARGIN_MS > L.MAX_INVERTED_MS:
+        return (
+            reasons.PROFILE_INVALID,
+            "descent + hold_ms + return_ms take %d s, over the %d s hard limit: "
+            "shorten hold_ms or return_ms, or raise descent_cdps"
+            % (t_ms // 1000, L.MAX_INVERTED_MS // 1000),
+        )
     return 0, ""
