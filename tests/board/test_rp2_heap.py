@@ -41,7 +41,10 @@ from inversa_host.rp2emu.probes import LIVE_AFTER_BUILD, run_probe
 # of 30 Nov 18:20); the margin is less than the 7.7 KB qstr
 # pool that comes back when the board interns more than 1,260 names
 # (qstr_info's n_pool 7; the count is printed below)
-MAX_LIVE_AFTER_BUILD = 96_800
+# + 1,936 B (hrfast branch, 30 Nov 22:40: the heart-rate check's viper
+# kernels, imath_native.lags and harm, machine code on the heap; 96,544 ->
+# 98,480 B, 1,230 names both) on heap4's 96,800
+MAX_LIVE_AFTER_BUILD = 96_800 + 1_936
 
 # after the shared measurement (probes.LIVE_AFTER_BUILD, the bench's too)
 AFTER = """

@@ -1,4 +1,5 @@
-"""The viper twins (inversa/crc_native.py, inversa/link/native.py, inversa/sense/imath_native.py,
+"""The viper twins (inversa/crc_native.py, inversa/link/native.py, inversa/sense/imath_native.py
+(atan2 and the heart-rate estimator's kernels),
 inversa/drivers/native.py) compiled by mpy-cross for armv6m,
 run on the emulated Pico, give what the plain versions give.  Timings printed.
 Skipped, with the reason, where the emulated Pico is unavailable."""
@@ -72,6 +73,34 @@ for i in range(3000):
     got = native.read(q)
     if got is not want or p.raw != q.raw or p._buf != q._buf or p._prev != q._prev:
         bad += 1
+from array import array
+from inversa.sense import imath_native as hn
+print("hr kernels native", imath.lags is hn.lags and imath.harm is hn.harm)
+sn = bytes(range(64))
+for trial in range(8):
+    dr = array("i", [0] * 184)
+    ys = array("h", [0] * 104)
+    for i in range(184):
+        x = (x * 1103515245 + 12345) % 2147483648
+        dr[i] = (x >> 5) - (1 << 25) if trial % 2 else ((x >> 16) & 0x3FFF) - 0x2000
+        if i < 104:
+            ys[i] = ((x >> 12) % 4095) - 2047
+    sc = (1, 7, 300, 70001)[trial % 4]
+    ra = array("h", [-200] * 41)
+    rb = array("h", [-200] * 41)
+    e0 = 0
+    el = 0
+    for k in range(64):
+        e0 += ys[k] * ys[k]
+        el += ys[k + 6] * ys[k + 6]
+    ea = hn.lags(ys, ra, 6, 41, e0, el, 9 + trial, 64)
+    eb = imath_plain.lags(ys, rb, 6, 41, e0, el, 9 + trial, 64)
+    bad += ra != rb or ea != eb
+    ha = array("i", [0] * 12)
+    hb = array("i", [0] * 12)
+    hn.harm(ha, dr, sn, 150, sc, 200 + trial * 50, 0, 96)
+    imath_plain.harm(hb, dr, sn, 150, sc, 200 + trial * 50, 0, 96)
+    bad += ha != hb
 print("mismatches", bad)
 def t(name, f, n=10):
     t0 = time.ticks_us()
@@ -84,6 +113,9 @@ t("cobs viper 66B", lambda: cobs.encode_into(b, 0, 66, w1, 0))
 t("cobs plain 66B", lambda: cobs.encode_into_plain(b, 0, 66, w1, 0))
 t("atan2 viper", lambda: imath.atan2_udeg(-1234, 16000))
 t("atan2 plain", lambda: imath_plain.atan2_udeg_plain(-1234, 16000))
+t("hr lags viper (6 lags)", lambda: hn.lags(ys, ra, 6, 12, e0, el, 20, 64))
+t("hr lags plain (6 lags)", lambda: imath_plain.lags(ys, rb, 6, 12, e0, el, 20, 64), 1)
+t("hr harm viper (96 points)", lambda: hn.harm(ha, dr, sn, 150, 77, 300, 0, 96))
 t("mpu read viper", lambda: native.read(q), 100)
 t("mpu read plain", lambda: MPU6050._read_mpy(p), 100)
 """
@@ -104,4 +136,5 @@ def test_viper_twins_are_identical_on_armv6m(emulated_pico):
     assert "native True True" in out
     assert "imath native True" in out
     assert "mpu native True" in out
+    assert "hr kernels native True" in out
     assert "mismatches 0" in out

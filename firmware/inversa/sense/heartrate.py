@@ -130,7 +130,7 @@ from array import array
 
 from inversa.compat import const
 from inversa.sense.flags import HR_LOW_QUALITY, HR_NO_PULSE, HR_NOT_READY
-from inversa.sense.imath import isqrt
+from inversa.sense.imath import harm, isqrt, lags
 
 _MASK24 = const(0xFFFFFF)  # sample counter (46 h at 100 samples/s)
 _MASK30 = const(0x3FFFFFFF)  # beat time in 1/64 sample
@@ -170,6 +170,11 @@ _RES_UNITS = const(32)  # residual points formed per decimated sample's worth of
 _LAG_UNITS = const(256)  # autocorrelation products (at most one lag) per decimated sample
 _HL = const(96)  # harmonics: a window of whole beat periods within this many decimated samples
 _H_UNITS = const(12)  # ... its points per decimated sample's worth of adds (3 at 100/s)
+# the check's lags and harmonics in imath's kernels, in batches (each
+# ~0.3 ms on the emulated Pico), when the calls' steps above reach past
+# what was done
+_LAG_BATCH = const(6)  # lags
+_H_BATCH = const(24)  # harmonics' points (>= a call's step, _H_UNITS)
 # sin in 1/64 turns, 64 + 63 sin (the harmonics' table)
 _SIN = b'@FLRX^chmqtxz|~\x7f\x7f\x7f~|zxtqmhc^XRLF@:4.("\x1d\x18\x13\x0f\x0c\x08\x06\x04\x02\x01\x01\x01\x02\x04\x06\x08\x0c\x0f\x13\x18\x1d"(.4:'
 
@@ -327,7 +332,6 @@ class HeartRateEstimator:
         self._hk = -1  # harmonics' point being taken, -1: idle
         self._hs[11] = 0  # verdicts left with a lock on a motion flagged
         self._kpos = 0  # product of the lag's dot product reached so far
-        self._acc2 = 0  # its partial sum
         self._e0 = 1
         self._el = 0  # energy of the residual window at the lag being checked
         self._stage = 0  # a beat's work left: 1 shape match, 2 slopes, 3 interval,
@@ -408,9 +412,13 @@ class HeartRateEstimator:
 
     def add(self, x):
         """One sample, oldest first.  x: any integer scale, rising with blood volume."""
+        # (methods are called through the class here and in the beat's
+        # stages: on the board a method looked up through the instance
+        # first misses among its ~140 attributes; a short method took 52 us
+        # a call so on the emulated Pico, 22 us through the class)
         busy = self._stage
         if busy:
-            self._beat_stage(busy)
+            HeartRateEstimator._beat_stage(self, busy)
         ring = self._ring
         if self._fill:
             for i in range(self._k):
@@ -431,7 +439,7 @@ class HeartRateEstimator:
         self._d_acc += sf
         c = self._d_cnt + 1
         if c >= self._dec:
-            self._second()
+            HeartRateEstimator._second(self)
         else:
             self._d_cnt = c
 
@@ -468,7 +476,7 @@ class HeartRateEstimator:
                     self._pk_next = sf
                 if sf < (self._pk_v >> 1):
                     self._inpk = False
-                    self._candidate()
+                    HeartRateEstimator._candidate(self)
         elif sf > (self._amp * 3) // 5:
             self._inpk = True
             self._pk_prev = self._last_v
@@ -477,7 +485,7 @@ class HeartRateEstimator:
         self._last_v = sf
 
         if self._pend and ((n - (self._pend_t >> 6)) & _MASK24) > self._gap_n:
-            self._commit()
+            HeartRateEstimator._commit(self)
         if self._stage:
             return  # the timers and the check wait until the beat is in
         since = (n - self._n_acc) & _MASK24
@@ -485,22 +493,24 @@ class HeartRateEstimator:
             # beats stopped or got weaker: lower the threshold
             self._amp -= self._amp >> self._decay_shift
         if since > self._nopulse_n and not self.faults & HR_NO_PULSE:
-            self._forget()
+            HeartRateEstimator._forget(self)
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
             self.ok = False
         if not busy:
             # one slice of the second-rhythm check, in a call without beat work
             if self._form >= 0:
-                self._residual()
+                HeartRateEstimator._residual(self)
             elif self._scan >= 0:
-                self._lag_step()
+                HeartRateEstimator._lag_step(self)
             elif self._hk >= 0:
-                self._harm()
+                HeartRateEstimator._harm(self)
 
     def _second(self):
         # a decimated slope sample is complete; once a second a check of the
         # comb residual starts: `_residual` forms it a few points per call,
-        # then `_lag_step` its autocorrelation, a part of one lag per call
+        # then `_lag_step` its autocorrelation, then `_harm` the harmonics
+        # (these two in imath's kernels, a batch at a time; the calls in
+        # between only step on)
         dr = self._dring
         i = (self._di + 1) % _DR
         self._di = i
@@ -513,16 +523,16 @@ class HeartRateEstimator:
         if self._dn < _DR:
             self._dn += 1
         self._since += 1
-        t16 = self._t16_now()
-        ti = t16 >> 4
         if (
-            self._scan < 0
-            and self._form < 0
-            and self._hk < 0
-            and (self._since >= self._fd or not self._checked)
-            and ti >= 2
-            and self._dn >= ti + _YS + 2
+            self._scan >= 0
+            or self._form >= 0
+            or self._hk >= 0
+            or (self._since < self._fd and self._checked)
         ):
+            return  # a check under way, or not due (the beat period only then)
+        t16 = HeartRateEstimator._t16_now(self)
+        ti = t16 >> 4
+        if ti >= 2 and self._dn >= ti + _YS + 2:
             self._since = 0
             self._form = 0
             self._f_i = i
@@ -571,48 +581,33 @@ class HeartRateEstimator:
         self._scan = lmin
         self._hk = 0  # then the harmonics
         self._kpos = 0
-        self._acc2 = 0
 
     def _lag_step(self):
-        # a part of the residual's autocorrelation at one lag
+        # the residual's autocorrelation: _LAG_BATCH lags' r at a time
+        # (imath.lags), the best ones into _best and _r_t, each lag's into
+        # _rlag (for the near-rate check, _near); the calls step on by a
+        # part of a lag, as when a part was summed per call, to the verdict
+        # in its own call
         lag = self._scan
         if lag > self._lmax:
-            self._verdict()
+            HeartRateEstimator._verdict(self)
             return
-        ys = self._ys
         k0 = self._kpos
+        if not k0 and not (lag - self._lmin) % _LAG_BATCH:
+            rl = self._rlag
+            if lag == self._lmin:
+                rl[0] = rl[1] = -200
+            e = lag + _LAG_BATCH
+            if e > self._lmax:
+                e = self._lmax + 1
+            self._el = lags(self._ys, rl, lag, e, self._e0, self._el, self._t_dec, _N2)
+            self._best = rl[0]
+            self._r_t = rl[1]
         end = k0 + self._lag_per
-        if end > _N2:
-            end = _N2
-        acc = self._acc2
-        for k in range(k0, end):
-            acc += ys[k] * ys[k + lag]
         if end < _N2:
             self._kpos = end
-            self._acc2 = acc
             return
         self._kpos = 0
-        self._acc2 = 0
-        e = self._el
-        r = acc // ((self._e0 + e) // 200 + 1)
-        t = self._t_dec
-        m = lag % t
-        if (m if m < t - m else t - m) * 100 > 15 * t or (lag * 2 > t * 3 and self._r_t < -20):
-            # away from the beat period and its multiples, or at a multiple
-            # when the residual alternates at the beat period (every other
-            # beat differs: the beats are half the true period)
-            if r > self._best:
-                self._best = r
-        elif lag * 2 < t * 3 and r > self._r_t:
-            self._r_t = r
-        self._rlag[lag] = r  # for the near-rate check (_near), at the check's end
-        if lag < self._lmax:
-            self._scan = lag + 1
-            # the energy of the window one lag on
-            v = ys[lag]
-            w = ys[lag + _N2]
-            self._el = e - v * v + w * w
-            return
         self._scan = lag + 1  # past the last lag: the verdict, in the next call
 
     def _verdict(self):
@@ -661,20 +656,12 @@ class HeartRateEstimator:
             hs[10] = (m * t16 + 8) >> 4
         n = hs[10]
         if k0 < n:
-            dr = self._dring
-            sn = _SIN
-            sc = self._f_sc
-            i = self._f_i
             end = k0 + max(1, _H_UNITS // self._dec)
-            for k in range(k0, min(end, n)):
-                y = max(-2047, min(2047, dr[(i - k) % _DR] // sc))
-                p = (k << 16) // t16
-                q = p
-                for h in range(0, 8, 2):
-                    q += p
-                    j = (q >> 6) & 63
-                    hs[h] += y * (sn[(j + 16) & 63] - 64)
-                    hs[h + 1] += y * (sn[j] - 64)
+            w = self._kpos  # points summed (imath.harm), _H_BATCH a call when the steps reach past
+            if end > w:
+                e = w + _H_BATCH if w + _H_BATCH < n else n
+                harm(hs, self._dring, _SIN, self._f_i, self._f_sc, t16, w, e)
+                self._kpos = e
             self._hk = end
             return
         self._hk = -1
@@ -781,7 +768,7 @@ class HeartRateEstimator:
                     self._pend_t = t
                     self._pend_v = y1
                 return
-            self._commit()
+            HeartRateEstimator._commit(self)
         self._pend = True
         self._pend_t = t
         self._pend_v = y1
@@ -792,7 +779,7 @@ class HeartRateEstimator:
         # the shape's points, the shape's match, the interval, the change
         # check, the rate
         while self._stage:
-            self._beat_stage(self._stage)
+            HeartRateEstimator._beat_stage(self, self._stage)
         self._pend = False
         t = self._pend_t
         self._amp += (self._pend_v - self._amp) >> 2
@@ -808,11 +795,11 @@ class HeartRateEstimator:
             self._x_sum -= self._xbeat[i]
         else:
             self._x_count += 1
-        x = self._second_upstroke(t >> 6)
+        x = HeartRateEstimator._second_upstroke(self, t >> 6)
         self._xbeat[i] = x
         self._x_sum += x
         self._x_i = (i + 1) % _HIST
-        self._shape_points(t >> 6)
+        HeartRateEstimator._shape_points(self, t >> 6)
         self._st_ibi = 0
         if self._t_last >= 0:
             d64 = (t - self._t_last) & _MASK30
@@ -872,22 +859,22 @@ class HeartRateEstimator:
 
     def _beat_stage(self, st):
         if st == 1:
-            self._shape_match()
+            HeartRateEstimator._shape_match(self)
             self._stage = 2
         elif st == 2:
-            self._beat_slopes()
+            HeartRateEstimator._beat_slopes(self)
             self._stage = 3 if self._st_ibi else 0
         elif st == 3:
-            self._interval(self._st_ibi)
+            HeartRateEstimator._interval(self, self._st_ibi)
             self._stage = 4
         elif st == 4:
-            self._change()
+            HeartRateEstimator._change(self)
             self._stage = 5
         elif st == 5:
-            self._ambiguity()
+            HeartRateEstimator._ambiguity(self)
             self._stage = 6
         else:
-            self._output()
+            HeartRateEstimator._output(self)
             self._stage = 0
 
     def _shape_points(self, pk):
@@ -977,10 +964,10 @@ class HeartRateEstimator:
             self.rejected += 1
             self._rej_run += 1
             if ibi > _IBI_MAX_US:
-                self._classified(0, 1, 0, 0, 0)
+                HeartRateEstimator._classified(self, 0, 1, 0, 0, 0)
             else:
                 self._short_us = ibi
-                self._classified(0, 2, ms, 0, 0)
+                HeartRateEstimator._classified(self, 0, 2, ms, 0, 0)
             return
         ref = self._ref
         have_ref = self._h_count >= 3
@@ -996,24 +983,24 @@ class HeartRateEstimator:
             # of 80..120 % of the median: the beat between them was not one
             # (a second wave, a noise bump); accepting this one alone would
             # bias the rate up
-            self._push_acc(m & -2)
+            HeartRateEstimator._push_acc(self, m & -2)
             self.accepted += 1
             self._rej_run = 0
-            self._short_taken_back()
+            HeartRateEstimator._short_taken_back(self)
             ibi = m
-            self._classified(1, 0, 0, m // 1000, 1)
+            HeartRateEstimator._classified(self, 1, 0, 0, m // 1000, 1)
         elif short and have_ref and ibi * 5 > ref * 6 and ref * 17 <= m * 10 <= ref * 24:
             # ... or one with a beat missed, when this one alone is long (a
             # second wave found, the next beat within its gap lost): two
             # halves, as a missed beat, rather than this one alone (biased
             # down)
             h = m >> 1
-            self._push_acc(h | 1)
-            self._push_acc((m - h) | 1)
+            HeartRateEstimator._push_acc(self, h | 1)
+            HeartRateEstimator._push_acc(self, (m - h) | 1)
             self.accepted += 1
             self._rej_run = 0
-            self._short_taken_back()
-            self._classified(0, 3, 0, m // 1000, 2)
+            HeartRateEstimator._short_taken_back(self)
+            HeartRateEstimator._classified(self, 0, 3, 0, m // 1000, 2)
             ibi = h
         else:
             m = 0
@@ -1044,31 +1031,31 @@ class HeartRateEstimator:
         if m:
             pass  # merged above
         elif not have_ref:
-            self._push_acc(ibi & -2)
+            HeartRateEstimator._push_acc(self, ibi & -2)
             self.accepted += 1
         elif ibi * 5 >= ref * 3 and ibi * 2 <= ref * 3:  # 60..150 %
-            self._push_acc(ibi & -2)
+            HeartRateEstimator._push_acc(self, ibi & -2)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(1, 0, 0, ms, 1)
+            HeartRateEstimator._classified(self, 1, 0, 0, ms, 1)
         elif ibi * 10 >= ref * 17 and ibi * 10 <= ref * 24:  # one beat missed
             h = ibi >> 1
-            self._push_acc(h | 1)
-            self._push_acc((ibi - h) | 1)
+            HeartRateEstimator._push_acc(self, h | 1)
+            HeartRateEstimator._push_acc(self, (ibi - h) | 1)
             self.accepted += 1
             self._rej_run = 0
-            self._classified(0, 3, 0, ms, 2)
+            HeartRateEstimator._classified(self, 0, 3, 0, ms, 2)
         else:
             self.rejected += 1
             self._rej_run += 1
             if ibi < ref:
                 self._short_us = ibi
-                self._classified(0, 0, ms, 0, 0)
+                HeartRateEstimator._classified(self, 0, 0, ms, 0, 0)
             else:
-                self._classified(0, 0, 0, 0, 0)
+                HeartRateEstimator._classified(self, 0, 0, 0, 0, 0)
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
-                self._forget()
+                HeartRateEstimator._forget(self)
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
@@ -1076,9 +1063,9 @@ class HeartRateEstimator:
                 a[0] = a[1] = 0
                 a[2] = ibi // 1000
                 self._sorted[0] = ibi
-                self._push_acc(ibi & -2)
-        self._median()
-        self._set_timeouts()
+                HeartRateEstimator._push_acc(self, ibi & -2)
+        HeartRateEstimator._median(self)
+        HeartRateEstimator._set_timeouts(self)
 
     def _short_taken_back(self):
         # the last interval, rejected as short, was no beat's (merged)
@@ -1176,7 +1163,7 @@ class HeartRateEstimator:
     def _ambiguity(self):
         # (a beat's stage 4, before the rate) is the beat train ambiguous:
         # one or two beats per pulse?
-        self._amb = self._ambiguous()
+        self._amb = HeartRateEstimator._ambiguous(self)
 
     def _ambiguous(self):
         if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:

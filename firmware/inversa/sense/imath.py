@@ -4,7 +4,8 @@
 # the board's single-precision floats), and an integer square root.
 # On a board with a native emitter (RP2040, ESP32) atan2_udeg is the viper
 # twin in imath_native.py (the same integers, ~3-6x faster a call);
-# imath_plain.atan2_udeg_plain stays the reference and the fallback.
+# imath_plain.atan2_udeg_plain stays the reference and the fallback.  The
+# heart-rate estimator's hot loops (lags, harm) come the same way.
 #
 # Usage:
 #     from inversa.sense.imath import atan2_udeg
@@ -41,6 +42,7 @@ try:
 
     imath_native.TAB = _ATAN
     from inversa.sense.imath_native import atan2_v as atan2_udeg
+    from inversa.sense.imath_native import harm, lags
 
     NATIVE = True
 except (ImportError, SyntaxError, ValueError):  # no native emitter, or another arch's .mpy
@@ -48,6 +50,7 @@ except (ImportError, SyntaxError, ValueError):  # no native emitter, or another 
 
     imath_plain.TAB = _ATAN
     from inversa.sense.imath_plain import atan2_udeg_plain as atan2_udeg  # noqa: F401
+    from inversa.sense.imath_plain import harm, lags  # noqa: F401
 
 
 def isqrt(n):

@@ -51,3 +51,69 @@ def atan2_v(y: int, x: int) -> int:
     if y < 0 and a < 180000000:
         return -a
     return a
+
+
+# The heart-rate estimator's hot loops: twins of imath_plain.lags and harm
+# (the second-rhythm check's autocorrelation and harmonics, 36 % and 27 % of
+# the estimator's time on the emulated Pico in bytecode; ~1.1 and ~0.8 KB of
+# machine code on the heap).  ptr16 reads unsigned: (v ^ 0x8000) - 0x8000
+# restores the sign.
+
+
+@micropython.viper
+def harm(hs, dr, sn, i: int, sc: int, t16: int, k0: int, k1: int):
+    s = ptr32(hs)  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+    d = ptr32(dr)  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+    t = ptr8(sn)  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+    n = int(len(dr))  # noqa: RUF046 - viper: a machine int, not an object
+    k = k0
+    while k < k1:
+        y = d[(i - k) % n] // sc
+        if y > 2047:
+            y = 2047
+        elif y < -2047:
+            y = -2047
+        p = (k << 16) // t16
+        q = p
+        h = 0
+        while h < 8:
+            q += p
+            j = (q >> 6) & 63
+            s[h] += y * (int(t[(j + 16) & 63]) - 64)
+            s[h + 1] += y * (int(t[j]) - 64)
+            h += 2
+        k += 1
+
+
+@micropython.viper
+def lags(ys, rl, l0: int, l1: int, e0: int, e: int, t: int, n2: int) -> int:
+    p = ptr16(ys)  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+    q = ptr16(rl)  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+    ny = int(len(ys))  # noqa: RUF046 - viper: a machine int, not an object
+    best = (int(q[0]) ^ 0x8000) - 0x8000
+    rt = (int(q[1]) ^ 0x8000) - 0x8000
+    lag = l0
+    while lag < l1:
+        acc = 0
+        k = 0
+        while k < n2:
+            acc += ((int(p[k]) ^ 0x8000) - 0x8000) * ((int(p[k + lag]) ^ 0x8000) - 0x8000)
+            k += 1
+        r = acc // ((e0 + e) // 200 + 1)
+        m = lag % t
+        if t - m < m:
+            m = t - m
+        if m * 100 > 15 * t or (lag * 2 > t * 3 and rt < -20):
+            if r > best:
+                best = r
+        elif lag * 2 < t * 3 and r > rt:
+            rt = r
+        q[lag] = r
+        if lag + n2 < ny:
+            v = (int(p[lag]) ^ 0x8000) - 0x8000
+            w = (int(p[lag + n2]) ^ 0x8000) - 0x8000
+            e = e - v * v + w * w
+        lag += 1
+    q[0] = best
+    q[1] = rt
+    return e

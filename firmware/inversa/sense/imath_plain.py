@@ -50,3 +50,55 @@ def atan2_udeg_plain(y, x):
         # stays in (-180, 180] (found by hypothesis: y=-1, x=-32768).
         return a if a >= _DEG180_UDEG else -a
     return a
+
+
+# The heart-rate estimator's hot loops (sense/heartrate.py: the second-rhythm
+# check's autocorrelation of the comb residual, the slope's harmonics), the
+# reference for their viper twins in imath_native.py.  Values as there: every
+# one below 2**30.
+
+
+def harm(hs, dr, sn, i, sc, t16, k0, k1):
+    """Adds the points k0 <= k < k1 of harmonics 2-5 at the period t16 (1/16
+    sample) to hs[0:8] (re, im): y = dr[i - k] // sc within +-2047, sn the
+    sine table (64 + 63 sin, 64 steps a turn)."""
+    n = len(dr)
+    for k in range(k0, k1):
+        y = dr[(i - k) % n] // sc
+        y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
+        p = (k << 16) // t16
+        q = p
+        for h in range(0, 8, 2):
+            q += p
+            j = (q >> 6) & 63
+            hs[h] += y * (sn[(j + 16) & 63] - 64)
+            hs[h + 1] += y * (sn[j] - 64)
+
+
+def lags(ys, rl, l0, l1, e0, e, t, n2):
+    """The residual's autocorrelation r (%) over n2 points at the lags
+    l0 <= lag < l1 into rl[lag] (array "h"; e0 the window's energy at lag 0,
+    e at l0); rl[0] the best r away from t and its multiples (or at a
+    multiple while r near t < -20), rl[1] the best r near t: carried from
+    the lags before (-200: none).  Returns the window's energy at l1."""
+    best = rl[0]
+    rt = rl[1]
+    for lag in range(l0, l1):
+        acc = 0
+        for k in range(n2):
+            acc += ys[k] * ys[k + lag]
+        r = acc // ((e0 + e) // 200 + 1)
+        m = lag % t
+        if (m if m < t - m else t - m) * 100 > 15 * t or (lag * 2 > t * 3 and rt < -20):
+            if r > best:
+                best = r
+        elif lag * 2 < t * 3 and r > rt:
+            rt = r
+        rl[lag] = r
+        if lag + n2 < len(ys):  # the window's energy one lag on
+            v = ys[lag]
+            w = ys[lag + n2]
+            e = e - v * v + w * w
+    rl[0] = best
+    rl[1] = rt
+    return e

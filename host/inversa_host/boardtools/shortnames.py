@@ -53,6 +53,8 @@ KEEP: frozenset[str] = frozenset(
         "advance_us",
         "_ATAN",
         "atan2_udeg_plain",
+        "harm",
+        "lags",
         "B_ESTOP",
         "_B_ESTOP",
         "BenchInjector",
