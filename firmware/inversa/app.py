@@ -128,6 +128,7 @@ class App:
         self.brake = brake
         self.buzzer = buzzer
         self.led = led
+        self._led_v = -1  # the level last written to led (-1: none yet)
         self.inp = ControlInputs()
         self.out = ControlOutputs()
         # Relay drives need the time for their reversal dead time.
@@ -138,9 +139,6 @@ class App:
         self.events = events
         # Loop timing for telemetry, from the scheduler (None in the simulator).
         self.scheduler = scheduler
-        self.loop_us = 0
-        self.loop_max_us = 0
-        self.overruns = 0
         self.steps = 0
         self._record_seq = ctrl.record_seq
         self.gc_runs = 0  # collections gc_in_slack actually ran
@@ -213,11 +211,6 @@ class App:
             inp.tilt_ok = False
             inp.hr_ok = False
         self.panel.update(t, inp)
-        sch = self.scheduler
-        if sch is not None:
-            self.loop_us = sch.work_us
-            self.loop_max_us = sch.work_max_us
-            self.overruns = sch.overruns
         if link is not None:
             link.receive(inp, out)
             if self.ctrl.profile is not self._saved_profile:
@@ -232,7 +225,13 @@ class App:
             # (a period that drained the heart-rate FIFO leaves a due
             # telemetry frame or heartbeat to the next one: no period
             # carries both)
-            link.transmit(inp, out, self.loop_us, self.loop_max_us, self.overruns, busy)
+            # (the loop timing straight from the scheduler, which changes it
+            # only between periods)
+            sch = self.scheduler
+            if sch is None:
+                link.transmit(inp, out, 0, 0, 0, busy)
+            else:
+                link.transmit(inp, out, sch.work_us, sch.work_max_us, sch.overruns, busy)
         self.steps += 1
         if self.stop_at_boot:
             self._stop_at_boot_step()
@@ -497,9 +496,15 @@ class App:
             if out.buzzer_pattern != self._buzz_pattern:
                 self._buzz_pattern = out.buzzer_pattern
                 bz.set_pattern(out.buzzer_pattern, t)
-            bz.update(t)
+            if bz.pattern or bz.on:  # (silent and off: update() does nothing)
+                bz.update(t)
         if self.led is not None:
-            self.led.value(1 if out.alarm_priority or out.led_pattern else 0)
+            # written when it changes (a pin write is ~15-20 us on an RP2040;
+            # nothing else writes this pin)
+            v = 1 if out.alarm_priority or out.led_pattern else 0
+            if v != self._led_v:
+                self.led.value(v)
+                self._led_v = v
 
     def safe(self):
         """Outputs to their safe state (motor off, brake on) whatever happens."""

@@ -169,3 +169,39 @@ def test_only_a_relay_motors_stop_is_timed_whichever_modules_were_loaded_before(
         board = build_board(cfg, SimMachine(FakeI2CBus()))
         app = build_app(cfg, board, VirtualClock(0), _storage(), MemoryPort(512, 256))
         assert app._motor_timed is timed, motor
+
+
+class _CountingPin:
+    def __init__(self):
+        self.v = None
+        self.writes = 0
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        self.v = v
+        self.writes += 1
+        return None
+
+
+def test_the_alarm_led_is_written_when_its_level_changes():
+    # (issue 10: a pin write is ~15-20 us on an RP2040; the LED used to be
+    # written every period with the same level)
+    app, clock, _port, _frames = _rig(_storage())
+    led = _CountingPin()
+    app.led = led
+    out = app.out
+    seq = ((0, 0), (0, 0), (0, 1), (0, 1), (2, 1), (2, 0), (0, 0), (0, 0), (3, 5), (0, 2))
+    writes = 0
+    last = None
+    for prio, pat in seq:
+        out.alarm_priority = prio
+        out.led_pattern = pat
+        for _ in range(3):
+            app.actuate(clock.ticks_ms())
+        want = 1 if prio or pat else 0
+        assert led.v == want, (prio, pat, led.v)
+        if want != last:
+            writes += 1
+            last = want
+    assert led.writes == writes, (led.writes, writes)

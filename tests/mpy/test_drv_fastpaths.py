@@ -1,11 +1,14 @@
 # The panel's steady-state fast paths (issue 10: Button._steady, EStop._quiet)
+# and the H-bridge's and the brake's skipped repeated writes
 # against plain twins: the update rules as they were before them, copied
 # here as the reference.  Both are fed the same pin readings (long steady
 # runs, chatter, single-period glitches, channels that disagree, irregular
 # periods) and must return the same value and hold the same state after
 # every update.  CPython and MicroPython.
 from inversa.compat import ticks_diff
+from inversa.drivers.brake import Brake
 from inversa.drivers.buttons import Button, EStop
+from inversa.drivers.hbridge import HBridge
 
 
 class _RefButton:
@@ -335,3 +338,136 @@ def test_panel_one_word_read_matches_each_pin_read():
             for f in _PANEL_FIELDS:
                 assert getattr(a, f) == getattr(b, f), (seed, i, f, getattr(a, f), getattr(b, f))
     assert skipped > 1000  # the one-read path returned early, not only the full update
+
+
+class _Out:
+    # a pin or a PWM output that counts every write (in log[0])
+    def __init__(self, log, v):
+        self._log = log
+        self.v = v
+
+    def value(self, v):
+        self.v = v
+        self._log[0] += 1
+
+    def duty_u16(self, v):
+        self.v = v
+        self._log[0] += 1
+
+
+class _RefHBridge:
+    # drivers/hbridge.py HBridge.drive before it skipped repeated writes
+    # (main, 30 Nov): every call writes the enable pin and both PWMs.
+    def __init__(self, a, b, en, fs, mn):
+        self._a, self._b, self._en, self._fs, self._min = a, b, en, fs, mn
+        self.duty_u16 = 0
+        self.direction = 0
+        self.stop()
+
+    def stop(self):
+        self._a.duty_u16(0)
+        self._b.duty_u16(0)
+        if self._en is not None:
+            self._en.value(0)
+        self.duty_u16 = 0
+        self.direction = 0
+
+    def drive(self, cmd_cdps, enable):
+        if not enable:
+            self.stop()
+            return
+        if self._en is not None:
+            self._en.value(1)
+        mag = cmd_cdps if cmd_cdps >= 0 else -cmd_cdps
+        if mag == 0:
+            self._a.duty_u16(0)
+            self._b.duty_u16(0)
+            self.duty_u16 = 0
+            self.direction = 0
+            return
+        if mag > self._fs:
+            mag = self._fs
+        duty = self._min + mag * (65535 - self._min) // self._fs
+        if cmd_cdps > 0:
+            self._b.duty_u16(0)
+            self._a.duty_u16(duty)
+            self.direction = 1
+        else:
+            self._a.duty_u16(0)
+            self._b.duty_u16(duty)
+            self.direction = -1
+        self.duty_u16 = duty
+
+
+def _hbridge_pair(fs, mn, with_en):
+    made = []
+    for cls in (HBridge, _RefHBridge):
+        log = [0]
+        a, b = _Out(log, 7), _Out(log, 7)
+        en = _Out(log, 7) if with_en else None
+        made.append((cls(a, b, en, fs, mn), (a, b, en), log))
+    return made
+
+
+def test_hbridge_writes_only_what_changes_and_the_pins_match_the_plain_driver():
+    # Commands as the controller gives them: runs of one command, ramps,
+    # reversals, 0 with and without enable, clamping, stop() between.
+    seed = 12345
+    for fs, mn, with_en in ((600, 0, True), (600, 9000, True), (1000, 65000, False), (7, 3, True)):
+        (new, pins_n, log_n), (ref, pins_r, log_r) = _hbridge_pair(fs, mn, with_en)
+        for i in range(3000):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            k = seed >> 16
+            if k % 97 == 0:
+                new.stop()
+                ref.stop()
+            else:
+                if k % 5 == 0:
+                    cmd = (k >> 3) % 1601 - 800  # anywhere, past full scale too
+                elif k % 5 == 1:
+                    cmd = 0
+                else:
+                    cmd = (i // 40) % 7 * 60 - 180  # runs of one command
+                en = k % 11 != 0
+                new.drive(cmd, en)
+                ref.drive(cmd, en)
+            for j in range(3):
+                pn = pins_n[j]
+                pr = pins_r[j]
+                assert (pn is None) == (pr is None)
+                if pn is not None:
+                    assert pn.v == pr.v, (i, fs, mn)
+            assert (new.duty_u16, new.direction) == (ref.duty_u16, ref.direction)
+            # one side at most ever driven, the other zeroed first
+            assert pins_n[0].v == 0 or pins_n[1].v == 0
+        # what it is for: a third or more of the plain driver's writes were repeats
+        assert log_n[0] * 3 < log_r[0] * 2, (log_n[0], log_r[0])
+
+
+def test_brake_writes_its_pin_only_when_the_level_changes():
+    # The plain set() (main, 30 Nov) wrote the pin every period; the level
+    # it leaves must be the same after every call, engage() and release()
+    # included, for either release level.
+    seed = 99
+    for rel in (0, 1):
+        log = [0]
+        pin = _Out(log, 7)
+        br = Brake(pin, rel)
+        ref_writes = 1  # the constructor's engage()
+        for i in range(2000):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            k = (seed >> 16) % 100
+            if k == 0:
+                br.engage()
+                on = True
+            elif k == 1:
+                br.release()
+                on = False
+            else:
+                # runs of one level (a session's motion, a hold), a flip now and then
+                on = (i // 25) % 3 != 0 if k > 6 else k & 1 == 0
+                br.set(on)
+            ref_writes += 1
+            assert pin.v == (1 - rel if on else rel)
+            assert br.engaged == on
+        assert log[0] * 4 < ref_writes, (log[0], ref_writes)

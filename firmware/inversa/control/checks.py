@@ -6,7 +6,7 @@
 #
 # Functions of the Controller (`ctl`), called from Controller._step:
 #     tilt_ok = trusted(ctl, inp, dt, angle, stop_edge)
-#     home = switches(ctl, inp, angle, tilt_ok)
+#     home = switches(ctl, inp, dt, angle, tilt_ok)
 #     cond = conditions(ctl, inp, t, dt, st, angle, tilt_ok, home)
 
 from inversa.compat import const, ticks_diff
@@ -127,7 +127,7 @@ def trusted(ctl, inp, dt, angle, stop_edge):
     return inp.tilt_ok and not ctl._angle_frozen
 
 
-def switches(ctl, inp, angle, tilt_ok):
+def switches(ctl, inp, dt, angle, tilt_ok):
     # A limit switch that disagrees with a trusted angle lies: a switch
     # fault (A_SWITCH, the person is brought up on the angle), and from
     # then on the home switch is ignored until cleared at the table.  A
@@ -157,7 +157,7 @@ def switches(ctl, inp, angle, tilt_ok):
     # end an open-loop return at depth.
     if home:
         if ctl._home_ms < _HOME_CONFIRM_MS:
-            ctl._home_ms += ctl._dt
+            ctl._home_ms += dt
     else:
         ctl._home_ms = 0
     return home

@@ -233,14 +233,12 @@ class Controller:
         self._exc_peak = 0  # the deepest angle since the table was last head-up
         self._end_lies = False
         self._home_ms = 0
-        self._dt = 0
         self._follow = FollowCheck()
         self._angle_frozen = False  # the angle did not follow a deeper command
         self._home_bad = False  # the home switch disagreed with a trusted angle
         self._sw_cond = 0  # B_SWITCH while a switch disagrees (this period)
-        self._start_prev = False
+        self._start_prev = False  # (also the START level _arm reads)
         self._stop_prev = False
-        self._start_lvl = False
         self._down = False
         self._up = False
         self._down_fresh = False  # hold-to-run down seen released since arming
@@ -428,7 +426,7 @@ class Controller:
                 stuck |= _IN_DOWN
             if self._up:
                 stuck |= _IN_UP
-            if src == _HOST_START and self._start_lvl:
+            if src == _HOST_START and self._start_prev:  # START's level
                 stuck |= _IN_START
         self._stuck = stuck
         self._down_fresh = False
@@ -509,9 +507,8 @@ class Controller:
         stop_edge = stop and not self._stop_prev
         self._start_prev = start
         self._stop_prev = stop
-        self._dt = dt
         tilt_ok = checks.trusted(self, inp, dt, angle, stop_edge)
-        home = checks.switches(self, inp, angle, tilt_ok)
+        home = checks.switches(self, inp, dt, angle, tilt_ok)
         self._tilt_ok = tilt_ok
         self._angle = angle
         self._rate_prev = self._rate
@@ -520,7 +517,6 @@ class Controller:
         self._home = home
         self._down = inp.hold_down
         self._up = inp.hold_up
-        self._start_lvl = start
         session = self.in_session
         if tilt_ok:
             self._last_good_angle = angle

@@ -230,6 +230,17 @@ def motor(ctl, t, dt, angle, tilt_ok, home, end_sw, act):
             db = _TRACK_DEADBAND_CDEG if ctl._moving else 2 * _TRACK_DEADBAND_CDEG
             if -db <= err <= db:
                 cmd = 0
+        if cmd == 0 and prev == 0:
+            # Nothing to command and nothing to ramp down from (a hold or a
+            # rest at its goal): whatever the limits below, the command stays
+            # 0 (in every moving state hi >= 0 >= lo, the ramp keeps 0 at 0
+            # and the veto only removes deeper motion), so the period skips
+            # them (issue 10: ~0.1 ms on an RP2040; tests/fw/test_drive_twin.py).
+            ctl._cmd_prev = 0
+            ctl._cmd = 0
+            ctl._moving = False
+            ctl._enable = True
+            return
         exc = 0
         if st >= _RETURN:  # RETURN, REST, RISE
             # While the table is inverted, its upward command is at most

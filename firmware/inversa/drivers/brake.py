@@ -30,10 +30,14 @@ class Brake:
         self.engaged = False
 
     def set(self, brake_on):
-        # (engage() / release() inlined: called every period, issue 10)
+        # (engage() / release() inlined: called every period, issue 10.)
+        # The pin is written when its level changes: `engaged` is the level
+        # it was last set to (a pin write is ~15-20 us on an RP2040, and
+        # nearly every period repeats the last one).
         if brake_on:
-            self._pin.value(1 - self._rel)
-            self.engaged = True
-        else:
+            if not self.engaged:
+                self._pin.value(1 - self._rel)
+                self.engaged = True
+        elif self.engaged:
             self._pin.value(self._rel)
             self.engaged = False
