@@ -72,6 +72,42 @@ for i in range(3000):
     got = native.read(q)
     if got is not want or p.raw != q.raw or p._buf != q._buf or p._prev != q._prev:
         bad += 1
+from inversa.sense import imath_native, frontend
+print("map native", frontend.map_v is imath_native.map_v)
+declined = 0
+# tests/mpy/test_sense_map_native.py's checks, fewer (m[23]: the ranges hold)
+mp = array("i", [0, 2, 4, 1, 1, 0, 0, 16384, 14, 0, 4000, 131, 0, 1, 1, 0, 3, 4000, 0, 5, 4000, 0, 32767, 1, 0, 0, 0, 0, 0, 0])
+m2 = array("i", mp)
+rw = array("i", [0] * 6)
+for k in range(1500):
+    x = (x * 1103515245 + 12345) % 2147483648
+    if k % 50 == 0:  # another mount: axes, signs, offsets, scale
+        lo, up = ((0, 2), (2, 0), (1, 2), (0, 1), (2, 1), (1, 0))[k // 50 % 6]
+        mp[0] = lo
+        mp[1] = up
+        mp[2] = 6 - lo - up
+        mp[13] = 3 - lo - up
+        mp[16] = 3 + lo
+        mp[19] = 3 + up
+        mp[3] = (1, -1)[x & 1]
+        mp[5] = (x >> 3) % 6000 - 3000
+        mp[7] = 15000 + (x >> 5) % 3000 if k % 300 else 65535
+        mp[10] = (4000, -35, 32767)[k // 50 % 3]
+        mp[12] = (x >> 7) % 20000 - 10000
+        mp[21] = (x >> 9) % 9000 - 4500
+    for i in range(6):
+        rw[i] = ((x >> i) % 65536) - 32768
+    for i in range(30):
+        m2[i] = mp[i]
+    got = imath_native.map_v(rw, mp)
+    if got < 0:
+        declined += 1
+        if mp != m2:
+            bad += 1
+        continue
+    if got != frontend._map_raw(rw, m2) or mp != m2:
+        bad += 1
+print("map declined", declined)
 print("mismatches", bad)
 def t(name, f, n=10):
     t0 = time.ticks_us()
@@ -86,6 +122,10 @@ t("atan2 viper", lambda: imath.atan2_udeg(-1234, 16000))
 t("atan2 plain", lambda: imath_plain.atan2_udeg_plain(-1234, 16000))
 t("mpu read viper", lambda: native.read(q), 100)
 t("mpu read plain", lambda: MPU6050._read_mpy(p), 100)
+for i, v in enumerate((-300, 40, 16300, 12, -50, 70)):  # a sample at rest
+    rw[i] = v
+t("imu map viper", lambda: imath_native.map_v(rw, mp), 100)
+t("imu map plain", lambda: frontend._map_raw(rw, mp), 100)
 """
 
 
@@ -104,4 +144,5 @@ def test_viper_twins_are_identical_on_armv6m(emulated_pico):
     assert "native True True" in out
     assert "imath native True" in out
     assert "mpu native True" in out
+    assert "map native True" in out
     assert "mismatches 0" in out
