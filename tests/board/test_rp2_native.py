@@ -101,6 +101,42 @@ for trial in range(8):
     hn.harm(ha, dr, sn, 150, sc, 200 + trial * 50, 0, 96)
     imath_plain.harm(hb, dr, sn, 150, sc, 200 + trial * 50, 0, 96)
     bad += ha != hb
+from inversa.sense import imath_native, frontend
+print("map native", frontend.map_v is imath_native.map_v)
+declined = 0
+# tests/mpy/test_sense_map_native.py's checks, fewer (m[23]: the ranges hold)
+mp = array("i", [0, 2, 4, 1, 1, 0, 0, 16384, 14, 0, 4000, 131, 0, 1, 1, 0, 3, 4000, 0, 5, 4000, 0, 32767, 1, 0, 0, 0, 0, 0, 0])
+m2 = array("i", mp)
+rw = array("i", [0] * 6)
+for k in range(1500):
+    x = (x * 1103515245 + 12345) % 2147483648
+    if k % 50 == 0:  # another mount: axes, signs, offsets, scale
+        lo, up = ((0, 2), (2, 0), (1, 2), (0, 1), (2, 1), (1, 0))[k // 50 % 6]
+        mp[0] = lo
+        mp[1] = up
+        mp[2] = 6 - lo - up
+        mp[13] = 3 - lo - up
+        mp[16] = 3 + lo
+        mp[19] = 3 + up
+        mp[3] = (1, -1)[x & 1]
+        mp[5] = (x >> 3) % 6000 - 3000
+        mp[7] = 15000 + (x >> 5) % 3000 if k % 300 else 65535
+        mp[10] = (4000, -35, 32767)[k // 50 % 3]
+        mp[12] = (x >> 7) % 20000 - 10000
+        mp[21] = (x >> 9) % 9000 - 4500
+    for i in range(6):
+        rw[i] = ((x >> i) % 65536) - 32768
+    for i in range(30):
+        m2[i] = mp[i]
+    got = imath_native.map_v(rw, mp)
+    if got < 0:
+        declined += 1
+        if mp != m2:
+            bad += 1
+        continue
+    if got != frontend._map_raw(rw, m2) or mp != m2:
+        bad += 1
+print("map declined", declined)
 print("mismatches", bad)
 def t(name, f, n=10):
     t0 = time.ticks_us()
@@ -118,6 +154,10 @@ t("hr lags plain (6 lags)", lambda: imath_plain.lags(ys, rb, 6, 12, e0, el, 20, 
 t("hr harm viper (96 points)", lambda: hn.harm(ha, dr, sn, 150, 77, 300, 0, 96))
 t("mpu read viper", lambda: native.read(q), 100)
 t("mpu read plain", lambda: MPU6050._read_mpy(p), 100)
+for i, v in enumerate((-300, 40, 16300, 12, -50, 70)):  # a sample at rest
+    rw[i] = v
+t("imu map viper", lambda: imath_native.map_v(rw, mp), 100)
+t("imu map plain", lambda: frontend._map_raw(rw, mp), 100)
 """
 
 
@@ -137,4 +177,5 @@ def test_viper_twins_are_identical_on_armv6m(emulated_pico):
     assert "imath native True" in out
     assert "mpu native True" in out
     assert "hr kernels native True" in out
+    assert "map native True" in out
     assert "mismatches 0" in out

@@ -53,6 +53,11 @@ from inversa.sense.flags import (
 from inversa.sense.heartrate import HeartRateEstimator
 from inversa.sense.tilt import TiltEstimator
 
+try:  # the viper twin of _map_raw where there is a native emitter (RP2040, ESP32)
+    from inversa.sense.imath_native import map_v
+except (ImportError, SyntaxError, ValueError):  # none, or another arch's .mpy
+    map_v = None
+
 _ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
 _RECOVER = const(10)  # consecutive good reads before such a condition clears
 # While a sensor's bus is in error (TILT_BUS_ERROR / HR_BUS_ERROR after
@@ -215,36 +220,61 @@ class SensorFrontEnd:
         p, sp = use.pivot()
         num = imu.accel_mg_num
         den = imu.accel_mg_den
-        # Everything the step needs, in one tuple: raw indices of the long, up
+        # Everything the step needs, in one array (_map_raw): raw indices of the long, up
         # and pivot channels, the axis signs, the accelerometer offsets in LSB
         # (signed for the bed axes), the long/up scale (Q14) and the shifts
         # that bring 1 g near 2**14, the gyro LSB -> mdps ratio (signed) and
         # the gyro offset (mdps, signed).
-        self._map = (
-            use.long_axis,
-            use.up_axis,
-            3 + p,
-            use.long_sign,
-            use.up_sign,
-            (use.accel_bias_mg[use.long_axis] * den // num) * use.long_sign,
-            (use.accel_bias_mg[use.up_axis] * den // num) * use.up_sign,
-            use.scale_q14,
-            14 - self._fb,
-            self._fb,
-            imu.gyro_mdps_num * sp,
-            imu.gyro_mdps_den,
-            use.gyro_bias_mdps[p] * sp,
-            # the pivot axis's accelerometer channel and the other two gyro
-            # axes (the estimator's 3-D term): index, sign, offset each
-            p,
-            sp,
-            (use.accel_bias_mg[p] * den // num) * sp,
-            3 + use.long_axis,
-            imu.gyro_mdps_num * use.long_sign,
-            use.gyro_bias_mdps[use.long_axis] * use.long_sign,
-            3 + use.up_axis,
-            imu.gyro_mdps_num * use.up_sign,
-            use.gyro_bias_mdps[use.up_axis] * use.up_sign,
+        self._map = array(
+            "i",
+            (
+                use.long_axis,
+                use.up_axis,
+                3 + p,
+                use.long_sign,
+                use.up_sign,
+                (use.accel_bias_mg[use.long_axis] * den // num) * use.long_sign,
+                (use.accel_bias_mg[use.up_axis] * den // num) * use.up_sign,
+                use.scale_q14,
+                14 - self._fb,
+                self._fb,
+                imu.gyro_mdps_num * sp,
+                imu.gyro_mdps_den,
+                use.gyro_bias_mdps[p] * sp,
+                # the pivot axis's accelerometer channel and the other two gyro
+                # axes (the estimator's 3-D term): index, sign, offset each
+                p,
+                sp,
+                (use.accel_bias_mg[p] * den // num) * sp,
+                3 + use.long_axis,
+                imu.gyro_mdps_num * use.long_sign,
+                use.gyro_bias_mdps[use.long_axis] * use.long_sign,
+                3 + use.up_axis,
+                imu.gyro_mdps_num * use.up_sign,
+                use.gyro_bias_mdps[use.up_axis] * use.up_sign,
+                self._fs,
+                0,  # 23: 1 where map_v's ranges hold (below)
+                # 24-29: the estimator's inputs, written by _map_raw / map_v
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ),
+        )
+        m = self._map
+        # 1: the viper twin's ranges hold (imath_native.map_v: every product
+        # below 2**31); else the plain map runs
+        m[23] = (
+            max(abs(m[5]), abs(m[6]), abs(m[15])) <= 0x7FFFF
+            and max(abs(m[12]), abs(m[18]), abs(m[21])) <= 0x1FFFFFFF
+            and max(abs(m[3]), abs(m[4]), abs(m[14])) <= 1
+            and max(abs(m[10]), abs(m[17]), abs(m[20])) <= 0x7FFF
+            and 0 <= m[7] <= 0xFFFF
+            and 0 <= m[8] <= 30
+            and 0 <= m[9] <= 8
+            and m[11] >= 1
         )
         self.tilt_est.zero_udeg = use.zero_cdeg * 10000
         self.tilt_est.restart()
@@ -399,20 +429,16 @@ class SensorFrontEnd:
                 est.restart()  # the table may have moved meanwhile: start over
         self._t_imu = now
 
-        m = self._map
-        il = m[0]
-        iu = m[1]
-        ip = m[2]
-        gden = m[11]
-        rl = r[il]
-        ru = r[iu]
-        rg = r[ip]
-        fs = self._fs
         # The estimate uses all six channels (the 3-D term: the third
         # accelerometer axis and the other two gyro axes), so a clipped value
-        # on any of them is a lost measurement (min/max: two C calls instead
-        # of twelve comparisons in bytecode; they allocate nothing).
-        if min(r) < -fs or max(r) >= fs:
+        # on any of them is a lost measurement.
+        m = self._map
+        sat = -1
+        if map_v is not None:  # the viper twin: -1 where its integers might not do
+            sat = map_v(r, m)
+        if sat < 0:
+            sat = _map_raw(r, m)
+        if sat:
             self._sat_run += 1
             if self._sat_run >= _SAT_RUN and not tf & TILT_SATURATED:
                 tf |= TILT_SATURATED
@@ -422,16 +448,7 @@ class SensorFrontEnd:
             self._sat_run = 0
             tf &= ~TILT_SATURATED
             self._tf = tf
-        shl = m[9]
-        est.update(
-            ((rl * m[3] - m[5]) * m[7]) >> m[8],
-            (ru * m[4] - m[6]) << shl,
-            (rg * m[10]) // gden - m[12],
-            dt,
-            (r[m[13]] * m[14] - m[15]) << shl,
-            (r[m[16]] * m[17]) // gden - m[18],
-            (r[m[19]] * m[20]) // gden - m[21],
-        )
+        est.update(m[24], m[25], m[26], dt, m[27], m[28], m[29])
         t = self.tilt
         t.angle_cdeg = est.angle_cdeg
         t.rate_cdps = est.rate_cdps
@@ -650,3 +667,23 @@ class SensorFrontEnd:
         else:
             h.hr_dbpm = 0
             h.hr_bpm = 0
+
+
+# A raw IMU sample (r: the driver's six channels, accelerometer x y z, gyro
+# x y z) through the mount calibration (m: SensorFrontEnd.set_calibration's
+# array) into the estimator's inputs (m[24:30]: a_long, a_up, rate (pivot),
+# a_across, rate_long, rate_up); 1 if a channel is at full scale (m[22]),
+# else 0.  The reference and the fallback of imath_native.map_v (m[23]: its
+# ranges hold).
+def _map_raw(r, m):
+    fs = m[22]
+    sat = 1 if min(r) < -fs or max(r) >= fs else 0  # two C calls, no allocation
+    gden = m[11]
+    shl = m[9]
+    m[24] = ((r[m[0]] * m[3] - m[5]) * m[7]) >> m[8]
+    m[25] = (r[m[1]] * m[4] - m[6]) << shl
+    m[26] = (r[m[2]] * m[10]) // gden - m[12]
+    m[27] = (r[m[13]] * m[14] - m[15]) << shl
+    m[28] = (r[m[16]] * m[17]) // gden - m[18]
+    m[29] = (r[m[19]] * m[20]) // gden - m[21]
+    return sat

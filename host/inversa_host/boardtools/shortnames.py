@@ -79,6 +79,8 @@ KEEP: frozenset[str] = frozenset(
         "InjectedPPG",
         "_JitterIMU",
         "_LEN",
+        "_map_raw",  # tests/board/test_rp2_native.py: the IMU map's twins
+        "map_v",
         "_MAX_RATE_CDPS",
         "_near",
         "_open_board_port",
