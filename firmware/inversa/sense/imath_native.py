@@ -132,6 +132,8 @@ def lags(ys, rl, l0: int, l1: int, e0: int, e: int, t: int, n2: int) -> int:
     q[0] = best
     q[1] = rt
     return e
+
+
 @micropython.viper
 def map_v(r, m) -> int:
     # frontend._map_raw's twin (see the top)
