@@ -9,8 +9,19 @@ private ones (``_poll_imu``, ``self._tele_next``) to ``_a``, ``_b``, ...
 ``_aZ`` (a private ``_X = const(1)`` stays private: mpy-cross drops it),
 public ones (``hr_backlog``, ``set_goal``) to ``a``.. ``Z``, ``ab``...  The
 count of names (and so MicroPython's qstr pools) stays, the text shrinks
-(issue 10 item 4).  The sources, CPython, the tests and the host keep the
-names; a traceback on the board then names a function by its short name
+(issue 10 item 4).  Which short name a name gets matters for speed: an
+instance's attributes live in a hash map (py/map.c: open addressing from
+``qstr_hash % alloc``, linear probing, grown only when full), a method call
+``self._m()`` first misses in that map, and on rp2 a qstr hash is one byte
+of djb2, so ``_a``, ``_b``, ... land on neighbouring slots and probe long
+runs (HeartRateEstimator's 141 attributes in 167 slots, simulated: 12
+slots read for a hit and 61 for a miss on average with names given in
+order, 3.6 and 35 with the readable names, 1.2 and 2.2 as picked now;
+``tests/host/test_shortnames.py``).  Each name takes, among the free short
+names of the length it would have had (so the text keeps its size), the
+one whose hash lands on the emptiest slot of the big classes' maps it is
+an attribute or a method of (``_spread``).  The sources, CPython, the
+tests and the host keep the names; a traceback on the board then names a function by its short name
 (``inversa deploy --debug-lines`` keeps them, with the lines).
 
 Conservative: a name is left alone when it is a dunder or mangled
@@ -180,8 +191,10 @@ def plan(sources: dict[str, str], keep: Iterable[str] = ()) -> dict[str, str]:
     idents: dict[str, int] = {}
     fixed: set[str] = set(keep) | KEEP | MP_NAMES | set(dir(builtins))
     bound: set[str] = set()
+    trees: list[ast.Module] = []
     for src in sources.values():
         tree = ast.parse(src)
+        trees.append(tree)
         bound |= _bound(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -221,9 +234,125 @@ def plan(sources: dict[str, str], keep: Iterable[str] = ()) -> dict[str, str]:
     taken = set(idents) | fixed
     private = [n for n in todo if n[0] == "_"]
     public = [n for n in todo if n[0] != "_"]
-    out = dict(zip(private, _names(len(private), taken, "_"), strict=True))
-    out.update(zip(public, _names(len(public), taken, ""), strict=True))
+    maps = _class_maps(trees)
+    renamed = set(todo)
+    for m in maps:  # the names the build keeps sit where they sit
+        for name in sorted(m.attrs | m.misses):
+            if name not in renamed:
+                m.put(name, qstr_hash(name))
+    out: dict[str, str] = {}
+    for group, prefix in ((private, "_"), (public, "")):
+        _spread(group, list(_names(len(group), taken, prefix)), taken, prefix, maps, out)
     return out
+
+
+# MicroPython's map sizes (py/map.c): a map grows to the next one only when full
+_ALLOCS = (2, 4, 6, 8, 10, 12, 17, 23, 29, 37, 47, 59, 73, 97, 127, 167, 223, 293, 389, 521)
+_MIN_ATTRS = 8  # classes with fewer instance attributes are left to chance
+
+
+def qstr_hash(name: str, nbytes: int = 1) -> int:
+    """MicroPython's qstr hash (py/qstr.c, djb2), ``nbytes`` of it: 1 on rp2
+    (``MICROPY_QSTR_BYTES_IN_HASH``), 2 on unix and esp32."""
+    h = 5381
+    for b in name.encode():
+        h = (h * 33) ^ b
+    return (h & ((1 << (8 * nbytes)) - 1)) or 1
+
+
+class _Map:
+    """One class's instance map as the board build lays it out: its
+    attributes (``self.x = ...`` in any method, the base classes' too) and
+    the names looked up in it and missed there (its methods and class
+    attributes: ``self._m()`` reads the instance map first).  ``used`` /
+    ``missed``: how many attributes / missed names already have each home
+    slot (a clash between attributes counts twice: it costs every hit of
+    the run after it)."""
+
+    def __init__(self, attrs: set[str], misses: set[str]) -> None:
+        self.attrs = attrs
+        self.misses = misses - attrs
+        self.alloc = next((a for a in _ALLOCS if a >= len(attrs)), 521)
+        self.used: dict[int, int] = {}
+        self.missed: dict[int, int] = {}
+
+    def cost(self, name: str, h: int) -> int:
+        slot = h % self.alloc
+        if name in self.attrs:
+            return 2 * self.used.get(slot, 0) + self.missed.get(slot, 0)
+        return self.used.get(slot, 0) if name in self.misses else 0
+
+    def put(self, name: str, h: int) -> None:
+        slot = h % self.alloc
+        if name in self.attrs:
+            self.used[slot] = self.used.get(slot, 0) + 1
+        elif name in self.misses:
+            self.missed[slot] = self.missed.get(slot, 0) + 1
+
+
+def _class_maps(trees: list[ast.Module]) -> list[_Map]:
+    """The instance maps of the firmware's classes with _MIN_ATTRS or more
+    attributes."""
+    classes = {n.name: n for t in trees for n in ast.walk(t) if isinstance(n, ast.ClassDef)}
+
+    def names(c: ast.ClassDef, seen: frozenset[str] = frozenset()) -> tuple[set[str], set[str]]:
+        attrs: set[str] = set()
+        lookups: set[str] = set()
+        for st in c.body:
+            if isinstance(st, ast.FunctionDef):
+                lookups.add(st.name)
+                for n in ast.walk(st):
+                    if (
+                        isinstance(n, ast.Attribute)
+                        and isinstance(n.ctx, ast.Store)
+                        and isinstance(n.value, ast.Name)
+                        and n.value.id == "self"
+                    ):
+                        attrs.add(n.attr)
+            elif isinstance(st, ast.Assign):
+                lookups |= {t.id for t in st.targets if isinstance(t, ast.Name)}
+        for b in c.bases:
+            if isinstance(b, ast.Name) and b.id in classes and b.id not in seen:
+                a, m = names(classes[b.id], seen | {c.name})
+                attrs |= a
+                lookups |= m
+        return attrs, lookups
+
+    maps = [_Map(*names(c)) for _, c in sorted(classes.items())]
+    return [m for m in maps if len(m.attrs) >= _MIN_ATTRS]
+
+
+def _spread(
+    todo: list[str], seq: list[str], taken: set[str], prefix: str, maps: list[_Map], out: dict
+) -> None:
+    """Give ``todo`` (most used first) the names of ``seq`` -- each the same
+    length as in ``seq``'s order, so the text stays the same size -- choosing
+    among those of that length the one whose hash lands on the emptiest slot
+    of the big classes' instance maps it belongs to (on rp2 a qstr hash is
+    one byte; ``_a``, ``_b``, ... hash to neighbouring slots, so in a
+    141-attribute map the hits and the misses (every ``self._m()``) probed
+    long runs).  The longest length draws on every free name of its length."""
+    widths = sorted({len(s) for s in seq})
+    pool: dict[int, list[str]] = {w: [s for s in seq if len(s) == w] for w in widths}
+    if widths:  # the longest: every name of that length, in _names' order
+        w = widths[-1]
+        for s in _names(1 << 30, taken, prefix):
+            if len(s) > w:
+                break
+            if len(s) == w and s not in pool[w]:
+                pool[w].append(s)
+    hashes = {s: qstr_hash(s) for w in widths for s in pool[w]}
+    for old, first in zip(todo, seq, strict=True):
+        mine = [m for m in maps if old in m.attrs or old in m.misses]
+        cands = pool[len(first)]
+        best = 0
+        if mine:
+            costs = [sum(m.cost(old, hashes[s]) for m in mine) for s in cands]
+            best = costs.index(min(costs))
+        name = cands.pop(best)
+        for m in mine:
+            m.put(old, hashes[name])
+        out[old] = name
 
 
 def rename(src: str, names: dict[str, str]) -> str:
