@@ -338,6 +338,7 @@ MP_NAMES: frozenset[str] = frozenset(
         "s1",
         "safe",
         "sc",
+        "sh",
         "scan",
         "scl",
         "sd",
