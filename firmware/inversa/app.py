@@ -384,6 +384,7 @@ class App:
                 self._save_persist(d if d > self._p_daily_ms else self._p_daily_ms, self._p_day_ms)
             else:
                 self._save_exact()
+                return  # (one record per period out of a session: below)
         if sess and not self._ahead and self._manual:
             # A manual session begins when the person tilts the table past
             # horizontal, with no calm period before it: the one flash write
@@ -407,14 +408,21 @@ class App:
                     self._p_day_ms,
                 )
             return
+        # One record per period out of a session (both in one pause, at the
+        # session's end, took ~88 ms on the emulated Pico: a ~100 ms gap
+        # between watchdog feeds).  The exact motion record first (the
+        # retained RAM holds it meanwhile; the flash's bound written ahead
+        # is deeper), the exact daily account at the next calm period (the
+        # flash's, charged ahead, is no lower).
+        if ram is not None and seq != self._flash_seq:
+            self._flash_seq = seq
+            App._write(self, 1, c.record())
+            return
         if store is not None:
             ds = c.daily_used_ms // _DAILY_STEP_MS
             ws = c.day_ms // _DAY_STEP_MS
             if ds != self._p_daily or ws != self._p_day:
                 self._save_exact()
-        if ram is not None and seq != self._flash_seq:
-            self._flash_seq = seq
-            App._write(self, 1, c.record())
 
     def _write_ahead(self):
         # A session began and the table is still calm: before any motion,

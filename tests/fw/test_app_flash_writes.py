@@ -263,3 +263,22 @@ def test_under_the_board_scheduler_a_flash_write_is_an_announced_pause_after_its
     paused = sorted({k for _n, _d, k, _ in board})
     assert [k + 1 for k, _c, _st in pauses] == paused
     assert all(st in CALM_STATES for _k, _c, st in pauses)
+
+
+def test_once_the_session_is_over_no_pause_carries_two_records(tmp_path: Path, monkeypatch) -> None:
+    # The session-over writes (the exact daily account, the exact motion
+    # record) go one per pause, the second at the next calm period: on the
+    # emulated Pico the two in one pause took ~88 ms, a watchdog gap of
+    # ~100 ms (bench board_session).  The write-ahead before motion still
+    # goes in one pause, as before.  Old code: both in DONE's first pause.
+    board, pauses = _run_logging_writes(tmp_path / "board", monkeypatch, board=True)
+    per_pause: dict[int, list[str]] = {}
+    for name, _d, k, in_step in board:
+        if in_step is not None:
+            per_pause.setdefault(k, []).append(name)
+    over = [k + 1 for k, _c, st in pauses if st in (S.DONE, S.IDLE)]
+    assert over  # the session ended and its records were written
+    assert all(len(per_pause[k]) == 1 for k in over), [per_pause[k] for k in over]
+    # both exact records did reach the flash, one period apart
+    names = [n for k in over for n in per_pause[k]]
+    assert "persist.bin" in names and len(names) >= 2, names
