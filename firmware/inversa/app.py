@@ -361,7 +361,8 @@ class App:
         c = self.ctrl
         seq = c.record_seq
         ram = self.retained
-        if seq != self._record_seq:
+        moved = seq != self._record_seq  # (the record changed this period)
+        if moved:
             self._record_seq = seq
             if ram is not None:
                 c.record_to(ram)  # (allocation-free: no record() tuple)
@@ -376,6 +377,9 @@ class App:
         lat = c.persist_latched
         sess = c.in_session
         if not sess:
+            # (the period a session ends its record still changes, at the
+            # loading position: the flash gets it once it held a period)
+            moved = moved or self._ahead
             self._ahead = False
         if store is not None and lat != self._p_latched:
             self._p_latched = lat
@@ -408,13 +412,15 @@ class App:
                     self._p_day_ms,
                 )
             return
-        # One record per period out of a session (both in one pause, at the
-        # session's end, took ~88 ms on the emulated Pico: a ~100 ms gap
-        # between watchdog feeds).  The exact motion record first (the
-        # retained RAM holds it meanwhile; the flash's bound written ahead
-        # is deeper), the exact daily account at the next calm period (the
-        # flash's, charged ahead, is no lower).
-        if ram is not None and seq != self._flash_seq:
+        # One record per period out of a session (at the session's end the
+        # old code wrote both in one pause and the motion record again a
+        # period later, when it settled at the loading position: 6 + 4
+        # flash ops, pauses of 30 and 88 ms on the emulated Pico, a ~100 ms
+        # gap between watchdog feeds).  The motion record once it held for
+        # a period (the retained RAM holds it meanwhile; the flash's bound
+        # written ahead is deeper), the exact daily account at another calm
+        # period (the flash's, charged ahead, is no lower).
+        if ram is not None and seq != self._flash_seq and not moved:
             self._flash_seq = seq
             App._write(self, 1, c.record())
             return
