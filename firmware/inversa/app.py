@@ -361,7 +361,8 @@ class App:
         c = self.ctrl
         seq = c.record_seq
         ram = self.retained
-        if seq != self._record_seq:
+        moved = seq != self._record_seq  # (the record changed this period)
+        if moved:
             self._record_seq = seq
             if ram is not None:
                 c.record_to(ram)  # (allocation-free: no record() tuple)
@@ -376,6 +377,9 @@ class App:
         lat = c.persist_latched
         sess = c.in_session
         if not sess:
+            # (the period a session ends its record still changes, at the
+            # loading position: the flash gets it once it held a period)
+            moved = moved or self._ahead
             self._ahead = False
         if store is not None and lat != self._p_latched:
             self._p_latched = lat
@@ -384,6 +388,7 @@ class App:
                 self._save_persist(d if d > self._p_daily_ms else self._p_daily_ms, self._p_day_ms)
             else:
                 self._save_exact()
+                return  # (one record per period out of a session: below)
         if sess and not self._ahead and self._manual:
             # A manual session begins when the person tilts the table past
             # horizontal, with no calm period before it: the one flash write
@@ -407,14 +412,23 @@ class App:
                     self._p_day_ms,
                 )
             return
+        # One record per period out of a session (at the session's end the
+        # old code wrote both in one pause and the motion record again a
+        # period later, when it settled at the loading position: 6 + 4
+        # flash ops, pauses of 30 and 88 ms on the emulated Pico, a ~100 ms
+        # gap between watchdog feeds).  The motion record once it held for
+        # a period (the retained RAM holds it meanwhile; the flash's bound
+        # written ahead is deeper), the exact daily account at another calm
+        # period (the flash's, charged ahead, is no lower).
+        if ram is not None and seq != self._flash_seq and not moved:
+            self._flash_seq = seq
+            App._write(self, 1, c.record())
+            return
         if store is not None:
             ds = c.daily_used_ms // _DAILY_STEP_MS
             ws = c.day_ms // _DAY_STEP_MS
             if ds != self._p_daily or ws != self._p_day:
                 self._save_exact()
-        if ram is not None and seq != self._flash_seq:
-            self._flash_seq = seq
-            App._write(self, 1, c.record())
 
     def _write_ahead(self):
         # A session began and the table is still calm: before any motion,

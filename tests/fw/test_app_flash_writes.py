@@ -263,3 +263,27 @@ def test_under_the_board_scheduler_a_flash_write_is_an_announced_pause_after_its
     paused = sorted({k for _n, _d, k, _ in board})
     assert [k + 1 for k, _c, _st in pauses] == paused
     assert all(st in CALM_STATES for _k, _c, st in pauses)
+
+
+def test_once_the_session_is_over_no_pause_carries_two_records(tmp_path: Path, monkeypatch) -> None:
+    # The session-over writes (the exact daily account, the exact motion
+    # record) go one per pause, the second at the next calm period: on the
+    # emulated Pico the two in one pause took ~88 ms, a watchdog gap of
+    # ~100 ms (bench board_session).  The write-ahead before motion still
+    # goes in one pause, as before.  Old code: both in DONE's first pause.
+    board, pauses = _run_logging_writes(tmp_path / "board", monkeypatch, board=True)
+    per_pause: dict[int, list[str]] = {}
+    for name, _d, k, in_step in board:
+        if in_step is not None:
+            per_pause.setdefault(k, []).append(name)
+    ahead = max(k for k, _c, st in pauses if st == S.BASELINE)
+    over = [k + 1 for k, _c, st in pauses if k > ahead and st in (S.DONE, S.IDLE)]
+    assert over  # the session ended and its records were written
+    assert all(len(per_pause[k]) == 1 for k in over), [per_pause[k] for k in over]
+    # each exact record reached the flash once: the motion record once it
+    # settled at the loading position (old code: written at DONE's first
+    # period and again at the next, 3 records in all)
+    names = [n for k in over for n in per_pause[k]]
+    assert sorted(names) == ["motion.bin", "persist.bin"], names
+    rec = _stored_record(tmp_path / "board")
+    assert rec is not None and rec[:2] == (0, 0), rec  # the settled record

@@ -217,7 +217,13 @@ def test_every_library_scenario_is_either_played_or_refused_with_a_reason() -> N
     # What the bench cannot show, each for its own reason: the host lease (its
     # sensor stream is host traffic), a stuck limit switch (simulated only),
     # a stuck I2C bus (the bench board's sensors come over the link).
-    assert refused == {"host_silent", "home_switch_stuck", "end_switch_stuck", "reboot_bus_stuck"}
+    assert refused == {
+        "host_silent",
+        "home_switch_stuck",
+        "end_switch_stuck",
+        "reboot_bus_stuck",
+        "review_home_stuck_imu_lost",  # a stuck home switch too
+    }
 
 
 def _world(**person: float) -> BenchWorld:
