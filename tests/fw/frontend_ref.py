@@ -37,6 +37,8 @@
 
 from array import array
 
+from tilt_ref import TiltEstimator  # the estimator as it was too (tests/fw/tilt_ref.py)
+
 from inversa.compat import const, ticks_diff
 from inversa.sense.flags import (
     HR_BUS_ERROR,
@@ -53,7 +55,6 @@ from inversa.sense.flags import (
     TILT_STUCK,
 )
 from inversa.sense.heartrate import HeartRateEstimator
-from inversa.sense.tilt import TiltEstimator
 
 _ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
 _RECOVER = const(10)  # consecutive good reads before such a condition clears

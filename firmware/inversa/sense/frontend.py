@@ -53,11 +53,6 @@ from inversa.sense.flags import (
 from inversa.sense.heartrate import HeartRateEstimator
 from inversa.sense.tilt import TiltEstimator
 
-try:  # the viper twin of _map_raw where there is a native emitter (RP2040, ESP32)
-    from inversa.sense.imath_native import map_v
-except (ImportError, SyntaxError, ValueError):  # none, or another arch's .mpy
-    map_v = None
-
 _ERR_RUN = const(3)  # consecutive bus errors before the sensor is "in error"
 _RECOVER = const(10)  # consecutive good reads before such a condition clears
 # While a sensor's bus is in error (TILT_BUS_ERROR / HR_BUS_ERROR after
@@ -315,7 +310,8 @@ class SensorFrontEnd:
                         self._check_imu()
             self._chk_k = c
             if self.imu is not None:
-                self._poll_imu(now)
+                # (through the class: the instance's nearly full table misses first)
+                SensorFrontEnd._poll_imu(self, now)
             if self.ppg is not None:
                 if drained:
                     self._poll_hr(now)
@@ -377,7 +373,6 @@ class SensorFrontEnd:
     # ------------------------------------------------------------------
     def _poll_imu(self, now):
         imu = self.imu
-        est = self.tilt_est
         run = self._imu_err_run
         failed = True
         changed = False
@@ -396,7 +391,8 @@ class SensorFrontEnd:
                 self._tf |= TILT_BUS_ERROR
             self._tilt_out()
             return
-        self._imu_err_run = 0
+        if run:
+            self._imu_err_run = 0
         self.imu_reads += 1
         if not changed:
             self._same += 1
@@ -412,6 +408,7 @@ class SensorFrontEnd:
         r = imu.raw
         if self.calibrator is not None:
             self.calibrator.add(r)
+        est = self.tilt_est
         tf = self._tf
         if tf & (TILT_STUCK | TILT_BUS_ERROR):
             self._good_run += 1
@@ -433,10 +430,8 @@ class SensorFrontEnd:
         # accelerometer axis and the other two gyro axes), so a clipped value
         # on any of them is a lost measurement.
         m = self._map
-        sat = -1
-        if map_v is not None:  # the viper twin: -1 where its integers might not do
-            sat = map_v(r, m)
-        if sat < 0:
+        sat = map_v(r, m)  # the viper twin (else _map_raw itself) ...
+        if sat < 0:  # ... -1 where its integers might not do
             sat = _map_raw(r, m)
         if sat:
             self._sat_run += 1
@@ -448,11 +443,10 @@ class SensorFrontEnd:
             self._sat_run = 0
             tf &= ~TILT_SATURATED
             self._tf = tf
-        est.update(m[24], m[25], m[26], dt, m[27], m[28], m[29])
+        f = est.update(m[24], m[25], m[26], dt, m[27], m[28], m[29]) | tf  # (est.faults)
         t = self.tilt
         t.angle_cdeg = est.angle_cdeg
         t.rate_cdps = est.rate_cdps
-        f = est.faults | tf
         t.faults = f
         t.ok = not f & TILT_FAULT_MASK
 
@@ -687,3 +681,9 @@ def _map_raw(r, m):
     m[28] = (r[m[16]] * m[17]) // gden - m[18]
     m[29] = (r[m[19]] * m[20]) // gden - m[21]
     return sat
+
+
+try:  # the viper twin of _map_raw where there is a native emitter (RP2040, ESP32)
+    from inversa.sense.imath_native import map_v
+except (ImportError, SyntaxError, ValueError):  # none, or another arch's .mpy
+    map_v = _map_raw  # the plain map itself (never -1)

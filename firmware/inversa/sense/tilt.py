@@ -97,6 +97,7 @@ _VA_MIN = const(
     512
 )  # gravity within 1.8 deg of the bed's plane: no 3-D term  # (mdps >> 3) * (us >> 6) / 6830 = rad * 2**14
 
+_DT6_SAFE = const(7400)  # (7500 * 7400 + 3415) // 6830 < 8192: see the clamp
 _TRACK = const(0)
 _FAST = const(1)
 _RECOVER = const(2)
@@ -197,9 +198,14 @@ class TiltEstimator:
         kp = self.kp_shift
         k4 = self._k4
         og = self._og16
-        sl = (a_long << 10) // og
-        sa = (a_across << 10) // og
-        su = (a_up << 10) // og
+        if og == 1024:  # 1 g = 2**14 (both chips at 2 g): (a << 10) // 1024 is a
+            sl = a_long
+            sa = a_across
+            su = a_up
+        else:
+            sl = (a_long << 10) // og
+            sa = (a_across << 10) // og
+            su = (a_up << 10) // og
         # -- accelerometer low-pass (state keeps 2 extra bits) ----------------
         a_long <<= 2
         a_up <<= 2
@@ -226,14 +232,14 @@ class TiltEstimator:
         g_ang = atan2_udeg(-f2l, f2u) - self.zero_udeg
 
         # -- gyro propagation -------------------------------------------------
-        if not -_MAX_RATE_MDPS <= rate_mdps <= _MAX_RATE_MDPS:
+        if rate_mdps > _MAX_RATE_MDPS or rate_mdps < -_MAX_RATE_MDPS:
             rate_mdps = _MAX_RATE_MDPS if rate_mdps > 0 else -_MAX_RATE_MDPS
-        if not 0 <= dt_us <= self._dt_max_us:
+        if dt_us < 0 or dt_us > self._dt_max_us:
             dt_us = 0 if dt_us < 0 else self._dt_max_us
         i = self._i
         corr = (i >> ki_out) * self.rate_hz // 1000  # learned bias (mdps, to add)
         rate_c = rate_mdps + corr
-        if -100000 < rate_mdps < 100000:
+        if rate_mdps < 100000 and rate_mdps > -100000:
             # mdps * (10 us) = 1e-8 deg; /100 -> micro-degrees (rounded)
             inc = (rate_mdps * (dt_us // 10) + 50) // 100
         else:  # fast: coarser, keeps every product a small int
@@ -250,28 +256,32 @@ class TiltEstimator:
         dt6 = dt_us >> 6
         # a turn about any axis the estimate follows can be too fast (below)
         fast = False
-        if not -_FAST_MDPS <= rate_long_mdps <= _FAST_MDPS:
+        if rate_long_mdps > _FAST_MDPS or rate_long_mdps < -_FAST_MDPS:
             fast = True
-            if not -_MAX_RATE_MDPS <= rate_long_mdps <= _MAX_RATE_MDPS:
+            if rate_long_mdps > _MAX_RATE_MDPS or rate_long_mdps < -_MAX_RATE_MDPS:
                 rate_long_mdps = _MAX_RATE_MDPS if rate_long_mdps > 0 else -_MAX_RATE_MDPS
-        if not -_FAST_MDPS <= rate_up_mdps <= _FAST_MDPS:
+        if rate_up_mdps > _FAST_MDPS or rate_up_mdps < -_FAST_MDPS:
             fast = True
-            if not -_MAX_RATE_MDPS <= rate_up_mdps <= _MAX_RATE_MDPS:
+            if rate_up_mdps > _MAX_RATE_MDPS or rate_up_mdps < -_MAX_RATE_MDPS:
                 rate_up_mdps = _MAX_RATE_MDPS if rate_up_mdps > 0 else -_MAX_RATE_MDPS
+        if rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
+            fast = True  # (the pivot's own rate: the same test as before, moved up)
         # rotation over this sample, rad * 2**14 (rounded)
         pl = ((rate_long_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pu = ((rate_up_mdps >> 3) * dt6 + 3415) // _PHI_DEN
         pp = ((rate_c >> 3) * dt6 + 3415) // _PHI_DEN
         # at most 0.5 rad a sample (a gap at 2000 deg/s): keeps every product
-        # below 2**30 (a small int)
-        if not -8192 <= pl <= 8192:
-            pl = 8192 if pl > 0 else -8192
-        if not -8192 <= pu <= 8192:
-            pu = 8192 if pu > 0 else -8192
-        if not -8192 <= pp <= 8192:
-            pp = 8192 if pp > 0 else -8192
+        # below 2**30 (a small int).  Not fast (all three within 60 deg/s:
+        # |mdps >> 3| <= 7500) and dt6 <= _DT6_SAFE: |p| <= 8126, no clamp.
+        if fast or dt6 > _DT6_SAFE:
+            if pl > 8192 or pl < -8192:
+                pl = 8192 if pl > 0 else -8192
+            if pu > 8192 or pu < -8192:
+                pu = 8192 if pu > 0 else -8192
+            if pp > 8192 or pp < -8192:
+                pp = 8192 if pp > 0 else -8192
         d = 0
-        if pl or pu or pp:
+        if pl or pu:
             # v <- v + v x phi + (v x phi) x phi / 2, phi = (pl, pp, pu):
             # all three at once, to second order (one sample of a fast
             # hand-held turn is up to 10 deg)
@@ -281,7 +291,7 @@ class TiltEstimator:
             nl = vl + wl + ((wa * pu - wu * pp + 16384) >> 15)
             va += wa + ((wu * pl - wl * pu + 16384) >> 15)
             nu = vu + wu + ((wl * pp - wa * pl + 16384) >> 15)
-            if (pl or pu) and not -_VA_MIN <= va <= _VA_MIN:
+            if va > _VA_MIN or va < -_VA_MIN:
                 # theta's change less the pivot's own share (inc has it exactly)
                 a0 = self._vang  # set at the end of the last step (or None)
                 if a0 is None:
@@ -291,6 +301,13 @@ class TiltEstimator:
                     d += _DEG360 if d < 0 else -_DEG360
             vl = nl
             vu = nu
+        elif pp:
+            # only the pivot turns (a table; the general step above with pl =
+            # pu = 0: wa = 0 and va unchanged), fewer operations
+            wl = (8192 - vu * pp) >> 14
+            wu = (vl * pp + 8192) >> 14
+            vl += wl + ((16384 - wu * pp) >> 15)
+            vu += wu + ((wl * pp + 16384) >> 15)
         # towards the accelerometer (2**-7 per sample), then back to unit length
         vl += (sl - vl) >> 7
         va += (sa - va) >> 7
@@ -335,16 +352,16 @@ class TiltEstimator:
         # The low-pass delays the gravity angle by 6 samples: compare it with
         # where the estimate was then (the gyro says how far it has moved).
         e = g_ang - ang + 6 * inc
-        if not -_DEG180 <= e <= _DEG180:
+        if e > _DEG180 or e < -_DEG180:
             e += _DEG360 if e < 0 else -_DEG360
         ae = e if e >= 0 else -e
-        if -_QUIET_MDPS < rate_c < _QUIET_MDPS:
+        if rate_c < _QUIET_MDPS and rate_c > -_QUIET_MDPS:
             if self._quiet_n < 30000:
                 self._quiet_n += 1
         else:
             self._quiet_n = 0
         mode = self._mode
-        if fast or rate_c > _FAST_MDPS or rate_c < -_FAST_MDPS:
+        if fast:
             if mode != _FAST:
                 self.fast_events += 1
             mode = _FAST
@@ -390,7 +407,8 @@ class TiltEstimator:
                 if (
                     ae < _AGREE_UDEG
                     and self._norm_tight
-                    and -_RECOVER_SLOW_MDPS < rate_c < _RECOVER_SLOW_MDPS
+                    and rate_c < _RECOVER_SLOW_MDPS
+                    and rate_c > -_RECOVER_SLOW_MDPS
                 ):
                     self._agree_n += 1
                     if self._agree_n >= _AGREE_N:
@@ -407,7 +425,7 @@ class TiltEstimator:
                 # by degrees) is suspect: a start or stop jolt, a linear
                 # acceleration.  Ride on the gyro meanwhile; a suspicion that
                 # lasts 0.5 s (1 s turning) clears validity.
-                slow = -_RECOVER_SLOW_MDPS < rate_c < _RECOVER_SLOW_MDPS
+                slow = rate_c < _RECOVER_SLOW_MDPS and rate_c > -_RECOVER_SLOW_MDPS
                 if (ae > _DISAGREE_UDEG and slow) or ae > _DISAGREE_FAR_UDEG:
                     ang += i >> ki_out
                     self._dis_n += 1
@@ -426,11 +444,11 @@ class TiltEstimator:
                     ang += (e >> kp) + (i >> ki_out)
                     self._dis_n = 0
         self._mode = mode
-        if not -_DEG180 < ang <= _DEG180:
+        if ang > _DEG180 or ang <= -_DEG180:
             ang += _DEG360 if ang <= 0 else -_DEG360
         self.angle_udeg = ang
         self.angle_cdeg = (ang + 5000) // 10000
-        if -_VA_MIN <= va <= _VA_MIN or k4 != 2:
+        if k4 != 2 or (va <= _VA_MIN and va >= -_VA_MIN):
             self._vang = None
         else:
             # Keep the vector's angle about the pivot where theta is: the two
@@ -464,13 +482,17 @@ class TiltEstimator:
 
         # -- plausibility (every 4th sample; the verdict holds in between) ----
         k4 += 1
+        # (returns the faults: the front end's copy needs no second read)
         if k4 < 4:
             self._k4 = k4
-            self.faults = faults | self._pfaults
-            return
+            faults |= self._pfaults
+            self.faults = faults
+            return faults
         self._k4 = 0
         self._plausibility(f2l, f2u, fa, a_up)
-        self.faults = faults | self._pfaults
+        faults |= self._pfaults
+        self.faults = faults
+        return faults
 
     def _plausibility(self, f2l, f2u, fa, a_up):
         pf = 0
