@@ -66,6 +66,15 @@ SCENARIOS: list[tuple[str, str, float | None, int, list[Any]]] = [
     # a fault: the IMU's I2C bus fails at 4 s (the tilt sensor is lost)
     ("fault_imu_bus", "quick_session", 8.0, 20, [(4000, "imu_bus_errors", {})]),
     ("max_rate_50hz", "quick_session", 3.0, 50, []),  # link load at the maximum rate
+    # the host keeps the USB port open but reads nothing for 1.5 s (IDLE), then
+    # reads again: no write may wait for it (issue 10 item 5)
+    (
+        "host_stops_reading",
+        "quick_session",
+        6.0,
+        20,
+        [(3500, "host_stops_reading", {}), (5000, "host_reads", {})],
+    ),
     # whole short sessions with a person on the table (bench/scenarios/):
     # BASELINE, READY, the descent, the hold, the return, the rest, the rise
     ("board_session", str(HERE / "scenarios" / "board_session.toml"), None, 20, []),
@@ -191,6 +200,7 @@ def run_scenario(job: tuple[str, str, float | None, int, list[Any]]) -> dict[str
         "periods_over_10ms": sum(1 for w in allw if w > PERIOD_US),
         "overruns_fw": tele[-1]["overruns"] if tele else None,
         "loop_max_us_fw": tele[-1]["loop_max_us"] if tele else None,
+        "tx_stalls_fw": tele[-1]["tx_stalls"] if tele else None,  # host silences (USB)
         "watchdog_gap_max_ms": round(st.max_feed_gap_us() / 1000, 1),
         "late_periods": late,  # [t_ms, work_us, state, why]
         "flash_pauses": len(pauses),

@@ -1,5 +1,7 @@
 # UsbCdcPort and UartPort with fake streams: never wait, drop when poll says
-# no room, go silent after a stalled write until the host speaks again.
+# no room, go silent after a stalled write until the host speaks again; on an
+# RP2040 (the IN endpoint's buffer control word) refuse what might not fit
+# while the host leaves a packet unread.
 from inversa.link.port import UartPort
 from inversa.link.usb_port import USB_RX_BUDGET, UsbCdcPort
 from mpyunit import assert_no_alloc
@@ -77,6 +79,65 @@ def test_usb_port_goes_silent_after_a_stall_until_the_host_speaks():
     pin.ready = True
     assert p.readinto(buf) == 3 and bytes(buf[:3]) == b"\x00hi"
     assert not p.silent and p.write(b"ok", 2) == 2
+
+
+class Mem16:
+    """machine.mem16 with the CDC data IN endpoint's buffer control word."""
+
+    def __init__(self):
+        self.armed = False  # AVAILABLE: a packet waits for the host
+
+    def __getitem__(self, addr):
+        assert addr == 0x50100090  # EP2 IN buffer control (USB DPRAM)
+        return 0x843C if self.armed else 0x203C  # FULL|AVAILABLE|len 60 : PID|len
+
+
+def test_usb_port_refuses_what_might_not_fit_while_the_host_leaves_a_packet_unread():
+    # The host keeps the port open and stops reading: MicroPython would wait
+    # (up to 500 ms, the watchdog) for room in TinyUSB's 256-byte TX FIFO.
+    clock = Clock()
+    out = Out(clock)
+    pin, pout = Poll(), Poll()
+    pin.ready = False
+    pout.ready = False  # poll is not asked on an RP2040 (it only says "one byte")
+    p = UsbCdcPort(In(b"", pin), out, pin, pout, clock)
+    mem = Mem16()
+    p._mem = mem
+    frame = bytes(range(60))
+    assert p.write(frame, 60) == 60  # the endpoint was idle: it takes all 60
+    mem.armed = True  # the host does not take the packet
+    assert p.write(frame, 60) == 60 and p.write(frame, 60) == 60
+    assert p.write(frame, 60) == 60 and p.write(frame, 60) == 60  # 240 in the FIFO
+    assert p.write(frame, 60) == 0  # 300 might not fit: refused, not waited on
+    assert p.stalls == 1 and p.silent and p.not_ready == 1
+    assert p.write(b"ab", 2) == 0  # silent while the packet waits: one stall
+    assert p.stalls == 1 and p.not_ready == 2
+    assert len(out.data) == 300
+    mem.armed = False  # the host reads again
+    assert p.write(frame, 60) == 60 and not p.silent and p.stalls == 1
+
+
+def test_usb_port_rp2_write_does_not_allocate():
+    clock = Clock()
+    pin, pout = Poll(), Poll()
+    pin.ready = False
+
+    class Sink:
+        def write(self, buf, n):
+            return n
+
+    pout.ready = False  # not asked on an RP2040
+    p = UsbCdcPort(In(b"", pin), Sink(), pin, pout, clock)
+    mem = Mem16()
+    p._mem = mem
+    buf = bytearray(48)
+
+    def step():
+        mem.armed = not mem.armed
+        p.write(buf, 48)
+
+    assert_no_alloc(step)
+    assert p.not_ready == 0  # the endpoint's state was read, not poll: all written
 
 
 def test_usb_port_read_stops_when_nothing_waits():

@@ -14,7 +14,8 @@
 //       drive those input pins, queue `tx` for the USB CDC (host -> board),
 //       set which I2C addresses answer a scan, then run until emulated time T;
 //       optional "host_reads": false = the host keeps the port open but stops
-//       reading (the board's USB IN transfers stay pending), true = reads again
+//       reading (it NAKs the board's USB IN packets: they stay armed in the
+//       board's endpoint buffer), true = reads again
 //   {"op":"quit"}
 // Node -> Python, while running (an I2C transfer reaches a device):
 //   {"e":"c","a":addr,"r":0|1,"t":us}  address phase; reply {"ack":bool,"d":"hex"}
@@ -207,12 +208,18 @@ const txQueue = []; // host -> board
 let rxChunks = []; // board -> host
 let origRead = null;
 let heldRead = null;
-// A host that keeps the port open but stops reading: the board's IN
-// transfers on the CDC data endpoint are not completed (as a host that does
-// not poll leaves them pending) until it reads again.
+// A host that keeps the port open but stops reading NAKs the CDC data IN
+// endpoint: the packet the board armed stays in its buffer, AVAILABLE and
+// FULL still set in the buffer control register (rp2040js clears them at
+// once, as if the host took it), no buffer-done status, nothing delivered;
+// all of it happens when the host reads again.
+const BUF_CTRL_IN = 0x80; // DPRAM: EPn IN buffer control at 0x80 + 8 n
+const BUF_AVAILABLE = 1 << 10;
+const BUF_FULL = 1 << 15;
 let hostReads = true;
-const heldIn = [];
+const heldIn = []; // {ep, data}: data is null until rp2040js hands it over
 let usbReady = null;
+let cdcWrite = null;
 function attachCdc() {
   cdc = new USBCDC(mcu.usbCtrl);
   cdcUp = false;
@@ -233,13 +240,28 @@ function attachCdc() {
     }
     origRead(ep, size);
   };
-  usbReady = mcu.usbCtrl.indicateBufferReady.bind(mcu.usbCtrl);
-  mcu.usbCtrl.indicateBufferReady = (ep, out) => {
+  const usb = mcu.usbCtrl;
+  const dp = mcu.usbDPRAMView;
+  usbReady = usb.indicateBufferReady.bind(usb);
+  usb.indicateBufferReady = (ep, out) => {
     if (!hostReads && !out && ep === cdc.inEndpoint) {
-      heldIn.push([ep, out]);
+      const reg = BUF_CTRL_IN + 8 * ep;
+      dp.setUint32(reg, (dp.getUint32(reg, true) | BUF_AVAILABLE | BUF_FULL) >>> 0, true);
+      heldIn.push({ ep, data: null });
       return;
     }
     usbReady(ep, out);
+  };
+  cdcWrite = usb.onEndpointWrite;
+  usb.onEndpointWrite = (ep, buf) => {
+    if (ep === cdc.inEndpoint) {
+      const h = heldIn.find((x) => x.data === null);
+      if (h) {
+        h.data = buf;
+        return;
+      }
+    }
+    cdcWrite(ep, buf);
   };
 }
 function pumpCdc() {
@@ -252,7 +274,14 @@ function pumpCdc() {
 }
 function setHostReads(on) {
   hostReads = on;
-  if (on) for (const [ep, out] of heldIn.splice(0)) usbReady(ep, out);
+  if (!on) return;
+  const dp = mcu.usbDPRAMView;
+  for (const h of heldIn.splice(0)) {
+    const reg = BUF_CTRL_IN + 8 * h.ep;
+    dp.setUint32(reg, (dp.getUint32(reg, true) & ~(BUF_AVAILABLE | BUF_FULL)) >>> 0, true);
+    if (h.data) cdcWrite(h.ep, h.data);
+    usbReady(h.ep, false);
+  }
 }
 
 // --- watchdog: record every feed (LOAD write) and every time it fires
@@ -270,6 +299,10 @@ function attachWatchdog(reason) {
   wdt.onWatchdogTrigger = () => {
     if (wdt.reason === WDT_REASON_TIMER) wdtFired++;
     resetReason = wdt.reason;
+    // Stop its timer: rp2040js re-arms a run-out watchdog 0 ns later, so
+    // clock.tick() would fire it forever before runUntil() could reset the
+    // chip (a run hung there when the watchdog first ran out).
+    wdt.alarm.enable = false;
   };
 }
 

@@ -200,7 +200,14 @@ class Rp2Session(ScenarioReplay):
         super()._host_step()
 
     def _apply_board(self, action: str, args: dict[str, Any]) -> None:
-        raise ValueError(f"action {action!r} is not supported on the emulated board")
+        # the host keeps the port open but stops reading (it NAKs the board's
+        # USB IN packets), and reads again: the emulated board's own actions
+        if action == "host_stops_reading":
+            self.pico.host_reads = False
+        elif action == "host_reads":
+            self.pico.host_reads = True
+        else:
+            raise ValueError(f"action {action!r} is not supported on the emulated board")
 
     # -- stepping ---------------------------------------------------------------
     def step(self) -> None:
