@@ -142,9 +142,13 @@ class LinkEndpoint:
         maintenance=None,
     ):
         if not 0 <= telemetry_hz <= _MAX_TELEMETRY_HZ:
-            raise ValueError("telemetry_hz must be 0..%d" % _MAX_TELEMETRY_HZ)
+            from inversa.error_text import text
+
+            raise ValueError(text(29, _MAX_TELEMETRY_HZ))
         if len(uid) > 8:
-            raise ValueError("uid must be at most 8 bytes (machine.unique_id())")
+            from inversa.error_text import text
+
+            raise ValueError(text(30))
         self.port = port
         self._port_drops = hasattr(port, "rx_overflow")  # a port that counts what it dropped
         self.clock = clock
