@@ -3,7 +3,8 @@
 # constant strings live as long as any of its code, so these messages, kept
 # in the modules the loop uses, stayed on the heap after the boot dropped the
 # constructors (settle.BOOT_METHODS).  Here they cost nothing until one is
-# raised: the raising code imports this module then.
+# raised: the raising code imports this module then, and text() drops it
+# again.
 #
 # Usage:
 #     from inversa.error_text import text
@@ -73,6 +74,17 @@ TEXT = (
 
 
 def text(code, *args):
-    """TEXT[code], formatted with args."""
+    """TEXT[code], formatted with args.  Then this module forgets itself
+    (sys.modules and the package's attribute), so it costs no heap once the
+    message is made: a boot with a missing or corrupt record or a failed
+    sensor loads it during the build, whose peak decides whether an ESP32's
+    140 KB heap fits (tests/host/test_heap_unix32.py)."""
+    import sys
+
     t = TEXT[code]
+    if sys.modules.pop("inversa.error_text", None) is not None:
+        try:
+            delattr(sys.modules["inversa"], "error_text")
+        except (KeyError, AttributeError, TypeError):
+            pass
     return t % args if args else t

@@ -19,7 +19,6 @@ BOOT_ONLY_MODULES = (
     "inversa.sensor_standin",
     "inversa.sense.calibration",
     "inversa.settle",
-    "inversa.error_text",  # a first boot's missing records, a sensor that failed
 )
 
 # Modules whose classes are built after settle_heap (a Profile from the
