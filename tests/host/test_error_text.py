@@ -78,3 +78,17 @@ def test_text_formats_its_arguments():
     assert text(5) == "led_ma must be within 0..50"
     assert text(3, 3200, 411) == "3200 samples/s is too fast for a 411 us pulse"
     assert text(15, "MPU-6050") == "MPU-6050 did not come out of reset"
+
+
+def test_text_forgets_its_module_so_a_failed_boot_keeps_no_table():
+    # a boot with a missing record or a failed sensor makes a message during
+    # the build, whose peak decides whether an ESP32's 140 KB heap fits
+    import sys
+
+    import inversa
+    from inversa.error_text import text as fresh
+
+    assert "inversa.error_text" in sys.modules
+    fresh(28)
+    assert "inversa.error_text" not in sys.modules
+    assert not hasattr(inversa, "error_text")
