@@ -582,10 +582,13 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     clock = SystemClock()
     app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
-        micropython.kbd_intr(3)  # the REPL
         from inversa.error_text import text
 
-        print(text(58))
+        # made before Ctrl-C works again: mpremote sends it over and over
+        # while it waits for the REPL, and the import takes a while
+        msg = text(58)
+        micropython.kbd_intr(3)  # the REPL
+        print(msg)
         return
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the

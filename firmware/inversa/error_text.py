@@ -70,6 +70,15 @@ TEXT = (
     "no stored profile: using the beginner profile",  # 56: inversa.control.profile_store
     "stored profile rejected (%s): using the beginner profile",  # 57: inversa.control.profile_store
     "inversa: maintenance mode: control loop not started, outputs safe (reset to run)",  # 58: inversa.app
+    "profile must be %d bytes, got %d",  # 59: inversa.control.profile
+    "profile CRC mismatch: the data is corrupt",  # 60: inversa.control.profile
+    "not a profile (bad magic)",  # 61: inversa.control.profile
+    "profile layout %d not supported (want %d)",  # 62: inversa.control.profile
+    "%s must be an integer",  # 63: inversa.control.profile
+    "%s=%d is outside %d..%d",  # 64: inversa.control.profile
+    "not a Profile",  # 65: inversa.control.profile
+    "hr_high_bpm must be at least %d above hr_low_bpm",  # 66: inversa.control.profile
+    "descent + hold_ms + return_ms take %d s, over the %d s hard limit: shorten hold_ms or return_ms, or raise descent_cdps",  # 67: inversa.control.profile
 )
 
 

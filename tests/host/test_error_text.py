@@ -63,15 +63,31 @@ def test_every_message_is_raised_once_from_where_its_comment_says():
     used: dict[int, list[str]] = {}
     for mod, tree in _sources().items():
         for n in ast.walk(tree):
-            if (
-                isinstance(n, ast.Call)
-                and isinstance(n.func, ast.Name)
-                and n.func.id == "text"
-                and n.args
-                and isinstance(n.args[0], ast.Constant)
-            ):
-                used.setdefault(n.args[0].value, []).append(mod)
+            # text(code, ...), or profile's _why(why, code, ...)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+                at = {"text": 0, "_why": 1}.get(n.func.id)
+                if at is not None and len(n.args) > at and isinstance(n.args[at], ast.Constant):
+                    used.setdefault(n.args[at].value, []).append(mod)
     assert used == {c: [m] for c, m in where.items()}
+
+
+def test_the_loops_checks_of_a_profile_make_no_message():
+    # a profile from the host is checked in the loop (endpoint, set_profile):
+    # making a message there would load error_text in a period
+    import sys
+
+    from inversa.control.profile import Profile, check
+
+    bad = Profile(hold_ms=-1)
+    assert check(bad, False) == (check(bad)[0], "")
+    assert "hold_ms" in check(bad)[1]
+    sys.modules.pop("inversa.error_text", None)
+    try:
+        Profile.from_bytes(b"short", False)
+        raise AssertionError("accepted")
+    except ValueError as e:
+        assert str(e) == ""
+    assert "inversa.error_text" not in sys.modules
 
 
 def test_text_formats_its_arguments():

@@ -363,7 +363,7 @@ class Controller:
     def set_profile(self, profile):
         """Validate and adopt profile; refused (nothing changes) while a
         session runs or when the profile is invalid."""
-        code, _why = check(profile)
+        code = check(profile, False)[0]  # no message: nobody reads one here
         if code:
             return code
         if self.in_session or self.state not in (_IDLE, _DONE, _SELFTEST):

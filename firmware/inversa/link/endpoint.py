@@ -356,12 +356,14 @@ class LinkEndpoint:
             if n == 0:
                 return R.BAD_ARGUMENT
             decode = self._profile_from_bytes
-            if decode is None:
-                from inversa.control.profile import Profile
-
-                decode = Profile.from_bytes
             try:
-                profile = decode(bytes(body[off : off + n]))
+                if decode is None:
+                    from inversa.control.profile import Profile
+
+                    # no message: nobody reads one here (Profile.check)
+                    profile = Profile.from_bytes(bytes(body[off : off + n]), False)
+                else:
+                    profile = decode(bytes(body[off : off + n]))
             except (ValueError, TypeError, IndexError):
                 return R.PROFILE_INVALID
             return ctrl.set_profile(profile)
