@@ -87,13 +87,17 @@ def text(code, *args):
     (sys.modules and the package's attribute), so it costs no heap once the
     message is made: a boot with a missing or corrupt record or a failed
     sensor loads it during the build, whose peak decides whether an ESP32's
-    140 KB heap fits (tests/host/test_heap_unix32.py)."""
+    140 KB heap fits (tests/host/test_heap_unix32.py).  Kept while a sensor
+    is retried in the loop (sensor_standin, which loads it): a wrong chip
+    there raises every retry, and an import is 13-22 ms on the emulated
+    Pico, longer than a period."""
     import sys
 
     t = TEXT[code]
-    if sys.modules.pop("inversa.error_text", None) is not None:
+    mods = sys.modules
+    if "inversa.sensor_standin" not in mods and mods.pop("inversa.error_text", None) is not None:
         try:
-            delattr(sys.modules["inversa"], "error_text")
+            delattr(mods["inversa"], "error_text")
         except (KeyError, AttributeError, TypeError):
             pass
     return t % args if args else t
