@@ -66,8 +66,9 @@ def test_every_message_is_raised_once_from_where_its_comment_says():
             # text(code, ...), or profile's _why(why, code, ...)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
                 at = {"text": 0, "_why": 1}.get(n.func.id)
-                if at is not None and len(n.args) > at and isinstance(n.args[at], ast.Constant):
-                    used.setdefault(n.args[at].value, []).append(mod)
+                c = n.args[at] if at is not None and len(n.args) > at else None
+                if isinstance(c, ast.Constant) and isinstance(c.value, int):
+                    used.setdefault(c.value, []).append(mod)
     assert used == {c: [m] for c, m in where.items()}
 
 
