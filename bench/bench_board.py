@@ -336,7 +336,7 @@ def heap_figures(probe: dict[str, int], unix32: dict[str, Any] | None) -> dict[s
         # after a collection while the loop runs (300 periods): what the
         # boot's collection left in place by stale stack pointers is gone
         "fw_live_heap_in_loop_bytes": probe.get("free_boot", 0) - probe.get("free_in_loop", 0),
-        # the same before run() drops the boot-only modules (app.BOOT_ONLY_MODULES)
+        # the same before run() drops the boot-only modules (settle.BOOT_ONLY_MODULES)
         "fw_live_heap_before_shedding_bytes": probe.get("free_boot", 0)
         - probe.get("free_after_build_kept", 0),
     }

@@ -15,7 +15,7 @@
 # This module is that period (App) and the board's loop (run).  Building the
 # App from a board is inversa.app_build, everything before the loop
 # inversa.app_boot; on the board, run() drops both (and the board tables)
-# once the App is built (BOOT_ONLY_MODULES), so they cost no heap while a
+# once the App is built (settle.BOOT_ONLY_MODULES), so they cost no heap while a
 # person is on the table.
 #
 # Usage (board; main.py does this):
@@ -52,22 +52,6 @@ GC_CALM_HOLD_OFFERS = 19
 _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each state)
 _IDLE = const(1)
 _DONE = const(9)
-
-# Modules the board needs only before the loop (issue 10: the Pico's heap).
-# run() drops them once the App is built, so their code is collected; only
-# the interned names (qstrs) stay.  A rare later need (a new calibration from
-# the host, in IDLE) imports one again.  A module that something still uses
-# (a sensor's stand-in keeps inversa.sensor_standin) stays alive through it.
-BOOT_ONLY_MODULES = (
-    "inversa.app_boot",
-    "inversa.app_build",
-    "inversa.board.build",
-    "inversa.board.config",
-    "inversa.board.boards",
-    "inversa.sensor_boot",
-    "inversa.sensor_standin",
-    "inversa.sense.calibration",
-)
 
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
@@ -530,114 +514,25 @@ class App:
                 self.brake.engage()
 
 
-# Modules whose classes are built after settle_heap (a Profile from the
-# link; run()'s Scheduler): their methods stay (drop_boot_methods).
-BUILT_IN_LOOP = ("inversa.control.profile", "inversa.control.scheduler")
-# A sensor that failed at boot is retried in the loop (sensor_standin, loaded
-# only then): its driver is built then, so these keep theirs too.
-LATE_SENSOR_MODULES = (
-    "inversa.drivers.i2cdev",
-    "inversa.drivers.imu",
-    "inversa.drivers.lsm6dsox",
-    "inversa.drivers.max30102",
-    "inversa.drivers.mpu6050",
-    "inversa.drivers.pulse_adc",
-)
-# Methods, module functions and module tables only the boot uses
-# (tests/host/test_built_once.py checks the sources): dropped once the App is
-# built.
-BOOT_METHODS = (
-    # bias_mdps, set_bias_mdps, service, daily_to_store, day_to_store: no
-    # firmware calls them (the tests' and the fake board's); the upper-case
-    # ones and the three after them: settle_heap's own tables and helpers;
-    # _make_table: crc.py's import builds its table
-    "BOOT_METHODS",
-    "BOOT_ONLY_MODULES",
-    "BUILT_IN_LOOP",
-    "LATE_SENSOR_MODULES",
-    "drop_boot_methods",
-    "settle_heap",
-    "shed_modules",
-    "__init__",
-    "_await_reset",
-    "_boot_app",
-    "_make_table",
-    "_open_board_port",
-    "_read_mpy",
-    "action_mask",
-    "attach_persist",
-    "attach_retained",
-    "bias_mdps",
-    "check_ranges",
-    "check_rules",
-    "daily_to_store",
-    "day_to_store",
-    "load",
-    "load_record",
-    "restore",
-    "retained_for",
-    "rp2_scratch",
-    "service",
-    "set_bias_mdps",
-    "set_calibration",
-    "set_one_g",
-)
-
-
-def drop_boot_methods(keep=BUILT_IN_LOOP, modules=None):
-    """Board only, once the App is built: every firmware class loaded by now
-    (but those of the modules in ``keep``) was built at boot and is never
-    built again, and BOOT_METHODS (methods and module functions) are never
-    called after it
-    (tests/host/test_built_once.py checks the sources), so each of those
-    methods is set to None and the next collection frees its code (~7 KB on
-    the emulated Pico); calling one later would raise TypeError at once.
-    Not ``del``: MicroPython keeps a deleted entry's value in the class's
-    table, so nothing would be freed.  ``modules``: sys.modules (a test
-    gives its own).  Returns how many."""
-    if modules is None:
-        import sys
-
-        modules = sys.modules
-    n = 0
-    names = BOOT_METHODS  # (a local: app's own entry is dropped on the way)
-    for name, mod in modules.items():
-        if name[:8] != "inversa." or name in keep:
-            continue
-        g = mod.__dict__
-        for m in names:
-            if type(g.get(m, type)) is not type:  # a module function (or None)
-                setattr(mod, m, None)
-        for v in g.values():
-            if type(v) is type:
-                d = v.__dict__
-                if d.get("__module__") == name:
-                    for m in names:
-                        if d.get(m) is not None:
-                            setattr(v, m, None)
-                            n += 1
-    return n
-
-
 def settle_heap():
     """Before the loop: drop the boot-only modules and the boot-only
-    methods (drop_boot_methods) and collect.  Call it from
+    methods (inversa.settle, itself boot-only) and collect.  Call it from
     a frame that never held the boot code (run() builds in _boot_app): a
     stale pointer to it in the caller's frame would keep ~10 KB of dropped
     code alive until the loop's first collection (the collector is
     conservative; bench/bench_board.py measures both).  Board only (see
-    shed_modules)."""
-    import sys
-
-    from inversa.gcorder import shed_modules
-
-    keep = BUILT_IN_LOOP
-    if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
-        keep += LATE_SENSOR_MODULES
-    shed_modules(BOOT_ONLY_MODULES)
-    drop_boot_methods(keep)
+    gcorder.shed_modules)."""
+    _shed_boot()
     order_modules()
     gc_collect()
+
+
+def _shed_boot():
+    # in a frame of its own (like _boot_app): a stale slot of settle_heap's
+    # value stack would keep inversa.settle (its tables) alive
+    from inversa.settle import settle
+
+    settle()
 
 
 def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
@@ -645,7 +540,9 @@ def _open_board_port(cfg, board, clock):  # pragma: no cover - board only
         from inversa.link.port import UartPort
 
         if board.uart is None:
-            raise OSError("the UART could not be created")
+            from inversa.error_text import text
+
+            raise OSError(text(39))
         return UartPort(board.uart)
     from inversa.link.usb_port import UsbCdcPort
 
@@ -685,8 +582,13 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     clock = SystemClock()
     app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
+        from inversa.error_text import text
+
+        # made before Ctrl-C works again: mpremote sends it over and over
+        # while it waits for the REPL, and the import takes a while
+        msg = text(58)
         micropython.kbd_intr(3)  # the REPL
-        print("inversa: maintenance mode: control loop not started, outputs safe (reset to run)")
+        print(msg)
         return
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the

@@ -197,7 +197,7 @@ def build_app(
     for the motion record (inversa.retained; None: the flash alone).
     `shed` (run() and the heap probes only, a board: a re-import makes new
     classes): once the front end is built, drop the sensors' boot-only
-    modules (sensor_boot, calibration; app.BOOT_ONLY_MODULES sheds them
+    modules (sensor_boot, calibration; settle.BOOT_ONLY_MODULES sheds them
     later anyway, and a late sensor's retry or a host's calibration imports
     them afresh, as after it), so the build's peak, which decides whether
     it fits a small heap, is ~2 KB lower: the 32-bit interpreter (unix32)

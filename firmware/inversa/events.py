@@ -31,7 +31,9 @@ _FIELDS = const(3)  # t_ms, code, value; the kind (1..9, a byte on the wire) in 
 class EventLog:
     def __init__(self, capacity=64):
         if capacity < 1:
-            raise ValueError("capacity must be >= 1")
+            from inversa.error_text import text
+
+            raise ValueError(text(28))
         self.capacity = capacity
         self._buf = array("i", [0] * (capacity * _FIELDS))
         self._kind = bytearray(capacity)

@@ -60,7 +60,7 @@ def shed_modules(names):
     so the next collection frees their code unless something still uses it.
     Board only: in CPython a re-import would make new classes.  Returns how
     many were loaded.  Boot only (app.settle_heap, app_build.build_app), so
-    app.settle_heap drops it (app.BOOT_METHODS)."""
+    app.settle_heap drops it (settle.BOOT_METHODS)."""
     n = 0
     for name in names:
         if name not in sys.modules:

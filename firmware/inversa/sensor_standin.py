@@ -10,6 +10,7 @@
 
 from array import array
 
+import inversa.error_text  # noqa: F401  (kept loaded: see error_text.text)
 from inversa.compat import const, ticks_diff
 from inversa.events import EV_SENSOR
 

@@ -72,7 +72,9 @@ class RecordFile:
 
     def __init__(self, path, what):
         if not path:
-            raise ValueError("%s path must not be empty" % what)
+            from inversa.error_text import text
+
+            raise ValueError(text(38, what))
         self.path = path
         self.message = ""
 

@@ -1,9 +1,9 @@
-"""app.settle_heap drops the __init__ and app.BOOT_METHODS of every firmware
-class loaded by then (app.drop_boot_methods; issue 10 item 4: ~7 KB of code
+"""app.settle_heap drops the __init__ and settle.BOOT_METHODS of every firmware
+class loaded by then (settle.drop_boot_methods; issue 10 item 4: ~7 KB of code
 on the emulated Pico), so no class may be built after the boot but those of
-app.BUILT_IN_LOOP's modules, and no BOOT_METHODS called.  Here, from the
+settle.BUILT_IN_LOOP's modules, and no BOOT_METHODS called.  Here, from the
 sources: every call of a firmware class that defines ``__init__``, and every
-use of a BOOT_METHODS name, is in a boot-only module (app.BOOT_ONLY_MODULES:
+use of a BOOT_METHODS name, is in a boot-only module (settle.BOOT_ONLY_MODULES:
 shed first, a later import makes a fresh class), in an ``__init__`` of a
 class built at boot, in a function only the boot runs (BOOT_FUNCTIONS, each
 called only from the boot), or builds a class of a BUILT_IN_LOOP module.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from inversa.app import BOOT_METHODS, BOOT_ONLY_MODULES, BUILT_IN_LOOP, LATE_SENSOR_MODULES
+from inversa.settle import BOOT_METHODS, BOOT_ONLY_MODULES, BUILT_IN_LOOP, LATE_SENSOR_MODULES
 from inversa_host.boardtools.mpybuild import firmware_sources, module_name
 from inversa_host.vm import firmware_dir
 
@@ -25,7 +25,7 @@ BOOT_FUNCTIONS = {
     ("inversa.app", "_open_board_port"),  # _boot_app
     ("inversa.app", "settle_heap"),  # run()
     ("inversa.gcorder", "shed_modules"),  # settle_heap, build_app
-    ("inversa.app", "drop_boot_methods"),  # settle_heap
+    ("inversa.app", "_shed_boot"),  # settle_heap
     ("inversa.retained", "retained_for"),  # app_boot
     ("inversa.retained", "rp2_scratch"),  # retained_for
     ("inversa.bench_sensors", "build_bench_sensors"),  # app_build
@@ -99,6 +99,16 @@ def _in_init(mod: str, stack: tuple[str, ...]) -> bool:
     return len(stack) == 2 and stack[1] == "__init__" and mod not in BUILT_IN_LOOP
 
 
+def _in_boot_method(mod: str, stack: tuple[str, ...]) -> bool:
+    """In a method or module function that is itself one of BOOT_METHODS
+    (this test checks its own uses), not a function made there."""
+    if mod in BUILT_IN_LOOP:
+        return False
+    return (len(stack) == 1 and stack[0] in BOOT_METHODS) or (
+        len(stack) == 2 and stack[1] in BOOT_METHODS
+    )
+
+
 def test_no_class_whose_init_is_dropped_is_built_after_the_boot():
     srcs = _sources()
     inits: dict[str, set[str]] = {}  # class name -> modules defining it with an __init__
@@ -122,8 +132,8 @@ def test_no_class_whose_init_is_dropped_is_built_after_the_boot():
             if homes:
                 late.append((mod, ".".join(stack), name))
     assert not late, (
-        "built after the boot, so app.drop_boot_methods would break it: add its module to"
-        f" app.BUILT_IN_LOOP or build it at boot: {sorted(set(late))}"
+        "built after the boot, so settle.drop_boot_methods would break it: add its module to"
+        f" settle.BUILT_IN_LOOP or build it at boot: {sorted(set(late))}"
     )
 
 
@@ -166,7 +176,7 @@ def _named(tree: ast.AST, stack: tuple[str, ...] = ()):
         if isinstance(ch, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "BOOT_METHODS" for t in ch.targets
         ):
-            continue  # app.py: the list itself
+            continue  # settle.py: the list itself
         if not stack and isinstance(ch, ast.Assign):
             yield from _named(ch.value, stack)  # a module table's binding is no use
             continue
@@ -190,10 +200,10 @@ def test_the_boot_methods_are_used_only_while_the_app_is_built():
                 continue
             if _boot_context(mod, stack) or (not stack and word in own):
                 continue
-            if _in_init(mod, stack):
+            if _in_init(mod, stack) or _in_boot_method(mod, stack):
                 continue
             late.append((mod, ".".join(stack), word))
-    assert not late, f"used after the boot, so app.drop_boot_methods would break it: {late}"
+    assert not late, f"used after the boot, so settle.drop_boot_methods would break it: {late}"
 
 
 def test_the_sensor_drivers_a_late_sensor_builds_keep_their_methods():

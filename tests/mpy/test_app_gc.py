@@ -227,8 +227,8 @@ def test_shed_modules_forgets_a_module_and_its_package_attribute():
 
     import inversa
     import inversa.events as mod
-    from inversa.app import BOOT_ONLY_MODULES
     from inversa.gcorder import shed_modules
+    from inversa.settle import BOOT_ONLY_MODULES
 
     try:
         assert shed_modules(("inversa.events", "inversa.no_such_module")) == 1
@@ -279,13 +279,13 @@ def test_the_loaded_modules_are_chained_module_last_in_each_pair():
 
 
 def test_drop_boot_methods_leaves_built_objects_and_kept_modules_alone():
-    # settle_heap sets the __init__ (and app.BOOT_METHODS) of the firmware's
+    # settle_heap sets the __init__ (and settle.BOOT_METHODS) of the firmware's
     # classes loaded by then to None (their code is then collected: ~7 KB on
     # the emulated Pico): an object built before keeps working, building one
     # raises at once,
-    # the classes of app.BUILT_IN_LOOP's modules (a Profile from the link)
+    # the classes of settle.BUILT_IN_LOOP's modules (a Profile from the link)
     # and anything outside the package keep theirs.
-    from inversa.app import BUILT_IN_LOOP, drop_boot_methods
+    from inversa.settle import BUILT_IN_LOOP, drop_boot_methods
 
     def init(self, x=1):
         self.x = x
@@ -319,20 +319,18 @@ def test_drop_boot_methods_leaves_built_objects_and_kept_modules_alone():
     assert twice(mods[names[2]].C(5)) == 10  # not the firmware's
 
 
-def test_drop_boot_methods_drops_the_boot_s_own_tables_and_helpers():
-    # settle_heap's tables and helpers (app.py's BOOT_METHODS, BOOT_ONLY_MODULES,
-    # settle_heap; gcorder.py's shed_modules) and crc.py's table builder are
-    # dropped too, and the list is read once, so dropping app.py's own entry
-    # midway is harmless.
-    from inversa.app import BOOT_METHODS, drop_boot_methods
+def test_drop_boot_methods_drops_the_boot_s_own_helpers():
+    # settle_heap's helpers (app.py's settle_heap and _shed_boot; gcorder.py's
+    # shed_modules) and crc.py's table builder are dropped too, and the list
+    # is read once, so dropping app.py's own entries midway is harmless.
+    from inversa.settle import drop_boot_methods
 
     class Mod:
         pass
 
     app = Mod()
-    app.BOOT_METHODS = BOOT_METHODS
-    app.BOOT_ONLY_MODULES = ("inversa.app_boot",)
     app.settle_heap = len
+    app._shed_boot = len
     gco = Mod()
     gco.shed_modules = len
     gco.collect = len
@@ -341,9 +339,23 @@ def test_drop_boot_methods_drops_the_boot_s_own_tables_and_helpers():
     crc.crc16 = len
     mods = {"inversa.app": app, "inversa.gcorder": gco, "inversa.crc": crc}
     drop_boot_methods(keep=(), modules=mods)
-    assert app.BOOT_METHODS is None and app.BOOT_ONLY_MODULES is None
-    assert app.settle_heap is None and gco.shed_modules is None and gco.collect is len
+    assert app.settle_heap is None and app._shed_boot is None
+    assert gco.shed_modules is None and gco.collect is len
     assert crc._make_table is None and crc.crc16 is len
+
+
+def test_settle_heap_sheds_its_own_tables_with_its_module():
+    # The boot's lists (settle.BOOT_METHODS...) are strings in a module's
+    # constant table, which lives as long as any code of that module: they
+    # sit in inversa.settle, which settle_heap sheds with the boot-only
+    # modules, not in app.py, which the loop keeps (issue 10 item 4).
+    import inversa.app as app
+    import inversa.settle as settle
+
+    assert "inversa.settle" in settle.BOOT_ONLY_MODULES
+    for name in dir(settle):
+        if name[:2] != "__":
+            assert not hasattr(app, name), name
 
 
 def test_someone_on_the_table_the_heap_is_walked_at_most_once_per_hold():

@@ -36,14 +36,14 @@ def _rm(path):
 def test_record_round_trips_and_has_a_version_and_a_crc():
     data = P.encode(1 << A.A_ESTOP, 90000, 123456)
     assert len(data) == P.RECORD_LEN
-    assert P.decode(data) == (1 << A.A_ESTOP, 90000, 123456)
+    assert P.decode_record(data) == (1 << A.A_ESTOP, 90000, 123456)
     bad = bytearray(data)
     bad[6] ^= 0x01  # a flipped bit
-    raises(ValueError, P.decode, bytes(bad))
-    raises(ValueError, P.decode, data[:-1])  # torn
+    raises(ValueError, P.decode_record, bytes(bad))
+    raises(ValueError, P.decode_record, data[:-1])  # torn
     other = bytearray(data)
     other[2] = P.VERSION + 1
-    raises(ValueError, P.decode, bytes(other))
+    raises(ValueError, P.decode_record, bytes(other))
 
 
 def test_missing_record_is_a_first_boot():

@@ -185,19 +185,31 @@ RULES = (
 def check_rules(rules, n):
     """Raise ValueError if the table is malformed (run once at construction)."""
     if len(rules) != n * _COLS:
-        raise ValueError("alarm rule table: %d values for %d alarms" % (len(rules), n))
+        from inversa.error_text import text
+
+        raise ValueError(text(16, len(rules), n))
     for i in range(n):
         r = i * _COLS
         if not P_LOW <= rules[r + C_PRIORITY] <= P_HIGH:
-            raise ValueError("alarm %d: priority must be 1..3" % i)
+            from inversa.error_text import text
+
+            raise ValueError(text(17, i))
         if rules[r + C_DEBOUNCE] < 0 or rules[r + C_CLEAR] < 0 or rules[r + C_ESCALATE] < 0:
-            raise ValueError("alarm %d: times must be >= 0" % i)
+            from inversa.error_text import text
+
+            raise ValueError(text(18, i))
         if not L_NONE <= rules[r + C_LATCH] <= L_CLEAR:
-            raise ValueError("alarm %d: bad latch kind" % i)
+            from inversa.error_text import text
+
+            raise ValueError(text(19, i))
         if not ACT_NONE <= rules[r + C_ACTION] <= ACT_CUTOFF:
-            raise ValueError("alarm %d: bad action" % i)
+            from inversa.error_text import text
+
+            raise ValueError(text(20, i))
     if n > 29:
-        raise ValueError("at most 29 alarms fit a small int bitmask")
+        from inversa.error_text import text
+
+        raise ValueError(text(21))
 
 
 # Annunciation patterns (ControlOutputs.buzzer_pattern / led_pattern), played

@@ -157,7 +157,9 @@ class Controller:
         self.profile = profile.copy()
         if table_type is not None:
             if table_type not in (_MOTORIZED, _MANUAL):
-                raise ValueError("table_type must be MOTORIZED (0) or MANUAL (1)")
+                from inversa.error_text import text
+
+                raise ValueError(text(22))
             self.profile.table_type = table_type  # the hardware decides
         self._manual = self.profile.table_type == _MANUAL
         self._has_brake = has_brake
@@ -361,7 +363,7 @@ class Controller:
     def set_profile(self, profile):
         """Validate and adopt profile; refused (nothing changes) while a
         session runs or when the profile is invalid."""
-        code, _why = check(profile)
+        code = check(profile, False)[0]  # no message: nobody reads one here
         if code:
             return code
         if self.in_session or self.state not in (_IDLE, _DONE, _SELFTEST):

@@ -57,7 +57,9 @@ _LAG_CDPS = _MAX_ACCEL_CDPS2 * _DRIVE_LAG_MS // 1000
 class Trajectory:
     def __init__(self, accel_cdps2=_MAX_ACCEL_CDPS2):
         if not 100 <= accel_cdps2 <= _MAX_ACCEL_CDPS2:
-            raise ValueError("accel_cdps2 must be 100..%d" % _MAX_ACCEL_CDPS2)
+            from inversa.error_text import text
+
+            raise ValueError(text(23, _MAX_ACCEL_CDPS2))
         self.accel_cdps2 = accel_cdps2
         self.pos_mcdeg = 0
         self.vel_mcdps = 0

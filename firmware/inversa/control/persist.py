@@ -56,23 +56,29 @@ def encode(latched, daily_used_ms, day_ms):
     return body + struct.pack("<H", crc16(body, 0, len(body)))
 
 
-def decode(data):
+def decode_record(data):
     """(latched, daily_used_ms, day_ms), or ValueError saying what is wrong."""
     if data is None or len(data) != RECORD_LEN:
-        raise ValueError(
-            "record length %d, want %d" % (0 if data is None else len(data), RECORD_LEN)
-        )
+        from inversa.error_text import text
+
+        raise ValueError(text(50, 0 if data is None else len(data), RECORD_LEN))
     body = data[: RECORD_LEN - 2]
     (crc,) = struct.unpack("<H", data[RECORD_LEN - 2 :])
     if crc16(body, 0, len(body)) != crc:
-        raise ValueError("CRC mismatch")
+        from inversa.error_text import text
+
+        raise ValueError(text(51))
     magic, version, _res, latched, daily, day = struct.unpack(_FMT, body)
     if magic != _MAGIC:
         raise ValueError("bad magic")
     if version != VERSION:
-        raise ValueError("record version %d, want %d" % (version, VERSION))
+        from inversa.error_text import text
+
+        raise ValueError(text(52, version, VERSION))
     if daily > L.MAX_DAILY_MS + DAILY_STEP_MS or day > L.DAY_MS:
-        raise ValueError("value out of range")
+        from inversa.error_text import text
+
+        raise ValueError(text(53))
     return latched, daily, day
 
 
@@ -88,19 +94,21 @@ class PersistStore(RecordFile):
         for data in stored_copies(self.path, RECORD_LEN + 1):
             seen = True
             try:
-                latched, daily, day = decode(data)
+                latched, daily, day = decode_record(data)
             except ValueError as e:
                 why = str(e)
                 continue
             self.status = STATE_OK
             self.message = ""
             return latched, daily, day, STATE_OK
+        from inversa.error_text import text
+
         if not seen:
             self.status = STATE_MISSING
-            self.message = "no persisted state: first boot"
+            self.message = text(54)
             return 0, 0, 0, STATE_MISSING
         self.status = STATE_CORRUPT
-        self.message = "persisted state rejected (%s): e-stop latched, daily time used up" % why
+        self.message = text(55, why)
         return B_ESTOP, L.MAX_DAILY_MS, 0, STATE_CORRUPT
 
     def save(self, latched, daily_used_ms, day_ms):

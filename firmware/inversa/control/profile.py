@@ -121,11 +121,12 @@ class Profile:
     def __repr__(self):
         return "Profile(%s)" % ", ".join("%s=%r" % (n, getattr(self, n)) for n in FIELDS)
 
-    def validate(self):
-        """Raise ValueError naming the first field to fix."""
-        code, why = check(self)
+    def validate(self, why=True):
+        """Raise ValueError naming the first field to fix (why=False: with
+        no message, see check)."""
+        code, msg = check(self, why)
         if code:
-            raise ValueError(why)
+            raise ValueError(msg)
 
     def contraindicated(self):
         return self.contra_flags & CONTRA_MASK != 0
@@ -160,22 +161,23 @@ class Profile:
         return crc16(self.to_bytes(), 0, BODY_LEN)
 
     @staticmethod
-    def from_bytes(data):
+    def from_bytes(data, why=True):
         """Decode and validate; ValueError says what is wrong (length, magic,
-        layout version, CRC, or the first out-of-range field)."""
+        layout version, CRC, or the first out-of-range field; why=False: with
+        no message, see check)."""
         if len(data) != PROFILE_LEN:
-            raise ValueError("profile must be %d bytes, got %d" % (PROFILE_LEN, len(data)))
+            raise ValueError(_why(why, 59, PROFILE_LEN, len(data)))
         body = bytes(data[:BODY_LEN])
         (want,) = struct.unpack("<H", bytes(data[BODY_LEN:PROFILE_LEN]))
         if crc16(body, 0, len(body)) != want:
-            raise ValueError("profile CRC mismatch: the data is corrupt")
+            raise ValueError(_why(why, 60))
         v = struct.unpack(_FMT, body)
         if v[0] != _MAGIC:
-            raise ValueError("not a profile (bad magic)")
+            raise ValueError(_why(why, 61))
         if v[1] != LAYOUT_VERSION:
-            raise ValueError("profile layout %d not supported (want %d)" % (v[1], LAYOUT_VERSION))
+            raise ValueError(_why(why, 62, v[1], LAYOUT_VERSION))
         p = Profile(*v[2:])
-        p.validate()
+        p.validate(why)
         return p
 
 
@@ -184,54 +186,65 @@ def beginner_profile():
     return Profile()
 
 
-def _range(p, name, lo, hi):
+def _why(why, code, *args):
+    # The message (inversa/error_text.py), or "" where nobody reads one: the
+    # loop's checks of a profile from the host (endpoint, set_profile), where
+    # making one would load a module in a period.
+    if not why:
+        return ""
+    from inversa.error_text import text
+
+    return text(code, *args)
+
+
+def _range(p, name, lo, hi, why):
     v = getattr(p, name)
     if not isinstance(v, int) or isinstance(v, bool):
-        return reasons.BAD_ARGUMENT, "%s must be an integer" % name
+        return reasons.BAD_ARGUMENT, _why(why, 63, name)
     if v < lo or v > hi:
-        return reasons.OUT_OF_RANGE, "%s=%d is outside %d..%d" % (name, v, lo, hi)
+        return reasons.OUT_OF_RANGE, _why(why, 64, name, v, lo, hi)
     return 0, ""
 
 
-def check(p):
+def check(p, why=True):
     """(0, "") if the profile is within the hard limits and consistent, else
-    (reason code, message saying what to fix)."""
+    (reason code, message saying what to fix; "" with why=False)."""
     if not isinstance(p, Profile):
-        return reasons.BAD_ARGUMENT, "not a Profile"
-    for name, lo, hi in (
-        ("user_id", 0, 255),
-        ("max_angle_cdeg", L.MIN_DEPTH_CDEG, L.MAX_ANGLE_CDEG),
-        ("hold_ms", L.MIN_HOLD_MS, L.MAX_HOLD_MS),
-        ("descent_cdps", L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
-        ("return_ms", L.MIN_RETURN_MS, L.MAX_RETURN_MS),
-        ("rest_ms", L.MIN_REST_MS, L.MAX_REST_MS),
-        ("rise_cdps", L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS),
-        ("hr_mode", HR_OFF, HR_MONITOR),
-        ("hr_low_bpm", L.HR_MIN_BPM, L.HR_MAX_BPM),
-        ("hr_high_bpm", L.HR_MIN_BPM, L.HR_MAX_BPM),
-        ("hr_rise_bpm", L.HR_MIN_DELTA_BPM, L.HR_MAX_DELTA_BPM),
-        ("hr_drop_bpm", L.HR_MIN_DELTA_BPM, L.HR_MAX_DELTA_BPM),
-        ("daily_ms", L.MIN_DAILY_MS, L.MAX_DAILY_MS),
-        ("table_type", MOTORIZED, MANUAL),
-        ("loading_cdeg", L.MIN_LOADING_CDEG, L.MAX_LOADING_CDEG),
-        ("contra_flags", 0, CONTRA_MASK),
-    ):
-        code, why = _range(p, name, lo, hi)
+        return reasons.BAD_ARGUMENT, _why(why, 65)
+    # one flat table (name, lo, hi, ...): 16 small tuples cost ~370 B more of
+    # the module's constants, kept while the loop runs (issue 10 item 4)
+    # fmt: off
+    t = (
+        "user_id", 0, 255,
+        "max_angle_cdeg", L.MIN_DEPTH_CDEG, L.MAX_ANGLE_CDEG,
+        "hold_ms", L.MIN_HOLD_MS, L.MAX_HOLD_MS,
+        "descent_cdps", L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS,
+        "return_ms", L.MIN_RETURN_MS, L.MAX_RETURN_MS,
+        "rest_ms", L.MIN_REST_MS, L.MAX_REST_MS,
+        "rise_cdps", L.MIN_RATE_CDPS, L.MAX_CMD_RATE_CDPS,
+        "hr_mode", HR_OFF, HR_MONITOR,
+        "hr_low_bpm", L.HR_MIN_BPM, L.HR_MAX_BPM,
+        "hr_high_bpm", L.HR_MIN_BPM, L.HR_MAX_BPM,
+        "hr_rise_bpm", L.HR_MIN_DELTA_BPM, L.HR_MAX_DELTA_BPM,
+        "hr_drop_bpm", L.HR_MIN_DELTA_BPM, L.HR_MAX_DELTA_BPM,
+        "daily_ms", L.MIN_DAILY_MS, L.MAX_DAILY_MS,
+        "table_type", MOTORIZED, MANUAL,
+        "loading_cdeg", L.MIN_LOADING_CDEG, L.MAX_LOADING_CDEG,
+        "contra_flags", 0, CONTRA_MASK,
+    )
+    # fmt: on
+    for i in range(0, len(t), 3):
+        code, msg = _range(p, t[i], t[i + 1], t[i + 2], why)
         if code:
-            return code, why
+            return code, msg
     if p.hr_high_bpm - p.hr_low_bpm < L.HR_MIN_SPAN_BPM:
-        return (
-            reasons.PROFILE_INVALID,
-            "hr_high_bpm must be at least %d above hr_low_bpm" % L.HR_MIN_SPAN_BPM,
-        )
+        return reasons.PROFILE_INVALID, _why(why, 66, L.HR_MIN_SPAN_BPM)
     # The whole session fits the hard inverted time (checks.conditions
     # starts the return early otherwise): descent + hold + return.
     t_ms = p.max_angle_cdeg * 1000 // p.descent_cdps + p.hold_ms + p.return_ms
     if t_ms + L.RETURN_MARGIN_MS > L.MAX_INVERTED_MS:
         return (
             reasons.PROFILE_INVALID,
-            "descent + hold_ms + return_ms take %d s, over the %d s hard limit: "
-            "shorten hold_ms or return_ms, or raise descent_cdps"
-            % (t_ms // 1000, L.MAX_INVERTED_MS // 1000),
+            _why(why, 67, t_ms // 1000, L.MAX_INVERTED_MS // 1000),
         )
     return 0, ""

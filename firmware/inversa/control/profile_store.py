@@ -45,12 +45,14 @@ class ProfileStore(RecordFile):
             self.status = STORE_OK
             self.message = ""
             return p, self.status
+        from inversa.error_text import text
+
         if data is None:
             self.status = STORE_MISSING
-            self.message = "no stored profile: using the beginner profile"
+            self.message = text(56)
             return beginner_profile(), self.status
         self.status = STORE_CORRUPT
-        self.message = "stored profile rejected (%s): using the beginner profile" % why
+        self.message = text(57, why)
         return beginner_profile(), self.status
 
     def save(self, profile):

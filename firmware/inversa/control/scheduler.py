@@ -36,9 +36,13 @@ class Scheduler:
         max_late_periods=50,
     ):
         if period_us < 1000:
-            raise ValueError("period_us must be >= 1000")
+            from inversa.error_text import text
+
+            raise ValueError(text(36))
         if gc_every < 1:
-            raise ValueError("gc_every must be >= 1")
+            from inversa.error_text import text
+
+            raise ValueError(text(37))
         self._clock = clock
         self.period_us = period_us
         self._step = step

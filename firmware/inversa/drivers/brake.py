@@ -15,7 +15,9 @@ _RELEASE = const(1)  # pin level that energises the coil (releases the brake)
 class Brake:
     def __init__(self, pin, release_level=_RELEASE):
         if release_level not in (0, 1):
-            raise ValueError("release_level must be 0 or 1")
+            from inversa.error_text import text
+
+            raise ValueError(text(24))
         self._pin = pin
         self._rel = release_level
         self.engaged = True

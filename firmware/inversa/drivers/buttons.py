@@ -45,7 +45,9 @@ _DROPS = const(3)  # the third chained edge makes the input unstable
 class Button:
     def __init__(self, pin, pressed_level=1, debounce_ms=20):
         if debounce_ms < 0:
-            raise ValueError("debounce_ms must be >= 0")
+            from inversa.error_text import text
+
+            raise ValueError(text(25))
         self._value = pin.value  # bound once: one lookup less per period (issue 10)
         self._level = pressed_level
         self._db = debounce_ms

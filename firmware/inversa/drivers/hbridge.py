@@ -18,9 +18,13 @@ _DUTY_MAX = const(65535)
 class HBridge:
     def __init__(self, pwm_deeper, pwm_up, en_pin=None, full_scale_cdps=600, min_duty_u16=0):
         if full_scale_cdps < 1 or full_scale_cdps > 1000:
-            raise ValueError("full_scale_cdps must be 1..1000")
+            from inversa.error_text import text
+
+            raise ValueError(text(26))
         if not 0 <= min_duty_u16 < _DUTY_MAX:
-            raise ValueError("min_duty_u16 must be 0..65534")
+            from inversa.error_text import text
+
+            raise ValueError(text(27))
         self._a = pwm_deeper
         self._b = pwm_up
         self._en = en_pin

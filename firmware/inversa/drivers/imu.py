@@ -25,9 +25,13 @@ def check_ranges(accel_range_g, accel_ranges, gyro_range_dps, gyro_ranges):
     gyro_range_dps (deg/s) in gyro_ranges (the chip's range tables: 2, 4, 8,
     16 g and 250, 500, 1000, 2000 deg/s on both chips)."""
     if accel_range_g not in accel_ranges:
-        raise ValueError("accel_range_g must be one of 2, 4, 8, 16")
+        from inversa.error_text import text
+
+        raise ValueError(text(13))
     if gyro_range_dps not in gyro_ranges:
-        raise ValueError("gyro_range_dps must be one of 250, 500, 1000, 2000")
+        from inversa.error_text import text
+
+        raise ValueError(text(14))
 
 
 class I2CIMU(I2CDevice):
@@ -50,4 +54,6 @@ class I2CIMU(I2CDevice):
                 sleep_ms(wait_ms)
             if not self._read_u8(reg) & bit:
                 return
-        raise OSError("%s did not come out of reset" % part)
+        from inversa.error_text import text
+
+        raise OSError(text(15, part))

@@ -77,7 +77,9 @@ class InjectedPPG:
 
     def __init__(self, period_us=10000, polarity=1, depth=64, contact_min=0):
         if depth < _PPG_DEPTH:
-            raise ValueError("depth must be >= 32")
+            from inversa.error_text import text
+
+            raise ValueError(text(48))
         self._ring_ir = array("i", [0] * depth)
         self._ring_red = array("i", [0] * depth)
         self._depth = depth

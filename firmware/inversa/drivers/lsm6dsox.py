@@ -70,14 +70,20 @@ class LSM6DSOX(I2CIMU):
     ):
         check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
         if odr_hz not in ODRS_HZ or odr_hz < 104:
-            raise ValueError("odr_hz must be one of 104, 208, 416, 833, 1666")
+            from inversa.error_text import text
+
+            raise ValueError(text(40))
         if accel_lpf_div not in ACCEL_LPF_DIVS:
-            raise ValueError("accel_lpf_div must be one of 4, 10, 20, 45, 100, 200, 400, 800")
+            from inversa.error_text import text
+
+            raise ValueError(text(41))
         I2CIMU.__init__(self, i2c, address, 12)
 
         who = self._read_u8(_WHO_AM_I)
         if who != WHO_AM_I_VALUE:
-            raise OSError("no LSM6DSOX at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+            from inversa.error_text import text
+
+            raise OSError(text(42, address, who))
         self.who_am_i = who
         self.chip = "LSM6DSOX"
         self._chk = bytearray(3)
@@ -90,7 +96,9 @@ class LSM6DSOX(I2CIMU):
         self._lpf = ACCEL_LPF_DIVS.index(accel_lpf_div) << 5
         self._configure()
         if self._read_u8(_CTRL1_XL) != xl:
-            raise OSError("LSM6DSOX did not keep its configuration")
+            from inversa.error_text import text
+
+            raise OSError(text(43))
         self.rate_hz = odr_hz
         self.accel_lpf_hz = odr_hz // accel_lpf_div
         # Datasheet sensitivities: 0.061 mg/LSB at +-2 g, 8.75 mdps/LSB at +-250 deg/s.

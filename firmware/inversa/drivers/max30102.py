@@ -82,20 +82,30 @@ class MAX30102(I2CDevice):
         sleep_ms=None,
     ):
         if sample_rate not in _SAMPLE_RATES:
-            raise ValueError("sample_rate must be one of 50..3200 (datasheet list)")
+            from inversa.error_text import text
+
+            raise ValueError(text(0))
         if average not in _AVERAGES:
-            raise ValueError("average must be one of 1, 2, 4, 8, 16, 32")
+            from inversa.error_text import text
+
+            raise ValueError(text(1))
         if pulse_width_us not in _PULSE_WIDTHS_US:
-            raise ValueError("pulse_width_us must be one of 69, 118, 215, 411")
+            from inversa.error_text import text
+
+            raise ValueError(text(2))
         pw = _PULSE_WIDTHS_US.index(pulse_width_us)
         if sample_rate > _MAX_RATE_BY_PW[pw]:
-            raise ValueError(
-                "%d samples/s is too fast for a %d us pulse" % (sample_rate, pulse_width_us)
-            )
+            from inversa.error_text import text
+
+            raise ValueError(text(3, sample_rate, pulse_width_us))
         if adc_range_na not in _ADC_RANGES_NA:
-            raise ValueError("adc_range_na must be one of 2048, 4096, 8192, 16384")
+            from inversa.error_text import text
+
+            raise ValueError(text(4))
         if not 0 <= led_ma <= 50:
-            raise ValueError("led_ma must be within 0..50")
+            from inversa.error_text import text
+
+            raise ValueError(text(5))
         I2CDevice.__init__(self, i2c, address)
         # FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR in read_fifo; FIFO_CONFIG ..
         # SPO2_CONFIG in _config_lost; zeros in clear_fifo (never at once)
@@ -123,7 +133,9 @@ class MAX30102(I2CDevice):
 
         part = self._read_u8(_PART_ID)
         if part != PART_ID_VALUE:
-            raise OSError("no MAX30102 at 0x%02x (PART_ID 0x%02x)" % (address, part))
+            from inversa.error_text import text
+
+            raise OSError(text(6, address, part))
         self._write_u8(_MODE_CONFIG, _RESET)
         for _ in range(20):
             if sleep_ms is not None:
@@ -131,14 +143,18 @@ class MAX30102(I2CDevice):
             if not self._read_u8(_MODE_CONFIG) & _RESET:
                 break
         else:
-            raise OSError("MAX30102 did not come out of reset")
+            from inversa.error_text import text
+
+            raise OSError(text(7))
         spo2 = (_ADC_RANGES_NA.index(adc_range_na) << 5) | (_SAMPLE_RATES.index(sample_rate) << 2)
         # FIFO_CONFIG (no rollover, A_FULL at 0 free slots), MODE, SPO2_CONFIG
         self._want = bytes((_AVERAGES.index(average) << 5, _MODE_SPO2, spo2 | pw))
         self._led = led_ma * 5  # 0.2 mA per step
         self._configure()
         if self._read_u8(_SPO2_CONFIG) != spo2 | pw:
-            raise OSError("MAX30102 did not keep its configuration")
+            from inversa.error_text import text
+
+            raise OSError(text(8))
 
     def _configure(self):
         w = self._want

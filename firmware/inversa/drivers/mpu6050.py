@@ -95,16 +95,22 @@ class MPU6050(I2CIMU):
     ):
         check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
         if dlpf_hz not in _DLPF_HZ:
-            raise ValueError("dlpf_hz must be one of 260, 184, 94, 44, 21, 10, 5")
+            from inversa.error_text import text
+
+            raise ValueError(text(9))
         # Output rate = 1 kHz / (1 + SMPLRT_DIV) with the DLPF on (8 kHz off).
         base = 8000 if dlpf_hz == 260 else 1000
         if rate_hz < 4 or base % rate_hz or base // rate_hz > 256:
-            raise ValueError("rate_hz must divide %d (and be >= %d)" % (base, base // 256))
+            from inversa.error_text import text
+
+            raise ValueError(text(10, base, base // 256))
         I2CIMU.__init__(self, i2c, address, 14)
 
         who = self._read_u8(_WHO_AM_I)
         if who not in CHIP_IDS:
-            raise OSError("no MPU-6050 at 0x%02x (WHO_AM_I 0x%02x)" % (address, who))
+            from inversa.error_text import text
+
+            raise OSError(text(11, address, who))
         self.who_am_i = who
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
@@ -121,7 +127,9 @@ class MPU6050(I2CIMU):
         self._div = base // rate_hz - 1
         self._configure()
         if self._read_u8(_CONFIG) & 7 != cfg:
-            raise OSError("MPU-6050 did not keep its configuration")
+            from inversa.error_text import text
+
+            raise OSError(text(12))
         self.dlpf_hz = dlpf_hz
         self.rate_hz = rate_hz
         # mg = raw * num // den ; mdps = raw * num // den (exact datasheet ratios)

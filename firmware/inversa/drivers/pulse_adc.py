@@ -18,9 +18,13 @@ from array import array
 class PulseADC:
     def __init__(self, adc, period_us=10000, oversample=4, contact_min=1024):
         if not 1 <= oversample <= 64:
-            raise ValueError("oversample must be within 1..64")
+            from inversa.error_text import text
+
+            raise ValueError(text(44))
         if period_us < 1000:
-            raise ValueError("period_us must be >= 1000")
+            from inversa.error_text import text
+
+            raise ValueError(text(45))
         self.adc = adc
         self.oversample = oversample
         self.period_us = period_us

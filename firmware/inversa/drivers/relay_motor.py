@@ -14,9 +14,13 @@ from inversa.compat import ticks_diff
 class RelayMotor:
     def __init__(self, pin_deeper, pin_up, en_pin=None, deadband_cdps=20, dead_time_ms=100):
         if deadband_cdps < 1:
-            raise ValueError("deadband_cdps must be >= 1")
+            from inversa.error_text import text
+
+            raise ValueError(text(46))
         if dead_time_ms < 20:
-            raise ValueError("dead_time_ms must be >= 20 (relay release time)")
+            from inversa.error_text import text
+
+            raise ValueError(text(47))
         self._a = pin_deeper
         self._b = pin_up
         self._en = en_pin

@@ -142,9 +142,13 @@ class LinkEndpoint:
         maintenance=None,
     ):
         if not 0 <= telemetry_hz <= _MAX_TELEMETRY_HZ:
-            raise ValueError("telemetry_hz must be 0..%d" % _MAX_TELEMETRY_HZ)
+            from inversa.error_text import text
+
+            raise ValueError(text(29, _MAX_TELEMETRY_HZ))
         if len(uid) > 8:
-            raise ValueError("uid must be at most 8 bytes (machine.unique_id())")
+            from inversa.error_text import text
+
+            raise ValueError(text(30))
         self.port = port
         self._port_drops = hasattr(port, "rx_overflow")  # a port that counts what it dropped
         self.clock = clock
@@ -352,12 +356,14 @@ class LinkEndpoint:
             if n == 0:
                 return R.BAD_ARGUMENT
             decode = self._profile_from_bytes
-            if decode is None:
-                from inversa.control.profile import Profile
-
-                decode = Profile.from_bytes
             try:
-                profile = decode(bytes(body[off : off + n]))
+                if decode is None:
+                    from inversa.control.profile import Profile
+
+                    # no message: nobody reads one here (Profile.check)
+                    profile = Profile.from_bytes(bytes(body[off : off + n]), False)
+                else:
+                    profile = decode(bytes(body[off : off + n]))
             except (ValueError, TypeError, IndexError):
                 return R.PROFILE_INVALID
             return ctrl.set_profile(profile)

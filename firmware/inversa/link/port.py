@@ -42,7 +42,9 @@ class MemoryPort:
 
     def __init__(self, tx_capacity=4096, rx_capacity=1024):
         if tx_capacity < 1 or rx_capacity < 1:
-            raise ValueError("capacities must be >= 1")
+            from inversa.error_text import text
+
+            raise ValueError(text(49))
         self._tx = bytearray(tx_capacity)
         self._tx_head = 0
         self._tx_count = 0

@@ -189,9 +189,13 @@ class HeartRateEstimator:
         min_quality_pct=50,
     ):
         if not 4000 <= period_us <= 50000:
-            raise ValueError("period_us must be within 4000..50000 (20..250 samples/s)")
+            from inversa.error_text import text
+
+            raise ValueError(text(31))
         if not 3000 <= window_ms <= 30000:
-            raise ValueError("window_ms must be within 3000..30000")
+            from inversa.error_text import text
+
+            raise ValueError(text(32))
         self.window_us = window_ms * 1000
         self.change_pct = change_pct
         self.change_beats = change_beats

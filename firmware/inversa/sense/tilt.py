@@ -113,9 +113,13 @@ class TiltEstimator:
 
     def __init__(self, rate_hz=100, kp_shift=7, one_g=16384, zero_udeg=0):
         if not 1 <= kp_shift <= 12:
-            raise ValueError("kp_shift must be within 1..12")
+            from inversa.error_text import text
+
+            raise ValueError(text(33))
         if rate_hz < 10:
-            raise ValueError("rate_hz must be >= 10")
+            from inversa.error_text import text
+
+            raise ValueError(text(34))
         self.kp_shift = kp_shift
         # Critical damping: Ki = Kp**2 / 4 = 2**-(2*kp+2), applied as
         # (I >> ki_out) with I accumulating (e >> 5).
@@ -136,7 +140,9 @@ class TiltEstimator:
 
     def set_one_g(self, one_g):
         if one_g < 256:
-            raise ValueError("one_g must be >= 256 (scale the accelerometer up)")
+            from inversa.error_text import text
+
+            raise ValueError(text(35))
         # The plausibility check works on values scaled to ~1024 per g.
         s = 0
         while (one_g >> s) > 2047:
