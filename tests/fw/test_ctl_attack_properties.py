@@ -7,10 +7,12 @@ required behaviour (docs/SAFETY.md), not the code's output.
 
 from __future__ import annotations
 
+from ctl_plant import Rig
 from hypothesis import example, given
 from hypothesis import strategies as st
 from test_ctl_reset_properties import SOME, Run, profiles
 
+from inversa.control import alarms as A
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.profile import Profile
@@ -289,3 +291,63 @@ def test_a_home_switch_stuck_closed_with_the_tilt_lost_does_not_leave_the_person
     r.settle(L.OPEN_LOOP_MAX_MS + 60000)
     assert r.broken(("depth", "return", "speed")) == []
     assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)
+
+
+# --- physiological distress: a manual table tipped back after its return -----
+
+
+@SOME
+@given(
+    depth_cdeg=st.integers(1500, 3500),
+    rest_ms=st.integers(L.MIN_REST_MS, 30000),
+    tip_after_ms=st.integers(0, 40000),
+    again_cdeg=st.integers(1100, 3500),
+    pulse=st.sampled_from(("high", "lost")),
+)
+@example(2500, 15000, 20000, 2800, "high")  # tipped back in RISE
+@example(2500, 15000, 0, 2800, "lost")  # tipped back in REST
+def test_a_manual_table_tipped_back_after_its_return_is_monitored_again(
+    depth_cdeg: int, rest_ms: int, tip_after_ms: int, again_cdeg: int, pulse: str
+) -> None:
+    # Review attack4, 1 Dec: on a manual table the person comes up to the
+    # rest near horizontal, then tips the table back down (in REST or in
+    # RISE: the coached way to the loading position) and stays inverted.
+    # Required (DESIGN.md §3, physiological distress: a heart rate above its
+    # limit, or a pulse lost while inverted, starts the (coached) return;
+    # manual tables are first-class): the pulse is judged as in any
+    # inversion.  On the old code RISE judged no pulse at all (REST only
+    # until its timer ran out): 190 bpm or no pulse at 28 deg raised
+    # nothing until the time limit, hold + return + 2 min later.
+    prof = Profile(
+        max_angle_cdeg=4000,
+        hold_ms=10000,
+        rest_ms=rest_ms,
+        table_type=S.MANUAL,
+        hr_high_bpm=150,
+        daily_ms=L.MAX_DAILY_MS,
+    )
+    rig = Rig(prof)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200
+    rig.run_until(lambda r: r.plant.angle_cdeg >= depth_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0
+    rig.run_until(lambda r: r.out.state == S.HOLD, 10000)
+    rig.run_ms(10000)
+    rig.plant.manual_vel_cdps = -80  # a coached pace
+    rig.run_until(lambda r: r.out.state == S.REST, 120000)
+    rig.plant.manual_vel_cdps = 0
+    rig.run_ms(tip_after_ms // 10 * 10)
+    rig.plant.manual_vel_cdps = 200  # tips the table back down
+    rig.run_until(lambda r: r.plant.angle_cdeg >= again_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0  # and stays there
+    if pulse == "high":
+        rig.inp.hr_bpm = 190
+        want = 1 << A.A_HR_HIGH
+        debounce = L.HR_DEBOUNCE_MS
+    else:
+        rig.inp.hr_ok = False
+        want = 1 << A.A_HR_LOST
+        debounce = L.HR_LOST_MS
+    rig.run_until(lambda r: r.out.alarm_bits & want, debounce + 1000)
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+    assert rig.out.state == S.RETURN  # the coached return, from where the person is

@@ -98,6 +98,13 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
         elif ctl._traj.at_goal and angle <= _HB:
             begin_rest(ctl, t)
     elif st == _REST:
+        if ctl._manual and tilt_ok and angle > _HB + _HB:
+            # Tipped back down after the return: an inversion again, judged
+            # as one (pulse, hold, daily time; review attack4: RISE judged no
+            # pulse, 190 bpm at 28 deg raised nothing for minutes).
+            ctl._still_ms = 0
+            ctl._set_state(t, _DESCENT)
+            return
         ctl._rest_ms += dt
         if ctl._rest_ms >= ctl.profile.rest_ms:
             ctl._set_state(t, _RISE)
@@ -106,6 +113,10 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
         elif ctl._manual and at_loading(ctl, angle, home):
             finish(ctl, t)
     elif st == _RISE:
+        if ctl._manual and tilt_ok and angle > _HB + _HB:
+            ctl._still_ms = 0  # tipped back down (see REST)
+            ctl._set_state(t, _DESCENT)
+            return
         if at_loading(ctl, angle, home) and (ctl._manual or ctl._traj.at_goal or home):
             finish(ctl, t)
     elif st == _IDLE or st == _DONE:  # noqa: SIM109
