@@ -7,6 +7,7 @@ required behaviour (docs/SAFETY.md), not the code's output.
 
 from __future__ import annotations
 
+import pytest
 from ctl_plant import Rig
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -351,3 +352,64 @@ def test_a_manual_table_tipped_back_after_its_return_is_monitored_again(
     rig.run_until(lambda r: r.out.alarm_bits & want, debounce + 1000)
     assert rig.out.alarm_priority >= A.P_MEDIUM
     assert rig.out.state == S.RETURN  # the coached return, from where the person is
+
+
+# --- physiological distress: the alarm at the loading position ---------------
+
+
+@pytest.mark.parametrize("ends", ["rate", "stop"])
+@pytest.mark.parametrize("bpm", [35, 190])
+@pytest.mark.parametrize("table", [S.MOTORIZED, S.MANUAL])
+def test_a_heart_rate_alarm_sounds_on_at_loading_while_the_rate_stays_out_of_its_limits(
+    table: int, bpm: int, ends: str
+) -> None:
+    # Review attack4, 1 Dec: a heart rate out of its limits in the hold
+    # (a vasovagal drop to 35 bpm, or 190) starts the return; the person is
+    # brought to the loading position and the rate stays where it was.
+    # Required (DESIGN.md §3: alarms follow IEC 60601-1-8 and latch where
+    # appropriate; a physiological alarm condition that persists is
+    # annunciated until it ends or someone acts): the alarm goes on
+    # sounding at the loading position (and escalates: nobody reacted), a
+    # pulse that comes and goes does not end it, no new session starts, and
+    # it ends once the rate reads back in its limits or STOP is pressed at
+    # the table (the person or a helper acknowledges it).
+    # On the old code the session ended at the loading position and the
+    # alarm with it: silent, with the person still at 35 bpm on the table.
+    prof = Profile(max_angle_cdeg=3000, hold_ms=300000, table_type=table, hr_low_bpm=45)
+    rig = Rig(prof)
+    if table == S.MOTORIZED:
+        rig.start_motorized_session()
+        rig.run_until(lambda r: r.out.state == S.HOLD, 120000)
+    else:
+        rig.boot()
+        rig.plant.manual_vel_cdps = 200
+        rig.run_until(lambda r: r.plant.angle_cdeg >= 2500, 60000)
+        rig.plant.manual_vel_cdps = 0
+        rig.run_until(lambda r: r.out.state == S.HOLD, 10000)
+    rig.inp.hr_bpm = bpm
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_DEBOUNCE_MS + 1000)
+    if table == S.MANUAL:
+        rig.plant.manual_vel_cdps = -80  # coached up, the rest, then to loading
+        rig.run_until(lambda r: r.out.state == S.REST, 60000)
+        rig.plant.manual_vel_cdps = 0
+        rig.run_until(lambda r: r.out.state == S.RISE, 60000)
+        rig.plant.manual_vel_cdps = -300
+    rig.run_until(lambda r: abs(r.plant.angle_cdeg - prof.loading_cdeg) <= 100, 300000)
+    rig.run_ms(60000)  # a minute at the loading position, the rate unchanged
+    assert rig.out.alarm_priority >= A.P_HIGH  # escalated from medium
+    assert rig.out.alarm_bits & ((1 << A.A_HR_LOW) | (1 << A.A_HR_HIGH))
+    assert rig.out.state not in (S.DONE, S.IDLE)
+    assert rig.ctrl.request_start() != 0
+    rig.inp.hr_ok = False  # the pulse comes and goes (a slow rate flickers)
+    rig.run_ms(3000)
+    rig.inp.hr_ok = True
+    rig.run_ms(1000)
+    assert rig.out.alarm_priority >= A.P_HIGH
+    if ends == "rate":
+        rig.inp.hr_bpm = 70  # the rate comes back
+    else:
+        rig.inp.stop_pressed = True
+    rig.run_ms(1000)
+    rig.inp.stop_pressed = False
+    assert rig.out.alarm_priority == 0
+    rig.run_until(lambda r: r.out.state == S.IDLE, 10000)

@@ -24,6 +24,8 @@ _BASELINE = const(2)  # states.BASELINE
 _BASELINE_MAX_MS = const(60000)  # limits.BASELINE_MAX_MS
 _BASELINE_MS = const(15000)  # limits.BASELINE_MS
 _B_ESTOP = const(1)  # alarms.B_ESTOP
+_B_HR_HIGH = const(4096)  # alarms.B_HR_HIGH
+_B_HR_LOW = const(8192)  # alarms.B_HR_LOW
 _CONTROL_PERIOD_MS = const(10)  # limits.CONTROL_PERIOD_MS
 _DESCENT = const(4)  # states.DESCENT
 _DONE = const(9)  # states.DONE
@@ -111,14 +113,14 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
             if not ctl._manual:
                 ctl._traj.set_goal(ctl.profile.loading_cdeg, ctl.profile.rise_cdps)
         elif ctl._manual and at_loading(ctl, angle, home):
-            finish(ctl, t)
+            finish(ctl, t, inp, stop_edge)
     elif st == _RISE:
         if ctl._manual and tilt_ok and angle > _HB + _HB:
             ctl._still_ms = 0  # tipped back down (see REST)
             ctl._set_state(t, _DESCENT)
             return
         if at_loading(ctl, angle, home) and (ctl._manual or ctl._traj.at_goal or home):
-            finish(ctl, t)
+            finish(ctl, t, inp, stop_edge)
     elif st == _IDLE or st == _DONE:  # noqa: SIM109
         run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge)
     elif st == _BASELINE or st == _READY:  # noqa: SIM109
@@ -353,6 +355,15 @@ def run_hold(ctl, t, dt, inp, angle, act, stop_edge):
         ctl._set_state(t, _DESCENT)
 
 
-def finish(ctl, t):
+def finish(ctl, t, inp, stop_edge):
+    if ctl._alarms.active & (_B_HR_HIGH | _B_HR_LOW) and not stop_edge:
+        p = ctl.profile
+        b = inp.hr_bpm
+        if not inp.hr_ok or b > p.hr_high_bpm or b < p.hr_low_bpm:
+            # Not known back in its limits: the session and its alarm
+            # (escalating) go on at the loading position until the rate
+            # reads in them or STOP is pressed at the table (IEC 60601-1-8;
+            # review attack4: at 35 bpm the alarm fell silent at loading).
+            return
     ctl._session_end(t)
     ctl._set_state(t, _DONE)
