@@ -413,3 +413,48 @@ def test_a_heart_rate_alarm_sounds_on_at_loading_while_the_rate_stays_out_of_its
     rig.inp.stop_pressed = False
     assert rig.out.alarm_priority == 0
     rig.run_until(lambda r: r.out.state == S.IDLE, 10000)
+
+
+# --- physiological distress: a manual session started by tilting -------------
+
+
+@SOME
+@given(
+    rest_s=st.integers(31, 90),
+    resting_bpm=st.integers(55, 95),
+    change_bpm=st.sampled_from((-35, -30, 30, 35)),
+    depth_cdeg=st.integers(1500, 3500),
+)
+@example(40, 70, 35, 2500)
+def test_a_manual_session_started_by_tilting_judges_the_rise_and_drop_from_the_baseline(
+    rest_s: int, resting_bpm: int, change_bpm: int, depth_cdeg: int
+) -> None:
+    # Review attack4, 1 Dec: on a manual table the person steps on, rests
+    # at the loading position with the pulse sensor on, and tilts the table
+    # (no START: the tilt starts the session).  The rate then rises or drops
+    # 30-35 bpm from where it rested, within the absolute limits.
+    # Required (DESIGN.md §3, physiological distress: a rise or drop from
+    # the person's own baseline starts the (coached) return): the rule
+    # judges it.  On the old code a session started by tilting had no
+    # baseline at all: the rise and drop rules never ran on a manual table
+    # unless START was pressed first.
+    prof = Profile(
+        max_angle_cdeg=4000,
+        hold_ms=120000,
+        table_type=S.MANUAL,
+        hr_low_bpm=40,
+        hr_high_bpm=170,
+        hr_rise_bpm=25,
+        hr_drop_bpm=25,
+    )
+    rig = Rig(prof, angle_cdeg=prof.loading_cdeg)
+    rig.inp.hr_bpm = resting_bpm
+    rig.boot()
+    rig.run_ms(rest_s * 1000)  # resting at the loading position
+    rig.plant.manual_vel_cdps = 300
+    rig.run_until(lambda r: r.plant.angle_cdeg >= depth_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0
+    rig.inp.hr_bpm = resting_bpm + change_bpm
+    want = (1 << A.A_HR_RISE) | (1 << A.A_HR_DROP)
+    rig.run_until(lambda r: r.out.alarm_bits & want, L.HR_DELTA_DEBOUNCE_MS + 1000)
+    assert rig.out.state == S.RETURN

@@ -245,11 +245,30 @@ def run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge):
     src = _NO_START
     if start_edge and ctl._start_refusal() == reasons.OK:
         src = _LOCAL_START
-    if ctl._manual and tilt_ok and angle > _HB:
-        # The person tilted the table: monitor it as a session.
-        ctl._session_begin(t, angle, src)
-        ctl._set_state(t, _DESCENT)
-        return
+    if ctl._manual:
+        if tilt_ok and angle > _HB:
+            # The person tilted the table: monitor it as a session, from
+            # the baseline of the last 15 s window (review attack4: none,
+            # so a tilt-started session judged no rise or drop).
+            b = ctl.baseline_bpm
+            ctl._session_begin(t, angle, src)
+            ctl.baseline_bpm = b
+            ctl._set_state(t, _DESCENT)
+            return
+        # Not inverted: the resting rate, window by window of 15 s (valid
+        # at least half of it, as in BASELINE; else no baseline).
+        if inp.hr_ok and inp.hr_bpm > 0:
+            ctl._base_sum += inp.hr_bpm
+            ctl._base_n += 1
+        ctl._still_ms += _CONTROL_PERIOD_MS
+        if ctl._still_ms >= _BASELINE_MS:
+            n = ctl._base_n
+            ctl.baseline_bpm = (
+                ctl._base_sum // n if n * _CONTROL_PERIOD_MS * 2 >= _BASELINE_MS else 0
+            )
+            ctl._base_sum = 0
+            ctl._base_n = 0
+            ctl._still_ms = 0
     if not ctl._manual:
         ctl._traj.reset(angle)
         if tilt_ok and angle > _HB and not at_loading(ctl, angle, home):
