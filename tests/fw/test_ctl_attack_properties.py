@@ -7,10 +7,13 @@ required behaviour (docs/SAFETY.md), not the code's output.
 
 from __future__ import annotations
 
+import pytest
+from ctl_plant import Rig
 from hypothesis import example, given
 from hypothesis import strategies as st
 from test_ctl_reset_properties import SOME, Run, profiles
 
+from inversa.control import alarms as A
 from inversa.control import limits as L
 from inversa.control import states as S
 from inversa.control.profile import Profile
@@ -289,3 +292,169 @@ def test_a_home_switch_stuck_closed_with_the_tilt_lost_does_not_leave_the_person
     r.settle(L.OPEN_LOOP_MAX_MS + 60000)
     assert r.broken(("depth", "return", "speed")) == []
     assert r.rig.plant.angle_cdeg <= 0, (S.STATE_NAMES[r.rig.out.state], r.rig.plant.angle_cdeg)
+
+
+# --- physiological distress: a manual table tipped back after its return -----
+
+
+@SOME
+@given(
+    depth_cdeg=st.integers(1500, 3500),
+    rest_ms=st.integers(L.MIN_REST_MS, 30000),
+    tip_after_ms=st.integers(0, 40000),
+    again_cdeg=st.integers(1100, 3500),
+    pulse=st.sampled_from(("high", "lost")),
+)
+@example(2500, 15000, 20000, 2800, "high")  # tipped back in RISE
+@example(2500, 15000, 0, 2800, "lost")  # tipped back in REST
+def test_a_manual_table_tipped_back_after_its_return_is_monitored_again(
+    depth_cdeg: int, rest_ms: int, tip_after_ms: int, again_cdeg: int, pulse: str
+) -> None:
+    # Review attack4, 1 Dec: on a manual table the person comes up to the
+    # rest near horizontal, then tips the table back down (in REST or in
+    # RISE: the coached way to the loading position) and stays inverted.
+    # Required (DESIGN.md §3, physiological distress: a heart rate above its
+    # limit, or a pulse lost while inverted, starts the (coached) return;
+    # manual tables are first-class): the pulse is judged as in any
+    # inversion.  On the old code RISE judged no pulse at all (REST only
+    # until its timer ran out): 190 bpm or no pulse at 28 deg raised
+    # nothing until the time limit, hold + return + 2 min later.
+    prof = Profile(
+        max_angle_cdeg=4000,
+        hold_ms=10000,
+        rest_ms=rest_ms,
+        table_type=S.MANUAL,
+        hr_high_bpm=150,
+        daily_ms=L.MAX_DAILY_MS,
+    )
+    rig = Rig(prof)
+    rig.boot()
+    rig.plant.manual_vel_cdps = 200
+    rig.run_until(lambda r: r.plant.angle_cdeg >= depth_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0
+    rig.run_until(lambda r: r.out.state == S.HOLD, 10000)
+    rig.run_ms(10000)
+    rig.plant.manual_vel_cdps = -80  # a coached pace
+    rig.run_until(lambda r: r.out.state == S.REST, 120000)
+    rig.plant.manual_vel_cdps = 0
+    rig.run_ms(tip_after_ms // 10 * 10)
+    rig.plant.manual_vel_cdps = 200  # tips the table back down
+    rig.run_until(lambda r: r.plant.angle_cdeg >= again_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0  # and stays there
+    if pulse == "high":
+        rig.inp.hr_bpm = 190
+        want = 1 << A.A_HR_HIGH
+        debounce = L.HR_DEBOUNCE_MS
+    else:
+        rig.inp.hr_ok = False
+        want = 1 << A.A_HR_LOST
+        debounce = L.HR_LOST_MS
+    rig.run_until(lambda r: r.out.alarm_bits & want, debounce + 1000)
+    assert rig.out.alarm_priority >= A.P_MEDIUM
+    assert rig.out.state == S.RETURN  # the coached return, from where the person is
+
+
+# --- physiological distress: the alarm at the loading position ---------------
+
+
+@pytest.mark.parametrize("ends", ["rate", "stop"])
+@pytest.mark.parametrize("bpm", [35, 190])
+@pytest.mark.parametrize("table", [S.MOTORIZED, S.MANUAL])
+def test_a_heart_rate_alarm_sounds_on_at_loading_while_the_rate_stays_out_of_its_limits(
+    table: int, bpm: int, ends: str
+) -> None:
+    # Review attack4, 1 Dec: a heart rate out of its limits in the hold
+    # (a vasovagal drop to 35 bpm, or 190) starts the return; the person is
+    # brought to the loading position and the rate stays where it was.
+    # Required (DESIGN.md §3: alarms follow IEC 60601-1-8 and latch where
+    # appropriate; a physiological alarm condition that persists is
+    # annunciated until it ends or someone acts): the alarm goes on
+    # sounding at the loading position (and escalates: nobody reacted), a
+    # pulse that comes and goes does not end it, no new session starts, and
+    # it ends once the rate reads back in its limits or STOP is pressed at
+    # the table (the person or a helper acknowledges it).
+    # On the old code the session ended at the loading position and the
+    # alarm with it: silent, with the person still at 35 bpm on the table.
+    prof = Profile(max_angle_cdeg=3000, hold_ms=300000, table_type=table, hr_low_bpm=45)
+    rig = Rig(prof)
+    if table == S.MOTORIZED:
+        rig.start_motorized_session()
+        rig.run_until(lambda r: r.out.state == S.HOLD, 120000)
+    else:
+        rig.boot()
+        rig.plant.manual_vel_cdps = 200
+        rig.run_until(lambda r: r.plant.angle_cdeg >= 2500, 60000)
+        rig.plant.manual_vel_cdps = 0
+        rig.run_until(lambda r: r.out.state == S.HOLD, 10000)
+    rig.inp.hr_bpm = bpm
+    rig.run_until(lambda r: r.out.state == S.RETURN, L.HR_DEBOUNCE_MS + 1000)
+    if table == S.MANUAL:
+        rig.plant.manual_vel_cdps = -80  # coached up, the rest, then to loading
+        rig.run_until(lambda r: r.out.state == S.REST, 60000)
+        rig.plant.manual_vel_cdps = 0
+        rig.run_until(lambda r: r.out.state == S.RISE, 60000)
+        rig.plant.manual_vel_cdps = -300
+    rig.run_until(lambda r: abs(r.plant.angle_cdeg - prof.loading_cdeg) <= 100, 300000)
+    rig.run_ms(60000)  # a minute at the loading position, the rate unchanged
+    assert rig.out.alarm_priority >= A.P_HIGH  # escalated from medium
+    assert rig.out.alarm_bits & ((1 << A.A_HR_LOW) | (1 << A.A_HR_HIGH))
+    assert rig.out.state not in (S.DONE, S.IDLE)
+    assert rig.ctrl.request_start() != 0
+    rig.inp.hr_ok = False  # the pulse comes and goes (a slow rate flickers)
+    rig.run_ms(3000)
+    rig.inp.hr_ok = True
+    rig.run_ms(1000)
+    assert rig.out.alarm_priority >= A.P_HIGH
+    if ends == "rate":
+        rig.inp.hr_bpm = 70  # the rate comes back
+    else:
+        rig.inp.stop_pressed = True
+    rig.run_ms(1000)
+    rig.inp.stop_pressed = False
+    assert rig.out.alarm_priority == 0
+    rig.run_until(lambda r: r.out.state == S.IDLE, 10000)
+
+
+# --- physiological distress: a manual session started by tilting -------------
+
+
+@SOME
+@given(
+    rest_s=st.integers(31, 90),
+    resting_bpm=st.integers(55, 95),
+    change_bpm=st.sampled_from((-35, -30, 30, 35)),
+    depth_cdeg=st.integers(1500, 3500),
+)
+@example(40, 70, 35, 2500)
+def test_a_manual_session_started_by_tilting_judges_the_rise_and_drop_from_the_baseline(
+    rest_s: int, resting_bpm: int, change_bpm: int, depth_cdeg: int
+) -> None:
+    # Review attack4, 1 Dec: on a manual table the person steps on, rests
+    # at the loading position with the pulse sensor on, and tilts the table
+    # (no START: the tilt starts the session).  The rate then rises or drops
+    # 30-35 bpm from where it rested, within the absolute limits.
+    # Required (DESIGN.md §3, physiological distress: a rise or drop from
+    # the person's own baseline starts the (coached) return): the rule
+    # judges it.  On the old code a session started by tilting had no
+    # baseline at all: the rise and drop rules never ran on a manual table
+    # unless START was pressed first.
+    prof = Profile(
+        max_angle_cdeg=4000,
+        hold_ms=120000,
+        table_type=S.MANUAL,
+        hr_low_bpm=40,
+        hr_high_bpm=170,
+        hr_rise_bpm=25,
+        hr_drop_bpm=25,
+    )
+    rig = Rig(prof, angle_cdeg=prof.loading_cdeg)
+    rig.inp.hr_bpm = resting_bpm
+    rig.boot()
+    rig.run_ms(rest_s * 1000)  # resting at the loading position
+    rig.plant.manual_vel_cdps = 300
+    rig.run_until(lambda r: r.plant.angle_cdeg >= depth_cdeg, 60000)
+    rig.plant.manual_vel_cdps = 0
+    rig.inp.hr_bpm = resting_bpm + change_bpm
+    want = (1 << A.A_HR_RISE) | (1 << A.A_HR_DROP)
+    rig.run_until(lambda r: r.out.alarm_bits & want, L.HR_DELTA_DEBOUNCE_MS + 1000)
+    assert rig.out.state == S.RETURN

@@ -24,6 +24,8 @@ _BASELINE = const(2)  # states.BASELINE
 _BASELINE_MAX_MS = const(60000)  # limits.BASELINE_MAX_MS
 _BASELINE_MS = const(15000)  # limits.BASELINE_MS
 _B_ESTOP = const(1)  # alarms.B_ESTOP
+_B_HR_HIGH = const(4096)  # alarms.B_HR_HIGH
+_B_HR_LOW = const(8192)  # alarms.B_HR_LOW
 _CONTROL_PERIOD_MS = const(10)  # limits.CONTROL_PERIOD_MS
 _DESCENT = const(4)  # states.DESCENT
 _DONE = const(9)  # states.DONE
@@ -98,16 +100,27 @@ def run_state(ctl, st, t, dt, inp, angle, act, tilt_ok, home, start_edge, stop_e
         elif ctl._traj.at_goal and angle <= _HB:
             begin_rest(ctl, t)
     elif st == _REST:
+        if ctl._manual and tilt_ok and angle > _HB + _HB:
+            # Tipped back down after the return: an inversion again, judged
+            # as one (pulse, hold, daily time; review attack4: RISE judged no
+            # pulse, 190 bpm at 28 deg raised nothing for minutes).
+            ctl._still_ms = 0
+            ctl._set_state(t, _DESCENT)
+            return
         ctl._rest_ms += dt
         if ctl._rest_ms >= ctl.profile.rest_ms:
             ctl._set_state(t, _RISE)
             if not ctl._manual:
                 ctl._traj.set_goal(ctl.profile.loading_cdeg, ctl.profile.rise_cdps)
         elif ctl._manual and at_loading(ctl, angle, home):
-            finish(ctl, t)
+            finish(ctl, t, inp, stop_edge)
     elif st == _RISE:
+        if ctl._manual and tilt_ok and angle > _HB + _HB:
+            ctl._still_ms = 0  # tipped back down (see REST)
+            ctl._set_state(t, _DESCENT)
+            return
         if at_loading(ctl, angle, home) and (ctl._manual or ctl._traj.at_goal or home):
-            finish(ctl, t)
+            finish(ctl, t, inp, stop_edge)
     elif st == _IDLE or st == _DONE:  # noqa: SIM109
         run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge)
     elif st == _BASELINE or st == _READY:  # noqa: SIM109
@@ -232,11 +245,30 @@ def run_idle(ctl, t, inp, angle, tilt_ok, home, start_edge):
     src = _NO_START
     if start_edge and ctl._start_refusal() == reasons.OK:
         src = _LOCAL_START
-    if ctl._manual and tilt_ok and angle > _HB:
-        # The person tilted the table: monitor it as a session.
-        ctl._session_begin(t, angle, src)
-        ctl._set_state(t, _DESCENT)
-        return
+    if ctl._manual:
+        if tilt_ok and angle > _HB:
+            # The person tilted the table: monitor it as a session, from
+            # the baseline of the last 15 s window (review attack4: none,
+            # so a tilt-started session judged no rise or drop).
+            b = ctl.baseline_bpm
+            ctl._session_begin(t, angle, src)
+            ctl.baseline_bpm = b
+            ctl._set_state(t, _DESCENT)
+            return
+        # Not inverted: the resting rate, window by window of 15 s (valid
+        # at least half of it, as in BASELINE; else no baseline).
+        if inp.hr_ok and inp.hr_bpm > 0:
+            ctl._base_sum += inp.hr_bpm
+            ctl._base_n += 1
+        ctl._still_ms += _CONTROL_PERIOD_MS
+        if ctl._still_ms >= _BASELINE_MS:
+            n = ctl._base_n
+            ctl.baseline_bpm = (
+                ctl._base_sum // n if n * _CONTROL_PERIOD_MS * 2 >= _BASELINE_MS else 0
+            )
+            ctl._base_sum = 0
+            ctl._base_n = 0
+            ctl._still_ms = 0
     if not ctl._manual:
         ctl._traj.reset(angle)
         if tilt_ok and angle > _HB and not at_loading(ctl, angle, home):
@@ -342,6 +374,15 @@ def run_hold(ctl, t, dt, inp, angle, act, stop_edge):
         ctl._set_state(t, _DESCENT)
 
 
-def finish(ctl, t):
+def finish(ctl, t, inp, stop_edge):
+    if ctl._alarms.active & (_B_HR_HIGH | _B_HR_LOW) and not stop_edge:
+        p = ctl.profile
+        b = inp.hr_bpm
+        if not inp.hr_ok or b > p.hr_high_bpm or b < p.hr_low_bpm:
+            # Not known back in its limits: the session and its alarm
+            # (escalating) go on at the loading position until the rate
+            # reads in them or STOP is pressed at the table (IEC 60601-1-8;
+            # review attack4: at 35 bpm the alarm fell silent at loading).
+            return
     ctl._session_end(t)
     ctl._set_state(t, _DONE)
