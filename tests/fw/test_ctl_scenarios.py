@@ -409,6 +409,33 @@ def test_no_pulse_at_baseline_refuses_descent():
     assert rig.plant.angle_cdeg == Profile().loading_cdeg  # never moved
 
 
+def test_a_down_press_in_ready_without_a_valid_pulse_does_not_descend():
+    # Review attack4, 1 Dec: READY took a DOWN press into DESCENT with the
+    # pulse lost; only the lost-pulse alarm stopped it 5 s later, deeper.
+    rig = Rig(Profile())
+    rig.start_motorized_session(hold_down=False)
+    assert rig.out.state == S.READY
+    start = rig.plant.angle_cdeg
+    rig.inp.hr_ok = False
+    rig.inp.hr_bpm = 0
+    rig.run_ms(200)
+    rig.inp.hold_down = True
+    rig.run_ms(3000)
+    assert rig.out.state == S.READY
+    assert rig.plant.angle_cdeg == start  # never moved
+    rig.inp.hr_ok = True  # the pulse reads again, the person still holds DOWN
+    rig.inp.hr_bpm = 70
+    rig.run_until(lambda r: r.out.state == S.DESCENT, 1000)
+
+
+def test_a_table_without_a_pulse_sensor_still_descends_from_ready():
+    rig = Rig(Profile(hr_mode=HR_OFF))
+    rig.inp.hr_ok = False
+    rig.inp.hr_bpm = 0
+    rig.start_motorized_session()
+    rig.run_until(lambda r: r.out.state == S.DESCENT, 1000)
+
+
 # --- tilt sensor failure -----------------------------------------------------------
 
 

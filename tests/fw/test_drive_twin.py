@@ -105,8 +105,9 @@ def _specs():
         sc = load_scenario(find_scenario(name))
         yield Path(name).stem, build_spec(sc)
     # (seed 7: timelines that move the table, through a reset, an e-stop, a
-    # bus fault's open loop, a stall, a stuck button, mains lost)
-    for i in (2, 4, 5, 6, 8, 10, 11, 15):
+    # bus fault's open loop, a stall, a stuck button, mains lost; 52 for 15,
+    # whose flickering pulse no longer lets READY descend)
+    for i in (2, 4, 5, 6, 8, 10, 11, 52):
         tl = campaign.random_timeline(7, i)
         spec = build_spec(campaign.timeline_scenario(tl))
         spec["duration_ms"] = min(spec["duration_ms"], 150_000)

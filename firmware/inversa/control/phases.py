@@ -45,6 +45,7 @@ _MAX_CMD_RATE_CDPS = const(500)  # limits.MAX_CMD_RATE_CDPS
 _OPEN_LOOP = const(12)  # states.OPEN_LOOP
 _READY = const(3)  # states.READY
 _READY_TIMEOUT_MS = const(120000)  # limits.READY_TIMEOUT_MS
+_HR_OFF = const(0)  # profile.HR_OFF
 _REST = const(7)  # states.REST
 _RETURN = const(6)  # states.RETURN
 _RETURN_MARGIN_MS = const(1500)  # limits.RETURN_MARGIN_MS
@@ -313,7 +314,17 @@ def run_armed(ctl, t, inp, angle, stop_edge):
         ctl._session_end(t)
         ctl._set_state(t, _IDLE)
         return
-    if not ctl._manual and inp.hold_down and ctl._down_fresh and not inp.hold_up and ctl._tilt_ok:
+    # Without a valid pulse no descent (review attack4, 1 Dec: the lost-pulse
+    # alarm only stopped it 5 s later); a press held on starts it once the
+    # pulse reads again.  A table without a pulse sensor (HR_OFF) has none.
+    if (
+        not ctl._manual
+        and inp.hold_down
+        and ctl._down_fresh
+        and not inp.hold_up
+        and ctl._tilt_ok
+        and (ctl.profile.hr_mode == _HR_OFF or (inp.hr_ok and inp.hr_bpm > 0))
+    ):
         ctl._traj.reset(angle)
         ctl._traj.set_goal(ctl._eff_limit, ctl.profile.descent_cdps)
         ctl._set_state(t, _DESCENT)
