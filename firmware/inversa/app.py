@@ -66,6 +66,12 @@ _READY = const(3)  # control.states
 _ESTOP = const(11)
 _MANUAL = const(1)
 _EV_PAUSE = const(9)  # events.EV_PAUSE
+# The watchdog (run()): 50 periods, so a hung loop resets the board; a
+# flash write's pause gets a longer window (a W25Q16JV 4 KB sector erase
+# takes up to 400 ms, its datasheet maximum, and a littlefs write may erase
+# more than one sector; the table is still in a pause), then the loop's own.
+_WDT_MS = const(500)
+_WDT_PAUSE_MS = const(3000)
 
 
 def _daily_store(daily_ms):
@@ -139,6 +145,7 @@ class App:
         self.persist_errors = 0
         self.retained = None  # the motion record's retained RAM (inversa.retained)
         self._pending = None  # flash writes put off to the scheduler's pause (_write)
+        self.wdt_window = None  # fn(ms): the watchdog's timeout from now (run())
         self._flash_seq = ctrl.record_seq  # the record_seq the flash holds
         self._ahead = False  # this session's write-ahead is on the flash
         self._still = 0  # periods with no motor command (STILL_PERIODS)
@@ -474,9 +481,14 @@ class App:
         # decided, in its order, now (no scheduler to hand them to meanwhile).
         sch = self.scheduler
         self.scheduler = None
+        w = self.wdt_window
+        if w is not None:
+            w(_WDT_PAUSE_MS)
         for kind, data in self._pending:  # pyright: ignore[reportOptionalIterable] (set with pause)
             App._write(self, kind, data)
         self._pending = None
+        if w is not None:
+            w(_WDT_MS)
         self.scheduler = sch
 
     def actuate(self, t):
@@ -604,7 +616,14 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
             clear_ppg()
         except OSError:
             pass  # a chip gone: the front end's first read finds it so
-    wdt = machine.WDT(timeout=500)  # 50 periods: a hung loop resets the board
+    wdt = machine.WDT(timeout=_WDT_MS)
+
+    def wdt_window(ms):
+        # a new WDT restarts the one watchdog with this timeout (rp2 and
+        # esp32 ports of MicroPython 1.29; tests/board/test_rp2_flash_max.py)
+        machine.WDT(timeout=ms)
+
+    app.wdt_window = wdt_window
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
     app.scheduler = sch
     try:

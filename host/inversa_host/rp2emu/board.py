@@ -152,7 +152,10 @@ class EmulatedPico(Closing):
         uf2: str | None = None,
         bootrom: str | None = None,
         flash_writes: bool = True,
+        flash_times_ms: tuple[float, float] | None = None,
     ) -> None:
+        # flash_times_ms: (a 4 KB sector erase, a 256 B page program) in ms;
+        # None: the W25Q16JV's typical 45 and 0.4 (its maxima: 400 and 3)
         node = node_and_rp2040js()
         uf2_path, rom_path = find_rp2_tools(uf2, bootrom)
         self._tmp = tempfile.TemporaryDirectory(prefix="inversa-rp2-")
@@ -179,6 +182,13 @@ class EmulatedPico(Closing):
         ]
         if flash_writes:
             cmd.append("--flash-writes")
+            if flash_times_ms is not None:
+                cmd += [
+                    "--erase-ms",
+                    str(flash_times_ms[0]),
+                    "--program-ms",
+                    str(flash_times_ms[1]),
+                ]
         self._proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
         )

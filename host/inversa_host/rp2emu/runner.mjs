@@ -2,7 +2,7 @@
 // Python (inversa_host.rp2emu).  Node runs the CPU; Python owns the world.
 //
 //   node runner.mjs --uf2 RPI_PICO.uf2 --bootrom bootrom.bin [--fs fs.img]
-//                   [--i2c-pins 4,5] [--flash-writes]
+//                   [--i2c-pins 4,5] [--flash-writes [--erase-ms 45] [--program-ms 0.4]]
 //
 // Protocol: JSON lines, Python -> Node on stdin, Node -> Python on stdout.
 // Everything is synchronous (fs.readSync/writeSync): Node never runs its event
@@ -52,7 +52,7 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const opt = { i2cPins: [4, 5], outPins: [], flashWrites: false };
+  const opt = { i2cPins: [4, 5], outPins: [], flashWrites: false, eraseMs: 45, programMs: 0.4 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -63,6 +63,8 @@ function parseArgs(argv) {
     else if (a === '--out-pins') opt.outPins = v().split(',').filter((s) => s).map(Number);
     else if (a === '--pwm-pins') opt.pwmPins = v().split(',').filter((s) => s).map(Number);
     else if (a === '--flash-writes') opt.flashWrites = true;
+    else if (a === '--erase-ms') opt.eraseMs = Number(v());
+    else if (a === '--program-ms') opt.programMs = Number(v());
     else die(`unknown option ${a}`);
   }
   if (!opt.uf2 || !opt.bootrom) die('--uf2 and --bootrom are required');
@@ -141,7 +143,9 @@ function loadUf2(mcu, file) {
 // rp2040js ignores the SPI flash's program/erase commands.  The boot ROM's
 // flash_range_erase ('RE') and flash_range_program ('RP') entries are replaced
 // by breakpoints that do the work on mcu.flash (NOR: erase to 0xFF, program
-// ANDs), charged typical W25Q16 times.  flashOps: the emulated time each
+// ANDs), charged W25Q16JV times: typical by default (4 KB sector erase 45 ms,
+// 256 B page program 0.4 ms; the datasheet's maxima are 400 and 3 ms),
+// or what --erase-ms / --program-ms say.  flashOps: the emulated time each
 // erase/program began (the bench names the pauses and periods they stall).
 const flashOps = [];
 function enableFlashWrites(mcu) {
@@ -170,13 +174,13 @@ function enableFlashWrites(mcu) {
       const offs = r[0] >>> 0;
       const count = r[1] >>> 0;
       mcu.flash.fill(0xff, offs, offs + count);
-      mcu.clock.tick(Math.ceil(count / 4096) * 45e6);
+      mcu.clock.tick(Math.ceil(count / 4096) * opt.eraseMs * 1e6);
     } else if (code === 0xf5 && at === program) {
       const offs = r[0] >>> 0;
       const src = r[1] >>> 0;
       const count = r[2] >>> 0;
       for (let i = 0; i < count; i++) mcu.flash[offs + i] &= mcu.readUint8(src + i);
-      mcu.clock.tick(Math.ceil(count / 256) * 0.4e6);
+      mcu.clock.tick(Math.ceil(count / 256) * opt.programMs * 1e6);
     } else {
       die(`unexpected breakpoint 0x${code.toString(16)} at 0x${at.toString(16)}`);
     }

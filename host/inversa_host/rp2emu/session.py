@@ -179,6 +179,7 @@ class Rp2Session(ScenarioReplay):
             pwm_pins=pwms,
             uf2=uf2,
             bootrom=bootrom,
+            flash_times_ms=full.get("flash_times_ms"),
         )
         self.telemetry_hz = full.get("telemetry_hz")
         self._rate_sent = self.telemetry_hz in (None, M.DEFAULT_TELEMETRY_HZ)
