@@ -623,7 +623,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
         # esp32 ports of MicroPython 1.29; tests/board/test_rp2_flash_max.py)
         machine.WDT(timeout=ms)
 
-    app.wdt_window = wdt_window
+    app.wdt_window = wdt_window  # pyright: ignore[reportAttributeAccessIssue] (None until run())
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
     app.scheduler = sch
     try:
