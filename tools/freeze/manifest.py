@@ -19,7 +19,8 @@
 #        FROZEN_MANIFEST=/path/to/inversa/tools/freeze/manifest.py
 # (Pico: make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=...)
 # Then flash the image, and `inversa deploy` writes /board.json and main.py as
-# usual; the frozen package is found before /lib (remove /lib/inversa if an
-# older .mpy copy is there: frozen modules come first on sys.path ".frozen").
+# usual: it sees the frozen package and copies no .mpy files (a /inversa
+# at the root comes before ".frozen" on sys.path; it removes those there
+# and an older /lib/inversa).
 include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821 - manifest functions
 package("inversa", base_path="../../firmware")  # noqa: F821
