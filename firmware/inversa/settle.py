@@ -52,6 +52,7 @@ BOOT_METHODS = (
     "_open_board_port",
     "_read_mpy",
     "_shed_boot",
+    "CHIP_IDS",
     "action_mask",
     "attach_persist",
     "attach_retained",

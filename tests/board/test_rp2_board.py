@@ -41,8 +41,8 @@ def test_deploy_image_holds_what_deploy_copies(session):
     files = session.files
     assert "/main.py" in files
     assert "/board.json" in files
-    assert "/lib/inversa/app.mpy" in files
-    assert not any(p.endswith(".py") and p.startswith("/lib/") for p in files)
+    assert "/inversa/app.mpy" in files
+    assert not any(p.endswith(".py") and p.startswith(("/inversa/", "/lib/")) for p in files)
 
 
 def test_boots_and_handshakes_over_usb_cdc(session):

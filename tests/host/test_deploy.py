@@ -31,28 +31,45 @@ def sha(b: bytes) -> str:
 
 
 def test_plan_copies_only_changed_and_finds_stale_files():
-    image = {"/lib/inversa/a.mpy": b"A", "/lib/inversa/b.mpy": b"B", "/main.py": b"M"}
+    image = {"/inversa/a.mpy": b"A", "/inversa/b.mpy": b"B", "/main.py": b"M"}
     on_board = {
-        "/lib/inversa/a.mpy": sha(b"A"),  # same
-        "/lib/inversa/b.mpy": sha(b"old"),  # changed
-        "/lib/inversa/gone.py": sha(b"x"),  # stale: would shadow a .mpy
+        "/inversa/a.mpy": sha(b"A"),  # same
+        "/inversa/b.mpy": sha(b"old"),  # changed
+        "/inversa/gone.py": sha(b"x"),  # stale: would shadow a .mpy
+        "/lib/inversa/a.mpy": sha(b"A"),  # an earlier deploy's place: stale
+        "/lib/other.py": sha(b"y"),  # not firmware: never removed
         "/board.json": sha(b"{}"),  # not firmware: never removed
     }
     copy, same, stale = plan_copy(image, on_board)
-    assert copy == ["/lib/inversa/b.mpy", "/main.py"]
-    assert same == ["/lib/inversa/a.mpy"]
-    assert stale == ["/lib/inversa/gone.py"]
+    assert copy == ["/inversa/b.mpy", "/main.py"]
+    assert same == ["/inversa/a.mpy"]
+    assert stale == ["/inversa/gone.py", "/lib/inversa/a.mpy"]
 
 
 def test_board_without_hashlib_gets_everything_copied():
-    image = {"/lib/inversa/a.mpy": b"A"}
-    copy, same, _ = plan_copy(image, {"/lib/inversa/a.mpy": "-"})
-    assert copy == ["/lib/inversa/a.mpy"] and same == []
+    image = {"/inversa/a.mpy": b"A"}
+    copy, same, _ = plan_copy(image, {"/inversa/a.mpy": "-"})
+    assert copy == ["/inversa/a.mpy"] and same == []
 
 
 def test_parent_dirs_are_created_top_down():
     dirs = parent_dirs(["/lib/inversa/board/x.mpy", "/lib/inversa/y.mpy", "/main.py"])
     assert dirs == ["/lib", "/lib/inversa", "/lib/inversa/board"]
+
+
+def test_a_board_with_the_package_frozen_in_gets_no_mpy_files():
+    # the package at the root comes before '.frozen' on sys.path: copied
+    # .mpy files would be imported instead of the frozen package
+    text = "micropython 1.29.0 1542\nflash 4096 100000\nfrozen %s\n"
+    assert D.parse_system(text % 1).frozen
+    assert not D.parse_system(text % 0).frozen
+    image = {"/inversa/a.mpy": b"A", "/inversa/board/b.mpy": b"B", "/main.py": b"M"}
+    kept = D.without_package(image)
+    assert kept == {"/main.py": b"M"}
+    on_board = {"/inversa/a.mpy": sha(b"A"), "/lib/inversa/b.mpy": sha(b"B")}
+    copy, _, stale = plan_copy(kept, on_board)
+    assert copy == ["/main.py"]
+    assert stale == ["/inversa/a.mpy", "/lib/inversa/b.mpy"]
 
 
 def test_parse_hashes_ignores_noise():
@@ -98,7 +115,7 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
         seen.append(arch)
         # the deploy folds the constants, names each file by its board path,
         # drops the line numbers (-O3) and shortens the private names
-        assert kw == {"inline": True, "board_dir": "/lib/", "optimize": 3, "short_names": True}
+        assert kw == {"inline": True, "board_dir": "", "optimize": 3, "short_names": True}
         return real(root, out, arch, sources, **kw)
 
     monkeypatch.setattr(D, "compile_tree", spy)
@@ -109,9 +126,9 @@ def test_build_image_layout_and_architecture(tmp_path, monkeypatch):
     (fw / "main.py").write_text("import inversa\n")
     image = D.build_image("esp32", tmp_path / "out", fw)
     assert seen == ["xtensawin"]
-    assert sorted(image) == ["/lib/inversa/__init__.mpy", "/lib/inversa/board/x.mpy", "/main.py"]
+    assert sorted(image) == ["/inversa/__init__.mpy", "/inversa/board/x.mpy", "/main.py"]
     assert image["/main.py"] == b"import inversa\n"  # main.py stays source
-    assert image["/lib/inversa/__init__.mpy"][:2] == b"M\x06"  # .mpy v6 bytecode
+    assert image["/inversa/__init__.mpy"][:2] == b"M\x06"  # .mpy v6 bytecode
     D.build_image("pico2", tmp_path / "out2", fw)
     assert seen[-1] == "armv7emsp"
 
@@ -129,8 +146,8 @@ def test_debug_lines_keeps_the_line_numbers(tmp_path, monkeypatch):
     (fw / "inversa").mkdir(parents=True)
     body = "def f(x):\n    y = x + 1\n    return 1 // (y - y)\n"
     (fw / "inversa" / "__init__.py").write_text(body)
-    lean = D.build_image("pico", tmp_path / "a", fw)["/lib/inversa/__init__.mpy"]
-    full = D.build_image("pico", tmp_path / "b", fw, debug_lines=True)["/lib/inversa/__init__.mpy"]
+    lean = D.build_image("pico", tmp_path / "a", fw)["/inversa/__init__.mpy"]
+    full = D.build_image("pico", tmp_path / "b", fw, debug_lines=True)["/inversa/__init__.mpy"]
     assert seen == [(3, True), (0, False)]  # --debug-lines keeps the names too
     assert len(lean) < len(full)  # the line-number table
 
@@ -157,7 +174,8 @@ def test_board_build_traceback_names_file_and_function_not_the_line(tmp_path):
     tb = {}
     for opt in (BOARD_OPTIMIZE, 0):
         lib = tmp_path / f"lib{opt}"
-        assert all(r.ok for r in compile_tree(src, lib, "x86", board_dir="/lib/", optimize=opt))
+        # at the root as deployed: the file name is the module's __file__
+        assert all(r.ok for r in compile_tree(src, lib, "x86", board_dir="", optimize=opt))
         p = subprocess.run(
             [str(exe), "-c", "import m; m.f(1)"],
             capture_output=True,
@@ -167,10 +185,10 @@ def test_board_build_traceback_names_file_and_function_not_the_line(tmp_path):
             check=False,
         )
         tb[opt] = p.stdout + p.stderr
-    assert 'File "/lib/m.mpy", line 1, in f' in tb[BOARD_OPTIMIZE]
-    assert 'File "/lib/m.mpy", line 1, in g' in tb[BOARD_OPTIMIZE]
-    assert 'File "/lib/m.mpy", line 3, in f' in tb[0]  # --debug-lines
-    assert 'File "/lib/m.mpy", line 7, in g' in tb[0]
+    assert 'File "m.mpy", line 1, in f' in tb[BOARD_OPTIMIZE]
+    assert 'File "m.mpy", line 1, in g' in tb[BOARD_OPTIMIZE]
+    assert 'File "m.mpy", line 3, in f' in tb[0]  # --debug-lines
+    assert 'File "m.mpy", line 7, in g' in tb[0]
     assert "ZeroDivisionError" in tb[BOARD_OPTIMIZE]
 
 
@@ -225,7 +243,7 @@ def test_first_deploy_copies_everything_and_confirms_the_handshake(deployed):
     vb, report, logs = deployed
     # every module but the packages with nothing to run (namespace packages on the board)
     n_modules = len([p for p in (_SNAPSHOT[0] / "inversa").rglob("*.py") if not empty_package(p)])
-    assert len([p for p in report.copied if p.startswith("/lib/inversa/")]) == n_modules
+    assert len([p for p in report.copied if p.startswith("/inversa/")]) == n_modules
     assert report.unchanged == [] and report.config_written
     assert report.board_version == VERSION
     assert report.link is not None and report.link.status == "ok", report.link
@@ -234,28 +252,36 @@ def test_first_deploy_copies_everything_and_confirms_the_handshake(deployed):
     on_board = json.loads(vb.read_file("/board.json"))
     assert on_board["board"] == "pico" and on_board["imu"] == "mpu6050"
     # the modules on the board are compiled bytecode
-    mpy = vb.read_file("/lib/inversa/board/config.mpy")
+    mpy = vb.read_file("/inversa/board/config.mpy")
     assert mpy[:2] == b"M\x06"
 
 
 def test_second_deploy_copies_nothing_and_removes_stale_files(deployed):
     vb, _, _ = deployed
     vb.stop_app()
-    vb.exec("f = open('/lib/inversa/stale_module.py', 'w'); f.write('X = 1'); f.close()")
+    vb.exec("f = open('/inversa/stale_module.py', 'w'); f.write('X = 1'); f.close()")
     report = deploy_snapshot(vb.url, "pico", None, log=lambda s: None)
     assert report.copied == []
-    assert report.removed == ["/lib/inversa/stale_module.py"]
+    assert report.removed == ["/inversa/stale_module.py"]
     assert not report.config_written  # same config: not rewritten
     assert report.link is not None and report.link.status == "ok"
-    assert "stale_module.py" not in vb.exec("import os; print(os.listdir('/lib/inversa'))")
+    assert "stale_module.py" not in vb.exec("import os; print(os.listdir('/inversa'))")
+
+
+def test_the_system_check_finds_no_frozen_package_and_keeps_sys_path(deployed):
+    vb, _, _ = deployed
+    vb.stop_app()
+    before = vb.exec("import sys; print(sys.path)")
+    assert not D.parse_system(vb.exec(D._SYSTEM_SCRIPT)).frozen
+    assert vb.exec("import sys; print(sys.path)") == before
 
 
 def test_changed_config_is_written_and_changed_module_copied(deployed):
     vb, _, _ = deployed
     vb.stop_app()
-    vb.exec("f = open('/lib/inversa/compat.mpy', 'wb'); f.write(b'garbage'); f.close()")
+    vb.exec("f = open('/inversa/compat.mpy', 'wb'); f.write(b'garbage'); f.close()")
     report = deploy_snapshot(vb.url, "pico", {"brake": True}, confirm=False, log=lambda s: None)
-    assert report.copied == ["/lib/inversa/compat.mpy"]
+    assert report.copied == ["/inversa/compat.mpy"]
     assert report.config_written and report.link is None
     assert json.loads(vb.read_file("/board.json"))["brake"] is True
 
@@ -361,7 +387,7 @@ def test_a_board_build_leaves_out_the_packages_with_nothing_to_run(tmp_path):
     # (issue 10 item 4: MicroPython imports such a directory as a namespace
     # package; each file left out is one interned file name less)
     image = D.build_image("pico", tmp_path)
-    assert "/lib/inversa/__init__.mpy" in image  # VERSION
-    assert "/lib/inversa/control/controller.mpy" in image
+    assert "/inversa/__init__.mpy" in image  # VERSION
+    assert "/inversa/control/controller.mpy" in image
     for pkg in ("board", "drivers", "sense", "control", "link"):
-        assert f"/lib/inversa/{pkg}/__init__.mpy" not in image, pkg
+        assert f"/inversa/{pkg}/__init__.mpy" not in image, pkg

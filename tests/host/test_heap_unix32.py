@@ -30,8 +30,12 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_board.py"
 # main of 30 Nov 23:40 (the viper kernels of hrfast and tiltfast); 103,936 B
 # (123,856 before the shedding, 28.1 KB free at 140k) on the heap5 branch of
 # 1 Dec 01:40 (the boot's and Profile's messages and settle_heap's tables
-# off the loop's modules; 108,224 / 127,712 B before), ~700 B margin
-MAX_LIVE_AFTER_BUILD = 104_700
+# off the loop's modules; 108,224 / 127,712 B before), ~700 B margin;
+# 103,744 B (123,840 before the shedding, 28.3 KB free at 140k) on the heap6
+# branch of 1 Dec 02:10 (the drivers' setting tables and Profile.__repr__
+# off the loop's modules; 104,288 / 124,192 B on the main of 1 Dec 01:50),
+# ~500 B of margin, so that main's figure fails
+MAX_LIVE_AFTER_BUILD = 104_250
 
 
 def test_live_heap_after_build_in_the_32_bit_interpreter_stays_below_the_ceiling():

@@ -157,7 +157,7 @@ def test_deploy_refuses_a_full_flash_and_writes_nothing() -> None:
         with pytest.raises(DeployError, match=r"not enough room.*36864 bytes free"):
             deploy(rb.url, "pico", None, log=lambda s: None, confirm=False, maintenance=False)
         assert "main.py" not in rb.exec("import os; print(os.listdir('/'))")
-        assert "inversa" not in rb.exec("import os; print(os.listdir('/lib'))")
+        assert "inversa" not in rb.exec("import os; print(os.listdir('/'))")
 
 
 class _CableCut(MpremoteSession):
@@ -187,7 +187,7 @@ def test_an_interrupted_deploy_leaves_a_board_that_says_so() -> None:
 
 
 def test_micropython_checks_read_what_the_board_says() -> None:
-    image = {"/lib/inversa/a.mpy": b"M\x06\x00\x1f", "/main.py": b""}
+    image = {"/inversa/a.mpy": b"M\x06\x00\x1f", "/main.py": b""}
     ok = parse_system(f"micropython 1.29.0 {6 | 3 << 8 | 4 << 10}\nflash 4096 1000000\n")
     check_micropython(ok, image, "pico")
     assert ok.free == 1000000 and ok.block == 4096
@@ -198,7 +198,7 @@ def test_micropython_checks_read_what_the_board_says() -> None:
     ):
         with pytest.raises(DeployError, match=words):
             check_micropython(parse_system(text), image, "pico")
-    native = {"/lib/inversa/a.mpy": bytes([77, 6, (4 << 2) | 3, 31])}  # armv6m, 6.3
+    native = {"/inversa/a.mpy": bytes([77, 6, (4 << 2) | 3, 31])}  # armv6m, 6.3
     check_micropython(ok, native, "pico")
     with pytest.raises(DeployError, match="architecture"):
         check_micropython(parse_system("micropython 1.29.0 774\n"), native, "pico")

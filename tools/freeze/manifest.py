@@ -1,12 +1,12 @@
 # Freeze the firmware package into a custom MicroPython image.
 #
 # Why: loaded from .mpy files, the firmware's bytecode, constant tables and
-# module globals all live in the GC heap (~95.5 KB live after the build on
+# module globals all live in the GC heap (~95.0 KB live after the build on
 # a Pico, measured on the emulated Pico; 104 KB in the 32-bit fixed-heap
 # interpreter, tests/host/test_heap_unix32.py).  An ESP32 without PSRAM starts
 # MicroPython with a 56 KB heap and grows it to roughly 110-140 KB: the .mpy
-# firmware fits a 140k heap in the fixed-heap interpreter (28.1 KB free after
-# the build, heap5 branch of 1 Dec 01:40; the build's peak is ~124 KB) but
+# firmware fits a 140k heap in the fixed-heap interpreter (28.3 KB free after
+# the build, heap6 branch of 1 Dec 02:10; the build's peak is ~124 KB) but
 # not 112k or 56k (MemoryError while building the app), so an ESP32 that
 # stops short of ~140 KB needs it frozen.  Frozen bytecode stays in flash and is executed in
 # place; only the running objects (instances, buffers) take heap.
@@ -19,7 +19,8 @@
 #        FROZEN_MANIFEST=/path/to/inversa/tools/freeze/manifest.py
 # (Pico: make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=...)
 # Then flash the image, and `inversa deploy` writes /board.json and main.py as
-# usual; the frozen package is found before /lib (remove /lib/inversa if an
-# older .mpy copy is there: frozen modules come first on sys.path ".frozen").
+# usual: it sees the frozen package and copies no .mpy files (a /inversa
+# at the root comes before ".frozen" on sys.path; it removes those there
+# and an older /lib/inversa).
 include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821 - manifest functions
 package("inversa", base_path="../../firmware")  # noqa: F821

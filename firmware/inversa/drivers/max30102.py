@@ -54,12 +54,6 @@ _BYTES = const(6)  # 3 bytes red then 3 bytes IR per sample in SpO2 mode
 _CHUNK = const(4)  # samples per FIFO_DATA read (its address does not increment)
 _MASK18 = const(0x3FFFF)
 
-_SAMPLE_RATES = const((50, 100, 200, 400, 800, 1000, 1600, 3200))  # index = SPO2_SR code
-_AVERAGES = const((1, 2, 4, 8, 16, 32))  # index = SMP_AVE code
-_PULSE_WIDTHS_US = const((69, 118, 215, 411))  # 15..18-bit ADC; index = LED_PW code
-_MAX_RATE_BY_PW = const((1600, 1000, 800, 400))  # SpO2 mode limits from the datasheet
-_ADC_RANGES_NA = const((2048, 4096, 8192, 16384))
-
 
 class MAX30102(I2CDevice):
     """Maxim MAX30102 pulse oximeter front end on I2C (datasheet 19-7740).
@@ -81,24 +75,32 @@ class MAX30102(I2CDevice):
         contact_min=8192,
         sleep_ms=None,
     ):
-        if sample_rate not in _SAMPLE_RATES:
+        # The chip's settings, index = register code: lists built here, so
+        # they go with __init__ after the boot (constant tuples would stay in
+        # the module's constant table as long as read_fifo: issue 10 item 4)
+        rates = [50, 100, 200, 400, 800, 1000, 1600, 3200]  # SPO2_SR code
+        averages = [1, 2, 4, 8, 16, 32]  # SMP_AVE code
+        widths_us = [69, 118, 215, 411]  # 15..18-bit ADC; LED_PW code
+        ranges_na = [2048, 4096, 8192, 16384]  # SPO2_ADC_RGE code
+        if sample_rate not in rates:
             from inversa.error_text import text
 
             raise ValueError(text(0))
-        if average not in _AVERAGES:
+        if average not in averages:
             from inversa.error_text import text
 
             raise ValueError(text(1))
-        if pulse_width_us not in _PULSE_WIDTHS_US:
+        if pulse_width_us not in widths_us:
             from inversa.error_text import text
 
             raise ValueError(text(2))
-        pw = _PULSE_WIDTHS_US.index(pulse_width_us)
-        if sample_rate > _MAX_RATE_BY_PW[pw]:
+        pw = widths_us.index(pulse_width_us)
+        # SpO2 mode's highest rate per pulse width (datasheet)
+        if sample_rate > [1600, 1000, 800, 400][pw]:
             from inversa.error_text import text
 
             raise ValueError(text(3, sample_rate, pulse_width_us))
-        if adc_range_na not in _ADC_RANGES_NA:
+        if adc_range_na not in ranges_na:
             from inversa.error_text import text
 
             raise ValueError(text(4))
@@ -146,9 +148,9 @@ class MAX30102(I2CDevice):
             from inversa.error_text import text
 
             raise OSError(text(7))
-        spo2 = (_ADC_RANGES_NA.index(adc_range_na) << 5) | (_SAMPLE_RATES.index(sample_rate) << 2)
+        spo2 = (ranges_na.index(adc_range_na) << 5) | (rates.index(sample_rate) << 2)
         # FIFO_CONFIG (no rollover, A_FULL at 0 free slots), MODE, SPO2_CONFIG
-        self._want = bytes((_AVERAGES.index(average) << 5, _MODE_SPO2, spo2 | pw))
+        self._want = bytes((averages.index(average) << 5, _MODE_SPO2, spo2 | pw))
         self._led = led_ma * 5  # 0.2 mA per step
         self._configure()
         if self._read_u8(_SPO2_CONFIG) != spo2 | pw:

@@ -42,7 +42,10 @@ WHO_AM_I_VALUE = const(0x68)
 # The WHO_AM_I codes accepted; every part but the MPU-6050 family has
 # ACCEL_CONFIG2.  Their part names are host-side (inversa/chip_names.py): on
 # the board they were a dozen interned names that nothing there reads.
-CHIP_IDS = (0x68, 0x70, 0x71, 0x73, 0x74, 0x78, 0x11, 0x12, 0xAF, 0xAE, 0xA6, 0x98, 0xA9)
+# A list, not a tuple: built when the module is imported and dropped after
+# the boot (settle.BOOT_METHODS); a constant tuple would stay in the
+# module's constant table for good (issue 10 item 4).
+CHIP_IDS = [0x68, 0x70, 0x71, 0x73, 0x74, 0x78, 0x11, 0x12, 0xAF, 0xAE, 0xA6, 0x98, 0xA9]
 
 _SMPLRT_DIV = const(0x19)
 _CONFIG = const(0x1A)
@@ -57,13 +60,6 @@ _DEVICE_RESET = const(0x80)
 _SLEEP = const(0x40)
 _CLK_PLL_XGYRO = const(0x01)
 
-# Full-scale ranges -> register code; sensitivities from the datasheet.
-ACCEL_RANGES_G = (2, 4, 8, 16)  # 16384, 8192, 4096, 2048 LSB/g
-GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # 131, 65.5, 32.8, 16.4 LSB/(deg/s)
-# DLPF_CFG 1..6: accelerometer bandwidth (Hz); gyro is within 2 Hz of it.
-_DLPF_HZ = const((260, 184, 94, 44, 21, 10, 5))
-# 6500 class, ACCEL_CONFIG2 A_DLPF_CFG 0..6: 218, 218, 99, 45, 21, 10, 5 Hz
-# (the same codes as CONFIG above give the nearest bandwidths).
 
 _BE = ">hhhhhhh"  # CPython path only (MicroPython would allocate a tuple)
 
@@ -93,8 +89,18 @@ class MPU6050(I2CIMU):
         rate_hz=1000,
         sleep_ms=None,
     ):
-        check_ranges(accel_range_g, ACCEL_RANGES_G, gyro_range_dps, GYRO_RANGES_DPS)
-        if dlpf_hz not in _DLPF_HZ:
+        # The chip's tables, index = register code: lists built here, so they
+        # go with __init__ after the boot (constant tuples would stay in the
+        # module's constant table as long as read: issue 10 item 4).
+        # Full-scale ranges; sensitivities from the datasheet.
+        accel_g = [2, 4, 8, 16]  # 16384, 8192, 4096, 2048 LSB/g
+        gyro_dps = [250, 500, 1000, 2000]  # 131, 65.5, 32.8, 16.4 LSB/(deg/s)
+        # DLPF_CFG 1..6: accelerometer bandwidth (Hz); gyro is within 2 Hz of
+        # it.  6500 class, ACCEL_CONFIG2 A_DLPF_CFG 0..6: 218, 218, 99, 45,
+        # 21, 10, 5 Hz (the same codes as CONFIG give the nearest bandwidths).
+        dlpf = [260, 184, 94, 44, 21, 10, 5]
+        check_ranges(accel_range_g, accel_g, gyro_range_dps, gyro_dps)
+        if dlpf_hz not in dlpf:
             from inversa.error_text import text
 
             raise ValueError(text(9))
@@ -115,13 +121,13 @@ class MPU6050(I2CIMU):
         self._chk = bytearray(4)
         self._write_u8(_PWR_MGMT_1, _DEVICE_RESET)
         self._await_reset(_PWR_MGMT_1, _DEVICE_RESET, 10, sleep_ms, "MPU-6050")
-        cfg = 0 if dlpf_hz == 260 else _DLPF_HZ.index(dlpf_hz)
+        cfg = 0 if dlpf_hz == 260 else dlpf.index(dlpf_hz)
         # what CONFIG, GYRO_CONFIG, ACCEL_CONFIG must hold (check() compares)
         self._want = bytes(
             (
                 cfg,
-                GYRO_RANGES_DPS.index(gyro_range_dps) << 3,
-                ACCEL_RANGES_G.index(accel_range_g) << 3,
+                gyro_dps.index(gyro_range_dps) << 3,
+                accel_g.index(accel_range_g) << 3,
             )
         )
         self._div = base // rate_hz - 1

@@ -7,8 +7,9 @@ Steps (each reported):
 2. connect to the board's raw REPL with mpremote (this stops a running
    application: never deploy with a person on the table);
 3. hash the files already on the board (sha256, on the board) and copy only
-   those that differ; remove stale files under ``/lib/inversa`` (a stale
-   ``.py`` would shadow the new ``.mpy``);
+   those that differ; remove stale files under ``/inversa`` (a stale
+   ``.py`` would shadow the new ``.mpy``) and an earlier deploy's
+   ``/lib/inversa``;
 4. write ``/board.json`` (validated by the firmware's own config code) when
    it changed;
 5. check on the board that the deployed firmware imports, reports the
@@ -18,7 +19,12 @@ Steps (each reported):
    must match the profile the board sends.
 
 Board filesystem layout: ``/main.py``, ``/boot.py`` (if the firmware has
-them), ``/lib/inversa/**.mpy``, ``/board.json``.
+them), ``/inversa/**.mpy``, ``/board.json``.  The package sits at the
+filesystem's root, found through ``sys.path``'s ``''`` (rp2 and esp32:
+``['', '.frozen', '/lib']``; the board's working directory is ``/``): each
+module's file name (its ``__file__``, the ``.mpy``'s source name, one
+interned name) is then ``inversa/app.mpy``, 5 characters shorter than under
+``/lib`` (-384 B of live heap on the emulated Pico, issue 10 item 4).
 
 Usage::
 
@@ -46,7 +52,8 @@ from inversa_host.boardtools.mpybuild import BOARD_OPTIMIZE, board_arch, compile
 from inversa_host.link.ports import BadPortURL, bad_option, check_url
 from inversa_host.vm import firmware_dir
 
-LIB_DIR = "/lib/inversa"
+LIB_DIR = "/inversa"
+OLD_LIB_DIR = "/lib/inversa"  # where deploys before 1 Dec 2026 put the package
 SOURCE_FILES = ("main.py", "boot.py")  # run by name on the board: stay source
 
 # Hardware named when neither --config nor a valid config on the board says
@@ -82,7 +89,8 @@ def __walk(d):
             __walk(p)
         else:
             print(p, __h(p))
-__walk(%r)
+for d in %r:
+    __walk(d)
 for p in %r:
     try:
         os.stat(p)
@@ -127,6 +135,20 @@ try:
     print("flash", s[0], s[0] * s[4])
 except Exception:
     print("flash 0 -1")
+# the package frozen into the firmware (tools/freeze/manifest.py)? sys.path's
+# '' comes before '.frozen': copied .mpy files would be imported instead
+p = list(sys.path)
+sys.path.clear()
+sys.path.append(".frozen")
+sys.modules.pop("inversa", None)
+try:
+    import inversa
+    print("frozen 1")
+except ImportError:
+    print("frozen 0")
+sys.path.clear()
+sys.path.extend(p)
+sys.modules.pop("inversa", None)
 """
 
 _SIZES_SCRIPT = """
@@ -285,7 +307,7 @@ def build_image(
         out_dir,
         arch,
         inline=True,
-        board_dir="/lib/",
+        board_dir="",  # at the root: named inversa/... as its __file__
         optimize=0 if debug_lines else BOARD_OPTIMIZE,
         short_names=not debug_lines,  # --debug-lines keeps the names too
     )
@@ -298,7 +320,7 @@ def build_image(
     for r in results:
         assert r.output is not None
         rel = r.output.relative_to(out_dir).as_posix()
-        image["/lib/" + rel] = r.output.read_bytes()
+        image["/" + rel] = r.output.read_bytes()
     for name in SOURCE_FILES:
         src = root / name
         if src.is_file():
@@ -325,7 +347,9 @@ def plan_copy(
             same.append(path)
         else:
             copy.append(path)
-    stale = sorted(p for p in on_board if p.startswith(LIB_DIR + "/") and p not in image)
+    stale = sorted(
+        p for p in on_board if p.startswith((LIB_DIR + "/", OLD_LIB_DIR + "/")) and p not in image
+    )
     return copy, same, stale
 
 
@@ -358,6 +382,7 @@ class BoardSystem:
     mpy: int  # sys.implementation._mpy; -1: none (MicroPython before 1.19)
     block: int
     free: int  # bytes free on the flash; -1: unknown
+    frozen: bool = False  # the inversa package is frozen into the firmware
 
     @property
     def version_text(self) -> str:
@@ -367,6 +392,7 @@ class BoardSystem:
 def parse_system(text: str) -> BoardSystem:
     version: tuple[int, ...] = ()
     mpy, block, free = -1, 0, -1
+    frozen = False
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "micropython":
@@ -380,9 +406,18 @@ def parse_system(text: str) -> BoardSystem:
                 block, free = int(parts[1]), int(parts[2])
             except ValueError:
                 pass
+        elif parts == ["frozen", "1"]:
+            frozen = True
     if not version:
         raise DeployError(f"the board did not say which MicroPython it runs: {text.strip()[:200]}")
-    return BoardSystem(version, mpy, block, free)
+    return BoardSystem(version, mpy, block, free, frozen)
+
+
+def without_package(image: dict[str, bytes]) -> dict[str, bytes]:
+    """The image for a board whose firmware has the package frozen in: no
+    ``.mpy`` files (at the root they would be imported instead of it; those
+    already there are stale), only ``main.py``."""
+    return {p: b for p, b in image.items() if not p.startswith(LIB_DIR + "/")}
 
 
 def image_mpy(image: dict[str, bytes]) -> tuple[int, int, int]:
@@ -692,9 +727,15 @@ def deploy(
         system = parse_system(session.exec(_SYSTEM_SCRIPT))
         check_micropython(system, image, board)
         log(f"the board runs MicroPython {system.version_text}")
+        if system.frozen:
+            log("its firmware has the inversa package frozen in: no .mpy files copied")
+            image = without_package(image)
 
         on_board = parse_hashes(
-            session.exec(_HASH_SCRIPT % (LIB_DIR, (*(f"/{n}" for n in SOURCE_FILES), CONFIG_PATH)))
+            session.exec(
+                _HASH_SCRIPT
+                % ((LIB_DIR, OLD_LIB_DIR), (*(f"/{n}" for n in SOURCE_FILES), CONFIG_PATH))
+            )
         )
         current_cfg = None
         if CONFIG_PATH in on_board:

@@ -164,11 +164,12 @@ def compile_tree(
 ) -> list[CompileResult]:
     """Compile every firmware module below ``root`` into ``out_dir`` (same
     layout); ``inline``: fold the integer constants across modules first.
-    ``board_dir``: where the files go on the board (``/lib/``); each ``.mpy``
-    then names itself by its path there, the same string as the module's
-    ``__file__``, so the board interns one name per module, not two.
+    ``board_dir``: where the files go on the board, as the module's
+    ``__file__`` spells it (``""``: the root, found through ``sys.path``'s
+    ``''``, so ``inversa/app.mpy``; ``"/lib/"``); each ``.mpy`` then names
+    itself by that path, so the board interns one name per module, not two.
     ``optimize``: mpy-cross ``-O`` level (``BOARD_OPTIMIZE`` for a board).
-    With ``board_dir``, a package ``__init__.py`` with nothing to run
+    With a ``board_dir``, a package ``__init__.py`` with nothing to run
     (comments only) is left out: MicroPython imports the directory as a
     namespace package, so the board interns no file name for it and loads
     no module code (issue 10 item 4).  ``short_names`` (with ``inline``):
@@ -177,7 +178,7 @@ def compile_tree(
         s
         for s in (sources if sources is not None else firmware_sources(root))
         if s.relative_to(root).as_posix() not in ("main.py", "boot.py")
-        and not (board_dir and empty_package(s))
+        and not (board_dir is not None and empty_package(s))
     ]  # main.py/boot.py are run by name on the board: they stay source
     rewritten: dict[Path, str] = {}
     if inline:
@@ -211,6 +212,6 @@ def compile_tree(
                 build.parent.mkdir(parents=True, exist_ok=True)
                 build.write_text(rewritten[src], encoding="utf-8")
             mpy = rel.with_suffix(".mpy")
-            name = board_dir + mpy.as_posix() if board_dir else rel.as_posix()
+            name = board_dir + mpy.as_posix() if board_dir is not None else rel.as_posix()
             results.append(compile_file(src, out_dir / mpy, arch, name, build, optimize))
     return results

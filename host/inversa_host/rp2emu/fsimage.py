@@ -1,7 +1,7 @@
 """The emulated Pico's filesystem: exactly what ``inversa deploy`` copies.
 
 ``deploy_files`` is the deploy's own image (``deploy.build_image``: the
-``.mpy`` files under ``/lib``, ``main.py``) plus ``/board.json`` as deploy
+``.mpy`` files under ``/inversa``, ``main.py``) plus ``/board.json`` as deploy
 writes it, plus any extra files (the profile, the calibration).
 ``littlefs_image`` lays them out with MicroPython's rp2 settings.
 
