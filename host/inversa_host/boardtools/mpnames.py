@@ -240,6 +240,8 @@ MP_NAMES: frozenset[str] = frozenset(
         "mask",
         "math",
         "max",
+        "mem",
+        "mem16",
         "mem32",
         "mem_alloc",
         "mem_free",

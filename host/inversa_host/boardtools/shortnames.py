@@ -117,6 +117,7 @@ KEEP: frozenset[str] = frozenset(
         "tx_room",
         "vib",
         "wanted",
+        "zero_udeg",
     )
 )
 
