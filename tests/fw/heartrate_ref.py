@@ -135,7 +135,6 @@ from array import array
 
 from inversa.compat import const
 from inversa.sense.flags import HR_LOW_QUALITY, HR_NO_PULSE, HR_NOT_READY
-from inversa.sense.imath import isqrt
 
 _MASK24 = const(0xFFFFFF)  # sample counter (46 h at 100 samples/s)
 _MASK30 = const(0x3FFFFFFF)  # beat time in 1/64 sample
@@ -1437,3 +1436,16 @@ def _rhythm(self, n):
     a = w[0] // (b - 1)  # mean step (ms)
     b = w[2] // b  # mean interval (ms)
     return a * a * 100 > (b * b // 4000) * n * 1273
+
+
+def isqrt(n):
+    # imath.isqrt as it was (Newton's method from n): the twin test compares
+    # against the old code throughout
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 
-from inversa.sense.imath import atan2_udeg
+from inversa.sense.imath import atan2_udeg, isqrt
 
 # what the sweeps below measure (0.00113 deg), with a little margin
 MAX_ERR_DEG = 0.0012
@@ -56,3 +56,15 @@ def test_atan2_at_the_table_steps_and_the_diagonal() -> None:
         worst = max(worst, _err_deg(x, x), _err_deg(x - 1, x), _err_deg(-x, -x + 1))
     assert worst < MAX_ERR_DEG, worst
     assert atan2_udeg(32767, 32767) == 45_000_000
+
+
+def test_isqrt_is_the_floor_of_the_root() -> None:
+    # (Newton's method from the power of two above the root since hrboard:
+    # a few steps instead of one per bit of n; the beat shape's match
+    # takes two a beat) every n up to 2**16, squares and their neighbours,
+    # random ones up to 2**30
+    rng = random.Random(5)
+    ns = list(range(1 << 16)) + [k * k + d for k in range(1, 1 << 15, 7) for d in (-1, 0, 1)]
+    ns += [rng.randrange(1 << 30) for _ in range(20000)] + [(1 << 30) - 1, -5]
+    for n in ns:
+        assert isqrt(n) == (math.isqrt(n) if n > 0 else 0), n

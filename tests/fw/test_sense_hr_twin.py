@@ -38,7 +38,8 @@ def _state(est) -> tuple:
 
 
 def _twin(xs: list[int], period_us: int, events=None) -> dict:
-    """Both estimators over xs; `events`: {sample index: ("gap", n) or ("reset",)}.
+    """Both estimators over xs; `events`: {sample index: ("gap", n), ("period", us)
+    or ("reset",)}.
     Returns counts of what the run covered (ok samples, low-quality, motion)."""
     new = HeartRateEstimator(period_us=period_us)
     old = ref.HeartRateEstimator(period_us=period_us)
@@ -49,6 +50,9 @@ def _twin(xs: list[int], period_us: int, events=None) -> dict:
         if ev and ev[0] == "gap":
             new.gap(ev[1])
             old.gap(ev[1])
+        elif ev and ev[0] == "period":
+            new.set_period_us(ev[1])
+            old.set_period_us(ev[1])
         elif ev:
             new.reset()
             old.reset()
@@ -76,6 +80,27 @@ def test_twin_on_a_pulse_with_gaps_and_a_restart() -> None:
         xs.append(int(v * 40000) + rng.randint(-300, 300))
     seen = _twin(xs, 10000, {2500: ("gap", 7), 4000: ("reset",), 4700: ("gap", 40)})
     assert seen["ok"] > 1000, seen
+
+
+def test_twin_when_the_period_changes_within_a_beats_work() -> None:
+    # the frontend's measured period (set_period_us between two samples) at
+    # 50 samples/s: 20,000 us takes 20 shape points, 20,400 us 19; changed
+    # every few samples, it changes between a beat's commit and the
+    # shape's match, and between the match and the template's update
+    # (stages 1-6 of a beat: the shape's points, their number and the
+    # template's norm carried from stage to stage)
+    rng = random.Random(11)
+    beats = [0.3]
+    while beats[-1] < 92:
+        beats.append(beats[-1] + 0.9 * rng.uniform(0.9, 1.1))
+    xs = []
+    for k in range(4500):
+        t = k / 50
+        v = sum(_pulse(t - b) for b in beats if -0.3 < t - b < 1.6)
+        xs.append(int(v * 40000) + rng.randint(-300, 300))
+    events = {k: ("period", 20400 if (k // 3) % 2 else 20000) for k in range(1500, 4500, 3)}
+    seen = _twin(xs, 20000, events)
+    assert seen["ok"] > 500, seen
 
 
 def _kinds(gen, pairs) -> dict:

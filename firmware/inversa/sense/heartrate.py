@@ -104,9 +104,12 @@
 # the same verdict).
 # A beat's work runs in seven calls: the shape's points when it is committed,
 # the shape's match, the slopes, the interval, the change check, the
-# ambiguity checks, the rate and its checks (the rate 6 samples later).  The
-# alternation checks keep their sums as values come and go (no loop over
-# the window).
+# rate's window, the ambiguity checks and the rate (the rate 6 samples
+# later); what no output of a call reads (the template's update, a third
+# per call; the interval's alternation sums; the rate's window sums) rides
+# with the lighter calls, so each reports what it did before.  The
+# alternation checks and the change check keep their sums as values come
+# and go (no loop over the window).
 #
 # Usage:
 #     est = HeartRateEstimator(period_us=10000)    # 100 samples/s
@@ -132,6 +135,15 @@ from inversa.compat import const
 from inversa.sense.flags import HR_LOW_QUALITY, HR_NO_PULSE, HR_NOT_READY
 from inversa.sense.imath import harm, isqrt, lags
 
+_WINDOW_US = const(20000000)  # the rate: the mean of the intervals of the last 20 s ...
+_CHANGE_PCT = const(15)  # ... or of the last 8 when they depart from the older ones by 15 %
+_CHANGE_BEATS = const(6)  # ... for 6 beats in a row
+_MIN_QUALITY_PCT = const(50)  # low quality under 50 % of the intervals (beats' shapes) normal
+_F_SGOOD = const(16)  # self._flags: where each kind's 16 bytes start (_F_GOOD: 0)
+_F_XBEAT = const(32)
+_F_SIDE = const(48)
+_F_CN = const(64)
+_F_WEAK = const(80)
 _MASK24 = const(0xFFFFFF)  # sample counter (46 h at 100 samples/s)
 _MASK30 = const(0x3FFFFFFF)  # beat time in 1/64 sample
 _HIST = const(16)  # intervals behind the median reference and the quality
@@ -175,48 +187,50 @@ _H_UNITS = const(12)  # ... its points per decimated sample's worth of adds (3 a
 # what was done
 _LAG_BATCH = const(6)  # lags
 _H_BATCH = const(24)  # harmonics' points (>= a call's step, _H_UNITS)
+# self._cfg: the settings that follow from the sample rate (set_period_us)
+# and are read now and then, in one array rather than as ~12 attributes
+# (the instance's attribute table on the board's heap)
+_C_GAP_MIN = const(0)
+_C_LEARN_N = const(1)
+_C_ST = const(2)
+_C_WN = const(3)
+_C_PRE = const(4)
+_C_FD = const(5)
+_C_LMIN = const(6)
+_C_LMAX = const(7)
+_C_RES_PER = const(8)
+_C_LAG_PER = const(9)
+_C_DECAY_SHIFT = const(10)
+_C_SEP_N = const(11)
 # sin in 1/64 turns, 64 + 63 sin (the harmonics' table)
 _SIN = b'@FLRX^chmqtxz|~\x7f\x7f\x7f~|zxtqmhc^XRLF@:4.("\x1d\x18\x13\x0f\x0c\x08\x06\x04\x02\x01\x01\x01\x02\x04\x06\x08\x0c\x0f\x13\x18\x1d"(.4:'
 
 
 class HeartRateEstimator:
-    def __init__(
-        self,
-        period_us=10000,
-        window_ms=20000,
-        change_pct=15,
-        change_beats=6,
-        min_quality_pct=50,
-    ):
+    def __init__(self, period_us=10000):
         if not 4000 <= period_us <= 50000:
             from inversa.error_text import text
 
             raise ValueError(text(31))
-        if not 3000 <= window_ms <= 30000:
-            from inversa.error_text import text
-
-            raise ValueError(text(32))
-        self.window_us = window_ms * 1000
-        self.change_pct = change_pct
-        self.change_beats = change_beats
-        self.min_quality_pct = min_quality_pct
         self._acc = array("i", [0] * _MAX_ACC)  # accepted intervals (us), ring
         self._hist = array("i", [0] * _HIST)  # recent in-range intervals (us), ring
         self._sorted = array("i", [0] * _HIST)  # scratch for the median
-        self._good = bytearray(_HIST)  # 1: accepted as normal
+        # per interval and per beat of the last 16, 16 bytes each: [_F_GOOD:]
+        # 1: accepted as normal, [_F_SGOOD:] 1: the beat matched the
+        # template, [_F_XBEAT:] 1: a second upstroke within the beat's gap,
+        # [_F_SIDE:] 1: interval rejected as long, 2: as short, 3: split,
+        # [_F_CN:] what was accepted of it (_c_ms) as how many intervals (0,
+        # 1, 2), [_F_WEAK:] 1: a weak beat (its upstroke: _bamp)
+        self._flags = bytearray(6 * _HIST)
         self._ring = array("i", [0] * 16)
         self._raw = array("i", [0] * _RAW)
         self._shape = array("i", [0] * _W)
         self._tmpl = array("i", [0] * _W)
-        self._sgood = bytearray(_HIST)  # 1: the beat matched the template
-        self._xbeat = bytearray(_HIST)  # 1: a second upstroke within the beat's gap
-        self._side = bytearray(_HIST)  # 1: interval rejected as long, 2: as short, 3: split
-        self._c_raw = array("H", [0] * _HIST)  # per classified interval: rejected as short (ms)
-        self._c_acc = array("H", [0] * _HIST)  # ... or what was accepted of it (ms)
-        self._c_n = bytearray(_HIST)  # ... as how many intervals (0, 1, 2)
+        # per classified interval: [:16] rejected as short (ms), [16:] or
+        # what was accepted of it (ms)
+        self._c_ms = array("H", [0] * (2 * _HIST))
         self._bamp = array("H", [0] * _ALT_N)  # upstroke slopes of the last beats (1/256 level)
         self._bdn = array("H", [0] * _ALT_N)  # ... and their steepest downstrokes
-        self._bweak = bytearray(_ALT_N)  # ... 1: a weak beat
         # alternation sums (steps k to k+1, k to k+2, values) over the last
         # 16 intervals (ms), the last 16 upstroke and downstroke slopes
         self._as16 = array("i", [0] * 11)  # [3:]: early waves (_wave)
@@ -226,8 +240,20 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
-        self._hs = array("i", [0] * 12)  # harmonics 2-5 (re, im), -, their window, verdicts held
+        # [0:8] harmonics 2-5 (re, im), [10] their window, [11] verdicts
+        # held; a beat's work carried from call to call (_beat_stage): [12]
+        # [13] [14] the shape's mean, largest deviation, points (commit ->
+        # match), [15] the match's points, [16] the points of the template's
+        # norm (self._sw), [17] [18] [19] the rate's window: mean interval,
+        # intervals, verdicts (stage 5 -> 6), [20] the template's energy so
+        # far, [21] [22] [23] the interval's ring slot: its old value, index
+        # (-1: none), the count before (stage 3 -> 4); the second-rhythm
+        # check's [24] ring index and [25] scale at its start, [26] [27] the
+        # residual's energy at lag 0 and at the lag being checked, [28] the
+        # lag's (the harmonics') points reached so far
+        self._hs = array("i", [0] * 29)
         self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
+        self._cfg = array("h", [0] * 12)
         self._ref = 0
         self._h_count = 0
         self.set_period_us(period_us)
@@ -242,31 +268,34 @@ class HeartRateEstimator:
         self._ki = 0
         self._fill = True
         self._smooth = 1 if rate >= 50 else 0
-        self._gap_min = 240000 // period_us  # samples
-        self._learn_n = 2 * rate  # 2 s to learn the amplitude
+        c = self._cfg
+        c[_C_GAP_MIN] = 240000 // period_us  # samples
+        c[_C_LEARN_N] = 2 * rate  # 2 s to learn the amplitude
         # beat shape: _W points from 0.2 s before the steepest point to 0.2 s after
         st = (rate * 4 // 10) // _W
-        self._st = st if st > 1 else 1
-        self._wn = _W if rate * 4 // 10 >= _W else rate * 4 // 10
-        self._pre = (rate * 2 // 10) // self._st * self._st
+        st = st if st > 1 else 1
+        c[_C_ST] = st
+        c[_C_WN] = _W if rate * 4 // 10 >= _W else rate * 4 // 10
+        c[_C_PRE] = (rate * 2 // 10) // st * st
         # second rhythm: decimate to ~25 samples/s; lags 0.24..1.6 s
         self._dec = (rate + 24) // 25  # 13..25 decimated samples/s
         fd = rate // self._dec
-        self._fd = fd
-        self._lmin = fd * 6 // 25 if fd >= 9 else 2
-        self._lmax = fd * 8 // 5 if fd < 25 else 40
+        c[_C_FD] = fd
+        c[_C_LMIN] = fd * 6 // 25 if fd >= 9 else 2
+        c[_C_LMAX] = fd * 8 // 5 if fd < 25 else 40
         # the check's work, spread evenly over the calls: so many residual
         # points and products (at most one lag) per call that a check ends
         # within ~0.9 s at every rate (one check per second)
         u = _RES_UNITS // self._dec
-        self._res_per = u if u > 1 else 1
+        c[_C_RES_PER] = u if u > 1 else 1
         u = _LAG_UNITS // self._dec
-        self._lag_per = u if u > 4 else 4
+        c[_C_LAG_PER] = u if u > 4 else 4
         # Threshold decay once beats stop arriving: halve in ~0.2 s.
         d = rate * 4 // 10
-        self._decay_shift = 1
-        while (1 << (self._decay_shift + 1)) <= d:
-            self._decay_shift += 1
+        k = 1
+        while (1 << (k + 1)) <= d:
+            k += 1
+        c[_C_DECAY_SHIFT] = k
         self._set_timeouts()
 
     def reset(self):
@@ -276,7 +305,7 @@ class HeartRateEstimator:
         self._sf = 0
         self._n = 0
         self._amp = 0
-        self._learn = self._learn_n
+        self._learn = self._cfg[_C_LEARN_N]
         self._inpk = False
         self._pk_v = 0
         self._pk_prev = 0
@@ -335,35 +364,28 @@ class HeartRateEstimator:
         self._form = -1  # residual point being formed, -1: not forming
         self._hk = -1  # harmonics' point being taken, -1: idle
         self._hs[11] = 0  # verdicts left with a lock on a motion flagged
-        self._kpos = 0  # product of the lag's dot product reached so far
-        self._e0 = 1
-        self._el = 0  # energy of the residual window at the lag being checked
+        hs = self._hs
+        hs[28] = 0  # product of the lag's dot product reached so far
+        hs[26] = 1
+        hs[27] = 0  # energy of the residual window at the lag being checked
         self._stage = 0  # a beat's work left: 1 shape match, 2 slopes, 3 interval,
         # 4 change, 5 ambiguity, 6 rate
-        self._amb = False  # the beat train is ambiguous (stage 4)
         self._st_ibi = 0
-        self._f_i = 0  # the residual's newest ring index, beat period, scale
-        self._f_ti = 0
-        self._f_sc = 1
+        hs[24] = 0  # the residual's newest ring index, scale
+        hs[25] = 1
         self._st_n = 0
         self._sw = 0
-        self._best = 0
-        self._r_t = 0
-        self._t_dec = 0
         self._t16 = 0  # beat period (1/16 decimated sample) of the last check
         self.motion = 0  # checks left with a second rhythm flagged
         self._checked = False  # no rate is ok before the first check
         self._t_miss = 0  # template misses in a row
         self.shape_pct = 0
-        for i in range(_HIST):
-            self._sgood[i] = 0
-        for i in range(_HIST):
-            self._good[i] = 0
-            self._xbeat[i] = 0
-            self._side[i] = 0
-            self._c_raw[i] = 0
-            self._c_acc[i] = 0
-            self._c_n[i] = 0
+        f = self._flags
+        for i in range(_F_WEAK):
+            f[i] = 0
+        f = self._c_ms
+        for i in range(2 * _HIST):
+            f[i] = 0
         self.beats_seen = 0
         self.accepted = 0
         self.rejected = 0
@@ -378,6 +400,7 @@ class HeartRateEstimator:
         # drop the accepted intervals (start, no pulse, rhythm change)
         self._a_count = 0
         self._a_head = 0
+        self._a_sum = 0  # the sum of the _a_count accepted intervals (us)
         self._rej_run = 0
         self._chg_run = 0
         self._chg_sign = 0
@@ -397,10 +420,12 @@ class HeartRateEstimator:
         # median (a slowing rhythm: the median lags, and a gap from it let a
         # dicrotic wave become a beat)
         li = self.last_ibi_us if known and self.last_ibi_us <= _IBI_MAX_US else 0
+        c = self._cfg
+        m = c[_C_GAP_MIN]
         g = ((li if li > ref else ref) * 2 // 5) // p
-        self._gap_n = g if g > self._gap_min else self._gap_min
+        self._gap_n = g if g > m else m
         g = (ref // 4) // p
-        self._sep_n = g if g > self._gap_min else self._gap_min
+        c[_C_SEP_N] = g if g > m else m
 
     def gap(self, lost):
         """`lost` samples are missing (FIFO overflow): keep time, drop the beat in flight."""
@@ -418,7 +443,7 @@ class HeartRateEstimator:
         """One sample, oldest first.  x: any integer scale, rising with blood volume."""
         # (methods are called through the class here and in the beat's
         # stages: on the board a method looked up through the instance
-        # first misses among its ~140 attributes; a short method took 52 us
+        # first misses among its ~110 attributes; a short method took 52 us
         # a call so on the emulated Pico, 22 us through the class)
         busy = self._stage
         if busy:
@@ -455,7 +480,15 @@ class HeartRateEstimator:
             if not self._learn:
                 self._n_acc = n  # the no-pulse timer starts now
             return
-        _wave(self, sf, n)
+        w = self._as16  # early waves: a bump's start here, the rest in _wave
+        if w[3]:
+            _wave(self, sf, n)
+        elif sf < w[4]:
+            w[4] = sf
+        elif (sf - w[4]) * 16 > self._amp:
+            w[3] = 1
+            w[5] = sf
+            w[6] = n
         if self._sx_in:
             if sf > self._sx_v:
                 self._sx_v = sf
@@ -495,7 +528,7 @@ class HeartRateEstimator:
         since = (n - self._n_acc) & _MASK24
         if since > self._decay_after_n and not self._inpk:
             # beats stopped or got weaker: lower the threshold
-            self._amp -= self._amp >> self._decay_shift
+            self._amp -= self._amp >> self._cfg[_C_DECAY_SHIFT]
         if since > self._nopulse_n and not self.faults & HR_NO_PULSE:
             HeartRateEstimator._forget(self)
             self.faults = HR_NO_PULSE | HR_NOT_READY | (self.faults & HR_LOW_QUALITY)
@@ -531,7 +564,7 @@ class HeartRateEstimator:
             self._scan >= 0
             or self._form >= 0
             or self._hk >= 0
-            or (self._since < self._fd and self._checked)
+            or (self._since < self._cfg[_C_FD] and self._checked)
         ):
             return  # a check under way, or not due (the beat period only then)
         t16 = HeartRateEstimator._t16_now(self)
@@ -539,15 +572,12 @@ class HeartRateEstimator:
         if ti >= 2 and self._dn >= ti + _YS + 2:
             self._since = 0
             self._form = 0
-            self._f_i = i
-            self._f_ti = ti
-            self._f_sc = (self._amp * self._dec >> 8) + 1
-            self._t_dec = (t16 + 8) >> 4
+            hs = self._hs
+            hs[24] = i
+            hs[25] = (self._amp * self._dec >> 8) + 1
             self._t16 = t16
-            self._best = -200
-            self._r_t = -200
-            self._e0 = 0
-            self._el = 0
+            hs[26] = 0
+            hs[27] = 0
 
     def _residual(self):
         # the next few points of the residual y[k] = s[j] - s[j - T] (T in
@@ -555,63 +585,70 @@ class HeartRateEstimator:
         # keeps the oldest point needed until the residual is complete
         dr = self._dring
         ys = self._ys
-        i = self._f_i
-        ti = self._f_ti
+        hs = self._hs
+        i = hs[24]
+        ti = self._t16 >> 4
         f = self._t16 & 15
-        sc = self._f_sc
-        lmin = self._lmin
-        e = self._e0
-        el = self._el
+        sc = hs[25]
+        lmin = self._cfg[_C_LMIN]
+        e = hs[26]
+        el = hs[27]
         k0 = self._form
-        end = k0 + self._res_per
+        end = k0 + self._cfg[_C_RES_PER]
         if end > _YS:
             end = _YS
+        g = 16 - f
+        # (a negative index counts from the ring's end: j - ti - 1 >= -_DR,
+        # as ti + _YS + 2 <= _DR; no modulo per point)
+        j = i - k0
         for k in range(k0, end):
-            j = i - k
-            a = dr[(j - ti) % _DR] * (16 - f) + dr[(j - ti - 1) % _DR] * f
-            y = (dr[j % _DR] - (a >> 4)) // sc
+            b = j - ti
+            a = dr[b] * g + dr[b - 1] * f
+            y = (dr[j] - (a >> 4)) // sc
+            j -= 1
             y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
             ys[k] = y
             if k < _N2:
                 e += y * y
             if lmin <= k < lmin + _N2:
                 el += y * y
-        self._e0 = e
-        self._el = el
+        hs[26] = e
+        hs[27] = el
         if end < _YS:
             self._form = end
             return
         self._form = -1
         self._scan = lmin
         self._hk = 0  # then the harmonics
-        self._kpos = 0
+        hs[28] = 0
 
     def _lag_step(self):
         # the residual's autocorrelation: _LAG_BATCH lags' r at a time
-        # (imath.lags), the best ones into _best and _r_t, each lag's into
-        # _rlag (for the near-rate check, _near); the calls step on by a
+        # (imath.lags), each lag's into _rlag[2:] (for the near-rate check,
+        # _near), the best ones into _rlag[0] and [1]; the calls step on by a
         # part of a lag, as when a part was summed per call, to the verdict
         # in its own call
         lag = self._scan
-        if lag > self._lmax:
+        c = self._cfg
+        lmax = c[_C_LMAX]
+        if lag > lmax:
             HeartRateEstimator._verdict(self)
             return
-        k0 = self._kpos
-        if not k0 and not (lag - self._lmin) % _LAG_BATCH:
+        hs = self._hs
+        k0 = hs[28]
+        if not k0 and not (lag - c[_C_LMIN]) % _LAG_BATCH:
             rl = self._rlag
-            if lag == self._lmin:
+            if lag == c[_C_LMIN]:
                 rl[0] = rl[1] = -200
             e = lag + _LAG_BATCH
-            if e > self._lmax:
-                e = self._lmax + 1
-            self._el = lags(self._ys, rl, lag, e, self._e0, self._el, self._t_dec, _N2)
-            self._best = rl[0]
-            self._r_t = rl[1]
-        end = k0 + self._lag_per
+            if e > lmax:
+                e = lmax + 1
+            hs[27] = lags(self._ys, rl, lag, e, hs[26], hs[27], (self._t16 + 8) >> 4, _N2)
+        end = k0 + c[_C_LAG_PER]
         if end < _N2:
-            self._kpos = end
+            hs[28] = end
             return
-        self._kpos = 0
+        hs[28] = 0
         self._scan = lag + 1  # past the last lag: the verdict, in the next call
 
     def _verdict(self):
@@ -629,7 +666,7 @@ class HeartRateEstimator:
             self.motion = 5 if self.motion else 2
             self.faults |= HR_LOW_QUALITY
             self.ok = False
-        elif self._best >= r2 and self._best - self._r_t >= mg:
+        elif self._rlag[0] >= r2 and self._rlag[0] - self._rlag[1] >= mg:
             # an isolated hit withholds the rate until the next check, a
             # repeated one for two
             self.motion = 3 if self.motion else 1
@@ -661,11 +698,11 @@ class HeartRateEstimator:
         n = hs[10]
         if k0 < n:
             end = k0 + max(1, _H_UNITS // self._dec)
-            w = self._kpos  # points summed (imath.harm), _H_BATCH a call when the steps reach past
+            w = hs[28]  # points summed (imath.harm), _H_BATCH a call when the steps reach past
             if end > w:
                 e = w + _H_BATCH if w + _H_BATCH < n else n
-                harm(hs, self._dring, _SIN, self._f_i, self._f_sc, t16, w, e)
-                self._kpos = e
+                harm(hs, self._dring, _SIN, hs[24], hs[25], t16, w, e)
+                hs[28] = e
             self._hk = end
             return
         self._hk = -1
@@ -696,8 +733,8 @@ class HeartRateEstimator:
         # repeat (r near 0).  Once a check, from the r of each lag (_rlag).
         t16 = self._t16
         rl = self._rlag
-        lmin = self._lmin
-        lmax = self._lmax
+        lmin = self._cfg[_C_LMIN]
+        lmax = self._cfg[_C_LMAX]
         # the span of the last 4 accepted intervals (1/16 decimated sample,
         # and half a lag): a lag within it is the beats' own period (a rate
         # that changes, and the median lags; beat-to-beat change), not
@@ -796,11 +833,11 @@ class HeartRateEstimator:
         # share of recent beats with a second upstroke dropped
         i = self._x_i
         if self._x_count == _HIST:
-            self._x_sum -= self._xbeat[i]
+            self._x_sum -= self._flags[_F_XBEAT + i]
         else:
             self._x_count += 1
         x = HeartRateEstimator._second_upstroke(self, t >> 6)
-        self._xbeat[i] = x
+        self._flags[_F_XBEAT + i] = x
         self._x_sum += x
         self._x_i = (i + 1) % _HIST
         HeartRateEstimator._shape_points(self, t >> 6)
@@ -823,7 +860,7 @@ class HeartRateEstimator:
             return 0
         ta = self._t_last >> 6
         span = (tb - ta) & _MASK24
-        sep = self._sep_n
+        sep = self._cfg[_C_SEP_N]
         xp = self._xp_n
         xv = self._xp_v
         v = self._pend_v * _XP_PCT
@@ -849,8 +886,8 @@ class HeartRateEstimator:
         # the detection level, does not decay in a pause)
         w = 1 if self._b_up * 4 < self._blv else 0
         if c == _ALT_N:
-            self._weak -= self._bweak[i]
-        self._bweak[i] = w
+            self._weak -= self._flags[_F_WEAK + i]
+        self._flags[_F_WEAK + i] = w
         self._weak += w
         self._blv += (self._b_up - self._blv) >> 2
         a = -self._b_dn * 64 // (lv * self._dec)
@@ -862,100 +899,172 @@ class HeartRateEstimator:
             self._b_count = c + 1
 
     def _beat_stage(self, st):
+        # the work of the calls that report nothing new (the template, the
+        # rate's window sums) sits with the lighter stages, so no call pays
+        # much more than another (issue 10: p99 of a period)
         if st == 1:
             HeartRateEstimator._shape_match(self)
             self._stage = 2
         elif st == 2:
             HeartRateEstimator._beat_slopes(self)
-            self._stage = 3 if self._st_ibi else 0
+            if self._st_ibi:
+                self._stage = 3
+            else:
+                for k in range(3):
+                    HeartRateEstimator._template(self, k)
+                self._stage = 0
         elif st == 3:
             HeartRateEstimator._interval(self, self._st_ibi)
             self._stage = 4
         elif st == 4:
             HeartRateEstimator._change(self)
+            HeartRateEstimator._hist_sums(self)
+            HeartRateEstimator._template(self, 0)
             self._stage = 5
         elif st == 5:
-            HeartRateEstimator._ambiguity(self)
+            HeartRateEstimator._window(self)
+            HeartRateEstimator._template(self, 1)
             self._stage = 6
         else:
             HeartRateEstimator._output(self)
+            HeartRateEstimator._template(self, 2)
             self._stage = 0
+
+    def _hist_sums(self):
+        # (stage 4) the interval's alternation sums (_as16[0:3]), left by
+        # _interval (stage 3): the ring's slot held hs[21] before it
+        hs = self._hs
+        j = hs[22]
+        if j < 0:
+            return  # none (out of range, or the history restarted)
+        h = self._hist
+        v = h[j]
+        h[j] = hs[21]
+        _alt_push(self._as16, h, j, hs[23], v // 1000, _HIST, 1000)
+        h[j] = v
 
     def _shape_points(self, pk):
         # The beat's shape (raw samples around its steepest point), to be
         # correlated with a running template: a pulse wave repeats, noise
         # does not.
-        wn = self._wn
-        st = self._st
+        wn = self._cfg[_C_WN]
+        st = self._cfg[_C_ST]
         w = self._shape
         raw = self._raw
-        j = pk - self._pre
+        # (the points here, normalised in the next call: _shape_match)
+        j = pk - self._cfg[_C_PRE]
         acc = 0
+        lo = hi = raw[j & 0xFF]
         for i in range(wn):
             v = raw[j & 0xFF]
             w[i] = v
             acc += v
+            if v > hi:
+                hi = v
+            elif v < lo:
+                lo = v
             j += st
         mean = acc // wn
-        dev = 1
-        for i in range(wn):
-            v = w[i] - mean
-            w[i] = v
-            if v > dev:
-                dev = v
-            elif -v > dev:
-                dev = -v
-        sw = 0
-        for i in range(wn):
-            v = (w[i] * 512) // dev  # normalised to +-512
-            w[i] = v
-            sw += v * v
-        self._sw = sw
+        # the largest deviation from the mean (at least 1)
+        hi -= mean
+        lo = mean - lo
+        if lo > hi:
+            hi = lo
+        hs = self._hs
+        hs[12] = mean
+        hs[13] = hi if hi > 1 else 1
+        hs[14] = wn
 
     def _shape_match(self):
-        wn = self._wn
+        # the shape's points normalised to +-512 (their mean and largest
+        # deviation from _shape_points) and correlated with the template;
+        # the template itself is updated in stage 4 (_template)
+        hs = self._hs
         w = self._shape
-        sw = self._sw
         tm = self._tmpl
+        mean = hs[12]
+        dev = hs[13]
+        sw = 0
+        for i in range(hs[14]):
+            v = ((w[i] - mean) * 512) // dev
+            w[i] = v
+            sw += v * v
+        wn = self._cfg[_C_WN]
+        hs[15] = wn
         good = 0
         if self._t_n:
             dot = 0
-            stt = 0
             for i in range(wn):
                 dot += w[i] * tm[i]
-                stt += tm[i] * tm[i]
-            den = isqrt(sw) * isqrt(stt)
+            d = self._sw
+            if wn != hs[16]:  # the rate changed: the template's norm over wn points
+                d = 0
+                for i in range(wn):
+                    d += tm[i] * tm[i]
+                d = isqrt(d)
+            den = isqrt(sw) * d
             r = dot * 100 // den if den else 0
             good = 1 if r >= _R_GOOD else 0
         if good or self._t_n < 3 or self._t_miss >= 3:
             if not good and self._t_n >= 3:
                 self._t_n = 0  # the shape changed for good: start a new template
-            if self._t_n == 0:
-                for i in range(wn):
-                    tm[i] = w[i]
-            else:
-                for i in range(wn):
-                    tm[i] += (w[i] - tm[i]) >> 3
             self._t_n += 1
-            self._t_miss = 0
+            self._t_miss = 0  # (stage 4: 1 copies the shape, more blend it in)
         else:
             self._t_miss += 1
         # share of recent beats that matched
         i = self._s_i
         if self._s_count == _HIST:
-            self._s_sum -= self._sgood[i]
+            self._s_sum -= self._flags[_F_SGOOD + i]
         else:
             self._s_count += 1
-        self._sgood[i] = good
+        self._flags[_F_SGOOD + i] = good
         self._s_sum += good
         self._s_i = (i + 1) % _HIST
         self.shape_pct = self._s_sum * 100 // self._s_count
 
+    def _template(self, k):
+        # the template after the beat's match (_shape_match), a third of its
+        # points at a time (k = 0, 1, 2; hs[15] points): the shape copied
+        # (the first beat of a template), blended in, or as it was (a miss
+        # counted); their energy summed in hs[20]; after the last third
+        # self._sw: the integer root of the energy over hs[16] points
+        hs = self._hs
+        tm = self._tmpl
+        w = self._shape
+        n = hs[15]
+        s = hs[20] if k else 0
+        j = n * k // 3
+        e = n * (k + 1) // 3
+        if self._t_miss:
+            for i in range(j, e):
+                v = tm[i]
+                s += v * v
+        elif self._t_n == 1:
+            for i in range(j, e):
+                v = w[i]
+                tm[i] = v
+                s += v * v
+        else:
+            for i in range(j, e):
+                v = tm[i]
+                v += (w[i] - v) >> 3
+                tm[i] = v
+                s += v * v
+        hs[20] = s
+        if k == 2:
+            hs[16] = n
+            self._sw = isqrt(s)
+
     def _push_acc(self, ibi):
-        self._acc[self._a_head] = ibi
-        self._a_head = (self._a_head + 1) % _MAX_ACC
+        h = self._a_head
         if self._a_count < _MAX_ACC:
             self._a_count += 1
+        else:
+            self._a_sum -= self._acc[h]
+        self._a_sum += ibi
+        self._acc[h] = ibi
+        self._a_head = (h + 1) % _MAX_ACC
         self._n_acc = self._st_n  # the sample in which the beat was committed
         self.last_ibi_us = ibi
 
@@ -965,6 +1074,7 @@ class HeartRateEstimator:
         self._short_us = 0
         ms = ibi // 1000
         if not in_range:
+            self._hs[22] = -1  # (stage 4: no alternation sums to keep)
             self.rejected += 1
             self._rej_run += 1
             if ibi > _IBI_MAX_US:
@@ -1014,20 +1124,30 @@ class HeartRateEstimator:
         srt = self._sorted
         c = self._h_count
         if c == _HIST:
+            # the oldest one's slot moves to where this one belongs (the
+            # values between shift by one: fewer steps than out, then in)
             old = h[self._h_head]
             j = 0
             while srt[j] != old:
                 j += 1
-            c -= 1
-            while j < c:
+            while j < _HIST - 1 and srt[j + 1] < ibi:
                 srt[j] = srt[j + 1]
                 j += 1
-        j = c - 1
-        while j >= 0 and srt[j] > ibi:
-            srt[j + 1] = srt[j]
-            j -= 1
-        srt[j + 1] = ibi
-        _alt_push(self._as16, h, self._h_head, self._h_count, ibi // 1000, _HIST, 1000)
+            while j and srt[j - 1] > ibi:
+                srt[j] = srt[j - 1]
+                j -= 1
+            srt[j] = ibi
+        else:
+            j = c - 1
+            while j >= 0 and srt[j] > ibi:
+                srt[j + 1] = srt[j]
+                j -= 1
+            srt[j + 1] = ibi
+        # its alternation sums in stage 4 (_hist_sums)
+        hs = self._hs
+        hs[21] = h[self._h_head]
+        hs[22] = self._h_head
+        hs[23] = self._h_count
         h[self._h_head] = ibi
         self._h_head = (self._h_head + 1) % _HIST
         if self._h_count < _HIST:
@@ -1060,6 +1180,7 @@ class HeartRateEstimator:
             if self._rej_run >= 6:
                 # the rhythm changed for good: restart from this interval
                 HeartRateEstimator._forget(self)
+                hs[22] = -1
                 self._h_count = 1
                 self._h_head = 1
                 self._hist[0] = ibi
@@ -1074,11 +1195,11 @@ class HeartRateEstimator:
     def _short_taken_back(self):
         # the last interval, rejected as short, was no beat's (merged)
         i = self._g_i - 1 if self._g_i else _HIST - 1
-        o = self._c_raw[i]
+        o = self._c_ms[i]
         if o:
             self._cr_sum -= o
             self._cr_n -= 1
-            self._c_raw[i] = 0
+            self._c_ms[i] = 0
 
     def _classified(self, good, side, short_ms, acc_ms, acc_n):
         # one more interval classified (of the last 16): accepted as normal
@@ -1086,48 +1207,45 @@ class HeartRateEstimator:
         # as shorter than the median (`short_ms`, 0 if not) and what of it was
         # accepted (`acc_ms` as `acc_n` intervals)
         i = self._g_i
-        sd = self._side
-        cr = self._c_raw
-        ca = self._c_acc
-        cn = self._c_n
+        f = self._flags
+        c = self._c_ms
         if self._g_count == _HIST:
-            self._g_sum -= self._good[i]
-            o = sd[i]
+            self._g_sum -= f[i]  # (_F_GOOD: 0)
+            o = f[_F_SIDE + i]
             if o == 1:
                 self._rl -= 1
             elif o == 2:
                 self._rs -= 1
             elif o == 3:
                 self._rm -= 1
-            o = cr[i]
+            o = c[i]
             if o:
                 self._cr_sum -= o
                 self._cr_n -= 1
-            self._ca_sum -= ca[i]
-            self._ca_n -= cn[i]
+            self._ca_sum -= c[_HIST + i]
+            self._ca_n -= f[_F_CN + i]
         else:
             self._g_count += 1
-        cr[i] = short_ms
-        ca[i] = acc_ms
-        cn[i] = acc_n
+        c[i] = short_ms
+        c[_HIST + i] = acc_ms
+        f[_F_CN + i] = acc_n
         if short_ms:
             self._cr_sum += short_ms
             self._cr_n += 1
         self._ca_sum += acc_ms
         self._ca_n += acc_n
-        sd[i] = side
+        f[_F_SIDE + i] = side
         if side == 1:
             self._rl += 1
         elif side == 2:
             self._rs += 1
         elif side == 3:
             self._rm += 1
-        self._good[i] = good
+        f[i] = good
         self._g_sum += good
         self._g_i = (i + 1) % _HIST
         q = self._g_sum * 100 // self._g_count
         self.quality_pct = q if q < self.shape_pct or not self._s_count else self.shape_pct
-        self._q_int = q
 
     def _median(self):
         c = self._h_count
@@ -1144,32 +1262,27 @@ class HeartRateEstimator:
             for _ in range(_SHORT):
                 i = i - 1 if i else _MAX_ACC - 1
                 short += a[i]
-            older = 0
-            for _ in range(c - _SHORT):
-                i = i - 1 if i else _MAX_ACC - 1
-                older += a[i]
+            older = self._a_sum - short  # (kept as they come and go: no loop)
             sm = short // _SHORT
             om = older // (c - _SHORT)
             sign = 0
-            if (sm - om) * 100 > om * self.change_pct:
+            if (sm - om) * 100 > om * _CHANGE_PCT:
                 sign = 1
-            elif (om - sm) * 100 > om * self.change_pct:
+            elif (om - sm) * 100 > om * _CHANGE_PCT:
                 sign = -1
             if sign and sign == self._chg_sign:
                 self._chg_run += 1
             else:
                 self._chg_run = 0
             self._chg_sign = sign
-            if sign and self._chg_run >= self.change_beats:
+            if sign and self._chg_run >= _CHANGE_BEATS:
                 self._a_count = _SHORT
+                self._a_sum = short
                 self._chg_run = 0
 
-    def _ambiguity(self):
-        # (a beat's stage 4, before the rate) is the beat train ambiguous:
-        # one or two beats per pulse?
-        self._amb = HeartRateEstimator._ambiguous(self)
-
     def _ambiguous(self):
+        # (stage 6, before the rate) is the beat train ambiguous: one or two
+        # beats per pulse?
         if self._g_count >= 4 and self._g_sum * 100 < _INTERVALS_OK_PCT * self._g_count:
             # a third of the intervals not normal: the beat train mixes one
             # and two beats per pulse (bigeminy with the weak beats found
@@ -1228,16 +1341,20 @@ class HeartRateEstimator:
             self._rl * _ONE_SIDED >= g or self._rs * _ONE_SIDED >= g or self._rm * _ONE_SIDED >= g
         )
 
-    def _output(self):
+    def _window(self):
+        # (stage 5) the rate's window: its mean interval and length into
+        # hs[17], hs[18], its low-quality verdicts into hs[19] (stage 6
+        # reports them)
         c = self._a_count
         a = self._acc
+        hs = self._hs
         faults = 0
         if c >= 3:
             # mean of the accepted intervals of the last window (>= 3 of them)
             i = self._a_head
             total = 0
             k = 0
-            lim = self.window_us
+            lim = _WINDOW_US
             lo = _IBI_MAX_US
             hi = 0
             sq = 0  # sum of the intervals (~16 ms) << 8 | halves of split intervals
@@ -1256,9 +1373,8 @@ class HeartRateEstimator:
                     lo = v
                 if v > hi:
                     hi = v
-            mean = total // k
-            self.dbpm = 600000000 // mean
-            self.bpm = (self.dbpm + 5) // 10
+            hs[17] = total // k
+            hs[18] = k
             ref = self._ref
             if lo * 5 < ref * 3 or hi * 2 > ref * 3:
                 # an interval outside 60..150 % of the median in the window
@@ -1275,25 +1391,32 @@ class HeartRateEstimator:
                 # counted as one interval each, the window's rate would be
                 # > 10 % lower; which one is not known
                 faults |= HR_LOW_QUALITY
-            if _rhythm(self, k):
-                faults |= HR_LOW_QUALITY  # early waves, or an irregular rhythm
             if v > sq * sq * k // _SE_DEN:
                 # the mean of so few, so scattered intervals is uncertain by
                 # more than 5 % (its standard error: an irregular rhythm
                 # after the change rule kept only the last 8)
                 faults |= HR_LOW_QUALITY
+        hs[19] = faults
+
+    def _output(self):
+        hs = self._hs
+        if self._a_count >= 3:
+            self.dbpm = 600000000 // hs[17]
+            self.bpm = (self.dbpm + 5) // 10
+            faults = hs[19]
+            if _rhythm(self, hs[18]):
+                faults |= HR_LOW_QUALITY  # early waves, or an irregular rhythm
         else:
             faults = HR_NOT_READY
             self.dbpm = 0
             self.bpm = 0
-        if self._g_count >= 4 and self.quality_pct < self.min_quality_pct:
+        if self._g_count >= 4 and self.quality_pct < _MIN_QUALITY_PCT:
             faults |= HR_LOW_QUALITY
-        if self._s_count >= 4 and self.shape_pct < self.min_quality_pct:
+        if self._s_count >= 4 and self.shape_pct < _MIN_QUALITY_PCT:
             faults |= HR_LOW_QUALITY
-        if self.motion or self._hs[11]:
+        if self.motion or hs[11]:
             faults |= HR_LOW_QUALITY
-        if self._amb:
-            # an ambiguous beat train (stage 4, `_ambiguity`)
+        if HeartRateEstimator._ambiguous(self):
             faults |= HR_LOW_QUALITY
         b = self._t16
         t = self._t16_now()
@@ -1360,16 +1483,9 @@ def _alt_of(sums, count, n, pct):
 # (1/64 interval; -99: a second one in its interval), 10 the beat of the
 # last counted one.
 def _wave(self, v, n):
+    # (in a bump: add found its start)
     w = self._as16
     a = self._amp
-    if not w[3]:
-        if v < w[4]:
-            w[4] = v
-        elif (v - w[4]) * 16 > a:
-            w[3] = 1
-            w[5] = v
-            w[6] = n
-        return
     if v > w[5]:
         w[5] = v
         w[6] = n

@@ -57,8 +57,14 @@ def isqrt(n):
     """Integer square root (floor) of n >= 0, by Newton's method."""
     if n <= 0:
         return 0
-    x = n
-    y = (x + 1) >> 1
+    # from the power of two just above sqrt(n) (Newton from any x >= the
+    # root lands on it): a few steps, not one per bit of n
+    x = 2
+    m = n
+    while m > 3:
+        m >>= 2
+        x <<= 1
+    y = (x + n // x) >> 1
     while y < x:
         x = y
         y = (x + n // x) >> 1
