@@ -581,6 +581,24 @@ def _boot_app(machine, clock, config_path, storage_dir):  # pragma: no cover - b
 
 def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
     """Boot on the board: config, hardware, app, then the fixed-rate loop."""
+    app = _start(config_path, storage_dir)
+    if app is None:
+        return
+    import machine
+
+    try:
+        app.scheduler.run()
+    except ResetRequested:
+        app.safe()
+        machine.reset()  # boots into maintenance (the mark is on the flash)
+    finally:
+        app.safe()
+
+
+def _start(config_path, storage_dir):  # pragma: no cover - board only
+    # run()'s boot, in a function of its own that settle_heap drops
+    # (settle.BOOT_METHODS): run()'s code stays alive as long as the loop
+    # runs, so it holds only the loop's few lines (issue 10 item 4).
     import micropython
 
     micropython.kbd_intr(-1)  # first: a Ctrl-C (or 0x03 on the link) must not stop a boot
@@ -601,7 +619,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
         msg = text(58)
         micropython.kbd_intr(3)  # the REPL
         print(msg)
-        return
+        return None
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).
@@ -626,10 +644,4 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     app.wdt_window = wdt_window  # pyright: ignore[reportAttributeAccessIssue] (None until run())
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
     app.scheduler = sch
-    try:
-        sch.run()
-    except ResetRequested:
-        app.safe()
-        machine.reset()  # boots into maintenance (the mark is on the flash)
-    finally:
-        app.safe()
+    return app

@@ -52,6 +52,7 @@ BOOT_METHODS = (
     "_open_board_port",
     "_read_mpy",
     "_shed_boot",
+    "_start",
     "CHIP_IDS",
     "action_mask",
     "attach_persist",
@@ -121,4 +122,11 @@ def settle():
     if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
         keep += LATE_SENSOR_MODULES
     shed_modules(BOOT_ONLY_MODULES)
+    # The sub-packages' module objects (each a table of its modules, ~136 B
+    # on the emulated Pico): their modules stay loaded (sys.modules); a later
+    # import (a calibration from the host, a retried sensor's driver) makes
+    # the package again.  Kept: inversa (error_text is imported in the
+    # loop) and inversa.control (a profile from the link imports Profile in
+    # a period, a session's record save_record).
+    shed_modules(("inversa.board", "inversa.drivers", "inversa.link", "inversa.sense"))
     drop_boot_methods(keep)
