@@ -33,6 +33,7 @@ import gc
 
 from inversa.compat import const, ticks_diff
 from inversa.control.io import ControlInputs, ControlOutputs
+from inversa.control.session_record import save_record
 from inversa.gcorder import collect as gc_collect
 from inversa.gcorder import order_modules
 from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
@@ -468,8 +469,8 @@ class App:
             self._pending.append((kind, data))
             return
         if kind:
-            from inversa.control.session_record import save_record
-
+            # save_record imported with this module: an import here would
+            # make the packages (settle_heap sheds them) again
             save_record(file_path(self.storage_dir, MOTION_FILE), data)
             return
         store = self.persist_store

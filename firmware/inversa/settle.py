@@ -122,11 +122,19 @@ def settle():
     if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
         keep += LATE_SENSOR_MODULES
     shed_modules(BOOT_ONLY_MODULES)
-    # The sub-packages' module objects (each a table of its modules, ~136 B
+    # The packages' module objects (each a table of its modules, ~136-224 B
     # on the emulated Pico): their modules stay loaded (sys.modules); a later
-    # import (a calibration from the host, a retried sensor's driver) makes
-    # the package again.  Kept: inversa (error_text is imported in the
-    # loop) and inversa.control (a profile from the link imports Profile in
-    # a period, a session's record save_record).
-    shed_modules(("inversa.board", "inversa.drivers", "inversa.link", "inversa.sense"))
+    # import (error_text, a calibration from the host, a retried sensor's
+    # driver, session_record in the scheduler's flash pause) makes the
+    # package again, none in a period.
+    shed_modules(
+        (
+            "inversa.board",
+            "inversa.control",
+            "inversa.drivers",
+            "inversa.link",
+            "inversa.sense",
+            "inversa",
+        )
+    )
     drop_boot_methods(keep)
