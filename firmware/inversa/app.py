@@ -607,10 +607,13 @@ def _start(config_path, storage_dir):  # pragma: no cover - board only
 
     import machine
 
-    from inversa.board.system_clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
-    clock = SystemClock()
+    # The clock is the time module itself: the firmware reads ticks_ms and
+    # ticks_us of a clock, and board/system_clock.SystemClock's were these
+    # C functions; no module or object of its own on the heap (-240 B on
+    # the emulated Pico; the probes build with it too).
+    clock = time
     app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
         from inversa.error_text import text

@@ -47,7 +47,7 @@ class Button:
     # edges to the pressed side, -1 = not supervised; the time of the last
     # one.  (Names the board already interns, alarms.py's: no new qstr.)
     # Class defaults, so an unsupervised button's table holds 7 attributes
-    # (8 slots) instead of 9 (10): -16 B each on the emulated Pico.
+    # (8 slots) instead of 9 (10).
     _n = -1
     _t_off = 0
 
@@ -174,9 +174,9 @@ class Panel:
         power=None,
         contactor=None,
     ):
-        # The buttons are kept through their bound updates and _steady (a
-        # table of 17 attributes, not 24 in 29 slots: -96 B on the emulated
-        # Pico); update reads estop's and contactor's fields.
+        # The buttons are kept through their bound updates and _steady (17
+        # attributes in 17 slots, not 24 in 29); update reads estop's and
+        # contactor's fields.
         self.estop = estop
         self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
         # Both supervised (power: the supply's "on battery" signal, if
