@@ -588,7 +588,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     import machine
 
     try:
-        app.scheduler.run()
+        app.scheduler.run()  # pyright: ignore[reportOptionalMemberAccess] (_start set it)
     except ResetRequested:
         app.safe()
         machine.reset()  # boots into maintenance (the mark is on the flash)
