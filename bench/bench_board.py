@@ -259,12 +259,12 @@ gc.collect()
 free1 = gc.mem_free()
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.system_clock import SystemClock
+import time
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config('{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}')
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), "tmp/", MemoryPort(512, 256), shed=True)
+app = build_app(cfg, board, time, "tmp/", MemoryPort(512, 256), shed=True)
 gc.collect()
 print("live_kept", free1 - gc.mem_free())
 from inversa.app import settle_heap

@@ -84,12 +84,12 @@ gc.collect()
 a0 = gc.mem_alloc()
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.system_clock import SystemClock
+import time
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(512, 256))
+app = build_app(cfg, board, time, STORAGE, MemoryPort(512, 256))
 del cfg, board, build_app, build_board, parse_config
 gc.collect()
 micropython.qstr_info()
@@ -230,12 +230,12 @@ LOADED_PROBE = r"""
 import sys
 from inversa.app_build import build_app
 from inversa.board.build import build_board
-from inversa.board.system_clock import SystemClock
+import time
 from inversa.board.config import parse_config
 from inversa.link.port import MemoryPort
 cfg = parse_config(%(board_json)r)
 board = build_board(cfg, machine)
-app = build_app(cfg, board, SystemClock(), STORAGE, MemoryPort(512, 256))
+app = build_app(cfg, board, time, STORAGE, MemoryPort(512, 256))
 for i in range(20):
     app.step()
 for k in sys.modules:

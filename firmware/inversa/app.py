@@ -33,6 +33,7 @@ import gc
 
 from inversa.compat import const, ticks_diff
 from inversa.control.io import ControlInputs, ControlOutputs
+from inversa.control.session_record import save_record
 from inversa.gcorder import collect as gc_collect
 from inversa.gcorder import order_modules
 from inversa.storage import MAINTENANCE_FILE, MOTION_FILE, file_path
@@ -468,8 +469,8 @@ class App:
             self._pending.append((kind, data))
             return
         if kind:
-            from inversa.control.session_record import save_record
-
+            # save_record imported with this module: an import here would
+            # make the packages (settle_heap sheds them) again
             save_record(file_path(self.storage_dir, MOTION_FILE), data)
             return
         store = self.persist_store
@@ -581,6 +582,24 @@ def _boot_app(machine, clock, config_path, storage_dir):  # pragma: no cover - b
 
 def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board only
     """Boot on the board: config, hardware, app, then the fixed-rate loop."""
+    app = _start(config_path, storage_dir)
+    if app is None:
+        return
+    import machine
+
+    try:
+        app.scheduler.run()  # pyright: ignore[reportOptionalMemberAccess] (_start set it)
+    except ResetRequested:
+        app.safe()
+        machine.reset()  # boots into maintenance (the mark is on the flash)
+    finally:
+        app.safe()
+
+
+def _start(config_path, storage_dir):  # pragma: no cover - board only
+    # run()'s boot, in a function of its own that settle_heap drops
+    # (settle.BOOT_METHODS): run()'s code stays alive as long as the loop
+    # runs, so it holds only the loop's few lines (issue 10 item 4).
     import micropython
 
     micropython.kbd_intr(-1)  # first: a Ctrl-C (or 0x03 on the link) must not stop a boot
@@ -588,10 +607,13 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
 
     import machine
 
-    from inversa.board.system_clock import SystemClock
     from inversa.control.scheduler import Scheduler
 
-    clock = SystemClock()
+    # The clock is the time module itself: the firmware reads ticks_ms and
+    # ticks_us of a clock, and board/system_clock.SystemClock's were these
+    # C functions; no module or object of its own on the heap (-240 B on
+    # the emulated Pico; the probes build with it too).
+    clock = time
     app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
         from inversa.error_text import text
@@ -601,7 +623,7 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
         msg = text(58)
         micropython.kbd_intr(3)  # the REPL
         print(msg)
-        return
+        return None
     # Collect the boot's garbage before the loop: left in place, it makes
     # every later allocation search a nearly full heap (measured on the
     # emulated Pico: ~4 ms more per period until the first collection).
@@ -626,10 +648,4 @@ def run(config_path="/board.json", storage_dir="/"):  # pragma: no cover - board
     app.wdt_window = wdt_window  # pyright: ignore[reportAttributeAccessIssue] (None until run())
     sch = Scheduler(clock, CONTROL_PERIOD_US, app.step, wdt, time.sleep_us, app.gc_in_slack)
     app.scheduler = sch
-    try:
-        sch.run()
-    except ResetRequested:
-        app.safe()
-        machine.reset()  # boots into maintenance (the mark is on the flash)
-    finally:
-        app.safe()
+    return app

@@ -2,7 +2,8 @@
 # Check value: crc16(b"123456789") == 0x29B1 (pinned by tests on both sides,
 # because several different CRCs are all called "CRC-16").
 #
-# The board uses a 256-entry table (512 bytes, built once at import) and
+# The board uses a 16-entry table (a nibble at a time: 32 bytes, built once
+# at import; a byte's 256 entries would keep 512 bytes of heap) and
 # allocates nothing.  CPython's binascii.crc_hqx computes the same CRC in C,
 # so the host uses it (MicroPython has no crc_hqx; its crc32 returns a value
 # above 2**30, which allocates on every call).
@@ -26,10 +27,12 @@ _INIT = const(0xFFFF)
 
 
 def _make_table():
-    t = array("H", [0] * 256)
-    for i in range(256):
-        c = i << 8
-        for _ in range(8):
+    # a nibble's table (16 entries, 32 bytes; 256 for a byte's would be
+    # 512 bytes of the loop's heap): two steps per byte
+    t = array("H", [0] * 16)
+    for i in range(16):
+        c = i << 12
+        for _ in range(4):
             c = ((c << 1) ^ 0x1021) if c & 0x8000 else (c << 1)
         t[i] = c & 0xFFFF
     return t
@@ -42,7 +45,9 @@ NATIVE = False  # True when crc16 runs the viper twin (crc_native.py)
 def crc16_table(buf, start, end, crc=_INIT):
     t = _TABLE
     for i in range(start, end):
-        crc = ((crc << 8) & 0xFF00) ^ t[(crc >> 8) ^ buf[i]]
+        b = buf[i]
+        crc = ((crc << 4) & 0xFFF0) ^ t[(crc >> 12) ^ (b >> 4)]
+        crc = ((crc << 4) & 0xFFF0) ^ t[(crc >> 12) ^ (b & 0xF)]
     return crc
 
 

@@ -19,11 +19,13 @@ import micropython
 @micropython.viper
 def crc16_v(buf, se: int, crc: int, table) -> int:
     p = ptr8(buf)  # noqa: F821 - a viper built-in
-    t = ptr16(table)  # noqa: F821 - crc._TABLE, array("H")
+    t = ptr16(table)  # noqa: F821 - crc._TABLE, array("H"): a nibble's 16 entries
     c = crc
     i = se >> 16
     end = se & 0xFFFF
     while i < end:
-        c = ((c << 8) & 0xFF00) ^ t[((c >> 8) ^ p[i]) & 0xFF]
+        b = p[i]
+        c = ((c << 4) & 0xFFF0) ^ t[((c >> 12) ^ (b >> 4)) & 0xF]
+        c = ((c << 4) & 0xFFF0) ^ t[((c >> 12) ^ b) & 0xF]
         i += 1
     return c

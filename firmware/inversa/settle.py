@@ -52,6 +52,7 @@ BOOT_METHODS = (
     "_open_board_port",
     "_read_mpy",
     "_shed_boot",
+    "_start",
     "CHIP_IDS",
     "action_mask",
     "attach_persist",
@@ -118,7 +119,29 @@ def settle():
     from inversa.gcorder import shed_modules
 
     keep = BUILT_IN_LOOP
+    # After the boot methods are dropped (drop_boot_methods reads
+    # sys.modules): the packages' module objects (each a table of its
+    # modules, ~136-224 B on the emulated Pico), whose modules stay loaded
+    # (sys.modules; a later import: error_text, a calibration from the host,
+    # a retried sensor's driver, makes the package again, none in a
+    # period); and the modules nothing holds once their __init__s are gone
+    # (measured one by one on the emulated Pico: io -160 B, drivers.imu -192
+    # B; compat's names are MicroPython's own built-ins): their classes stay
+    # with their objects, a later import loads the module again.
+    shed = (
+        "inversa.board",
+        "inversa.control",
+        "inversa.drivers",
+        "inversa.link",
+        "inversa.sense",
+        "inversa.compat",
+        "inversa.control.io",
+        "inversa",
+    )
     if "inversa.sensor_standin" in sys.modules:  # a sensor is retried in the loop
         keep += LATE_SENSOR_MODULES
+    else:  # (a retried driver's import would load imu again: kept then)
+        shed += ("inversa.drivers.imu",)
     shed_modules(BOOT_ONLY_MODULES)
     drop_boot_methods(keep)
+    shed_modules(shed)

@@ -344,7 +344,9 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         '{"board": "pico", "imu": "mpu6050", "hr": "max30102", "motor": "hbridge", "brake": true}'
     )
     monkeypatch.setattr("time.sleep_us", lambda us: None, raising=False)
-    monkeypatch.setattr("inversa.board.system_clock.SystemClock", VirtualClock)
+    clock = VirtualClock()  # run()'s clock is the time module (ticks_ms, ticks_us)
+    monkeypatch.setattr("time.ticks_ms", clock.ticks_ms, raising=False)
+    monkeypatch.setattr("time.ticks_us", clock.ticks_us, raising=False)
     with pytest.raises(Reached):
         app_mod.run(str(tmp_path / "board.json"), str(tmp_path))
     assert order[0] == "kbd_intr(-1)" and "pin" in order

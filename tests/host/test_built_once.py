@@ -21,9 +21,10 @@ from inversa_host.vm import firmware_dir
 # (module, top-level function): only the boot runs them
 BOOT_FUNCTIONS = {
     ("inversa.app", "run"),  # main.py
-    ("inversa.app", "_boot_app"),  # run()
+    ("inversa.app", "_start"),  # run()
+    ("inversa.app", "_boot_app"),  # _start
     ("inversa.app", "_open_board_port"),  # _boot_app
-    ("inversa.app", "settle_heap"),  # run()
+    ("inversa.app", "settle_heap"),  # _start
     ("inversa.gcorder", "shed_modules"),  # settle_heap, build_app
     ("inversa.app", "_shed_boot"),  # settle_heap
     ("inversa.retained", "retained_for"),  # app_boot
@@ -120,7 +121,7 @@ def test_no_class_whose_init_is_dropped_is_built_after_the_boot():
                 inits.setdefault(node.name, set()).add(mod)
     late = []
     settled = _settled(srcs)
-    assert ("inversa.app", "run") in settled
+    assert ("inversa.app", "_start") in settled
     for mod, tree in srcs.items():
         for stack, name, line in _calls(tree):
             after = bool(stack) and line > settled.get((mod, stack[0]), line)

@@ -13,7 +13,7 @@
 #
 # Usage (board):
 #     import time
-#     sch = Scheduler(SystemClock(), 10000, loop_step, wdt, time.sleep_us, app.gc_in_slack)
+#     sch = Scheduler(time, 10000, loop_step, wdt, time.sleep_us, app.gc_in_slack)
 #     sch.run()                    # loop_step() returns ctrl.self_check(out)
 # Usage (test):
 #     sch = Scheduler(fake_clock, 10000, step, fake_wdt, fake_clock.sleep_us)

@@ -43,6 +43,14 @@ _DROPS = const(3)  # the third chained edge makes the input unstable
 
 
 class Button:
+    # Supervision (Panel turns it on: sets both on the button): chained
+    # edges to the pressed side, -1 = not supervised; the time of the last
+    # one.  (Names the board already interns, alarms.py's: no new qstr.)
+    # Class defaults, so an unsupervised button's table holds 7 attributes
+    # (8 slots) instead of 9 (10).
+    _n = -1
+    _t_off = 0
+
     def __init__(self, pin, pressed_level=1, debounce_ms=20):
         if debounce_ms < 0:
             from inversa.error_text import text
@@ -58,11 +66,6 @@ class Button:
         # state agree on it), None while an edge is being timed: one
         # comparison per period in the steady state (issue 10).
         self._steady = None
-        # Supervision (Panel turns it on): chained edges to the pressed side,
-        # -1 = not supervised; the time of the last one.  (Names the board
-        # already interns, alarms.py's: no new qstr.)
-        self._n = -1
-        self._t_off = 0
 
     def update(self, t_ms):
         raw = self._value() == self._level
@@ -171,20 +174,20 @@ class Panel:
         power=None,
         contactor=None,
     ):
+        # The buttons are kept through their bound updates and _steady (17
+        # attributes in 17 slots, not 24 in 29); update reads estop's and
+        # contactor's fields.
         self.estop = estop
-        self.up = up
-        self.down = down
-        self.start = start
-        self.stop = stop
-        self.home = home
-        self.end = end
-        self.power = power  # the supply's "on battery" signal, if wired
         self.contactor = contactor  # the motor contactor's auxiliary contact, if wired
-        # Both supervised: chatter reads as the steady fault (see the top).
+        # Both supervised (power: the supply's "on battery" signal, if
+        # wired): chatter reads as the steady fault (see the top).  Both
+        # fields set here, so the loop adds no attribute (it allocates none).
         if power is not None:
             power._n = 0
+            power._t_off = 0
         if contactor is not None:
             contactor._n = 0
+            contactor._t_off = 0
         # Each input's update, bound once (issue 10: a method lookup per
         # input per period costs a few microseconds on an RP2040).
         self._estop_u = estop.update

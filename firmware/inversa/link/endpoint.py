@@ -31,6 +31,7 @@ import struct
 from inversa import VERSION
 from inversa import reasons as R
 from inversa.compat import const, ticks_add, ticks_diff
+from inversa.control.profile import Profile
 from inversa.link.frame import FrameReader, FrameWriter
 
 # Inlined constants (issue 10): a module attribute costs ~4 us a lookup on an
@@ -358,9 +359,10 @@ class LinkEndpoint:
             decode = self._profile_from_bytes
             try:
                 if decode is None:
-                    from inversa.control.profile import Profile
-
-                    # no message: nobody reads one here (Profile.check)
+                    # Profile imported with this module: an import here would
+                    # make the package inversa.control again in a period
+                    # (settle_heap sheds it); no message: nobody reads one
+                    # here (Profile.check)
                     profile = Profile.from_bytes(bytes(body[off : off + n]), False)
                 else:
                     profile = decode(bytes(body[off : off + n]))

@@ -11,15 +11,15 @@ def build():
     # in a frame of its own, as run() builds in app._boot_app
     from inversa.app_build import build_app
     from inversa.board.build import build_board
-    from inversa.board.system_clock import SystemClock
     from inversa.board.config import load_config
     from inversa.link.port import MemoryPort
+    import time
 
     cfg = load_config("/board.json")
     # The board's port (UsbCdcPort) keeps no buffers of its own; this
     # stand-in holds one period's frames (dropped after each step).
     port = MemoryPort(512, 256)
-    app = build_app(cfg, build_board(cfg, machine), SystemClock(), "/", port,
+    app = build_app(cfg, build_board(cfg, machine), time, "/", port,
                     reset_cause=machine.reset_cause(), uid=machine.unique_id(), shed=True)
     return app, port
 """
