@@ -11,7 +11,7 @@ import pytest
 from ctl_plant import Rig
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_ctl_reset_properties import SOME, Run, profiles
+from test_ctl_reset_properties import DEEP, SOME, Run, profiles
 
 from inversa.control import alarms as A
 from inversa.control import limits as L
@@ -458,3 +458,116 @@ def test_a_manual_session_started_by_tilting_judges_the_rise_and_drop_from_the_b
     want = (1 << A.A_HR_RISE) | (1 << A.A_HR_DROP)
     rig.run_until(lambda r: r.out.alarm_bits & want, L.HR_DELTA_DEBOUNCE_MS + 1000)
     assert rig.out.state == S.RETURN
+
+
+# --- tilt sensor failure: a motor faster going up than going down -----------
+
+
+def _two_way_motor(r: Run, down_pct: int, up_pct: int) -> None:
+    # A motor whose true speed per command differs by direction: the load
+    # (a foot-heavy person: the centre of mass towards the feet) helps it one way and
+    # holds it back the other (inversa_world/table.py, the DC-motor line).
+    pl = r.rig.plant
+    step = pl.step
+
+    def two_way(out, dt_ms) -> None:
+        c = out.motor_cmd_cdps if out.motor_enable else 0
+        pl.speed_pct = up_pct if c < 0 else down_pct
+        step(out, dt_ms)
+
+    pl.step = two_way
+
+
+@SOME
+@given(
+    profile=profiles,
+    down_pct=st.integers(L.GAIN_MIN_PCT, L.GAIN_MAX_PCT),
+    up_pct=st.integers(L.GAIN_MIN_PCT, L.GAIN_MAX_PCT),
+    held_ms=st.integers(15000, 30000),
+    lost_after_ms=st.integers(0, 10000),
+)
+@example(DEEP, 100, 250, 25000, 3000)
+@example(
+    Profile(max_angle_cdeg=3000, hold_ms=20000, descent_cdps=500, hr_mode=0), 200, 300, 20000, 3000
+)
+def test_an_open_loop_return_with_a_motor_faster_going_up_still_takes_the_minimum(
+    profile: Profile, down_pct: int, up_pct: int, held_ms: int, lost_after_ms: int
+) -> None:
+    # The tilt sensor is lost in the hold of a motor whose speed per
+    # command differs by direction, each within the 100-300 % of its
+    # driver's scale the controller admits (GAIN_MIN/MAX_PCT).  The gain
+    # it learned going down says nothing about going up.  Required
+    # (DESIGN.md §3, rising too fast / tilt sensor failure: a bounded,
+    # slow open-loop path; every return at least 30 s from the deepest).
+    # Found by this review (attack5, 1 Dec): the open loop was planned for
+    # twice the scale or the learned (down) gain + 25 %; a motor at the
+    # scale going down and 2.5x going up came from 28 deg to horizontal in
+    # 25.2 s, 2x and 3x in 28.4 s (the simulator: a 130 kg person whose
+    # centre of mass sits 17 cm towards the feet, from 17 deg in 28.8 s,
+    # scenario review_foot_heavy_imu_lost).
+    r = Run(profile)
+    _two_way_motor(r, down_pct, up_pct)
+    r.session(held_ms)
+    r.run(lost_after_ms // 10 * 10)
+
+    def lost(rig) -> None:
+        rig.inp.tilt_ok = False
+
+    r.override = lost
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[r.rig.out.state],
+        r.rig.plant.angle_cdeg,
+    )
+
+
+# --- motor stall: a return too slow for the stall window ---------------------
+
+
+@SOME
+@given(
+    depth_cdeg=st.integers(150, 450),
+    return_ms=st.integers(L.MIN_RETURN_MS, 60000),
+    stall_after_ms=st.integers(0, 20000),
+    ask=st.sampled_from(("host", "stop", "hold")),
+)
+@example(290, 51706, 0, "host")
+def test_a_motor_that_stalls_in_a_shallow_return_does_not_leave_the_person_there_unalarmed(
+    depth_cdeg: int, return_ms: int, stall_after_ms: int, ask: str
+) -> None:
+    # A session taken only a few degrees past horizontal (DOWN released
+    # early), the return asked for (host, STOP at the table, or the hold's
+    # end), and the motor stalls in it for good.  The return's pace from
+    # there (under 0.1 deg/s) expects less than the stall window's 1.5 deg
+    # in its 20 s, and the setpoint stops less than the tracking error's
+    # 5 deg ahead.  Required (DESIGN.md §3, motor run-on / trapped
+    # inverted: motion must follow command; every abnormal condition ends
+    # with the person brought up or in a latched safe state with a high
+    # alarm).  Found by this review (attack5, 1 Dec; a fault fuzz over the
+    # kinematic plant): RETURN at 2.9 deg for good, no alarm at all (the
+    # time limit counts only past the 5 deg horizontal band).
+    prof = Profile(
+        max_angle_cdeg=4500,
+        hold_ms=L.MIN_HOLD_MS if ask == "hold" else 60000,
+        descent_cdps=300,
+        return_ms=return_ms,
+        hr_mode=0,
+    )
+    r = Run(prof)
+    r.session(1000)
+    rig = r.rig
+    rig.inp.hold_down = True
+    while rig.plant.angle_cdeg < depth_cdeg and rig.t_ms < 120000:
+        r.run(10)
+    rig.inp.hold_down = False
+    r.run(1000)
+    if ask == "host":
+        rig.ctrl.request_return()
+    elif ask == "stop":
+        rig.inp.stop_pressed = True
+        r.run(200)
+        rig.inp.stop_pressed = False
+    r.run(stall_after_ms // 10 * 10)
+    rig.plant.fault = "stall"
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("end",)) == [], (S.STATE_NAMES[rig.out.state], rig.plant.angle_cdeg)

@@ -130,7 +130,10 @@ class Run:
         )
         self.ev("power_reset")
 
-    def settle(self, max_ms: int = 400000) -> None:
+    def settle(self, max_ms: int = L.OPEN_LOOP_MAX_MS + 60000) -> None:
+        # (an open-loop return may take its whole bound: 400 s cut one
+        # from a 2.7 deg record at 0.01 deg/s short, 525 s, found by
+        # test_reset_at_any_period_with_sensors_missing_ends_safe on main)
         end = self.rig.t_ms + max_ms
         while self.rig.t_ms < end:
             self.run(1000)
@@ -199,6 +202,20 @@ def _session_reset_with_missing(
     m=missing,
 )
 @example(DEEP, 18000, 5000, {"tilt_lost_ms": None, "hr_lost_ms": None})
+@example(  # an open loop of 525 s from a 2.7 deg record (the settle was 400 s)
+    Profile(
+        max_angle_cdeg=1671,
+        hold_ms=17647,
+        descent_cdps=357,
+        rise_cdps=200,
+        return_ms=31025,
+        rest_ms=12346,
+        hr_mode=0,
+    ),
+    20000,
+    30000,
+    {"tilt_lost_ms": None, "hr_lost_ms": 1888},
+)
 def test_reset_at_any_period_with_sensors_missing_ends_safe(
     profile: Profile, held_ms: int, reset_after_ms: int, m: dict
 ) -> None:

@@ -78,6 +78,7 @@ def test_library_covers_every_hazard_row() -> None:
             "reboot_with_dead_imu",
             "reboot_bus_stuck",
             "review_long_return_imu_lost",
+            "review_foot_heavy_imu_lost",
         },
         "motor run-on / runaway": {"motor_runon", "motor_stall"},
         "host misbehaviour": {"host_silent"},

@@ -258,18 +258,24 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
             # stalled is cut off by its time bound.
             ctl._angle_frozen = True
             m = (m & ~_B_STALL) | _B_TILT
-        if (
-            st == _RISE
-            and angle > 0
-            and ticks_diff(t, ctl._t_state) > _RISE_SLOW_X * (p.return_ms + _RETURN_MARGIN_MS)
-        ):
+        if (st == _RISE or st == _RETURN) and angle > 0:  # noqa: SIM109
             # A rise still "inverted" long after a return from its deepest
             # would have reached horizontal: its pace (drive.motor's excursion pace) is too
             # slow for the stall window to judge, so a reading frozen just
             # past horizontal kept it creeping for good (review, 30 Nov).
+            # A return as well (at its own pace from its deepest, if that
+            # is longer: a STOP near horizontal that coasted deeper): one
+            # from a few degrees with the motor stalled stood at 2.9 deg for
+            # good, no alarm (review attack5, 1 Dec).
             # The same doubt as a stall: untrusted, the open-loop return.
-            ctl._angle_frozen = True
-            m |= _B_TILT
+            r = p.return_ms + _RETURN_MARGIN_MS
+            if st == _RETURN:
+                d = ctl._exc_peak * 1000 // ctl._ret_cdps
+                if d > r:
+                    r = d
+            if ticks_diff(t, ctl._t_state) > _RISE_SLOW_X * r:
+                ctl._angle_frozen = True
+                m |= _B_TILT
         cond |= m
     elif not manual and st == _OPEN_LOOP and ctl._angle_frozen and inp.tilt_ok:
         # The reading was judged frozen because it did not follow a deeper

@@ -127,10 +127,15 @@ def begin_open_loop(ctl, t, home):
     # and direction if that is more.  Found by the
     # simulator: a motor 33 % faster than the driver's scale returned a
     # person from 25 deg in 24 s; by a review: after a reset the return
-    # was sized for 90 deg and took 13 s from 25 deg.
+    # was sized for 90 deg and took 13 s from 25 deg.  A learned gain is
+    # the way down's; the way up may be faster (a foot-heavy person's load
+    # helps it): then at least the fastest motor admitted, GAIN_MAX_PCT
+    # (review attack5: 1x down and 2.5x up, 28 deg up in 25 s).
     f = 100 * _OPEN_LOOP_TIME_FACTOR
-    if ctl._gain_known and ctl._gain_pct * 5 // 4 > f:
+    if ctl._gain_known:
         f = ctl._gain_pct * 5 // 4
+        if f < _GAIN_MAX_PCT:
+            f = _GAIN_MAX_PCT
     if ctl.state == _RETURN or ctl.state == _REST or ctl.state == _RISE:
         v = ctl._ret_cdps * 100 // f  # the return's own speed, slowed
     else:
