@@ -54,6 +54,24 @@ _SELFTEST = const(0)  # control.states (tests/mpy/test_app_gc.py checks each sta
 _IDLE = const(1)
 _DONE = const(9)
 
+
+def _no_lock():
+    return 0
+
+
+# The heap locked around a period's allocation-free parts (App.step), on the
+# board only (run() binds MicroPython's heap_lock and heap_unlock here; the
+# simulator and the VM run their simulated devices inside those parts).
+# MicroPython puts a call's frame bigger than 11 words (arguments, locals and
+# working stack) on the heap and frees it on return; with the heap locked it
+# falls back to the C stack.  The heap round trip walks the allocation table
+# from its first free block: ~26 us more per call than on the stack on an
+# RP2040, up to ~800 us once a collection has left small holes low in the
+# heap (emulated Pico, 500 calls of an 8-argument function: 25 / 51 / 824
+# us; docs/ARCHITECTURE.md "The loop on the RP2040").
+_lock = _no_lock
+_unlock = _no_lock
+
 MAINTENANCE_FLUSH_PERIODS = 10  # let the acknowledgement leave before the reset
 
 
@@ -193,25 +211,41 @@ class App:
         sensors = self.sensors
         link = self.link
         busy = False
-        if sensors is not None:
-            # (a period whose transmit may send a frame keeps the chip
-            # checks off it: LinkEndpoint.busy)
-            sensors.poll(link is not None and link.busy(t))
-            sensors.fill(inp)
-            busy = sensors.hr_polled
-        else:  # no sensors at all: the controller must see untrusted data
-            inp.tilt_ok = False
-            inp.hr_ok = False
-        self.panel.update(t, inp)
+        # The sensors, the panel, the controller and the actuators allocate
+        # nothing: on the board they run with the heap locked (_lock), so
+        # their big call frames stay on the C stack.  An allocation there
+        # raises MemoryError: in the sensors' poll it is counted and both
+        # estimates reported untrusted (SensorFrontEnd.poll); elsewhere it
+        # ends the loop like any fault of the step (the safe outputs, then
+        # the watchdog's reset).  The link's receive and the persistence,
+        # which may allocate (a new profile, a record), run unlocked.
+        _lock()
+        try:
+            if sensors is not None:
+                # (a period whose transmit may send a frame keeps the chip
+                # checks off it: LinkEndpoint.busy)
+                sensors.poll(link is not None and link.busy(t))
+                sensors.fill(inp)
+                busy = sensors.hr_polled
+            else:  # no sensors at all: the controller must see untrusted data
+                inp.tilt_ok = False
+                inp.hr_ok = False
+            self.panel.update(t, inp)
+        finally:
+            _unlock()
         if link is not None:
             link.receive(inp, out)
             if self.ctrl.profile is not self._saved_profile:
                 self._persist_profile()
-        self.ctrl.step(inp, out)
-        # (App's own methods through the class: looked up on the instance
-        # they first search its ~46 attributes' nearly full table, ~20 us
-        # each on an RP2040; docs/ARCHITECTURE.md "The loop on the RP2040")
-        App.actuate(self, t)
+        _lock()
+        try:
+            self.ctrl.step(inp, out)
+            # (App's own methods through the class: looked up on the instance
+            # they first search its ~46 attributes' nearly full table, ~20 us
+            # each on an RP2040; docs/ARCHITECTURE.md "The loop on the RP2040")
+            App.actuate(self, t)
+        finally:
+            _unlock()
         App._persist(self)
         if link is not None:  # after the step: the frame is this period's snapshot
             # (a period that drained the heart-rate FIFO leaves a due
@@ -614,6 +648,9 @@ def _start(config_path, storage_dir):  # pragma: no cover - board only
     # C functions; no module or object of its own on the heap (-240 B on
     # the emulated Pico; the probes build with it too).
     clock = time
+    global _lock, _unlock
+    _lock = micropython.heap_lock
+    _unlock = micropython.heap_unlock
     app = _boot_app(machine, clock, config_path, storage_dir)
     if app is None:
         from inversa.error_text import text

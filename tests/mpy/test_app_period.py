@@ -16,7 +16,7 @@ from inversa.link.wire import encode_frame
 from inversa_world.devices.bus import FakeI2CBus
 from inversa_world.machine_sim import SimMachine
 from inversa_world.panel import TablePanel
-from mpyunit import IS_MICROPYTHON, alloc_per_call
+from mpyunit import IS_MICROPYTHON, alloc_per_call, raises, skip
 
 # The bed at -60 deg (the loading position), still: theta = atan2(-a_long, a_up).
 _LOADING_SAMPLE = (14189, 0, 8192, 0, 0, 0)  # MPU-6050 counts at +-2 g
@@ -205,3 +205,71 @@ def test_the_alarm_led_is_written_when_its_level_changes():
             writes += 1
             last = want
     assert led.writes == writes, (led.writes, writes)
+
+
+def _board_lock(on):
+    # what run() does on the board: App.step's allocation-free parts under
+    # MicroPython's heap lock (inversa.app._lock)
+    import inversa.app as A
+
+    if on:
+        import micropython
+
+        A._lock = micropython.heap_lock
+        A._unlock = micropython.heap_unlock
+    else:
+        A._lock = A._unlock = A._no_lock
+
+
+def test_periods_run_under_the_boards_heap_lock_with_a_host_asking():
+    # (issue 10 item 3: with the heap locked MicroPython keeps big call
+    # frames on the C stack; a period that allocated in a locked part would
+    # raise MemoryError or be counted as the sensors' internal error)
+    if not IS_MICROPYTHON:
+        skip("the heap lock is MicroPython's")
+    app, clock, port, frames = _rig(_storage())
+    infos = [encode_frame(M.CMD_INFO, 10 + i, b"") for i in range(8)]
+
+    def info(n):
+        if n % 25 == 0:
+            port.feed_rx(infos[(n // 25) % 8])
+
+    period = _periods(app, clock, port, frames, info)
+    _board_lock(True)
+    try:
+        for _ in range(500):
+            period()
+    finally:
+        _board_lock(False)
+    assert app.ctrl.state == S.IDLE, S.STATE_NAMES[app.ctrl.state]
+    assert app.inp.tilt_ok and app.inp.host_lease_ok
+    fe = app.sensors.fe  # (bench mode: the front end behind the injector)
+    assert fe.internal_errors == 0, fe.internal_errors
+
+
+def test_an_allocation_in_a_locked_part_raises_and_leaves_the_heap_unlocked():
+    if not IS_MICROPYTHON:
+        skip("the heap lock is MicroPython's")
+    app, clock, port, frames = _rig(_storage())
+    period = _periods(app, clock, port, frames)
+    for _ in range(50):
+        period()
+    real = app.actuate
+
+    def allocating(t):
+        real(t)
+        return [t, t, t]  # a list: a heap allocation
+
+    app.actuate = allocating
+    import inversa.app as A
+
+    cls_actuate = A.App.actuate
+    A.App.actuate = lambda self, t: allocating(t)
+    _board_lock(True)
+    try:
+        raises(MemoryError, period)
+    finally:
+        _board_lock(False)
+        A.App.actuate = cls_actuate
+    b = bytearray(64)  # the heap is usable again: the step unlocked it
+    assert len(b) == 64
