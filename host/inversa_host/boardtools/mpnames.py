@@ -180,6 +180,8 @@ MP_NAMES: frozenset[str] = frozenset(
         "hasattr",
         "hc",
         "head",
+        "heap_lock",
+        "heap_unlock",
         "hi",
         "hr",
         "hs",
