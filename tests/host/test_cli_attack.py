@@ -129,6 +129,7 @@ def test_plan_out_into_a_file_not_a_folder_says_so(
     rc = main(["plan", str(cur), "--db", str(session_db), "--include-sim", "--out", str(nxt)])
     err = capsys.readouterr().err
     assert rc == 1 and "cannot write" in err and str(nxt) in err, err
+    assert "is a file, not a folder" in err and "free some space" not in err, err
 
 
 @pytest.mark.parametrize("value", [3, "glaucoma", {"glaucoma": True}, [["glaucoma"]]])
