@@ -282,6 +282,8 @@ def test_a_malformed_port_url_is_refused_at_once_and_plainly(
         ("socket://localhost", "socket://HOST:PORT"),
         ("loop://?bad=1", "cannot open loop://?bad=1"),
         ("loop://", "no MicroPython REPL on loop://"),
+        # nothing listens on port 1: no cable to check, a virtual board to start
+        ("socket://127.0.0.1:1", "(`inversa vboard` prints its URL)"),
     ],
 )
 @pytest.mark.parametrize("command", ["doctor", "deploy"])
