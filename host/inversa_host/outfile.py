@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -28,10 +29,15 @@ class OutputError(RuntimeError):
     @classmethod
     def of(cls, path: str | Path, e: OSError) -> OutputError:
         why = e.strerror or str(e)
-        return cls(
-            f"cannot write {path}: {why}; nothing was written there (free some space, "
-            "or choose another place to write)"
-        )
+        if e.errno in (errno.EEXIST, errno.ENOTDIR):  # a folder on the way is a file
+            hint = "a part of that path is a file, not a folder: choose another place"
+        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            hint = "choose a place you may write to"
+        elif e.errno == errno.EISDIR:
+            hint = "that is a folder: give a file name"
+        else:
+            hint = "free some space, or choose another place to write"
+        return cls(f"cannot write {path}: {why}; nothing was written there ({hint})")
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:

@@ -129,6 +129,7 @@ def test_plan_out_into_a_file_not_a_folder_says_so(
     rc = main(["plan", str(cur), "--db", str(session_db), "--include-sim", "--out", str(nxt)])
     err = capsys.readouterr().err
     assert rc == 1 and "cannot write" in err and str(nxt) in err, err
+    assert "is a file, not a folder" in err and "free some space" not in err, err
 
 
 @pytest.mark.parametrize("value", [3, "glaucoma", {"glaucoma": True}, [["glaucoma"]]])
@@ -281,6 +282,8 @@ def test_a_malformed_port_url_is_refused_at_once_and_plainly(
         ("socket://localhost", "socket://HOST:PORT"),
         ("loop://?bad=1", "cannot open loop://?bad=1"),
         ("loop://", "no MicroPython REPL on loop://"),
+        # nothing listens on port 1: no cable to check, a virtual board to start
+        ("socket://127.0.0.1:1", "(`inversa vboard` prints its URL)"),
     ],
 )
 @pytest.mark.parametrize("command", ["doctor", "deploy"])

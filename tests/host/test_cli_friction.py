@@ -89,6 +89,20 @@ def test_export_of_nothing_prints_the_header(
     assert "has no commands" in cap.err
 
 
+def test_report_of_an_empty_open_session_says_how_to_pick_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # what `report` alone meets after a sim or log cut off by Ctrl-C
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.begin_session(port="test")
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "rep")]) == 1
+    err = capsys.readouterr().err
+    assert "session 1 has no telemetry samples" in err and "still open" in err, err
+    assert "inversa sessions" in err and "inversa report ID" in err, err
+    assert not (tmp_path / "rep").exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [

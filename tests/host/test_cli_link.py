@@ -59,6 +59,7 @@ def test_profile_check_shows_validation_errors_plainly(tmp_path, capsys):
     assert main(["profile", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("profile invalid:") and "max_angle_cdeg" in err
+    assert f"{bad}: max_angle_cdeg=12000 is outside" in err  # names the file too
     unknown = tmp_path / "u.json"
     unknown.write_text(json.dumps({"max_angle": 3000}))
     assert main(["profile", "check", str(unknown)]) == 2

@@ -206,10 +206,14 @@ class MpremoteSession:
         except KeyError:  # pyserial: an ?option of the URL it does not know
             raise DeployError(str(bad_option(url))) from None
         except TransportError as e:
-            raise DeployError(
-                f"cannot open {url}: {e}; check the cable and that no other program "
-                "(a serial monitor, `inversa log`) holds the port"
-            ) from e
+            if url.startswith(("socket://", "rfc2217://")):  # no cable to check
+                hint = "check that a board is served there (`inversa vboard` prints its URL)"
+            else:
+                hint = (
+                    "check the cable and that no other program (a serial monitor, "
+                    "`inversa log`) holds the port"
+                )
+            raise DeployError(f"cannot open {url}: {e}; {hint}") from e
         try:
             # mpremote prints the bytes it read when no raw REPL answers
             with contextlib.redirect_stdout(io.StringIO()):

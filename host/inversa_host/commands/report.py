@@ -41,7 +41,14 @@ def run(args: argparse.Namespace) -> int:
         trace = trace_from_store(store, sid)
         warn_damaged(store)
     if not trace.t_s:
-        print(f"session {sid} has no telemetry samples to report on", file=sys.stderr)
+        # `report` alone takes the latest session: often a recording still
+        # under way or cut before the board's first telemetry (Ctrl-C)
+        why = " (still open: recording, or cut off before any telemetry)" if not info.ended else ""
+        print(
+            f"session {sid} has no telemetry samples to report on{why}; "
+            "`inversa sessions` lists the recorded ones, `inversa report ID` reports one",
+            file=sys.stderr,
+        )
         return 1
     summary = summarize(trace)
     title = f"session {sid}: {info.board or 'board'} firmware {info.fw_version or '?'}"

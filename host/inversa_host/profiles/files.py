@@ -104,7 +104,10 @@ def profile_from_dict(fields: dict[str, Any], where: str) -> Any:
                 f"{where}: {k} must be a whole number (units are in the name), got {v!r}"
             )
     p = pm.Profile(**data)
-    p.validate()
+    try:
+        p.validate()
+    except ValueError as e:  # the firmware's message names the field, not the file
+        raise ValueError(f"{where}: {e}") from None
     return p
 
 

@@ -189,8 +189,16 @@ class EmulatedPico(Closing):
                     "--program-ms",
                     str(flash_times_ms[1]),
                 ]
+        # Its own session: a Ctrl-C at the terminal goes to the whole process
+        # group; the emulator must not die under the tool (a thread's traceback
+        # in `vboard --board rp2040`), the tool closes it (it exits on stdin's EOF).
         self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            start_new_session=True,
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in = self._proc.stdin
