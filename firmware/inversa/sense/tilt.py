@@ -78,6 +78,8 @@ from inversa.sense.imath import atan2_udeg
 
 _DEG180 = const(180000000)  # micro-degrees
 _DEG360 = const(360000000)
+# |inc| below this (60 deg a sample): e's sum stays a small int (< 2**30)
+_INC_SAFE = const(60000000)
 _BIAS_LIMIT_MDPS = const(8000)  # anti-windup: the integral never claims more bias
 _MAX_RATE_MDPS = const(2000000)  # input clamp (beyond any gyro range)
 _FAST_MDPS = const(60000)  # faster than this: gyro only, not trusted
@@ -357,9 +359,21 @@ class TiltEstimator:
         # -- correction towards gravity, PI -----------------------------------
         # The low-pass delays the gravity angle by 6 samples: compare it with
         # where the estimate was then (the gyro says how far it has moved).
-        e = g_ang - ang + 6 * inc
-        if e > _DEG180 or e < -_DEG180:
-            e += _DEG360 if e < 0 else -_DEG360
+        if -_INC_SAFE < inc < _INC_SAFE:
+            e = g_ang - ang + 6 * inc
+            if e > _DEG180 or e < -_DEG180:
+                e += _DEG360 if e < 0 else -_DEG360
+        else:
+            # over 60 deg in one sample (a hard off-pivot turn over a gap):
+            # 6 * inc would pass 2**30, a big int, which allocates, and the
+            # heap is locked here on the board (MemoryError: a sensor
+            # fault).  Reduced modulo 360 deg first, then wrapped fully.
+            r = inc % 60000000
+            e = g_ang - ang + 6 * (r - 60000000 if r > 30000000 else r)
+            while e > _DEG180:
+                e -= _DEG360
+            while e < -_DEG180:
+                e += _DEG360
         ae = e if e >= 0 else -e
         if rate_c < _QUIET_MDPS and rate_c > -_QUIET_MDPS:
             if self._quiet_n < 30000:
