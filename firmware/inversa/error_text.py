@@ -43,7 +43,7 @@ TEXT = (
     "telemetry_hz must be 0..%d",  # 29: inversa.link.endpoint
     "uid must be at most 8 bytes (machine.unique_id())",  # 30: inversa.link.endpoint
     "period_us must be within 4000..50000 (20..250 samples/s)",  # 31: inversa.sense.heartrate
-    "window_ms must be within 3000..30000",  # 32: inversa.sense.heartrate
+    "descent + hold_ms + return_ms take %d s, over the %d s hard limit: shorten hold_ms or return_ms, or raise descent_cdps",  # 32: inversa.control.profile
     "kp_shift must be within 1..12",  # 33: inversa.sense.tilt
     "rate_hz must be >= 10",  # 34: inversa.sense.tilt
     "one_g must be >= 256 (scale the accelerometer up)",  # 35: inversa.sense.tilt
@@ -78,7 +78,6 @@ TEXT = (
     "%s=%d is outside %d..%d",  # 64: inversa.control.profile
     "not a Profile",  # 65: inversa.control.profile
     "hr_high_bpm must be at least %d above hr_low_bpm",  # 66: inversa.control.profile
-    "descent + hold_ms + return_ms take %d s, over the %d s hard limit: shorten hold_ms or return_ms, or raise descent_cdps",  # 67: inversa.control.profile
 )
 
 

@@ -330,7 +330,14 @@ def test_run_disables_ctrl_c_before_any_boot_step(tmp_path: Path, monkeypatch) -
         unique_id=m.unique_id,
         reset=lambda: None,
     )
-    micropython = types.SimpleNamespace(kbd_intr=lambda c: order.append(f"kbd_intr({c})"))
+    micropython = types.SimpleNamespace(
+        kbd_intr=lambda c: order.append(f"kbd_intr({c})"),
+        heap_lock=lambda: 0,  # run() binds them for App.step (the board's heap lock)
+        heap_unlock=lambda: 0,
+    )
+    # (restored after the test: run() rebinds the module's lock functions)
+    monkeypatch.setattr(app_mod, "_lock", app_mod._lock)
+    monkeypatch.setattr(app_mod, "_unlock", app_mod._unlock)
     import gc
 
     monkeypatch.setattr(gc, "mem_alloc", lambda: 0, raising=False)  # MicroPython's, not CPython's

@@ -247,6 +247,6 @@ def check(p, why=True):
     if t_ms + L.RETURN_MARGIN_MS > L.MAX_INVERTED_MS:
         return (
             reasons.PROFILE_INVALID,
-            _why(why, 67, t_ms // 1000, L.MAX_INVERTED_MS // 1000),
+            _why(why, 32, t_ms // 1000, L.MAX_INVERTED_MS // 1000),
         )
     return 0, ""
