@@ -339,6 +339,16 @@ class TiltEstimator:
         e = g_ang - ang + 6 * inc
         if not -_DEG180 <= e <= _DEG180:
             e += _DEG360 if e < 0 else -_DEG360
+        # (the one change since, lockcheck of 1 Dec: over 60 deg in one sample
+        # the firmware wraps e fully (it reduces inc modulo 60 deg first, so
+        # no big int under the board's heap lock); the old single wrap left
+        # |e| over 180 deg there.  Wrapped the same here, so the twin still
+        # proves everything else unchanged.)
+        if not -60000000 < inc < 60000000:
+            while e > _DEG180:
+                e -= _DEG360
+            while e < -_DEG180:
+                e += _DEG360
         ae = e if e >= 0 else -e
         if -_QUIET_MDPS < rate_c < _QUIET_MDPS:
             if self._quiet_n < 30000:
