@@ -139,3 +139,37 @@ def test_max30102_clock_error_is_measured_and_corrected() -> None:
     assert abs(fe.hr_est.period_us - 10417) < 20
     assert abs(fe.hr.hr_dbpm - 720) <= 8, fe.hr.hr_dbpm
     assert fake.produced > 0
+
+
+@pytest.mark.parametrize("who", [0x70, 0x71, 0x68])
+@pytest.mark.parametrize("moving", [False, True])
+def test_a_chip_that_resets_mid_session_is_never_ok_off_and_comes_back(
+    who: int, moving: bool
+) -> None:
+    # found by trying (sensattack): an MPU-6500 / MPU-9250 comes back from a
+    # reset awake at +-250 deg/s; read at +-1000 its gyro said 4x the rate
+    # until the next check (up to 1.2 s): 9-30 deg off with ok set (seeds
+    # 2 and 3; an MPU-6050 sleeps after a reset, its data stop)
+    for seed in (2, 3):
+        clock = VirtualClock()
+        bus = FakeI2CBus(seed)
+        fake = bus.attach(0x68, FakeMPU6050(clock, seed=seed, who_am_i=who))
+        imu = MPU6050(bus)
+        fe = SensorFrontEnd(clock, imu, None, calibrate(clock, fake, imu))
+        ang = 30.0
+        back = None
+        for k in range(700):
+            rate = 6.0 if moving and 300 <= k < 500 else 0.0
+            ang += rate / 100
+            if k == 350:
+                fake.brownout()
+            fake.set_truth(ang, rate, 0.0)
+            clock.advance_ms(10)
+            fe.poll()
+            t = fe.tilt
+            assert not t.ok or abs(t.angle_cdeg / 100 - ang) <= 2.0, (k, t.angle_cdeg, ang)
+            if k > 350 and not t.ok:
+                back = k
+        assert fe.imu_resets == 1 and imu.resets == 1
+        assert back is not None and back - 350 <= 200, back  # measured 1.1 s
+        assert fe.tilt.ok

@@ -126,7 +126,7 @@ class TiltEstimator:
         self.set_one_g(one_g)
         self._dt_max_us = 5 * 1000000 // rate_hz
         self.settle_samples = rate_hz  # 1 s of fast convergence after a restart
-        self._hold_max = 5 * rate_hz  # a disagreement held on the gyro for 5 s at most
+        self._hold_max = 30 * rate_hz  # a disagreement held on the gyro for 30 s at most
         # integral clamp: _BIAS_LIMIT_MDPS as a per-sample step (udeg) << ki_out
         lim = (_BIAS_LIMIT_MDPS * 1000 // rate_hz) << self._ki_out
         self._i_limit = lim if lim < (1 << 29) else 1 << 29  # stays a small int

@@ -94,8 +94,29 @@ def test_missing_imu_names_the_bus_pins():
 
 
 def test_wrong_chip_at_the_address_is_caught_by_its_id():
-    c = by_name(evaluate(findings(ids={"mpu6050": 0x70, "max30102": 0x15})))["IMU mpu6050"]
-    assert c.status == "fail" and "0x70" in c.detail and "0x68" in c.detail
+    c = by_name(evaluate(findings(ids={"mpu6050": 0xEA, "max30102": 0x15})))["IMU mpu6050"]
+    assert c.status == "fail" and "0xea" in c.detail and "0x68 MPU-6050" in c.detail
+    assert "0x70 MPU-6500" in c.detail  # the look-alikes the driver takes, too
+    c = by_name(evaluate(findings(ids={"mpu6050": 0x68, "max30102": 0x11})))
+    assert c["heart-rate sensor max30102"].status == "fail"
+    assert "0x11" in c["heart-rate sensor max30102"].detail
+
+
+def test_doctor_names_the_chip_it_found_and_passes_every_one_the_driver_takes():
+    # found by trying (sensattack): the driver accepts the MPU-6500 class
+    # (boards sold as MPU-6050 often carry one), but doctor failed such a
+    # board ("gave 0x70, expected 0x68") and never said which chip it was
+    from inversa.drivers.mpu6050 import CHIP_IDS
+
+    for who in CHIP_IDS:
+        c = by_name(evaluate(findings(ids={"mpu6050": who, "max30102": 0x15})))["IMU mpu6050"]
+        assert c.status == "ok", c.line()
+        assert f"0x{who:02x}" in c.detail
+    c = by_name(evaluate(findings(ids={"mpu6050": 0x70, "max30102": 0x15})))
+    assert "MPU-6500" in c["IMU mpu6050"].detail
+    assert "MAX30102" in c["heart-rate sensor max30102"].detail
+    c = by_name(evaluate(findings()))["IMU mpu6050"]
+    assert "MPU-6050" in c.detail
 
 
 def test_estop_pressed_and_channel_disagreement():

@@ -25,7 +25,7 @@
 # (TILT_DISAGREE: a linear acceleration, or a gyro fault).  After either, the
 # estimate is pulled to gravity quickly once the table is still with |a|
 # near 1 g (after a disagreement while still it is first held on the gyro
-# path for up to 5 s, since gravity is the suspect); while it still moves,
+# path for up to 30 s, since gravity is the suspect); while it still moves,
 # gravity carries the motion's acceleration and is followed at the tracking
 # gain only,
 # and stays untrusted (TILT_RECOVERING) until the two agree within 0.3 deg for
@@ -131,7 +131,7 @@ class TiltEstimator:
         self.set_one_g(one_g)
         self._dt_max_us = 5 * 1000000 // rate_hz
         self.settle_samples = rate_hz  # 1 s of fast convergence after a restart
-        self._hold_max = 5 * rate_hz  # a disagreement held on the gyro for 5 s at most
+        self._hold_max = 30 * rate_hz  # a disagreement held on the gyro for 30 s at most
         # integral clamp: _BIAS_LIMIT_MDPS as a per-sample step (udeg) << ki_out
         lim = (_BIAS_LIMIT_MDPS * 1000 // rate_hz) << self._ki_out
         self._i_limit = lim if lim < (1 << 29) else 1 << 29  # stays a small int

@@ -21,6 +21,7 @@ from typing import Any
 
 from inversa import VERSION
 from inversa.board.boards import ACTIVE_LEVEL, get_board
+from inversa.chip_names import MPU6050_CHIPS
 from inversa_host.boardtools.deploy import (
     BoardSession,
     DeployError,
@@ -35,6 +36,14 @@ ID_REGISTERS = {
     "mpu6050": (0x75, 0x68),  # WHO_AM_I
     "lsm6dsox": (0x0F, 0x6C),  # WHO_AM_I
     "max30102": (0xFF, 0x15),  # PART_ID
+}
+# The parts each driver accepts, by the ID it reads (the MPU-6050 driver
+# takes the MPU-6500 class too: inversa.drivers.mpu6050.CHIP_IDS), named as
+# `doctor` reports them.
+ID_PARTS = {
+    "mpu6050": MPU6050_CHIPS,
+    "lsm6dsox": {0x6C: "LSM6DSOX"},
+    "max30102": {0x15: "MAX30102"},
 }
 _MARK = "@@DOCTOR "
 CALIBRATION_PATH = "/calibration.bin"  # inversa.sense.calibration's file on the board
@@ -194,24 +203,26 @@ def evaluate(r: dict[str, Any]) -> list[DoctorCheck]:
                 )
             )
             continue
-        reg, expected = ID_REGISTERS.get(kind, (None, None))
+        reg = ID_REGISTERS.get(kind, (None, None))[0]
+        parts = ID_PARTS.get(kind, {})
         got = ids.get(kind)
         if reg is None:
             checks.append(DoctorCheck(name, "ok", f"answers at 0x{addr:02x}"))
-        elif got != expected:
+        elif got not in parts:
             got_text = "a read error" if got is None else f"0x{got:02x}"
+            want = ", ".join(f"0x{v:02x} {n}" for v, n in parts.items())
             checks.append(
                 DoctorCheck(
                     name,
                     "fail",
-                    f"ID register 0x{reg:02x} gave {got_text}, expected 0x{expected:02x}",
+                    f"ID register 0x{reg:02x} gave {got_text}, expected {want}",
                     "the part fitted is not the one configured (a clone or a different "
                     "chip at the same address): fit the listed part or fix 'imu'/'hr' "
                     "in /board.json",
                 )
             )
-        else:
-            checks.append(DoctorCheck(name, "ok", f"ID 0x{got:02x} at 0x{addr:02x}"))
+        else:  # the part found, by name: a look-alike chip is said so
+            checks.append(DoctorCheck(name, "ok", f"{parts[got]} (ID 0x{got:02x}) at 0x{addr:02x}"))
     if cfg["hr"] == "pulse_adc":
         checks.append(DoctorCheck("heart-rate sensor pulse_adc", "skip", "analog: no ID to read"))
 
