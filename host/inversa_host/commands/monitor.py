@@ -26,7 +26,7 @@ from inversa_host.link.names import (
 )
 from inversa_host.link.ports import resolve
 from inversa_host.link.silence import other_protocol
-from inversa_host.sessions.store import Store, warn_damaged
+from inversa_host.sessions.store import Store, no_store, warn_damaged
 
 _T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 
@@ -121,7 +121,7 @@ def _show(text: str, tty: bool) -> None:
 
 def _follow_db(args: argparse.Namespace, tty: bool) -> int:
     if not Path(args.db).exists():
-        print(f"no session store at {args.db}", file=sys.stderr)
+        print(f"error: {no_store(args.db)}", file=sys.stderr)
         return 1
     end = None if args.duration is None else time.monotonic() + args.duration
     with Store(args.db, readonly=True) as store:
