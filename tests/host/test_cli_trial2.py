@@ -5,10 +5,13 @@ folder, `monitor --db` on a missing store did not say how to make one, and
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import signal
+import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +172,89 @@ def test_bench_run_says_where_the_results_went_and_that_the_reference_is_kept(
     assert f"results in {ROOT / 'out' / 'bench'}" in out, out
     assert "reference figures" in out and "unchanged" in out, out
     assert "INVERSA_BENCH_REFERENCE" not in os.environ
+
+
+def _held_board() -> Any:
+    """A virtual board (LinkServer) whose port another program already holds."""
+    from inversa.link.port import MemoryPort
+    from inversa_host.vboards.linkserver import LinkServer
+
+    server = LinkServer(MemoryPort(4096, 1024), lambda: None)
+    server.start()
+    holder = socket.create_connection(server.address, timeout=5)
+    deadline = time.monotonic() + 10  # a bound, not a measurement
+    while not server.sock.connected:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return server, holder
+
+
+def test_a_virtual_board_refuses_a_second_program_at_once_as_a_serial_port_does() -> None:
+    server, holder = _held_board()
+    try:
+        second = socket.create_connection(server.address, timeout=5)
+        second.settimeout(10)
+        assert second.recv(10) == b""  # closed (the old board kept it waiting, unserved)
+        second.close()
+        assert server.sock.connected  # the first program keeps the port
+    finally:
+        holder.close()
+        server.close()
+
+
+@pytest.mark.parametrize("command", ["monitor", "log"])
+def test_monitor_or_log_on_a_port_another_program_holds_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    server, holder = _held_board()
+    try:
+        args = [command, "--port", server.url, "--duration", "30", "--handshake-timeout", "3"]
+        if command == "log":
+            args += ["--db", str(tmp_path / "s.db"), "--quiet", "--connect-timeout", "0.5"]
+        rc = main(args)
+    finally:
+        holder.close()
+        server.close()
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "another program" in err and "one program at a time" in err, err
+    assert "read failed: read failed" not in err, err
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_vboard_help_says_deploy_and_doctor_work_on_the_emulated_pico() -> None:
+    # the README and the URL banner say they do (with --time-scale 40); the help said not
+    from inversa_host.cli import build_parser
+
+    sub = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices["vboard"]
+    text = " ".join(sub.format_help().split())
+    assert "deploy and doctor do not" not in text, text
+    assert "deploy and doctor too with --time-scale 40" in text, text
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_report_and_export_of_a_bad_store_say_error_as_the_other_commands_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    db = tmp_path / "notes.db"
+    db.write_text("shopping list\n")
+    assert main([command, "latest", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not a readable Inversa session store" in err, err
+    assert db.read_text() == "shopping list\n"
+
+
+def test_a_scenario_profile_out_of_range_names_the_file_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sc = tmp_path / "deep.toml"
+    sc.write_text(
+        '[scenario]\nname = "deep"\nduration_s = 10\ntable = "motorized"\n'
+        "[profile]\nmax_angle_cdeg = 9500\n"
+    )
+    assert main(["sim", str(sc), "--db", str(tmp_path / "s.db"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "max_angle_cdeg=9500 is outside 500..9000" in err, err
+    assert err.count(str(sc)) == 1, err

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from inversa.link import messages as M
 from inversa.link.message_names import TELEMETRY_FIELDS
-from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.client import LinkClient, LinkError, closed_at_once
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
 from inversa_host.link.names import (
@@ -195,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
                     }
                     _show(render(values, list(events), counters, args.port), tty)
         except LinkError as e:
-            print(f"link lost: {e}", file=sys.stderr)
+            if client.bytes_in == 0:
+                print(f"error: {closed_at_once(args.port, e)}", file=sys.stderr)
+            else:
+                print(f"link lost: {e}", file=sys.stderr)
             return 1
     return 0

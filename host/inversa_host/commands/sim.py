@@ -164,7 +164,8 @@ def _run(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
                 )
             except ValueError as e:  # a profile the firmware refuses, and the like
                 progress.done()
-                print(f"error: {sc.path}: {e}", file=sys.stderr)
+                where = "" if str(e).startswith(str(sc.path)) else f"{sc.path}: "
+                print(f"error: {where}{e}", file=sys.stderr)
                 return 2
             except SimInterrupted as e:
                 progress.done()
