@@ -202,8 +202,8 @@ def test_a_virtual_board_refuses_a_second_program_at_once_as_a_serial_port_does(
         server.close()
 
 
-@pytest.mark.parametrize("command", ["monitor", "log"])
-def test_monitor_or_log_on_a_port_another_program_holds_says_so(
+@pytest.mark.parametrize("command", ["monitor", "log", "profile"])
+def test_monitor_log_or_profile_on_a_port_another_program_holds_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     server, holder = _held_board()
@@ -211,6 +211,8 @@ def test_monitor_or_log_on_a_port_another_program_holds_says_so(
         args = [command, "--port", server.url, "--duration", "30", "--handshake-timeout", "3"]
         if command == "log":
             args += ["--db", str(tmp_path / "s.db"), "--quiet", "--connect-timeout", "0.5"]
+        if command == "profile":
+            args = ["profile", "show", "--port", server.url]
         rc = main(args)
     finally:
         holder.close()
@@ -218,7 +220,7 @@ def test_monitor_or_log_on_a_port_another_program_holds_says_so(
     err = capsys.readouterr().err
     assert rc == 1, err
     assert "another program" in err and "one program at a time" in err, err
-    assert "read failed: read failed" not in err, err
+    assert "read failed: read failed" not in err and "write failed: write" not in err, err
     assert not (tmp_path / "s.db").exists()
 
 

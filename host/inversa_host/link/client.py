@@ -184,7 +184,10 @@ class LinkClient(Closing):
             self.port.write(data)
             self.bytes_out += len(data)
         except (serial.SerialException, OSError) as e:
-            raise LinkError(f"write failed: {e}") from e
+            why = str(e)  # pyserial's own may already say "write failed"
+            raise LinkError(
+                why if why.startswith("write failed") else f"write failed: {why}"
+            ) from e
 
     def send(self, msg_type: int, payload: bytes = b"", seq: int | None = None) -> int:
         """Send one frame; return its sequence number."""
