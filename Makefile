@@ -14,7 +14,7 @@ STAMPS := $(VENV)/.stamps
 help:
 	@echo "make demo   - set up and run a simulated inversion session (report in out/)"
 	@echo "make test   - set up and run all checks (ruff, pyright, mpy-cross, CPython + MicroPython tests)"
-	@echo "make bench  - set up and run the benchmarks (bench/results/*.json)"
+	@echo "make bench  - set up and run the benchmarks (out/bench/*.json; bench/results/ is kept)"
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/stubs-rp2 $(STAMPS)/stubs-esp32
 

@@ -28,7 +28,8 @@ this bench (``bench/scenarios/``) cover every state a person is on the table
 for, motorized and manual (``--seconds`` caps every scenario; see SCENARIOS).
 ``rp2040_by_state`` merges the states over the default-rate scenarios.
 
-    python bench/bench_board.py [--seconds 40] [--only quick_session,...]
+    python bench/bench_board.py [--seconds 40] [--only quick_session,...]  # -> out/bench/
+    python bench/bench_board.py --jobs 2 --reference   # -> bench/results/board.json, to commit
     python bench/bench_board.py --heap-only   # the heap figures alone (minutes)
 """
 
@@ -48,8 +49,11 @@ from typing import Any
 
 from inversa_host.vm.chip_standin import CHIP_CLASS
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outdir import results_path
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "board.json"
+RESULTS = results_path("board.json")  # bench/results/ with --reference
 UNIX32 = Path(
     os.environ.get("INVERSA_UNIX32")
     or HERE.parent.parent / "shared" / "tools" / "micropython-unix32" / "micropython"
@@ -354,7 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         "--heap-only",
         action="store_true",
         help="only the heap figures (the emulated Pico's probe and the 32-bit "
-        "interpreter's live heap), printed; bench/results/board.json is not written",
+        "interpreter's live heap), printed; no results file is written",
+    )
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="write bench/results/board.json (the committed figures) instead of out/bench/",
     )
     args = ap.parse_args(argv if argv is not None else [])
     from inversa_host.rp2emu.tools import Rp2Unavailable, find_rp2_tools, node_and_rp2040js
@@ -453,12 +462,13 @@ def main(argv: list[str] | None = None) -> int:
         "host_s": round(time.monotonic() - t0, 1),
         "scenarios": results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+    out = results_path("board.json", True) if args.reference else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1) + "\n")
     print(
         json.dumps({k: v for k, v in summary.items() if k.startswith(("rp2040", "fw_"))}, indent=1)
     )
-    print(f"wrote {RESULTS}")
+    print(f"wrote {out}")
     return 0
 
 

@@ -10,12 +10,13 @@
 * ``endpoint_service_alloc_bytes`` / ``_us``: heap bytes and time per
   ``LinkEndpoint.service`` call inside the MicroPython VM (when Node is there).
 
-Run: ``python bench/bench_link.py`` -> bench/results/link.json
+Run: ``python bench/bench_link.py`` -> out/bench/link.json (bench/results/ with INVERSA_BENCH_REFERENCE=1)
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,10 @@ from inversa_host.link.fakeboard import FakeBoard
 from inversa_host.recording.logger import Logger
 from inversa_host.sessions.store import Store
 
-RESULTS = Path(__file__).resolve().parent / "results" / "link.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outdir import results_path
+
+RESULTS = results_path("link.json")  # bench/results/ with --reference
 UART_BYTES_PER_S = 115200 / 10  # 8N1: 10 bits per byte
 
 

@@ -13,7 +13,7 @@
   over-limit alarm is raised to the first period commanding no deeper motion,
   worst over several descent speeds.  Target <= 1.
 
-Run: ``python bench/bench_safety.py`` -> bench/results/safety.json
+Run: ``python bench/bench_safety.py`` -> out/bench/safety.json (bench/results/ with INVERSA_BENCH_REFERENCE=1)
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from inversa.control.io import ControlInputs, ControlOutputs
 from inversa.control.profile import HR_OFF, Profile
 from inversa.events import EventLog
 
-RESULTS = Path(__file__).resolve().parent / "results" / "safety.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outdir import results_path
+
+RESULTS = results_path("safety.json")  # bench/results/ with --reference
 
 # A clock whose ticks stay small ints (the allocation probe must see only the
 # controller).  The same class is defined inside the VM below.

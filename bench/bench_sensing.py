@@ -48,7 +48,7 @@ Data: ``--data DIR`` or ``INVERSA_DATA=DIR`` (a folder holding ``bidmc/`` and
 data is reported with where to get it, and those parts are skipped.
 
 Run: ``python bench/bench_sensing.py`` (``--quick`` for fewer seeds and
-records) -> bench/results/sensing.json.  About 2-4 minutes on 2 cores.
+records) -> out/bench/sensing.json (bench/results/ with --reference).  About 2-4 minutes on 2 cores.
 ``--hr-unseen N``: only the heart-rate kinds, on N variants each that the
 benchmark does not draw (``hr_unseen_signal`` in sensing_robust.py), per-kind
 false ok and coverage and the variants read wrong; writes nothing, exits 1
@@ -85,6 +85,7 @@ from inversa_world.devices.procedures import calibrate, tilt_profile
 from inversa_world.ppg import PPGSynth
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outdir import results_path
 from sensing_robust import (
     bench_hr_robust,
     bench_hr_sweep,
@@ -95,7 +96,7 @@ from sensing_robust import (
 )
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "sensing.json"
+RESULTS = results_path("sensing.json")  # bench/results/ with --reference
 BIDMC = data_dir() / "bidmc"
 SETTLE_SAMPLES = 300  # the first 3 s of a tilt run are not scored
 G = 9.80665
@@ -680,6 +681,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only the three hardest heart-rate kinds on a wide sweep of N variants each "
         "(hr_sweep_signal): per-kind false ok; writes no results",
     )
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="write bench/results/sensing.json (the committed figures) instead of out/bench/",
+    )
     args = ap.parse_args([] if argv is None else argv)
     if args.hr_unseen is not None and args.hr_unseen < 1:
         ap.error("--hr-unseen N needs N >= 1 (variants per kind)")
@@ -737,9 +743,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n-- Targets --")
     for k, v in verdict.items():
         print(f"{k:<36} {v}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print("\nwrote {} ({:.0f} s)".format(RESULTS, result["bench_seconds"]))
+    out = results_path("sensing.json", True) if args.reference else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print("\nwrote {} ({:.0f} s)".format(out, result["bench_seconds"]))
     return 1 if "hr_bidmc_error" in result or "broad_data_error" in result else 0
 
 

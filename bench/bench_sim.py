@@ -1,7 +1,7 @@
 """Simulator speed: a 10-minute motorized session in CPython, and how fast the
 same session runs inside the MicroPython interpreter.
 
-Prints a table and writes bench/results/sim.json:
+Prints a table and writes out/bench/sim.json (bench/results/ with INVERSA_BENCH_REFERENCE=1):
   sim_10min_wall_s       wall time of a 10-minute session, world + firmware +
                          link decoding + store (target <= 1.2 s)
   sim_engine_10min_wall_s  the same without decoding and storing
@@ -12,6 +12,7 @@ Prints a table and writes bench/results/sim.json:
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -21,7 +22,10 @@ from inversa_host.sessions.store import Store
 from inversa_host.sim.runner import CPythonEngine, VMEngine, build_spec, run_scenario
 from inversa_host.sim.scenario import find_scenario, load_scenario
 
-RESULTS = Path(__file__).resolve().parent / "results" / "sim.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outdir import results_path
+
+RESULTS = results_path("sim.json")  # bench/results/ with --reference
 TEN_MIN_S = 600.0
 
 
@@ -71,7 +75,7 @@ def main() -> int:
     print(f"{'sim_engine_10min_wall_s':<28} {eng:>10.2f}")
     print(f"{'sim_us_per_period':<28} {eng / periods * 1e6:>10.1f}")
     print(f"{'sim_vm_speed_factor':<28} {20.0 / vm_wall:>10.2f}  (simulated s per wall s)")
-    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")
     return 0

@@ -1,12 +1,15 @@
 """Run every benchmark (bench/bench_*.py) and print where the results went.
 
-Each benchmark prints its own table and writes bench/results/<area>.json.
+Each benchmark prints its own table and writes out/bench/<area>.json; the
+committed reference figures in bench/results/ stay as they are unless
+``--reference`` is given (then they are replaced, for a commit).
 ``python bench/run.py sensing link`` runs only those areas.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,7 +18,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv)
+    sys.path.insert(0, str(HERE))
+    import outdir
+
+    reference = "--reference" in argv
+    wanted = {a for a in argv if a != "--reference"}
+    if reference:  # read by each benchmark's outdir.results_path
+        os.environ[outdir.ENV] = "1"
     scripts = sorted(HERE.glob("bench_*.py"))
     if wanted:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
@@ -42,7 +51,13 @@ def main(argv: list[str]) -> int:
         print(f"--- {script.stem}: {time.perf_counter() - t0:.1f} s", flush=True)
         if rc:
             failed.append(script.stem)
-    print(f"\nresults in {HERE / 'results'}")
+    where = outdir.results_dir(reference)
+    print(f"\nresults in {where}")
+    if not reference:
+        print(
+            f"(the committed reference figures in {outdir.REFERENCE} are unchanged; "
+            "`--reference` writes there)"
+        )
     if failed:
         print(f"failed: {', '.join(failed)}")
         return 1

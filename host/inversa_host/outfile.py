@@ -10,6 +10,7 @@ Usage::
     with atomic_open(path) as f:        # a text stream; the file appears on success
         f.write(...)
     OutputError.of(path, e)             # one plain message for an OSError
+    file_target("out/")                 # OutputError: a folder, not a file
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ class OutputError(RuntimeError):
         else:
             hint = "free some space, or choose another place to write"
         return cls(f"cannot write {path}: {why}; nothing was written there ({hint})")
+
+
+def file_target(text: str | Path) -> Path:
+    """The file an ``--out`` / ``--output`` names.  Missing folders on the way
+    are made when it is written; a name that ends with a separator names a
+    folder, not a file: OutputError before anything is done."""
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise OutputError(
+            f"cannot write {text}: that names a folder, not a file; nothing was written "
+            f"(give a file name, e.g. {text}next.toml)"
+        )
+    return Path(text)
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
@@ -99,7 +112,7 @@ def write_files(files: Mapping[Path, str | bytes]) -> None:
 def atomic_open(path: str | Path, newline: str | None = None) -> Iterator[IO[str]]:
     """A UTF-8 text stream whose file replaces ``path`` only if the block ends
     without an exception; OutputError if writing fails."""
-    target = Path(path)
+    target = file_target(path)
     try:
         made = _made_dirs(target.parent)
         fd, tmp = _temp_beside(target)

@@ -268,6 +268,45 @@ def test_second_deploy_copies_nothing_and_removes_stale_files(deployed):
     assert "stale_module.py" not in vb.exec("import os; print(os.listdir('/inversa'))")
 
 
+def test_a_dry_run_says_what_would_change_and_writes_nothing(deployed):
+    # `inversa deploy --dry-run` (a new user looked for it: there was none)
+    vb, _, _ = deployed
+    vb.stop_app()
+    vb.exec("f = open('/inversa/compat.mpy', 'wb'); f.write(b'garbage'); f.close()")
+    vb.exec("f = open('/inversa/stale_module.py', 'w'); f.write('X = 1'); f.close()")
+    config = vb.read_file("/board.json")
+    resets = vb.hard_resets
+    logs: list[str] = []
+    report = deploy_snapshot(vb.url, "pico", {"imu": "lsm6dsox"}, dry_run=True, log=logs.append)
+    assert report.dry_run and report.copied == ["/inversa/compat.mpy"]
+    assert report.removed == ["/inversa/stale_module.py"] and report.config_written
+    assert "would copy /inversa/compat.mpy" in " ".join(logs), logs
+    text = report.summary()
+    assert "dry run" in text and "would copy 1" in text and "nothing was written" in text, text
+    assert vb.read_file("/inversa/compat.mpy") == b"garbage"  # nothing written ...
+    assert vb.read_file("/board.json") == config
+    assert "stale_module.py" in vb.exec("import os; print(os.listdir('/inversa'))")
+    assert vb.hard_resets == resets + 1  # ... and the board runs its firmware again
+    vb.stop_app()
+    vb.exec("import os; os.remove('/inversa/stale_module.py')")
+    report = deploy_snapshot(vb.url, "pico", None, confirm=False, log=lambda s: None)
+    assert report.copied == ["/inversa/compat.mpy"]  # the real deploy repairs it
+
+
+def test_deploy_dry_run_reaches_the_deploy(monkeypatch):
+    from inversa_host.cli import main
+
+    seen = {}
+
+    def fake(*args, **kw):
+        seen.update(kw)
+        return D.DeployReport("pico", "armv6m", dry_run=True)
+
+    monkeypatch.setattr(D, "deploy", fake)
+    assert main(["deploy", "--port", "loop://", "--board", "pico", "--dry-run"]) == 0
+    assert seen["dry_run"] is True
+
+
 def test_the_system_check_finds_no_frozen_package_and_keeps_sys_path(deployed):
     vb, _, _ = deployed
     vb.stop_app()

@@ -280,12 +280,26 @@ class DeployReport:
     config: dict[str, Any] = field(default_factory=dict)
     board_version: str = ""
     link: LinkCheck | None = None
+    dry_run: bool = False  # copied / removed / config_written: what a deploy would do
 
     @property
     def ok(self) -> bool:
         return self.link is None or self.link.status != "failed"
 
     def summary(self) -> str:
+        if self.dry_run:
+            return "\n".join(
+                [
+                    f"dry run, board {self.board} ({self.arch}): would copy "
+                    f"{len(self.copied)}, {len(self.unchanged)} unchanged, would remove "
+                    f"{len(self.removed)} stale",
+                    f"config {CONFIG_PATH}: "
+                    f"{'would be written' if self.config_written else 'unchanged'} "
+                    + json.dumps(self.config, sort_keys=True),
+                    "nothing was written; the board was reset into its firmware as it was",
+                ]
+                + ([f"link handshake: {self.link.status}: {self.link.detail}"] if self.link else [])
+            )
         lines = [
             f"board {self.board} ({self.arch}): {len(self.copied)} copied, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} stale removed",
@@ -702,13 +716,17 @@ def deploy(
     time_scale: float = 1.0,
     whole_config: bool = False,
     debug_lines: bool = False,
+    dry_run: bool = False,
 ) -> DeployReport:
     """Deploy the firmware in this checkout to the board at ``url``.
     ``time_scale`` multiplies every wait (a board slower than real time, such
     as the emulated Pico); ``session_factory(url, time_scale)`` opens the REPL.
     ``overrides`` change the board's own config, or, with ``whole_config``
     (a config file), replace it (see choose_config).  ``debug_lines`` keeps
-    the line numbers in the ``.mpy`` files (tracebacks; ~8 KB more heap)."""
+    the line numbers in the ``.mpy`` files (tracebacks; ~8 KB more heap).
+    ``dry_run``: every check (the board, its MicroPython, the room on its
+    flash) and what would be copied, removed and written, then a reset into
+    the firmware as it was: nothing is written."""
     if board is not None and board not in board_names():
         raise DeployError(f"unknown board {board!r}; choose one of {', '.join(board_names())}")
     session = open_board(
@@ -773,6 +791,18 @@ def deploy(
                 "you put there yourself (`mpremote connect PORT fs ls`, `fs rm`), then "
                 "deploy again; nothing was written"
             )
+        if dry_run:
+            for path in copy:
+                log(f"would copy {path} ({len(image[path])} bytes)")
+            for path in stale:
+                log(f"would remove stale {path}")
+            if write_cfg:
+                log(f"would write {CONFIG_PATH}")
+            report.dry_run = True
+            report.copied, report.removed, report.config_written = copy, stale, write_cfg
+            log("reset (nothing written)")
+            session.reset()
+            return report
         if guarded:
             # main.py first becomes a placeholder that runs nothing: until the
             # last step a board reset mid-way says the deploy was interrupted.

@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the line; costs ~8 KB of the board's heap)",
     )
     add_time_scale_option(p)
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the board, its MicroPython and the room on its flash, and list what "
+        "would be copied, removed and written; write nothing (the board is reset into the "
+        "firmware it has)",
+    )
     p.set_defaults(func=run)
 
 
@@ -101,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             whole_config=args.config is not None,
             debug_lines=args.debug_lines,
+            dry_run=args.dry_run,
         )
     except (DeployError, ValueError) as e:
         print(f"deploy failed: {e}", file=sys.stderr)

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store, sid = open_session(args.db, args.session)
     except StoreError as e:
-        print(e, file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 1
     with store:
         cols = _columns(args.what)

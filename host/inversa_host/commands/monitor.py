@@ -14,7 +14,7 @@ from pathlib import Path
 
 from inversa.link import messages as M
 from inversa.link.message_names import TELEMETRY_FIELDS
-from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.client import LinkClient, LinkError, closed_at_once
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.codec import EVENT, TELEMETRY
 from inversa_host.link.names import (
@@ -26,7 +26,7 @@ from inversa_host.link.names import (
 )
 from inversa_host.link.ports import resolve
 from inversa_host.link.silence import other_protocol
-from inversa_host.sessions.store import Store, warn_damaged
+from inversa_host.sessions.store import Store, no_store, warn_damaged
 
 _T = {name: i for i, name in enumerate(TELEMETRY_FIELDS)}
 
@@ -121,7 +121,7 @@ def _show(text: str, tty: bool) -> None:
 
 def _follow_db(args: argparse.Namespace, tty: bool) -> int:
     if not Path(args.db).exists():
-        print(f"no session store at {args.db}", file=sys.stderr)
+        print(f"error: {no_store(args.db)}", file=sys.stderr)
         return 1
     end = None if args.duration is None else time.monotonic() + args.duration
     with Store(args.db, readonly=True) as store:
@@ -195,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
                     }
                     _show(render(values, list(events), counters, args.port), tty)
         except LinkError as e:
-            print(f"link lost: {e}", file=sys.stderr)
+            if client.bytes_in == 0:
+                print(f"error: {closed_at_once(args.port, e)}", file=sys.stderr)
+            else:
+                print(f"link lost: {e}", file=sys.stderr)
             return 1
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inversa_host.commands.profile import add_fill_defaults, read_profile_arg
 from inversa_host.link.cliopts import add_db
-from inversa_host.outfile import write_files
+from inversa_host.outfile import file_target, write_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("profile", help="the current profile file (TOML or JSON)")
     add_db(p)
     p.add_argument("--sessions", type=int, default=20, help="how many recent sessions to read")
-    p.add_argument("--out", help="write the proposed profile here (TOML); default: print it")
+    p.add_argument(
+        "--out",
+        help="write the proposed profile to this file (TOML; missing folders are made); "
+        "default: print it",
+    )
     p.add_argument(
         "--include-sim",
         action="store_true",
@@ -48,16 +52,15 @@ def run(args: argparse.Namespace) -> int:
     from inversa.control.profile import FIELDS
     from inversa_host.profiles.files import profile_from_dict
     from inversa_host.profiles.plan import plan_next, session_history
-    from inversa_host.sessions.store import Store, warn_damaged
+    from inversa_host.sessions.store import Store, no_store, warn_damaged
 
+    out = None if args.out is None else file_target(args.out)  # OutputError: a folder
     current = read_profile_arg(args.profile, args.fill_defaults, "error", sys.stdout)
     if current is None:
         return 2
     fields = {name: getattr(current, name) for name in FIELDS}
     if not Path(args.db).exists():
-        print(
-            f"no session store at {args.db} (record sessions with `inversa log`)", file=sys.stderr
-        )
+        print(f"error: {no_store(args.db)}", file=sys.stderr)
         return 1
     with Store(args.db, readonly=True) as store:
         everything = store.sessions()
@@ -82,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     for r in plan.reasons:
         print(f"  - {r}")
     text = to_toml(plan.profile)
-    if args.out:
-        write_files({Path(args.out): text})  # OutputError: the old file stays whole
+    if out is not None:
+        write_files({out: text})  # OutputError: the old file stays whole; folders are made
         print(f"{'proposed' if plan.changed else 'unchanged'} profile written to {args.out}")
     else:
         print(text, end="")

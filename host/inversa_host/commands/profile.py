@@ -20,7 +20,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from inversa_host.link.client import LinkClient, LinkError
+from inversa_host.link.client import LinkClient, LinkError, closed_at_once
 from inversa_host.link.cliopts import add_port
 from inversa_host.link.ports import resolve
 from inversa_host.profiles.files import describe, read_profile
@@ -91,14 +91,24 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _failure(url: str, link: LinkClient | None, e: Exception) -> str:
+    """A port closed before the board said anything is most often held by
+    another program (closed_at_once); anything else says what it says."""
+    closed = isinstance(e, LinkError) and str(e).startswith(("read failed", "write failed"))
+    if closed and link is not None and link.bytes_in == 0:
+        return closed_at_once(url, e)
+    return str(e)
+
+
 def run_show(args: argparse.Namespace) -> int:
     from inversa.control import profile as pm
 
+    link = None
     try:
         with LinkClient.open(resolve(args.port), args.baud) as link:
             crc, data = link.get_profile()
     except Exception as e:  # the message says what failed and what to check
-        print(f"profile show: {e}", file=sys.stderr)
+        print(f"profile show: {_failure(args.port, link, e)}", file=sys.stderr)
         return 1
     try:
         p = pm.Profile.from_bytes(data)
@@ -119,11 +129,12 @@ def run_push(args: argparse.Namespace) -> int:
     p = read_profile_arg(args.file, args.fill_defaults)
     if p is None:
         return 2
+    link = None
     try:
         with LinkClient.open(resolve(args.port), args.baud) as link:
             r = link.set_profile(p.to_bytes())
-    except (LinkError, Exception) as e:
-        print(f"could not send the profile: {e}", file=sys.stderr)
+    except Exception as e:
+        print(f"could not send the profile: {_failure(args.port, link, e)}", file=sys.stderr)
         return 1
     if not r.ok:
         print(f"the board refused the profile: {r.text}", file=sys.stderr)

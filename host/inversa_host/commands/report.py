@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store, sid = open_session(args.db, args.session)
     except StoreError as e:
-        print(e, file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 1
     with store:
         info = store.session(sid)
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         # `report` alone takes the latest session: often a recording still
         # under way or cut before the board's first telemetry (Ctrl-C)
         why = " (still open: recording, or cut off before any telemetry)" if not info.ended else ""
+        if info.interrupted:
+            why = " (interrupted before any telemetry)"
         print(
             f"session {sid} has no telemetry samples to report on{why}; "
             "`inversa sessions` lists the recorded ones, `inversa report ID` reports one",
@@ -52,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     summary = summarize(trace)
     title = f"session {sid}: {info.board or 'board'} firmware {info.fw_version or '?'}"
+    if info.interrupted:
+        title += " (interrupted)"
     out = Path(args.out) if args.out is not None else Path("out/report") / str(sid)
     try:
         paths = write_report(trace, summary, [], out, title=title)
@@ -74,5 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if c["rows_dropped"]:
         print(f"  {'not stored':<31} {c['rows_dropped']} rows (the store could not be written)")
     print(f"  {'source':<31} {info.source}")
+    if info.interrupted or not info.ended:
+        how = "interrupted: it stops where the recording was cut" if info.interrupted else "open"
+        print(f"  {'recording':<31} {how}")
     print(f"  report: {paths.html}  (plot: {paths.png})")
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import priority_name
-from inversa_host.sessions.store import SessionSummary, Store
+from inversa_host.sessions.store import SessionSummary, Store, no_store
 
 
 def _worst(priority: int) -> str:
@@ -41,7 +41,7 @@ def _notes(s: SessionSummary) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
-        print(f"no session store at {args.db} (record one with `inversa log`)", file=sys.stderr)
+        print(f"error: {no_store(args.db)}", file=sys.stderr)
         return 1
     with Store(args.db, readonly=True) as store:
         sessions = store.sessions()
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started))
         dur = f"{int(s.duration_s // 60)}:{int(s.duration_s % 60):02d}"
         deep = "-" if s.deepest_cdeg is None else f"{s.deepest_cdeg / 100:+.1f}°"
-        open_ = "" if s.ended else "  (open)"
+        open_ = "  (interrupted)" if s.interrupted else "" if s.ended else "  (open)"
         print(
             f"{s.id:>4}  {started:<19}  {dur:>8}  {deep:>8}  {s.alarms:>6}  "
             f"{_worst(s.max_alarm_priority):<6}  {s.faults:>6}  {s.samples:>7}  "

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inversa_host.link.cliopts import add_db
 from inversa_host.link.names import bit_names, state_name
 from inversa_host.outfile import OutputError, write_files
+
+if TYPE_CHECKING:
+    from inversa_host.sim.scenario import Scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -104,9 +109,6 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inversa_host.sessions.report import summary_lines, write_report
-    from inversa_host.sessions.store import Store
-    from inversa_host.sim.runner import run_scenario
     from inversa_host.sim.scenario import ScenarioError, find_scenario, library, load_scenario
 
     if args.campaign is not None:
@@ -129,6 +131,23 @@ def run(args: argparse.Namespace) -> int:
         if why is not None:
             print(f"error: {why}", file=sys.stderr)
             return 2
+    # SIGTERM (a `kill`, a closing terminal) stops a run as Ctrl-C does: the
+    # session is closed as interrupted, not left open.
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (a test's): Ctrl-C's path alone
+        return _run(args, scenarios)
+    try:
+        return _run(args, scenarios)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
+    from inversa_host.sessions.report import summary_lines, write_report
+    from inversa_host.sessions.store import Store
+    from inversa_host.sim.runner import SimInterrupted, run_scenario
+
     failed = []
     with Store(args.db) as store:
         for sc in scenarios:
@@ -145,8 +164,19 @@ def run(args: argparse.Namespace) -> int:
                 )
             except ValueError as e:  # a profile the firmware refuses, and the like
                 progress.done()
-                print(f"error: {sc.path}: {e}", file=sys.stderr)
+                where = "" if str(e).startswith(str(sc.path)) else f"{sc.path}: "
+                print(f"error: {where}{e}", file=sys.stderr)
                 return 2
+            except SimInterrupted as e:
+                progress.done()
+                print(f"{sc.name}: {e}", file=sys.stderr)
+                if e.session_id is not None:
+                    print(
+                        f"  `inversa report {e.session_id} --db {args.db}` reports what it "
+                        "recorded",
+                        file=sys.stderr,
+                    )
+                return 130
             progress.done()
             out_dir = Path(args.out) / sc.name
             try:
@@ -195,6 +225,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _campaign(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="run the firmware on an emulated board: rp2040 = stock MicroPython on an "
         "emulated Pico (rp2040js; 5-30x slower than real time; log, monitor and "
-        "profile work, deploy and doctor do not: no reboot into the REPL)",
+        f"profile work, deploy and doctor too with --time-scale {RP2_TIME_SCALE}, as printed)",
     )
     p.add_argument("--uf2", default=None, help="MicroPython RPI_PICO .uf2 (or $INVERSA_RP2_UF2)")
     p.add_argument("--bootrom", default=None, help="RP2040 boot ROM (or $INVERSA_RP2_BOOTROM)")

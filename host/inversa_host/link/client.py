@@ -38,6 +38,15 @@ class LinkError(RuntimeError):
     """The port failed (unplugged, closed) or the board did not answer."""
 
 
+def closed_at_once(url: str, e: BaseException) -> str:
+    """What to say of a port that closed before the board sent a byte."""
+    return (
+        f"{url} closed the connection before the board sent anything ({e}): is another "
+        "program (a logger, a monitor) using it? A board's port, and a virtual board, "
+        "serve one program at a time."
+    )
+
+
 class PortURLError(LinkError):
     """The --port URL itself is wrong: retrying cannot open it."""
 
@@ -175,7 +184,10 @@ class LinkClient(Closing):
             self.port.write(data)
             self.bytes_out += len(data)
         except (serial.SerialException, OSError) as e:
-            raise LinkError(f"write failed: {e}") from e
+            why = str(e)  # pyserial's own may already say "write failed"
+            raise LinkError(
+                why if why.startswith("write failed") else f"write failed: {why}"
+            ) from e
 
     def send(self, msg_type: int, payload: bytes = b"", seq: int | None = None) -> int:
         """Send one frame; return its sequence number."""
@@ -203,7 +215,8 @@ class LinkClient(Closing):
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             # pyserial's socket:// raises SerialException when the peer goes;
             # some versions fail with TypeError/AttributeError on a closed socket.
-            raise LinkError(f"read failed: {e}") from e
+            why = str(e)  # pyserial's own may already say "read failed"
+            raise LinkError(why if why.startswith("read failed") else f"read failed: {why}") from e
         if not data:
             return []
         self.bytes_in += len(data)

@@ -38,7 +38,13 @@ from typing import Any, NamedTuple
 
 from inversa import events as ev
 from inversa.link import messages as M
-from inversa_host.link.client import CommandResult, LinkClient, LinkError, PortURLError
+from inversa_host.link.client import (
+    CommandResult,
+    LinkClient,
+    LinkError,
+    PortURLError,
+    closed_at_once,
+)
 from inversa_host.link.codec import EVENT, TELEMETRY, Frame, Hello, StreamDecoder
 from inversa_host.link.names import bit_names, state_name
 from inversa_host.link.ports import NoBoardFound, resolve
@@ -492,6 +498,14 @@ class Logger:
         try:
             frames = self.client.poll(0.05)
         except LinkError as e:
+            # closed before a byte, again and again for --connect-timeout: as a
+            # port that does not open (a serial port held by another program)
+            if (
+                self.client.bytes_in == 0
+                and not self._was_up
+                and time.monotonic() - self._started > self.connect_timeout_s
+            ):
+                raise LoggerError(closed_at_once(self.url, e) + " Nothing was recorded.") from None
             self._disconnect(str(e))
             return
         now = time.time()

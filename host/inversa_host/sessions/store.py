@@ -55,11 +55,13 @@ HOST_LINK_LOST = 100
 HOST_LINK_RESTORED = 101
 HOST_LOGGER_STARTED = 102
 HOST_FRAMES_LOST = 103  # code: frames lost (sequence gap), value: board ms between them
+HOST_INTERRUPTED = 104  # the recording was stopped before its end (Ctrl-C, SIGTERM)
 HOST_EVENT_NAMES = {
     HOST_LINK_LOST: "link-lost",
     HOST_LINK_RESTORED: "link-restored",
     HOST_LOGGER_STARTED: "logger-started",
     HOST_FRAMES_LOST: "frames-lost",
+    HOST_INTERRUPTED: "interrupted",
 }
 
 COUNTERS: tuple[str, ...] = (
@@ -153,6 +155,7 @@ class SessionSummary:
     max_alarm_priority: int
     faults: int
     counters: dict[str, int]
+    interrupted: bool = False  # closed by an interruption (HOST_INTERRUPTED), not its end
 
     @property
     def duration_s(self) -> float:
@@ -190,6 +193,15 @@ def _numbers(ints: tuple[Any, ...], host_t: Any) -> bool:
     """Every value an integer (not a bool) and the host time a number."""
     return isinstance(host_t, (int, float)) and all(
         isinstance(v, int) and not isinstance(v, bool) for v in ints
+    )
+
+
+def no_store(path: str | Path) -> str:
+    """What a reading command says when its store does not exist."""
+    return (
+        f"no session store at {path}: record one with `inversa log --port URL` (a board, or "
+        "the URL `inversa vboard` prints) or `inversa sim`, or name another with --db "
+        "(or $INVERSA_DB)"
     )
 
 
@@ -298,9 +310,7 @@ class Store(Closing):
             f"VALUES ({', '.join('?' * len(_SAMPLE_COLS))})"
         )
         if readonly and not self.path.exists():
-            raise StoreError(
-                f"no session store at {path} (record one with `inversa log` or `inversa sim`)"
-            )
+            raise StoreError(no_store(path))
         if not readonly and self.path.is_dir():
             raise StoreError(f"{path} is a folder: give --db a file name")
         try:
@@ -659,6 +669,26 @@ class Store(Closing):
         self.update_session(session_id, ended=time.time() if ended is None else ended)
         return self.flush()
 
+    def interrupt_session(self, session_id: int, ended: float | None = None) -> bool:
+        """Close a session cut short (Ctrl-C, SIGTERM): what it recorded is
+        kept, and a host ``interrupted`` event marks it, so it is listed as
+        interrupted rather than open (or resumed by a logger)."""
+        t = time.time() if ended is None else ended
+        self.add_event(session_id, t, None, None, HOST_INTERRUPTED, 0, 0, "host")
+        return self.end_session(session_id, t)
+
+    def recorded_rows(self, session_id: int) -> int:
+        """The session's samples and board events, written or still held."""
+        held = sum(1 for r in self._samples if r[0] == session_id) + sum(
+            1 for r in self._events if r[0] == session_id and r[7] == "board"
+        )
+        row = self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM samples WHERE session_id=?) + "
+            "(SELECT COUNT(*) FROM events WHERE session_id=? AND source='board')",
+            (session_id, session_id),
+        ).fetchone()
+        return held + int(row[0])
+
     # -- reading -------------------------------------------------------------
     def _col(self, name: str, default: str) -> str:
         return f"s.{name}" if name in self._cols else default
@@ -692,7 +722,8 @@ class Store(Closing):
                 alarms=r[11],
                 max_alarm_priority=r[12] or 0,
                 faults=r[13],
-                counters=dict(zip(COUNTERS, (int(v or 0) for v in r[14:]), strict=True)),
+                interrupted=bool(r[14]),
+                counters=dict(zip(COUNTERS, (int(v or 0) for v in r[15:]), strict=True)),
             )
             if sources is None or s.source in sources:
                 out.append(s)
@@ -708,6 +739,8 @@ class Store(Closing):
                    (SELECT COUNT(*) FROM events WHERE session_id=s.id AND kind={ev.EV_ALARM_RAISED}),
                    (SELECT MAX(value) FROM events WHERE session_id=s.id AND kind={ev.EV_ALARM_RAISED}),
                    (SELECT COUNT(*) FROM events WHERE session_id=s.id AND kind={ev.EV_FAULT}),
+                   EXISTS(SELECT 1 FROM events WHERE session_id=s.id AND source='host'
+                          AND kind={HOST_INTERRUPTED}),
                    {counters}
             FROM sessions s LEFT JOIN devices d ON d.id = s.device_id
             ORDER BY s.id

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from inversa import events as ev
 from inversa.link import messages as M
@@ -191,17 +191,13 @@ def run_scenario(
                 lag = t0 + virtual_ms / 1000.0 - time.perf_counter()
                 if lag > 0:
                     time.sleep(lag)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as `inversa sim` maps it
+        counters = _counters(decoder, boots)
+        counters["rows_dropped"] = store.dropped_by_session.get(sid, 0)
+        _interrupted(store, sid, sc, wall_start, virtual_ms, counters)
     finally:
         engine.close()
-    counters = {
-        "frames": decoder.frames,
-        "lost_frames": decoder.lost_frames,
-        "gap_events": decoder.gap_events,
-        "crc_errors": decoder.crc_errors,
-        "framing_errors": decoder.framing_errors,
-        "version_errors": decoder.version_errors,
-        "board_reboots": max(0, boots - 1),
-    }
+    counters = _counters(decoder, boots)
     store.update_session(sid, last_data=wall_start + virtual_ms / 1000.0, **counters)
     if not store.end_session(sid, ended=wall_start + virtual_ms / 1000.0):
         raise StoreError(
@@ -219,6 +215,57 @@ def run_scenario(
     # table's angle (the measured one is in the plot beside it).
     summary = summarize(trace, trace.true_angle_deg or None)
     return SimResult(sc, sid, trace, summary, checks, wall, counters)
+
+
+class SimInterrupted(Exception):
+    """The run was stopped before the scenario's end.  ``session_id`` is the
+    session closed as interrupted with what it recorded, or None when nothing
+    was recorded (its empty session is removed)."""
+
+    def __init__(self, session_id: int | None, virtual_s: float, rows: int, message: str):
+        super().__init__(message)
+        self.session_id = session_id
+        self.virtual_s = virtual_s
+        self.rows = rows
+
+
+def _counters(decoder: StreamDecoder, boots: int) -> dict[str, int]:
+    return {
+        "frames": decoder.frames,
+        "lost_frames": decoder.lost_frames,
+        "gap_events": decoder.gap_events,
+        "crc_errors": decoder.crc_errors,
+        "framing_errors": decoder.framing_errors,
+        "version_errors": decoder.version_errors,
+        "board_reboots": max(0, boots - 1),
+    }
+
+
+def _interrupted(
+    store: Store,
+    sid: int,
+    sc: Scenario,
+    wall_start: float,
+    virtual_ms: int,
+    counters: dict[str, int],
+) -> NoReturn:
+    """Close an interrupted run's session: kept (and marked interrupted) with
+    every row it recorded, or removed when it recorded nothing."""
+    at = f"after {virtual_ms / 1000.0:.0f} s of the scenario's {sc.duration_s:.0f} s"
+    rows = store.recorded_rows(sid)
+    if rows == 0:
+        store.flush()  # the device row, if the board said hello
+        store.delete_session(sid)
+        raise SimInterrupted(
+            None, virtual_ms / 1000.0, 0, f"interrupted {at}: nothing was recorded"
+        )
+    end = wall_start + virtual_ms / 1000.0
+    store.update_session(sid, last_data=end, **counters)
+    written = store.interrupt_session(sid, ended=end)
+    msg = f"interrupted {at}: session {sid} is kept as interrupted ({rows} rows recorded)"
+    if not written:  # the rows stay held; what the bound dropped is counted
+        msg += f"; {store.held_rows} rows could not be written yet: {store.write_error}"
+    raise SimInterrupted(sid, virtual_ms / 1000.0, rows, msg)
 
 
 def rules_of(sc: Scenario, spec: dict[str, Any]) -> Rules:

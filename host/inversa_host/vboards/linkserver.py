@@ -98,8 +98,7 @@ class LinkServer(SerialServer):
         sock = self.sock
         with self.lock:
             while True:
-                if not sock.connected:
-                    sock.accept()
+                sock.accept()  # a second host is refused at once, as a serial port does
                 self._io()
                 if sock.rx_total >= rx_total and sock.connected:
                     break
@@ -125,8 +124,7 @@ class LinkServer(SerialServer):
         sock = self.sock
         while self._running:
             with self.lock:
-                if not sock.connected:
-                    sock.accept()
+                sock.accept()  # a second host is refused at once, as a serial port does
                 self._io()
                 self.step()
                 self.steps += 1

@@ -462,8 +462,7 @@ class ReplBoard(SerialServer):
 
     def _service(self) -> None:
         sock = self.sock
-        if not sock.connected:
-            sock.accept()
+        sock.accept()  # a second host is refused at once, as a serial port does
         data = sock.recv()
         if data is None:
             return  # the host closed the port

@@ -12,7 +12,7 @@ the connection drops and new ones are refused until :meth:`open_listener`).
 Usage::
 
     sock = SerialSocket(on_connected=lambda up: print("host", up))
-    sock.accept()           # once per period while nobody is connected
+    sock.accept()           # once per period: takes a host, or refuses a second
     data = sock.recv()      # b"" (nothing yet) or None (the host closed it)
     sock.out += reply
     sock.flush()            # sends what the socket takes now, keeps the rest
@@ -86,8 +86,14 @@ class SerialSocket:
         self.close_listener()
 
     def accept(self) -> None:
-        """Take a waiting connection if nobody is connected; refuse others."""
+        """Take a waiting connection if nobody is connected; refuse others
+        while the connected host is there (as a serial port refuses a second
+        opener).  A host whose connection has bytes or its close still to be
+        read keeps the others waiting: :meth:`recv` sees those first, so a
+        host that closes and opens again at once is never refused."""
         if self._listen is None:
+            return
+        if self._client is not None and not self._open_and_idle(self._client):
             return
         try:
             conn, _ = self._listen.accept()
@@ -102,6 +108,16 @@ class SerialSocket:
         self.connections += 1
         if self.on_connected is not None:
             self.on_connected(True)
+
+    @staticmethod
+    def _open_and_idle(c: socket.socket) -> bool:
+        try:
+            c.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return True  # open, nothing waiting to be read
+        except OSError:
+            return False
+        return False  # bytes, or the host's close, waiting for recv()
 
     def drop(self) -> None:
         """Close the host's connection (a pulled cable, a rebooting board);
