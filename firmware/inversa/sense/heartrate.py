@@ -175,6 +175,8 @@ _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _RB = const(88)  # a residual period half a lag to 15 % off the beat period with r >= 0.88 ...
 _RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
 _RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
+_RB_SINE = const(60)  # ... r >= 0.6 when the fold at T is sine-like (_harm) ...
+_RB_SINE_MARGIN = const(20)  # ... and 0.2 above r at the beat period
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -251,7 +253,7 @@ class HeartRateEstimator:
         # check's [24] ring index and [25] scale at its start, [26] [27] the
         # residual's energy at lag 0 and at the lag being checked, [28] the
         # lag's (the harmonics') points reached so far
-        self._hs = array("i", [0] * 29)
+        self._hs = array("i", [0] * 31)
         self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._cfg = array("h", [0] * 12)
         self._ref = 0
@@ -364,6 +366,7 @@ class HeartRateEstimator:
         self._form = -1  # residual point being formed, -1: not forming
         self._hk = -1  # harmonics' point being taken, -1: idle
         self._hs[11] = 0  # verdicts left with a lock on a motion flagged
+        self._hs[29] = 0  # verdicts in a row that saw a sine-like motion
         hs = self._hs
         hs[28] = 0  # product of the lag's dot product reached so far
         hs[26] = 1
@@ -686,18 +689,22 @@ class HeartRateEstimator:
         k0 = self._hk
         if not k0:
             m = (_HL << 4) // t16
-            if m < 2 or t16 * 9 < 4 * 320:
-                # under 2 periods, or harmonic 4 over 0.45 of the rate
+            if m < 2 or t16 * 9 < 3 * 320:
+                # under 2 periods, or harmonic 3 over 0.45 of the rate
                 self._hk = -1
+                hs[29] = 0
                 if hs[11]:
                     hs[11] -= 1
                 return
-            for i in range(8):
+            for i in range(10):
                 hs[i] = 0
             hs[10] = (m * t16 + 8) >> 4
         n = hs[10]
         if k0 < n:
-            end = k0 + max(1, _H_UNITS // self._dec)
+            end = max(1, _H_UNITS // self._dec)
+            # (twice as fast where only harmonics 1-3 count: the checks'
+            # cadence there stays what it was without them)
+            end = k0 + (end if t16 * 9 >= 4 * 320 else end * 2)
             w = hs[28]  # points summed (imath.harm), _H_BATCH a call when the steps reach past
             if end > w:
                 e = w + _H_BATCH if w + _H_BATCH < n else n
@@ -712,10 +719,36 @@ class HeartRateEstimator:
             a = abs(hs[h])
             b = abs(hs[h + 1])
             hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 4) * 160 <= 9 * t16 else 0
-        # a motion the beats lock on is nearly half-wave symmetric
-        # (triangle, rounded square: the even harmonics vanish); a pulse is not
-        # (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7)
-        if (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+        a = abs(hs[8])
+        b = abs(hs[9])
+        a = a + b - (min(a, b) * 5 >> 3)  # |S1|
+        # a sine-like motion the beats lock on near the pulse rate: its fold
+        # at T is harmonic 1 and, from its wobble, even harmonics (a pulse's
+        # upstroke makes odd ones); the pulse stays in the comb residual,
+        # near T.  |S1| > |S2| + |S3|, |S3| + |S5| < 0.15 (|S2| + |S4|) and
+        # steady intervals (mean step < 10 %) twice in a row, with the
+        # residual repeating near T at r >= 0.6 (_near, under the 0.88 it
+        # needs alone) or the flag held: held for 5 verdicts (SENSING.md §5.7)
+        w = self._as16
+        m = self._h_count if self._h_count < _HIST else _HIST
+        b = hs[29] + 1  # the verdicts in a row that saw it
+        if not (
+            m >= 6
+            and a > hs[0] + hs[1]
+            and (hs[1] + hs[3]) * 20 < (hs[0] + hs[2]) * 3
+            and w[0] * m * 10 < w[2] * (m - 1)
+        ):
+            b = 0
+        hs[29] = b
+        if b > 1 and (hs[30] >= _RB_SINE or hs[11]):
+            hs[11] = 5
+            self.faults |= HR_LOW_QUALITY
+            self.ok = False
+        elif t16 * 9 >= 4 * 320 and (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+            # a motion the beats lock on is nearly half-wave symmetric
+            # (triangle, rounded square: the even harmonics vanish); a pulse
+            # is not (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7); only
+            # where harmonic 4 is under 0.45 of the rate.
             # held for 2 verdicts, 3 when repeated
             hs[11] = 3 if hs[11] else 2
             self.faults |= HR_LOW_QUALITY
@@ -757,6 +790,8 @@ class HeartRateEstimator:
         lo = ((lo << 4) // u) - 8
         hi = ((hi << 4) // u) + 8
         x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
+        hs = self._hs
+        hs[30] = -200  # the best r 0.2 above (for _harm's sine-like motion)
         for k in range(1, 3):
             c = k * t16
             n = (c + 8) >> 4  # the lag nearest kT
@@ -773,13 +808,16 @@ class HeartRateEstimator:
             if jhi > lmax:
                 jhi = lmax
             for j in range(jlo, jhi + 1):
-                if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
+                v = rl[j]
+                if j != n and v > hs[30] and v - x >= _RB_SINE_MARGIN:
                     d = (j << 4) - c
                     e = (j << 4) // k
                     if (d if d > 0 else -d) > 8 and not lo <= e <= hi:
                         # more than half a lag off kT, and off the recent
                         # intervals
-                        return True
+                        if v >= rb and v - x >= _RB_MARGIN:
+                            return True
+                        hs[30] = v
         return False
 
     def _t16_now(self):
