@@ -89,12 +89,14 @@
 #    the span of the last 4 intervals (the beats' own period: a changing
 #    rate): low quality for 2 checks, 5 when repeated (the two rhythms
 #    drift in and out of phase).
-#    After the lags, the slope's harmonics 2-5 at T over whole periods of
-#    the last ~4 s (when harmonic 4 is under 0.45 of the decimated rate):
+#    After the lags, the slope's harmonics 1-5 at T over whole periods of
+#    the last ~4 s (when harmonic 3 is under 0.45 of the decimated rate):
 #    a motion the beats lock on is nearly half-wave symmetric (triangle,
-#    square: harmonics 3 + 5 over 1.5 times 2 + 4); a pulse is not.  Low
-#    quality for 2 such verdicts, 3 when repeated (issue 11: a motion read
-#    as the rate).
+#    square: harmonics 3 + 5 over 1.5 times 2 + 4, where 4 is under 0.45);
+#    a pulse is not.  Low quality for 2 such verdicts, 3 when repeated
+#    (issue 11: a motion read as the rate).  A sine-like fold (1 over 2 + 3,
+#    3 + 5 small against 2 + 4) at steady intervals with the residual
+#    repeating near T (r >= 0.6): low quality for 5.
 #
 # Timing: no call does more than a small slice of work (issue 10: the check
 # formed at once made one call 5.9 ms on the emulated Pico).  The check's
@@ -242,7 +244,7 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
-        # [0:8] harmonics 2-5 (re, im), [10] their window, [11] verdicts
+        # [0:10] harmonics 1-5 (re, im), [10] their window, [11] verdicts
         # held; a beat's work carried from call to call (_beat_stage): [12]
         # [13] [14] the shape's mean, largest deviation, points (commit ->
         # match), [15] the match's points, [16] the points of the template's
@@ -252,7 +254,8 @@ class HeartRateEstimator:
         # (-1: none), the count before (stage 3 -> 4); the second-rhythm
         # check's [24] ring index and [25] scale at its start, [26] [27] the
         # residual's energy at lag 0 and at the lag being checked, [28] the
-        # lag's (the harmonics') points reached so far
+        # lag's (the harmonics') points reached so far, [29] verdicts in a
+        # row with a sine-like fold, [30] the residual's best r near T (_near)
         self._hs = array("i", [0] * 31)
         self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._cfg = array("h", [0] * 12)
@@ -679,7 +682,7 @@ class HeartRateEstimator:
             self.motion -= 1
 
     def _harm(self):
-        # (issue 11) the check window's harmonics 2-5 at the beat period T
+        # (issue 11) the check window's harmonics 1-5 at the beat period T
         # over whole periods (at least 2) of the last _HL decimated slope
         # points, a few points per call after the lags (y: the slope scaled
         # as the residual is; phase in 1/4096 turn; sums < 2**11 * 63 * _HL),
@@ -692,7 +695,6 @@ class HeartRateEstimator:
             if m < 2 or t16 * 9 < 3 * 320:
                 # under 2 periods, or harmonic 3 over 0.45 of the rate
                 self._hk = -1
-                hs[29] = 0
                 if hs[11]:
                     hs[11] -= 1
                 return
@@ -713,48 +715,46 @@ class HeartRateEstimator:
             self._hk = end
             return
         self._hk = -1
-        # |S_h| ~ max + 3/8 min of |re|, |im| (within 7 %); harmonic 5 over
-        # 0.45 of the decimated rate counts as 0
-        for h in range(0, 8, 2):
+        # |S_h| ~ max + 3/8 min of |re|, |im| (within 7 %), into hs[h - 1];
+        # a harmonic over 0.45 of the decimated rate counts as 0
+        for h in range(0, 10, 2):
             a = abs(hs[h])
             b = abs(hs[h + 1])
-            hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 4) * 160 <= 9 * t16 else 0
-        a = abs(hs[8])
-        b = abs(hs[9])
-        a = a + b - (min(a, b) * 5 >> 3)  # |S1|
+            hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 2) * 160 <= 9 * t16 else 0
         # a sine-like motion the beats lock on near the pulse rate: its fold
         # at T is harmonic 1 and, from its wobble, even harmonics (a pulse's
         # upstroke makes odd ones); the pulse stays in the comb residual,
         # near T.  |S1| > |S2| + |S3|, |S3| + |S5| < 0.15 (|S2| + |S4|) and
         # steady intervals (mean step < 10 %) twice in a row, with the
-        # residual repeating near T at r >= 0.6 (_near, under the 0.88 it
-        # needs alone) or the flag held: held for 5 verdicts (SENSING.md §5.7)
+        # residual repeating near T at r >= 0.6, 0.2 above r at T (_near;
+        # alone it needs 0.88, 0.5 above) or the flag held: held for 5
+        # verdicts (SENSING.md §5.7)
         w = self._as16
-        m = self._h_count if self._h_count < _HIST else _HIST
+        m = min(self._h_count, _HIST)
         b = hs[29] + 1  # the verdicts in a row that saw it
         if not (
             m >= 6
-            and a > hs[0] + hs[1]
-            and (hs[1] + hs[3]) * 20 < (hs[0] + hs[2]) * 3
+            and hs[0] > hs[1] + hs[2]
+            and (hs[2] + hs[4]) * 20 < (hs[1] + hs[3]) * 3
             and w[0] * m * 10 < w[2] * (m - 1)
         ):
             b = 0
         hs[29] = b
         if b > 1 and (hs[30] >= _RB_SINE or hs[11]):
             hs[11] = 5
-            self.faults |= HR_LOW_QUALITY
-            self.ok = False
-        elif t16 * 9 >= 4 * 320 and (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+        elif t16 * 9 >= 4 * 320 and (hs[2] + hs[4]) * 2 > (hs[1] + hs[3]) * 3:
             # a motion the beats lock on is nearly half-wave symmetric
             # (triangle, rounded square: the even harmonics vanish); a pulse
             # is not (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7); only
             # where harmonic 4 is under 0.45 of the rate.
             # held for 2 verdicts, 3 when repeated
             hs[11] = 3 if hs[11] else 2
-            self.faults |= HR_LOW_QUALITY
-            self.ok = False
-        elif hs[11]:
-            hs[11] -= 1
+        else:
+            if hs[11]:
+                hs[11] -= 1
+            return
+        self.faults |= HR_LOW_QUALITY
+        self.ok = False
 
     def _near(self, rb):
         # a rhythm near the beat rate: the residual repeats at a lag more
@@ -790,13 +790,12 @@ class HeartRateEstimator:
         lo = ((lo << 4) // u) - 8
         hi = ((hi << 4) // u) + 8
         x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
-        hs = self._hs
-        hs[30] = -200  # the best r 0.2 above (for _harm's sine-like motion)
+        best = -200  # the best r 0.2 above (for _harm's sine-like motion)
         for k in range(1, 3):
             c = k * t16
             n = (c + 8) >> 4  # the lag nearest kT
             if n > lmax:
-                return False
+                break
             v = rl[n] if n >= lmin else 0
             if v > x:
                 x = v
@@ -809,7 +808,7 @@ class HeartRateEstimator:
                 jhi = lmax
             for j in range(jlo, jhi + 1):
                 v = rl[j]
-                if j != n and v > hs[30] and v - x >= _RB_SINE_MARGIN:
+                if j != n and v > best and v - x >= _RB_SINE_MARGIN:
                     d = (j << 4) - c
                     e = (j << 4) // k
                     if (d if d > 0 else -d) > 8 and not lo <= e <= hi:
@@ -817,7 +816,8 @@ class HeartRateEstimator:
                         # intervals
                         if v >= rb and v - x >= _RB_MARGIN:
                             return True
-                        hs[30] = v
+                        best = v
+        self._hs[30] = best
         return False
 
     def _t16_now(self):
