@@ -330,6 +330,8 @@ class HeartRateEstimator:
         self._form = -1  # residual point being formed, -1: not forming
         self._hk = -1  # harmonics' point being taken, -1: idle
         self._hs[11] = 0  # verdicts left with a lock on a motion flagged
+        self._sine_n = 0  # verdicts in a row with a sine-like fold
+        self._near_sine = False
         self._kpos = 0  # product of the lag's dot product reached so far
         self._acc2 = 0  # its partial sum
         self._e0 = 1
@@ -627,6 +629,9 @@ class HeartRateEstimator:
         r2 = _R2_HOLD if self.motion else _R2
         mg = _R2_HOLD_MARGIN if self.motion else _R2_MARGIN
         rb = _RB_HOLD if self.motion else _RB
+        # (the residual repeats near T with r >= 0.6, 0.2 above r at T: for
+        # the sine-like motion in _harm)
+        self._near_sine = self._near(60, 20)
         if self._near(rb):
             # a rhythm near the beat rate: its hits come and go as the two
             # rhythms drift in and out of phase; held for 2 checks, 5 when
@@ -654,13 +659,14 @@ class HeartRateEstimator:
         k0 = self._hk
         if not k0:
             m = (_HL << 4) // t16
-            if m < 2 or t16 * 9 < 4 * 320:
-                # under 2 periods, or harmonic 4 over 0.45 of the rate
+            if m < 2 or t16 * 9 < 3 * 320:
+                # under 2 periods, or harmonic 3 over 0.45 of the rate
                 self._hk = -1
+                self._sine_n = 0
                 if hs[11]:
                     hs[11] -= 1
                 return
-            for i in range(8):
+            for i in range(10):
                 hs[i] = 0
             hs[10] = (m * t16 + 8) >> 4
         n = hs[10]
@@ -669,10 +675,15 @@ class HeartRateEstimator:
             sn = _SIN
             sc = self._f_sc
             i = self._f_i
-            end = k0 + max(1, _H_UNITS // self._dec)
+            # (twice as fast where only harmonics 1-3 count)
+            step = max(1, _H_UNITS // self._dec)
+            end = k0 + (step if t16 * 9 >= 4 * 320 else 2 * step)
             for k in range(k0, min(end, n)):
                 y = max(-2047, min(2047, dr[(i - k) % _DR] // sc))
                 p = (k << 16) // t16
+                j = (p >> 6) & 63
+                hs[8] += y * (sn[(j + 16) & 63] - 64)  # harmonic 1
+                hs[9] += y * (sn[j] - 64)
                 q = p
                 for h in range(0, 8, 2):
                     q += p
@@ -688,10 +699,26 @@ class HeartRateEstimator:
             a = abs(hs[h])
             b = abs(hs[h + 1])
             hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 4) * 160 <= 9 * t16 else 0
-        # a motion the beats lock on is nearly half-wave symmetric
-        # (triangle, rounded square: the even harmonics vanish); a pulse is not
-        # (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7)
-        if (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+        a = abs(hs[8])
+        b = abs(hs[9])
+        s1 = a + b - (min(a, b) * 5 >> 3)
+        # a sine-like motion the beats lock on near the pulse rate (SENSING.md
+        # §5.7): harmonic 1 above 2 + 3, odd 3 + 5 under 0.15 of even 2 + 4,
+        # intervals steady (mean step < 10 %), twice in a row, and the
+        # residual repeating near T at r >= 0.6 or a flag held
+        m = min(self._h_count, _HIST)
+        w = self._as16
+        steady = m >= 6 and w[0] / (m - 1) < 0.1 * w[2] / m
+        sine = s1 > hs[0] + hs[1] and (hs[1] + hs[3]) < 0.15 * (hs[0] + hs[2]) and steady
+        self._sine_n = self._sine_n + 1 if sine else 0
+        if self._sine_n > 1 and (self._near_sine or hs[11]):
+            hs[11] = 5  # held for 5 verdicts
+            self.faults |= HR_LOW_QUALITY
+            self.ok = False
+        elif t16 * 9 >= 4 * 320 and (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+            # a motion the beats lock on is nearly half-wave symmetric
+            # (triangle, rounded square: the even harmonics vanish); a pulse
+            # is not (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7)
             # held for 2 verdicts, 3 when repeated
             hs[11] = 3 if hs[11] else 2
             self.faults |= HR_LOW_QUALITY
@@ -699,7 +726,7 @@ class HeartRateEstimator:
         elif hs[11]:
             hs[11] -= 1
 
-    def _near(self, rb):
+    def _near(self, rb, margin=_RB_MARGIN):
         # a rhythm near the beat rate: the residual repeats at a lag more
         # than half a lag and up to 15 % (and a lag) off T or 2T with r >=
         # 0.88, 0.5 above r at the lag nearest T (and 2T), outside the span
@@ -749,7 +776,7 @@ class HeartRateEstimator:
             if jhi > lmax:
                 jhi = lmax
             for j in range(jlo, jhi + 1):
-                if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
+                if j != n and rl[j] >= rb and rl[j] - x >= margin:
                     d = (j << 4) - c
                     e = (j << 4) // k
                     if (d if d > 0 else -d) > 8 and not lo <= e <= hi:

@@ -40,9 +40,9 @@ def test_sweep_motion_variants_never_ok_wrong(seed: int) -> None:
 
 
 # the bench's unseen variant 39 read the motion's rate ok before.  Still
-# wrong (§8): 4, 15, 24, 25 (a sine with a wobble near the pulse rate: its
-# second harmonic is no smaller than a pulse's) and 26 (motion at half the
-# pulse rate)
+# wrong (§8): 15, 24 (the beat train mixes pulse and motion beats) and 26
+# (motion at half the pulse rate); 4 and 25 (a sine with a wobble near the
+# pulse rate) are test_sense_hr_sine_motion.py's
 @pytest.mark.parametrize("seed", [39])
 def test_unseen_motion_variants_never_ok_wrong(seed: int) -> None:
     sr = sensing_robust()

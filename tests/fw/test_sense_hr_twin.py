@@ -133,6 +133,14 @@ def test_twin_on_the_hard_kinds_sweep() -> None:
     assert tot["motion"] > 100 and tot["harm"] > 50, tot
 
 
+def test_twin_on_a_sine_motion_near_the_pulse_rate() -> None:
+    # the harmonics' sine-like verdict (harmonic 1, a beat period too short
+    # for harmonic 4 in seed 4) with the residual's r near T
+    robust = sensing_robust()
+    tot = _kinds(robust.hr_unseen_signal, [("periodic motion", 4), ("periodic motion", 25)])
+    assert tot["harm"] > 2000, tot
+
+
 @pytest.mark.parametrize("rec", ["01", "07", "23"])
 def test_twin_on_bidmc_records(rec: str) -> None:
     robust = sensing_robust()

@@ -79,10 +79,10 @@ def test_a_small_motion_near_the_pulse_rate_keeps_the_rate(seed: int) -> None:
 
 # the benchmark's unseen variants of periodic motion that read the motion's
 # rate ok before (seed: pulse, motion bpm): 7 (144, 124), 8 (144, 129),
-# 11 (74, 85), 27 (93, 83), 34 (91, 83).  Still wrong (docs/SENSING.md §5.7):
-# 4 (149, 179) and 25 (142, 157), whose residual repeats with r 0.77-0.87,
-# under the 0.88 the simulator's pulse needs (its beat-to-beat change
-# repeats with r up to 0.88 a lag off T)
+# 11 (74, 85), 27 (93, 83), 34 (91, 83).  4 (149, 179) and 25 (142, 157),
+# whose residual repeats with r 0.77-0.87 only, under the 0.88 the
+# simulator's pulse needs alone, are caught with a sine-like fold at T
+# (test_sense_hr_sine_motion.py)
 @pytest.mark.parametrize("seed", [7, 8, 11, 27, 34])
 def test_bench_unseen_motion_variants_never_ok_wrong(seed: int) -> None:
     sr = sensing_robust()

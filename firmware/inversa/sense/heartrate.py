@@ -89,12 +89,14 @@
 #    the span of the last 4 intervals (the beats' own period: a changing
 #    rate): low quality for 2 checks, 5 when repeated (the two rhythms
 #    drift in and out of phase).
-#    After the lags, the slope's harmonics 2-5 at T over whole periods of
-#    the last ~4 s (when harmonic 4 is under 0.45 of the decimated rate):
+#    After the lags, the slope's harmonics 1-5 at T over whole periods of
+#    the last ~4 s (when harmonic 3 is under 0.45 of the decimated rate):
 #    a motion the beats lock on is nearly half-wave symmetric (triangle,
-#    square: harmonics 3 + 5 over 1.5 times 2 + 4); a pulse is not.  Low
-#    quality for 2 such verdicts, 3 when repeated (issue 11: a motion read
-#    as the rate).
+#    square: harmonics 3 + 5 over 1.5 times 2 + 4, where 4 is under 0.45);
+#    a pulse is not.  Low quality for 2 such verdicts, 3 when repeated
+#    (issue 11: a motion read as the rate).  A sine-like fold (1 over 2 + 3,
+#    3 + 5 small against 2 + 4) at steady intervals with the residual
+#    repeating near T (r >= 0.6): low quality for 5.
 #
 # Timing: no call does more than a small slice of work (issue 10: the check
 # formed at once made one call 5.9 ms on the emulated Pico).  The check's
@@ -175,6 +177,8 @@ _R2_HOLD_MARGIN = const(40)  # ... 0.4 above while one is flagged, too
 _RB = const(88)  # a residual period half a lag to 15 % off the beat period with r >= 0.88 ...
 _RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
 _RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
+_RB_SINE = const(60)  # ... r >= 0.6 when the fold at T is sine-like (_harm) ...
+_RB_SINE_MARGIN = const(20)  # ... and 0.2 above r at the beat period
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -240,7 +244,7 @@ class HeartRateEstimator:
         self._xp_v = array("i", [0] * _XP)  # ... and their slopes
         self._dring = array("i", [0] * _DR)  # decimated slope, ring
         self._ys = array("h", [0] * _YS)  # comb residual of one check, newest first
-        # [0:8] harmonics 2-5 (re, im), [10] their window, [11] verdicts
+        # [0:10] harmonics 1-5 (re, im), [10] their window, [11] verdicts
         # held; a beat's work carried from call to call (_beat_stage): [12]
         # [13] [14] the shape's mean, largest deviation, points (commit ->
         # match), [15] the match's points, [16] the points of the template's
@@ -250,8 +254,9 @@ class HeartRateEstimator:
         # (-1: none), the count before (stage 3 -> 4); the second-rhythm
         # check's [24] ring index and [25] scale at its start, [26] [27] the
         # residual's energy at lag 0 and at the lag being checked, [28] the
-        # lag's (the harmonics') points reached so far
-        self._hs = array("i", [0] * 29)
+        # lag's (the harmonics') points reached so far, [29] verdicts in a
+        # row with a sine-like fold, [30] the residual's best r near T (_near)
+        self._hs = array("i", [0] * 31)
         self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._cfg = array("h", [0] * 12)
         self._ref = 0
@@ -364,6 +369,7 @@ class HeartRateEstimator:
         self._form = -1  # residual point being formed, -1: not forming
         self._hk = -1  # harmonics' point being taken, -1: idle
         self._hs[11] = 0  # verdicts left with a lock on a motion flagged
+        self._hs[29] = 0  # verdicts in a row that saw a sine-like motion
         hs = self._hs
         hs[28] = 0  # product of the lag's dot product reached so far
         hs[26] = 1
@@ -676,7 +682,7 @@ class HeartRateEstimator:
             self.motion -= 1
 
     def _harm(self):
-        # (issue 11) the check window's harmonics 2-5 at the beat period T
+        # (issue 11) the check window's harmonics 1-5 at the beat period T
         # over whole periods (at least 2) of the last _HL decimated slope
         # points, a few points per call after the lags (y: the slope scaled
         # as the residual is; phase in 1/4096 turn; sums < 2**11 * 63 * _HL),
@@ -686,18 +692,21 @@ class HeartRateEstimator:
         k0 = self._hk
         if not k0:
             m = (_HL << 4) // t16
-            if m < 2 or t16 * 9 < 4 * 320:
-                # under 2 periods, or harmonic 4 over 0.45 of the rate
+            if m < 2 or t16 * 9 < 3 * 320:
+                # under 2 periods, or harmonic 3 over 0.45 of the rate
                 self._hk = -1
                 if hs[11]:
                     hs[11] -= 1
                 return
-            for i in range(8):
+            for i in range(10):
                 hs[i] = 0
             hs[10] = (m * t16 + 8) >> 4
         n = hs[10]
         if k0 < n:
-            end = k0 + max(1, _H_UNITS // self._dec)
+            end = max(1, _H_UNITS // self._dec)
+            # (twice as fast where only harmonics 1-3 count: the checks'
+            # cadence there stays what it was without them)
+            end = k0 + (end if t16 * 9 >= 4 * 320 else end * 2)
             w = hs[28]  # points summed (imath.harm), _H_BATCH a call when the steps reach past
             if end > w:
                 e = w + _H_BATCH if w + _H_BATCH < n else n
@@ -706,22 +715,46 @@ class HeartRateEstimator:
             self._hk = end
             return
         self._hk = -1
-        # |S_h| ~ max + 3/8 min of |re|, |im| (within 7 %); harmonic 5 over
-        # 0.45 of the decimated rate counts as 0
-        for h in range(0, 8, 2):
+        # |S_h| ~ max + 3/8 min of |re|, |im| (within 7 %), into hs[h - 1];
+        # a harmonic over 0.45 of the decimated rate counts as 0
+        for h in range(0, 10, 2):
             a = abs(hs[h])
             b = abs(hs[h + 1])
-            hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 4) * 160 <= 9 * t16 else 0
-        # a motion the beats lock on is nearly half-wave symmetric
-        # (triangle, rounded square: the even harmonics vanish); a pulse is not
-        # (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7)
-        if (hs[1] + hs[3]) * 2 > (hs[0] + hs[2]) * 3:
+            hs[h >> 1] = a + b - (min(a, b) * 5 >> 3) if (h + 2) * 160 <= 9 * t16 else 0
+        # a sine-like motion the beats lock on near the pulse rate: its fold
+        # at T is harmonic 1 and, from its wobble, even harmonics (a pulse's
+        # upstroke makes odd ones); the pulse stays in the comb residual,
+        # near T.  |S1| > |S2| + |S3|, |S3| + |S5| < 0.15 (|S2| + |S4|) and
+        # steady intervals (mean step < 10 %) twice in a row, with the
+        # residual repeating near T at r >= 0.6, 0.2 above r at T (_near;
+        # alone it needs 0.88, 0.5 above) or the flag held: held for 5
+        # verdicts (SENSING.md §5.7)
+        w = self._as16
+        m = min(self._h_count, _HIST)
+        b = hs[29] + 1  # the verdicts in a row that saw it
+        if not (
+            m >= 6
+            and hs[0] > hs[1] + hs[2]
+            and (hs[2] + hs[4]) * 20 < (hs[1] + hs[3]) * 3
+            and w[0] * m * 10 < w[2] * (m - 1)
+        ):
+            b = 0
+        hs[29] = b
+        if b > 1 and (hs[30] >= _RB_SINE or hs[11]):
+            hs[11] = 5
+        elif t16 * 9 >= 4 * 320 and (hs[2] + hs[4]) * 2 > (hs[1] + hs[3]) * 3:
+            # a motion the beats lock on is nearly half-wave symmetric
+            # (triangle, rounded square: the even harmonics vanish); a pulse
+            # is not (BIDMC: 0.4 % of the ok seconds; SENSING.md §5.7); only
+            # where harmonic 4 is under 0.45 of the rate.
             # held for 2 verdicts, 3 when repeated
             hs[11] = 3 if hs[11] else 2
-            self.faults |= HR_LOW_QUALITY
-            self.ok = False
-        elif hs[11]:
-            hs[11] -= 1
+        else:
+            if hs[11]:
+                hs[11] -= 1
+            return
+        self.faults |= HR_LOW_QUALITY
+        self.ok = False
 
     def _near(self, rb):
         # a rhythm near the beat rate: the residual repeats at a lag more
@@ -757,11 +790,12 @@ class HeartRateEstimator:
         lo = ((lo << 4) // u) - 8
         hi = ((hi << 4) // u) + 8
         x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
+        best = -200  # the best r 0.2 above (for _harm's sine-like motion)
         for k in range(1, 3):
             c = k * t16
             n = (c + 8) >> 4  # the lag nearest kT
             if n > lmax:
-                return False
+                break
             v = rl[n] if n >= lmin else 0
             if v > x:
                 x = v
@@ -773,13 +807,17 @@ class HeartRateEstimator:
             if jhi > lmax:
                 jhi = lmax
             for j in range(jlo, jhi + 1):
-                if j != n and rl[j] >= rb and rl[j] - x >= _RB_MARGIN:
+                v = rl[j]
+                if j != n and v > best and v - x >= _RB_SINE_MARGIN:
                     d = (j << 4) - c
                     e = (j << 4) // k
                     if (d if d > 0 else -d) > 8 and not lo <= e <= hi:
                         # more than half a lag off kT, and off the recent
                         # intervals
-                        return True
+                        if v >= rb and v - x >= _RB_MARGIN:
+                            return True
+                        best = v
+        self._hs[30] = best
         return False
 
     def _t16_now(self):

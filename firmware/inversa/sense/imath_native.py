@@ -89,9 +89,9 @@ def harm(hs, dr, sn, i: int, sc: int, t16: int, k0: int, k1: int):
         elif y < -2047:
             y = -2047
         p = (k << 16) // t16
-        q = p
+        q = 0
         h = 0
-        while h < 8:
+        while h < 10:
             q += p
             j = (q >> 6) & 63
             s[h] += y * (int(t[(j + 16) & 63]) - 64)

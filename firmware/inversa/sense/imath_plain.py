@@ -59,16 +59,16 @@ def atan2_udeg_plain(y, x):
 
 
 def harm(hs, dr, sn, i, sc, t16, k0, k1):
-    """Adds the points k0 <= k < k1 of harmonics 2-5 at the period t16 (1/16
-    sample) to hs[0:8] (re, im): y = dr[i - k] // sc within +-2047, sn the
+    """Adds the points k0 <= k < k1 of harmonics 1-5 at the period t16 (1/16
+    sample) to hs[0:10] (re, im): y = dr[i - k] // sc within +-2047, sn the
     sine table (64 + 63 sin, 64 steps a turn)."""
     n = len(dr)
     for k in range(k0, k1):
         y = dr[(i - k) % n] // sc
         y = y if -2047 <= y <= 2047 else (2047 if y > 0 else -2047)
         p = (k << 16) // t16
-        q = p
-        for h in range(0, 8, 2):
+        q = 0
+        for h in range(0, 10, 2):
             q += p
             j = (q >> 6) & 63
             hs[h] += y * (sn[(j + 16) & 63] - 64)
