@@ -175,6 +175,7 @@ class MPU6050(I2CIMU):
         self._buf, self._prev = self._prev, self._buf
         b = self._buf
         self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H, b)
+        b[6] = b[7] = 0  # the temperature: it changes while the data froze
         r = self.raw
         r[0], r[1], r[2], _, r[3], r[4], r[5] = struct.unpack_from(_BE, b)
         return b != self._prev
@@ -188,6 +189,9 @@ class MPU6050(I2CIMU):
         self._buf, self._prev = self._prev, self._buf
         b = self._buf
         self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H, b)
+        # The temperature is not compared: it goes on changing while the
+        # data registers froze (review attack6: never "stuck").
+        b[6] = b[7] = 0
         r = self.raw
         r[0] = ((b[0] << 8 | b[1]) ^ 0x8000) - 0x8000
         r[1] = ((b[2] << 8 | b[3]) ^ 0x8000) - 0x8000

@@ -23,6 +23,8 @@ def read(self):
     self._buf = b
     self.i2c.readfrom_mem_into(self.address, 0x3B, b)  # ACCEL_XOUT_H .. GYRO_ZOUT_L
     s = ptr8(b)  # noqa: F821 - a viper built-in
+    s[6] = 0  # the temperature is not compared (it changes while data froze)
+    s[7] = 0
     r = ptr32(self.raw)  # noqa: F821 - array("i") of 6
     r[0] = ((s[0] << 8 | s[1]) ^ 0x8000) - 0x8000
     r[1] = ((s[2] << 8 | s[3]) ^ 0x8000) - 0x8000
