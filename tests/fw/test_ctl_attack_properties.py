@@ -16,6 +16,7 @@ from test_ctl_reset_properties import DEEP, SOME, Run, profiles
 from inversa.control import alarms as A
 from inversa.control import limits as L
 from inversa.control import states as S
+from inversa.control.controller import Controller
 from inversa.control.profile import Profile
 
 # --- tilt sensor failure: a reading frozen while "ok", at any moment ---------
@@ -571,3 +572,332 @@ def test_a_motor_that_stalls_in_a_shallow_return_does_not_leave_the_person_there
     rig.plant.fault = "stall"
     r.settle(L.OPEN_LOOP_MAX_MS + 60000)
     assert r.broken(("end",)) == [], (S.STATE_NAMES[rig.out.state], rig.plant.angle_cdeg)
+
+
+# --- review attack6 (1 Dec): open-loop returns with no gain or no record ----
+
+
+@SOME
+@given(
+    limit_cdeg=st.integers(1500, 4500),
+    down_pct=st.integers(L.GAIN_MIN_PCT, 200),
+    up_pct=st.integers(250, L.GAIN_MAX_PCT),
+    lost_ms=st.integers(0, 700),
+)
+@example(2500, 100, 300, 600)
+def test_an_open_loop_return_before_the_gain_is_learned_still_takes_the_minimum(
+    limit_cdeg: int, down_pct: int, up_pct: int, lost_ms: int
+) -> None:
+    # A board's first session (no motor gain on the flash yet: the record
+    # written ahead at arming holds none) is cut by a power cut in its hold;
+    # the board boots with the tilt sensor working, starts the recovery
+    # return, and loses the sensor within its first second, before the
+    # return's own motion taught the gain.  The motor is 2.5-3x its
+    # driver's scale going up (a foot-heavy person's load).  Required
+    # (DESIGN.md §3, rising too fast; tilt sensor failure: a bounded, slow
+    # open-loop path): at least 30 s from the deepest to horizontal.
+    # Found by this review: planned at twice the scale (the gain
+    # unknown), a 1x-down / 3x-up motor came up from 25 deg in 21.7 s.
+    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
+    r = Run(prof)
+    _two_way_motor(r, down_pct, up_pct)
+    r.session(40000)
+    r.run(2000)
+    rig = r.rig
+    ahead = rig.ctrl.ahead_record()  # what the flash held: a bound
+    assert ahead[1] == L.REC_UNKNOWN_CDEG
+    ahead = (ahead[0], ahead[1], 0)  # ... and no gain: a first session
+    t0 = rig.t_ms
+
+    def late_loss(rig) -> None:
+        rig.inp.tilt_ok = rig.t_ms - t0 < L.SELFTEST_MS + 500 + lost_ms
+
+    r.override = late_loss
+    rig.ctrl = Controller(rig.clock, rig.events, prof, reset_cause=1, resume=ahead)
+    r.ev("power_reset")
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[rig.out.state],
+        rig.plant.angle_cdeg,
+    )
+
+
+@SOME
+@given(
+    limit_cdeg=st.integers(1500, 4500),
+    down_pct=st.integers(L.GAIN_MIN_PCT, L.GAIN_MAX_PCT),
+    up_pct=st.integers(L.GAIN_MIN_PCT, L.GAIN_MAX_PCT),
+)
+@example(2500, 100, 100)
+@example(2500, 300, 300)
+def test_a_reset_with_no_session_record_and_the_tilt_gone_returns_slowly(
+    limit_cdeg: int, down_pct: int, up_pct: int
+) -> None:
+    # A reset in the hold with the session record unreadable (a flash
+    # record that fails its checksum or is missing: load_record gives None,
+    # nothing known, 90 deg assumed) and the tilt sensor gone from the boot
+    # on.  Required (DESIGN.md §3, rising too fast; tilt sensor failure):
+    # at least 30 s from the deepest to horizontal, whatever the true depth.
+    # Found by this review: the open loop was paced for 90 deg with no
+    # creep, so a table at 25 deg came up in 6.1 s (3x motor) to 17.7 s (1x).
+    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
+    r = Run(prof)
+    _two_way_motor(r, down_pct, up_pct)
+    r.session(40000)
+    r.run(2000)
+    rig = r.rig
+
+    def gone(rig) -> None:
+        rig.inp.tilt_ok = False
+
+    r.override = gone
+    rig.ctrl = Controller(rig.clock, rig.events, prof, reset_cause=1, resume=None)
+    r.ev("power_reset")
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed"), latched_ok=()) == [], (
+        S.STATE_NAMES[rig.out.state],
+        rig.plant.angle_cdeg,
+    )
+
+
+# --- motor stall: a shallow return's stall seen from the angle (attack6) ----
+
+
+@SOME
+@given(
+    depth_cdeg=st.integers(150, 480),
+    return_ms=st.one_of(st.just(L.MAX_RETURN_MS), st.integers(L.MIN_RETURN_MS, L.MAX_RETURN_MS)),
+    stall_after_ms=st.integers(0, 20000),
+    slow_pct=st.sampled_from((0, 10, 20)),
+)
+@example(300, L.MAX_RETURN_MS, 5000, 0)
+def test_a_stall_in_a_shallow_return_is_alarmed_within_a_minute(
+    depth_cdeg: int, return_ms: int, stall_after_ms: int, slow_pct: int
+) -> None:
+    # A session taken a few degrees past horizontal, the host asks for the
+    # return, and the motor stalls in it (or slows to a tenth or a fifth
+    # of its speed: a gearbox that jams, a motor cooked by heat).
+    # Required (DESIGN.md §3, motor run-on / trapped inverted: motion must
+    # follow command; every abnormal condition ends with the person brought
+    # up or a loud alarm): a high alarm once the angle has stood still
+    # for a stall window, within a minute whatever the return's length,
+    # and the person not left inverted.  On the old code (attack5's fix)
+    # the stall window never judged a return slower than 0.075 deg/s, and
+    # only 4x the return's planned time said so: 726 s for a 180 s return.
+    prof = Profile(
+        max_angle_cdeg=4500,
+        hold_ms=60000,
+        descent_cdps=300,
+        return_ms=return_ms,
+        hr_mode=0,
+    )
+    r = Run(prof)
+    r.session(1000)
+    rig = r.rig
+    rig.inp.hold_down = True
+    while rig.plant.angle_cdeg < depth_cdeg and rig.t_ms < 120000:
+        r.run(10)
+    rig.inp.hold_down = False
+    r.run(1000)
+    rig.ctrl.request_return()
+    r.run(stall_after_ms // 10 * 10)
+    if rig.out.state != S.RETURN:
+        return  # (already up: nothing left to stall)
+    pl = rig.plant
+    pl.fault = "stall"
+    if slow_pct:
+        # Slowed, not stopped: it runs one period in 100 // slow_pct.
+        step = pl.step
+        n = [0]
+
+        def slow(out, dt_ms) -> None:
+            n[0] += 1
+            pl.fault = "" if n[0] % (100 // slow_pct) == 0 else "stall"
+            step(out, dt_ms)
+
+        pl.step = slow
+    t0 = rig.t_ms
+    while rig.out.alarm_priority < A.P_HIGH and rig.t_ms - t0 < 70000:
+        r.run(100)
+    assert rig.out.alarm_priority >= A.P_HIGH, (
+        S.STATE_NAMES[rig.out.state],
+        rig.plant.angle_cdeg,
+        (rig.t_ms - t0) / 1000,
+    )
+    assert rig.t_ms - t0 <= 2 * L.STALL_MAX_WINDOW_MS
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("end",)) == [], (S.STATE_NAMES[rig.out.state], rig.plant.angle_cdeg)
+
+
+# --- a home switch that blips at depth (attack6) -------------------------------
+
+
+@SOME
+@given(
+    blip_ms=st.sampled_from((10, 20)),
+    blip_after_ms=st.integers(0, 10000),
+    lost_after_ms=st.integers(500, 20000),
+    down_pct=st.integers(150, L.GAIN_MAX_PCT),
+    up_pct=st.integers(L.GAIN_MIN_PCT, 130),
+)
+@example(10, 1000, 3000, 200, 100)
+def test_a_home_switch_that_blips_at_depth_is_not_taken_for_a_liar_unannounced(
+    blip_ms: int, blip_after_ms: int, lost_after_ms: int, down_pct: int, up_pct: int
+) -> None:
+    # In the hold at 25 deg the home switch closes for one or two periods
+    # (a bounce, a knock on the cable): shorter than the switch alarm's
+    # debounce.  Later the tilt sensor is lost and the open loop brings the
+    # person up with a motor slower going up than the gain it learned going
+    # down (1.5-3x its scale down, 1-1.3x up).  Required (DESIGN.md §3,
+    # trapped inverted; alarms latch where
+    # appropriate, nothing is decided silently): a switch is taken for a
+    # liar only with its alarm; otherwise it is believed, and the open loop
+    # ends at it.  Found by this review: a 10 ms blip marked the home switch
+    # lying with no alarm at all; the open loop then ignored it and ended at
+    # its dead-reckoned loading angle, 25-40 deg short of the loading position.
+    r = Run(Profile(max_angle_cdeg=2500, hold_ms=60000, descent_cdps=500, hr_mode=0))
+    _two_way_motor(r, down_pct, up_pct)
+    r.session(20000)
+    rig = r.rig
+    t0 = rig.t_ms
+    seen = [0]
+
+    def faults(rig) -> None:
+        dt = rig.t_ms - t0
+        if blip_after_ms <= dt < blip_after_ms + blip_ms:
+            rig.inp.home_switch = True
+        if dt >= blip_after_ms + blip_ms + lost_after_ms:
+            rig.inp.tilt_ok = False
+        seen[0] |= rig.out.alarm_bits
+
+    r.override = faults
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "return", "speed")) == []
+    if not seen[0] & (1 << A.A_SWITCH):
+        assert abs(rig.plant.angle_cdeg - rig.profile.loading_cdeg) <= 100, (
+            S.STATE_NAMES[rig.out.state],
+            rig.plant.angle_cdeg,
+        )
+
+
+# --- a flash write's pause at the loading position (attack6) -----------------
+
+
+@pytest.mark.parametrize("pause_ms", [600, 1500])
+@pytest.mark.parametrize("where", ["idle", "baseline", "ready"])
+def test_a_long_flash_pause_at_the_loading_position_is_no_tilt_fault(
+    where: str, pause_ms: int
+) -> None:
+    # The loop stands still for over 0.5 s (a flash write at a slow chip's
+    # erase time: the app writes the exact record and the daily account at
+    # a session's end, the record written ahead at arming); the sensor front
+    # end then restarts its tilt filter (the table may have moved) and
+    # reports "not ready" for its 1 s of settling.  The real front end on a
+    # simulated MPU-6050 feeds the controller; the table stands at the
+    # loading position.  Required (DESIGN.md §3: the controller never moves
+    # without a trusted angle; alarms are for conditions that need a
+    # person): no motion and no start while the angle settles, then the
+    # table goes on as before.  Found by this review: the tilt alarm (high,
+    # latched) and a FAULT at the home switch that needed STOP at the table.
+    from inversa.board.clock import VirtualClock
+    from inversa.control.io import ControlInputs, ControlOutputs
+    from inversa.drivers.max30102 import MAX30102
+    from inversa.drivers.mpu6050 import MPU6050
+    from inversa.events import EventLog
+    from inversa.sense.flags import TILT_NOT_READY
+    from inversa.sense.frontend import SensorFrontEnd
+    from inversa_world.devices import FakeI2CBus, FakeMAX30102, FakeMPU6050
+    from inversa_world.devices.procedures import calibrate
+    from inversa_world.ppg import PPGSynth
+
+    clock = VirtualClock()
+    bus = FakeI2CBus(1)
+    fi = bus.attach(0x68, FakeMPU6050(clock, seed=1))
+    bus.attach(0x57, FakeMAX30102(clock, seed=1, source=PPGSynth(seed=1, hr_bpm=70)))
+    imu = MPU6050(bus)
+    cal = calibrate(clock, fi, imu, angles=(0.0,))
+    fe = SensorFrontEnd(clock, imu, MAX30102(bus), cal)
+    prof = Profile(hr_mode=0)
+    fi.set_truth(prof.loading_cdeg / 100.0, 0.0, 0.0)
+    ctrl = Controller(clock, EventLog(64), prof)
+    inp, out = ControlInputs(), ControlOutputs()
+    inp.estop_pressed = False
+    inp.home_switch = True
+    inp.host_lease_ok = True
+    seen = [0, False]
+
+    def run(ms: int) -> None:
+        for _ in range(ms // 10):
+            clock.advance_ms(10)
+            fe.poll()
+            fe.fill(inp)
+            ctrl.step(inp, out)
+            seen[0] |= out.alarm_bits
+            seen[1] = seen[1] or (out.motor_enable and out.motor_cmd_cdps != 0)
+
+    run(3000)
+    assert out.state == S.IDLE and inp.tilt_ok
+    if where == "ready":
+        assert ctrl.request_start() == 0  # no pulse sensor: READY at once
+        run(100)
+        assert out.state == S.READY
+    elif where == "baseline":
+        prof2 = Profile()  # with the pulse: BASELINE
+        assert ctrl.set_profile(prof2) == 0
+        ctrl.request_start()
+        run(100)
+        assert out.state == S.BASELINE
+    clock.advance_ms(pause_ms)  # the pause: no poll, no step
+    run(100)
+    assert inp.tilt_faults == TILT_NOT_READY and not inp.tilt_ok  # the filter restarted
+    run(16000)  # (the baseline's 15 s)
+    assert not seen[0] & (1 << A.A_TILT), seen
+    assert out.alarm_priority == 0 and not seen[1]
+    assert out.state == {"idle": S.IDLE, "baseline": S.READY, "ready": S.READY}[where]
+    assert inp.tilt_ok
+
+
+# --- a session record that could not be written ahead (attack6) -------------
+
+
+@pytest.mark.parametrize("limit_cdeg", [1500, 4500])
+@pytest.mark.parametrize("motor_pct", [100, 200])
+def test_a_write_ahead_that_fails_leaves_no_stale_record_to_return_by(
+    tmp_path, limit_cdeg: int, motor_pct: int
+) -> None:
+    # The flash holds the last session's exact record, "no session, at the
+    # loading position" (0, 0, gain).  At arming the record written ahead
+    # (the deepest this session may reach) cannot be written (the flash is
+    # full, worn, read-only: save_record's OSError).  The session goes on;
+    # a power cut in its hold; the board boots with the tilt sensor gone.
+    # Required (DESIGN.md §3, rising too fast; tilt sensor failure: a
+    # bounded, slow open-loop path): at least 30 s to horizontal.  Found by
+    # this review: the stale record said "at loading", the open loop went
+    # straight to its leg home at 1.5 deg/s: from 15 deg in 5.3-10.2 s.
+    from inversa.control.session_record import load_record, save_record
+
+    path = str(tmp_path / "motion.bin")
+    assert save_record(path, (0, 0, motor_pct))  # the last session's end
+    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
+    r = Run(prof)
+    r.rig.plant.speed_pct = motor_pct
+    r.session(1000)
+    (tmp_path / "motion.bin.tmp").mkdir()  # every write now fails (OSError)
+    assert not save_record(path, r.rig.ctrl.ahead_record())
+    r.rig.inp.hold_down = True
+    r.run(40000)
+    r.rig.inp.hold_down = False
+    r.run(2000)
+    rig = r.rig
+
+    def gone(rig) -> None:
+        rig.inp.tilt_ok = False
+
+    r.override = gone
+    rig.ctrl = Controller(rig.clock, rig.events, prof, reset_cause=1, resume=load_record(path))
+    r.ev("power_reset")
+    r.settle(L.OPEN_LOOP_MAX_MS + 60000)
+    assert r.broken(("depth", "end", "return", "speed")) == [], (
+        S.STATE_NAMES[rig.out.state],
+        rig.plant.angle_cdeg,
+    )

@@ -192,6 +192,24 @@ def test_stuck_imu_is_detected():
     assert fe.tilt.ok
 
 
+def test_a_frozen_imu_whose_temperature_still_changes_is_stuck():
+    # Review attack6 (1 Dec): the accelerometer and gyro registers freeze
+    # (their outputs in standby, a hung sampler) while the temperature
+    # register, read in the same burst, goes on changing by its noise.  The
+    # person moves a manual table meanwhile (no motor command to compare
+    # the angle with).  Required (DESIGN.md §3, tilt sensor failure: a stuck
+    # IMU is detected): stuck within the identical reads' 100 ms.  On the old
+    # code the burst compared the temperature too: "changed" every read, the
+    # angle frozen and trusted for good.
+    clock, _bus, fi, _fp, fe = _world(seed=5)
+    _run(clock, fe, fi, 200, angle=0.0)
+    fi.stuck = True
+    for i in range(12):
+        fi.regs[0x3B + 7] = (fi.regs[0x3B + 7] + 1 + i % 3) & 0xFF  # TEMP_OUT_L
+        _run(clock, fe, fi, 1, angle=0.5 * i)  # the table moves on
+    assert fe.tilt.faults & TILT_STUCK and not fe.tilt.ok
+
+
 def test_saturation_is_flagged():
     clock, _bus, fi, _fp, fe = _world(seed=6)
     _run(clock, fe, fi, 150)

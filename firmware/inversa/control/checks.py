@@ -47,11 +47,13 @@ _B_TIME_LIMIT = const(2048)  # alarms.B_TIME_LIMIT
 _B_TOO_FAST = const(524288)  # alarms.B_TOO_FAST
 _COACH_TOL_CDPS = const(30)  # limits.COACH_TOL_CDPS
 _DESCENT = const(4)  # states.DESCENT
+_DONE = const(9)  # states.DONE
 _END_SWITCH_MIN_CDEG = const(7000)  # limits.END_SWITCH_MIN_CDEG
 _ESTOP = const(11)  # states.ESTOP
 _ESTOP_BOOT_SETTLE_MS = const(250)  # limits.ESTOP_BOOT_SETTLE_MS
 _FAULT = const(10)  # states.FAULT
 _HOLD = const(5)  # states.HOLD
+_IDLE = const(1)  # states.IDLE
 _HOME_AGREE_CDEG = const(250)  # limits.HOME_AGREE_CDEG
 _HOME_CONFIRM_MS = const(100)  # limits.HOME_CONFIRM_MS
 _HOME_DISAGREE_CDEG = const(2000)  # limits.HOME_DISAGREE_CDEG
@@ -74,6 +76,7 @@ _RUNON_CDPS = const(100)  # limits.RUNON_CDPS
 _SELFTEST = const(0)  # states.SELFTEST
 _SELFTEST_MS = const(1000)  # limits.SELFTEST_MS
 _UNCMD_DRIFT_CDEG = const(300)  # limits.UNCMD_DRIFT_CDEG
+_TILT_NOT_READY = const(64)  # sense.flags.TILT_NOT_READY (the filter settling)
 
 # Motion inputs found closed when a session was armed (issue 14: a
 # hold-to-run contact stuck closed plus a host START moved the table).
@@ -139,7 +142,11 @@ def switches(ctl, inp, dt, angle, tilt_ok):
     ctl._end_lies = False
     if tilt_ok:
         if home and angle > ctl.profile.loading_cdeg + _HOME_DISAGREE_CDEG:
-            ctl._home_bad = True
+            # Ignored from now on only once the alarm says so (debounced):
+            # a 10 ms blip marked it, silently, and a later open loop drove
+            # past it to a dead-reckoned stop 25 deg short (review attack6).
+            if ctl._alarms.active & _B_SWITCH:
+                ctl._home_bad = True
             c = _B_SWITCH
         if inp.end_switch and angle < _END_SWITCH_MIN_CDEG:
             ctl._end_lies = True
@@ -209,7 +216,16 @@ def conditions(ctl, inp, t, dt, st, angle, tilt_ok, home):
         cond |= _B_CONTRA
     cond |= ctl._sw_cond
     if not tilt_ok:
-        cond |= _B_TILT
+        if not (
+            inp.tilt_faults == _TILT_NOT_READY
+            and (_IDLE <= st <= _READY or st == _DONE)
+            and not ctl._angle_frozen
+        ):
+            cond |= _B_TILT
+        # (else the tilt filter settles for 1 s after a restart, e.g. after a
+        # flash write's pause over 0.5 s, in a state where nothing moves and
+        # nothing starts without the angle: no alarm.  It was the high tilt
+        # alarm and a FAULT at the loading position (review attack6).)
     elif ctl._alarms.active & _B_OVER_LIMIT:
         if angle > ctl._eff_limit - _LIMIT_HYST_CDEG:
             cond |= _B_OVER_LIMIT

@@ -131,11 +131,17 @@ def begin_open_loop(ctl, t, home):
     # the way down's; the way up may be faster (a foot-heavy person's load
     # helps it): then at least the fastest motor admitted, GAIN_MAX_PCT
     # (review attack5: 1x down and 2.5x up, 28 deg up in 25 s).
-    f = 100 * _OPEN_LOOP_TIME_FACTOR
+    # Not learned yet (a first session's power cut, the tilt lost in the
+    # recovery's first second): the fastest motor too (review attack6: 1x
+    # down, 3x up, 25 deg up in 21.7 s at twice the scale), unless only a
+    # bound is known: its creep already keeps horizontal 31.5 s away.
+    creep = (ctl._rec_last == _REC_UNKNOWN_CDEG or not ctl._rec_valid) and deep_est > 0
+    f = _GAIN_MAX_PCT
     if ctl._gain_known:
-        f = ctl._gain_pct * 5 // 4
-        if f < _GAIN_MAX_PCT:
-            f = _GAIN_MAX_PCT
+        if ctl._gain_pct * 5 // 4 > f:
+            f = ctl._gain_pct * 5 // 4
+    elif creep:
+        f = 100 * _OPEN_LOOP_TIME_FACTOR
     if ctl.state == _RETURN or ctl.state == _REST or ctl.state == _RISE:
         v = ctl._ret_cdps * 100 // f  # the return's own speed, slowed
     else:
@@ -151,8 +157,10 @@ def begin_open_loop(ctl, t, home):
     # pace, and horizontal is that far away from any true depth (found by
     # the campaign, seed 2043 timeline 261: a power cut at 6 deg with the
     # tilt sensor gone, paced for 34 deg, up in 14 s).
+    # Nothing known at all (no record, or one that failed its check: 90 deg
+    # assumed) is such a bound too (review attack6: 25 deg up in 6-18 s).
     c = 0
-    if ctl._rec_last == _REC_UNKNOWN_CDEG and deep_est > 0:
+    if creep:
         c = (_REC_STEP_CDEG // 2) * 100000 // ((_MIN_RETURN_MS + _RETURN_MARGIN_MS) * f)
         if c < 1:
             c = 1

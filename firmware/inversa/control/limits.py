@@ -113,7 +113,8 @@ DRIVE_LAG_MS = const(200)  # a healthy drive's speed follows its command within 
 RUNAWAY_CDPS = const(560)
 STALL_WINDOW_MS = const(2000)
 STALL_MIN_TRAVEL_CDEG = const(150)  # only judge windows that expect >= 1.5 deg
-STALL_MAX_WINDOW_MS = const(20000)  # ... growing the window up to this (slow commands)
+STALL_MAX_WINDOW_MS = const(30000)  # ... growing the window up to this (slow commands;
+# judged there if it expects 0.3 deg: motion/MotionMonitor)
 RUNON_SETTLE_MS = const(500)  # after the command reaches 0, the table may coast
 RUNON_CDPS = const(100)  # still moving faster than 1 deg/s after that: run-on
 RUNON_WINDOW_MS = const(3000)  # stop-to-still within this is "run-on", later "uncommanded"

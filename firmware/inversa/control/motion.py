@@ -37,8 +37,10 @@ _RUNAWAY_CDPS = const(560)  # limits.RUNAWAY_CDPS
 _RUNON_CDPS = const(100)  # limits.RUNON_CDPS
 _RUNON_SETTLE_MS = const(500)  # limits.RUNON_SETTLE_MS
 _RUNON_WINDOW_MS = const(3000)  # limits.RUNON_WINDOW_MS
-_STALL_MAX_WINDOW_MS = const(20000)  # limits.STALL_MAX_WINDOW_MS
+_STALL_MAX_WINDOW_MS = const(30000)  # limits.STALL_MAX_WINDOW_MS
 _STALL_MIN_TRAVEL_CDEG = const(150)  # limits.STALL_MIN_TRAVEL_CDEG
+_STALL_SLOW_MIN_CDEG = const(30)  # a slow window's least expected travel ...
+_STALL_SLOW_DEPTH_CDEG = const(100)  # ... judged with the table this far inverted
 _STALL_WINDOW_MS = const(2000)  # limits.STALL_WINDOW_MS
 _TRACK_ERR_CDEG = const(500)  # limits.TRACK_ERR_CDEG
 _UNCMD_DRIFT_CDEG = const(300)  # limits.UNCMD_DRIFT_CDEG
@@ -259,7 +261,18 @@ class MotionMonitor:
                 # degrees of a rise) just makes the window longer.  Found by
                 # hypothesis: with fixed 2 s windows a motor stalled at 0.5
                 # deg/s was never judged and the rise never ended.
-                if exp >= _STALL_MIN_TRAVEL_CDEG:
+                # A command too slow for that (a shallow or long return, a
+                # rise's last degrees: down to 0.01 deg/s) is judged at the
+                # longest window if it expects 0.3 deg and the table is over
+                # 1 deg inverted (under it, a motor that does not turn at
+                # 0.01 deg/s is no hazard): a return stalled at 3 deg was
+                # seen only 4x its planned time later, up to 12 min (review
+                # attack6).
+                if exp >= _STALL_MIN_TRAVEL_CDEG or (
+                    age >= _STALL_MAX_WINDOW_MS
+                    and exp >= _STALL_SLOW_MIN_CDEG
+                    and angle_cdeg > _STALL_SLOW_DEPTH_CDEG
+                ):
                     if moved * 4 < exp:
                         bits |= _B_STALL
                     self._win_t = t_ms

@@ -194,6 +194,7 @@ class MPU6050(I2CIMU):
         b = self._buf
         o = self._o
         self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H - o, b)
+        b[o + 6] = b[o + 7] = 0  # the temperature: it changes while the data froze
         r = self.raw
         r[0], r[1], r[2], _, r[3], r[4], r[5] = struct.unpack_from(_BE, b, o)
         if o and b[0] != _MARK:
@@ -210,6 +211,9 @@ class MPU6050(I2CIMU):
         b = self._buf
         o = self._o
         self.i2c.readfrom_mem_into(self.address, _ACCEL_XOUT_H - o, b)
+        # The temperature is not compared: it goes on changing while the
+        # data registers froze (review attack6: never "stuck").
+        b[o + 6] = b[o + 7] = 0
         r = self.raw
         r[0] = ((b[o] << 8 | b[o + 1]) ^ 0x8000) - 0x8000
         r[1] = ((b[o + 2] << 8 | b[o + 3]) ^ 0x8000) - 0x8000

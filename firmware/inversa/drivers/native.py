@@ -28,6 +28,8 @@ def read(self):
     o = int(self._o)  # 3 on the 6500 class: the burst starts at INT_ENABLE (the mark)
     self.i2c.readfrom_mem_into(self.address, 0x3B - o, b)  # .. ACCEL_XOUT_H .. GYRO_ZOUT_L
     s = ptr8(b)  # noqa: F821 - a viper built-in
+    s[o + 6] = 0  # the temperature is not compared (it changes while data froze)
+    s[o + 7] = 0
     c = b != self._prev
     if o:
         if s[0] != 0x10:  # mpu6050._MARK gone: the chip reset
