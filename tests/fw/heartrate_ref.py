@@ -343,6 +343,7 @@ class HeartRateEstimator:
         self._f_i = 0  # the residual's newest ring index, beat period, scale
         self._f_ti = 0
         self._f_sc = 1
+        self._f_t16 = 0  # the harmonics fold's period (1/16 decimated sample)
         self._st_n = 0
         self._sw = 0
         self._best = 0
@@ -655,9 +656,16 @@ class HeartRateEstimator:
         # as the residual is; phase in 1/4096 turn; sums < 2**11 * 63 * _HL),
         # the verdict in a call of its own
         hs = self._hs
-        t16 = self._t16
         k0 = self._hk
         if not k0:
+            # folded at the last 4 intervals' mean, not the median T (a
+            # changing rate: the median lags)
+            c = min(self._a_count, 4)
+            last = [self._acc[(self._a_head - 1 - j) % _MAX_ACC] for j in range(c)]
+            t16 = (sum(last) << 4) // (c * self.period_us * self._dec) if c else self._t16
+            if abs(t16 - self._t16) * 100 <= 5 * self._t16:
+                t16 = self._t16  # steady: T
+            self._f_t16 = t16
             m = (_HL << 4) // t16
             if m < 2 or t16 * 9 < 3 * 320:
                 # under 2 periods, or harmonic 3 over 0.45 of the rate
@@ -669,6 +677,7 @@ class HeartRateEstimator:
             for i in range(10):
                 hs[i] = 0
             hs[10] = (m * t16 + 8) >> 4
+        t16 = self._f_t16
         n = hs[10]
         if k0 < n:
             dr = self._dring

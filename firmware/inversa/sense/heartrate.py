@@ -179,6 +179,7 @@ _RB_HOLD = const(65)  # ... (0.65 while one is flagged) ...
 _RB_MARGIN = const(50)  # ... and 0.5 above r at the beat period: a rhythm near the beat rate
 _RB_SINE = const(60)  # ... r >= 0.6 when the fold at T is sine-like (_harm) ...
 _RB_SINE_MARGIN = const(20)  # ... and 0.2 above r at the beat period
+_FOLD_PCT = const(5)  # the harmonics fold at the last 4 intervals' mean when > 5 % off T
 _YS = const(104)  # _N2 + the longest lag (40)
 _DR = const(184)  # decimated ring: _YS + a 2.4 s beat period + 2 + the samples
 # that arrive while the residual is formed (at most 16 decimated samples)
@@ -255,8 +256,9 @@ class HeartRateEstimator:
         # check's [24] ring index and [25] scale at its start, [26] [27] the
         # residual's energy at lag 0 and at the lag being checked, [28] the
         # lag's (the harmonics') points reached so far, [29] verdicts in a
-        # row with a sine-like fold, [30] the residual's best r near T (_near)
-        self._hs = array("i", [0] * 31)
+        # row with a sine-like fold, [30] the residual's best r near T (_near),
+        # [31] the harmonics' fold period (the last 4 intervals' mean)
+        self._hs = array("i", [0] * 32)
         self._rlag = array("h", [0] * 41)  # the residual's r (%) per lag of one check
         self._cfg = array("h", [0] * 12)
         self._ref = 0
@@ -688,9 +690,26 @@ class HeartRateEstimator:
         # as the residual is; phase in 1/4096 turn; sums < 2**11 * 63 * _HL),
         # the verdict in a call of its own
         hs = self._hs
-        t16 = self._t16
         k0 = self._hk
         if not k0:
+            # folded at the last 4 intervals' mean where it is more than 5 %
+            # off the median T: while the rate changes (+-20 bpm in 15 s)
+            # the median lags by ~10 % and a fold at it smears the pulse
+            # into a symmetric wave
+            c = self._a_count
+            if c > 4:
+                c = 4
+            a = self._acc
+            i = self._a_head
+            t16 = 0
+            for _ in range(c):
+                i = i - 1 if i else _MAX_ACC - 1
+                t16 += a[i]
+            t16 = (t16 << 4) // (c * self.period_us * self._dec) if c else self._t16
+            d = t16 - self._t16
+            if (d if d > 0 else -d) * 100 <= _FOLD_PCT * self._t16:
+                t16 = self._t16  # steady: T (a motion's wobble moves the last 4)
+            hs[31] = t16
             m = (_HL << 4) // t16
             if m < 2 or t16 * 9 < 3 * 320:
                 # under 2 periods, or harmonic 3 over 0.45 of the rate
@@ -701,6 +720,7 @@ class HeartRateEstimator:
             for i in range(10):
                 hs[i] = 0
             hs[10] = (m * t16 + 8) >> 4
+        t16 = hs[31]
         n = hs[10]
         if k0 < n:
             end = max(1, _H_UNITS // self._dec)
