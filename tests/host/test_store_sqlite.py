@@ -91,3 +91,15 @@ def test_same_device_is_one_row(tmp_path):
 def test_bad_configuration_is_refused(tmp_path):
     with pytest.raises(ValueError, match="synchronous"):
         Store(tmp_path / "s.db", synchronous="MAYBE")
+
+
+def test_an_emulated_picos_session_is_a_simulation_not_the_users_history(tmp_path):
+    # The emulated Pico's flash answers the unique-id read with zeros (no real
+    # chip does): its sessions must not count as the user's for the planner.
+    with Store(tmp_path / "s.db") as s:
+        for uid in ("0000000000000000", "e6614103e7452d2f"):
+            dev = s.upsert_device(uid, "pico", "0.1.0", 1, {})
+            sid = s.begin_session("socket://127.0.0.1:7000")
+            s.set_session_device(sid, dev, "pico", "0.1.0", 0, False)
+        sources = {x.uid: x.source for x in s.sessions()}
+    assert sources == {"0000000000000000": "simulation", "e6614103e7452d2f": "board"}

@@ -49,6 +49,10 @@ DIRECT_WRITE_WAIT_S = 5.0  # a session's own rows (begin, device) wait this long
 # The unique id of every virtual board (`inversa vboard`) starts with these
 # bytes; a session recorded from one is a simulation, not the user's history.
 VIRTUAL_UID_PREFIX = b"VBD"
+# The emulated Pico (rp2040js) answers the flash's unique-id read with
+# zeros; a real chip's factory id is never all zero.  Its sessions are a
+# simulation too, not the user's history (the planner must not count them).
+EMULATED_UID = bytes(8)
 
 # Events the host itself records (kind >= 100), beside the board's EventLog kinds.
 HOST_LINK_LOST = 100
@@ -483,7 +487,8 @@ class Store(Closing):
             "record the session's board",
             "UPDATE sessions SET device_id=?, board=?, fw_version=?, profile_crc=?, bench=?, "
             "source=CASE WHEN ? THEN 'bench' WHEN (SELECT uid FROM devices WHERE id=?) LIKE ? "
-            "THEN 'simulation' ELSE source END WHERE id=?",
+            "OR (SELECT uid FROM devices WHERE id=?) = ? THEN 'simulation' ELSE source END "
+            "WHERE id=?",
             (
                 device_id,
                 board,
@@ -493,6 +498,8 @@ class Store(Closing):
                 int(bench),
                 device_id,
                 VIRTUAL_UID_PREFIX.hex() + "%",
+                device_id,
+                EMULATED_UID.hex(),
                 session_id,
             ),
         )
