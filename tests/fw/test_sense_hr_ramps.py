@@ -18,6 +18,7 @@ the last 20 s (the estimator's window) and of the last 5 s (the rate now)."""
 from __future__ import annotations
 
 import pytest
+
 from inversa.control import limits
 from inversa.sense.heartrate import HeartRateEstimator
 from inversa_world.ppg import PPGSynth
