@@ -152,8 +152,6 @@ class MPU6050(I2CIMU):
             from inversa.error_text import text
 
             raise OSError(text(12))
-        self.dlpf_hz = dlpf_hz
-        self.rate_hz = rate_hz
         # mg = raw * num // den ; mdps = raw * num // den (exact datasheet ratios)
         self.accel_mg_num = 125 * accel_range_g  # 16384 LSB/g at +-2 g
         self.accel_mg_den = 4096
