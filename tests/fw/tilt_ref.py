@@ -125,6 +125,7 @@ class TiltEstimator:
         self.zero_udeg = zero_udeg
         self.set_one_g(one_g)
         self._dt_max_us = 5 * 1000000 // rate_hz
+        self.settle_samples = rate_hz  # 1 s of fast convergence after a restart
         self._hold_max = 30 * rate_hz  # a disagreement held on the gyro for 30 s at most
         # integral clamp: _BIAS_LIMIT_MDPS as a per-sample step (udeg) << ki_out
         lim = (_BIAS_LIMIT_MDPS * 1000 // rate_hz) << self._ki_out
@@ -148,6 +149,7 @@ class TiltEstimator:
         self._n2_tlo = g * g * 361 // 400  # |a| < 0.95 g
         self._n2_thi = g * g * 441 // 400  # |a| > 1.05 g
         self._vib_lim = one_g // 5  # mean |a_up - low-passed| > 0.05 g (4x scaled)
+        self.one_g = one_g
         self._og16 = one_g >> 4  # (a << 10) // _og16: accel in Q14 g
 
     def restart(self):
@@ -363,7 +365,7 @@ class TiltEstimator:
             self._why = TILT_FAST_MOTION
             self._agree_n = 0
         faults = 0
-        if self._settle < self.rate_hz:  # 1 s of fast convergence after a restart
+        if self._settle < self.settle_samples:
             self._settle += 1
             ang += e >> 3  # converge fast after a restart
             faults = TILT_NOT_READY
