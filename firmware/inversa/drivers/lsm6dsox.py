@@ -106,8 +106,8 @@ class LSM6DSOX(I2CIMU):
         self.accel_mg_den = 1000
         self.gyro_mdps_num = 7 * gyro_range_dps // 2
         self.gyro_mdps_den = 100
-        if IS_MICROPYTHON:
-            self.read = self._read_mpy
+        if IS_MICROPYTHON:  # the class's: the plain read's code is freed (no bound method kept)
+            LSM6DSOX.read = LSM6DSOX._read_mpy  # pyright: ignore[reportAttributeAccessIssue]
 
     def _configure(self):
         w = self._want

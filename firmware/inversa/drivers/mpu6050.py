@@ -152,15 +152,13 @@ class MPU6050(I2CIMU):
             from inversa.error_text import text
 
             raise OSError(text(12))
-        self.dlpf_hz = dlpf_hz
-        self.rate_hz = rate_hz
         # mg = raw * num // den ; mdps = raw * num // den (exact datasheet ratios)
         self.accel_mg_num = 125 * accel_range_g  # 16384 LSB/g at +-2 g
         self.accel_mg_den = 4096
         self.gyro_mdps_num = 4 * gyro_range_dps  # 131 LSB/(deg/s) at +-250 deg/s
         self.gyro_mdps_den = 131
-        if IS_MICROPYTHON:
-            self.read = self._read_mpy if _read_v is None else self._read_v  # pyright: ignore[reportAttributeAccessIssue]
+        if IS_MICROPYTHON:  # the class's: the plain read's code is freed (no bound method kept)
+            MPU6050.read = MPU6050._read_mpy if _read_v is None else _read_v  # pyright: ignore[reportAttributeAccessIssue]
 
     def _configure(self):
         w = self._want
