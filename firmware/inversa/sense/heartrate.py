@@ -692,24 +692,7 @@ class HeartRateEstimator:
         hs = self._hs
         k0 = self._hk
         if not k0:
-            # folded at the last 4 intervals' mean where it is more than 5 %
-            # off the median T: while the rate changes (+-20 bpm in 15 s)
-            # the median lags by ~10 % and a fold at it smears the pulse
-            # into a symmetric wave
-            c = self._a_count
-            if c > 4:
-                c = 4
-            a = self._acc
-            i = self._a_head
-            t16 = 0
-            for _ in range(c):
-                i = i - 1 if i else _MAX_ACC - 1
-                t16 += a[i]
-            t16 = (t16 << 4) // (c * self.period_us * self._dec) if c else self._t16
-            d = t16 - self._t16
-            if (d if d > 0 else -d) * 100 <= _FOLD_PCT * self._t16:
-                t16 = self._t16  # steady: T (a motion's wobble moves the last 4)
-            hs[31] = t16
+            t16 = hs[31]  # the fold's period (_near, just before)
             m = (_HL << 4) // t16
             if m < 2 or t16 * 9 < 3 * 320:
                 # under 2 periods, or harmonic 3 over 0.45 of the rate
@@ -799,14 +782,25 @@ class HeartRateEstimator:
         i = self._a_head
         lo = _IBI_MAX_US
         hi = 0
+        m = 0
         for _ in range(c):
             i = i - 1 if i else _MAX_ACC - 1
             v = a[i]
+            m += v
             if v < lo:
                 lo = v
             if v > hi:
                 hi = v
         u = self.period_us * self._dec
+        # the harmonics' fold period (_harm, next): the last 4 intervals'
+        # mean where it is more than 5 % off T; while the rate changes
+        # (+-20 bpm in 15 s) the median lags by ~10 % and a fold at T smears
+        # the pulse into a symmetric wave; within 5 %, T (a motion's wobble
+        # moves the last 4)
+        m = (m << 4) // (c * u) if c else t16
+        d = m - t16
+        hs = self._hs
+        hs[31] = m if (d if d > 0 else -d) * 100 > _FOLD_PCT * t16 else t16
         lo = ((lo << 4) // u) - 8
         hi = ((hi << 4) // u) + 8
         x = 0  # r at T, 2T (below 0 counts as 0: an irregular rhythm's residual alternates)
@@ -837,7 +831,7 @@ class HeartRateEstimator:
                         if v >= rb and v - x >= _RB_MARGIN:
                             return True
                         best = v
-        self._hs[30] = best
+        hs[30] = best
         return False
 
     def _t16_now(self):
