@@ -464,6 +464,16 @@ def test_a_manual_session_started_by_tilting_judges_the_rise_and_drop_from_the_b
 # --- tilt sensor failure: a motor faster going up than going down -----------
 
 
+def _in_the_hold(limit_cdeg: int, down_pct: int, up_pct: int) -> tuple[Profile, Run]:
+    # A session with a two-way motor, 2 s into its hold (40 s of descent)
+    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
+    r = Run(prof)
+    _two_way_motor(r, down_pct, up_pct)
+    r.session(40000)
+    r.run(2000)
+    return prof, r
+
+
 def _two_way_motor(r: Run, down_pct: int, up_pct: int) -> None:
     # A motor whose true speed per command differs by direction: the load
     # (a foot-heavy person: the centre of mass towards the feet) helps it one way and
@@ -598,11 +608,7 @@ def test_an_open_loop_return_before_the_gain_is_learned_still_takes_the_minimum(
     # open-loop path): at least 30 s from the deepest to horizontal.
     # Found by this review: planned at twice the scale (the gain
     # unknown), a 1x-down / 3x-up motor came up from 25 deg in 21.7 s.
-    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
-    r = Run(prof)
-    _two_way_motor(r, down_pct, up_pct)
-    r.session(40000)
-    r.run(2000)
+    prof, r = _in_the_hold(limit_cdeg, down_pct, up_pct)
     rig = r.rig
     ahead = rig.ctrl.ahead_record()  # what the flash held: a bound
     assert ahead[1] == L.REC_UNKNOWN_CDEG
@@ -640,11 +646,7 @@ def test_a_reset_with_no_session_record_and_the_tilt_gone_returns_slowly(
     # at least 30 s from the deepest to horizontal, whatever the true depth.
     # Found by this review: the open loop was paced for 90 deg with no
     # creep, so a table at 25 deg came up in 6.1 s (3x motor) to 17.7 s (1x).
-    prof = Profile(max_angle_cdeg=limit_cdeg, hold_ms=120000, descent_cdps=500, hr_mode=0)
-    r = Run(prof)
-    _two_way_motor(r, down_pct, up_pct)
-    r.session(40000)
-    r.run(2000)
+    prof, r = _in_the_hold(limit_cdeg, down_pct, up_pct)
     rig = r.rig
 
     def gone(rig) -> None:
